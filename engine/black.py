@@ -1,0 +1,221 @@
+"""The one Black-Scholes-Merton kernel: forward, total standard deviation, discount factor.
+
+Everything European in volarb (price, Greeks, risk-neutral probabilities, implied vol) and the
+American approximation reuse :func:`black_parts` and :func:`black_value`; there is no second copy
+of the formula in the package (house style rule 3).
+
+Glossary (the same order and units everywhere in volarb)
+--------------------------------------------------------
+spot : underlying price S (currency per share), > 0
+strike : strike K (currency per share), > 0
+t : time to expiry in years, ACT/365 (days / 365), >= 0
+rate : continuously compounded risk-free rate r (0.05 = 5%)
+vol : annualized volatility sigma as a decimal (4.25 = 425%), >= 0
+kind : "call"/"put" ("C"/"P", any case) or +1/-1; internally w = +1 call, -1 put
+q : continuous dividend yield (0.01 = 1%)
+
+Raw units: prices per share; vega per 1.00 of vol; theta per year; rho per 1.00 of rate.
+See :mod:`engine.units` for the per-day theta and per-vol-point vega used for display.
+
+References
+----------
+Hull, J. C. *Options, Futures, and Other Derivatives*, 10th ed., ch. 15 and 19.
+Haug, E. G. *The Complete Guide to Option Pricing Formulas*, 2nd ed., sec. 1.1-1.2.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import ndtr
+
+from engine._validate import finish, prepare
+
+__all__ = ["BlackParts", "black_parts", "black_value", "bs_price", "european_greeks", "prob_itm",
+           "norm_pdf", "norm_cdf"]
+
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def norm_pdf(x: np.ndarray) -> np.ndarray:
+    """Standard normal density."""
+    return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+
+
+def norm_cdf(x: np.ndarray) -> np.ndarray:
+    """Standard normal distribution function (scipy's ``ndtr``: accurate in both tails)."""
+    return ndtr(x)
+
+
+class BlackParts(NamedTuple):
+    """The normalized quantities of the Black formula for arrays of options.
+
+    ``fwd = spot * exp((rate - q) t)``, ``sd = vol sqrt(t)``, ``df = exp(-rate t)``,
+    ``dq = exp(-q t)``; ``d1, d2`` are the usual ``(ln(F/K) +- sd^2/2) / sd`` and are set to
+    +-inf (by the sign of ``ln F/K``, 0 when at the money) where ``sd == 0``.
+    """
+
+    fwd: np.ndarray
+    sd: np.ndarray
+    df: np.ndarray
+    dq: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+
+
+def black_parts(spot, strike, t, rate, vol, q) -> BlackParts:
+    """Forward, total standard deviation, discount factors and d1/d2 (arrays, no checks).
+
+    Examples
+    --------
+    >>> p = black_parts(100.0, 100.0, 1.0, 0.0, 0.2, 0.0)
+    >>> round(float(p.d1), 6), round(float(p.d2), 6)
+    (0.1, -0.1)
+    """
+    spot, strike, t, rate, vol, q = (np.asarray(a, dtype=float) for a in (spot, strike, t, rate, vol, q))
+    df = np.exp(-rate * t)
+    dq = np.exp(-q * t)
+    fwd = spot * dq / df
+    sd = vol * np.sqrt(t)
+    logm = np.log(fwd / strike)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos = sd > 0
+        safe_sd = np.where(pos, sd, 1.0)
+        d1 = np.where(pos, logm / safe_sd + 0.5 * safe_sd, np.sign(logm) * np.inf)
+        d2 = np.where(pos, d1 - safe_sd, d1)
+    d1 = np.where(pos | (logm != 0), d1, 0.0)
+    d2 = np.where(pos | (logm != 0), d2, 0.0)
+    return BlackParts(fwd, sd, df, dq, d1, d2)
+
+
+def black_value(w, strike, parts: BlackParts) -> np.ndarray:
+    """Undiscounted-then-discounted Black value ``df * w * (F N(w d1) - K N(w d2))``.
+
+    At ``sd == 0`` this is the discounted forward intrinsic value ``df * max(w (F - K), 0)``.
+    """
+    f, k = parts.fwd, np.asarray(strike, dtype=float)
+    val = parts.df * w * (f * ndtr(w * parts.d1) - k * ndtr(w * parts.d2))
+    # sd == 0: the formula is exact except at F == K, where N(0) = 1/2 would leave a 0 anyway
+    return np.maximum(val, 0.0)
+
+
+def bs_price(spot, strike, t, rate, vol, kind, q=0.0):
+    """European Black-Scholes-Merton price per share.
+
+    Parameters
+    ----------
+    spot, strike : array_like
+        Underlying price and strike (currency per share), both > 0.
+    t : array_like
+        Time to expiry in years (ACT/365), >= 0.  ``t == 0`` gives the intrinsic value.
+    rate : array_like
+        Continuously compounded risk-free rate (0.05 = 5%).
+    vol : array_like
+        Annualized volatility as a decimal (4.25 = 425%), >= 0.  ``vol == 0`` gives the
+        discounted forward intrinsic value ``exp(-rate t) max(w (F - K), 0)``.
+    kind : str or array_like
+        "call"/"put" (also "C"/"P", any case, or +1/-1).
+    q : array_like, optional
+        Continuous dividend yield (default 0).
+
+    Returns
+    -------
+    float or ndarray
+        Price per share; a float when every argument is a scalar.  In an array call an element
+        with a bad argument is NaN; in a scalar call it raises :class:`VolarbInputError`.
+
+    References
+    ----------
+    Hull (2018), eq. 15.20-15.21 and 17.4-17.5; Haug (2007), sec. 1.1.6.
+
+    Examples
+    --------
+    Hull's example 15.6: S=42, K=40, r=10%, sigma=20%, T=0.5.
+
+    >>> round(bs_price(42, 40, 0.5, 0.10, 0.20, "call"), 4)
+    4.7594
+    >>> round(bs_price(42, 40, 0.5, 0.10, 0.20, "put"), 4)
+    0.8086
+    """
+    a, bad, scalar = prepare(spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
+    parts = black_parts(a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["q"])
+    value = black_value(a["kind"], a["strike"], parts)
+    expired = a["t"] == 0
+    if expired.any():
+        value = np.where(expired, np.maximum(a["kind"] * (a["spot"] - a["strike"]), 0.0), value)
+    return finish(value, bad, scalar)
+
+
+def european_greeks(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
+    """Analytic BSM Greeks in raw units on validated arrays (kernel; no checks).
+
+    delta per 1.00 of spot, gamma per 1.00 of spot squared, vega per 1.00 of vol, theta per
+    year (the change in value as calendar time passes, i.e. ``-dV/dt``), rho per 1.00 of rate.
+    Where ``t == 0`` or ``vol == 0`` the limits are used: delta is the (forward) intrinsic
+    slope, gamma and vega are 0, theta and rho are those of the discounted forward intrinsic
+    value (all zero at ``t == 0``).
+
+    References
+    ----------
+    Hull (2018), sec. 19.4-19.8 with dividend yield (Table 19.6); Haug (2007), sec. 2.1.
+    """
+    p = black_parts(spot, strike, t, rate, vol, q)
+    sqrt_t = np.sqrt(t)
+    live = p.sd > 0
+    safe_sd = np.where(live, p.sd, 1.0)
+    pdf1 = norm_pdf(np.where(live, p.d1, 0.0))
+    nd1 = ndtr(w * p.d1)
+    nd2 = ndtr(w * p.d2)
+    kdf = strike * p.df
+    sdq = spot * p.dq
+    delta = w * p.dq * nd1
+    gamma = np.where(live, p.dq * pdf1 / (spot * safe_sd), 0.0)
+    vega = np.where(live, sdq * pdf1 * sqrt_t, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        decay = np.where(live, -sdq * pdf1 * vol / (2.0 * np.where(t > 0, sqrt_t, 1.0)), 0.0)
+    theta = decay - w * rate * kdf * nd2 + w * q * sdq * nd1
+    rho = w * kdf * t * nd2
+    expired = t == 0
+    if np.any(expired):
+        itm = (w * (spot - strike) > 0).astype(float)
+        delta = np.where(expired, w * itm, delta)
+        theta = np.where(expired, 0.0, theta)
+        rho = np.where(expired, 0.0, rho)
+    return {"delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho}
+
+
+def prob_itm(spot, strike, t, rate, vol, kind, q=0.0):
+    """Risk-neutral probability that the option finishes in the money, ``N(w d2)``.
+
+    This is the plan's "assignment probability" of a short put (for an American put held to
+    expiry; early assignment is not included).  ``t == 0`` or ``vol == 0`` give 1 or 0 by
+    whether the spot (``t == 0``) or the forward (``vol == 0``) is in the money.
+
+    Parameters
+    ----------
+    spot, strike, t, rate, vol, kind, q
+        As in :func:`bs_price`.
+
+    Returns
+    -------
+    float or ndarray
+        Probability in [0, 1].
+
+    References
+    ----------
+    Hull (2018), sec. 15.8 (N(d2) is the risk-neutral probability of exercise).
+
+    Examples
+    --------
+    >>> round(prob_itm(100, 100, 1.0, 0.0, 0.2, "call"), 6)
+    0.460172
+    """
+    a, bad, scalar = prepare(spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
+    w = a["kind"]
+    p = black_parts(a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["q"])
+    prob = ndtr(w * p.d2)
+    expired = a["t"] == 0
+    if expired.any():
+        prob = np.where(expired, (w * (a["spot"] - a["strike"]) > 0).astype(float), prob)
+    return finish(prob, bad, scalar)
