@@ -1,0 +1,473 @@
+"""The plan configuration: every parameter of the user's plan, its default, type and range.
+
+A config is a TOML file (read with :mod:`tomllib`) whose tables mirror the sections below.  The
+defaults reproduce the user's plan (``strategy-plan.txt``), so ``default_config()`` is the
+built-in example.  Validation happens here, once: an unknown key, a wrong type or an
+out-of-range value raises :class:`ConfigError` naming the file, the key and the allowed range.
+
+Each field's documentation lives in its ``metadata`` (``doc``, ``min``, ``max``, ``choices``);
+:func:`config_reference` turns it into the table printed in the README.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine._validate import VolarbInputError
+
+__all__ = [
+    "ConfigError", "PlanConfig", "MarketConfig", "AccountConfig", "AllocationConfig",
+    "StrikesConfig", "ReinvestmentGroup", "HedgeRung", "HedgeConfig", "KellyConfig",
+    "RiskConfig", "AssignmentConfig", "ExecutionConfig", "CapitalConfig", "ProjectionConfig",
+    "SimulationConfig", "EmailConfig", "default_config", "load_config", "config_from_dict",
+    "config_to_dict", "config_reference", "SECTIONS",
+]
+
+
+class ConfigError(VolarbInputError):
+    """A plan config value that breaks its rule (message names the file and key)."""
+
+
+def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None,
+       choices: tuple[str, ...] | None = None, lo_open: bool = False) -> Any:
+    meta = {"doc": doc, "min": lo, "max": hi, "choices": choices, "lo_open": lo_open}
+    if isinstance(default, (list, tuple)):
+        return field(default_factory=lambda d=default: tuple(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    underlying: str = _f("ASST", "Ticker of the underlying stock.")
+    spot: float = _f(3.15, "Underlying price, $ per share (plan: $3.15).", 0.0, None, lo_open=True)
+    vol: float = _f(4.25, "Implied volatility, annualized decimal (plan: 425% = 4.25).", 0.0, 10.0, lo_open=True)
+    rate: float = _f(0.04, "Risk-free rate, continuous (plan is silent; 4% is the Sept 2025 T-bill level).", -0.05, 0.25)
+    dividend_yield: float = _f(0.0, "Continuous dividend yield q.", 0.0, 0.5)
+    valuation_date: str = _f("2025-09-27", "Valuation date YYYY-MM-DD (plan: September 27, 2025).")
+    iv_percentile: float = _f(99.0, "IV percentile 0-100 (plan: 99th).", 0.0, 100.0)
+    squeeze_probability: float = _f(0.45, "Probability of a short squeeze (plan: 0.45, 42% short interest).", 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    starting_value: float = _f(3792.0, "Portfolio value (net liquidation) at the start, $ (plan: $3,792).", 0.0, None)
+    monthly_addition: float = _f(4000.0, "New capital added every month, $ (plan: $4,000).", 0.0, None)
+
+
+@dataclass(frozen=True)
+class AllocationConfig:
+    call_share: float = _f(0.20, "Share of collected premium spent on long call hedges (plan: 20%; puts get the rest).", 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class StrikesConfig:
+    strikes: tuple[float, ...] = _f([2.0, 2.5, 3.0, 4.0, 5.0], "Put ladder strikes, $ (plan: 2.00/2.50/3.00/4.00/5.00).", 0.0, None, lo_open=True)
+    weights: tuple[float, ...] = _f([0.20, 0.35, 0.30, 0.10, 0.05], "Capital weight per strike, summing to 1 (plan: 20/35/30/10/5%).", 0.0, 1.0)
+    dte: int = _f(30, "Days to expiry of newly sold puts when no expiry calendar applies (monthly cycle).", 1, 730)
+    use_monthly_expiry: bool = _f(True, "Sell new puts on the next monthly expiration (third Friday) at least `min_dte` days out.")
+    min_dte: int = _f(14, "Minimum days to expiry when picking the monthly expiration.", 0, 365)
+    strike_increment: float = _f(0.5, "Listed strike spacing used to round computed strikes, $ (0 = no rounding).", 0.0, None)
+
+
+@dataclass(frozen=True)
+class ReinvestmentGroup:
+    action: str = _f("EXPAND_OPTIMAL_STRIKES", "Name of the priority.")
+    strikes: tuple[float, ...] = _f([2.5, 3.0], "Strikes of the group, $.", 0.0, None, lo_open=True)
+    share: float = _f(0.65, "Share of the reinvested capital.", 0.0, 1.0)
+    reasoning: str = _f("", "The plan's reason, shown in reports.")
+
+
+_DEFAULT_PRIORITIES = (
+    ReinvestmentGroup("EXPAND_OPTIMAL_STRIKES", (2.5, 3.0), 0.65, "Highest risk-adjusted returns"),
+    ReinvestmentGroup("ADD_DEFENSIVE_POSITIONS", (2.0,), 0.20, "Portfolio stability and assignment buffer"),
+    ReinvestmentGroup("SPECULATIVE_UPSIDE", (4.0, 5.0), 0.15, "Enhanced yield with acceptable risk"),
+)
+
+
+@dataclass(frozen=True)
+class HedgeRung:
+    moneyness: float = _f(1.5, "Call strike as a multiple of spot.", 1.0, 20.0)
+    share: float = _f(0.40, "Share of the hedge budget.", 0.0, 1.0)
+    dte: int = _f(90, "Days to expiry.", 1, 1095)
+
+
+_DEFAULT_LADDER = (HedgeRung(1.5, 0.40, 90), HedgeRung(2.0, 0.35, 120), HedgeRung(3.0, 0.25, 150))
+
+
+@dataclass(frozen=True)
+class HedgeConfig:
+    base_ratio: float = _f(0.20, "Base hedge ratio (share of premium to calls).", 0.0, 1.0)
+    iv_percentile_threshold: float = _f(95.0, "Above this IV percentile the ratio is multiplied by `iv_multiplier`.", 0.0, 100.0)
+    iv_multiplier: float = _f(1.3, "Multiplier for extreme IV (plan: x1.3).", 0.0, 10.0)
+    squeeze_threshold: float = _f(0.4, "Above this squeeze probability the ratio is multiplied by `squeeze_multiplier`.", 0.0, 1.0)
+    squeeze_multiplier: float = _f(1.5, "Multiplier for squeeze risk (plan: x1.5).", 0.0, 10.0)
+    size_threshold: float = _f(50000.0, "Above this portfolio value ($) the ratio is multiplied by `size_multiplier`.", 0.0, None)
+    size_multiplier: float = _f(1.2, "Multiplier for large portfolios (plan: x1.2).", 0.0, 10.0)
+    cap: float = _f(0.35, "Maximum hedge ratio (plan: 35%).", 0.0, 1.0)
+    use_dynamic_ratio: bool = _f(False, "Spend hedge_ratio() of premium on calls instead of allocation.call_share.")
+    ladder: tuple[HedgeRung, ...] = field(default_factory=lambda: _DEFAULT_LADDER, metadata={"doc": "Call rungs: [[hedge.ladder]] moneyness, share, dte (plan: 1.5x/40%/90d, 2x/35%/120d, 3x/25%/150d)."})
+
+
+@dataclass(frozen=True)
+class KellyConfig:
+    win_probability: float = _f(0.892, "Probability a trade wins (plan: 0.892).", 0.0, 1.0)
+    avg_win: float = _f(0.123, "Average win as a fraction of capital at risk (plan: 0.123).", 0.0, None, lo_open=True)
+    avg_loss: float = _f(0.087, "Average loss as a fraction of capital at risk (plan: 0.087).", 0.0, None, lo_open=True)
+    fraction: float = _f(0.25, "Fraction of full Kelly used (plan: 25%).", 0.0, 1.0)
+    cap: float = _f(0.15, "Maximum share of the portfolio in one strike (plan: 15%).", 0.0, 1.0)
+    max_strategy_allocation: float = _f(1.0, "Share of the account dedicated to the strategy (plan: 100%).", 0.0, 1.0)
+    max_monthly_addition: float = _f(0.20, "Maximum new exposure per month as a share of the portfolio (plan: 20%).", 0.0, 1.0)
+    emergency_reserve: float = _f(0.05, "Cash reserve kept aside (plan: 5%).", 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    delta_limit: float = _f(0.70, "HIGH_DELTA_EXPOSURE when |dollar delta| > this x portfolio value (plan: 70%).", 0.0, None)
+    var_limit: float = _f(0.05, "VAR_LIMIT_BREACH when VaR > this x portfolio value (plan: 5%).", 0.0, 1.0)
+    var_confidence: float = _f(0.95, "VaR confidence level (plan: 95%).", 0.5, 0.9999)
+    var_horizon_days: int = _f(1, "VaR horizon in trading days (plan: 1).", 1, 30)
+    var_method: str = _f("full", "VaR method.", choices=("full", "delta_gamma", "historical"))
+    var_scenarios: int = _f(100000, "Monte Carlo scenarios for VaR.", 1000, 10_000_000)
+    concentration_limit: float = _f(0.40, "CONCENTRATION_RISK when the largest strike obligation > this x portfolio value (plan: 40%).", 0.0, None)
+    daily_pnl_limit: float = _f(0.05, "DAILY_PNL alert when |daily P&L| > this x portfolio value (plan: 5%).", 0.0, 1.0)
+    assignment_probability: float = _f(0.80, "ASSIGNMENT alert when probability ITM > this (plan: 80%).", 0.0, 1.0)
+    assignment_notice_days: int = _f(3, "... and expiry is within this many trading days (plan: 3).", 0, 60)
+    iv_percentile_floor: float = _f(30.0, "IV_ENVIRONMENT alert when IV percentile < this (plan: 30).", 0.0, 100.0)
+    iv_history_days: int = _f(252, "Trading days of IV history for IV rank/percentile.", 20, 5000)
+    seed: int = _f(20250927, "Seed of the VaR Monte Carlo.", 0, None)
+
+
+@dataclass(frozen=True)
+class AssignmentConfig:
+    excellent_basis: float = _f(2.00, "Hold and sell covered calls if cost basis < this, $ (plan: 2.00).", 0.0, None)
+    good_basis: float = _f(2.50, "Immediate covered calls if cost basis < this, $ (plan: 2.50).", 0.0, None)
+    fair_basis: float = _f(3.00, "Above this the position is 'fair' (plan: 3.00; evaluate exit).", 0.0, None)
+    excellent_call_upside: float = _f(0.20, "Covered call strike above basis, excellent tier (plan: +20%).", 0.0, 10.0)
+    excellent_call_dte: int = _f(30, "Covered call days, excellent tier (plan: 30).", 1, 365)
+    good_call_upside: float = _f(0.15, "Covered call strike above basis, good tier (plan: +15%).", 0.0, 10.0)
+    good_call_dte: int = _f(45, "Covered call days, good tier (plan: 45).", 1, 365)
+    exit_stop: float = _f(0.15, "Stop loss below basis, exit tier (plan: 15%).", 0.0, 1.0)
+    exit_call_upside: float = _f(0.10, "Covered call strike above basis, exit tier (plan: +10%).", 0.0, 10.0)
+    exit_call_dte: int = _f(30, "Covered call days, exit tier (plan is silent; 30).", 1, 365)
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    price_improvement: float = _f(0.05, "Limit price improvement vs mid, $ (plan: 0.05).", 0.0, None)
+    max_slippage: float = _f(0.10, "Worst acceptable price past mid, $ (plan: 0.10).", 0.0, None)
+    max_order_size: int = _f(10, "Maximum contracts per order (plan: 10).", 1, 10000)
+    time_in_force: str = _f("DAY", "Order time in force (plan: DAY).", choices=("DAY", "GTC"))
+    tick_small: float = _f(0.05, "Option tick below `tick_threshold`, $.", 0.0, None, lo_open=True)
+    tick_large: float = _f(0.10, "Option tick from `tick_threshold` up, $.", 0.0, None, lo_open=True)
+    tick_threshold: float = _f(3.0, "Premium at which the tick changes, $.", 0.0, None)
+    morning_window: str = _f("09:45-10:30", "Morning order window, exchange time (plan).")
+    afternoon_window: str = _f("14:00-15:30", "Afternoon order window, exchange time (plan).")
+    exchange: str = _f("XNYS", "Exchange calendar (exchange_calendars code).")
+
+
+@dataclass(frozen=True)
+class CapitalConfig:
+    model: str = _f("reg_t", "Capital per short put: premium (plan's literal formula), cash_secured, reg_t.",
+                    choices=("premium", "cash_secured", "reg_t"))
+    reg_t_underlying_pct: float = _f(0.20, "Reg T: share of underlying value (CBOE/FINRA: 20%).", 0.0, 1.0)
+    reg_t_minimum_pct: float = _f(0.10, "Reg T: minimum share of strike (CBOE/FINRA: 10%).", 0.0, 1.0)
+    house_addon_pct: float = _f(0.0, "Broker house add-on as a share of underlying value.", 0.0, 1.0)
+    contract_multiplier: int = _f(100, "Shares per contract.", 1, 10000)
+
+
+@dataclass(frozen=True)
+class ProjectionConfig:
+    months: int = _f(6, "Months projected (plan: 6).", 1, 120)
+    start_month: str = _f("2025-10", "First projected month YYYY-MM (plan: October 2025).")
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    paths: int = _f(2000, "Monte Carlo paths (report default; benchmarks use 100,000).", 10, 10_000_000)
+    seed: int = _f(20250927, "Random seed.", 0, None)
+    realized_vol: float = _f(2.50, "Realized (physical) volatility of the stock, decimal.", 0.0, 10.0)
+    drift: float = _f(0.0, "Physical drift of the stock, continuous per year.", -5.0, 5.0)
+    jump_intensity: float = _f(0.0, "Jumps per year (Merton jump diffusion).", 0.0, 365.0)
+    jump_mean: float = _f(0.0, "Mean log jump size.", -5.0, 5.0)
+    jump_vol: float = _f(0.0, "Std dev of log jump size.", 0.0, 5.0)
+    iv_long_run: float = _f(1.50, "Long-run implied vol the IV mean-reverts to, decimal.", 0.0, 10.0)
+    iv_reversion_speed: float = _f(2.0, "Mean-reversion speed of implied vol per year (0 = constant IV).", 0.0, 100.0)
+    iv_vol: float = _f(0.0, "Volatility of log implied vol per sqrt(year).", 0.0, 10.0)
+    chunk_size: int = _f(10000, "Paths per chunk (memory bound).", 1, 10_000_000)
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    enabled: bool = _f(False, "Send the risk alert summary by email.")
+    smtp_host: str = _f("localhost", "SMTP server host.")
+    smtp_port: int = _f(587, "SMTP server port.", 1, 65535)
+    use_tls: bool = _f(True, "Use STARTTLS.")
+    username: str = _f("", "SMTP user name (empty: no login).")
+    password_env: str = _f("VOLARB_SMTP_PASSWORD", "Environment variable holding the SMTP password (never in the file).")
+    sender: str = _f("", "From address.")
+    recipients: tuple[str, ...] = _f([], "To addresses.")
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    market: MarketConfig = field(default_factory=MarketConfig)
+    account: AccountConfig = field(default_factory=AccountConfig)
+    allocation: AllocationConfig = field(default_factory=AllocationConfig)
+    strikes: StrikesConfig = field(default_factory=StrikesConfig)
+    reinvestment: tuple[ReinvestmentGroup, ...] = field(default_factory=lambda: _DEFAULT_PRIORITIES)
+    hedge: HedgeConfig = field(default_factory=HedgeConfig)
+    kelly: KellyConfig = field(default_factory=KellyConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    assignment: AssignmentConfig = field(default_factory=AssignmentConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    capital: CapitalConfig = field(default_factory=CapitalConfig)
+    projection: ProjectionConfig = field(default_factory=ProjectionConfig)
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
+
+    @property
+    def valuation_date(self) -> _dt.date:
+        """The market valuation date as a :class:`datetime.date`."""
+        return _dt.date.fromisoformat(self.market.valuation_date)
+
+    def replace(self, **sections: Any) -> PlanConfig:
+        """A copy with whole sections replaced, or ``section__key=value`` overrides.
+
+        >>> default_config().replace(market__spot=3.5).market.spot
+        3.5
+        """
+        data = config_to_dict(self)
+        for key, value in sections.items():
+            if "__" in key:
+                sec, name = key.split("__", 1)
+                data[sec][name] = value
+            else:
+                data[key] = config_to_dict_section(value)
+        return config_from_dict(data, source="<replace>")
+
+
+SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(PlanConfig)}  # type: ignore[misc]
+_SECTION_CLASSES = {
+    "market": MarketConfig, "account": AccountConfig, "allocation": AllocationConfig,
+    "strikes": StrikesConfig, "hedge": HedgeConfig, "kelly": KellyConfig, "risk": RiskConfig,
+    "assignment": AssignmentConfig, "execution": ExecutionConfig, "capital": CapitalConfig,
+    "projection": ProjectionConfig, "simulation": SimulationConfig, "email": EmailConfig,
+}
+_LIST_TABLES = {"reinvestment": ReinvestmentGroup, ("hedge", "ladder"): HedgeRung}
+
+
+def default_config() -> PlanConfig:
+    """The built-in example: every value as in the user's plan.
+
+    >>> default_config().account.monthly_addition
+    4000.0
+    """
+    return PlanConfig()
+
+
+def _range_text(meta: dict) -> str:
+    if meta.get("choices"):
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is None and hi is None:
+        return "any value"
+    lo_txt = "" if lo is None else (f"> {lo:g}" if meta.get("lo_open") else f">= {lo:g}")
+    hi_txt = "" if hi is None else f"<= {hi:g}"
+    return " and ".join(x for x in (lo_txt, hi_txt) if x)
+
+
+def _check_value(value: Any, ftype: Any, meta: dict, where: str) -> Any:
+    tname = ftype if isinstance(ftype, str) else getattr(ftype, "__name__", str(ftype))
+    if tname.startswith("tuple[float"):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list of numbers, got {value!r}")
+        return tuple(_check_value(v, "float", meta, f"{where}[{i}]") for i, v in enumerate(value))
+    if tname.startswith("tuple[str"):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return tuple(value)
+    if tname == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tname == "str":
+        if isinstance(value, _dt.date):
+            value = value.isoformat()
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected text, got {value!r}")
+        if meta.get("choices") and value not in meta["choices"]:
+            raise ConfigError(f"{where}: must be {_range_text(meta)}, got {value!r}")
+        return value
+    if tname == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+    elif tname == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+    lo, hi = meta.get("min"), meta.get("max")
+    if (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) or (hi is not None and value > hi):
+        raise ConfigError(f"{where}: must be {_range_text(meta)}, got {value!r}")
+    return value
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table of keys, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(fields)})")
+    kwargs = {}
+    for name, value in data.items():
+        f = fields[name]
+        key = f"{where}.{name}"
+        if cls is HedgeConfig and name == "ladder":
+            kwargs[name] = _build_list(HedgeRung, value, key)
+        else:
+            kwargs[name] = _check_value(value, f.type, dict(f.metadata), key)
+    return cls(**kwargs)
+
+
+def _build_list(cls: type, value: Any, where: str) -> tuple:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: expected a non-empty list of tables ([[{where.split(': ')[-1]}]])")
+    return tuple(_build(cls, item, f"{where}[{i}]") for i, item in enumerate(value))
+
+
+def _cross_checks(cfg: PlanConfig, src: str) -> None:
+    s = cfg.strikes
+    if len(s.strikes) != len(s.weights):
+        raise ConfigError(f"{src}: strikes.strikes has {len(s.strikes)} entries but strikes.weights has {len(s.weights)}; give one weight per strike")
+    if abs(sum(s.weights) - 1.0) > 1e-9:
+        raise ConfigError(f"{src}: strikes.weights must sum to 1, they sum to {sum(s.weights):.6g}")
+    if len(set(s.strikes)) != len(s.strikes):
+        raise ConfigError(f"{src}: strikes.strikes has a repeated strike")
+    total = sum(g.share for g in cfg.reinvestment)
+    if abs(total - 1.0) > 1e-9:
+        raise ConfigError(f"{src}: reinvestment shares must sum to 1, they sum to {total:.6g}")
+    total = sum(r.share for r in cfg.hedge.ladder)
+    if abs(total - 1.0) > 1e-9:
+        raise ConfigError(f"{src}: hedge.ladder shares must sum to 1, they sum to {total:.6g}")
+    a = cfg.assignment
+    if not a.excellent_basis <= a.good_basis <= a.fair_basis:
+        raise ConfigError(f"{src}: assignment thresholds must satisfy excellent_basis <= good_basis <= fair_basis")
+    for key, text in (("market.valuation_date", cfg.market.valuation_date),):
+        try:
+            _dt.date.fromisoformat(text)
+        except ValueError:
+            raise ConfigError(f"{src}: {key}: expected a date YYYY-MM-DD, got {text!r}") from None
+    try:
+        _dt.date.fromisoformat(cfg.projection.start_month + "-01")
+    except ValueError:
+        raise ConfigError(f"{src}: projection.start_month: expected YYYY-MM, got {cfg.projection.start_month!r}") from None
+    for key in ("morning_window", "afternoon_window"):
+        text = getattr(cfg.execution, key)
+        try:
+            a_, b_ = text.split("-")
+            t0, t1 = _dt.time.fromisoformat(a_.strip()), _dt.time.fromisoformat(b_.strip())
+            if t0 >= t1:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"{src}: execution.{key}: expected HH:MM-HH:MM with start before end, got {text!r}") from None
+
+
+def config_from_dict(data: dict, source: str = "<config>") -> PlanConfig:
+    """Build and validate a :class:`PlanConfig` from nested dicts (missing keys take defaults).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``source`` and the key: unknown key, wrong type, value out of range, or a
+        cross-field rule (weights summing to 1, one weight per strike, ...).
+
+    Examples
+    --------
+    >>> config_from_dict({"market": {"spot": 3.5}}).market.spot
+    3.5
+    >>> config_from_dict({"market": {"spot": -1}}, source="plan.toml")
+    Traceback (most recent call last):
+    ...
+    engine.config.ConfigError: plan.toml: market.spot: must be > 0, got -1.0
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a table of sections")
+    unknown = sorted(set(data) - set(_SECTION_CLASSES) - {"reinvestment"})
+    if unknown:
+        raise ConfigError(f"{source}: unknown section {unknown[0]!r} (allowed: {', '.join(list(_SECTION_CLASSES) + ['reinvestment'])})")
+    kwargs: dict[str, Any] = {}
+    for name, cls in _SECTION_CLASSES.items():
+        if name in data:
+            kwargs[name] = _build(cls, data[name], f"{source}: {name}")
+    if "reinvestment" in data:
+        kwargs["reinvestment"] = _build_list(ReinvestmentGroup, data["reinvestment"], f"{source}: reinvestment")
+    cfg = PlanConfig(**kwargs)
+    _cross_checks(cfg, source)
+    return cfg
+
+
+def load_config(path: str | Path) -> PlanConfig:
+    """Read and validate a TOML plan config; missing keys take the plan's defaults.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML (with line and column), or breaks a rule.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return config_from_dict(data, source=str(path))
+
+
+def config_to_dict_section(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {k: config_to_dict_section(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, tuple):
+        return [config_to_dict_section(v) for v in value]
+    return value
+
+
+def config_to_dict(cfg: PlanConfig) -> dict:
+    """Nested plain dicts/lists (TOML-shaped) of a config; round-trips through config_from_dict."""
+    return {f.name: config_to_dict_section(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+
+
+def config_reference() -> list[dict[str, str]]:
+    """One row per config key: key, default, allowed range and meaning (for the README)."""
+    rows = []
+    defaults = config_to_dict(default_config())
+    for sec, cls in list(_SECTION_CLASSES.items()) + [("reinvestment", ReinvestmentGroup)]:
+        for f in dataclasses.fields(cls):
+            if sec == "hedge" and f.name == "ladder":
+                for g in dataclasses.fields(HedgeRung):
+                    rows.append({"key": f"hedge.ladder[].{g.name}", "default": ", ".join(str(r[g.name]) for r in defaults["hedge"]["ladder"]),
+                                 "allowed": _range_text(dict(g.metadata)), "meaning": g.metadata["doc"]})
+                continue
+            if sec == "reinvestment":
+                default = ", ".join(str(r[f.name]) for r in defaults["reinvestment"])
+                key = f"reinvestment[].{f.name}"
+            else:
+                default = defaults[sec][f.name]
+                key = f"{sec}.{f.name}"
+            rows.append({"key": key, "default": str(default), "allowed": _range_text(dict(f.metadata)),
+                         "meaning": f.metadata.get("doc", "")})
+    return rows
