@@ -25,7 +25,7 @@ __all__ = [
     "StrikesConfig", "ReinvestmentGroup", "HedgeRung", "HedgeConfig", "KellyConfig",
     "RiskConfig", "AssignmentConfig", "ExecutionConfig", "CapitalConfig", "ProjectionConfig",
     "SimulationConfig", "EmailConfig", "default_config", "load_config", "config_from_dict",
-    "config_to_dict", "config_reference", "SECTIONS",
+    "config_to_dict", "config_to_toml", "config_reference", "SECTIONS",
 ]
 
 
@@ -471,3 +471,49 @@ def config_reference() -> list[dict[str, str]]:
             rows.append({"key": key, "default": str(default), "allowed": _range_text(dict(f.metadata)),
                          "meaning": f.metadata.get("doc", "")})
     return rows
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def config_to_toml(cfg: PlanConfig | None = None, comments: bool = True) -> str:
+    """The config as TOML text that :func:`load_config` reads back to an equal config.
+
+    With ``comments`` each key carries its documentation, so the output of
+    ``config_to_toml(default_config())`` is a complete, commented example file.
+
+    >>> cfg = default_config().replace(market__spot=3.5)
+    >>> config_from_dict(tomllib.loads(config_to_toml(cfg))) == cfg
+    True
+    """
+    cfg = cfg or default_config()
+    data = config_to_dict(cfg)
+    out: list[str] = ["# volarb plan config: every key is optional and defaults to the plan's value."]
+
+    def emit_table(header: str, cls: type, values: dict) -> None:
+        out.append("")
+        out.append(header)
+        for f in dataclasses.fields(cls):
+            if cls is HedgeConfig and f.name == "ladder":
+                continue
+            if comments and f.metadata.get("doc"):
+                out.append(f"# {f.metadata['doc']} Allowed: {_range_text(dict(f.metadata))}.")
+            out.append(f"{f.name} = {_toml_value(values[f.name])}")
+
+    for name, cls in _SECTION_CLASSES.items():
+        emit_table(f"[{name}]", cls, data[name])
+        if name == "hedge":
+            for rung in data["hedge"]["ladder"]:
+                emit_table("[[hedge.ladder]]", HedgeRung, rung)
+    for group in data["reinvestment"]:
+        emit_table("[[reinvestment]]", ReinvestmentGroup, group)
+    return "\n".join(out) + "\n"
