@@ -49,6 +49,14 @@ def parse_kind(kind: Any) -> np.ndarray | float:
     """
     if isinstance(kind, (str, int, float, np.integer, np.floating)):
         return _kind_scalar(kind)
+    arr = np.asarray(kind)
+    if arr.dtype.kind in "iuf":  # numeric fast path: +1/-1 kept, anything else NaN
+        arr = arr.astype(float)
+        return np.where((arr == 1.0) | (arr == -1.0), arr, np.nan)
+    if arr.dtype.kind == "U" and arr.size > 64:  # map the few distinct labels once
+        labels, inverse = np.unique(arr, return_inverse=True)
+        codes = np.array([_kind_scalar(x) for x in labels.tolist()], dtype=float)
+        return codes[inverse].reshape(arr.shape)
     arr = np.asarray(kind, dtype=object)
     if arr.ndim == 0:
         return _kind_scalar(arr.item())

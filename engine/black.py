@@ -148,13 +148,13 @@ def bs_price(spot, strike, t, rate, vol, kind, q=0.0):
 
 
 def european_greeks(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
-    """Analytic BSM Greeks in raw units on validated arrays (kernel; no checks).
+    """Analytic BSM price and Greeks in raw units on validated arrays (kernel; no checks).
 
-    delta per 1.00 of spot, gamma per 1.00 of spot squared, vega per 1.00 of vol, theta per
-    year (the change in value as calendar time passes, i.e. ``-dV/dt``), rho per 1.00 of rate.
-    Where ``t == 0`` or ``vol == 0`` the limits are used: delta is the (forward) intrinsic
-    slope, gamma and vega are 0, theta and rho are those of the discounted forward intrinsic
-    value (all zero at ``t == 0``).
+    Returns ``price`` (per share) and delta per 1.00 of spot, gamma per 1.00 of spot squared,
+    vega per 1.00 of vol, theta per year of calendar time (``-dV/dt``), rho per 1.00 of rate,
+    all from one evaluation of :func:`black_parts`.  Where ``t == 0`` or ``vol == 0`` the limits
+    are used: delta is the (forward) intrinsic slope, gamma and vega are 0, theta and rho are
+    those of the discounted forward intrinsic value (all zero at ``t == 0``).
 
     References
     ----------
@@ -162,27 +162,36 @@ def european_greeks(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
     """
     p = black_parts(spot, strike, t, rate, vol, q)
     sqrt_t = np.sqrt(t)
-    live = p.sd > 0
-    safe_sd = np.where(live, p.sd, 1.0)
-    pdf1 = norm_pdf(np.where(live, p.d1, 0.0))
     nd1 = ndtr(w * p.d1)
     nd2 = ndtr(w * p.d2)
     kdf = strike * p.df
     sdq = spot * p.dq
+    price = black_value(w, strike, p)
+    live = p.sd > 0
+    all_live = bool(np.all(live))
+    if all_live:
+        pdf1 = norm_pdf(p.d1)
+        gamma = p.dq * pdf1 / (spot * p.sd)
+        vega = sdq * pdf1 * sqrt_t
+        decay = -0.5 * vega * vol / t
+    else:
+        safe_sd = np.where(live, p.sd, 1.0)
+        pdf1 = norm_pdf(np.where(live, p.d1, 0.0))
+        gamma = np.where(live, p.dq * pdf1 / (spot * safe_sd), 0.0)
+        vega = np.where(live, sdq * pdf1 * sqrt_t, 0.0)
+        decay = np.where(live, -0.5 * vega * vol / np.where(live, t, 1.0), 0.0)
     delta = w * p.dq * nd1
-    gamma = np.where(live, p.dq * pdf1 / (spot * safe_sd), 0.0)
-    vega = np.where(live, sdq * pdf1 * sqrt_t, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        decay = np.where(live, -sdq * pdf1 * vol / (2.0 * np.where(t > 0, sqrt_t, 1.0)), 0.0)
     theta = decay - w * rate * kdf * nd2 + w * q * sdq * nd1
     rho = w * kdf * t * nd2
-    expired = t == 0
-    if np.any(expired):
-        itm = (w * (spot - strike) > 0).astype(float)
-        delta = np.where(expired, w * itm, delta)
-        theta = np.where(expired, 0.0, theta)
-        rho = np.where(expired, 0.0, rho)
-    return {"delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho}
+    if not all_live:
+        expired = t == 0
+        if np.any(expired):
+            itm = (w * (spot - strike) > 0).astype(float)
+            price = np.where(expired, np.maximum(w * (spot - strike), 0.0), price)
+            delta = np.where(expired, w * itm, delta)
+            theta = np.where(expired, 0.0, theta)
+            rho = np.where(expired, 0.0, rho)
+    return {"price": price, "delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho}
 
 
 def prob_itm(spot, strike, t, rate, vol, kind, q=0.0):

@@ -52,7 +52,7 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
     t_dn = t - ht
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = np.where(ht > 0, (price(tt=t_dn) - mid) / np.where(ht > 0, ht, 1.0), 0.0)
-    return {"delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho}
+    return {"price": mid, "delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho}
 
 
 def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -> dict:
@@ -69,7 +69,7 @@ def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -
     Returns
     -------
     dict
-        ``delta`` (per 1.00 spot), ``gamma`` (per 1.00 spot squared), ``vega`` (per 1.00 vol),
+        ``price`` (per share, computed in the same pass), ``delta`` (per 1.00 spot), ``gamma`` (per 1.00 spot squared), ``vega`` (per 1.00 vol),
         ``theta`` (per year of calendar time), ``rho`` (per 1.00 rate), and the display
         conversions ``theta_per_day`` (theta / 365) and ``vega_per_point`` (vega / 100).
         Floats when every argument is a scalar, arrays otherwise (NaN for bad elements).
@@ -88,7 +88,7 @@ def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -
     a, bad, scalar = prepare(spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
     args = (a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["kind"], a["q"])
     raw = european_greeks(*args) if style == "european" else _american_fd(*args)
-    out = {name: finish(raw[name], bad, scalar) for name in GREEK_NAMES}
+    out = {name: finish(raw[name], bad, scalar) for name in ("price", *GREEK_NAMES)}
     out["theta_per_day"] = out["theta"] / DAYS_PER_YEAR
     out["vega_per_point"] = out["vega"] / 100.0
     return out
