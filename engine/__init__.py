@@ -13,13 +13,13 @@ from engine._validate import VolarbInputError, parse_kind
 from engine.american import american_price
 from engine.black import bs_price, prob_itm
 from engine.greeks import GREEK_NAMES, greeks
-from engine.impliedvol import implied_vol
+from engine.impliedvol import IVResult, IVStatus, implied_vol, iv_status_message
 from engine.units import DAYS_PER_YEAR, days_to_years, theta_per_day, vega_per_point
 
 __version__ = "0.1.0"
 
 __all__ = [
     "VolarbInputError", "parse_kind", "bs_price", "american_price", "greeks", "GREEK_NAMES",
-    "implied_vol", "prob_itm", "DAYS_PER_YEAR", "days_to_years", "theta_per_day",
+    "implied_vol", "IVResult", "IVStatus", "iv_status_message", "prob_itm", "DAYS_PER_YEAR", "days_to_years", "theta_per_day",
     "vega_per_point", "__version__",
 ]
