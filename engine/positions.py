@@ -46,9 +46,12 @@ Per strike the premiums total the plan's $600 / $2,343 / $244 / $490 / $672 ($4,
 Fridays) were chosen so that American model marks at the plan's market (spot 3.15, vol 4.25,
 r 4%) are of the order of the plan's "current value" column.  The plan prints "22 total" for
 $2.50, so that strike is two lots; $2.00 is split too because no single monthly expiry comes
-close (Oct 17 gives $495, Nov 21 gives $983).  Model values by strike with the interim
-400-step binomial American pricer: $739 / $2,677 / $346 / $575 / $750 (total $5,087 against
-the plan's $4,982); the exact figures are whatever :func:`engine.book.mark_book` gives.
+close (Oct 17 gives $495, Nov 21 gives $983).  American model marks ($ per share; QuantLib's
+finite-difference American engine agrees within $0.002) are 0.495 and 0.983 ($2.00), 0.775 and
+1.346 ($2.50), 1.730 ($3.00), 2.875 ($4.00), 3.752 ($5.00), i.e. values by strike $739 / $2,677 /
+$346 / $575 / $750 (total $5,087 against the plan's $4,982) and unrealized P&L -$139 / -$334 /
+-$102 / -$85 / -$78 against the plan's -$130 / -$303 / -$82 / -$66 / -$59.  The tests assert these
+against QuantLib, not against this text.
 """
 
 from __future__ import annotations
