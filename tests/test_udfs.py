@@ -209,3 +209,93 @@ def test_every_udf_has_docstring_and_short_argument_names():
         assert f.__doc__ and len(f.__doc__) < 255, n
         params = list(__import__("inspect").signature(f).parameters)
         assert len(",".join(params)) < 254, n
+
+
+# --------------------------------------------------------------------------- plan and book UDFs
+
+
+def test_allocate_hand_arithmetic():
+    pytest.importorskip("engine.plan")
+    out = F.VA_ALLOCATE(2065, 4000)
+    # hand: calls 0.20 x 2065 = 413; puts 0.80 x 2065 = 1652; expansion 1652 + 4000 = 5652;
+    # compounding 5652 / 4000 = 1.413
+    assert out[0] == ["item", "value"]
+    assert_allclose([r[1] for r in out[1:]], [413.0, 1652.0, 5652.0, 1.413], rtol=1e-12)
+    assert F.VA_ALLOCATE(-1, 4000) == "#VALUE! premium must be >= 0, got -1"
+
+
+def test_kelly_hand_arithmetic():
+    pytest.importorskip("engine.kelly")
+    out = dict(F.VA_KELLY(0.892, 0.123, 0.087, None, None, False))
+    b = 0.123 / 0.087
+    full = (0.892 * b - 0.108) / b  # = 0.815609...
+    assert_allclose([out["full_kelly"], out["fractional_kelly"]], [full, 0.25 * full], rtol=1e-12)
+    assert out["max_single_strike"] == 0.15
+
+
+def test_margin_reg_t_hand_arithmetic_and_bad_cell():
+    pytest.importorskip("engine.margin")
+    # hand: (premium + max(20% x spot - OTM, 10% x strike)) x 100
+    #   K=3: OTM = 0.15 -> (1.10 + max(0.63 - 0.15, 0.30)) x 100 = 158
+    #   K=2: OTM = 1.15 -> (0.50 + max(0.63 - 1.15, 0.20)) x 100 = 70
+    out = F.VA_MARGIN(3.15, [[3.0], [2.0], [-1]], [[1.1], [0.5], [1.0]])
+    assert_allclose([out[0][0], out[1][0]], [158.0, 70.0], rtol=1e-12)
+    assert out[2][0] == "#VALUE! strike must be > 0, got -1"
+    assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, "cash_secured"), (3.0 - 1.1) * 100, rtol=1e-12)
+
+
+def test_strike_allocation_and_hedge_ratio():
+    pytest.importorskip("engine.plan")
+    pytest.importorskip("engine.hedge")
+    out = F.VA_STRIKE_ALLOCATION(3000, [[2], [2.5]], [[0.4], [0.6]], [[0.5], [0.8]], 3.15, "premium")
+    # hand, premium model: capital/contract = premium x 100; 1200 / 50 = 24, 1800 / 80 = 22.5 -> 22
+    head = out[0]
+    assert_allclose([out[1][head.index("contracts")], out[2][head.index("contracts")]], [24, 22])
+    assert F.VA_STRIKE_ALLOCATION(3000, [[2], [2.5]], [[0.2], [0.35]], [[0.5], [0.8]], 3.15).startswith(
+        "#VALUE! weights must sum to 1")
+    # hand: 0.20 x 1.3 (IV 99 > 95) x 1.5 (squeeze 0.45 > 0.4) = 0.39 -> capped at 0.35
+    assert F.VA_HEDGE_RATIO(3792, 99, 0.45) == 0.35
+    assert_allclose(F.VA_HEDGE_RATIO(3792, 50, 0.1), 0.20, rtol=1e-12)
+
+
+def _positions_range():
+    from engine.positions import POSITION_COLUMNS, example_positions
+    pos = example_positions()
+    rows = [[None if isinstance(v, float) and np.isnan(v) else v for v in r]
+            for r in pos.itertuples(index=False, name=None)]
+    return pos, [list(POSITION_COLUMNS)] + rows
+
+
+def test_ladder_equals_mark_book_and_isolates_bad_rows():
+    book = pytest.importorskip("engine.book")
+    from engine.config import default_config
+    pos, rng = _positions_range()
+    bad = list(rng[1])
+    bad[3] = "abc"
+    rng = rng + [[None] * 10, bad]
+    out = F.VA_LADDER(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27")
+    cfg = default_config().replace(market__valuation_date="2025-09-27")
+    marked = book.mark_book(pos, cfg)
+    want = marked[[k for k in F.LADDER_KEYS if k != "w"]].to_numpy(dtype=float)
+    got = np.array([[r[i] for i, k in enumerate(F.LADDER_KEYS) if k != "w"] for r in out[1:1 + len(pos)]], dtype=float)
+    assert_allclose(got, want, rtol=1e-10, atol=1e-9)
+    assert out[len(pos) + 1] == [""] * len(F.LADDER_KEYS)
+    assert out[-1][0] == f"#VALUE! row {len(pos) + 3}, column 'strike': expected a positive number, got 'abc'"
+
+
+def test_book_totals_var_and_risk_check():
+    pytest.importorskip("engine.book")
+    from engine.risk import portfolio_greeks
+    pos, rng = _positions_range()
+    ladder = F.VA_LADDER(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, False)
+    totals = dict(F.VA_PORTFOLIO_GREEKS(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, False))
+    col = F.LADDER_KEYS.index("theta_day")
+    assert_allclose(totals["theta_day"], sum(r[col] for r in ladder), rtol=1e-12)
+    assert set(totals) >= {"delta_shares", "gamma", "vega_point"} and portfolio_greeks
+    var = dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", 0.95, 2000, 7, False))
+    assert var["es"] >= var["var"] > 0
+    again = dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", 0.95, 2000, 7, False))
+    assert again["var"] == var["var"]  # seeded
+    alerts = F.VA_RISK_CHECK(rng, 3.15, 4.25, 3792, 0.04, 0.0, "2025-09-27")
+    assert alerts[0] == ["alert", "value", "threshold", "status", "detail"] and len(alerts) > 3
+    assert F.VA_PORTFOLIO_GREEKS([["strike"], [None]], 3.15, 4.25) == "#VALUE! pos has no positions"

@@ -41,18 +41,22 @@ from engine.impliedvol import implied_vol, iv_status_message
 from udfs._boundary import (
     UdfArgError,
     as_date,
+    cell,
+    error_row,
+    error_text,
     flag,
     grid,
+    is_blank,
     kind,
     number,
+    text,
     udf,
     years_to_expiry,
 )
-from udfs._boundary import (
-    style as parse_style,
-)
+from udfs._boundary import style as parse_style
 
-_MARKET = default_config().market
+_CFG = default_config()  # the plan defaults used for blank optional arguments
+_MARKET = _CFG.market
 
 # Argument docs, shared by every function that takes the argument (short names: Excel's
 # function wizard breaks past 254 characters of argument names).
@@ -230,4 +234,380 @@ def VA_PROB_ITM(spot, strike, expiry, vol, pc, rate=None, q=None, val=None):
     return _single("prob", spot, strike, expiry, vol, pc, rate, q, val, None)
 
 
-__all__ = [n for n in dir() if n.startswith("VA_")]
+
+
+# --------------------------------------------------------------------------- tables and plan
+
+PLAN_DOCS: dict[str, str] = {
+    **ARG_DOCS,
+    "premium": "Premium, $ (collected in the month, or $ per share for one option).",
+    "addition": "New capital added this month, $.",
+    "share": "Share of premium to call hedges (blank: 0.20).",
+    "budget": "Budget to spend, $.",
+    "strikes": "Strikes, $ (a row or column range).",
+    "weights": "Weights per strike, summing to 1 (same size as strikes).",
+    "prems": "Premiums per strike, $ per share (same size as strikes).",
+    "model": "Capital model: reg_t (blank), cash_secured or premium.",
+    "value": "Portfolio value, $.",
+    "ivpct": "IV percentile, 0-100.",
+    "squeeze": "Short-squeeze probability, 0-1.",
+    "ladder": "Hedge rungs: moneyness, share, dte per row (blank: the plan's 3 rungs).",
+    "inc": "Listed strike spacing, $ (blank: 0.5).",
+    "win": "Probability a trade wins, 0-1.",
+    "avgwin": "Average win, fraction of capital at risk.",
+    "avgloss": "Average loss, fraction of capital at risk.",
+    "frac": "Fraction of full Kelly (blank: 0.25).",
+    "cap": "Maximum share per strike (blank: 0.15).",
+    "shares": "Shares assigned.",
+}
+
+
+def _kv(d: dict, hdr: Any, keys: tuple[str, ...] | None = None) -> list[list[Any]]:
+    """A two-column item/value table from a dict; NaN (not applicable) shows as a blank."""
+    rows = [[k, "" if isinstance(d[k], float) and np.isnan(d[k]) else d[k]] for k in (keys or tuple(d))]
+    return ([["item", "value"]] if flag(hdr, "hdr", True) else []) + rows
+
+
+def _frame_table(df: Any, hdr: Any, columns: tuple[str, ...] | None = None) -> list[list[Any]]:
+    """A DataFrame as rows (header row of its column names unless ``hdr`` is FALSE)."""
+    cols = list(columns or df.columns)
+    rows = [[_cell_value(v) for v in rec] for rec in df[cols].itertuples(index=False, name=None)]
+    return ([cols] if flag(hdr, "hdr", True) else []) + rows
+
+
+def _cell_value(v: Any) -> Any:
+    if isinstance(v, (tuple, list)):
+        return ", ".join(str(x) for x in v)
+    return v
+
+
+def _vector(x: Any, name: str, rule: str = "any") -> np.ndarray:
+    """The non-blank cells of a row or column range as floats (a 2-D block is refused)."""
+    g = grid(x)
+    if len(g) > 1 and len(g[0]) > 1:
+        raise UdfArgError(f"{name} must be one row or one column, got {len(g)}x{len(g[0])}")
+    cells = [c for r in g for c in r]
+    while cells and is_blank(cells[-1]):
+        cells.pop()
+    if not cells:
+        raise UdfArgError(f"{name} is required (the range is blank)")
+    return np.array([number(c, f"{name} item {i + 1}", rule) for i, c in enumerate(cells)])
+
+
+@xw.func
+@_args("premium", "addition", "share", "hdr", docs=PLAN_DOCS)
+@udf
+def VA_ALLOCATE(premium, addition, share=None, hdr=None):
+    """The plan's 80/20 split of a month's premium: call hedge, put budget, expansion, compounding."""
+    from engine.plan import allocate_premium
+    d = allocate_premium(number(premium, "premium", "nonneg"), number(addition, "addition", "nonneg"),
+                         number(share, "share", "prob", default=_CFG.allocation.call_share))
+    return _kv(d, hdr)
+
+
+@xw.func
+@_args("budget", "strikes", "weights", "prems", "spot", "model", "hdr", docs=PLAN_DOCS)
+@udf
+def VA_STRIKE_ALLOCATION(budget, strikes, weights, prems, spot, model=None, hdr=None):
+    """Whole contracts per ladder strike for a put budget under a capital model, with leftovers."""
+    from engine.plan import allocate_strikes
+    k, w, p = _vector(strikes, "strikes", "pos"), _vector(weights, "weights", "prob"), _vector(prems, "prems", "nonneg")
+    df = allocate_strikes(number(budget, "budget", "nonneg"), k, w, p, number(spot, "spot", "pos"),
+                          model=_text_arg(model, "model", "reg_t"), capital=_CFG.capital)
+    return _frame_table(df, hdr)
+
+
+def _text_arg(x: Any, name: str, default: str) -> str:
+    return text(x, name, default).lower()
+
+
+@xw.func
+@_args("value", "ivpct", "squeeze", docs=PLAN_DOCS)
+@udf
+def VA_HEDGE_RATIO(value, ivpct, squeeze):
+    """The plan's dynamic hedge ratio: 20% base, x1.3 extreme IV, x1.5 squeeze, x1.2 size, cap 35%."""
+    from engine.hedge import hedge_ratio
+    h = _CFG.hedge
+    return hedge_ratio(number(value, "value", "nonneg"), number(ivpct, "ivpct", "nonneg"),
+                       number(squeeze, "squeeze", "prob"), base=h.base_ratio, iv_threshold=h.iv_percentile_threshold,
+                       iv_multiplier=h.iv_multiplier, squeeze_threshold=h.squeeze_threshold,
+                       squeeze_multiplier=h.squeeze_multiplier, size_threshold=h.size_threshold,
+                       size_multiplier=h.size_multiplier, cap=h.cap)
+
+
+def _ladder(x: Any) -> tuple:
+    from engine.config import HedgeRung
+    g = [r for r in grid(x) if not all(is_blank(c) for c in r)]
+    if not g:
+        return _CFG.hedge.ladder
+    if any(isinstance(c, str) and c.strip() and not c.strip()[0].isdigit() for c in g[0]):
+        g = g[1:]  # a header row
+    rungs = []
+    for i, r in enumerate(g, start=1):
+        if len(r) < 3:
+            raise UdfArgError(f"ladder row {i} needs 3 cells: moneyness, share, dte")
+        rungs.append(HedgeRung(number(r[0], f"ladder row {i} moneyness", "pos"),
+                               number(r[1], f"ladder row {i} share", "prob"),
+                               int(number(r[2], f"ladder row {i} dte", "pos"))))
+    return tuple(rungs)
+
+
+@xw.func
+@_args("budget", "spot", "vol", "ladder", "rate", "q", "val", "inc", "style", "hdr", docs=PLAN_DOCS)
+@udf
+def VA_HEDGE_LADDER(budget, spot, vol, ladder=None, rate=None, q=None, val=None, inc=None, style=None, hdr=None):
+    """Long-call hedge rungs: strike = moneyness x spot, budget share, whole contracts, cost."""
+    from engine.hedge import hedge_ladder
+    df = hedge_ladder(number(budget, "budget", "nonneg"), number(spot, "spot", "pos"), number(vol, "vol", "vol"),
+                      number(rate, "rate", default=_MARKET.rate), number(q, "q", default=_MARKET.dividend_yield),
+                      ladder=_ladder(ladder), valuation_date=as_date(val, "val", default=_dt.date.today()),
+                      strike_increment=number(inc, "inc", "nonneg", default=_CFG.strikes.strike_increment),
+                      style=parse_style(style))
+    return _frame_table(df, hdr)
+
+
+@xw.func
+@_args("win", "avgwin", "avgloss", "frac", "cap", "hdr", docs=PLAN_DOCS)
+@udf
+def VA_KELLY(win, avgwin, avgloss, frac=None, cap=None, hdr=None):
+    """Kelly position limits: full and fractional Kelly, max per strike and the plan's other limits."""
+    from engine.kelly import kelly_limits
+    kc = _CFG.kelly
+    d = kelly_limits(number(win, "win", "prob"), number(avgwin, "avgwin", "pos"), number(avgloss, "avgloss", "pos"),
+                     number(frac, "frac", "prob", default=kc.fraction), number(cap, "cap", "prob", default=kc.cap),
+                     max_strategy_allocation=kc.max_strategy_allocation,
+                     max_monthly_addition=kc.max_monthly_addition, emergency_reserve=kc.emergency_reserve)
+    return _kv(d, hdr)
+
+
+@xw.func
+@_args("strike", "premium", "shares", "spot", "vol", "rate", "q", "val", "hdr", docs=PLAN_DOCS)
+@udf
+def VA_ASSIGNMENT(strike, premium, shares, spot, vol, rate=None, q=None, val=None, hdr=None):
+    """What to do after assignment: cost basis, tier, covered-call strike/premium, stop level."""
+    from engine.assignment import assignment_plan
+    d = assignment_plan(number(strike, "strike", "pos"), number(premium, "premium", "nonneg"),
+                        number(shares, "shares", "pos"), number(spot, "spot", "pos"), number(vol, "vol", "vol"),
+                        number(rate, "rate", default=_MARKET.rate), number(q, "q", default=_MARKET.dividend_yield),
+                        as_date(val, "val", default=_dt.date.today()), config=_CFG.assignment)
+    return _kv(d, hdr)
+
+
+@xw.func
+@_args("spot", "strike", "premium", "model", "pc", docs={**PLAN_DOCS, "pc": "put (blank) or call."})
+@udf
+def VA_MARGIN(spot, strike, premium, model=None, pc=None):
+    """Capital one short option contract ties up, $ per contract (reg_t, cash_secured or premium)."""
+    from engine.margin import capital_per_contract
+    shape, g = _broadcast({"spot": spot, "strike": strike, "premium": premium})
+    m, k = _text_arg(model, "model", "reg_t"), ("put" if is_blank(cell(pc, "pc")) else ("put" if kind(pc) < 0 else "call"))
+    res = np.empty(shape, dtype=object)
+    for i, j in np.ndindex(shape):
+        try:
+            s, x, p = (number(g[n][i, j], n, r) for n, r in (("spot", "pos"), ("strike", "pos"), ("premium", "nonneg")))
+            res[i, j] = float(capital_per_contract(m, s, x, p, kind=k, capital=_CFG.capital))
+        except UdfArgError as exc:
+            if res.size == 1:
+                raise
+            res[i, j] = f"#VALUE! {exc}"
+    return res
+
+
+
+# --------------------------------------------------------------------------- book
+
+BOOK_DOCS: dict[str, str] = {
+    **ARG_DOCS,
+    "pos": "Positions range with its header row (underlying, kind, side, strike, expiry, contracts, premium, ...).",
+    "trades": "Trades range with header: action, kind, strike, expiry, contracts, mid.",
+    "conf": "VaR confidence (blank: 0.95).",
+    "scen": "Monte Carlo scenarios (blank: 20000).",
+    "seed": "Random seed (blank: the config's).",
+    "months": "Months to project (blank: 6).",
+    "assume": "worthless (blank) or expected.",
+}
+
+#: VA_LADDER output: the Positions sheet's computed columns (the report's layout map)
+LADDER_KEYS = ("sign", "w", "dte", "vol_used", "mark", "value", "premium_total", "unrealized_pnl",
+               "delta_shares", "delta_dollars", "gamma", "theta_day", "vega_point", "prob_itm",
+               "obligation", "margin")
+_DATE_COLUMNS = ("expiry", "open_date", "sale_date")
+
+
+def _records(x: Any, name: str, columns: tuple[str, ...]) -> list[tuple[int, dict[str, Any] | None, str | None]]:
+    """Rows of a table range as ``(row number, record or None for a blank row, error)``.
+
+    The first row is a header when it names a known column; otherwise ``columns`` is the order.
+    Blanks become None, Excel serial dates in date columns become dates, error values an error.
+    """
+    g = grid(x)
+    first = [str(c).strip().lower() if isinstance(c, str) else "" for c in g[0]]
+    has_header = any(c in columns or c == "symbol" for c in first)
+    header = first if has_header else list(columns[: len(g[0])])
+    out = []
+    for r, row in enumerate(g[1:] if has_header else g, start=2 if has_header else 1):
+        if all(is_blank(c) for c in row):
+            out.append((r, None, None))
+            continue
+        rec: dict[str, Any] = {}
+        try:
+            for col, v in zip(header, row):
+                if not col:
+                    continue
+                if error_text(v):
+                    raise UdfArgError(f"row {r}, column '{col}': error value {error_text(v)}")
+                if is_blank(v):
+                    v = None
+                elif col in _DATE_COLUMNS and not isinstance(v, str):
+                    v = as_date(v, f"row {r}, column '{col}'")
+                elif isinstance(v, np.generic):
+                    v = v.item()
+                rec[col] = v
+            out.append((r, rec, None))
+        except UdfArgError as exc:
+            out.append((r, None, str(exc)))
+    return out
+
+
+def _positions(x: Any):
+    """Validated positions DataFrame, and for every input row its DataFrame row or message."""
+    from engine.positions import POSITION_COLUMNS, PositionsError, positions_from_records
+    rows = _records(x, "pos", POSITION_COLUMNS)
+    good = [(r, rec) for r, rec, err in rows if rec is not None]
+    status: dict[int, Any] = {r: err for r, rec, err in rows if rec is None}
+    try:
+        df = positions_from_records([rec for _, rec in good], source="pos", row_label="row")
+        for i, (r, _) in enumerate(good):
+            status[r] = i
+        return df, rows, status
+    except PositionsError:
+        pass
+    keep = []
+    for r, rec in good:  # the slow path only when some row is bad: find which
+        try:
+            positions_from_records([rec], source="pos", first_row=r, row_label="row")
+            status[r] = len(keep)
+            keep.append(rec)
+        except PositionsError as exc:
+            status[r] = str(exc).removeprefix("pos, ")
+    df = positions_from_records(keep, source="pos", row_label="row") if keep else None
+    return df, rows, status
+
+
+_CONFIGS: dict[tuple, Any] = {}
+
+
+def _market(spot, vol, rate, q, val):
+    """The plan config with the market section taken from the arguments (cached per market)."""
+    key = (number(spot, "spot", "pos"), number(vol, "vol", "vol"), number(rate, "rate", default=_MARKET.rate),
+           number(q, "q", default=_MARKET.dividend_yield), as_date(val, "val", default=_dt.date.today()))
+    if key not in _CONFIGS:
+        if len(_CONFIGS) > 64:
+            _CONFIGS.clear()
+        _CONFIGS[key] = _CFG.replace(market__spot=key[0], market__vol=key[1], market__rate=key[2],
+                                     market__dividend_yield=key[3], market__valuation_date=key[4].isoformat())
+    return _CONFIGS[key]
+
+
+def _ladder_header() -> list[str]:
+    """The Positions sheet's computed-column headers from the layout map (keys until it lands)."""
+    try:
+        from workbook.layout import POSITION_COMPUTED_COLUMNS
+    except ImportError:
+        return list(LADDER_KEYS)
+    names = {key: head for head, key, _, _ in POSITION_COMPUTED_COLUMNS}
+    return [names.get(k, k) for k in LADDER_KEYS]
+
+
+@xw.func
+@_args("pos", "spot", "vol", "rate", "q", "val", "style", "hdr", docs=BOOK_DOCS)
+@udf
+def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None):
+    """Marks, P&L, Greeks ($/day, $/vol pt), prob ITM, obligation and margin: one row per position."""
+    from engine.book import mark_book
+    cfg = _market(spot, vol, rate, q, val)
+    df, rows, status = _positions(pos)
+    marked = mark_book(df, cfg, style=parse_style(style)) if df is not None else None
+    if marked is not None:
+        marked = marked.assign(w=np.where(marked["kind"] == "call", 1.0, -1.0))  # +1 call, -1 put
+    body = marked[list(LADDER_KEYS)].to_numpy(dtype=float) if marked is not None else None
+    out = [_ladder_header()] if flag(hdr, "hdr", True) else []
+    for r, _, _ in rows:
+        s = status[r]
+        out.append([""] * len(LADDER_KEYS) if s is None else
+                   error_row(s, len(LADDER_KEYS)) if isinstance(s, str) else list(body[s]))
+    return out
+
+
+@xw.func
+@_args("pos", "spot", "vol", "rate", "q", "val", "style", "hdr", docs=BOOK_DOCS)
+@udf
+def VA_PORTFOLIO_GREEKS(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None):
+    """Book totals: delta (shares, $), gamma, theta $/day, vega $/pt, value, obligation, margin."""
+    from engine.book import mark_book
+    from engine.risk import portfolio_greeks
+    df = _book_or_error(pos)
+    return _kv(portfolio_greeks(mark_book(df, _market(spot, vol, rate, q, val), style=parse_style(style))), hdr)
+
+
+def _book_or_error(pos):
+    df, _, status = _positions(pos)
+    bad = [s for s in status.values() if isinstance(s, str)]
+    if bad or df is None:
+        raise UdfArgError(bad[0] if bad else "pos has no positions")
+    return df
+
+
+@xw.func
+@_args("pos", "spot", "vol", "rate", "q", "val", "conf", "scen", "seed", "hdr", docs=BOOK_DOCS)
+@udf
+def VA_VAR(pos, spot, vol, rate=None, q=None, val=None, conf=None, scen=None, seed=None, hdr=None):
+    """One-day Monte Carlo value at risk and expected shortfall of the book ($ losses, seeded)."""
+    from engine.var import value_at_risk
+    cfg = _market(spot, vol, rate, q, val)
+    d = value_at_risk(_book_or_error(pos), cfg, confidence=number(conf, "conf", "prob", default=cfg.risk.var_confidence),
+                      scenarios=int(number(scen, "scen", "pos", default=20000)),
+                      seed=int(number(seed, "seed", "nonneg", default=cfg.risk.seed)))
+    return _kv(d, hdr)
+
+
+@xw.func
+@_args("pos", "spot", "vol", "value", "rate", "q", "val", "hdr", docs=BOOK_DOCS)
+@udf
+def VA_RISK_CHECK(pos, spot, vol, value=None, rate=None, q=None, val=None, hdr=None):
+    """The plan's daily alerts (delta, VaR, concentration, assignment, ...) with value and status."""
+    from engine.risk import daily_risk_check
+    cfg = _market(spot, vol, rate, q, val)
+    pv = number(value, "value", "pos", default=cfg.account.starting_value)
+    return _frame_table(daily_risk_check(_book_or_error(pos), cfg, pv), hdr)
+
+
+@xw.func
+@_args("trades", "hdr", docs=BOOK_DOCS)
+@udf
+def VA_ORDERS(trades, hdr=None):
+    """Limit-order tickets: split to max order size, limit = mid +/- improvement on the tick grid."""
+    from engine.orders import order_tickets
+    cols = ("action", "kind", "strike", "expiry", "contracts", "mid", "underlying")
+    rows = _records(trades, "trades", cols)
+    errs = [e for _, _, e in rows if e]
+    if errs:
+        raise UdfArgError(errs[0])
+    return _frame_table(order_tickets([rec for _, rec, _ in rows if rec], _CFG.execution), hdr)
+
+
+@xw.func
+@_args("spot", "vol", "value", "addition", "months", "assume", "val", "hdr",
+       docs={**BOOK_DOCS, "value": "Starting portfolio value, $ (blank: 3792)."})
+@udf
+def VA_PROJECTION(spot, vol, value=None, addition=None, months=None, assume=None, val=None, hdr=None):
+    """Month-by-month projection of the plan: capital, premium, hedges, contracts, margin, value."""
+    from engine.projection import project_plan
+    cfg = _market(spot, vol, None, None, val).replace(
+        account__starting_value=number(value, "value", "nonneg", default=_CFG.account.starting_value),
+        account__monthly_addition=number(addition, "addition", "nonneg", default=_CFG.account.monthly_addition))
+    n = int(number(months, "months", "pos", default=_CFG.projection.months))
+    return _frame_table(project_plan(cfg, n, text(assume, "assume", "worthless").lower()), hdr)
+
+
+__all__ = sorted(n for n in dir() if n.startswith("VA_"))
