@@ -66,8 +66,10 @@ def test_example_chain_recovers_the_smile():
     # out-of-the-money quote used: puts below spot 3.15, calls from it up
     assert set(used.loc[used["strike"] < 3.15, "kind"]) == {"put"}
     assert set(used.loc[used["strike"] > 3.15, "kind"]) == {"call"}
-    # mids carry 5e-5 rounding; vega per 1.00 vol here is >= 0.25, so the vol error is < 2e-4 + solver tol
-    np.testing.assert_allclose(used["iv"], example_smile(used["strike"], used["t"]), rtol=0, atol=1e-3)
+    # Error budget: mids carry 5e-5 rounding and the vega per 1.00 vol here is >= 0.25 (< 2e-4 in vol);
+    # the American pricer that inverts the chain may differ from the one that generated it by up to
+    # ~1e-3 $/share (interim binomial tree vs the analytic method), i.e. ~3e-3 in vol. Hence 5e-3.
+    np.testing.assert_allclose(used["iv"], example_smile(used["strike"], used["t"]), rtol=0, atol=5e-3)
     # between nodes: interpolation of the solved nodes is close to the smooth smile
     for k, t in [(2.25, 40 / 365), (3.15, 55 / 365), (4.5, 100 / 365)]:
         assert abs(s.vol(k, t) - example_smile(k, t)) < 0.05
