@@ -1,0 +1,698 @@
+"""The ``volarb`` command line: a thin layer over :mod:`workbook.compute`, :mod:`workbook.report`
+and the engine (house style rule 10: tests call the same functions directly).
+
+Every command prints a human-readable table on a terminal and JSON with ``--json``.  Errors in
+inputs print one line naming the file, row/column, cell or key and the rule, and exit with
+status 2 (``--debug`` shows the traceback); Ctrl-C exits with 130 and leaves no half-written
+file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser", "load_inputs", "EXIT_OK", "EXIT_INPUT", "EXIT_ALERT", "EXIT_INTERRUPT"]
+
+EXIT_OK = 0
+EXIT_ALERT = 1
+EXIT_INPUT = 2
+EXIT_INTERRUPT = 130
+
+
+class CliError(Exception):
+    """An error the user can fix; printed as one line, exit status 2."""
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+def _is_workbook(path: Path) -> bool:
+    return path.suffix.lower() in (".xlsx", ".xlsm")
+
+
+def load_config_arg(path: str | None) -> tuple[Any, str]:
+    """Config from a TOML file, a report workbook's Inputs sheet, or the built-in example."""
+    from engine.config import default_config, load_config
+
+    if not path:
+        return default_config(), "built-in example (the plan's parameters)"
+    p = Path(path)
+    if _is_workbook(p):
+        from workbook.io import load_user_workbook, read_config_sheet
+
+        wb = load_user_workbook(p)
+        return read_config_sheet(wb, str(p)), f"{p} (sheet Inputs)"
+    if not p.exists():
+        raise CliError(f"{p}: config file not found")
+    return load_config(p), str(p)
+
+
+def load_positions_arg(path: str | None) -> tuple[Any, str]:
+    """Positions from a CSV, a report workbook's Positions sheet, or the built-in example."""
+    from engine.positions import example_positions, read_positions
+
+    if not path:
+        return example_positions(), "built-in example (the plan's 38 short puts)"
+    p = Path(path)
+    if _is_workbook(p):
+        from workbook.io import load_user_workbook, read_positions_sheet
+
+        wb = load_user_workbook(p)
+        return read_positions_sheet(wb, str(p)), f"{p} (sheet Positions)"
+    if not p.exists():
+        raise CliError(f"{p}: positions file not found")
+    return read_positions(p), str(p)
+
+
+def load_inputs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, str]]:
+    cfg, csrc = load_config_arg(getattr(args, "config", None))
+    pos, psrc = load_positions_arg(getattr(args, "positions", None))
+    return cfg, pos, {"config": csrc, "positions": psrc}
+
+
+# --- output helpers --------------------------------------------------------------------------
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        a = abs(v)
+        if a >= 1000:
+            return f"{v:,.2f}"
+        if a >= 1 or a == 0:
+            return f"{v:.4g}" if a < 10 else f"{v:.2f}"
+        return f"{v:.4f}"
+    return str(v)
+
+
+def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None) -> str:
+    """Plain-text table of dict rows (numbers right-aligned)."""
+    from workbook.compute import to_jsonable
+
+    rows = [to_jsonable(r) for r in rows]
+    if not rows:
+        return (title + "\n" if title else "") + "(none)\n"
+    columns = columns or list(rows[0].keys())
+    cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(str(c)), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    numeric = [all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in columns]
+    out = [title] if title else []
+    out.append("  ".join(str(c).rjust(w) if n else str(c).ljust(w) for c, w, n in zip(columns, widths, numeric)))
+    out.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        out.append("  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(row, widths, numeric)))
+    return "\n".join(out) + "\n"
+
+
+def kv_table(d: dict[str, Any], title: str | None = None) -> str:
+    return table([{"quantity": k, "value": v} for k, v in d.items()], ["quantity", "value"], title)
+
+
+def _records(df: Any) -> list[dict[str, Any]]:
+    return df.to_dict(orient="records") if hasattr(df, "to_dict") else list(df)
+
+
+def _emit_json(obj: Any) -> None:
+    from workbook.compute import to_jsonable
+
+    json.dump(to_jsonable(obj), sys.stdout, indent=2, sort_keys=False, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+class _Progress:
+    """tqdm bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, desc: str) -> None:
+        self.bar = None
+        if sys.stderr.isatty() and not os.environ.get("VOLARB_NO_PROGRESS"):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False, unit="step")
+
+    def __call__(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(name)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --- commands --------------------------------------------------------------------------------
+
+def _compute(args: argparse.Namespace, cfg: Any, pos: Any, sources: dict[str, str]) -> Any:
+    from workbook.compute import STEPS, compute_report
+
+    paths = getattr(args, "paths", None)
+    seed = getattr(args, "seed", None)
+    bar = _Progress(len(STEPS), "volarb")
+    try:
+        return compute_report(cfg, pos, paths=paths, seed=seed, sources=sources, progress=bar)
+    finally:
+        bar.close()
+
+
+def _summary(data: Any, out: Path | None) -> str:
+    res = data.results
+    split = res.get("premium_split", {})
+    lines = []
+    if out is not None:
+        lines.append(f"wrote {out}")
+    book = res.get("book", {})
+    kelly = res.get("kelly", {})
+    var = res.get("var") or {}
+    d = {
+        "positions": len(data.positions),
+        "premium collected $": split.get("premium"),
+        "book value $": book.get("value"),
+        "unrealized P&L $": book.get("unrealized_pnl"),
+        "portfolio delta $": book.get("delta_dollars"),
+        "call hedge budget $": split.get("call_hedge_budget"),
+        "put expansion budget $": split.get("put_expansion_budget"),
+        "hedge ratio": res.get("hedge_ratio"),
+        "full Kelly": kelly.get("full_kelly"),
+        "VaR 95% $": var.get("var"),
+    }
+    lines.append(kv_table({k: v for k, v in d.items() if v is not None}).rstrip())
+    alerts = res.get("alerts")
+    if alerts is not None and len(alerts):
+        lines.append(table(_records(alerts), [c for c in ("alert", "status", "value", "threshold") if c in alerts.columns],
+                           "alerts").rstrip())
+    for name, why in data.missing.items():
+        lines.append(f"note: {name} not computed: {why}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from workbook.io import atomic_save, check_not_locked
+    from workbook.report import write_report
+
+    out = Path(args.out)
+    check_not_locked(out)
+    cfg, pos, sources = load_inputs(args)
+    data = _compute(args, cfg, pos, sources)
+    wb = write_report(data)
+    atomic_save(wb, out)
+    if args.recalc:
+        from workbook.recalc import recalculate_in_place
+
+        recalculate_in_place(out)
+    if args.json:
+        d = data.to_dict()
+        d["meta"]["out"] = str(out)
+        _emit_json(d)
+    else:
+        sys.stdout.write(_summary(data, out))
+    return EXIT_OK
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from workbook.io import (
+        atomic_save,
+        check_not_locked,
+        load_user_workbook,
+        make_backup,
+        read_config_sheet,
+        read_positions_sheet,
+    )
+    from workbook.report import refresh_workbook
+
+    path = Path(args.report)
+    check_not_locked(path)
+    wb = load_user_workbook(path)
+    cfg = read_config_sheet(wb, str(path))
+    pos = read_positions_sheet(wb, str(path))
+    sources = {"config": f"{path} (sheet Inputs)", "positions": f"{path} (sheet Positions)"}
+    data = _compute(args, cfg, pos, sources)
+    refresh_workbook(wb, data)
+    backup = make_backup(path)
+    atomic_save(wb, path)
+    if args.recalc:
+        from workbook.recalc import recalculate_in_place
+
+        recalculate_in_place(path)
+    if args.json:
+        d = data.to_dict()
+        d["meta"]["out"] = str(path)
+        d["meta"]["backup"] = str(backup)
+        _emit_json(d)
+    else:
+        sys.stdout.write(_summary(data, path))
+        sys.stdout.write(f"backup of the previous file: {backup}\n")
+    return EXIT_OK
+
+
+def _t_from(args: argparse.Namespace, cfg: Any) -> Any:
+    import numpy as np
+
+    if args.t is not None:
+        return np.asarray(args.t, dtype=float)
+    if args.expiry:
+        import datetime as dt
+
+        vd = cfg.valuation_date
+        days = []
+        for e in args.expiry:
+            try:
+                days.append((dt.date.fromisoformat(e) - vd).days)
+            except ValueError:
+                raise CliError(f"--expiry: expected a date YYYY-MM-DD, got {e!r}") from None
+        return np.asarray(days, dtype=float) / 365.0
+    return np.asarray(args.days, dtype=float) / 365.0
+
+
+def _market(args: argparse.Namespace) -> tuple[Any, float, float, float, float]:
+    cfg, _ = load_config_arg(args.config)
+    m = cfg.market
+    spot = m.spot if args.spot is None else args.spot
+    vol = m.vol if getattr(args, "vol", None) is None else args.vol
+    rate = m.rate if args.rate is None else args.rate
+    q = m.dividend_yield if args.q is None else args.q
+    return cfg, spot, vol, rate, q
+
+
+def cmd_price(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from engine import american_price, bs_price, greeks, prob_itm
+    from engine._validate import VolarbInputError
+
+    cfg, spot, vol, rate, q = _market(args)
+    k = np.asarray(args.strike, dtype=float)
+    t = _t_from(args, cfg)
+    try:
+        k, t = np.broadcast_arrays(k, t)
+    except ValueError:
+        raise CliError(f"give one --days/--t/--expiry or one per strike ({len(args.strike)} strikes)") from None
+    for name, arr in (("--strike", k), ("--days/--t", t)):
+        bad = ~np.isfinite(arr) | (arr <= 0 if name == "--strike" else arr < 0)
+        if bad.any():
+            raise CliError(f"{name}: must be {'> 0' if name == '--strike' else '>= 0'}, got {arr[bad][0]:g}")
+    for name, v, lo in (("--spot", spot, 0.0), ("--vol", vol, -1e-300)):
+        if not np.isfinite(v) or v <= lo:
+            raise CliError(f"{name}: must be > 0, got {v:g}" if name == "--spot" else f"{name}: must be >= 0, got {v:g}")
+    pricer = american_price if args.style == "american" else bs_price
+    try:
+        price = np.atleast_1d(pricer(spot, k, t, rate, vol, args.kind, q))
+        g = greeks(spot, k, t, rate, vol, args.kind, q, style=args.style)
+        p_itm = np.atleast_1d(prob_itm(spot, k, t, rate, vol, args.kind, q))
+    except VolarbInputError as exc:
+        raise CliError(str(exc)) from None
+    rows = []
+    for i in range(len(k)):
+        rows.append({"kind": args.kind, "strike": float(k[i]), "days": float(t[i] * 365.0), "price": float(price[i]),
+                     "per_contract": float(price[i]) * cfg.capital.contract_multiplier,
+                     "delta": float(np.atleast_1d(g["delta"])[i]), "gamma": float(np.atleast_1d(g["gamma"])[i]),
+                     "theta_per_day": float(np.atleast_1d(g["theta_per_day"])[i]),
+                     "vega_per_point": float(np.atleast_1d(g["vega_per_point"])[i]), "prob_itm": float(p_itm[i])})
+    head = {"spot": spot, "vol": vol, "rate": rate, "q": q, "style": args.style}
+    if args.json:
+        _emit_json({"inputs": head, "options": rows})
+    else:
+        sys.stdout.write(f"{args.style} {args.kind}s on spot {spot:g}, vol {vol:.2%}, rate {rate:.2%}, q {q:.2%}\n")
+        sys.stdout.write(table(rows, ["strike", "days", "price", "per_contract", "delta", "gamma", "theta_per_day",
+                                      "vega_per_point", "prob_itm"]))
+    return EXIT_OK
+
+
+def cmd_iv(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from engine import implied_vol
+    from engine._validate import VolarbInputError
+    from engine.impliedvol import iv_status_message
+
+    cfg, spot, _, rate, q = _market(args)
+    price = np.asarray(args.price, dtype=float)
+    k = np.asarray(args.strike, dtype=float)
+    t = _t_from(args, cfg)
+    try:
+        price, k, t = np.broadcast_arrays(price, k, t)
+    except ValueError:
+        raise CliError("give one --price per --strike (or a single value of either)") from None
+    if not np.isfinite(spot) or spot <= 0:
+        raise CliError(f"--spot: must be > 0, got {spot:g}")
+    try:
+        res = implied_vol(price, spot, k, t, rate, args.kind, q, style=args.style, full_output=True)
+    except VolarbInputError as exc:
+        raise CliError(str(exc)) from None
+    vols = np.atleast_1d(res.vol)
+    codes = np.atleast_1d(res.status)
+    rows = [{"kind": args.kind, "strike": float(k[i]), "days": float(t[i] * 365.0), "price": float(price[i]),
+             "iv": float(vols[i]), "status": iv_status_message(codes[i])} for i in range(len(k))]
+    if args.json:
+        _emit_json({"inputs": {"spot": spot, "rate": rate, "q": q, "style": args.style}, "options": rows})
+    else:
+        sys.stdout.write(f"{args.style} implied vol, spot {spot:g}, rate {rate:.2%}\n")
+        sys.stdout.write(table(rows, ["strike", "days", "price", "iv", "status"]))
+    failed = [r for r in rows if r["iv"] != r["iv"]]
+    if failed and len(failed) == len(rows) and not args.json:
+        sys.stderr.write(f"volarb iv: no implied vol: {failed[0]['status']}\n")
+        return EXIT_INPUT
+    return EXIT_OK
+
+
+def cmd_risk(args: argparse.Namespace) -> int:
+    cfg, pos, _ = load_inputs(args)
+    try:
+        from engine.book import mark_book
+        from engine.risk import daily_risk_check
+    except ImportError as exc:
+        raise CliError(f"risk checks are not available in this build ({exc})") from None
+    alerts = daily_risk_check(pos, cfg)
+    greeks: dict[str, Any] = {}
+    try:
+        from engine.risk import portfolio_greeks
+
+        greeks = portfolio_greeks(mark_book(pos, cfg))
+    except ImportError:
+        pass
+    status = alerts["status"].astype(str).str.upper() if len(alerts) else []
+    firing = [r for r, s in zip(_records(alerts), status) if s not in ("OK", "PASS", "")]
+    if args.email:
+        from workbook.notify import send_alert_email
+
+        send_alert_email(cfg, alerts, firing)
+    if args.json:
+        _emit_json({"portfolio_greeks": greeks, "alerts": alerts, "firing": len(firing)})
+    else:
+        if greeks:
+            sys.stdout.write(kv_table(greeks, "portfolio Greeks"))
+        sys.stdout.write(table(_records(alerts), None, "daily risk check"))
+        sys.stdout.write(f"{len(firing)} alert(s) firing\n")
+    if args.fail_on_alert and firing:
+        return EXIT_ALERT
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    cfg, pos, sources = load_inputs(args)
+    from workbook.compute import ReportData, _hedges, _kelly, _plan, _projection
+
+    data = ReportData(config=cfg, positions=pos, meta={"sources": sources})
+    for name, step in (("plan", _plan), ("hedges", _hedges), ("kelly", _kelly), ("projection", _projection)):
+        try:
+            step(data)
+        except ImportError as exc:
+            data.missing[name] = str(exc)
+    res = data.results
+    if args.json:
+        _emit_json({k: res.get(k) for k in ("premium_split", "allocation", "reinvestment", "hedge_ratio",
+                                            "hedge_ladder", "kelly", "projection", "audit")} | {"missing": data.missing})
+        return EXIT_OK
+    if "premium_split" in res:
+        sys.stdout.write(kv_table(res["premium_split"], "premium split"))
+        sys.stdout.write("\n" + table(_records(res["allocation"]), ["strike", "weight", "capital", "premium",
+                                                                  "capital_per_contract", "contracts", "literal_contracts",
+                                                                  "expected_premium", "leftover"],
+                                      f"strike allocation ({cfg.capital.model})"))
+    if "hedge_ladder" in res:
+        sys.stdout.write(f"\nhedge ratio {res['hedge_ratio']:.4f}\n")
+        sys.stdout.write(table(_records(res["hedge_ladder"]), ["rung", "strike", "dte", "budget", "price", "contracts",
+                                                               "cost"], "hedge ladder"))
+    if "kelly" in res:
+        sys.stdout.write("\n" + kv_table(res["kelly"], "Kelly limits"))
+    if "projection" in res:
+        sys.stdout.write("\n" + table(_records(res["projection"]), None, "projection"))
+    for name, why in data.missing.items():
+        sys.stdout.write(f"note: {name} not computed: {why}\n")
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    cfg, pos, _ = load_inputs(args)
+    try:
+        from engine.simulate import simulate_plan
+    except ImportError as exc:
+        raise CliError(f"the simulation is not available in this build ({exc})") from None
+    paths = args.paths if args.paths is not None else cfg.simulation.paths
+    seed = args.seed if args.seed is not None else cfg.simulation.seed
+    result = simulate_plan(cfg, pos, paths, seed)
+    d = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    if args.json:
+        _emit_json({"paths": paths, "seed": seed, **d})
+        return EXIT_OK
+    sys.stdout.write(f"simulation: {paths:,} paths, seed {seed}\n")
+    pct = getattr(result, "percentiles", None)
+    if pct is not None:
+        sys.stdout.write(table(_records(pct.reset_index() if hasattr(pct, "reset_index") else pct), None,
+                               "equity percentiles"))
+    scalars = {k: v for k, v in d.items() if isinstance(v, (int, float, str))}
+    if scalars:
+        sys.stdout.write("\n" + kv_table(scalars, "summary"))
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    cfg, pos, sources = load_inputs(args)
+    out = {"config": sources["config"], "positions": sources["positions"], "n_positions": len(pos),
+           "contracts": int(pos["contracts"].sum()), "valid": True}
+    if args.json:
+        _emit_json(out)
+    else:
+        sys.stdout.write(f"OK: config {sources['config']} is valid; {len(pos)} positions "
+                         f"({out['contracts']} contracts) in {sources['positions']}\n")
+    return EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    try:
+        from workbook.template import write_template
+    except ImportError as exc:
+        raise CliError(f"the Excel template builder is not available in this build (workbook.template: {exc})") from None
+    cfg = pos = None
+    if args.config:
+        cfg, _ = load_config_arg(args.config)
+    if args.positions:
+        pos, _ = load_positions_arg(args.positions)
+    out = Path(args.out or ("volarb-template.xlsm" if args.macro else "volarb-template.xlsx"))
+    from workbook.io import check_not_locked
+
+    check_not_locked(out)
+    result = write_template(out, config=cfg, positions=pos, macro=args.macro)
+    path = result if result is not None else out
+    if args.json:
+        _emit_json({"out": str(path)})
+    else:
+        sys.stdout.write(f"wrote {path}\n")
+    return EXIT_OK
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {ln}" for ln in lines)
+
+
+def _common(p: argparse.ArgumentParser, inputs: bool = True, json_flag: bool = True) -> None:
+    if inputs:
+        p.add_argument("--positions", metavar="CSV|XLSX",
+                       help="positions CSV (or a report's Positions sheet); default: the plan's 38 short puts")
+        p.add_argument("--config", metavar="TOML|XLSX",
+                       help="plan config TOML (or a report's Inputs sheet); default: the plan's parameters")
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print JSON (every figure) instead of tables")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
+
+
+def _market_args(p: argparse.ArgumentParser, with_vol: bool) -> None:
+    p.add_argument("--kind", choices=("put", "call"), default="put", help="option kind (default put)")
+    p.add_argument("--spot", type=float, help="underlying price $ (default: config market.spot, 3.15)")
+    if with_vol:
+        p.add_argument("--vol", type=float, help="annualized vol, decimal: 4.25 = 425%% (default: config market.vol)")
+    p.add_argument("--rate", type=float, help="continuous risk-free rate, decimal (default: config market.rate)")
+    p.add_argument("--q", type=float, help="continuous dividend yield (default: config market.dividend_yield)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--days", type=float, nargs="+", default=[30.0], help="calendar days to expiry (default 30)")
+    g.add_argument("--t", type=float, nargs="+", help="years to expiry (ACT/365)")
+    g.add_argument("--expiry", nargs="+", help="expiry date(s) YYYY-MM-DD (days from config valuation date)")
+    p.add_argument("--style", choices=("american", "european"), default="american", help="exercise style (default american)")
+    p.add_argument("--config", metavar="TOML|XLSX", help="take market defaults from this config")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="volarb", formatter_class=fmt,
+        description="Options-strategy engine for a systematic short-put plan: report workbook, pricing, risk.",
+        epilog=_examples("volarb build                                  # the plan's example -> volarb-report.xlsx",
+                         "volarb build --positions my.csv --config plan.toml --out report.xlsx",
+                         "volarb refresh report.xlsx                    # after editing Inputs/Positions",
+                         "volarb price --strike 2.5 3 --days 30",
+                         "volarb risk --fail-on-alert                   # exit 1 when an alert fires",
+                         "volarb <command> --help"))
+    parser.add_argument("--version", action="version", version=f"volarb {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("build", help="write the report workbook", formatter_class=fmt,
+                       description="Compute the plan, risk and simulation and write the report workbook "
+                                   "(atomically: an interrupted run leaves the previous file intact).",
+                       epilog=_examples("volarb build", "volarb build --positions positions.csv --out today.xlsx",
+                                        "volarb build --config plan.toml --paths 20000 --seed 7 --recalc",
+                                        "volarb build --json > report.json"))
+    _common(p)
+    p.add_argument("--out", default="volarb-report.xlsx", metavar="XLSX", help="output workbook (default volarb-report.xlsx)")
+    p.add_argument("--paths", type=_positive_int, help="simulation paths (default: config simulation.paths)")
+    p.add_argument("--seed", type=_nonneg_int, help="simulation seed (default: config simulation.seed)")
+    p.add_argument("--recalc", action="store_true", help="store computed values with LibreOffice headless")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("refresh", help="recompute a report after editing its Inputs/Positions", formatter_class=fmt,
+                       description="Read the Inputs and Positions sheets of REPORT, recompute, rewrite only the computed "
+                                   "sheets (user sheets, edits and extra sheets are kept); the previous file is kept "
+                                   "as REPORT.bak.xlsx.",
+                       epilog=_examples("volarb refresh volarb-report.xlsx", "volarb refresh report.xlsx --recalc"))
+    p.add_argument("report", metavar="REPORT.xlsx")
+    _common(p, inputs=False)
+    p.add_argument("--paths", type=_positive_int, help="simulation paths (default: the Inputs sheet's)")
+    p.add_argument("--seed", type=_nonneg_int, help="simulation seed (default: the Inputs sheet's)")
+    p.add_argument("--recalc", action="store_true", help="store computed values with LibreOffice headless")
+    p.set_defaults(func=cmd_refresh)
+
+    p = sub.add_parser("price", help="price options and their Greeks", formatter_class=fmt,
+                       description="Price options (American by default) with Greeks in display units "
+                                   "(theta per day, vega per vol point).",
+                       epilog=_examples("volarb price --strike 2.5", "volarb price --strike 2 2.5 3 4 5 --days 21",
+                                        "volarb price --kind call --strike 4.5 --days 90 --vol 4.25 --json",
+                                        "volarb price --strike 2.5 --expiry 2025-10-17 --style european"))
+    p.add_argument("--strike", type=float, nargs="+", required=True, help="strike(s) $")
+    _market_args(p, with_vol=True)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
+    p.set_defaults(func=cmd_price)
+
+    p = sub.add_parser("iv", help="implied volatility from option prices", formatter_class=fmt,
+                       description="Implied volatility (American by default) of option prices; a price no vol can "
+                                   "produce gives nan with the reason.",
+                       epilog=_examples("volarb iv --price 1.15 --strike 2.5 --days 30",
+                                        "volarb iv --price 0.70 1.15 1.60 --strike 2 2.5 3 --days 30 --json"))
+    p.add_argument("--price", type=float, nargs="+", required=True, help="option price(s) $ per share")
+    p.add_argument("--strike", type=float, nargs="+", required=True, help="strike(s) $")
+    _market_args(p, with_vol=False)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
+    p.set_defaults(func=cmd_iv)
+
+    p = sub.add_parser("risk", help="daily risk check and alerts", formatter_class=fmt,
+                       description="Portfolio Greeks and the plan's daily risk alerts.",
+                       epilog=_examples("volarb risk", "volarb risk --positions positions.csv --fail-on-alert",
+                                        "volarb risk --email --config plan.toml   # needs [email] enabled"))
+    _common(p)
+    p.add_argument("--fail-on-alert", action="store_true", help="exit with status 1 when any alert fires")
+    p.add_argument("--email", action="store_true", help="email the alert summary (config [email] section)")
+    p.set_defaults(func=cmd_risk)
+
+    p = sub.add_parser("plan", help="the plan: premium split, strike allocation, hedges, Kelly, projection",
+                       formatter_class=fmt, epilog=_examples("volarb plan", "volarb plan --config plan.toml --json"))
+    _common(p)
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("simulate", help="Monte Carlo of the plan", formatter_class=fmt,
+                       epilog=_examples("volarb simulate", "volarb simulate --paths 100000 --seed 1 --json"))
+    _common(p)
+    p.add_argument("--paths", type=_positive_int, help="paths (default: config simulation.paths)")
+    p.add_argument("--seed", type=_nonneg_int, help="seed (default: config simulation.seed)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("check", help="validate the inputs only", formatter_class=fmt,
+                       epilog=_examples("volarb check --positions positions.csv --config plan.toml",
+                                        "volarb check --positions report.xlsx --config report.xlsx"))
+    _common(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("template", help="write the Excel template with the volarb add-in", formatter_class=fmt,
+                       epilog=_examples("volarb template", "volarb template --macro --out volarb.xlsm"))
+    _common(p)
+    p.add_argument("--out", metavar="XLSX|XLSM", help="output (default volarb-template.xlsx, or .xlsm with --macro)")
+    p.add_argument("--macro", action="store_true", help="macro-enabled workbook (.xlsm) for the xlwings add-in")
+    p.set_defaults(func=cmd_template)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return v
+
+
+def _version() -> str:
+    try:
+        from engine import __version__
+
+        return __version__
+    except ImportError:  # pragma: no cover
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``volarb`` and ``python -m workbook``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_INPUT
+    debug = getattr(args, "debug", False)
+    from engine._validate import VolarbInputError
+
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        sys.stderr.write("volarb: interrupted; no file was changed\n")
+        return EXIT_INTERRUPT
+    except (VolarbInputError, CliError) as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(f"volarb {args.command}: error: {_one_line(exc)}\n")
+        return EXIT_INPUT
+    except BrokenPipeError:  # pragma: no cover - e.g. `volarb build --json | head`
+        return EXIT_OK
+    except OSError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"volarb {args.command}: error: {where}{exc.strerror or exc}\n")
+        return EXIT_INPUT
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) <= 1:
+        return text
+    # collected errors (e.g. several bad CSV cells): first one, then how many more
+    return lines[0] + (f" (and {len(lines) - 1} more: {textwrap.shorten('; '.join(lines[1:]), 300)})" if len(lines) > 1 else "")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

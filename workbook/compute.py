@@ -1,0 +1,340 @@
+"""Everything the report shows, computed by the engine into one :class:`ReportData`.
+
+This is the pure part of the report: no openpyxl here.  :func:`compute_report` runs the engine
+steps in order (marking the book, the plan, hedges, Kelly, risk, assignment, simulation, orders,
+audit), and :meth:`ReportData.to_dict` gives every figure as plain JSON-able data (what
+``volarb build --json`` prints).  :mod:`workbook.report` writes the same data into a workbook.
+
+Engine modules that are not available in this build are recorded in ``ReportData.missing``
+(with the import error) instead of failing the whole report; the sheet then says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from engine.config import PlanConfig, config_to_dict
+
+__all__ = ["ReportData", "compute_report", "report_timestamp", "to_jsonable", "payoff_grid", "STEPS"]
+
+
+def report_timestamp() -> _dt.datetime:
+    """UTC time of the report: ``SOURCE_DATE_EPOCH`` (reproducible builds) if set, else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC).replace(tzinfo=None)
+        except (ValueError, OverflowError, OSError):
+            from workbook.io import WorkbookError
+
+            raise WorkbookError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from None
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain Python data for JSON: DataFrames as lists of records, NaN as None, dates as ISO text."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None
+    if pd is not None and isinstance(obj, pd.DataFrame):
+        return [to_jsonable(r) for r in obj.to_dict(orient="records")]
+    if pd is not None and isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return x if math.isfinite(x) else None
+    if isinstance(obj, (_dt.datetime, _dt.date)):
+        return obj.isoformat()
+    if pd is not None and obj is pd.NaT:
+        return None
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        return to_jsonable(obj.to_dict())
+    return obj
+
+
+def payoff_grid(positions: Any, config: PlanConfig, steps: int, max_multiple: float) -> tuple[np.ndarray, np.ndarray]:
+    """P&L at expiry of the whole book on a grid of underlying prices, $.
+
+    ``pnl(S) = sum_i sign_i * contracts_i * m * max(w_i (S - K_i), 0) + net premium``, where
+    sign is +1 long / -1 short, w +1 call / -1 put, m the contract multiplier, and the net
+    premium is received minus paid (Hull 2018, ch. 12: payoffs of option positions).
+    Each option is taken at its own expiry value; the grid runs from 0 to ``max_multiple * spot``.
+    """
+    spot = config.market.spot
+    prices = np.linspace(0.0, max_multiple * spot, steps + 1)
+    sign = np.where(positions["side"].to_numpy() == "long", 1.0, -1.0)
+    w = np.where(positions["kind"].to_numpy() == "call", 1.0, -1.0)
+    k = positions["strike"].to_numpy(dtype=float)
+    n = positions["contracts"].to_numpy(dtype=float)
+    m = float(config.capital.contract_multiplier)
+    prem = float(np.sum(-sign * positions["premium"].to_numpy(dtype=float) * n * m))
+    payoff = np.maximum(w[None, :] * (prices[:, None] - k[None, :]), 0.0)
+    pnl = (payoff * (sign * n * m)[None, :]).sum(axis=1) + prem
+    return prices, pnl
+
+
+@dataclasses.dataclass
+class ReportData:
+    """All figures of one report (engine outputs; formulas are added by the writer)."""
+
+    config: PlanConfig
+    positions: Any
+    meta: dict[str, Any]
+    results: dict[str, Any] = dataclasses.field(default_factory=dict)
+    missing: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.results.get(key, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure as JSON-able data (``volarb build --json``)."""
+        out = {"meta": self.meta, "config": config_to_dict(self.config),
+               "positions": self.positions}
+        out.update(self.results)
+        out["missing"] = self.missing
+        return to_jsonable(out)
+
+
+def _mark(data: ReportData) -> None:
+    from engine.book import ladder_summary, mark_book
+
+    marked = mark_book(data.positions, data.config)
+    data.results["marked"] = marked
+    data.results["ladder"] = ladder_summary(marked)
+
+
+def _book_totals(data: ReportData) -> None:
+    m = data.get("marked")
+    if m is None:
+        return
+    totals = {}
+    for key in ("premium_total", "value", "unrealized_pnl", "delta_shares", "delta_dollars", "gamma",
+                "theta_day", "vega_point", "obligation", "margin"):
+        totals[key] = float(np.nansum(m[key].to_numpy(dtype=float)))
+    data.results["book"] = totals
+
+
+def _plan(data: ReportData) -> None:
+    from engine.plan import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
+
+    cfg = data.config
+    premium = float(np.sum(np.where(data.positions["side"].to_numpy() == "short", 1.0, -1.0)
+                           * data.positions["premium"].to_numpy(dtype=float)
+                           * data.positions["contracts"].to_numpy(dtype=float)) * cfg.capital.contract_multiplier)
+    share = cfg.allocation.call_share
+    if cfg.hedge.use_dynamic_ratio:
+        share = _hedge_ratio_value(cfg)
+    split = allocate_premium(max(premium, 0.0), cfg.account.monthly_addition, share)
+    split = {"premium": premium, "call_share_used": share, **split}
+    data.results["premium_split"] = split
+    prem = strike_premiums(cfg)
+    data.results["strike_premiums"] = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
+    alloc = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
+                             cfg.market.spot, cfg.capital.model, cfg.capital)
+    literal = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
+                               cfg.market.spot, "premium", cfg.capital)
+    alloc["literal_contracts"] = literal["contracts"].to_numpy()
+    data.results["allocation"] = alloc
+    data.results["reinvestment"] = reinvestment_plan(split["put_expansion_budget"], cfg,
+                                                     premiums=data.results["strike_premiums"])
+
+
+def _projection(data: ReportData) -> None:
+    from engine.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
+
+    data.results["projection"] = project_plan(data.config)
+    data.results["plan_printed_table"] = PLAN_PRINTED_TABLE
+    data.results["audit"] = plan_discrepancies(data.config)
+
+
+def _hedge_ratio_value(cfg: PlanConfig) -> float:
+    from engine.hedge import hedge_ratio
+
+    h = cfg.hedge
+    return float(hedge_ratio(cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability,
+                             base=h.base_ratio, iv_threshold=h.iv_percentile_threshold, iv_multiplier=h.iv_multiplier,
+                             squeeze_threshold=h.squeeze_threshold, squeeze_multiplier=h.squeeze_multiplier,
+                             size_threshold=h.size_threshold, size_multiplier=h.size_multiplier, cap=h.cap))
+
+
+def _hedges(data: ReportData) -> None:
+    from engine.hedge import hedge_ladder
+
+    cfg = data.config
+    data.results["hedge_ratio"] = _hedge_ratio_value(cfg)
+    budget = data.results.get("premium_split", {}).get("call_hedge_budget")
+    if budget is None:
+        budget = 0.0
+    m = cfg.market
+    data.results["hedge_ladder"] = hedge_ladder(budget, m.spot, m.vol, m.rate, m.dividend_yield, cfg.hedge.ladder,
+                                                cfg.valuation_date, cfg.strikes.strike_increment)
+
+
+def _kelly(data: ReportData) -> None:
+    from engine.kelly import kelly_limits
+
+    k = data.config.kelly
+    data.results["kelly"] = kelly_limits(k.win_probability, k.avg_win, k.avg_loss, k.fraction, k.cap,
+                                         max_strategy_allocation=k.max_strategy_allocation,
+                                         max_monthly_addition=k.max_monthly_addition,
+                                         emergency_reserve=k.emergency_reserve)
+
+
+def _risk(data: ReportData) -> None:
+    from engine.risk import daily_risk_check, portfolio_greeks, value_at_risk
+
+    cfg = data.config
+    marked = data.get("marked")
+    if marked is not None:
+        data.results["portfolio_greeks"] = portfolio_greeks(marked)
+    data.results["var"] = value_at_risk(data.positions, cfg)
+    data.results["alerts"] = daily_risk_check(data.positions, cfg)
+
+
+def _assignment(data: ReportData) -> None:
+    from engine.assignment import assignment_plan
+
+    cfg = data.config
+    rows = []
+    pos = data.positions
+    m = cfg.market
+    for i in range(len(pos)):
+        r = pos.iloc[i]
+        if r["kind"] != "put" or r["side"] != "short":
+            continue
+        shares = int(r["contracts"]) * cfg.capital.contract_multiplier
+        plan = assignment_plan(float(r["strike"]), float(r["premium"]), shares, m.spot, m.vol, m.rate,
+                               m.dividend_yield, cfg.valuation_date, cfg.assignment)
+        rows.append({"row": i, "strike": float(r["strike"]), "expiry": r["expiry"], "contracts": int(r["contracts"]),
+                     "shares": shares, "premium": float(r["premium"]), **plan})
+    data.results["assignment"] = rows
+
+
+def _simulation(data: ReportData) -> None:
+    from engine.simulate import simulate_plan
+
+    paths = data.meta["paths"]
+    seed = data.meta["seed"]
+    data.results["simulation"] = simulate_plan(data.config, data.positions, paths, seed)
+
+
+def _orders(data: ReportData) -> None:
+    import pandas as pd
+
+    from engine.orders import order_tickets
+
+    cfg = data.config
+    alloc = data.get("allocation")
+    if alloc is None:
+        return
+    from engine.plan import put_expiry
+
+    expiry = put_expiry(cfg)
+    trades = [{"action": "sell", "kind": "put", "strike": float(r.strike), "expiry": expiry,
+               "contracts": int(r.contracts), "mid": float(r.premium)}
+              for r in alloc.itertuples() if int(r.contracts) > 0]
+    hl = data.get("hedge_ladder")
+    if hl is not None:
+        for r in hl.itertuples():
+            if int(r.contracts) > 0:
+                exp = r.expiry if r.expiry is not None else cfg.valuation_date + _dt.timedelta(days=int(r.dte))
+                trades.append({"action": "buy", "kind": "call", "strike": float(r.strike), "expiry": exp,
+                               "contracts": int(r.contracts), "mid": float(r.price)})
+    if not trades:
+        data.results["orders"] = pd.DataFrame(columns=["action", "kind", "strike", "expiry", "contracts", "mid"])
+        return
+    data.results["orders"] = order_tickets(pd.DataFrame(trades), cfg.execution)
+
+
+def _payoff(data: ReportData) -> None:
+    from workbook import layout as L
+
+    prices, pnl = payoff_grid(data.positions, data.config, L.PAYOFF_STEPS, L.PAYOFF_MAX_MULTIPLE)
+    data.results["payoff"] = {"price": prices, "pnl": pnl}
+
+
+#: (step name, function, engine module it needs) in order; each is one tick of the progress bar.
+STEPS: tuple[tuple[str, Callable[[ReportData], None], str], ...] = (
+    ("mark book", _mark, "engine.book"),
+    ("book totals", _book_totals, ""),
+    ("plan", _plan, "engine.plan"),
+    ("hedges", _hedges, "engine.hedge"),
+    ("projection", _projection, "engine.projection"),
+    ("kelly", _kelly, "engine.kelly"),
+    ("risk", _risk, "engine.risk"),
+    ("assignment", _assignment, "engine.assignment"),
+    ("simulation", _simulation, "engine.simulate"),
+    ("orders", _orders, "engine.orders"),
+    ("payoff", _payoff, ""),
+)
+
+
+def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = None, seed: int | None = None,
+                   sources: dict[str, str] | None = None, progress: Callable[[str], None] | None = None,
+                   timestamp: _dt.datetime | None = None) -> ReportData:
+    """Run every engine step for the report.
+
+    Parameters
+    ----------
+    config : PlanConfig
+        Validated plan config.
+    positions : pandas.DataFrame
+        Positions table (``engine.positions.POSITION_COLUMNS``).
+    paths, seed : int, optional
+        Simulation paths and seed (default: ``config.simulation``).
+    sources : dict, optional
+        Where the config and positions came from (shown on the About sheet).
+    progress : callable, optional
+        Called with each step's name after it finishes (drives the progress bar).
+    timestamp : datetime, optional
+        Report time (default :func:`report_timestamp`).
+
+    Returns
+    -------
+    ReportData
+        Engine outputs by key; modules missing from this build are listed in ``missing``.
+        An input error (:class:`engine.VolarbInputError`) from any step propagates.
+    """
+    import engine
+
+    meta = {
+        "version": getattr(engine, "__version__", "unknown"),
+        "timestamp": (timestamp or report_timestamp()).isoformat(sep=" "),
+        "paths": int(paths if paths is not None else config.simulation.paths),
+        "seed": int(seed if seed is not None else config.simulation.seed),
+        "valuation_date": config.market.valuation_date,
+        "sources": dict(sources or {}),
+    }
+    data = ReportData(config=config, positions=positions, meta=meta)
+    for name, func, module in STEPS:
+        try:
+            func(data)
+        except ImportError as exc:
+            if module and (exc.name or "").startswith("engine"):
+                data.missing[name] = f"{module} not available in this build ({exc})"
+            else:
+                raise
+        if progress is not None:
+            progress(name)
+    data.meta["missing"] = dict(data.missing)
+    return data

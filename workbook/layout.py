@@ -1,0 +1,288 @@
+"""The report workbook's layout map: sheet names, defined names, column orders, number formats.
+
+Data only (no openpyxl import, no functions with side effects) so that the report writer
+(:mod:`workbook.report`), the reader (:mod:`workbook.io`) and the Excel template builder
+(:mod:`workbook.template`) share one description of the workbook (house style rule 11: cells
+are reached through defined names or this map, never literal addresses scattered in code).
+
+Conventions
+-----------
+* Every sheet has its header on row :data:`HEADER_ROW` and data from :data:`FIRST_ROW`.
+* ``INPUT_NAMES`` maps a plan config key (``section.key``) to the defined name of its value
+  cell on the Inputs sheet; every other scalar config key is also listed on Inputs (without a
+  name) so that ``volarb refresh`` reads the whole config back.
+* ``COMPUTED_NAMES`` are defined names of formula or value cells on computed sheets.
+* Column tuples are ``(header, key, number format, width)``; ``key`` is the engine's column
+  name (or a report-only key) so writers and readers agree on the order.
+"""
+
+from __future__ import annotations
+
+# --- sheets -------------------------------------------------------------------------------
+SHEET_INPUTS = "Inputs"
+SHEET_POSITIONS = "Positions"
+SHEET_LADDER = "Ladder"
+SHEET_PLAN = "Plan"
+SHEET_HEDGES = "Hedges"
+SHEET_RISK = "Risk"
+SHEET_ASSIGNMENT = "Assignment"
+SHEET_SIMULATION = "Simulation"
+SHEET_ORDERS = "Orders"
+SHEET_AUDIT = "Audit"
+SHEET_ABOUT = "About"
+
+SHEETS: tuple[str, ...] = (
+    SHEET_INPUTS, SHEET_POSITIONS, SHEET_LADDER, SHEET_PLAN, SHEET_HEDGES, SHEET_RISK,
+    SHEET_ASSIGNMENT, SHEET_SIMULATION, SHEET_ORDERS, SHEET_AUDIT, SHEET_ABOUT,
+)
+#: Sheets the user edits; ``refresh`` reads them and never rewrites their contents.
+USER_SHEETS: tuple[str, ...] = (SHEET_INPUTS, SHEET_POSITIONS)
+#: Sheets ``refresh`` rebuilds from the engine.
+COMPUTED_SHEETS: tuple[str, ...] = tuple(s for s in SHEETS if s not in USER_SHEETS)
+
+HEADER_ROW = 1
+FIRST_ROW = 2
+
+# --- number formats -----------------------------------------------------------------------
+FMT_MONEY = '"$"#,##0.00;[Red]-"$"#,##0.00'
+FMT_MONEY0 = '"$"#,##0;[Red]-"$"#,##0'
+FMT_PRICE = '"$"#,##0.00'
+FMT_PCT = "0.0%"
+FMT_PCT2 = "0.00%"
+FMT_NUM = "#,##0.00"
+FMT_NUM4 = "0.0000"
+FMT_INT = "#,##0"
+FMT_DATE = "yyyy-mm-dd"
+FMT_TEXT = "@"
+FMT_GENERAL = "General"
+
+# --- Inputs sheet ---------------------------------------------------------------------------
+#: Inputs header: label, value, unit, config key, defined name, meaning.
+INPUT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("Parameter", "label", FMT_GENERAL, 30),
+    ("Value", "value", FMT_GENERAL, 16),
+    ("Unit", "unit", FMT_GENERAL, 12),
+    ("Config key", "key", FMT_TEXT, 34),
+    ("Name", "name", FMT_TEXT, 22),
+    ("Meaning", "doc", FMT_GENERAL, 80),
+)
+INPUT_COL_VALUE = 2      # column B holds the value
+INPUT_COL_KEY = 4        # column D holds the config key the reader uses
+
+#: config key -> (defined name, label, unit, number format)
+INPUT_NAMES: dict[str, tuple[str, str, str, str]] = {
+    "market.underlying": ("Underlying", "Underlying", "ticker", FMT_TEXT),
+    "market.spot": ("Spot", "Spot price", "$/share", FMT_PRICE),
+    "market.vol": ("Vol", "Implied volatility", "decimal", FMT_PCT),
+    "market.rate": ("Rate", "Risk-free rate", "cont.", FMT_PCT2),
+    "market.dividend_yield": ("DividendYield", "Dividend yield", "cont.", FMT_PCT2),
+    "market.valuation_date": ("ValuationDate", "Valuation date", "YYYY-MM-DD", FMT_TEXT),
+    "market.iv_percentile": ("IVPercentile", "IV percentile", "0-100", FMT_NUM),
+    "market.squeeze_probability": ("SqueezeProbability", "Squeeze probability", "decimal", FMT_PCT),
+    "account.starting_value": ("PortfolioValue", "Portfolio value (net liq.)", "$", FMT_MONEY),
+    "account.monthly_addition": ("MonthlyAddition", "Monthly capital addition", "$", FMT_MONEY),
+    "allocation.call_share": ("CallShare", "Premium share to call hedges", "decimal", FMT_PCT),
+    "hedge.base_ratio": ("HedgeBase", "Hedge ratio: base", "decimal", FMT_PCT),
+    "hedge.iv_percentile_threshold": ("HedgeIVThreshold", "Hedge: IV percentile threshold", "0-100", FMT_NUM),
+    "hedge.iv_multiplier": ("HedgeIVMultiplier", "Hedge: extreme-IV multiplier", "x", FMT_NUM),
+    "hedge.squeeze_threshold": ("HedgeSqueezeThreshold", "Hedge: squeeze threshold", "decimal", FMT_PCT),
+    "hedge.squeeze_multiplier": ("HedgeSqueezeMultiplier", "Hedge: squeeze multiplier", "x", FMT_NUM),
+    "hedge.size_threshold": ("HedgeSizeThreshold", "Hedge: portfolio size threshold", "$", FMT_MONEY0),
+    "hedge.size_multiplier": ("HedgeSizeMultiplier", "Hedge: size multiplier", "x", FMT_NUM),
+    "hedge.cap": ("HedgeCap", "Hedge ratio cap", "decimal", FMT_PCT),
+    "hedge.use_dynamic_ratio": ("UseDynamicRatio", "Use dynamic hedge ratio", "TRUE/FALSE", FMT_GENERAL),
+    "kelly.win_probability": ("WinProbability", "Kelly: win probability", "decimal", FMT_PCT),
+    "kelly.avg_win": ("AvgWin", "Kelly: average win", "decimal", FMT_PCT),
+    "kelly.avg_loss": ("AvgLoss", "Kelly: average loss", "decimal", FMT_PCT),
+    "kelly.fraction": ("KellyUse", "Kelly: fraction of full Kelly used", "decimal", FMT_PCT),
+    "kelly.cap": ("KellyCap", "Kelly: max single strike", "decimal", FMT_PCT),
+    "kelly.max_strategy_allocation": ("MaxStrategyAllocation", "Max strategy allocation", "decimal", FMT_PCT),
+    "kelly.max_monthly_addition": ("MaxMonthlyAddition", "Max monthly addition", "decimal", FMT_PCT),
+    "kelly.emergency_reserve": ("EmergencyReserve", "Emergency reserve", "decimal", FMT_PCT),
+    "risk.delta_limit": ("DeltaLimit", "Delta limit (x portfolio)", "decimal", FMT_PCT),
+    "risk.var_limit": ("VarLimit", "VaR limit (x portfolio)", "decimal", FMT_PCT),
+    "risk.var_confidence": ("VarConfidence", "VaR confidence", "decimal", FMT_PCT),
+    "risk.concentration_limit": ("ConcentrationLimit", "Single-strike limit (x portfolio)", "decimal", FMT_PCT),
+    "assignment.excellent_basis": ("ExcellentBasis", "Assignment: excellent basis below", "$/share", FMT_PRICE),
+    "assignment.good_basis": ("GoodBasis", "Assignment: good basis below", "$/share", FMT_PRICE),
+    "assignment.fair_basis": ("FairBasis", "Assignment: fair basis", "$/share", FMT_PRICE),
+    "assignment.excellent_call_upside": ("ExcellentCallUpside", "Assignment: call upside, excellent", "decimal", FMT_PCT),
+    "assignment.good_call_upside": ("GoodCallUpside", "Assignment: call upside, good", "decimal", FMT_PCT),
+    "assignment.exit_call_upside": ("ExitCallUpside", "Assignment: call upside, exit", "decimal", FMT_PCT),
+    "assignment.exit_stop": ("ExitStop", "Assignment: stop below basis, exit", "decimal", FMT_PCT),
+    "capital.model": ("CapitalModel", "Capital model per short put", "text", FMT_TEXT),
+    "capital.reg_t_underlying_pct": ("RegTUnderlyingPct", "Reg T: underlying share", "decimal", FMT_PCT),
+    "capital.reg_t_minimum_pct": ("RegTMinimumPct", "Reg T: minimum share of strike", "decimal", FMT_PCT),
+    "capital.house_addon_pct": ("HouseAddonPct", "Broker house add-on", "decimal", FMT_PCT),
+    "capital.contract_multiplier": ("Multiplier", "Shares per contract", "shares", FMT_INT),
+    "simulation.paths": ("SimPaths", "Simulation paths", "paths", FMT_INT),
+    "simulation.seed": ("SimSeed", "Simulation seed", "seed", FMT_GENERAL),
+}
+#: Config keys kept off the Inputs sheet (secrets never are in the config; these are lists
+#: shown as tables below the key rows).
+INPUT_TABLE_KEYS = ("strikes.strikes", "strikes.weights", "hedge.ladder", "reinvestment")
+
+#: Tables on the Inputs sheet, below the key rows (title, columns (header, key, format)).
+LADDER_TABLE_TITLE = "Put ladder (strikes.strikes, strikes.weights)"
+LADDER_TABLE_COLUMNS = (("Strike", "strike", FMT_PRICE), ("Weight", "weight", FMT_PCT))
+HEDGE_TABLE_TITLE = "Hedge ladder ([[hedge.ladder]])"
+HEDGE_TABLE_COLUMNS = (("Moneyness", "moneyness", FMT_NUM), ("Share", "share", FMT_PCT), ("DTE", "dte", FMT_INT))
+REINVEST_TABLE_TITLE = "Reinvestment priorities ([[reinvestment]])"
+REINVEST_TABLE_COLUMNS = (("Action", "action", FMT_TEXT), ("Strikes", "strikes", FMT_TEXT),
+                          ("Share", "share", FMT_PCT), ("Reasoning", "reasoning", FMT_TEXT))
+#: Defined names over the Inputs tables (whole columns of the table body).
+NAME_LADDER_STRIKES = "LadderStrikes"
+NAME_LADDER_WEIGHTS = "LadderWeights"
+
+# --- Positions sheet ------------------------------------------------------------------------
+#: User-editable columns (the engine's POSITION_COLUMNS, in order) then computed columns.
+POSITION_INPUT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("underlying", "underlying", FMT_TEXT, 11),
+    ("kind", "kind", FMT_TEXT, 7),
+    ("side", "side", FMT_TEXT, 7),
+    ("strike", "strike", FMT_PRICE, 9),
+    ("expiry", "expiry", FMT_DATE, 11),
+    ("contracts", "contracts", FMT_INT, 10),
+    ("premium", "premium", FMT_PRICE, 10),
+    ("open_date", "open_date", FMT_DATE, 11),
+    ("iv", "iv", FMT_PCT, 8),
+    ("note", "note", FMT_TEXT, 20),
+)
+POSITION_COMPUTED_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("Sign", "sign", FMT_GENERAL, 6),               # formula: +1 long, -1 short
+    ("W", "w", FMT_GENERAL, 5),                     # formula: +1 call, -1 put
+    ("DTE", "dte", FMT_INT, 6),
+    ("Vol used", "vol_used", FMT_PCT, 9),
+    ("Mark $/sh", "mark", FMT_PRICE, 10),
+    ("Value $", "value", FMT_MONEY, 12),            # formula
+    ("Premium $", "premium_total", FMT_MONEY, 12),  # formula
+    ("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 14),  # formula
+    ("Delta sh", "delta_shares", FMT_NUM, 10),
+    ("Delta $", "delta_dollars", FMT_MONEY, 12),    # formula
+    ("Gamma sh/$", "gamma", FMT_NUM, 10),
+    ("Theta $/day", "theta_day", FMT_MONEY, 11),
+    ("Vega $/pt", "vega_point", FMT_MONEY, 10),
+    ("Prob ITM", "prob_itm", FMT_PCT, 9),
+    ("Obligation $", "obligation", FMT_MONEY0, 12),  # formula
+    ("Margin $", "margin", FMT_MONEY0, 11),
+)
+POSITION_COLUMNS_ALL = POSITION_INPUT_COLUMNS + POSITION_COMPUTED_COLUMNS
+#: Positions columns whose cells are live formulas (the rest of the computed ones are values).
+POSITION_FORMULA_KEYS = ("sign", "w", "value", "premium_total", "unrealized_pnl", "delta_dollars", "obligation")
+
+# --- Ladder sheet ---------------------------------------------------------------------------
+LADDER_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("Strike", "strike", FMT_PRICE, 9),
+    ("Contracts", "contracts", FMT_INT, 10),                 # formula SUMIFS
+    ("Premium collected $", "premium_collected", FMT_MONEY, 16),  # formula
+    ("Current value $", "current_value", FMT_MONEY, 14),     # formula
+    ("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 15),   # formula
+    ("Share of contracts", "share_of_contracts", FMT_PCT, 12),  # formula
+    ("Moneyness K/S", "moneyness", FMT_NUM, 12),            # formula
+    ("Obligation $", "obligation", FMT_MONEY0, 13),          # formula
+    ("Prob ITM", "prob_itm", FMT_PCT, 9),
+    ("Status", "status", FMT_TEXT, 10),
+)
+
+# --- Plan sheet -----------------------------------------------------------------------------
+ALLOCATION_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("Strike", "strike", FMT_PRICE, 12),
+    ("Weight", "weight", FMT_PCT, 10),
+    ("Capital $", "capital", FMT_MONEY, 13),                 # formula
+    ("Premium $/sh", "premium", FMT_PRICE, 12),              # value (American model)
+    ("Capital/contract $", "capital_per_contract", FMT_MONEY, 15),  # formula by CapitalModel
+    ("Contracts", "contracts", FMT_INT, 10),                 # formula INT(capital / cpc)
+    ("Capital used $", "capital_used", FMT_MONEY, 14),       # formula
+    ("Expected premium $", "expected_premium", FMT_MONEY, 15),  # formula
+    ("Leftover $", "leftover", FMT_MONEY, 12),               # formula
+    ("Plan literal contracts", "literal_contracts", FMT_INT, 14),  # formula INT(capital/(prem*100))
+)
+
+# --- Hedges sheet ---------------------------------------------------------------------------
+HEDGE_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("Rung", "rung", FMT_INT, 6),
+    ("Moneyness", "moneyness", FMT_NUM, 10),
+    ("Strike", "strike", FMT_PRICE, 9),
+    ("DTE", "dte", FMT_INT, 6),
+    ("Share", "share", FMT_PCT, 8),
+    ("Budget $", "budget", FMT_MONEY, 11),        # formula
+    ("Price $/sh", "price", FMT_PRICE, 10),
+    ("Contracts", "contracts", FMT_INT, 10),      # formula
+    ("Cost $", "cost", FMT_MONEY, 11),            # formula
+    ("Leftover $", "leftover", FMT_MONEY, 11),    # formula
+)
+
+# --- Risk sheet -----------------------------------------------------------------------------
+ALERT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("Alert", "alert", FMT_TEXT, 24),
+    ("Value", "value", FMT_NUM, 14),
+    ("Threshold", "threshold", FMT_NUM, 14),
+    ("Status", "status", FMT_TEXT, 10),
+    ("Detail", "detail", FMT_TEXT, 60),
+)
+#: Alert status words coloured by conditional formatting (text -> fill colour).
+STATUS_COLOURS: dict[str, str] = {
+    "ALERT": "FFC7CE", "BREACH": "FFC7CE", "WARN": "FFEB9C", "WARNING": "FFEB9C",
+    "OK": "C6EFCE", "Good": "C6EFCE", "Fair": "FFEB9C", "Poor": "FFC7CE",
+}
+#: P&L-at-expiry grid: prices from 0 to this multiple of spot, in this many steps.
+PAYOFF_MAX_MULTIPLE = 2.5
+PAYOFF_STEPS = 50
+
+# --- Assignment sheet -----------------------------------------------------------------------
+ASSIGNMENT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("Strike", "strike", FMT_PRICE, 9),
+    ("Expiry", "expiry", FMT_DATE, 11),
+    ("Contracts", "contracts", FMT_INT, 10),
+    ("Shares", "shares", FMT_INT, 9),                       # formula
+    ("Premium $/sh", "premium", FMT_PRICE, 11),
+    ("Cost basis $/sh", "cost_basis", FMT_PRICE, 13),       # formula
+    ("Tier", "tier", FMT_TEXT, 11),                         # formula
+    ("Call strike $", "call_strike", FMT_PRICE, 12),        # formula
+    ("Stop level $", "stop_level", FMT_PRICE, 11),          # formula
+    ("Action", "action", FMT_TEXT, 34),
+    ("Call DTE", "call_dte", FMT_INT, 8),
+    ("Call premium $/sh", "call_premium", FMT_PRICE, 14),
+    ("Prob ITM", "prob_itm", FMT_PCT, 9),
+)
+
+# --- Orders, Audit, About -------------------------------------------------------------------
+AUDIT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("Item", "item", FMT_TEXT, 40),
+    ("Printed in plan", "printed", FMT_NUM, 16),
+    ("Computed", "computed", FMT_NUM, 16),
+    ("Difference", "difference", FMT_NUM, 14),   # formula
+    ("Formula", "formula", FMT_TEXT, 50),
+    ("Note", "note", FMT_TEXT, 60),
+)
+
+# --- defined names of computed cells ---------------------------------------------------------
+COMPUTED_NAMES: dict[str, str] = {
+    "PremiumCollected": SHEET_POSITIONS,
+    "KellyFraction": SHEET_RISK,
+    "ConservativeKelly": SHEET_RISK,
+    "MaxSingleStrike": SHEET_RISK,
+    "HedgeRatio": SHEET_HEDGES,
+    "HedgeBudget": SHEET_PLAN,
+    "PortfolioDelta": SHEET_RISK,
+    "VaR95": SHEET_RISK,
+    "ES95": SHEET_RISK,
+    "PlanPremium": SHEET_PLAN,
+    "CallBudget": SHEET_PLAN,
+    "PutPremiumBudget": SHEET_PLAN,
+    "PutBudget": SHEET_PLAN,
+    "CompoundingFactor": SHEET_PLAN,
+}
+
+#: Defined names the issue requires at least.
+REQUIRED_NAMES = ("Spot", "Vol", "Rate", "MonthlyAddition", "CallShare", "PortfolioValue",
+                  "PremiumCollected", "KellyFraction", "HedgeRatio", "PortfolioDelta", "VaR95")
+
+#: Excel error values a recalculated workbook must never show.
+EXCEL_ERRORS = ("#NAME?", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#N/A", "#NULL!", "Err:")
+
+#: Prefix that marks text which would otherwise be read as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@")
+
+DEFAULT_REPORT = "volarb-report.xlsx"
+BACKUP_SUFFIX = ".bak.xlsx"
