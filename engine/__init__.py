@@ -5,9 +5,21 @@ Public API (one parameter order everywhere: spot, strike, t, rate, vol, kind, q)
 * :func:`bs_price`, :func:`american_price`, :func:`greeks`, :func:`implied_vol`,
   :func:`prob_itm` - pricing core (see :mod:`engine.black` for the glossary and units).
 * :mod:`engine.units` - per-day theta and per-vol-point vega conversions for display.
+* :mod:`engine.config` - the plan config (TOML), every key with default, type and range.
+* The plan's rules: :func:`allocate_premium`, :func:`allocate_strikes`,
+  :func:`capital_per_contract`, :func:`hedge_ladder`, :func:`hedge_ratio`,
+  :func:`kelly_limits`, :func:`assignment_plan`, :func:`project_plan`,
+  :func:`plan_discrepancies`, and the modules listed in ``_LAZY``.
 
+The pricing core is imported eagerly; everything else is loaded on first use (PEP 562), so
+``import engine`` stays fast (pandas and the exchange calendar are not imported until needed).
 This package never imports xlwings or openpyxl (a test enforces it).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from engine._validate import VolarbInputError, parse_kind
 from engine.american import american_price
@@ -18,8 +30,39 @@ from engine.units import DAYS_PER_YEAR, days_to_years, theta_per_day, vega_per_p
 
 __version__ = "0.1.0"
 
+# public name -> module that defines it (imported on first access)
+_LAZY: dict[str, str] = {}
+for _module, _names in {
+    "engine.config": ("ConfigError", "PlanConfig", "config_from_dict", "config_to_dict",
+                      "config_to_toml", "config_reference", "default_config", "load_config"),
+    "engine.margin": ("CAPITAL_MODELS", "capital_per_contract"),
+    "engine.plan": ("PLAN_MONTH2_CONTRACTS", "PLAN_PREMIUMS", "allocate_premium", "allocate_strikes",
+                    "capital_model_comparison", "put_expiry", "reinvestment_plan", "strike_premiums",
+                    "whole_contracts"),
+    "engine.hedge": ("PLAN_MONTH1_HEDGE", "hedge_ladder", "hedge_ratio", "plan_month1_hedge"),
+    "engine.kelly": ("kelly_inputs_from_journal", "kelly_limits"),
+    "engine.assignment": ("CoveredCall", "ShareLot", "assignment_plan"),
+    "engine.projection": ("ASSUMPTIONS", "PLAN_PRINTED_TABLE", "plan_discrepancies", "project_plan"),
+}.items():
+    for _name in _names:
+        _LAZY[_name] = _module
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "VolarbInputError", "parse_kind", "bs_price", "american_price", "greeks", "GREEK_NAMES",
-    "implied_vol", "IVResult", "IVStatus", "iv_status_message", "prob_itm", "DAYS_PER_YEAR", "days_to_years", "theta_per_day",
-    "vega_per_point", "__version__",
+    "implied_vol", "IVResult", "IVStatus", "iv_status_message", "prob_itm", "DAYS_PER_YEAR",
+    "days_to_years", "theta_per_day", "vega_per_point", "__version__", *_LAZY,
 ]
