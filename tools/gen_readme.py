@@ -14,9 +14,25 @@ sys.path.insert(0, str(ROOT))
 
 from engine.config import config_reference  # noqa: E402
 
-START, END = "<!-- config-table:start -->", "<!-- config-table:end -->"
+SECTIONS = {}
 
 
+def section(name):
+    def register(fn):
+        SECTIONS[name] = fn
+        return fn
+    return register
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value).replace("|", "/")
+
+
+@section("config-table")
 def config_table() -> str:
     lines = ["| key | default | allowed | meaning |", "|---|---|---|---|"]
     for r in config_reference():
@@ -24,10 +40,28 @@ def config_table() -> str:
     return "\n".join(lines)
 
 
+@section("audit")
+def audit_table() -> str:
+    from engine.config import default_config
+    from engine.projection import plan_discrepancies
+
+    table = plan_discrepancies(default_config())
+    table = table[table["status"] == "disagrees"]
+    lines = ["| item | plan prints | its own formula gives | how | note |", "|---|---|---|---|---|"]
+    for row in table.itertuples(index=False):
+        lines.append(f"| {row.item} | {_fmt(row.printed)} | {_fmt(row.computed)} | {_fmt(row.formula)} | {_fmt(row.note)} |")
+    return "\n".join(lines)
+
+
 def render(text: str) -> str:
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{config_table()}\n{END}{tail}"
+    for name, fn in SECTIONS.items():
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if start not in text:
+            continue
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        text = f"{head}{start}\n{fn()}\n{end}{tail}"
+    return text
 
 
 def main(argv: list[str]) -> int:
@@ -36,7 +70,7 @@ def main(argv: list[str]) -> int:
     new = render(text)
     if "--check" in argv:
         if new != text:
-            print("README.md config table is out of date: run python tools/gen_readme.py")
+            print("README.md generated sections are out of date: run python tools/gen_readme.py")
             return 1
         return 0
     readme.write_text(new, encoding="utf-8")
