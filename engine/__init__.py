@@ -43,6 +43,13 @@ for _module, _names in {
     "engine.kelly": ("kelly_inputs_from_journal", "kelly_limits"),
     "engine.assignment": ("CoveredCall", "ShareLot", "assignment_plan"),
     "engine.projection": ("ASSUMPTIONS", "PLAN_PRINTED_TABLE", "plan_discrepancies", "project_plan"),
+    "engine.positions": ("POSITION_COLUMNS", "PositionsError", "read_positions", "positions_from_records",
+                         "example_positions", "parse_occ_symbol", "occ_symbol"),
+    "engine.book": ("mark_book", "ladder_summary", "position_status"),
+    "engine.surface": ("VolSurface", "ChainError", "read_option_chain"),
+    "engine.calendar": ("CalendarError", "monthly_expiration", "next_monthly_expiration", "trading_days",
+                        "is_trading_day", "protocol_dates", "dte", "execution_windows"),
+    "engine.orders": ("OrdersError", "order_tickets", "round_to_tick", "tick_size"),
 }.items():
     for _name in _names:
         _LAZY[_name] = _module
