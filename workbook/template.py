@@ -1,0 +1,308 @@
+"""The live Excel template: the report's sheets with ``VA_`` formulas in place of model values.
+
+``volarb template`` calls :func:`write_template`.  Inputs and the Positions input columns are
+written by the report's own writers (same cells, same defined names); every model cell is a
+``VA_`` formula over those names and the positions range, so editing a position, the spot or the
+vol in Excel reprices the book once the xlwings add-in has imported ``udfs.functions``.
+
+Table results are dynamic-array formulas (they spill in Excel 365 / Excel on the web): the
+anchor cell carries the ``cm`` dynamic-array flag and ``xl/metadata.xml`` is added, as Excel
+itself and XlsxWriter write them; without it Excel would show ``=@VA_LADDER(...)`` (one cell).
+
+The ``xlwings.conf`` sheet holds the keys xlwings reads from a workbook (``UDF Modules`` is
+``udfs.functions``; the interpreter and Conda keys are left blank so the add-in's settings apply).
+``macro=True`` builds an ``.xlsm`` on the user's machine from the quickstart workbook shipped
+inside the installed xlwings package, keeping its VBA module; no VBA is stored in this repo.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from workbook import layout as L
+
+__all__ = ["write_template", "TEMPLATE_SHEETS", "XLWINGS_CONF", "POSITIONS_CAPACITY", "quickstart_path",
+           "template_formulas"]
+
+TEMPLATE_SHEETS = (L.SHEET_INPUTS, L.SHEET_POSITIONS, L.SHEET_LADDER, L.SHEET_PLAN, L.SHEET_HEDGES,
+                   L.SHEET_RISK, L.SHEET_ASSIGNMENT)
+POSITIONS_CAPACITY = 200  # rows of the Positions range the formulas read (blank rows give blank rows)
+#: The keys xlwings reads from an ``xlwings.conf`` sheet (settings start in A1; blank = add-in's).
+XLWINGS_CONF = (("Interpreter_Win", None), ("Interpreter_Mac", None), ("PYTHONPATH", None),
+                ("Conda Path", None), ("Conda Env", None), ("UDF Modules", "udfs.functions"),
+                ("Debug UDFs", False), ("Use UDF Server", False), ("Show Console", False))
+_MARKET_ARGS = "Spot, Vol, Rate, DividendYield, ValuationDate"
+
+
+def quickstart_path() -> Path:
+    """The quickstart ``.xlsm`` inside the installed xlwings package (its VBA is the add-in glue)."""
+    import xlwings
+
+    path = Path(xlwings.__file__).parent / "quickstart.xlsm"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: the installed xlwings has no quickstart workbook")
+    return path
+
+
+def _spill(ws: Any, ref: str, formula: str, anchors: list[tuple[str, str]]) -> None:
+    """A dynamic-array formula at ``ref`` (flagged after saving, see :func:`_flag_dynamic`)."""
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    ws[ref] = ArrayFormula(ref, formula)
+    anchors.append((ws.title, ref))
+
+
+def _positions(wb: Any, data: Any, anchors: list) -> str:
+    from workbook.report import write_positions_inputs
+
+    ws = wb.create_sheet(L.SHEET_POSITIONS)
+    write_positions_inputs(ws, data)
+    last_col = L.POSITION_INPUT_COLUMNS.__len__()
+    end = L.FIRST_ROW + POSITIONS_CAPACITY - 1
+    rng = f"'{L.SHEET_POSITIONS}'!$A${L.HEADER_ROW}:${_col(last_col)}${end}"
+    _name(wb, "PositionsTable", rng)
+    _spill(ws, f"{_col(last_col + 1)}{L.HEADER_ROW}", f"=VA_LADDER(PositionsTable, {_MARKET_ARGS})", anchors)
+    # PremiumCollected: the premium_total column of the VA_LADDER spill
+    from udfs.functions import LADDER_KEYS
+
+    pcol = _col(last_col + 1 + LADDER_KEYS.index("premium_total"))
+    ws.cell(L.HEADER_ROW, last_col + len(LADDER_KEYS) + 2, "Premium collected $")
+    ws.cell(L.FIRST_ROW, last_col + len(LADDER_KEYS) + 2, f"=SUM({pcol}{L.FIRST_ROW}:{pcol}{end})")
+    _name(wb, "PremiumCollected", f"'{L.SHEET_POSITIONS}'!${_col(last_col + len(LADDER_KEYS) + 2)}${L.FIRST_ROW}")
+    return pcol
+
+
+def _col(n: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(n)
+
+
+def _name(wb: Any, name: str, ref: str) -> None:
+    from openpyxl.workbook.defined_name import DefinedName
+
+    if name in wb.defined_names:
+        del wb.defined_names[name]
+    wb.defined_names[name] = DefinedName(name, attr_text=ref)
+
+
+def _ladder(wb: Any, cfg: Any) -> None:
+    """Per ladder strike: contracts and P&L as SUMIFS over the Positions spill columns."""
+    from udfs.functions import LADDER_KEYS
+
+    ws = wb.create_sheet(L.SHEET_LADDER)
+    heads = ("Strike", "Contracts", "Premium collected $", "Current value $", "Unrealized P&L $",
+             "Share of contracts", "Moneyness K/S", "Obligation $", "Prob ITM")
+    for j, h in enumerate(heads, start=1):
+        ws.cell(L.HEADER_ROW, j, h)
+    n_in = len(L.POSITION_INPUT_COLUMNS)
+    p = f"'{L.SHEET_POSITIONS}'!"
+    end = L.FIRST_ROW + POSITIONS_CAPACITY - 1
+
+    def pc(key: str) -> str:
+        c = _col(n_in + 1 + LADDER_KEYS.index(key)) if key in LADDER_KEYS else \
+            _col(1 + [k for _, k, _, _ in L.POSITION_INPUT_COLUMNS].index(key))
+        return f"{p}${c}${L.FIRST_ROW}:${c}${end}"
+
+    short_put = f'{pc("strike")}, A{{r}}, {pc("kind")}, "put", {pc("side")}, "short"'
+    last = L.FIRST_ROW + len(cfg.strikes.strikes) - 1
+    for i in range(len(cfg.strikes.strikes)):
+        r = L.FIRST_ROW + i
+        crit = short_put.format(r=r)
+        ws.cell(r, 1, f"=INDEX({L.NAME_LADDER_STRIKES}, {i + 1})")
+        ws.cell(r, 2, f"=SUMIFS({pc('contracts')}, {crit})")
+        ws.cell(r, 3, f"=SUMIFS({pc('premium_total')}, {crit})")
+        ws.cell(r, 4, f"=SUMIFS({pc('value')}, {crit})")
+        ws.cell(r, 5, f"=SUMIFS({pc('unrealized_pnl')}, {crit})")
+        ws.cell(r, 6, f"=IF(SUM($B${L.FIRST_ROW}:$B${last})=0, 0, B{r}/SUM($B${L.FIRST_ROW}:$B${last}))")
+        ws.cell(r, 7, f"=A{r}/Spot")
+        ws.cell(r, 8, f"=SUMIFS({pc('obligation')}, {crit})")
+        ws.cell(r, 9, f"=VA_PROB_ITM(Spot, A{r}, NewPutExpiry, Vol, \"put\", Rate, DividendYield, ValuationDate)")
+
+
+def _plan(wb: Any, cfg: Any, anchors: list) -> None:
+    from engine.plan import put_expiry
+
+    ws = wb.create_sheet(L.SHEET_PLAN)
+    _spill(ws, "A1", "=VA_ALLOCATE(PremiumCollected, MonthlyAddition, CallShare)", anchors)
+    for name, row in (("CallBudget", 2), ("PutPremiumBudget", 3), ("PutBudget", 4), ("CompoundingFactor", 5)):
+        _name(wb, name, f"'{L.SHEET_PLAN}'!$B${row}")
+    _name(wb, "PlanPremium", f"'{L.SHEET_PLAN}'!$B$8")
+    ws["A7"], ws["B7"] = "New put expiry", put_expiry(cfg)
+    ws["B7"].number_format = L.FMT_DATE
+    _name(wb, "NewPutExpiry", f"'{L.SHEET_PLAN}'!$B$7")
+    ws["A8"], ws["B8"] = "Premium for the plan $", "=PremiumCollected"
+    ws["A9"], ws["B9"] = "Hedge budget $", "=IF(UseDynamicRatio, PlanPremium*HedgeRatio, CallBudget)"
+    _name(wb, "HedgeBudget", f"'{L.SHEET_PLAN}'!$B$9")
+    n = len(cfg.strikes.strikes)
+    ws["K11"] = "Premium $/sh (model)"
+    _spill(ws, "K12", f'=VA_PRICE(Spot, {L.NAME_LADDER_STRIKES}, NewPutExpiry, Vol, "put", Rate, DividendYield, ValuationDate)', anchors)
+    _name(wb, "LadderPremiums", f"'{L.SHEET_PLAN}'!$K$12:$K${11 + n}")
+    _spill(ws, "A11", f"=VA_STRIKE_ALLOCATION(PutBudget, {L.NAME_LADDER_STRIKES}, {L.NAME_LADDER_WEIGHTS}, "
+                      "LadderPremiums, Spot, CapitalModel)", anchors)
+
+
+def _hedges(wb: Any, data: Any, anchors: list) -> None:
+    ws = wb.create_sheet(L.SHEET_HEDGES)
+    ws["A1"], ws["B1"] = "Hedge ratio", "=VA_HEDGE_RATIO(PortfolioValue, IVPercentile, SqueezeProbability)"
+    _name(wb, "HedgeRatio", f"'{L.SHEET_HEDGES}'!$B$1")
+    rows = data.results["_cells"]["hedge_rows"]
+    _name(wb, "HedgeRungs", f"'{L.SHEET_INPUTS}'!$A${rows[0]}:$C${rows[-1]}")
+    _spill(ws, "A3", "=VA_HEDGE_LADDER(HedgeBudget, Spot, Vol, HedgeRungs, Rate, DividendYield, ValuationDate)", anchors)
+
+
+def _risk(wb: Any, anchors: list) -> None:
+    ws = wb.create_sheet(L.SHEET_RISK)
+    _spill(ws, "A1", f"=VA_PORTFOLIO_GREEKS(PositionsTable, {_MARKET_ARGS})", anchors)
+    _name(wb, "PortfolioDelta", f"'{L.SHEET_RISK}'!$B$3")  # delta_dollars row of the spill
+    _spill(ws, "D1", "=VA_KELLY(WinProbability, AvgWin, AvgLoss, KellyUse, KellyCap)", anchors)
+    for name, row in (("KellyFraction", 2), ("ConservativeKelly", 3), ("MaxSingleStrike", 4)):
+        _name(wb, name, f"'{L.SHEET_RISK}'!$E${row}")
+    _spill(ws, "G1", f"=VA_VAR(PositionsTable, {_MARKET_ARGS}, VarConfidence)", anchors)
+    _name(wb, "VaR95", f"'{L.SHEET_RISK}'!$H$7")  # var row of the VA_VAR spill
+    _name(wb, "ES95", f"'{L.SHEET_RISK}'!$H$8")
+    _spill(ws, "A20", "=VA_RISK_CHECK(PositionsTable, Spot, Vol, PortfolioValue, Rate, DividendYield, ValuationDate)",
+           anchors)
+
+
+def _assignment(wb: Any, cfg: Any, anchors: list) -> None:
+    ws = wb.create_sheet(L.SHEET_ASSIGNMENT)
+    ws["A1"] = "If assigned at strike (100 shares, model premium):"
+    for i in range(len(cfg.strikes.strikes)):
+        c = _col(2 + i)
+        ws[f"{c}2"] = f"=INDEX({L.NAME_LADDER_STRIKES}, {i + 1})"
+        ws[f"{c}3"] = f"=INDEX(LadderPremiums, {i + 1})"
+        _spill(ws, f"{c}4", f"=VA_ASSIGNMENT({c}2, {c}3, Multiplier, {_MARKET_ARGS}, FALSE)", anchors)
+    ws["A2"], ws["A3"] = "Strike", "Premium $/sh"
+    for j, key in enumerate(("cost_basis", "tier", "action", "call_strike_target", "call_strike", "call_dte",
+                             "call_expiry", "call_premium", "call_contracts", "expected_additional_premium",
+                             "stop_level", "total_yield_potential", "yield_on_basis", "note")):
+        ws.cell(4 + j, 1, key)
+
+
+def _conf(wb: Any) -> None:
+    ws = wb.create_sheet("xlwings.conf")
+    for i, (k, v) in enumerate(XLWINGS_CONF, start=1):
+        ws.cell(i, 1, k)
+        if v is not None:
+            ws.cell(i, 2, v)
+
+
+def _build(wb: Any, cfg: Any, positions: Any) -> list[tuple[str, str]]:
+    from workbook.compute import ReportData
+    from workbook.report import write_inputs
+
+    data = ReportData(cfg, positions, {})
+    anchors: list[tuple[str, str]] = []
+    write_inputs(wb, data)
+    _positions(wb, data, anchors)
+    _ladder(wb, cfg)
+    _plan(wb, cfg, anchors)
+    _hedges(wb, data, anchors)
+    _risk(wb, anchors)
+    _assignment(wb, cfg, anchors)
+    _conf(wb)
+    return anchors
+
+
+_METADATA = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<metadata xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:xda="http://schemas.microsoft.com/office/spreadsheetml/2017/dynamicarray">'
+    '<metadataTypes count="1"><metadataType name="XLDAPR" minSupportedVersion="120000" copy="1" '
+    'pasteAll="1" pasteValues="1" merge="1" splitFirst="1" rowColShift="1" clearFormats="1" '
+    'clearComments="1" assign="1" coerce="1" cellMeta="1"/></metadataTypes>'
+    '<futureMetadata name="XLDAPR" count="1"><bk><extLst><ext uri="{bdbb8cdc-fa1e-496e-a857-3c3f30c029c3}">'
+    '<xda:dynamicArrayProperties fDynamic="1" fCollapsed="0"/></ext></extLst></bk></futureMetadata>'
+    '<cellMetadata count="1"><bk><rc t="1" v="0"/></bk></cellMetadata></metadata>'
+)
+
+
+def _flag_dynamic(src: Path, dst: Path, anchors: list[tuple[str, str]], sheet_files: dict[str, str]) -> None:
+    """Copy the package, marking each anchor cell ``cm="1"`` and adding ``xl/metadata.xml``."""
+    by_file: dict[str, set[str]] = {}
+    for sheet, ref in anchors:
+        by_file.setdefault(sheet_files[sheet], set()).add(ref)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename in by_file:
+                text = data.decode("utf-8")
+                for ref in by_file[item.filename]:
+                    text = re.sub(rf'<c r="{ref}"(?![^>]*cm=)', f'<c r="{ref}" cm="1"', text, count=1)
+                data = text.encode("utf-8")
+            elif item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/metadata.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"/></Types>')
+            elif item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdVolarbMeta" Type="http://schemas.'
+                                    b'openxmlformats.org/officeDocument/2006/relationships/sheetMetadata" '
+                                    b'Target="metadata.xml"/></Relationships>')
+            zout.writestr(item, data)
+        zout.writestr("xl/metadata.xml", _METADATA)
+
+
+def write_template(path: str | Path, config: Any = None, positions: Any = None, macro: bool = False) -> Path:
+    """Write the live template workbook (``.xlsx``, or ``.xlsm`` from xlwings' quickstart).
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file; written atomically (:func:`workbook.io.atomic_write_bytes`).
+    config : PlanConfig, optional
+        Plan inputs (default :func:`engine.config.default_config`).
+    positions : DataFrame, optional
+        Positions (default :func:`engine.positions.example_positions`, the plan's book).
+    macro : bool
+        Build on the installed xlwings quickstart ``.xlsm`` (keeps its VBA, drops its sheets).
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    import openpyxl
+
+    from engine.config import default_config
+    from engine.positions import example_positions
+    from workbook.io import atomic_write_bytes
+
+    cfg = config if config is not None else default_config()
+    pos = positions if positions is not None else example_positions()
+    if macro:
+        wb = openpyxl.load_workbook(quickstart_path(), keep_vba=True)
+        for ws in list(wb.worksheets):
+            wb.remove(ws)
+    else:
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+    anchors = _build(wb, cfg, pos)
+    wb.properties.creator = "volarb"
+    sheet_files = {ws.title: f"xl/worksheets/sheet{i}.xml" for i, ws in enumerate(wb.worksheets, start=1)}
+
+    def write(tmp: Path) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            raw = Path(d) / ("raw.xlsm" if macro else "raw.xlsx")
+            wb.save(raw)
+            _flag_dynamic(raw, Path(d) / "flagged", anchors, sheet_files)
+            shutil.copyfile(Path(d) / "flagged", tmp)
+
+    return atomic_write_bytes(path, write)
+
+
+def template_formulas(wb: Any) -> list[tuple[str, str, str]]:
+    """Every formula of a loaded workbook as ``(sheet, cell, text)`` (array formulas included)."""
+    out = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                v = c.value
+                text = getattr(v, "text", v)
+                if isinstance(text, str) and text.startswith("="):
+                    out.append((ws.title, c.coordinate, text))
+    return out
