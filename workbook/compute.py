@@ -111,6 +111,11 @@ class ReportData:
         out = {"meta": self.meta, "config": config_to_dict(self.config),
                "positions": self.positions}
         out.update(self.results)
+        sim = out.get("simulation")
+        if sim is not None and hasattr(sim, "to_dict"):
+            sim = sim.to_dict()
+            sim.pop("elapsed_seconds", None)  # run time, not a figure: keeps --json reproducible
+            out["simulation"] = sim
         out["missing"] = self.missing
         return to_jsonable(out)
 

@@ -175,7 +175,7 @@ LADDER_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
     ("Strike", "strike", FMT_PRICE, 9),
     ("Contracts", "contracts", FMT_INT, 10),                 # formula SUMIFS
     ("Premium collected $", "premium_collected", FMT_MONEY, 16),  # formula
-    ("Current value $", "current_value", FMT_MONEY, 14),     # formula
+    ("Cost to close $", "current_value", FMT_MONEY, 14),     # formula -value
     ("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 15),   # formula
     ("Share of contracts", "share_of_contracts", FMT_PCT, 12),  # formula
     ("Moneyness K/S", "moneyness", FMT_NUM, 12),            # formula
@@ -238,9 +238,10 @@ ASSIGNMENT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
     ("Premium $/sh", "premium", FMT_PRICE, 11),
     ("Cost basis $/sh", "cost_basis", FMT_PRICE, 13),       # formula
     ("Tier", "tier", FMT_TEXT, 11),                         # formula
-    ("Call strike $", "call_strike", FMT_PRICE, 12),        # formula
+    ("Call strike target $", "call_strike_target", FMT_PRICE, 12),  # formula basis x (1 + upside)
     ("Stop level $", "stop_level", FMT_PRICE, 11),          # formula
     ("Action", "action", FMT_TEXT, 34),
+    ("Listed call strike $", "call_strike", FMT_PRICE, 12),
     ("Call DTE", "call_dte", FMT_INT, 8),
     ("Call premium $/sh", "call_premium", FMT_PRICE, 14),
     ("Prob ITM", "prob_itm", FMT_PCT, 9),

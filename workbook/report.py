@@ -388,6 +388,7 @@ def write_ladder(wb: Any, data: ReportData) -> None:
     ladder = data.get("ladder")
     pos = data.positions
     if ladder is not None:
+        ladder = ladder[ladder["strike"].notna()]
         strikes = [float(k) for k in ladder["strike"]]
         extra = {float(r["strike"]): r for r in ladder.to_dict(orient="records")}
     else:
@@ -406,7 +407,7 @@ def write_ladder(wb: Any, data: ReportData) -> None:
 
         put(ws, r, 2, sumifs("contracts"), L.FMT_INT)
         put(ws, r, 3, sumifs("premium_total"), L.FMT_MONEY)
-        put(ws, r, 4, sumifs("value"), L.FMT_MONEY)
+        put(ws, r, 4, Formula("=-" + sumifs("value")[1:]), L.FMT_MONEY)
         put(ws, r, 5, sumifs("unrealized_pnl"), L.FMT_MONEY)
         put(ws, r, 6, Formula(f"=IF(SUM($B${first}:$B${last})=0,0,B{r}/SUM($B${first}:$B${last}))"), L.FMT_PCT)
         put(ws, r, 7, Formula(f"=A{r}/Spot"), L.FMT_NUM)
@@ -729,9 +730,10 @@ def write_assignment(wb: Any, data: ReportData) -> None:
             "premium": Formula(f"={ps}{p['premium']}{pr}"),
             "cost_basis": Formula(f"=A{r}-E{r}"),
             "tier": Formula(f'=IF(F{r}<ExcellentBasis,"excellent",IF(F{r}<GoodBasis,"good","exit"))'),
-            "call_strike": Formula(f'=F{r}*(1+IF(G{r}="excellent",ExcellentCallUpside,IF(G{r}="good",GoodCallUpside,ExitCallUpside)))'),
+            "call_strike_target": Formula(f'=F{r}*(1+IF(G{r}="excellent",ExcellentCallUpside,IF(G{r}="good",GoodCallUpside,ExitCallUpside)))'),
             "stop_level": Formula(f'=IF(G{r}="exit",F{r}*(1-ExitStop),"")'),
             "action": rec.get("action"),
+            "call_strike": rec.get("call_strike"),
             "call_dte": rec.get("call_dte"),
             "call_premium": rec.get("call_premium"),
             "prob_itm": None if prob is None else prob[int(rec["row"])],
@@ -741,8 +743,9 @@ def write_assignment(wb: Any, data: ReportData) -> None:
     if rows:
         last = L.FIRST_ROW + len(rows) - 1
         ws.auto_filter.ref = f"A1:{col(len(L.ASSIGNMENT_COLUMNS))}{last}"
-        _note(ws, last + 2, "Cost basis = strike - premium per share; tier, covered-call strike and stop are formulas "
-                            "over the Inputs thresholds; action, call premium and Prob ITM come from the engine.")
+        _note(ws, last + 2, "Cost basis = strike - premium per share; tier, covered-call strike target and stop are "
+                            "formulas over the Inputs thresholds; listed call strike, action, call premium and Prob ITM "
+                            "come from the engine.")
     _frame_sheet(ws)
 
 
@@ -779,6 +782,9 @@ def write_simulation(wb: Any, data: ReportData) -> None:
             ws.add_chart(chart, f"{col(pdf.shape[1] + 2)}{r}")
         r = r_next
     d = sim.to_dict() if hasattr(sim, "to_dict") else dict(sim)
+    for skip in _SIM_SKIP:
+        d.pop(skip, None)
+    r = _sim_targets(ws, r, d)
     scalars = {k: v for k, v in d.items() if isinstance(_clean(v), (int, float, str, bool)) and k != "percentiles"}
     if scalars:
         _title(ws, r, "Summary")
@@ -801,6 +807,33 @@ def write_simulation(wb: Any, data: ReportData) -> None:
                 put(ws, r + 2 + i, 2, vv)
             r = r + 2 + len(v) + 1
     _frame_sheet(ws, freeze="A3")
+
+
+_SIM_SKIP = ("elapsed_seconds", "deterministic", "percentiles", "final_equity", "extras")
+
+
+def _sim_targets(ws: Any, r: int, d: dict) -> int:
+    """The simulated distributions beside the plan's stated targets."""
+    sharpe, dd, ret = d.get("sharpe") or {}, d.get("max_drawdown") or {}, d.get("annual_return") or {}
+    fin = d.get("final_equity_summary") or {}
+    rows = [
+        ("Sharpe ratio, median", sharpe.get("p50"), "> 2.5 (plan: 'Target Sharpe ratio >2.5')", L.FMT_NUM),
+        ("Sharpe ratio, 5th percentile", sharpe.get("p5"), "> 2.5", L.FMT_NUM),
+        ("Max drawdown, median", dd.get("p50"), "< 22% (plan: month-3 'Max DD <22%')", L.FMT_PCT),
+        ("Max drawdown, 95th percentile", dd.get("p95"), "< 22%", L.FMT_PCT),
+        ("Annual return, median", ret.get("p50"), "110% - 135% (plan: expected scenario)", L.FMT_PCT),
+        ("Final equity, median", fin.get("p50") if isinstance(fin, dict) else None,
+         "$60,000 - $70,000 (plan: expected scenario)", L.FMT_MONEY0),
+        ("Probability of a loss", d.get("prob_loss"), "(plan is silent)", L.FMT_PCT),
+        ("Probability of a margin call", d.get("prob_margin_call"), "(plan is silent)", L.FMT_PCT),
+    ]
+    _title(ws, r, "Simulated distributions vs the plan's targets")
+    _header(ws, r + 1, (("Quantity", "", "", 34), ("Simulated", "", "", 16), ("Plan target", "", "", 44)))
+    for i, (label, v, target, fmt) in enumerate(rows):
+        put(ws, r + 2 + i, 1, label)
+        put(ws, r + 2 + i, 2, v, fmt)
+        put(ws, r + 2 + i, 3, target)
+    return r + 2 + len(rows) + 1
 
 
 def write_orders(wb: Any, data: ReportData) -> None:

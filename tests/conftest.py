@@ -1,0 +1,27 @@
+"""Shared fixtures: LibreOffice (``soffice``) for workbook recalculation tests.
+
+``soffice`` skips a test when LibreOffice is missing, with the install hint, except on CI
+(``CI=true``) where a missing LibreOffice is a failure: the CI script installs it, so its
+absence there means the LibreOffice tests silently stopped running.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+SOFFICE_MISSING = "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"
+
+
+@pytest.fixture(scope="session")
+def soffice() -> str:
+    """Path of the LibreOffice ``soffice`` executable (skip, or fail on CI, when missing)."""
+    from workbook.recalc import find_soffice
+
+    path = find_soffice()
+    if path is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(SOFFICE_MISSING + " (CI=true: LibreOffice tests must run on CI)")
+        pytest.skip(SOFFICE_MISSING)
+    return path

@@ -1,0 +1,221 @@
+"""The report workbook without a spreadsheet application: sheets, names, formats, formulas,
+inert text, determinism, refresh keeping user edits, JSON carrying the figures."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import openpyxl
+import pytest
+from numpy.testing import assert_allclose
+
+from engine.config import default_config
+from engine.positions import example_positions
+from workbook import layout as L
+from workbook.compute import compute_report, payoff_grid
+from workbook.io import atomic_save, load_user_workbook, read_config_sheet, read_positions_sheet
+from workbook.report import Formula, put, refresh_workbook, write_report, xlfn
+
+PATHS = 200
+EVIL = ("=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)")
+
+
+@pytest.fixture(scope="module")
+def positions():
+    pos = example_positions()
+    for i, text in enumerate(EVIL):
+        pos.loc[i, "note"] = text
+    return pos
+
+
+@pytest.fixture(scope="module")
+def data(positions):
+    return compute_report(default_config(), positions, paths=PATHS, seed=7)
+
+
+@pytest.fixture(scope="module")
+def report(data, tmp_path_factory):
+    path = tmp_path_factory.mktemp("rep") / "report.xlsx"
+    atomic_save(write_report(data), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def wb(report):
+    return openpyxl.load_workbook(report)
+
+
+def test_sheets_in_order(wb):
+    assert wb.sheetnames == list(L.SHEETS)
+
+
+def test_required_defined_names(wb):
+    for name in L.REQUIRED_NAMES:
+        assert name in wb.defined_names, name
+    dests = dict(wb.defined_names["Spot"].destinations)
+    ws = wb[L.SHEET_INPUTS]
+    (sheet, ref), = dests.items()
+    assert sheet == L.SHEET_INPUTS
+    assert ws[ref.replace("$", "")].value == 3.15
+    (sheet, ref), = dict(wb.defined_names["MonthlyAddition"].destinations).items()
+    assert ws[ref.replace("$", "")].value == 4000
+
+
+def test_every_name_resolves_to_a_nonempty_cell(wb, data):
+    for name, dn in wb.defined_names.items():
+        if name in ("VaR95", "ES95") and "risk" in data.missing:
+            continue
+        for sheet, ref in dn.destinations:
+            first = ref.replace("$", "").split(":")[0]
+            assert wb[sheet][first].value is not None, (name, sheet, ref)
+
+
+def test_full_calc_on_load(wb):
+    assert wb.calculation.fullCalcOnLoad is True
+
+
+def test_plan_arithmetic_is_formulas(wb):
+    plan = wb[L.SHEET_PLAN]
+    formulas = {c.value for row in plan.iter_rows() for c in row if c.data_type == "f"}
+    assert "=PlanPremium*CallShareUsed" in formulas
+    assert "=PutPremiumBudget+MonthlyAddition" in formulas
+    assert any(f.startswith("=IF(E") and "INT(" in f for f in formulas)  # contracts from a budget
+    hedges = {c.value for row in wb[L.SHEET_HEDGES].iter_rows() for c in row if c.data_type == "f"}
+    assert "=MIN(B6,HedgeCap)" in hedges
+    risk = {c.value for row in wb[L.SHEET_RISK].iter_rows() for c in row if c.data_type == "f"}
+    assert "=WinProbability-(1-WinProbability)*(AvgLoss/AvgWin)" in risk
+
+
+def test_no_unprefixed_newer_functions(wb):
+    from workbook.report import NEWER_FUNCTIONS
+
+    for ws in wb:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.data_type == "f":
+                    for fn in NEWER_FUNCTIONS:
+                        assert not re.search(rf"(?<![\w.]){re.escape(fn)}\(", c.value), (ws.title, c.coordinate, c.value)
+
+
+def test_xlfn_prefix():
+    assert xlfn("=IFNA(A1,0)") == "=_xlfn.IFNA(A1,0)"
+    assert xlfn("=NORM.S.DIST(1,TRUE)+SUM(A1)") == "=_xlfn.NORM.S.DIST(1,TRUE)+SUM(A1)"
+    assert xlfn("=MAX(A1,1)") == "=MAX(A1,1)"
+
+
+def test_input_text_is_inert(wb):
+    ws = wb[L.SHEET_POSITIONS]
+    note_col = [c[1] for c in L.POSITION_COLUMNS_ALL].index("note") + 1
+    for i, text in enumerate(EVIL):
+        cell = ws.cell(row=L.FIRST_ROW + i, column=note_col)
+        assert cell.value == text
+        assert cell.data_type == "s"
+        assert cell.quotePrefix is True
+
+
+def test_put_text_vs_formula():
+    ws = openpyxl.Workbook().active
+    assert put(ws, 1, 1, "=1+1").data_type == "s"
+    assert put(ws, 1, 2, Formula("=1+1")).data_type == "f"
+    assert put(ws, 1, 3, float("nan")).value is None
+    assert put(ws, 1, 4, np.float64(2.5)).value == 2.5
+
+
+def test_formats_and_frozen_headers(wb):
+    pos = wb[L.SHEET_POSITIONS]
+    assert pos.freeze_panes == "B2"
+    assert pos.auto_filter.ref.startswith("A1:")
+    keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
+    assert pos.cell(row=2, column=keys.index("value") + 1).number_format == L.FMT_MONEY
+    assert pos.cell(row=2, column=keys.index("prob_itm") + 1).number_format == L.FMT_PCT
+    assert wb[L.SHEET_LADDER].conditional_formatting
+    assert wb[L.SHEET_RISK]._charts and wb[L.SHEET_LADDER]._charts
+    assert pos.page_setup.orientation == "landscape"
+
+
+def test_values_match_engine(wb, data):
+    """Model outputs written as values equal the engine's."""
+    marked = data.results["marked"]
+    ws = wb[L.SHEET_POSITIONS]
+    keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
+    for key in ("mark", "delta_shares", "theta_day", "vega_point", "prob_itm", "margin"):
+        got = [ws.cell(row=L.FIRST_ROW + i, column=keys.index(key) + 1).value for i in range(len(marked))]
+        assert_allclose(np.array(got, dtype=float), marked[key].to_numpy(dtype=float), rtol=1e-12, atol=0)
+
+
+def test_payoff_grid_hand_arithmetic(positions):
+    cfg = default_config()
+    prices, pnl = payoff_grid(positions, cfg, 4, 2.0)
+    # at S = 0 every short put pays strike x 100 x contracts: 2*10 + 2.5*22 + 3*2 + 4*2 + 5*2 = 99 -> $9,900
+    assert_allclose(pnl[0], 4349.0 - 9900.0, rtol=0, atol=1e-9)
+    # above the highest strike (S = 6.30 > 5) no put pays: P&L = premium collected
+    assert_allclose(pnl[-1], 4349.0, rtol=0, atol=1e-9)
+    assert_allclose(prices, np.linspace(0, 6.3, 5), rtol=1e-15)
+
+
+def test_deterministic_contents(positions, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1759000000")
+    books = []
+    for k in range(2):
+        d = compute_report(default_config(), positions, paths=PATHS, seed=7)
+        p = tmp_path / f"r{k}.xlsx"
+        atomic_save(write_report(d), p)
+        books.append(openpyxl.load_workbook(p))
+    for ws in books[0]:
+        other = books[1][ws.title]
+        for row in ws.iter_rows():
+            for c in row:
+                assert c.value == other[c.coordinate].value, (ws.title, c.coordinate)
+    assert books[0][L.SHEET_ABOUT]["B3"].value == "2025-09-27 19:06:40"
+
+
+def test_json_carries_figures(data):
+    d = json.loads(json.dumps(data.to_dict(), allow_nan=False))
+    assert_allclose(d["premium_split"]["premium"], 4349.0, rtol=1e-12)
+    assert_allclose(d["premium_split"]["put_expansion_budget"], 0.8 * 4349 + 4000, rtol=1e-12)
+    assert_allclose(d["kelly"]["full_kelly"], 0.892 - 0.108 * 0.087 / 0.123, rtol=1e-12)
+    assert d["hedge_ratio"] == pytest.approx(0.35, abs=1e-12)
+    assert len(d["positions"]) == 7 and len(d["allocation"]) == 5
+    assert d["meta"]["seed"] == 7 and d["meta"]["paths"] == PATHS
+
+
+def test_refresh_keeps_user_edits_and_extra_sheets(report, tmp_path, positions):
+    wb = openpyxl.load_workbook(report)
+    inputs = wb[L.SHEET_INPUTS]
+    from workbook.io import inputs_key_cells
+
+    addr = inputs_key_cells(inputs)["account.monthly_addition"]
+    inputs[addr] = 5000
+    inputs["H1"] = "my own note"
+    extra = wb.create_sheet("My journal")
+    extra["A1"] = "kept"
+    pos = wb[L.SHEET_POSITIONS]
+    pos["F2"] = 6  # 5 -> 6 contracts on the first lot
+    pos["J3"] = "user note"
+    wb[L.SHEET_PLAN]["Z99"] = "stale computed cell"
+    path = tmp_path / "edited.xlsx"
+    wb.save(path)
+
+    wb2 = load_user_workbook(path)
+    cfg = read_config_sheet(wb2, str(path))
+    pos_df = read_positions_sheet(wb2, str(path))
+    assert cfg.account.monthly_addition == 5000 and int(pos_df["contracts"].iloc[0]) == 6
+    d = compute_report(cfg, pos_df, paths=PATHS, seed=7)
+    refresh_workbook(wb2, d)
+    atomic_save(wb2, path)
+    wb3 = openpyxl.load_workbook(path)
+    assert wb3.sheetnames == list(L.SHEETS) + ["My journal"]
+    assert wb3["My journal"]["A1"].value == "kept"
+    assert wb3[L.SHEET_INPUTS][addr].value == 5000
+    assert wb3[L.SHEET_INPUTS]["H1"].value == "my own note"
+    assert wb3[L.SHEET_POSITIONS]["F2"].value == 6
+    assert wb3[L.SHEET_POSITIONS]["J3"].value == "user note"
+    assert wb3[L.SHEET_PLAN]["Z99"].value is None
+    for name in L.REQUIRED_NAMES:
+        assert name in wb3.defined_names
+    # the new marks use 6 contracts
+    keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
+    assert_allclose(wb3[L.SHEET_POSITIONS].cell(row=2, column=keys.index("delta_shares") + 1).value,
+                    d.results["marked"]["delta_shares"].iloc[0], rtol=1e-12)
