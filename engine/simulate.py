@@ -522,9 +522,9 @@ class _Plan:
 
 
 def _run_chunk(config, model: _Model, seed: int, start: int, stop: int, book: dict, months: int,
-               trade_style: str, stock_maintenance: float, cache) -> dict[str, np.ndarray]:
+               trade_style: str, stock_maintenance: float, cache, draws=None) -> dict[str, np.ndarray]:
     n = stop - start
-    paths = _Paths(model, _draws(model, seed, start, stop), n)
+    paths = _Paths(model, _draws(model, seed, start, stop) if draws is None else draws, n)
     plan = _Plan(config, model, n, book, trade_style, stock_maintenance, cache)
     rate = model.rate
     month_eq = np.empty((n, months + 1))

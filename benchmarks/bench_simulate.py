@@ -1,0 +1,82 @@
+"""Benchmark of the plan's Monte Carlo: 100,000 paths x 6 months of daily steps.
+
+Prints a Markdown table: wall time, paths/s, peak resident memory (``resource.getrusage``
+``ru_maxrss``: the whole process, so it includes Python and the libraries), and the speed-up
+over a straightforward per-path loop of the same model (the same plan code run one path at a
+time, on a few hundred paths, its time per path extrapolated to the full count; the table
+says so).  Targets (issue 4): < 20 s and < 2 GiB on the 2-core machine.
+
+Run from the repository root::
+
+    python benchmarks/bench_simulate.py            # 100,000 paths
+    python benchmarks/bench_simulate.py --quick    # 10,000 paths
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine.config import default_config  # noqa: E402
+from engine.positions import example_positions  # noqa: E402
+from engine.simulate import _book, _draws, _model, _run_chunk, simulate_plan  # noqa: E402
+from engine.var import EEPCache  # noqa: E402
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def per_path_loop(cfg, positions, n: int, seed: int, months: int) -> float:
+    """Seconds per path when the same model runs one path at a time (draws made once per block)."""
+    model = _model(cfg, months)
+    book = _book(positions, cfg)
+    s = cfg.simulation
+    cache = EEPCache(-6.0, 4.0, min(cfg.market.vol, s.iv_long_run) * 0.999, max(cfg.market.vol, s.iv_long_run) * 1.001)
+    draws = _draws(model, seed, 0, n)
+    _run_chunk(cfg, model, seed, 0, 1, book, months, "american", 0.25, cache,
+               draws={k: v[:, :1] for k, v in draws.items()})  # warm the pricing tables
+    t0 = time.perf_counter()
+    for i in range(n):
+        _run_chunk(cfg, model, seed, i, i + 1, book, months, "american", 0.25, cache,
+                   draws={k: v[:, i:i + 1] for k, v in draws.items()})
+    return (time.perf_counter() - t0) / n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--loop-paths", type=int, default=300)
+    args = ap.parse_args()
+    paths = 10_000 if args.quick else 100_000
+    cfg = default_config()
+    pos = example_positions()
+    months = 6
+    t0 = time.perf_counter()
+    res = simulate_plan(cfg, pos, paths=paths, seed=cfg.simulation.seed, months=months, deterministic=False)
+    wall = time.perf_counter() - t0
+    peak = _peak_mib()
+    loop = per_path_loop(cfg, pos, args.loop_paths, cfg.simulation.seed, months)
+    loop_total = loop * paths
+    print(f"## simulate_plan: {paths:,} paths x {months} months x 21 daily steps "
+          f"(chunk {cfg.simulation.chunk_size:,}, example book of 38 puts)\n")
+    print("| measure | value | target |")
+    print("|---|---:|---:|")
+    print(f"| wall time | {wall:.2f} s | < 20 s |")
+    print(f"| paths per second | {paths / wall:,.0f} | |")
+    print(f"| peak resident memory (whole process) | {peak:,.0f} MiB | < 2048 MiB |")
+    print(f"| per-path loop, measured on {args.loop_paths} paths | {loop * 1e3:.2f} ms/path | |")
+    print(f"| per-path loop extrapolated to {paths:,} paths | {loop_total:,.0f} s | |")
+    print(f"| speed-up of the vectorized run | {loop_total / wall:,.0f}x | |")
+    print(f"\nprob_loss {res.prob_loss:.3f}, prob_margin_call {res.prob_margin_call:.3f}, "
+          f"median final equity {res.percentiles['p50'].iloc[-1]:,.0f} $")
+
+
+if __name__ == "__main__":
+    main()
