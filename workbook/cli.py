@@ -367,31 +367,30 @@ def cmd_iv(args: argparse.Namespace) -> int:
 def cmd_risk(args: argparse.Namespace) -> int:
     cfg, pos, _ = load_inputs(args)
     try:
-        from engine.book import mark_book
-        from engine.risk import daily_risk_check
+        from engine.risk import risk_report
     except ImportError as exc:
         raise CliError(f"risk checks are not available in this build ({exc})") from None
-    alerts = daily_risk_check(pos, cfg)
-    greeks: dict[str, Any] = {}
-    try:
-        from engine.risk import portfolio_greeks
-
-        greeks = portfolio_greeks(mark_book(pos, cfg))
-    except ImportError:
-        pass
-    status = alerts["status"].astype(str).str.upper() if len(alerts) else []
-    firing = [r for r, s in zip(_records(alerts), status) if s not in ("OK", "PASS", "")]
+    rep = risk_report(pos, cfg)
+    firing = list(rep["alerting"])
+    sent = None
     if args.email:
-        from workbook.notify import send_alert_email
+        from engine.notify import send_alert_email
 
-        send_alert_email(cfg, alerts, firing)
+        if not cfg.email.enabled:
+            raise CliError("--email: email.enabled is false in the config; set [email] enabled = true, "
+                           "sender, recipients and smtp_host")
+        sent = send_alert_email(rep, cfg)
     if args.json:
-        _emit_json({"portfolio_greeks": greeks, "alerts": alerts, "firing": len(firing)})
+        _emit_json({**rep, "email": sent})
     else:
-        if greeks:
-            sys.stdout.write(kv_table(greeks, "portfolio Greeks"))
-        sys.stdout.write(table(_records(alerts), None, "daily risk check"))
-        sys.stdout.write(f"{len(firing)} alert(s) firing\n")
+        var = rep["var"]
+        sys.stdout.write(kv_table({k: v for k, v in rep["greeks"].items()}, "portfolio Greeks"))
+        sys.stdout.write(f"\nVaR {var['confidence']:.0%} {var['horizon_days']}-day ({var['method']}): "
+                         f"${var['var']:,.2f}   ES: ${var['es']:,.2f}\n\n")
+        sys.stdout.write(table(rep["alerts"], ["alert", "status", "value", "threshold", "detail"], "daily risk check"))
+        sys.stdout.write(f"{len(firing)} alert(s) firing" + (f": {', '.join(firing)}" if firing else "") + "\n")
+        if sent:
+            sys.stdout.write(f"emailed {', '.join(sent['recipients'])}\n")
     if args.fail_on_alert and firing:
         return EXIT_ALERT
     return EXIT_OK

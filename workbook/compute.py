@@ -40,10 +40,9 @@ def report_timestamp() -> _dt.datetime:
 
 def to_jsonable(obj: Any) -> Any:
     """Plain Python data for JSON: DataFrames as lists of records, NaN as None, dates as ISO text."""
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        pd = None
+    import sys
+
+    pd = sys.modules.get("pandas")  # only objects of an already-imported pandas can occur
     if pd is not None and isinstance(obj, pd.DataFrame):
         return [to_jsonable(r) for r in obj.to_dict(orient="records")]
     if pd is not None and isinstance(obj, pd.Series):
@@ -206,14 +205,15 @@ def _kelly(data: ReportData) -> None:
 
 
 def _risk(data: ReportData) -> None:
-    from engine.risk import daily_risk_check, portfolio_greeks, value_at_risk
+    import pandas as pd
 
-    cfg = data.config
-    marked = data.get("marked")
-    if marked is not None:
-        data.results["portfolio_greeks"] = portfolio_greeks(marked)
-    data.results["var"] = value_at_risk(data.positions, cfg)
-    data.results["alerts"] = daily_risk_check(data.positions, cfg)
+    from engine.risk import risk_report
+
+    rep = risk_report(data.positions, data.config, marked=data.get("marked"))
+    data.results["portfolio_greeks"] = rep["greeks"]
+    data.results["var"] = rep["var"]
+    data.results["alerts"] = pd.DataFrame(rep["alerts"], columns=["alert", "value", "threshold", "status", "detail"])
+    data.results["alerting"] = rep["alerting"]
 
 
 def _assignment(data: ReportData) -> None:

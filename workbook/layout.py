@@ -223,7 +223,7 @@ ALERT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
 #: Alert status words coloured by conditional formatting (text -> fill colour).
 STATUS_COLOURS: dict[str, str] = {
     "ALERT": "FFC7CE", "BREACH": "FFC7CE", "WARN": "FFEB9C", "WARNING": "FFEB9C",
-    "OK": "C6EFCE", "Good": "C6EFCE", "Fair": "FFEB9C", "Poor": "FFC7CE",
+    "OK": "C6EFCE", "N/A": "EDEDED", "Good": "C6EFCE", "Fair": "FFEB9C", "Poor": "FFC7CE",
 }
 #: P&L-at-expiry grid: prices from 0 to this multiple of spot, in this many steps.
 PAYOFF_MAX_MULTIPLE = 2.5
