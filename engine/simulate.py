@@ -28,7 +28,10 @@ The plan, each month (for paths not stopped by a margin call)
        contracts (:func:`engine.margin.capital_per_contract` under ``capital.model`` at the
        sale price), sold at the American price at the path's current implied vol (or the
        European price with ``trade_style="european"``), expiring after ``strikes.dte`` days.
-    3. Hedge ladder: ``call_share`` x this month's put premium buys, per rung, ``floor(budget
+    3. Hedge ladder: ``call_share`` x this month's put premium (with ``hedge.use_dynamic_ratio``
+       the plan's :func:`engine.hedge.hedge_ratio` of the path's equity, the IV percentile and
+       squeeze probability held at their ``market`` values; it also sets the reinvested share
+       of the next month) buys, per rung, ``floor(budget
        share / (100 price))`` calls at strike ``moneyness x spot`` rounded to
        ``strikes.strike_increment``, expiring after the rung's ``dte``.
 Every day
@@ -373,16 +376,28 @@ class _Plan:
 
         return american_fast(spot, strike, t, self.m.rate, iv, w, self.m.q, cache=self.cache)
 
+    def _hedge_share(self, equity: np.ndarray):
+        """allocation.call_share, or the plan's dynamic hedge ratio on each path's equity."""
+        h = self.cfg.hedge
+        if not h.use_dynamic_ratio:
+            return self.cfg.allocation.call_share
+        from engine.hedge import hedge_ratio
+
+        return hedge_ratio(np.maximum(equity, 0.0), self.cfg.market.iv_percentile, self.cfg.market.squeeze_probability,
+                           base=h.base_ratio, iv_threshold=h.iv_percentile_threshold, iv_multiplier=h.iv_multiplier,
+                           squeeze_threshold=h.squeeze_threshold, squeeze_multiplier=h.squeeze_multiplier,
+                           size_threshold=h.size_threshold, size_multiplier=h.size_multiplier, cap=h.cap)
+
     # -- monthly trades ---------------------------------------------------------------------------
     def month_start(self, step: int, spot, iv) -> None:
         from engine.margin import capital_per_contract
 
         cfg, n, mult = self.cfg, self.n, self.mult
         self.cash += cfg.account.monthly_addition
-        call_share = cfg.allocation.call_share
+        eq, req, _ = self.equity_and_margin(step, spot, iv)
+        call_share = self._hedge_share(eq)
         budget = cfg.account.monthly_addition + (1.0 - call_share) * self.prev_premium
         # a broker rejects orders beyond the excess equity (buying power): scale the ladder down
-        eq, req, _ = self.equity_and_margin(step, spot, iv)
         budget = np.minimum(budget, np.maximum(eq - req, 0.0))
         put_steps = max(1, round(cfg.strikes.dte * STEPS_PER_YEAR / 365.0))
         collected = np.zeros(n)
@@ -624,8 +639,8 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
     Raises
     ------
     SimulationError
-        ``paths < 1``, ``chunk_size < 1``, unknown ``trade_style``, ``stock_maintenance``
-        outside [0, 1], realized vol 0 with jumps off is allowed (deterministic paths).
+        ``paths``, ``chunk_size`` or ``months`` < 1, a negative seed, unknown ``trade_style``,
+        ``stock_maintenance`` outside [0, 1], ``iv_long_run`` 0 with mean reversion on.
 
     References
     ----------

@@ -215,3 +215,13 @@ def test_refused_arguments(kwargs, message):
     with pytest.raises(SimulationError) as exc:
         simulate_plan(default_config(), None, **args)
     assert str(exc.value) == message
+
+
+def test_dynamic_hedge_ratio_uses_the_plan_formula():
+    """Plan inputs (IV percentile 99 > 95, squeeze 0.45 > 0.4): 0.2 x 1.3 x 1.5 = 0.39, capped
+    at 0.35 whatever the equity, so the run equals a fixed call share of 0.35."""
+    dyn = simulate_plan(default_config().replace(hedge__use_dynamic_ratio=True), None, paths=300, seed=2,
+                        months=2, deterministic=False)
+    fixed = simulate_plan(default_config().replace(allocation__call_share=0.35), None, paths=300, seed=2,
+                          months=2, deterministic=False)
+    assert_array_equal(dyn.final_equity, fixed.final_equity)
