@@ -255,7 +255,8 @@ def _orders(data: ReportData) -> None:
     from engine.plan import put_expiry
 
     expiry = put_expiry(cfg)
-    trades = [{"action": "sell", "kind": "put", "strike": float(r.strike), "expiry": expiry,
+    und = cfg.market.underlying
+    trades = [{"action": "sell", "underlying": und, "kind": "put", "strike": float(r.strike), "expiry": expiry,
                "contracts": int(r.contracts), "mid": float(r.premium)}
               for r in alloc.itertuples() if int(r.contracts) > 0]
     hl = data.get("hedge_ladder")
@@ -263,10 +264,10 @@ def _orders(data: ReportData) -> None:
         for r in hl.itertuples():
             if int(r.contracts) > 0:
                 exp = r.expiry if r.expiry is not None else cfg.valuation_date + _dt.timedelta(days=int(r.dte))
-                trades.append({"action": "buy", "kind": "call", "strike": float(r.strike), "expiry": exp,
+                trades.append({"action": "buy", "underlying": und, "kind": "call", "strike": float(r.strike), "expiry": exp,
                                "contracts": int(r.contracts), "mid": float(r.price)})
     if not trades:
-        data.results["orders"] = pd.DataFrame(columns=["action", "kind", "strike", "expiry", "contracts", "mid"])
+        data.results["orders"] = pd.DataFrame(columns=["action", "underlying", "kind", "strike", "expiry", "contracts", "mid"])
         return
     data.results["orders"] = order_tickets(pd.DataFrame(trades), cfg.execution)
 

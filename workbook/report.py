@@ -127,6 +127,8 @@ def put(ws: Any, row: int, col: int, value: Any, fmt: str | None = None) -> Any:
             cell.quotePrefix = True
     else:
         cell.value = value
+        if isinstance(value, (_dt.date, _dt.datetime)) and (not fmt or fmt == L.FMT_GENERAL):
+            fmt = L.FMT_DATE
     if fmt and fmt != L.FMT_GENERAL:
         cell.number_format = fmt
     return cell
