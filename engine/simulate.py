@@ -721,7 +721,9 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
             from engine.projection import project_plan
 
             proj = project_plan(config, months=months)
-            deterministic_rows = [{"month": int(r["month"]), "portfolio_value": float(r["portfolio_value"])}
+            keep = ("premium_income", "call_hedge", "contracts_sold", "cumulative_contracts", "margin_used")
+            deterministic_rows = [{"month": int(r["month"]), "portfolio_value": float(r["portfolio_value"]),
+                                   **{k: float(r[k]) for k in keep if k in r}}
                                   for r in proj.to_dict("records")]
         except ImportError:
             deterministic_rows = None
