@@ -42,10 +42,29 @@ def books(soffice, tmp_path_factory):
         for key, value in changes.items():
             wb[L.SHEET_INPUTS][cells[key]] = value
         wb.save(src / f"{name}.xlsx")
-    outs = recalculate([base, src / "addition.xlsx", src / "literal.xlsx"], tmp_path_factory.mktemp("out"))
-    values = {n: openpyxl.load_workbook(p, data_only=True) for n, p in zip(("base", "addition", "literal"), outs)}
+    mixed_data = compute_report(default_config(), _mixed_positions(), paths=PATHS, seed=7)
+    atomic_save(write_report(mixed_data), src / "mixed.xlsx")
+    names = ("base", "addition", "literal", "mixed")
+    outs = recalculate([src / f"{n}.xlsx" for n in names], tmp_path_factory.mktemp("out"))
+    values = {n: openpyxl.load_workbook(p, data_only=True) for n, p in zip(names, outs)}
     formulas = openpyxl.load_workbook(base)
-    return {"data": data, "formulas": formulas, **values}
+    return {"data": data, "mixed_data": mixed_data, "formulas": formulas, **values}
+
+
+def _mixed_positions():
+    """The example book plus a long and a short call (exercises the call/long branches)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    pos = example_positions()
+    extra = pd.DataFrame([
+        {"underlying": "ASST", "kind": "call", "side": "long", "strike": 4.5, "expiry": dt.date(2025, 12, 26),
+         "contracts": 3, "premium": 2.05, "open_date": None, "iv": float("nan"), "note": "hedge"},
+        {"underlying": "ASST", "kind": "call", "side": "short", "strike": 9.5, "expiry": dt.date(2025, 12, 26),
+         "contracts": 1, "premium": 1.80, "open_date": None, "iv": 3.9, "note": "-sold"},
+    ])
+    return pd.concat([pos, extra[pos.columns]], ignore_index=True)
 
 
 def _named(wb, name):
@@ -61,7 +80,7 @@ def _formula_cells(wb):
                     yield ws.title, c.coordinate, c.value
 
 
-@pytest.mark.parametrize("which", ["base", "addition", "literal"])
+@pytest.mark.parametrize("which", ["base", "addition", "literal", "mixed"])
 def test_no_excel_errors(books, which):
     wb = books[which]
     bad = []
@@ -152,20 +171,39 @@ def test_literal_capital_model(books):
     assert_allclose(rows[:, 5], rows[:, 9], rtol=0, atol=0)
 
 
-def test_positions_and_ladder_formulas_equal_engine(books):
-    wb, data = books["base"], books["data"]
+@pytest.mark.parametrize("which", ["base", "mixed"])
+def test_positions_formulas_equal_engine(books, which):
+    wb, data = books[which], books["data" if which == "base" else "mixed_data"]
     marked = data.results["marked"]
     ws = wb[L.SHEET_POSITIONS]
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
+    w = np.where(marked["kind"] == "call", 1.0, -1.0)
     for key in L.POSITION_FORMULA_KEYS:
-        if key in ("w",):
-            continue
         got = np.array([ws.cell(row=L.FIRST_ROW + i, column=keys.index(key) + 1).value for i in range(len(marked))],
                        dtype=float)
-        assert_allclose(got, marked[key].to_numpy(dtype=float), rtol=1e-10, atol=1e-9, err_msg=key)
+        exp = w if key == "w" else marked[key].to_numpy(dtype=float)
+        assert_allclose(got, exp, rtol=1e-10, atol=1e-9, err_msg=key)
+    payoff = data.results["payoff"]["pnl"]
+    rs = wb[L.SHEET_RISK]
+    first = next(r for r in range(1, rs.max_row + 1) if rs.cell(row=r, column=1).value == "Underlying $") + 1
+    got = np.array([rs.cell(row=first + i, column=2).value for i in range(len(payoff))], dtype=float)
+    assert_allclose(got, payoff, rtol=1e-12, atol=1e-9)
+    assert_allclose(_named(wb, "PremiumCollected"), data.results["premium_split"]["premium"], rtol=1e-12)
+    assert_allclose(_named(wb, "PortfolioDelta"), data.results["portfolio_greeks"]["delta_dollars"], rtol=1e-10)
+
+
+def test_mixed_book_hand_arithmetic(books):
+    """Net premium with calls: 4349 received on puts - 3 x 2.05 x 100 paid + 1 x 1.80 x 100 received = 3914."""
+    assert_allclose(_named(books["mixed"], "PremiumCollected"), 4349 - 615 + 180, rtol=0, atol=1e-9)
+    note = books["mixed"][L.SHEET_POSITIONS].cell(row=L.FIRST_ROW + 8, column=10).value
+    assert note == "-sold"
+
+
+def test_ladder_formulas_equal_engine(books):
+    wb, data = books["base"], books["data"]
+    lw = wb[L.SHEET_LADDER]
     ladder = data.results["ladder"]
     ladder = ladder[ladder["strike"].notna()]
-    lw = wb[L.SHEET_LADDER]
     for j, (_, key, _, _) in enumerate(L.LADDER_COLUMNS[:8]):
         got = np.array([lw.cell(row=L.FIRST_ROW + i, column=j + 1).value for i in range(len(ladder))], dtype=float)
         if key in ladder.columns:
@@ -202,3 +240,15 @@ def test_payoff_and_assignment_formulas(books):
         assert_allclose(aw.cell(row=r, column=6).value, rec["cost_basis"], rtol=1e-12)
         assert aw.cell(row=r, column=7).value == rec["tier"]
         assert_allclose(aw.cell(row=r, column=8).value, rec["call_strike_target"], rtol=1e-12)
+
+
+def test_cli_build_recalc_stores_values(soffice, tmp_path, monkeypatch):
+    from workbook.cli import main
+
+    monkeypatch.setenv("VOLARB_NO_PROGRESS", "1")
+    out = tmp_path / "r.xlsx"
+    assert main(["build", "--out", str(out), "--paths", "100", "--recalc"]) == 0
+    wb = openpyxl.load_workbook(out, data_only=True)
+    assert_allclose(_named(wb, "PutBudget"), 7479.2, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "HedgeRatio"), 0.35, rtol=0, atol=1e-15)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
