@@ -50,6 +50,17 @@ for _module, _names in {
     "engine.calendar": ("CalendarError", "monthly_expiration", "next_monthly_expiration", "trading_days",
                         "is_trading_day", "protocol_dates", "dte", "execution_windows"),
     "engine.orders": ("OrdersError", "order_tickets", "round_to_tick", "tick_size"),
+    "engine.risk": ("ALERT_NAMES", "RiskError", "portfolio_greeks", "strike_obligations",
+                    "daily_risk_check", "risk_report"),
+    "engine.var": ("VarError", "value_at_risk", "read_price_history", "VAR_METHODS"),
+    "engine.ivhistory": ("IVHistoryError", "read_iv_history", "iv_rank_percentile",
+                         "iv_percentile_series", "example_iv_history"),
+    "engine.notify": ("NotifyError", "format_alert_email", "send_alert_email"),
+    "engine.simulate": ("SimulationError", "SimulationResult", "simulate_plan", "simulate_prices",
+                        "PLAN_TARGETS"),
+    "engine.review": ("ReviewError", "weekly_review", "read_journal", "read_equity", "daily_returns",
+                      "sharpe_ratio", "max_drawdown", "brier_score", "allocation_drift",
+                      "journal_metrics", "correlation"),
 }.items():
     for _name in _names:
         _LAZY[_name] = _module

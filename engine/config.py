@@ -178,6 +178,7 @@ class CapitalConfig:
     reg_t_minimum_pct: float = _f(0.10, "Reg T: minimum share of strike (CBOE/FINRA: 10%).", 0.0, 1.0)
     house_addon_pct: float = _f(0.0, "Broker house add-on as a share of underlying value.", 0.0, 1.0)
     contract_multiplier: int = _f(100, "Shares per contract.", 1, 10000)
+    stock_maintenance_pct: float = _f(0.25, "Maintenance margin on assigned shares held long (FINRA Rule 4210 minimum: 25%).", 0.0, 1.0)
 
 
 @dataclass(frozen=True)

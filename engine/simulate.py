@@ -602,7 +602,7 @@ def _book(positions, config) -> dict:
 def simulate_plan(config, positions, paths: int | None = None, seed: int | None = None, *,
                   chunk_size: int | None = None, progress: Callable[[int, int], Any] | None = None,
                   months: int | None = None, trade_style: str = "american",
-                  stock_maintenance: float = STOCK_MAINTENANCE, deterministic: bool = True) -> SimulationResult:
+                  stock_maintenance: float | None = None, deterministic: bool = True) -> SimulationResult:
     """Monte Carlo of the plan over the projection horizon (see the module docstring).
 
     Parameters
@@ -625,8 +625,9 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
         Default ``config.projection.months``.
     trade_style : {"american", "european"}
         Price of every trade (marks are always European; see the module docstring).
-    stock_maintenance : float
-        Margin on shares held, as a share of their value (FINRA minimum 25%).
+    stock_maintenance : float, optional
+        Margin on shares held, as a share of their value; default
+        ``config.capital.stock_maintenance_pct`` (FINRA minimum 25%).
     deterministic : bool
         Attach the plan's deterministic projection (``engine.projection.project_plan``).
 
@@ -671,6 +672,8 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
     trade_style = str(trade_style).strip().lower()
     if trade_style not in ("american", "european"):
         raise SimulationError(f"trade_style must be 'american' or 'european', got {trade_style!r}")
+    if stock_maintenance is None:
+        stock_maintenance = config.capital.stock_maintenance_pct
     if not 0.0 <= stock_maintenance <= 1.0:
         raise SimulationError(f"stock_maintenance must be in [0, 1], got {stock_maintenance!r}")
     if sim.iv_long_run <= 0 and sim.iv_reversion_speed > 0:
