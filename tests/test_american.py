@@ -1,0 +1,239 @@
+"""Tests of engine.american (ALO 2016): QuantLib reference values, identities, edges, input shapes.
+
+Reference: QuantLib ``QdFpAmericanEngine`` with ``highPrecisionScheme()`` (the same method run to
+~1e-10), flat curves, Actual/365 Fixed, maturity = evaluation date + days, t = days / 365.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from engine import VolarbInputError, bs_price
+from engine.american import american_kernel, american_price, exercise_boundary
+
+ql = pytest.importorskip("QuantLib")
+
+SPOT = 3.15
+ATOL_QL = 1e-4  # per share, the accuracy requirement against QdFp high precision
+TODAY = ql.Date(2, 1, 2025)
+
+
+def ql_american(spot, strike, days, rate, vol, w, q, scheme: str = "high") -> np.ndarray:
+    """QuantLib QdFp (or BAW) American prices, looped (reference only)."""
+    ql.Settings.instance().evaluationDate = TODAY
+    dc = ql.Actual365Fixed()
+    s_q, r_q, q_q, v_q = (ql.SimpleQuote(0.0) for _ in range(4))
+    process = ql.BlackScholesMertonProcess(
+        ql.QuoteHandle(s_q),
+        ql.YieldTermStructureHandle(ql.FlatForward(TODAY, ql.QuoteHandle(q_q), dc)),
+        ql.YieldTermStructureHandle(ql.FlatForward(TODAY, ql.QuoteHandle(r_q), dc)),
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(TODAY, ql.NullCalendar(), ql.QuoteHandle(v_q), dc)),
+    )
+    engine = {
+        "high": lambda: ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()),
+        "fast": lambda: ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.fastScheme()),
+        "baw": lambda: ql.BaroneAdesiWhaleyApproximationEngine(process),
+    }[scheme]()
+    args = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (spot, strike, days, rate, vol, w, q)))
+    out = np.empty(args[0].size)
+    for i, (s, k, d, r, v, ww, qq) in enumerate(zip(*(a.ravel() for a in args), strict=True)):
+        s_q.setValue(s)
+        r_q.setValue(r)
+        q_q.setValue(qq)
+        v_q.setValue(v)
+        opt = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Call if ww > 0 else ql.Option.Put, k),
+                               ql.AmericanExercise(TODAY, TODAY + int(d)))
+        opt.setPricingEngine(engine)
+        out[i] = opt.NPV()
+    return out.reshape(args[0].shape)
+
+
+def full_grid() -> np.ndarray:
+    """Columns strike, days, vol, rate, q, w: the accuracy grid of the requirement."""
+    strikes = [0.5, 1.0, 2.0, 2.5, 3.0, 3.15, 3.5, 4.0, 5.0, 7.0, 10.0]
+    days = [1, 3, 7, 14, 30, 60, 91, 150, 182, 365, 730]
+    vols = [0.05, 0.2, 0.5, 1.0, 1.5, 2.5, 3.5, 4.25, 5.0]
+    rates = [0.0, 0.01, 0.05, 0.08]
+    divs = [0.0, 0.02, 0.05]
+    return np.array(list(itertools.product(strikes, days, vols, rates, divs, [-1.0, 1.0])), dtype=float)
+
+
+def report(cols: dict, expected, computed, atol) -> str:
+    """Failure text: every input, expected, computed and the tolerance of the worst rows."""
+    err = np.abs(np.asarray(computed) - np.asarray(expected))
+    worst = np.argsort(-np.nan_to_num(err, nan=np.inf))[:10]
+    lines = [f"atol={atol:g}; worst rows:"]
+    for j in worst:
+        inputs = ", ".join(f"{k}={np.asarray(v)[j]:.6g}" for k, v in cols.items())
+        lines.append(f"  {inputs}: expected={expected[j]:.8f} computed={computed[j]:.8f} err={err[j]:.2e}")
+    return "\n".join(lines)
+
+
+def check_against_quantlib(g: np.ndarray) -> None:
+    strike, days, vol, rate, q, w = g.T
+    expected = ql_american(SPOT, strike, days, rate, vol, w, q)
+    computed = american_price(SPOT, strike, days / 365.0, rate, vol, w, q)
+    cols = {"K": strike, "days": days, "vol": vol, "r": rate, "q": q, "w": w}
+    assert_allclose(computed, expected, rtol=0, atol=ATOL_QL, err_msg=report(cols, expected, computed, ATOL_QL))
+
+
+def test_matches_quantlib_high_precision_on_grid_sample():
+    """A deterministic 300-point sample of the grid plus the high-vol short-dated corner."""
+    g = full_grid()
+    sample = g[np.random.default_rng(20240611).choice(len(g), 300, replace=False)]
+    corner = np.array(list(itertools.product([2.0, 3.0, 4.0, 5.0], [7, 30, 150], [1.0, 2.5, 4.25],
+                                             [0.05], [0.0], [-1.0, 1.0])), dtype=float)
+    check_against_quantlib(np.vstack([sample, corner]))
+
+
+@pytest.mark.slow
+def test_matches_quantlib_high_precision_large_grid_sample():
+    """3,000 of the 26,136 grid points (the whole grid, ~4 minutes of QuantLib, was checked by hand)."""
+    g = full_grid()
+    check_against_quantlib(g[np.random.default_rng(99).choice(len(g), 3000, replace=False)])
+
+
+@pytest.mark.slow
+def test_matches_quantlib_high_precision_random_off_grid():
+    rng = np.random.default_rng(7)
+    n = 1000
+    g = np.column_stack([rng.uniform(0.5, 10, n), rng.integers(1, 731, n),
+                         np.exp(rng.uniform(np.log(0.05), np.log(5.0), n)), rng.uniform(0, 0.08, n),
+                         rng.uniform(0, 0.05, n), rng.choice([-1.0, 1.0], n)])
+    check_against_quantlib(g)
+
+
+def test_beats_baw_where_baw_is_known_to_be_off():
+    """S=3.15, K 2-5, 7-150 days, vol 1-4.25: our error is far below BAW's (up to ~5e-3)."""
+    g = np.array(list(itertools.product([2.0, 3.0, 4.0, 5.0], [7, 150], [1.0, 4.25], [0.05], [0.0], [-1.0])))
+    strike, days, vol, rate, q, w = g.T
+    expected = ql_american(SPOT, strike, days, rate, vol, w, q)
+    baw = ql_american(SPOT, strike, days, rate, vol, w, q, scheme="baw")
+    ours = american_price(SPOT, strike, days / 365.0, rate, vol, w, q)
+    assert np.abs(ours - expected).max() < 0.1 * np.abs(baw - expected).max()
+
+
+def random_book(n: int = 4000, seed: int = 3) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"spot": np.full(n, SPOT), "strike": rng.uniform(0.5, 10, n), "t": rng.integers(1, 731, n) / 365.0,
+            "rate": rng.uniform(0, 0.08, n), "vol": rng.uniform(0.05, 5.0, n), "kind": rng.choice([-1.0, 1.0], n),
+            "q": rng.uniform(0, 0.05, n)}
+
+
+def test_at_least_european_and_intrinsic():
+    b = random_book()
+    amer = american_price(**b)
+    euro = bs_price(**b)
+    intrinsic = np.maximum(b["kind"] * (b["spot"] - b["strike"]), 0.0)
+    assert np.all(amer >= euro - 1e-12), report(b, euro, amer, 0.0)
+    assert np.all(amer >= intrinsic), report(b, intrinsic, amer, 0.0)
+
+
+def test_no_premium_cases_equal_european():
+    """A put with r <= 0 <= q and a call with q <= 0 have no early-exercise premium."""
+    strikes = np.linspace(0.5, 10, 40)
+    for kind, rate, q in (("put", 0.0, 0.03), ("put", -0.01, 0.0), ("call", 0.05, 0.0), ("call", 0.05, -0.01)):
+        amer = american_price(SPOT, strikes, 0.5, rate, 2.0, kind, q)
+        euro = np.maximum(bs_price(SPOT, strikes, 0.5, rate, 2.0, kind, q),
+                          np.maximum((1 if kind == "call" else -1) * (SPOT - strikes), 0.0))
+        assert_allclose(amer, euro, rtol=0, atol=1e-14, err_msg=f"{kind} r={rate} q={q}")
+
+
+@settings(max_examples=150, deadline=None)
+@given(spot=st.floats(0.2, 20), strike=st.floats(0.2, 20), t=st.floats(1 / 365, 2.0),
+       rate=st.floats(0.0, 0.1), vol=st.floats(0.02, 5.0), q=st.floats(0.0, 0.1))
+def test_put_call_symmetry(spot, strike, t, rate, vol, q):
+    """McDonald-Schroder: C(S, K, r, q, sigma) = P(K, S, q, r, sigma)."""
+    call = american_price(spot, strike, t, rate, vol, "call", q)
+    put = american_price(strike, spot, t, q, vol, "put", rate)
+    assert_allclose(call, put, rtol=1e-10, atol=1e-12,
+                    err_msg=f"S={spot} K={strike} t={t} r={rate} vol={vol} q={q}")
+
+
+@pytest.mark.parametrize("kind", ["put", "call"])
+@pytest.mark.parametrize("days,rate,q", [(7, 0.05, 0.0), (150, 0.08, 0.02), (730, 0.01, 0.05)])
+def test_monotone_in_strike_and_vol(kind, days, rate, q):
+    strikes = np.linspace(0.5, 10, 120)
+    vols = np.linspace(0.05, 5.0, 120)
+    tol = 1e-7
+    by_strike = american_price(SPOT, strikes, days / 365, rate, 1.5, kind, q)
+    step = np.diff(by_strike) * (1 if kind == "put" else -1)
+    assert step.min() >= -tol, f"{kind} not monotone in strike: min step {step.min():.3e} at K={strikes[np.argmin(step)]}"
+    by_vol = american_price(SPOT, 4.0, days / 365, rate, vols, kind, q)
+    assert np.diff(by_vol).min() >= -tol, f"{kind} not increasing in vol: {np.diff(by_vol).min():.3e}"
+
+
+def test_expiry_and_zero_vol_edges():
+    k = np.array([2.0, 3.15, 5.0])
+    assert_allclose(american_price(SPOT, k, 0.0, 0.05, 1.0, "put"), np.maximum(k - SPOT, 0), rtol=0, atol=0)
+    assert_allclose(american_price(SPOT, k, 0.0, 0.05, 1.0, "call"), np.maximum(SPOT - k, 0), rtol=0, atol=0)
+    t, r, q = 0.5, 0.05, 0.02
+    fwd = SPOT * np.exp((r - q) * t)
+    for w, kind in ((-1.0, "put"), (1.0, "call")):
+        expected = np.maximum(np.exp(-r * t) * np.maximum(w * (fwd - k), 0), np.maximum(w * (SPOT - k), 0))
+        computed = american_price(SPOT, k, t, r, 0.0, kind, q)
+        assert_allclose(computed, expected, rtol=0, atol=1e-14, err_msg=kind)
+    # interior optimum of the deterministic path (r < q put): exercise at t* = ln(rK/(qS))/(r-q)
+    s, kk, r, q, t = 1.0, 1.2, 0.04, 0.05, 5.0
+    t_star = np.log(r * kk / (q * s)) / (r - q)
+    assert_allclose(american_price(s, kk, t, r, 0.0, "put", q),
+                    kk * np.exp(-r * t_star) - s * np.exp(-q * t_star), rtol=1e-14)
+
+
+def test_deep_in_the_money_is_intrinsic():
+    """Spot below the exercise boundary: the put is worth exactly K - S."""
+    b = exercise_boundary(5.0, 0.5, 0.08, 0.3, "put")
+    assert 0 < b < 5.0
+    assert american_price(0.99 * b, 5.0, 0.5, 0.08, 0.3, "put") == pytest.approx(5.0 - 0.99 * b, abs=1e-15)
+    assert american_price(1.05 * b, 5.0, 0.5, 0.08, 0.3, "put") > 5.0 - 1.05 * b
+    # call boundary by symmetry, above the strike
+    assert exercise_boundary(3.0, 0.5, 0.01, 1.0, "call", q=0.05) > 3.0
+
+
+def test_scalar_1d_2d_agree():
+    b = random_book(n=24, seed=11)
+    flat = american_price(**b)
+    two_d = american_price(**{k: v.reshape(4, 6) for k, v in b.items()})
+    scalars = np.array([american_price(*(float(b[k][i]) for k in b)) for i in range(24)])
+    assert isinstance(american_price(SPOT, 4.0, 0.1, 0.05, 2.0, "P"), float)
+    assert two_d.shape == (4, 6)
+    assert_allclose(two_d.ravel(), flat, rtol=1e-13, atol=0)
+    assert_allclose(scalars, flat, rtol=1e-13, atol=0)
+    kernel = american_kernel(*(b[k] for k in ("spot", "strike", "t", "rate", "vol", "kind", "q")))
+    assert_allclose(kernel, flat, rtol=0, atol=0)
+
+
+def test_broadcasting_against_strike_grid():
+    strikes = np.array([2.0, 4.0])[:, None]
+    vols = np.array([0.5, 1.0, 4.25])[None, :]
+    out = american_price(SPOT, strikes, 30 / 365, 0.05, vols, "put")
+    assert out.shape == (2, 3)
+    assert_allclose(out[1, 2], american_price(SPOT, 4.0, 30 / 365, 0.05, 4.25, "put"), rtol=1e-13)
+
+
+@pytest.mark.parametrize("name,value", [("spot", -1.0), ("strike", 0.0), ("t", -0.1), ("vol", -0.2),
+                                        ("kind", "straddle"), ("rate", float("nan"))])
+def test_scalar_bad_input_raises(name, value):
+    args = {"spot": SPOT, "strike": 4.0, "t": 0.1, "rate": 0.05, "vol": 1.0, "kind": "put", "q": 0.0}
+    args[name] = value
+    with pytest.raises(VolarbInputError, match=name):
+        american_price(**args)
+
+
+def test_array_bad_element_is_nan():
+    out = american_price(SPOT, [4.0, -4.0, 4.0], 0.1, 0.05, [1.0, 1.0, np.nan], ["put", "put", "P"])
+    assert np.isfinite(out[0]) and np.isnan(out[1]) and np.isnan(out[2])
+
+
+def test_double_boundary_case_is_finite_and_above_european():
+    """q < r < 0 put (outside ALO): binomial fallback, still >= European and intrinsic."""
+    k = np.array([2.0, 3.15, 5.0])
+    amer = american_price(SPOT, k, 1.0, -0.01, 0.5, "put", -0.03)
+    euro = bs_price(SPOT, k, 1.0, -0.01, 0.5, "put", -0.03)
+    assert np.all(np.isfinite(amer)) and np.all(amer >= euro - 1e-12) and np.all(amer >= k - SPOT)
