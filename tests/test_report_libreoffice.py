@@ -44,11 +44,35 @@ def books(soffice, tmp_path_factory):
         wb.save(src / f"{name}.xlsx")
     mixed_data = compute_report(default_config(), _mixed_positions(), paths=PATHS, seed=7)
     atomic_save(write_report(mixed_data), src / "mixed.xlsx")
-    names = ("base", "addition", "literal", "mixed")
+    _user_edits_then_refresh(base, src / "refreshed.xlsx")
+    names = ("base", "addition", "literal", "mixed", "refreshed")
     outs = recalculate([src / f"{n}.xlsx" for n in names], tmp_path_factory.mktemp("out"))
     values = {n: openpyxl.load_workbook(p, data_only=True) for n, p in zip(names, outs)}
     formulas = openpyxl.load_workbook(base)
     return {"data": data, "mixed_data": mixed_data, "formulas": formulas, **values}
+
+
+def _user_edits_then_refresh(base, dest):
+    """The morning workflow: the user adds a lot on Positions and edits an input, then refresh."""
+    import datetime as dt
+
+    from workbook.io import load_user_workbook, read_config_sheet, read_positions_sheet
+    from workbook.report import refresh_workbook
+
+    shutil.copyfile(base, dest)
+    wb = openpyxl.load_workbook(dest)
+    ws = wb[L.SHEET_POSITIONS]
+    row = L.FIRST_ROW + len(example_positions())
+    for j, v in enumerate(("ASST", "put", "short", 3.0, dt.date(2025, 10, 17), 4, 1.10, None, None, "added")):
+        ws.cell(row=row, column=j + 1).value = v
+    cells = inputs_key_cells(wb[L.SHEET_INPUTS])
+    wb[L.SHEET_INPUTS][cells["account.monthly_addition"]] = 3000
+    wb.create_sheet("Journal")["A1"] = "mine"
+    wb.save(dest)
+    wb = load_user_workbook(dest)
+    data = compute_report(read_config_sheet(wb, str(dest)), read_positions_sheet(wb, str(dest)), paths=PATHS, seed=7)
+    refresh_workbook(wb, data)
+    atomic_save(wb, dest)
 
 
 def _mixed_positions():
@@ -80,7 +104,7 @@ def _formula_cells(wb):
                     yield ws.title, c.coordinate, c.value
 
 
-@pytest.mark.parametrize("which", ["base", "addition", "literal", "mixed"])
+@pytest.mark.parametrize("which", ["base", "addition", "literal", "mixed", "refreshed"])
 def test_no_excel_errors(books, which):
     wb = books[which]
     bad = []
@@ -252,3 +276,16 @@ def test_cli_build_recalc_stores_values(soffice, tmp_path, monkeypatch):
     assert_allclose(_named(wb, "PutBudget"), 7479.2, rtol=0, atol=1e-9)
     assert_allclose(_named(wb, "HedgeRatio"), 0.35, rtol=0, atol=1e-15)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
+
+
+def test_refreshed_report_recalculates(books):
+    """After the user's edits and refresh: 4349 + 4 x 1.10 x 100 = 4789 premium;
+    put budget 0.8 x 4789 + 3000 = 6831.20; 42 contracts on the ladder; extra sheet kept."""
+    wb = books["refreshed"]
+    assert_allclose(_named(wb, "PremiumCollected"), 4789.0, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "PutBudget"), 0.8 * 4789 + 3000, rtol=0, atol=1e-9)
+    lw = wb[L.SHEET_LADDER]
+    totals = [lw.cell(row=r, column=2).value for r in range(2, lw.max_row + 1) if lw.cell(row=r, column=1).value == "Total"]
+    assert totals == [42]
+    assert wb["Journal"]["A1"].value == "mine"
+    assert wb.sheetnames[: len(L.SHEETS)] == list(L.SHEETS)
