@@ -250,3 +250,12 @@ def test_python_dash_m(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "workbook", "check", "--positions", str(tmp_path / "x.csv")],
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 2 and "x.csv" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_inputs_from_a_report(capsys, tmp_path):
+    out = tmp_path / "r.xlsx"
+    assert run(capsys, "build", "--out", str(out), "--paths", "100")[0] == 0
+    code, stdout, err = run(capsys, "check", "--positions", str(out), "--config", str(out), "--json")
+    assert code == 0, err
+    d = json.loads(stdout)
+    assert d["n_positions"] == 7 and d["contracts"] == 38 and "sheet Positions" in d["positions"]
