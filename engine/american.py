@@ -73,7 +73,7 @@ from scipy.special import ndtr
 from engine._validate import finish, prepare
 from engine.black import black_parts, black_value, norm_pdf
 
-__all__ = ["american_price", "american_kernel", "exercise_boundary", "SCHEMES"]
+__all__ = ["american_price", "american_kernel", "exercise_boundary", "scheme_index", "SCHEMES"]
 
 # (upper bound of sigma^2 T, n Chebyshev intervals, l fixed-point points, p price points, m steps)
 SCHEMES: tuple[tuple[float, int, int, int, int], ...] = (
@@ -290,10 +290,11 @@ def _get_scheme(i: int) -> _Scheme:
     return _scheme(*SCHEMES[i][1:], True)
 
 
-def _premium(S, K, T, r, q, sig) -> np.ndarray:
+def _premium(S, K, T, r, q, sig, which=None) -> np.ndarray:
     """ALO early-exercise premium of puts (``r > 0``, ``T > 0``, ``sig > 0``), grouped by scheme."""
     out = np.empty(S.shape)
-    which = _scheme_index(T, r, q, sig)
+    if which is None:
+        which = _scheme_index(T, r, q, sig)
     for i in np.unique(which):
         sch = _get_scheme(int(i))
         idx = np.flatnonzero(which == i)
@@ -334,7 +335,19 @@ def _deterministic_put(S, K, T, r, q) -> np.ndarray:
     return best
 
 
-def american_kernel(spot, strike, t, rate, vol, w, q) -> np.ndarray:
+def scheme_index(t, rate, vol, w, q) -> np.ndarray:
+    """The quadrature scheme :func:`american_kernel` picks for each option (see :data:`SCHEMES`).
+
+    Finite-difference Greeks pass the base option's scheme to every bumped price
+    (``american_kernel(..., scheme=...)``) so that a bump never crosses a change of node count,
+    which would add the scheme's error (~1e-5) divided by the bump to the derivative.
+    """
+    t, rate, vol, w, q = (np.asarray(a, dtype=float) for a in (t, rate, vol, w, q))
+    call = w > 0
+    return _scheme_index(t, np.where(call, q, rate), np.where(call, rate, q), vol)
+
+
+def american_kernel(spot, strike, t, rate, vol, w, q, scheme=None) -> np.ndarray:
     """American price on validated 1-D float arrays (kernel: no checks, no broadcasting).
 
     Parameters
@@ -343,6 +356,9 @@ def american_kernel(spot, strike, t, rate, vol, w, q) -> np.ndarray:
         Equal-length float arrays in glossary units (see :mod:`engine.black`), already valid.
     w : ndarray
         +1.0 for a call, -1.0 for a put.
+    scheme : ndarray of int, optional
+        Force the quadrature scheme per option (from :func:`scheme_index`); by default each
+        option gets the scheme of its own total variance.
 
     Returns
     -------
@@ -380,7 +396,8 @@ def american_kernel(spot, strike, t, rate, vol, w, q) -> np.ndarray:
     main = moving & (r > _MIN_RATE)
     if main.any():
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            prem = _premium(S[main], K[main], t[main], r[main], d[main], vol[main])
+            which = None if scheme is None else np.asarray(scheme)[main]
+            prem = _premium(S[main], K[main], t[main], r[main], d[main], vol[main], which)
         out[main] = np.where(np.isneginf(prem), intrinsic[main], np.maximum(euro[main] + prem, intrinsic[main]))
     double = moving & (r < 0) & (d < r)
     if double.any():

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from engine._validate import VolarbInputError, finish, prepare
-from engine.american import american_price
+from engine.american import american_kernel, scheme_index
 from engine.black import european_greeks
 from engine.units import DAYS_PER_YEAR
 
@@ -33,10 +33,15 @@ def _style(style: str) -> str:
 
 
 def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
-    """Central finite differences of the American price (bumps relative to each input)."""
+    """Central finite differences of the American price (bumps relative to each input).
+
+    Every bumped price uses the base option's quadrature scheme, so a bump never crosses a
+    change of node count (see :func:`engine.american.scheme_index`).
+    """
+    scheme = scheme_index(t, rate, vol, w, q)
 
     def price(s=spot, tt=t, r=rate, v=vol):
-        return np.asarray(american_price(s, strike, tt, r, v, w, q), dtype=float)
+        return american_kernel(*np.broadcast_arrays(s, strike, tt, r, v, w, q), scheme=scheme)
 
     hs = 1e-3 * spot
     up, mid, dn = price(s=spot + hs), price(), price(s=spot - hs)
