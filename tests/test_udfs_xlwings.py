@@ -69,6 +69,15 @@ SCRIPT = textwrap.dedent("""
         data = {"func_name": name, "args": args, "version": xw.__version__, "client": "Office.js",
                 "runtime": "1.4", "culture_info_name": "en-US", "date_format": "m/d/yyyy"}
         out["results"][key] = asyncio.run(pro.custom_functions_call(data, F))
+    # the same calls with xlwings' own is_jsnull put back (udfs.functions replaced it)
+    from xlwings import utils
+    out["patched"] = hasattr(utils.is_jsnull, "__wrapped__")
+    utils.is_jsnull = getattr(utils.is_jsnull, "__wrapped__", utils.is_jsnull)
+    out["unpatched"] = {}
+    for key, (name, args) in calls.items():
+        data = {"func_name": name, "args": args, "version": xw.__version__, "client": "Office.js",
+                "runtime": "1.4", "culture_info_name": "en-US", "date_format": "m/d/yyyy"}
+        out["unpatched"][key] = asyncio.run(pro.custom_functions_call(data, F))
     print(json.dumps(out))
 """)
 
@@ -143,3 +152,41 @@ def test_dispatcher_messages(dispatched):
         assert r["allocate"][0] == ["call_hedge_budget", 413.0]
     # text numbers and serial dates price the same option as numbers and day counts
     assert_allclose(r["price_text_numbers"][0][0], r["price_1x1"][0][0], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- is_jsnull speed fix
+
+
+def test_dispatcher_results_unchanged_by_the_is_jsnull_replacement(dispatched):
+    assert dispatched["patched"], "udfs.functions did not replace xlwings.utils.is_jsnull"
+    assert dispatched["results"] == dispatched["unpatched"]
+
+
+def test_is_jsnull_replacement_answers_as_xlwings_does_outside_pyodide():
+    from xlwings import utils
+
+    from udfs._xlwings_compat import patch_is_jsnull
+
+    assert importlib.util.find_spec("pyodide") is None  # the premise: not running in Pyodide
+    assert patch_is_jsnull() is True
+    original = utils.is_jsnull.__wrapped__
+    values = [None, 0, 3.15, -1, float("nan"), "", "put", "#N/A", True, [[1.0]], ERR_NA]
+    assert [utils.is_jsnull(v) for v in values] == [original(v) for v in values] == [False] * len(values)
+    assert patch_is_jsnull() is True and utils.is_jsnull.__wrapped__ is original  # idempotent
+
+
+def test_is_jsnull_left_alone_inside_pyodide_or_when_xlwings_drops_it(monkeypatch):
+    from xlwings import utils
+
+    from udfs import _xlwings_compat
+
+    before = utils.is_jsnull
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(_xlwings_compat.importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "pyodide" else real_find_spec(name, *a))
+    assert _xlwings_compat.patch_is_jsnull() is False
+    assert utils.is_jsnull is before
+    monkeypatch.undo()
+    monkeypatch.delattr(utils, "is_jsnull")
+    assert _xlwings_compat.patch_is_jsnull() is False
+    assert not hasattr(utils, "is_jsnull")

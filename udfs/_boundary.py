@@ -121,6 +121,11 @@ def to_excel(value: Any) -> Any:
 
 
 def _scalar_out(x: Any) -> Any:
+    t = type(x)
+    if t is float:  # the common case of a table cell: skip the isinstance chain below
+        return x if math.isfinite(x) else "#NUM!"
+    if t is str:
+        return x
     if x is None:
         return ""
     if isinstance(x, (bool, np.bool_)):
@@ -157,6 +162,9 @@ def error_text(x: Any) -> str | None:
     >>> error_text("#N/A"), error_text({"type": "Error", "basicValue": "#DIV/0!"}), error_text(3)
     ('#N/A', '#DIV/0!', None)
     """
+    t = type(x)
+    if t is float or t is bool or x is None:  # fast path: most cells are numbers or blanks
+        return None
     if isinstance(x, dict) and x.get("type") == "Error":
         return str(x.get("basicValue") or "#VALUE!")
     if type(x).__name__ == "XlError":  # the formulas library's error values
@@ -176,8 +184,11 @@ def is_blank(x: Any) -> bool:
     """
     if x is None:
         return True
+    t = type(x)
+    if t is float or t is int:
+        return False
     if isinstance(x, str):
-        if type(x) is not str and type(x).__name__ == "Token" and str(x) == "empty":
+        if t is not str and type(x).__name__ == "Token" and str(x) == "empty":
             return True
         return x.strip() == ""
     return type(x).__name__ == "JsNull"

@@ -54,6 +54,11 @@ from udfs._boundary import (
     years_to_expiry,
 )
 from udfs._boundary import style as parse_style
+from udfs._xlwings_compat import patch_is_jsnull
+
+# xlwings 0.37.x retries ``from pyodide.ffi import JsNull`` for every cell it converts (see
+# udfs/_xlwings_compat.py); outside Pyodide that lookup always answers False, so answer it directly.
+patch_is_jsnull()
 
 _CFG = default_config()  # the plan defaults used for blank optional arguments
 _MARKET = _CFG.market
@@ -530,12 +535,13 @@ def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None)
     marked = mark_book(df, cfg, style=parse_style(style)) if df is not None else None
     if marked is not None:
         marked = marked.assign(w=np.where(marked["kind"] == "call", 1.0, -1.0))  # +1 call, -1 put
-    body = marked[list(LADDER_KEYS)].to_numpy(dtype=float) if marked is not None else None
+    # .tolist() gives Python floats: the boundary's fast path for each of the n x 16 cells
+    body = marked[list(LADDER_KEYS)].to_numpy(dtype=float).tolist() if marked is not None else None
     out = [_ladder_header()] if flag(hdr, "hdr", True) else []
     for r, _, _ in rows:
         s = status[r]
         out.append([""] * len(LADDER_KEYS) if s is None else
-                   error_row(s, len(LADDER_KEYS)) if isinstance(s, str) else list(body[s]))
+                   error_row(s, len(LADDER_KEYS)) if isinstance(s, str) else body[s])
     return out
 
 
