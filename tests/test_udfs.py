@@ -299,3 +299,26 @@ def test_book_totals_var_and_risk_check():
     alerts = F.VA_RISK_CHECK(rng, 3.15, 4.25, 3792, 0.04, 0.0, "2025-09-27")
     assert alerts[0] == ["alert", "value", "threshold", "status", "detail"] and len(alerts) > 3
     assert F.VA_PORTFOLIO_GREEKS([["strike"], [None]], 3.15, 4.25) == "#VALUE! pos has no positions"
+
+
+def test_var_default_scenarios_come_from_the_config_and_match_the_engine():
+    pytest.importorskip("engine.book")
+    from engine.config import default_config
+    from engine.var import value_at_risk
+    pos, rng = _positions_range()
+    cfg = default_config().replace(market__valuation_date="2025-09-27")
+    assert cfg.risk.var_scenarios == 100_000  # the plan config's, not the UDF's old 20,000
+    var = dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, None, None, False))
+    assert var["scenarios"] == cfg.risk.var_scenarios and var["seed"] == cfg.risk.seed
+    want = value_at_risk(pos, cfg)  # every setting from the config
+    assert_allclose([var["var"], var["es"]], [want["var"], want["es"]], rtol=1e-12, atol=0)
+    assert dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, 3000, None, False))["scenarios"] == 3000
+    assert "100000" in F.BOOK_DOCS["scen"]
+    # the remembered result belongs to this book only: one more contract changes the VaR
+    more, j = [list(r) for r in rng], rng[0].index("contracts")
+    more[1][j] += 1
+    var_more = dict(F.VA_VAR(more, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, None, None, False))
+    assert var_more["var"] != var["var"]
+    # VA_RISK_CHECK reports the same (config) VaR
+    alerts = {r[0]: r for r in F.VA_RISK_CHECK(rng, 3.15, 4.25, 3792, 0.04, 0.0, "2025-09-27")[1:]}
+    assert_allclose(alerts["VAR_LIMIT_BREACH"][1], want["var"], rtol=1e-12)

@@ -426,7 +426,7 @@ BOOK_DOCS: dict[str, str] = {
     "pos": "Positions range with its header row (underlying, kind, side, strike, expiry, contracts, premium, ...).",
     "trades": "Trades range with header: action, kind, strike, expiry, contracts, mid.",
     "conf": "VaR confidence (blank: 0.95).",
-    "scen": "Monte Carlo scenarios (blank: 20000).",
+    "scen": f"Monte Carlo scenarios (blank: {_CFG.risk.var_scenarios}, the config's).",
     "seed": "Random seed (blank: the config's).",
     "months": "Months to project (blank: 6).",
     "assume": "worthless (blank) or expected.",
@@ -564,16 +564,38 @@ def _book_or_error(pos):
     return df
 
 
+_VAR_CACHE: dict[tuple, dict] = {}
+_VAR_CACHE_MAX = 16
+
+
+def _var(df: Any, cfg: Any, confidence: float, scenarios: int, seed: int) -> dict:
+    """:func:`engine.var.value_at_risk`, remembered for the same book, market and settings.
+
+    The Monte Carlo is seeded, so the same inputs give the same figures: a recalculation that
+    leaves the book and market alone (Excel's full recalc, VA_VAR and VA_RISK_CHECK on the same
+    book) reuses them instead of repricing ``scenarios`` (100,000 by default) again.
+    """
+    from pandas.util import hash_pandas_object
+
+    from engine.var import value_at_risk
+    key = (hash_pandas_object(df, index=False).to_numpy().tobytes(), tuple(df.columns), cfg, confidence,
+           scenarios, seed)
+    if key not in _VAR_CACHE:
+        if len(_VAR_CACHE) >= _VAR_CACHE_MAX:
+            _VAR_CACHE.pop(next(iter(_VAR_CACHE)))  # the oldest entry
+        _VAR_CACHE[key] = value_at_risk(df, cfg, confidence=confidence, scenarios=scenarios, seed=seed)
+    return dict(_VAR_CACHE[key])
+
+
 @xw.func
 @_args("pos", "spot", "vol", "rate", "q", "val", "conf", "scen", "seed", "hdr", docs=BOOK_DOCS)
 @udf
 def VA_VAR(pos, spot, vol, rate=None, q=None, val=None, conf=None, scen=None, seed=None, hdr=None):
     """One-day Monte Carlo value at risk and expected shortfall of the book ($ losses, seeded)."""
-    from engine.var import value_at_risk
     cfg = _market(spot, vol, rate, q, val)
-    d = value_at_risk(_book_or_error(pos), cfg, confidence=number(conf, "conf", "prob", default=cfg.risk.var_confidence),
-                      scenarios=int(number(scen, "scen", "pos", default=20000)),
-                      seed=int(number(seed, "seed", "nonneg", default=cfg.risk.seed)))
+    d = _var(_book_or_error(pos), cfg, number(conf, "conf", "prob", default=cfg.risk.var_confidence),
+             int(number(scen, "scen", "pos", default=cfg.risk.var_scenarios)),
+             int(number(seed, "seed", "nonneg", default=cfg.risk.seed)))
     return _kv(d, hdr)
 
 
@@ -585,7 +607,10 @@ def VA_RISK_CHECK(pos, spot, vol, value=None, rate=None, q=None, val=None, hdr=N
     from engine.risk import daily_risk_check
     cfg = _market(spot, vol, rate, q, val)
     pv = number(value, "value", "pos", default=cfg.account.starting_value)
-    return _frame_table(daily_risk_check(_book_or_error(pos), cfg, pv), hdr)
+    df = _book_or_error(pos)
+    r = cfg.risk
+    var = _var(df, cfg, r.var_confidence, r.var_scenarios, r.seed)  # the config's VaR, as the check uses
+    return _frame_table(daily_risk_check(df, cfg, pv, var_result=var), hdr)
 
 
 @xw.func
