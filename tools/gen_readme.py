@@ -1,4 +1,8 @@
-"""Regenerate the generated sections of README.md (config keys table).
+"""Regenerate the generated sections of README.md.
+
+Sections: the config keys table (from engine/config.py), the audit of the plan's printed
+numbers (from engine.projection.plan_discrepancies), and docs/excel.md, docs/cli.md and
+docs/benchmarks.md included verbatim (edit those files, not the README copy).
 
 Usage: ``python tools/gen_readme.py`` rewrites README.md in place; ``--check`` exits 1 when the
 README is out of date (tests/test_docs.py runs the check).
@@ -38,6 +42,34 @@ def config_table() -> str:
     for r in config_reference():
         lines.append(f"| `{r['key']}` | {r['default']} | {r['allowed']} | {r['meaning']} |")
     return "\n".join(lines)
+
+
+def _include(name: str):
+    """docs/<name> verbatim, with its headings shifted so the top level is ``##``."""
+
+    def read() -> str:
+        lines = (ROOT / "docs" / name).read_text(encoding="utf-8").strip().splitlines()
+        in_code = False
+        levels = []
+        for line in lines:
+            in_code ^= line.startswith("```")
+            if not in_code and line.startswith("#"):
+                levels.append(len(line) - len(line.lstrip("#")))
+        shift = 2 - min(levels) if levels else 0
+        out, in_code = [], False
+        for line in lines:
+            if line.startswith("```"):
+                in_code = not in_code
+            elif not in_code and line.startswith("#") and shift:
+                line = "#" * shift + line if shift > 0 else line[-shift:]
+            out.append(line)
+        return "\n".join(out)
+
+    return read
+
+
+for _name, _file in (("excel", "excel.md"), ("cli", "cli.md"), ("bench", "benchmarks.md")):
+    SECTIONS[_name] = _include(_file)
 
 
 @section("audit")
