@@ -274,13 +274,19 @@ def _kv(d: dict, hdr: Any, keys: tuple[str, ...] | None = None) -> list[list[Any
 
 
 def _frame_table(df: Any, hdr: Any, columns: tuple[str, ...] | None = None) -> list[list[Any]]:
-    """A DataFrame as rows (header row of its column names unless ``hdr`` is FALSE)."""
+    """A DataFrame as rows (header row of its column names unless ``hdr`` is FALSE).
+
+    NaN in a table (an alert with no value, a column that does not apply) shows as a blank, as
+    in :func:`_kv`, not as ``#NUM!``.
+    """
     cols = list(columns or df.columns)
     rows = [[_cell_value(v) for v in rec] for rec in df[cols].itertuples(index=False, name=None)]
     return ([cols] if flag(hdr, "hdr", True) else []) + rows
 
 
 def _cell_value(v: Any) -> Any:
+    if isinstance(v, float) and v != v:  # NaN: not applicable
+        return None
     if isinstance(v, (tuple, list)):
         return ", ".join(str(x) for x in v)
     return v

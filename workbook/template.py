@@ -96,10 +96,9 @@ def _ladder(wb: Any, cfg: Any) -> None:
     from udfs.functions import LADDER_KEYS
 
     ws = wb.create_sheet(L.SHEET_LADDER)
-    heads = ("Strike", "Contracts", "Premium collected $", "Current value $", "Unrealized P&L $",
-             "Share of contracts", "Moneyness K/S", "Obligation $", "Prob ITM")
-    for j, h in enumerate(heads, start=1):
-        ws.cell(L.HEADER_ROW, j, h)
+    for j, (h, key, _, _) in enumerate(L.LADDER_COLUMNS, start=1):
+        if key != "status":  # the report's model status has no UDF; the template leaves it out
+            ws.cell(L.HEADER_ROW, j, h)
     n_in = len(L.POSITION_INPUT_COLUMNS)
     p = f"'{L.SHEET_POSITIONS}'!"
     end = L.FIRST_ROW + POSITIONS_CAPACITY - 1
@@ -117,12 +116,16 @@ def _ladder(wb: Any, cfg: Any) -> None:
         ws.cell(r, 1, f"=INDEX({L.NAME_LADDER_STRIKES}, {i + 1})")
         ws.cell(r, 2, f"=SUMIFS({pc('contracts')}, {crit})")
         ws.cell(r, 3, f"=SUMIFS({pc('premium_total')}, {crit})")
-        ws.cell(r, 4, f"=SUMIFS({pc('value')}, {crit})")
+        ws.cell(r, 4, f"=-SUMIFS({pc('value')}, {crit})")  # cost to close: positive for shorts
         ws.cell(r, 5, f"=SUMIFS({pc('unrealized_pnl')}, {crit})")
         ws.cell(r, 6, f"=IF(SUM($B${L.FIRST_ROW}:$B${last})=0, 0, B{r}/SUM($B${L.FIRST_ROW}:$B${last}))")
         ws.cell(r, 7, f"=A{r}/Spot")
         ws.cell(r, 8, f"=SUMIFS({pc('obligation')}, {crit})")
-        ws.cell(r, 9, f"=VA_PROB_ITM(Spot, A{r}, NewPutExpiry, Vol, \"put\", Rate, DividendYield, ValuationDate)")
+        # contract-weighted prob ITM of the short puts at this strike (as the report's ladder);
+        # SUMPRODUCT's separate arguments read the spill's blank rows ("") as 0.  The criteria
+        # are multiplied, not written --(...): the formulas evaluator reads --TRUE as 0
+        ws.cell(r, 9, f'=IF(B{r}=0, "", SUMPRODUCT(({pc("strike")}=A{r})*({pc("kind")}="put")*'
+                      f'({pc("side")}="short"), {pc("contracts")}, {pc("prob_itm")})/B{r})')
 
 
 def _plan(wb: Any, cfg: Any, anchors: list) -> None:
@@ -171,18 +174,18 @@ def _risk(wb: Any, anchors: list) -> None:
 
 
 def _assignment(wb: Any, cfg: Any, anchors: list) -> None:
+    """One item/value block per ladder strike, two columns each (B:C, D:E, ...).
+
+    Each block is the strike and its model premium, then the ``VA_ASSIGNMENT`` table spilling
+    below them; blocks sit side by side so no spill runs into the next one (``#SPILL!``).
+    """
     ws = wb.create_sheet(L.SHEET_ASSIGNMENT)
     ws["A1"] = "If assigned at strike (100 shares, model premium):"
     for i in range(len(cfg.strikes.strikes)):
-        c = _col(2 + i)
-        ws[f"{c}2"] = f"=INDEX({L.NAME_LADDER_STRIKES}, {i + 1})"
-        ws[f"{c}3"] = f"=INDEX(LadderPremiums, {i + 1})"
-        _spill(ws, f"{c}4", f"=VA_ASSIGNMENT({c}2, {c}3, Multiplier, {_MARKET_ARGS}, FALSE)", anchors)
-    ws["A2"], ws["A3"] = "Strike", "Premium $/sh"
-    for j, key in enumerate(("cost_basis", "tier", "action", "call_strike_target", "call_strike", "call_dte",
-                             "call_expiry", "call_premium", "call_contracts", "expected_additional_premium",
-                             "stop_level", "total_yield_potential", "yield_on_basis", "note")):
-        ws.cell(4 + j, 1, key)
+        k, v = _col(2 + 2 * i), _col(3 + 2 * i)
+        ws[f"{k}2"], ws[f"{v}2"] = "strike", f"=INDEX({L.NAME_LADDER_STRIKES}, {i + 1})"
+        ws[f"{k}3"], ws[f"{v}3"] = "premium", f"=INDEX(LadderPremiums, {i + 1})"
+        _spill(ws, f"{k}4", f"=VA_ASSIGNMENT({v}2, {v}3, Multiplier, {_MARKET_ARGS}, FALSE)", anchors)
 
 
 def _conf(wb: Any) -> None:

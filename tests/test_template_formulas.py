@@ -1,0 +1,340 @@
+"""The live template evaluated without Excel (the ``formulas`` library) against the headless engine.
+
+The generated template (built-in example positions and config) is loaded by ``formulas``
+(``ExcelModel().loads(path).finish().calculate()``) with every ``VA_`` UDF bound as a custom
+function, and its cells are compared with :func:`workbook.compute.compute_report` (the headless
+report) and direct engine calls on the same inputs.
+
+What ``formulas`` evaluates as Excel does, and is covered here: the defined names (``Spot``,
+``PositionsTable``, ``PremiumCollected``, ``LadderPremiums``, ...), ``SUMIFS`` over the columns
+of the Positions spill, ``SUMPRODUCT``, ``INDEX``, ``IF``, ``SUM``, the text valuation date,
+``TRUE``/``FALSE`` arguments, and our UDFs receiving ranges (numpy object arrays with
+``formulas``' ``empty`` token for blank cells) and scalars.
+
+What it does not do, and how this test stands in for it:
+
+* **Dynamic-array spills.**  ``formulas`` ignores the ``cm`` dynamic-array flag and treats each
+  spill anchor as a one-cell array formula (it would keep only the top-left value).  The test
+  emulates the spill: it rewrites, in a copy, each anchor as a legacy array formula over the
+  range the result fills (Excel's spill range), then recalculates until those ranges stop
+  changing (2-3 passes).  The extent comes from the UDF's result through an identity function
+  ``SPILLTAG`` wrapped round the anchor's formula text; the formula text itself is unchanged.
+  Excel's ``#SPILL!`` (a spill range covering a non-empty cell) is checked separately.
+* **Excel's own spill semantics** (``A1#`` references, re-spill on resize) are not modelled; the
+  template does not use ``#`` references, it reads fixed 200-row ranges.
+* ``@xw.arg``/``@xw.ret`` conversion does not run (decorators are inert here), which is the
+  no-conversion dialect; the xlwings dialect is tested in ``test_udfs_xlwings.py``.
+* Cell number formats, the ``xlwings.conf`` sheet and charts are not evaluated (they hold no
+  formulas); ``test_template.py`` compares them part by part.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import numpy as np
+import openpyxl
+import pytest
+from numpy.testing import assert_allclose
+from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.worksheet.formula import ArrayFormula
+
+formulas = pytest.importorskip("formulas")
+pytest.importorskip("engine.book")
+
+import udfs.functions as F  # noqa: E402
+from workbook import layout as L  # noqa: E402
+from workbook.template import POSITIONS_CAPACITY, write_template  # noqa: E402
+
+RTOL = 1e-10  # same engine, same inputs: only float summation order differs
+ATOL = 1e-9   # $ and shares; absolute floor for values that are 0 by arithmetic
+MAX_PASSES = 5
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _as_array(value) -> np.ndarray:
+    a = np.array(value if isinstance(value, list) else [[value]], dtype=object)
+    return a.reshape(1, -1) if a.ndim == 1 else a
+
+
+def _bind(func):
+    @functools.wraps(func)
+    def call(*args):
+        return _as_array(func(*args))
+
+    return call
+
+
+class _Spills:
+    """Records the result shape of each tagged anchor: ``SPILLTAG("Sheet!A1", <formula>)``."""
+
+    def __init__(self) -> None:
+        self.shapes: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def __call__(self, label, value):
+        sheet, ref = str(np.ravel(label)[0]).split("!")
+        a = _as_array(value.tolist() if isinstance(value, np.ndarray) else value)
+        self.shapes[(sheet, ref)] = a.shape
+        return a
+
+
+@pytest.fixture(scope="module")
+def spills():
+    from formulas.functions import wrap_ranges_func
+
+    table = formulas.get_functions()  # formulas' (cached) function table: custom functions go here
+    spill = _Spills()
+    added = {name: wrap_ranges_func(_bind(getattr(F, name))) for name in F.__all__}
+    added["SPILLTAG"] = wrap_ranges_func(spill)
+    table.update(added)
+    yield spill
+    for name in added:
+        table.pop(name, None)
+
+
+def _anchors(wb) -> list[tuple[str, str, str]]:
+    return [(ws.title, c.coordinate, c.value.text) for ws in wb.worksheets for row in ws.iter_rows()
+            for c in row if isinstance(c.value, ArrayFormula)]
+
+
+def _extent(ref: str, shape: tuple[int, int]) -> str:
+    c0, r0, _, _ = range_boundaries(ref)
+    return f"{ref}:{get_column_letter(c0 + shape[1] - 1)}{r0 + shape[0] - 1}"
+
+
+def _cells(solution) -> dict[tuple[str, str], object]:
+    """Every evaluated cell as ``(SHEET, "A1") -> value`` (ranges expanded, names skipped)."""
+    out = {}
+    for key, val in solution.items():
+        key = str(key)
+        if "]" not in key or "!" not in key:
+            continue
+        sheet = key.split("]")[1].split("'")[0]
+        ref = key.split("!")[1]
+        if not sheet or not ref[0].isalpha() or not any(ch.isdigit() for ch in ref):
+            continue  # a defined name
+        c0, r0, c1, r1 = range_boundaries(ref)
+        arr = np.asarray(getattr(val, "value", val), dtype=object).reshape(r1 - r0 + 1, c1 - c0 + 1)
+        for i in range(arr.shape[0]):
+            for j in range(arr.shape[1]):
+                out[(sheet, f"{get_column_letter(c0 + j)}{r0 + i}")] = _plain(arr[i, j])
+    return out
+
+
+def _plain(v):
+    if type(v).__name__ == "XlError":
+        return str(v)
+    if isinstance(v, str) and type(v) is not str:  # formulas' `empty` token
+        return None
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return write_template(tmp_path_factory.mktemp("tplf") / "volarb-template.xlsx")
+
+
+@pytest.fixture(scope="module")
+def evaluated(template, spills, tmp_path_factory):
+    """(cells, spill extents, passes): the template recalculated with spills emulated."""
+    tmp = tmp_path_factory.mktemp("passes")
+    anchors = _anchors(openpyxl.load_workbook(template))
+    extents: dict[tuple[str, str], tuple[int, int]] = {}
+    for n in range(1, MAX_PASSES + 1):
+        wb = openpyxl.load_workbook(template)
+        for sheet, ref, text in anchors:
+            wb[sheet][ref] = ArrayFormula(_extent(ref, extents.get((sheet, ref), (1, 1))),
+                                          f'=SPILLTAG("{sheet}!{ref}", {text.removeprefix("=")})')
+        path = tmp / f"pass{n}.xlsx"
+        wb.save(path)
+        spills.shapes.clear()
+        solution = formulas.ExcelModel().loads(str(path)).finish().calculate()
+        if spills.shapes == extents:
+            return _cells(solution), extents, n
+        extents = dict(spills.shapes)
+    pytest.fail(f"spill ranges did not settle in {MAX_PASSES} passes: {extents}")
+
+
+@pytest.fixture(scope="module")
+def report():
+    from engine.config import default_config
+    from engine.positions import example_positions
+    from workbook.compute import compute_report
+
+    return compute_report(default_config(), example_positions(), paths=200, seed=1)
+
+
+def _get(cells, sheet: str, ref: str):
+    return cells.get((sheet.upper(), ref))
+
+
+def _block(cells, sheet: str, ref: str, shape: tuple[int, int]) -> list[list]:
+    c0, r0, _, _ = range_boundaries(ref)
+    return [[_get(cells, sheet, f"{get_column_letter(c0 + j)}{r0 + i}") for j in range(shape[1])]
+            for i in range(shape[0])]
+
+
+def _items(cells, sheet: str, ref: str, extents) -> dict:
+    """A two-column item/value spill as a dict (the header row skipped if present)."""
+    rows = _block(cells, sheet, ref, extents[(sheet, ref)])
+    return {r[0]: r[1] for r in rows if r[0] != "item"}
+
+
+def _close(got, want, what: str, rtol: float = RTOL, atol: float = ATOL) -> None:
+    assert_allclose(np.asarray(got, dtype=float), np.asarray(want, dtype=float), rtol=rtol, atol=atol,
+                    err_msg=what)
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_spills_settle_and_cover_no_other_cell(template, evaluated):
+    """Excel's #SPILL!: a spill range must not overlap a non-empty cell (or another spill)."""
+    _, extents, passes = evaluated
+    assert passes <= 3
+    wb = openpyxl.load_workbook(template)
+    taken: dict[tuple[str, str], str] = {}
+    for (sheet, ref), shape in extents.items():
+        c0, r0, c1, r1 = range_boundaries(_extent(ref, shape))
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                addr = f"{get_column_letter(c)}{r}"
+                if addr != ref:
+                    assert wb[sheet][addr].value is None, f"#SPILL!: {sheet}!{ref} spills over {addr}"
+                assert (sheet, addr) not in taken, f"#SPILL!: {sheet}!{ref} and {taken[(sheet, addr)]} overlap"
+                taken[(sheet, addr)] = ref
+    assert extents[(L.SHEET_POSITIONS, "K1")] == (1 + POSITIONS_CAPACITY, len(F.LADDER_KEYS))
+
+
+def test_no_cell_evaluates_to_an_error(evaluated):
+    cells, _, _ = evaluated
+    bad = {k: v for k, v in cells.items() if isinstance(v, str) and v.startswith("#")}
+    assert not bad, f"{len(bad)} cells hold errors, e.g. {sorted(bad.items())[:5]}"
+
+
+def test_positions_spill_equals_mark_book(evaluated, report):
+    cells, extents, _ = evaluated
+    marked = report.results["marked"].assign(w=lambda m: np.where(m["kind"] == "call", 1.0, -1.0))
+    n = len(marked)
+    rows = _block(cells, L.SHEET_POSITIONS, "K1", extents[(L.SHEET_POSITIONS, "K1")])
+    heads = {key: head for head, key, _, _ in L.POSITION_COMPUTED_COLUMNS}
+    assert rows[0] == [heads[k] for k in F.LADDER_KEYS]
+    _close([r for r in rows[1:1 + n]], marked[list(F.LADDER_KEYS)].to_numpy(dtype=float), "VA_LADDER vs mark_book")
+    assert all(c in ("", None) for r in rows[1 + n:] for c in r), "blank position rows must spill blank rows"
+    _close(_get(cells, L.SHEET_POSITIONS, f"{get_column_letter(len(L.POSITION_INPUT_COLUMNS) + len(F.LADDER_KEYS) + 2)}2"),
+           report.results["premium_split"]["premium"], "PremiumCollected")
+
+
+def test_ladder_sheet_equals_ladder_summary(evaluated, report):
+    cells, _, _ = evaluated
+    lad = report.results["ladder"]
+    lad = lad[lad["strike"].notna()].set_index("strike")
+    marked = report.results["marked"]
+    puts = marked[(marked["kind"] == "put") & (marked["side"] == "short")]
+    obligation = puts.groupby("strike")["obligation"].sum()
+    keys = [k for _, k, _, _ in L.LADDER_COLUMNS if k != "status"]
+    for i in range(len(report.config.strikes.strikes)):
+        row = dict(zip(keys, _block(cells, L.SHEET_LADDER, f"A{L.FIRST_ROW + i}", (1, len(keys)))[0]))
+        k = row["strike"]
+        assert k == report.config.strikes.strikes[i]
+        want = lad.loc[k]
+        for key in ("contracts", "premium_collected", "current_value", "unrealized_pnl", "share_of_contracts",
+                    "moneyness", "prob_itm"):
+            _close(row[key], want[key], f"Ladder strike {k} {key}")
+        _close(row["obligation"], obligation.loc[k], f"Ladder strike {k} obligation")
+
+
+def test_plan_sheet_equals_the_report_plan(evaluated, report):
+    cells, extents, _ = evaluated
+    split = report.results["premium_split"]
+    got = _items(cells, L.SHEET_PLAN, "A1", extents)
+    for key in ("call_hedge_budget", "put_premium_budget", "put_expansion_budget", "compounding_factor"):
+        _close(got[key], split[key], f"VA_ALLOCATE {key}")
+    from engine.plan import put_expiry
+
+    expiry = put_expiry(report.config)
+    assert _get(cells, L.SHEET_PLAN, "B7") == (expiry - dt.date(1899, 12, 30)).days  # NewPutExpiry serial
+    _close(_get(cells, L.SHEET_PLAN, "B9"), report.results["hedge_ladder"]["budget"].sum(), "HedgeBudget")
+    n = len(report.config.strikes.strikes)
+    _close([r[0] for r in _block(cells, L.SHEET_PLAN, "K12", (n, 1))],
+           list(report.results["strike_premiums"].values()), "LadderPremiums (VA_PRICE)")
+    alloc = report.results["allocation"]
+    rows = _block(cells, L.SHEET_PLAN, "A11", extents[(L.SHEET_PLAN, "A11")])
+    assert rows[0] == [c for c in alloc.columns if c != "literal_contracts"]
+    _close([r for r in rows[1:]], alloc[rows[0]].to_numpy(dtype=float), "VA_STRIKE_ALLOCATION")
+
+
+def test_hedges_sheet_equals_the_report_hedges(evaluated, report):
+    cells, extents, _ = evaluated
+    _close(_get(cells, L.SHEET_HEDGES, "B1"), report.results["hedge_ratio"], "HedgeRatio")
+    hl = report.results["hedge_ladder"]
+    rows = _block(cells, L.SHEET_HEDGES, "A3", extents[(L.SHEET_HEDGES, "A3")])
+    assert rows[0] == list(hl.columns)
+    numeric = [c for c in hl.columns if c != "expiry"]
+    got = [[v for c, v in zip(rows[0], r) if c in numeric] for r in rows[1:]]
+    _close(got, hl[numeric].to_numpy(dtype=float), "VA_HEDGE_LADDER")
+
+
+def test_risk_sheet_equals_the_report_risk(evaluated, report):
+    cells, extents, _ = evaluated
+    greeks = _items(cells, L.SHEET_RISK, "A1", extents)
+    for key, want in report.results["portfolio_greeks"].items():
+        _close(greeks[key], want, f"VA_PORTFOLIO_GREEKS {key}")
+    kelly = _items(cells, L.SHEET_RISK, "D1", extents)
+    for key, want in report.results["kelly"].items():
+        if isinstance(want, (int, float)) and not isinstance(want, bool):
+            _close(kelly[key], want, f"VA_KELLY {key}")
+    var = _items(cells, L.SHEET_RISK, "G1", extents)
+    want = report.results["var"]
+    assert var["scenarios"] == want["scenarios"] == report.config.risk.var_scenarios
+    for key in ("var", "es", "pnl_mean", "pnl_std", "worst_loss", "value"):
+        _close(var[key], want[key], f"VA_VAR {key} (same seed and scenarios as the report)")
+    alerts = report.results["alerts"]
+    rows = _block(cells, L.SHEET_RISK, "A20", extents[(L.SHEET_RISK, "A20")])
+    assert rows[0] == list(alerts.columns)
+    assert [r[0] for r in rows[1:]] == alerts["alert"].tolist()
+    assert [r[3] for r in rows[1:]] == alerts["status"].tolist()
+    for r, (_, a) in zip(rows[1:], alerts.iterrows()):
+        for j, key in ((1, "value"), (2, "threshold")):
+            if isinstance(a[key], float) and np.isfinite(a[key]):
+                _close(r[j], a[key], f"VA_RISK_CHECK {a['alert']} {key}")
+
+
+def test_named_cells_hold_what_they_name(evaluated, report):
+    cells, _, _ = evaluated
+    split = report.results["premium_split"]
+    for name, sheet, ref, want in (
+            ("CallBudget", L.SHEET_PLAN, "B2", split["call_hedge_budget"]),
+            ("PutBudget", L.SHEET_PLAN, "B4", split["put_expansion_budget"]),
+            ("PortfolioDelta", L.SHEET_RISK, "B3", report.results["portfolio_greeks"]["delta_dollars"]),
+            ("KellyFraction", L.SHEET_RISK, "E2", report.results["kelly"]["full_kelly"]),
+            ("VaR95", L.SHEET_RISK, "H7", report.results["var"]["var"]),
+            ("ES95", L.SHEET_RISK, "H8", report.results["var"]["es"])):
+        _close(_get(cells, sheet, ref), want, f"{name} = {sheet}!{ref}")
+
+
+def test_assignment_sheet_equals_assignment_plan(evaluated, report):
+    from engine.assignment import assignment_plan
+
+    cells, extents, _ = evaluated
+    cfg, m = report.config, report.config.market
+    for i, k in enumerate(cfg.strikes.strikes):
+        c, v = get_column_letter(2 + 2 * i), get_column_letter(3 + 2 * i)
+        prem = report.results["strike_premiums"][float(k)]
+        head = _block(cells, L.SHEET_ASSIGNMENT, f"{c}2", (2, 2))
+        assert [head[0][0], head[1][0]] == ["strike", "premium"]
+        _close([head[0][1], head[1][1]], [k, prem], f"Assignment {v}2:{v}3")
+        want = assignment_plan(float(k), prem, cfg.capital.contract_multiplier, m.spot, m.vol, m.rate,
+                               m.dividend_yield, cfg.valuation_date, cfg.assignment)
+        got = dict(_block(cells, L.SHEET_ASSIGNMENT, f"{c}4", extents[(L.SHEET_ASSIGNMENT, f"{c}4")]))
+        assert list(got) == list(want)
+        for key, w in want.items():
+            if isinstance(w, float) and np.isfinite(w):
+                _close(got[key], w, f"VA_ASSIGNMENT strike {k} {key}")
+            elif isinstance(w, str):
+                assert got[key] == w, (k, key)
