@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["VolarbInputError", "parse_kind", "prepare", "finish"]
+__all__ = ["VolarbInputError", "parse_kind", "parse_style", "prepare", "finish"]
 
 
 class VolarbInputError(ValueError):
@@ -61,6 +61,20 @@ def parse_kind(kind: Any) -> np.ndarray | float:
     if arr.ndim == 0:
         return _kind_scalar(arr.item())
     return np.vectorize(_kind_scalar, otypes=[float])(arr)
+
+
+def parse_style(style: Any) -> str:
+    """Exercise style: "european"/"euro"/"e" or "american"/"amer"/"a" (any case).
+
+    >>> parse_style("A"), parse_style(" European ")
+    ('american', 'european')
+    """
+    s = str(style).strip().lower()
+    if s in ("european", "euro", "e"):
+        return "european"
+    if s in ("american", "amer", "a"):
+        return "american"
+    raise VolarbInputError(f"style must be 'european' or 'american', got {style!r}")
 
 
 # rule per argument: (name, allow_zero, allow_negative)

@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from engine._validate import VolarbInputError, finish, prepare
+from engine._validate import finish, parse_style, prepare
 from engine.american import american_kernel, scheme_index
 from engine.black import european_greeks
 from engine.units import DAYS_PER_YEAR
@@ -21,15 +21,6 @@ __all__ = ["greeks", "GREEK_NAMES"]
 GREEK_NAMES = ("delta", "gamma", "vega", "theta", "rho")
 
 Style = Literal["european", "american"]
-
-
-def _style(style: str) -> str:
-    s = str(style).strip().lower()
-    if s in ("european", "euro", "e"):
-        return "european"
-    if s in ("american", "amer", "a"):
-        return "american"
-    raise VolarbInputError(f"style must be 'european' or 'american', got {style!r}")
 
 
 def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
@@ -89,7 +80,7 @@ def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -
     >>> round(g["delta"], 3), round(g["gamma"], 4), round(g["vega_per_point"], 3)
     (0.522, 0.0655, 0.121)
     """
-    style = _style(style)
+    style = parse_style(style)
     a, bad, scalar = prepare(spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
     args = (a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["kind"], a["q"])
     raw = european_greeks(*args) if style == "european" else _american_fd(*args)

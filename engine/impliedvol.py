@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.special import ndtri
 
-from engine._validate import VolarbInputError, prepare
+from engine._validate import parse_style, prepare
 from engine.american import american_price
 from engine.black import BlackParts, black_parts, black_value, norm_pdf
 
@@ -78,13 +78,21 @@ class IVResult(NamedTuple):
     status: Any
 
 
-def _style(style: Any) -> str:
-    s = str(style).strip().lower()
-    if s in ("european", "euro", "e"):
-        return "european"
-    if s in ("american", "amer", "a"):
-        return "american"
-    raise VolarbInputError(f"style must be 'european' or 'american', got {style!r}")
+def _classify_bounds(price, intrinsic, upper, t, status) -> np.ndarray:
+    """Mark prices outside the no-arbitrage bounds in ``status``; return the solvable indices.
+
+    Below ``intrinsic`` (beyond a few ulps): BELOW_INTRINSIC; at it: NO_VEGA (every small vol
+    gives it); at or above ``upper``, or ``t == 0`` with time value: ABOVE_BOUND.
+    """
+    excess = price - intrinsic
+    tol = 4.0 * _EPS * (price + intrinsic)
+    below = excess < -tol
+    at_low = ~below & (excess <= tol)
+    above = ~below & ~at_low & ((price >= upper) | (t == 0))
+    status[below] = IVStatus.BELOW_INTRINSIC
+    status[at_low] = IVStatus.NO_VEGA
+    status[above] = IVStatus.ABOVE_BOUND
+    return np.flatnonzero(~(below | at_low | above))
 
 
 # --------------------------------------------------------------------------- European kernel
@@ -133,22 +141,14 @@ def _european_kernel(price, spot, strike, t, rate, w, q):
     logm = np.log(fwd / strike)
     intrinsic = df * np.maximum(w * (fwd - strike), 0.0)
     upper = df * np.where(w > 0, fwd, strike)
-    excess = price - intrinsic
-    tol = 4.0 * _EPS * (price + intrinsic)
-    below = excess < -tol
-    at_low = ~below & (excess <= tol)
-    above = ~below & ~at_low & ((price >= upper) | (t == 0))
-    status[below] = IVStatus.BELOW_INTRINSIC
-    status[at_low] = IVStatus.NO_VEGA
-    status[above] = IVStatus.ABOVE_BOUND
-    idx = np.flatnonzero(~(below | at_low | above))
+    idx = _classify_bounds(price, intrinsic, upper, t, status)
     if idx.size == 0:
         return vol, status
 
     # the out-of-the-money option by parity: theta = +1 call if F <= K else put
     K, F, D, Q, X = strike[idx], fwd[idx], df[idx], dq[idx], logm[idx]
     theta = np.where(X <= 0, 1.0, -1.0)
-    p = excess[idx]
+    p = (price - intrinsic)[idx]
     s_c = np.sqrt(2.0 * np.abs(X))
     v_c, _ = _otm_value(theta, K, F, D, Q, X, np.where(s_c > 0, s_c, 1.0))
     v_c = np.where(s_c > 0, v_c, 0.0)
@@ -208,15 +208,7 @@ def _american_kernel(price, spot, strike, t, rate, w, q):
     status = np.full(n, IVStatus.OK, dtype=np.int64)
     intrinsic = np.maximum(w * (spot - strike), 0.0)
     upper = np.where(w > 0, spot, strike)
-    excess = price - intrinsic
-    tol = 4.0 * _EPS * (price + intrinsic)
-    below = excess < -tol
-    at_low = ~below & (excess <= tol)
-    above = ~below & ~at_low & ((price >= upper) | (t == 0))
-    status[below] = IVStatus.BELOW_INTRINSIC
-    status[at_low] = IVStatus.NO_VEGA
-    status[above] = IVStatus.ABOVE_BOUND
-    idx = np.flatnonzero(~(below | at_low | above))
+    idx = _classify_bounds(price, intrinsic, upper, t, status)
     if idx.size == 0:
         return vol, status
 
@@ -369,7 +361,7 @@ def implied_vol(price, spot, strike, t, rate, kind, q=0.0, style="european", ful
     >>> [round(v, 6) for v in r.vol.tolist()], [IVStatus(c).name for c in r.status]
     ([nan, 1.033939, nan], ['BELOW_INTRINSIC', 'OK', 'ABOVE_BOUND'])
     """
-    style = _style(style)
+    style = parse_style(style)
     a, bad, scalar = prepare(price=price, spot=spot, strike=strike, t=t, rate=rate, kind=kind, q=q)
     shape = a["price"].shape
     flat = {k: v.ravel() for k, v in a.items()}
