@@ -68,7 +68,8 @@ def _include(name: str):
     return read
 
 
-for _name, _file in (("excel", "excel.md"), ("cli", "cli.md"), ("bench", "benchmarks.md")):
+for _name, _file in (("excel", "excel.md"), ("cli", "cli.md"), ("bench", "benchmarks.md"),
+                     ("architecture", "architecture.md")):
     SECTIONS[_name] = _include(_file)
 
 
