@@ -4,6 +4,7 @@ inert text, determinism, refresh keeping user edits, JSON carrying the figures."
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import numpy as np
@@ -219,3 +220,62 @@ def test_refresh_keeps_user_edits_and_extra_sheets(report, tmp_path, positions):
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
     assert_allclose(wb3[L.SHEET_POSITIONS].cell(row=2, column=keys.index("delta_shares") + 1).value,
                     d.results["marked"]["delta_shares"].iloc[0], rtol=1e-12)
+
+
+# --- print and number-format polish (checked by eye in a LibreOffice PDF rendering, then pinned) ---
+
+def _find_row(ws, text, column=1):
+    return next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=column).value == text)
+
+
+def test_simulation_distribution_formats(wb):
+    ws = wb[L.SHEET_SIMULATION]
+    fmts = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).number_format
+            for r in range(1, ws.max_row + 1)}
+    assert fmts["Max drawdown (fraction of the peak)"] == L.FMT_PCT
+    assert fmts["Annualized return"] == L.FMT_PCT
+    assert fmts["Sharpe ratio (annualized)"] == "0.00"
+    assert fmts["Final equity $"] == L.FMT_MONEY0
+    assert fmts["Probability of a loss"] == L.FMT_PCT
+    # the percentile table: dollars, and the plan's deterministic projection beside it
+    hdr = _find_row(ws, "Month")
+    heads = [ws.cell(row=hdr, column=c).value for c in range(1, 9)]
+    assert heads == ["Month", "p5", "p25", "p50", "p75", "p95", "Mean", "Plan"]
+    assert ws.cell(row=hdr + 1, column=8).value == 3792.0  # month 0: the starting value
+    assert ws.cell(row=hdr + 1, column=2).number_format == L.FMT_MONEY0
+    # uniform widths: the long "Plan target" text overflows instead of widening column C
+    assert [ws.column_dimensions[c].width for c in "ABCDEFGH"] == [34, 14, 14, 14, 14, 14, 14, 16]
+
+
+def test_risk_prints_payoff_on_its_own_page(wb):
+    ws = wb[L.SHEET_RISK]
+    title = _find_row(ws, "P&L at expiry of the whole book against the underlying price")
+    assert [b.id for b in ws.row_breaks.brk] == [title - 1]
+    assert not ws.print_title_rows  # row 1 heads the Book table only: never repeated above the P&L table
+    (chart,) = ws._charts
+    assert chart.x_axis.tickLblPos == "low"  # labels below the plot, not on the zero line
+    assert chart.legend is None
+
+
+def test_print_titles_only_where_row_one_is_the_table_header(wb):
+    for name in (L.SHEET_PLAN, L.SHEET_HEDGES, L.SHEET_RISK, L.SHEET_SIMULATION):
+        assert not wb[name].print_title_rows, name
+    for name in (L.SHEET_INPUTS, L.SHEET_POSITIONS, L.SHEET_LADDER, L.SHEET_ASSIGNMENT, L.SHEET_AUDIT):
+        assert wb[name].print_title_rows == "$1:$1", name
+    for ws in wb:
+        assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+
+
+def test_audit_long_text_wraps_in_taller_rows(wb):
+    ws = wb[L.SHEET_AUDIT]
+    tall = [r for r in range(2, ws.max_row + 1) if (ws.row_dimensions[r].height or 0) > 15]
+    assert tall, "no audit row was made taller for its wrapped note"
+    widths = [spec[3] for spec in L.AUDIT_COLUMNS]
+    for r in tall:
+        assert ws.cell(row=r, column=6).alignment.wrap_text
+        # about one character per width unit (x 1.1): a row of n lines is 14 pt x n
+        texts = [(ws.cell(row=r, column=c + 1).value, w) for c, w in enumerate(widths)
+                 if ws.cell(row=r, column=c + 1).data_type == "s"]
+        lines = max(sum(max(1, math.ceil(len(part) / int(w * 1.1))) for part in t.split("\n"))
+                    for t, w in texts if isinstance(t, str) and t)
+        assert ws.row_dimensions[r].height == 14.0 * lines

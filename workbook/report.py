@@ -79,6 +79,9 @@ def _styles() -> dict[str, Any]:
             "input_fill": PatternFill("solid", fgColor="FFF2CC"),
             "total_border": Border(top=Side(style="thin")),
             "wrap": Alignment(wrap_text=True, vertical="top"),
+            "indent": Alignment(indent=1),
+            "wrap_left": Alignment(wrap_text=True, vertical="top", horizontal="left", indent=1),
+            "top": Alignment(vertical="top"),
         }
     return _BOLD
 
@@ -174,14 +177,19 @@ def _note(ws: Any, row: int, text: str, col_: int = 1) -> None:
     put(ws, row, col_, text).font = _styles()["note_font"]
 
 
-def _frame_sheet(ws: Any, freeze: str = "A2", landscape: bool = True) -> None:
+def _frame_sheet(ws: Any, freeze: str | None = "A2", landscape: bool = True, title_rows: str | None = "1:1",
+                 pages_tall: int = 0) -> None:
+    """Freeze panes and print setup: landscape, one page wide, ``pages_tall`` pages tall (0 = as
+    many as needed), ``title_rows`` repeated on every printed page (None where row 1 is not the
+    header of one long table), page numbers in the footer."""
     ws.freeze_panes = freeze
     ws.print_options.gridLines = False
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    ws.page_setup.fitToHeight = pages_tall
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
+    if title_rows:
+        ws.print_title_rows = title_rows
     ws.oddFooter.center.text = "&A - page &P of &N"
 
 
@@ -207,7 +215,7 @@ def _value_table(ws: Any, row: int, df: Any, columns: Sequence[tuple] | None = N
                  autofilter: bool = False) -> int:
     """Write a DataFrame (values) with a header at ``row``; returns the next free row."""
     if columns is None:
-        columns = [(str(c), c, _guess_fmt(df[c]), max(10, min(40, len(str(c)) + 2))) for c in df.columns]
+        columns = [(str(c), c, _guess_fmt(df[c]), _fit_width(c, df[c])) for c in df.columns]
     _header(ws, row, columns, start_col)
     for i, rec in enumerate(df.to_dict(orient="records")):
         for j, spec in enumerate(columns):
@@ -216,6 +224,34 @@ def _value_table(ws: Any, row: int, df: Any, columns: Sequence[tuple] | None = N
     if autofilter and len(df):
         ws.auto_filter.ref = f"{col(start_col)}{row}:{col(start_col + len(columns) - 1)}{last}"
     return last + 2
+
+
+def _fit_width(name: Any, series: Any) -> int:
+    """Column width for a value table: the header or the longest text (numbers 12), 8 to 40."""
+    longest = len(str(name)) + 2
+    if series.dtype.kind == "O":
+        longest = max(longest, *(len(str(v)) + 1 for v in series if v is not None)) if len(series) else longest
+    else:
+        longest = max(longest, 12)
+    return max(8, min(40, longest))
+
+
+def _fit_row_height(ws: Any, row: int, line_height: float = 14.0) -> None:
+    """Set the height of a row whose wrapped text cells need more than one line.
+
+    openpyxl stores no row heights and not every application grows rows for wrapped text on
+    open; the number of lines is estimated from the text length and the column width
+    (about one character per width unit).
+    """
+    lines = 1
+    for cell in ws[row]:
+        if isinstance(cell.value, str) and cell.alignment is not None and cell.alignment.wrap_text:
+            width = ws.column_dimensions[cell.column_letter].width or 10
+            per_line = max(1, int(width * 1.1))
+            need = sum(max(1, math.ceil(len(part) / per_line)) for part in cell.value.split("\n"))
+            lines = max(lines, need)
+    if lines > 1:
+        ws.row_dimensions[row].height = line_height * lines
 
 
 def _guess_fmt(series: Any) -> str:
@@ -276,7 +312,7 @@ def write_inputs(wb: Any, data: ReportData) -> None:
         put(ws, row, 1, label)
         cell = put(ws, row, 2, value, fmt)
         cell.fill = st["input_fill"]
-        put(ws, row, 3, unit)
+        put(ws, row, 3, unit).alignment = _styles()["indent"]
         put(ws, row, 4, key)
         put(ws, row, 5, name)
         put(ws, row, 6, doc)
@@ -545,7 +581,7 @@ def write_plan(wb: Any, data: ReportData) -> None:
             r2 = _value_table(ws, r2 + 1, pdf)
     else:
         _missing_note(ws, r + 1, data, "projection")
-    _frame_sheet(ws)
+    _frame_sheet(ws, title_rows=None)
 
 
 def write_hedges(wb: Any, data: ReportData) -> None:
@@ -579,7 +615,7 @@ def write_hedges(wb: Any, data: ReportData) -> None:
     hedge_rows = data.results.get("_cells", {}).get("hedge_rows", [])
     if hl is None:
         _missing_note(ws, hdr + 1, data, "hedges")
-        _frame_sheet(ws)
+        _frame_sheet(ws, title_rows=None)
         return
     first = hdr + 1
     for i, rec in enumerate(hl.to_dict(orient="records")):
@@ -604,7 +640,7 @@ def write_hedges(wb: Any, data: ReportData) -> None:
         cell.border = st["total_border"]
     _note(ws, tot + 1, "Strike (spot x moneyness rounded to the listed increment) and price (American model) are "
                        "values; budget, contracts, cost and leftover are formulas.")
-    _frame_sheet(ws)
+    _frame_sheet(ws, title_rows=None)
 
 
 def write_risk(wb: Any, data: ReportData) -> None:
@@ -630,8 +666,9 @@ def write_risk(wb: Any, data: ReportData) -> None:
     hows = ["sum of Positions premium", "sum of Positions value", "sum of Positions P&L", "sum of Positions delta",
             "sum of Positions dollar delta", "sum of Positions gamma", "sum of Positions theta/day",
             "sum of Positions vega/point", "sum of short-put strike x shares", "sum of Positions margin",
-            f"engine.risk.value_at_risk ({data.config.risk.var_method}, {data.config.risk.var_horizon_days} day)",
-            "engine.risk.value_at_risk", "VaR95 / PortfolioValue"]
+            f"engine.var.value_at_risk ({var.get('method', data.config.risk.var_method)}, "
+            f"{data.config.risk.var_horizon_days} day)",
+            "engine.var.value_at_risk (mean loss beyond VaR)", "VaR95 / PortfolioValue"]
     for i, (label, v, fmt, name) in enumerate(rows):
         r = 2 + i
         put(ws, r, 1, label)
@@ -675,7 +712,11 @@ def write_risk(wb: Any, data: ReportData) -> None:
     else:
         _missing_note(ws, r + 1, data, "risk")
         r += 3
-    # P&L at expiry
+    # P&L at expiry: starts a printed page of its own (its table is longer than what is left of
+    # the first page, and the first page's header row would be wrong above it)
+    from openpyxl.worksheet.pagebreak import Break
+
+    ws.row_breaks.append(Break(id=r - 1))
     _title(ws, r, "P&L at expiry of the whole book against the underlying price")
     hdr = r + 1
     _header(ws, hdr, (("Underlying $", "", "", 14), ("P&L at expiry $", "", "", 16)))
@@ -698,13 +739,20 @@ def write_risk(wb: Any, data: ReportData) -> None:
         chart.style = 13
         chart.x_axis.title = "Underlying price $"
         chart.y_axis.title = "P&L $"
+        # labels at the bottom of the plot area, not on the zero line the P&L crosses
+        chart.x_axis.tickLblPos = "low"
+        chart.x_axis.number_format = '"$"0.00'
+        chart.y_axis.number_format = '"$"#,##0'
+        chart.x_axis.scaling.min = 0.0
+        chart.x_axis.scaling.max = float(prices[-1])
         series = Series(Reference(ws, min_col=2, min_row=first, max_row=last),
                         Reference(ws, min_col=1, min_row=first, max_row=last), title="Book P&L at expiry")
         series.marker.symbol = "none"
         chart.series.append(series)
+        chart.legend = None  # one series: the title says what it is
         chart.height, chart.width = 9, 18
-        ws.add_chart(chart, f"E{hdr}")
-    _frame_sheet(ws)
+        ws.add_chart(chart, f"C{hdr}")
+    _frame_sheet(ws, title_rows=None)
 
 
 def write_assignment(wb: Any, data: ReportData) -> None:
@@ -751,64 +799,119 @@ def write_assignment(wb: Any, data: ReportData) -> None:
     _frame_sheet(ws)
 
 
+#: Simulation summary rows: result key -> (label, number format)
+_SIM_SUMMARY: dict[str, tuple[str, str]] = {
+    "paths": ("Paths", L.FMT_INT),
+    "months": ("Months", L.FMT_INT),
+    "seed": ("Seed", L.FMT_GENERAL),
+    "invested": ("Invested (start + additions) $", L.FMT_MONEY0),
+    "prob_loss": ("Probability of a loss", L.FMT_PCT),
+    "prob_margin_call": ("Probability of a margin call", L.FMT_PCT),
+    "share_with_assignment": ("Share of paths with an assignment", L.FMT_PCT),
+    "mean_discounted_final": ("Mean discounted final equity $", L.FMT_MONEY0),
+    "se_discounted_final": ("Standard error of that mean $", L.FMT_MONEY0),
+    "discounted_invested": ("Discounted invested $", L.FMT_MONEY0),
+}
+#: Distribution tables: result key -> (title, number format of the statistics)
+_SIM_DISTRIBUTIONS: dict[str, tuple[str, str]] = {
+    "max_drawdown": ("Max drawdown (fraction of the peak)", L.FMT_PCT),
+    "annual_return": ("Annualized return", L.FMT_PCT),
+    "sharpe": ("Sharpe ratio (annualized)", "0.00"),
+    "final_equity_summary": ("Final equity $", L.FMT_MONEY0),
+}
+_STAT_COLUMNS = ("mean", "p5", "p25", "p50", "p75", "p95")
+SIM_COL_WIDTHS = (34, 14, 14, 14, 14, 14, 14, 16)
+
+
 def write_simulation(wb: Any, data: ReportData) -> None:
     import pandas as pd
 
     ws = wb.create_sheet(L.SHEET_SIMULATION)
+    for j, w in enumerate(SIM_COL_WIDTHS):
+        ws.column_dimensions[col(j + 1)].width = w
     sim = data.get("simulation")
     _title(ws, 1, f"Monte Carlo of the plan: {data.meta['paths']:,} paths, seed {data.meta['seed']}")
     if sim is None:
         _missing_note(ws, 3, data, "simulation")
-        _frame_sheet(ws)
+        _frame_sheet(ws, title_rows=None)
         return
+    d = sim.to_dict() if hasattr(sim, "to_dict") else dict(sim)
     r = 3
     pct = getattr(sim, "percentiles", None)
     if pct is not None:
         pdf = pct if isinstance(pct, pd.DataFrame) else pd.DataFrame(pct)
         pdf = pdf.reset_index() if not isinstance(pdf.index, pd.RangeIndex) else pdf
-        _title(ws, r, "Equity percentiles by month ($)")
+        det = d.get("deterministic")
+        if det and "month" in pdf.columns:
+            # the plan's deterministic projection (every put expires worthless) beside the percentiles
+            by_month = {int(x["month"]): x.get("portfolio_value") for x in det}
+            start = float(data.config.account.starting_value)
+            pdf = pdf.assign(plan=[start if int(m) == 0 else by_month.get(int(m)) for m in pdf["month"]])
+        _title(ws, r, "Equity percentiles by month ($); Plan = the plan's deterministic projection "
+                      "(every put expires worthless)")
+        headers = {"month": "Month", "mean": "Mean", "plan": "Plan"}
+        columns = [(headers.get(str(c), str(c)), c, L.FMT_INT if c == "month" else L.FMT_MONEY0) for c in pdf.columns]
         first = r + 2
-        r_next = _value_table(ws, r + 1, pdf)
+        r_next = _value_table(ws, r + 1, pdf, columns)
         last = first + len(pdf) - 1
         if len(pdf) > 1 and pdf.shape[1] > 1:
             from openpyxl.chart import LineChart, Reference
 
             chart = LineChart()
-            chart.title = "Equity fan chart (percentiles)"
+            chart.title = "Equity fan chart (percentiles) and the plan"
             chart.y_axis.title = "Equity $"
-            chart.x_axis.title = str(pdf.columns[0])
+            chart.y_axis.number_format = '"$"#,##0'
+            chart.x_axis.title = "Month"
+            chart.x_axis.tickLblPos = "low"
             chart.add_data(Reference(ws, min_col=2, max_col=pdf.shape[1], min_row=r + 1, max_row=last),
                            titles_from_data=True)
             chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
             chart.height, chart.width = 9, 18
             ws.add_chart(chart, f"{col(pdf.shape[1] + 2)}{r}")
         r = r_next
-    d = sim.to_dict() if hasattr(sim, "to_dict") else dict(sim)
-    for skip in _SIM_SKIP:
-        d.pop(skip, None)
     r = _sim_targets(ws, r, d)
-    scalars = {k: v for k, v in d.items() if isinstance(_clean(v), (int, float, str, bool)) and k != "percentiles"}
-    if scalars:
-        _title(ws, r, "Summary")
-        _header(ws, r + 1, (("Quantity", "", "", 34), ("Value", "", "", 16)))
-        for i, (k, v) in enumerate(scalars.items()):
-            put(ws, r + 2 + i, 1, str(k))
-            put(ws, r + 2 + i, 2, v, _guess_fmt(pd.Series([v], name=k)) if isinstance(v, float) else None)
-        r = r + 2 + len(scalars) + 1
-    for k, v in d.items():
-        if k == "percentiles":
-            continue
-        if isinstance(v, pd.DataFrame):
-            _title(ws, r, str(k))
-            r = _value_table(ws, r + 1, v)
-        elif isinstance(v, dict) and v and all(isinstance(_clean(x), (int, float, str, type(None))) for x in v.values()):
-            _title(ws, r, str(k))
-            _header(ws, r + 1, (("Quantity", "", "", 34), ("Value", "", "", 16)))
-            for i, (kk, vv) in enumerate(v.items()):
-                put(ws, r + 2 + i, 1, str(kk))
-                put(ws, r + 2 + i, 2, vv)
-            r = r + 2 + len(v) + 1
-    _frame_sheet(ws, freeze="A3")
+    _title(ws, r, "Summary")
+    _header(ws, r + 1, (("Quantity", "", "", 34), ("Value", "", "", 14)), widths=False)
+    rr = r + 2
+    for key, (label, fmt) in _SIM_SUMMARY.items():
+        if key in d and isinstance(_clean(d[key]), (int, float)):
+            put(ws, rr, 1, label)
+            put(ws, rr, 2, d[key], fmt)
+            rr += 1
+    r = rr + 1
+    # distributions: one table, one row per quantity, statistics across
+    dists = [(k, v) for k, v in _SIM_DISTRIBUTIONS.items() if isinstance(d.get(k), dict)]
+    if dists:
+        _title(ws, r, "Distributions across paths")
+        _header(ws, r + 1, [("Quantity", "", "", 34)] + [(c.capitalize() if c == "mean" else c, "", "", 14)
+                                                         for c in _STAT_COLUMNS], widths=False)
+        for i, (key, (label, fmt)) in enumerate(dists):
+            put(ws, r + 2 + i, 1, label)
+            for j, stat in enumerate(_STAT_COLUMNS):
+                put(ws, r + 2 + i, 2 + j, d[key].get(stat), fmt)
+        r = r + 2 + len(dists) + 1
+    targets = d.get("prob_targets")
+    if isinstance(targets, dict) and targets:
+        _title(ws, r, "Probability of reaching the plan's scenario targets (final equity)")
+        _header(ws, r + 1, (("Scenario", "", "", 34), ("From $", "", "", 14), ("To $", "", "", 14),
+                            ("P(in range)", "", "", 14), ("P(at least)", "", "", 14)), widths=False)
+        for i, (name, t) in enumerate(targets.items()):
+            t = t if isinstance(t, dict) else {}
+            put(ws, r + 2 + i, 1, str(name))
+            put(ws, r + 2 + i, 2, t.get("low"), L.FMT_MONEY0)
+            put(ws, r + 2 + i, 3, t.get("high"), L.FMT_MONEY0)
+            put(ws, r + 2 + i, 4, t.get("in_range"), L.FMT_PCT)
+            put(ws, r + 2 + i, 5, t.get("at_least"), L.FMT_PCT)
+        r = r + 2 + len(targets) + 1
+    assumptions = d.get("assumptions")
+    if isinstance(assumptions, dict) and assumptions:
+        _title(ws, r, "Model assumptions")
+        _header(ws, r + 1, (("Assumption", "", "", 34), ("Value", "", "", 14)), widths=False)
+        for i, (k, v) in enumerate(assumptions.items()):
+            put(ws, r + 2 + i, 1, str(k).replace("_", " "))
+            put(ws, r + 2 + i, 2, v)
+        r = r + 2 + len(assumptions) + 1
+    _frame_sheet(ws, freeze="A3", title_rows=None)
 
 
 _SIM_SKIP = ("elapsed_seconds", "deterministic", "percentiles", "final_equity", "extras")
@@ -819,8 +922,8 @@ def _sim_targets(ws: Any, r: int, d: dict) -> int:
     sharpe, dd, ret = d.get("sharpe") or {}, d.get("max_drawdown") or {}, d.get("annual_return") or {}
     fin = d.get("final_equity_summary") or {}
     rows = [
-        ("Sharpe ratio, median", sharpe.get("p50"), "> 2.5 (plan: 'Target Sharpe ratio >2.5')", L.FMT_NUM),
-        ("Sharpe ratio, 5th percentile", sharpe.get("p5"), "> 2.5", L.FMT_NUM),
+        ("Sharpe ratio, median", sharpe.get("p50"), "> 2.5 (plan: 'Target Sharpe ratio >2.5')", "0.00"),
+        ("Sharpe ratio, 5th percentile", sharpe.get("p5"), "> 2.5", "0.00"),
         ("Max drawdown, median", dd.get("p50"), "< 22% (plan: month-3 'Max DD <22%')", L.FMT_PCT),
         ("Max drawdown, 95th percentile", dd.get("p95"), "< 22%", L.FMT_PCT),
         ("Annual return, median", ret.get("p50"), "110% - 135% (plan: expected scenario)", L.FMT_PCT),
@@ -830,7 +933,10 @@ def _sim_targets(ws: Any, r: int, d: dict) -> int:
         ("Probability of a margin call", d.get("prob_margin_call"), "(plan is silent)", L.FMT_PCT),
     ]
     _title(ws, r, "Simulated distributions vs the plan's targets")
-    _header(ws, r + 1, (("Quantity", "", "", 34), ("Simulated", "", "", 16), ("Plan target", "", "", 44)))
+    # the target text overflows into the empty cells to its right (column widths stay uniform)
+    _header(ws, r + 1, (("Quantity", "", "", 34), ("Simulated", "", "", 14), ("Plan target", "", "", 14)),
+            widths=False)
+    ws.merge_cells(start_row=r + 1, start_column=3, end_row=r + 1, end_column=6)
     for i, (label, v, target, fmt) in enumerate(rows):
         put(ws, r + 2 + i, 1, label)
         put(ws, r + 2 + i, 2, v, fmt)
@@ -866,7 +972,11 @@ def write_audit(wb: Any, data: ReportData) -> None:
             v = rec.get(key)
             if key == "difference":
                 v = Formula(f'=IF(AND(ISNUMBER(B{r}),ISNUMBER(C{r})),C{r}-B{r},"")')
-            put(ws, r, j + 1, v, fmt)
+            cell = put(ws, r, j + 1, v, fmt)
+            # long formulas and notes wrap inside their column; every cell of the row top-aligned
+            text = isinstance(cell.value, str) and cell.data_type == "s"
+            cell.alignment = _styles()["wrap_left"] if text else _styles()["top"]
+        _fit_row_height(ws, r)
     if len(audit):
         ws.auto_filter.ref = f"A1:{col(len(L.AUDIT_COLUMNS))}{L.FIRST_ROW + len(audit) - 1}"
     _frame_sheet(ws)
