@@ -75,6 +75,86 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, str]]:
     return cfg, pos, {"config": csrc, "positions": psrc}
 
 
+def _read_data_file(path: str, reader: Any, what: str, flag: str, columns: str) -> Any:
+    """Read one optional input file with ``reader``; every failure is one line naming the file."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists():
+        raise CliError(f"{p}: {what} file not found ({flag})")
+    if p.is_dir():
+        raise CliError(f"{p}: is a folder, expected a {what} CSV ({flag})")
+    try:
+        df = reader(p)
+    except pd.errors.EmptyDataError:
+        raise CliError(f"{p.name}: the file is empty (expected a header line: {columns})") from None
+    except pd.errors.ParserError as exc:
+        raise CliError(f"{p.name}: not a valid CSV ({_one_line(exc)})") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{p.name}: not UTF-8 text; save the CSV as UTF-8") from None
+    if hasattr(df, "__len__") and not hasattr(df, "times") and len(df) == 0:
+        raise CliError(f"{p.name}: no data rows after the header (expected {columns})")
+    return df
+
+
+def _money_arg(text: str) -> float:
+    """argparse type: a positive dollar amount (``4100``, ``$4,100.50``)."""
+    try:
+        v = float(str(text).replace("$", "").replace(",", "").strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive dollar amount, got {text!r}") from None
+    if not (v > 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive dollar amount, got {text!r}")
+    return v
+
+
+def apply_overrides(args: argparse.Namespace, cfg: Any) -> Any:
+    """The config with ``--portfolio-value`` applied (``account.starting_value``)."""
+    pv = getattr(args, "portfolio_value", None)
+    if pv is not None:
+        cfg = cfg.replace(account__starting_value=float(pv))
+    return cfg
+
+
+def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
+    """The optional market data of a run (``--iv-history``, ``--prices``, ``--chain``, ...).
+
+    Files are read and validated here, before any computation, so a bad file stops the run
+    with one line naming the file, line and column (exit 2).
+    """
+    from workbook.compute import MarketInputs
+
+    mi = MarketInputs(previous_value=getattr(args, "previous_value", None))
+    if getattr(args, "iv_history", None):
+        from engine.ivhistory import read_iv_history
+
+        mi.iv_history = _read_data_file(args.iv_history, read_iv_history, "IV history", "--iv-history", "date, iv")
+        mi.sources["iv_history"] = str(args.iv_history)
+    if getattr(args, "prices", None):
+        from engine.var import read_price_history
+
+        mi.prices = _read_data_file(args.prices, read_price_history, "price history", "--prices", "date, close")
+        mi.sources["prices"] = str(args.prices)
+    method = getattr(args, "var_method", None)
+    if method is None:
+        method = "historical" if mi.prices is not None else cfg.risk.var_method
+    mi.var_method = method
+    if method == "historical":
+        if mi.prices is None:
+            raise CliError("--var-method historical needs --prices CSV (daily closes: date, close)")
+        need = cfg.risk.var_horizon_days + 20
+        if len(mi.prices) < need:
+            raise CliError(f"{Path(args.prices).name}: {len(mi.prices)} closes; historical VaR over "
+                           f"{cfg.risk.var_horizon_days} day(s) needs at least {need} (--prices)")
+    if getattr(args, "chain", None):
+        from engine.surface import read_option_chain
+
+        mi.surface = _read_data_file(args.chain, lambda p: read_option_chain(p, cfg), "option chain", "--chain",
+                                     "expiry, strike, kind, bid, ask")
+        mi.sources["chain"] = str(args.chain)
+    return mi
+
+
 # --- output helpers --------------------------------------------------------------------------
 
 def _fmt(v: Any) -> str:
@@ -157,9 +237,10 @@ def _compute(args: argparse.Namespace, cfg: Any, pos: Any, sources: dict[str, st
 
     paths = getattr(args, "paths", None)
     seed = getattr(args, "seed", None)
+    market = load_market_inputs(args, cfg)
     bar = _Progress(len(STEPS), "volarb")
     try:
-        return compute_report(cfg, pos, paths=paths, seed=seed, sources=sources, progress=bar)
+        return compute_report(cfg, pos, paths=paths, seed=seed, sources=sources, progress=bar, market=market)
     finally:
         bar.close()
 
@@ -202,6 +283,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_not_locked(out)
     cfg, pos, sources = load_inputs(args)
+    cfg = apply_overrides(args, cfg)
     data = _compute(args, cfg, pos, sources)
     wb = write_report(data)
     atomic_save(wb, out)
@@ -235,6 +317,16 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     cfg = read_config_sheet(wb, str(path))
     pos = read_positions_sheet(wb, str(path))
     sources = {"config": f"{path} (sheet Inputs)", "positions": f"{path} (sheet Positions)"}
+    if args.portfolio_value is not None:
+        # an explicit new portfolio value is written into the Inputs cell so the sheet and the
+        # figures agree (the only Inputs cell refresh ever changes, and only when asked)
+        from workbook import layout as L
+        from workbook.io import inputs_key_cells
+
+        cfg = apply_overrides(args, cfg)
+        cell = inputs_key_cells(wb[L.SHEET_INPUTS]).get("account.starting_value")
+        if cell is not None:
+            wb[L.SHEET_INPUTS][cell].value = float(args.portfolio_value)
     data = _compute(args, cfg, pos, sources)
     refresh_workbook(wb, data)
     backup = make_backup(path)
@@ -365,12 +457,13 @@ def cmd_iv(args: argparse.Namespace) -> int:
 
 
 def cmd_risk(args: argparse.Namespace) -> int:
-    cfg, pos, _ = load_inputs(args)
-    try:
-        from engine.risk import risk_report
-    except ImportError as exc:
-        raise CliError(f"risk checks are not available in this build ({exc})") from None
-    rep = risk_report(pos, cfg)
+    cfg, pos, sources = load_inputs(args)
+    cfg = apply_overrides(args, cfg)
+    market = load_market_inputs(args, cfg)
+    from workbook.compute import risk_figures
+
+    rep = risk_figures(pos, cfg, market)
+    rep["sources"] = sources
     firing = list(rep["alerting"])
     sent = None
     if args.email:
@@ -384,10 +477,20 @@ def cmd_risk(args: argparse.Namespace) -> int:
         _emit_json({**rep, "email": sent})
     else:
         var = rep["var"]
+        sys.stdout.write(f"risk check {rep['valuation_date']}, portfolio value ${rep['portfolio_value']:,.2f}\n")
         sys.stdout.write(kv_table({k: v for k, v in rep["greeks"].items()}, "portfolio Greeks"))
         sys.stdout.write(f"\nVaR {var['confidence']:.0%} {var['horizon_days']}-day ({var['method']}): "
-                         f"${var['var']:,.2f}   ES: ${var['es']:,.2f}\n\n")
-        sys.stdout.write(table(rep["alerts"], ["alert", "status", "value", "threshold", "detail"], "daily risk check"))
+                         f"${var['var']:,.2f}   ES: ${var['es']:,.2f}\n")
+        if rep["iv"] is not None:
+            iv = rep["iv"]
+            sys.stdout.write(f"IV {_fmt(iv['current_iv'])}: rank {_fmt(iv['iv_rank'])}, percentile "
+                             f"{_fmt(iv['iv_percentile'])} over {iv['observations']} days\n")
+        if rep["surface"] is not None:
+            srf = rep["surface"]
+            sys.stdout.write(f"vol surface: {srf['expiries']} expiries, {len(srf['nodes'])} nodes from "
+                             f"{srf['quotes']} quotes ({len(srf['dropped'])} dropped)\n")
+        sys.stdout.write("\n" + table(rep["alerts"], ["alert", "status", "value", "threshold", "detail"],
+                                      "daily risk check"))
         sys.stdout.write(f"{len(firing)} alert(s) firing" + (f": {', '.join(firing)}" if firing else "") + "\n")
         if sent:
             sys.stdout.write(f"emailed {', '.join(sent['recipients'])}\n")
@@ -398,6 +501,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg, pos, sources = load_inputs(args)
+    cfg = apply_overrides(args, cfg)
     from workbook.compute import ReportData, _hedges, _kelly, _plan, _projection
 
     data = ReportData(config=cfg, positions=pos, meta={"sources": sources})
@@ -432,6 +536,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     cfg, pos, _ = load_inputs(args)
+    cfg = apply_overrides(args, cfg)
     try:
         from engine.simulate import simulate_plan
     except ImportError as exc:
@@ -451,6 +556,124 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     scalars = {k: v for k, v in d.items() if isinstance(v, (int, float, str))}
     if scalars:
         sys.stdout.write("\n" + kv_table(scalars, "summary"))
+    return EXIT_OK
+
+
+_REVIEW_LABELS = (
+    ("as_of", "review week ending"),
+    ("weekly_return", "weekly return"),
+    ("total_return", "total return (time-weighted, net of deposits)"),
+    ("sharpe", "Sharpe ratio (annualized)"),
+    ("max_drawdown", "max drawdown"),
+    ("premium_capture_rate", "premium capture rate"),
+    ("brier_score", "assignment calibration: Brier score"),
+    ("brier_count", "settled puts with a prediction"),
+    ("allocation_drift", "allocation drift vs strike weights"),
+    ("hedge_effectiveness", "hedge effectiveness (return on hedge cost)"),
+    ("iv_percentile", "IV percentile now"),
+    ("iv_percentile_week_ago", "IV percentile a week ago"),
+    ("iv_percentile_change", "IV percentile change"),
+    ("correlation_second", "correlation with the second series"),
+    ("observations", "equity observations"),
+)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from engine.examples import example_path
+    from engine.review import read_equity, read_journal, weekly_review
+
+    cfg, csrc = load_config_arg(args.config)
+    given = [f for f in (args.journal, args.equity) if f]
+    if args.example and given:
+        raise CliError("--example uses the built-in journal and equity files; drop --journal/--equity or --example")
+    if len(given) == 1:
+        raise CliError("give both --journal and --equity (or neither, for the built-in example)")
+    example = not given
+    journal = str(example_path("journal")) if example else args.journal
+    equity = str(example_path("equity")) if example else args.equity
+    iv = args.iv_history or (str(example_path("iv_history")) if example else None)
+    second = args.second or (str(example_path("second")) if example else None)
+    from engine.ivhistory import read_iv_history
+    from engine.var import read_price_history
+
+    # validated here (one line per bad file), then passed by path so messages keep the file name
+    _read_data_file(journal, read_journal, "trade journal", "--journal",
+                    "date, action, kind, strike, expiry, contracts, price")
+    _read_data_file(equity, read_equity, "equity history", "--equity", "date, equity")
+    if iv:
+        _read_data_file(iv, read_iv_history, "IV history", "--iv-history", "date, iv")
+    if second:
+        _read_data_file(second, read_price_history, "second price series", "--second", "date, close")
+    as_of = None
+    if args.as_of:
+        import datetime as dt
+
+        try:
+            as_of = dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            raise CliError(f"--as-of: expected a date YYYY-MM-DD, got {args.as_of!r}") from None
+    res = weekly_review(journal, equity, cfg, iv_history=iv, second_series=second, as_of=as_of)
+    sources = {"journal": journal, "equity": equity, "iv_history": iv, "second": second, "config": csrc,
+               "example": example}
+    if args.json:
+        _emit_json({**res, "sources": sources})
+        return EXIT_OK
+    if example:
+        sys.stdout.write("weekly review of the built-in example (volarb example writes these files to edit)\n")
+    signed = {"weekly_return", "total_return", "hedge_effectiveness"}
+    pct = {"max_drawdown", "premium_capture_rate", "allocation_drift"}
+    rows = []
+    for key, label in _REVIEW_LABELS:
+        v = res.get(key)
+        if v is None:
+            text = "n/a (too little data)"
+        elif key in signed:
+            text = f"{v:+.2%}"
+        elif key in pct:
+            text = f"{v:.2%}"
+        else:
+            text = _fmt(v)
+        rows.append({"metric": label, "value": text, "key": key})
+    sys.stdout.write(table(rows, ["metric", "value", "key"], "weekly review"))
+    if res.get("allocation_by_strike"):
+        sys.stdout.write("\n" + table(res["allocation_by_strike"], ["strike", "target", "actual"],
+                                      "allocation of open short-put obligation by strike"))
+    return EXIT_OK
+
+
+#: (example name, file written by `volarb example`)
+EXAMPLE_OUTPUTS: tuple[tuple[str, str], ...] = (
+    ("positions", "positions.csv"), ("config", "plan.toml"), ("chain", "chain.csv"),
+    ("iv_history", "iv-history.csv"), ("prices", "prices.csv"), ("journal", "journal.csv"),
+    ("equity", "equity.csv"), ("second", "bitcoin.csv"),
+)
+
+
+def cmd_example(args: argparse.Namespace) -> int:
+    import shutil
+
+    from engine.examples import example_path
+
+    folder = Path(args.dir)
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"{folder}: exists and is not a folder (--dir)")
+    targets = [(name, folder / fname) for name, fname in EXAMPLE_OUTPUTS]
+    existing = [str(t) for _, t in targets if t.exists()]
+    if existing and not args.force:
+        raise CliError(f"{existing[0]} already exists" + (f" (and {len(existing) - 1} more example files)"
+                       if len(existing) > 1 else "") + "; not overwriting your files: use --force to replace "
+                       "them, or --dir to write elsewhere")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, target in targets:
+        shutil.copyfile(example_path(name), target)
+        written.append(str(target))
+    if args.json:
+        _emit_json({"dir": str(folder), "files": written})
+    else:
+        sys.stdout.write("wrote " + ", ".join(written) + "\n")
+        sys.stdout.write(f"try: volarb build --positions {targets[0][1]} --config {targets[1][1]} "
+                         f"--chain {targets[2][1]} --iv-history {targets[3][1]}\n")
     return EXIT_OK
 
 
@@ -506,6 +729,30 @@ def _common(p: argparse.ArgumentParser, inputs: bool = True, json_flag: bool = T
     p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
 
 
+def _risk_args(p: argparse.ArgumentParser) -> None:
+    """Market data of the daily risk check (risk, build, refresh)."""
+    g = p.add_argument_group("risk-check inputs")
+    g.add_argument("--iv-history", metavar="CSV",
+                   help="implied-vol history (columns date, iv as a decimal): IV rank/percentile and the "
+                        "LOW_IV_ENVIRONMENT alert (N/A without it)")
+    g.add_argument("--prices", metavar="CSV",
+                   help="daily closes of the underlying (columns date, close) for historical VaR; "
+                        "selects --var-method historical unless another method is given")
+    g.add_argument("--var-method", choices=("full", "delta_gamma", "historical"),
+                   help="VaR method (default: config risk.var_method, or historical with --prices)")
+    g.add_argument("--previous-value", type=_money_arg, metavar="$",
+                   help="yesterday's portfolio value, $: the DAILY_PNL_ALERT (N/A without it)")
+    g.add_argument("--chain", metavar="CSV",
+                   help="option chain (expiry, strike, kind, bid, ask): its implied-vol surface marks "
+                        "positions that have no iv of their own (instead of market.vol)")
+    _portfolio_arg(p)
+
+
+def _portfolio_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--portfolio-value", type=_money_arg, metavar="$",
+                   help="today's portfolio value (net liquidation), $; overrides config account.starting_value")
+
+
 def _market_args(p: argparse.ArgumentParser, with_vol: bool) -> None:
     p.add_argument("--kind", choices=("put", "call"), default="put", help="option kind (default put)")
     p.add_argument("--spot", type=float, help="underlying price $ (default: config market.spot, 3.15)")
@@ -541,12 +788,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(atomically: an interrupted run leaves the previous file intact).",
                        epilog=_examples("volarb build", "volarb build --positions positions.csv --out today.xlsx",
                                         "volarb build --config plan.toml --paths 20000 --seed 7 --recalc",
+                                        "volarb build --iv-history iv.csv --previous-value 3650 --chain chain.csv",
                                         "volarb build --json > report.json"))
     _common(p)
     p.add_argument("--out", default="volarb-report.xlsx", metavar="XLSX", help="output workbook (default volarb-report.xlsx)")
     p.add_argument("--paths", type=_positive_int, help="simulation paths (default: config simulation.paths)")
     p.add_argument("--seed", type=_nonneg_int, help="simulation seed (default: config simulation.seed)")
     p.add_argument("--recalc", action="store_true", help="store computed values with LibreOffice headless")
+    _risk_args(p)
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("refresh", help="recompute a report after editing its Inputs/Positions", formatter_class=fmt,
@@ -559,6 +808,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paths", type=_positive_int, help="simulation paths (default: the Inputs sheet's)")
     p.add_argument("--seed", type=_nonneg_int, help="simulation seed (default: the Inputs sheet's)")
     p.add_argument("--recalc", action="store_true", help="store computed values with LibreOffice headless")
+    _risk_args(p)
     p.set_defaults(func=cmd_refresh)
 
     p = sub.add_parser("price", help="price options and their Greeks", formatter_class=fmt,
@@ -588,15 +838,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("risk", help="daily risk check and alerts", formatter_class=fmt,
                        description="Portfolio Greeks and the plan's daily risk alerts.",
                        epilog=_examples("volarb risk", "volarb risk --positions positions.csv --fail-on-alert",
+                                        "volarb risk --iv-history iv.csv --previous-value 3650 --portfolio-value 3792",
+                                        "volarb risk --prices closes.csv            # historical VaR",
+                                        "volarb risk --chain chain.csv --var-method delta_gamma --json",
                                         "volarb risk --email --config plan.toml   # needs [email] enabled"))
     _common(p)
     p.add_argument("--fail-on-alert", action="store_true", help="exit with status 1 when any alert fires")
     p.add_argument("--email", action="store_true", help="email the alert summary (config [email] section)")
+    _risk_args(p)
     p.set_defaults(func=cmd_risk)
 
     p = sub.add_parser("plan", help="the plan: premium split, strike allocation, hedges, Kelly, projection",
                        formatter_class=fmt, epilog=_examples("volarb plan", "volarb plan --config plan.toml --json"))
     _common(p)
+    _portfolio_arg(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("simulate", help="Monte Carlo of the plan", formatter_class=fmt,
@@ -604,7 +859,43 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--paths", type=_positive_int, help="paths (default: config simulation.paths)")
     p.add_argument("--seed", type=_nonneg_int, help="seed (default: config simulation.seed)")
+    _portfolio_arg(p)
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("review", help="the plan's weekly review from a trade journal and daily equity",
+                       formatter_class=fmt,
+                       description="Weekly return, Sharpe, max drawdown, premium capture, assignment calibration "
+                                   "(Brier score), allocation drift, hedge effectiveness, IV percentile trend and "
+                                   "correlation with a second series. Without --journal/--equity: the built-in "
+                                   "example (with its IV history and bitcoin series).",
+                       epilog=_examples("volarb review                        # the built-in example",
+                                        "volarb review --journal journal.csv --equity equity.csv",
+                                        "volarb review --journal journal.csv --equity equity.csv "
+                                        "--iv-history iv.csv --second bitcoin.csv --json"))
+    p.add_argument("--journal", metavar="CSV", help="trade journal: date, action, kind, strike, expiry, contracts, "
+                                                    "price[, predicted_prob_itm]")
+    p.add_argument("--equity", metavar="CSV", help="daily equity: date, equity[, contribution]")
+    p.add_argument("--iv-history", metavar="CSV", help="implied-vol history (date, iv): IV percentile trend")
+    p.add_argument("--second", metavar="CSV", help="second price series (date, close), e.g. bitcoin: correlation")
+    p.add_argument("--as-of", metavar="DATE", help="last day of the review week (default: the last equity date)")
+    p.add_argument("--example", action="store_true", help="use the built-in example files (the default "
+                                                          "when no --journal/--equity is given)")
+    p.add_argument("--config", metavar="TOML|XLSX", help="plan config (strike weights, rate, IV window)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("example", help="write the example input files to edit", formatter_class=fmt,
+                       description="Write the built-in example inputs as files you can edit: "
+                                   + ", ".join(f for _, f in EXAMPLE_OUTPUTS) + ". Existing files are never "
+                                   "overwritten unless --force is given.",
+                       epilog=_examples("volarb example                    # into the current folder",
+                                        "volarb example --dir my-plan", "volarb example --dir my-plan --force"))
+    p.add_argument("--dir", default=".", metavar="DIR", help="folder to write into (default: the current folder)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files of the same names")
+    p.add_argument("--json", action="store_true", help="print JSON (the files written)")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
+    p.set_defaults(func=cmd_example)
 
     p = sub.add_parser("check", help="validate the inputs only", formatter_class=fmt,
                        epilog=_examples("volarb check --positions positions.csv --config plan.toml",

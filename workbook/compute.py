@@ -22,7 +22,8 @@ import numpy as np
 
 from engine.config import PlanConfig, config_to_dict
 
-__all__ = ["ReportData", "compute_report", "report_timestamp", "to_jsonable", "payoff_grid", "STEPS"]
+__all__ = ["ReportData", "MarketInputs", "compute_report", "report_timestamp", "to_jsonable", "payoff_grid",
+           "STEPS"]
 
 
 def report_timestamp() -> _dt.datetime:
@@ -93,12 +94,50 @@ def payoff_grid(positions: Any, config: PlanConfig, steps: int, max_multiple: fl
 
 
 @dataclasses.dataclass
+class MarketInputs:
+    """Optional market data of one run (already read and validated; see ``workbook.cli``).
+
+    Attributes
+    ----------
+    iv_history : pandas.DataFrame, optional
+        ``date, iv`` (:func:`engine.ivhistory.read_iv_history`): IV rank/percentile and the
+        LOW_IV_ENVIRONMENT alert.  Without it that alert is "N/A".
+    prices : pandas.DataFrame, optional
+        ``date, close`` (:func:`engine.var.read_price_history`): needed by historical VaR.
+    var_method : {"full", "delta_gamma", "historical"}, optional
+        VaR method of this run (default ``config.risk.var_method``).
+    previous_value : float, optional
+        Yesterday's portfolio value, $: the DAILY_PNL_ALERT.  Without it that alert is "N/A".
+    surface : engine.surface.VolSurface, optional
+        Vol surface from an option chain: marks, Greeks and VaR of positions without their own
+        ``iv`` use its vol at their strike and expiry instead of ``market.vol``.
+    sources : dict
+        Where each input came from (file names), shown on the About sheet and in ``--json``.
+    """
+
+    iv_history: Any = None
+    prices: Any = None
+    var_method: str | None = None
+    previous_value: float | None = None
+    surface: Any = None
+    sources: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary (``inputs`` key of ``volarb risk --json``)."""
+        out: dict[str, Any] = {"var_method": self.var_method, "previous_value": self.previous_value,
+                               "iv_history": self.sources.get("iv_history"), "prices": self.sources.get("prices"),
+                               "chain": self.sources.get("chain")}
+        return out
+
+
+@dataclasses.dataclass
 class ReportData:
     """All figures of one report (engine outputs; formulas are added by the writer)."""
 
     config: PlanConfig
     positions: Any
     meta: dict[str, Any]
+    market: MarketInputs = dataclasses.field(default_factory=MarketInputs)
     results: dict[str, Any] = dataclasses.field(default_factory=dict)
     missing: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -122,7 +161,7 @@ class ReportData:
 def _mark(data: ReportData) -> None:
     from engine.book import ladder_summary, mark_book
 
-    marked = mark_book(data.positions, data.config)
+    marked = mark_book(data.positions, data.config, surface=data.market.surface)
     data.results["marked"] = marked
     data.results["ladder"] = ladder_summary(marked)
 
@@ -204,16 +243,68 @@ def _kelly(data: ReportData) -> None:
                                          emergency_reserve=k.emergency_reserve)
 
 
+def positions_at_marked_vol(positions: Any, marked: Any) -> Any:
+    """Positions whose ``iv`` is the vol each was marked at (surface vol where the row had none).
+
+    VaR reprices from the ``iv`` column (else ``market.vol``); filling it from the marked book
+    makes the VaR revaluation use the same vols as the marks when a chain surface is given.
+    """
+    out = positions.copy().reset_index(drop=True)
+    out["iv"] = marked["vol_used"].to_numpy(dtype=float)
+    return out
+
+
+def risk_figures(positions: Any, config: PlanConfig, market: MarketInputs | None = None,
+                 marked: Any = None) -> dict[str, Any]:
+    """The daily risk report (:func:`engine.risk.risk_report`) with this run's market inputs.
+
+    Returns the engine's dict (``valuation_date, portfolio_value, greeks, var, alerts, alerting,
+    any_alert``) plus ``inputs`` (:meth:`MarketInputs.describe`), ``iv`` (IV rank and
+    percentile from the IV history, or None) and ``surface`` (chain summary, or None).
+    """
+    from engine.book import mark_book
+    from engine.risk import risk_report
+    from engine.var import value_at_risk
+
+    mi = market or MarketInputs()
+    if marked is None:
+        marked = mark_book(positions, config, surface=mi.surface)
+    pos = positions_at_marked_vol(positions, marked) if mi.surface is not None and len(positions) else positions
+    var = value_at_risk(pos, config, method=mi.var_method, history=mi.prices)
+    rep = risk_report(pos, config, marked=marked, var_result=var, previous_value=mi.previous_value,
+                      iv_history=mi.iv_history, price_history=mi.prices)
+    rep["inputs"] = mi.describe()
+    rep["iv"] = None
+    if mi.iv_history is not None:
+        from engine.ivhistory import iv_rank_percentile
+
+        rep["iv"] = to_jsonable(iv_rank_percentile(mi.iv_history, window=config.risk.iv_history_days))
+    rep["surface"] = surface_summary(mi.surface)
+    return rep
+
+
+def surface_summary(surface: Any) -> dict[str, Any] | None:
+    """Nodes and dropped quotes of a chain surface (JSON-ready), or None."""
+    if surface is None:
+        return None
+    nodes = surface.nodes
+    dropped = surface.dropped
+    return {"expiries": len(surface.times), "nodes": to_jsonable(nodes),
+            "quotes": 0 if surface.quotes is None else int(len(surface.quotes)),
+            "dropped": [] if dropped is None else to_jsonable(dropped[["expiry", "strike", "kind", "reason"]])}
+
+
 def _risk(data: ReportData) -> None:
     import pandas as pd
 
-    from engine.risk import risk_report
-
-    rep = risk_report(data.positions, data.config, marked=data.get("marked"))
+    rep = risk_figures(data.positions, data.config, data.market, marked=data.get("marked"))
     data.results["portfolio_greeks"] = rep["greeks"]
     data.results["var"] = rep["var"]
     data.results["alerts"] = pd.DataFrame(rep["alerts"], columns=["alert", "value", "threshold", "status", "detail"])
     data.results["alerting"] = rep["alerting"]
+    data.results["risk_inputs"] = rep["inputs"]
+    data.results["iv"] = rep["iv"]
+    data.results["surface"] = rep["surface"]
 
 
 def _assignment(data: ReportData) -> None:
@@ -297,7 +388,7 @@ STEPS: tuple[tuple[str, Callable[[ReportData], None], str], ...] = (
 
 def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = None, seed: int | None = None,
                    sources: dict[str, str] | None = None, progress: Callable[[str], None] | None = None,
-                   timestamp: _dt.datetime | None = None) -> ReportData:
+                   timestamp: _dt.datetime | None = None, market: MarketInputs | None = None) -> ReportData:
     """Run every engine step for the report.
 
     Parameters
@@ -314,6 +405,8 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
         Called with each step's name after it finishes (drives the progress bar).
     timestamp : datetime, optional
         Report time (default :func:`report_timestamp`).
+    market : MarketInputs, optional
+        IV history, price history, VaR method, yesterday's value and chain surface of this run.
 
     Returns
     -------
@@ -331,7 +424,9 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
         "valuation_date": config.market.valuation_date,
         "sources": dict(sources or {}),
     }
-    data = ReportData(config=config, positions=positions, meta=meta)
+    mi = market or MarketInputs()
+    meta["sources"].update({k: v for k, v in mi.sources.items() if v})
+    data = ReportData(config=config, positions=positions, meta=meta, market=mi)
     for name, func, module in STEPS:
         try:
             func(data)
