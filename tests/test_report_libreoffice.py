@@ -45,11 +45,28 @@ def books(soffice, tmp_path_factory):
     mixed_data = compute_report(default_config(), _mixed_positions(), paths=PATHS, seed=7)
     atomic_save(write_report(mixed_data), src / "mixed.xlsx")
     _user_edits_then_refresh(base, src / "refreshed.xlsx")
-    names = ("base", "addition", "literal", "mixed", "refreshed")
+    inputs_data = _with_market_inputs()
+    atomic_save(write_report(inputs_data), src / "inputs.xlsx")
+    names = ("base", "addition", "literal", "mixed", "refreshed", "inputs")
     outs = recalculate([src / f"{n}.xlsx" for n in names], tmp_path_factory.mktemp("out"))
     values = {n: openpyxl.load_workbook(p, data_only=True) for n, p in zip(names, outs)}
     formulas = openpyxl.load_workbook(base)
-    return {"data": data, "mixed_data": mixed_data, "formulas": formulas, **values}
+    return {"data": data, "mixed_data": mixed_data, "inputs_data": inputs_data, "formulas": formulas, **values}
+
+
+def _with_market_inputs():
+    """The example with every risk input (IV history, yesterday's value, chain surface, historical VaR)."""
+    from engine.examples import example_path
+    from engine.ivhistory import read_iv_history
+    from engine.surface import read_option_chain
+    from engine.var import read_price_history
+    from workbook.compute import MarketInputs
+
+    cfg = default_config()
+    mi = MarketInputs(iv_history=read_iv_history(example_path("iv_history")),
+                      prices=read_price_history(example_path("prices")), var_method="historical",
+                      previous_value=3650.0, surface=read_option_chain(example_path("chain"), cfg))
+    return compute_report(cfg, example_positions(), paths=PATHS, seed=7, market=mi)
 
 
 def _user_edits_then_refresh(base, dest):
@@ -104,7 +121,7 @@ def _formula_cells(wb):
                     yield ws.title, c.coordinate, c.value
 
 
-@pytest.mark.parametrize("which", ["base", "addition", "literal", "mixed", "refreshed"])
+@pytest.mark.parametrize("which", ["base", "addition", "literal", "mixed", "refreshed", "inputs"])
 def test_no_excel_errors(books, which):
     wb = books[which]
     bad = []
@@ -276,6 +293,19 @@ def test_cli_build_recalc_stores_values(soffice, tmp_path, monkeypatch):
     assert_allclose(_named(wb, "PutBudget"), 7479.2, rtol=0, atol=1e-9)
     assert_allclose(_named(wb, "HedgeRatio"), 0.35, rtol=0, atol=1e-15)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
+
+
+def test_report_with_market_inputs_recalculates(books):
+    """Marks at the chain surface's vols feed the live formulas; every alert has a status."""
+    wb = books["inputs"]
+    ws = wb[L.SHEET_RISK]
+    status = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=4).value for r in range(1, ws.max_row + 1)}
+    assert status["DAILY_PNL_ALERT"] == "OK" and status["LOW_IV_ENVIRONMENT"] == "OK"  # +142 < 182.50; pct 99
+    data = books["inputs_data"]
+    assert {m for m in data.results["marked"]["vol_source"]} == {"surface"}
+    assert_allclose(_named(wb, "PortfolioDelta"), data.results["portfolio_greeks"]["delta_dollars"], rtol=1e-10)
+    assert_allclose(_named(wb, "VaR95"), data.results["var"]["var"], rtol=1e-12)
+    assert data.results["var"]["method"] == "historical"
 
 
 def test_refreshed_report_recalculates(books):
