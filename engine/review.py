@@ -207,8 +207,8 @@ def _date(v: Any, src: str, line: int, col: str) -> _dt.date:
 
 
 def _num(v: Any, src: str, line: int, col: str, positive: bool = False, blank_ok: bool = False) -> float:
-    if blank_ok and (v is None or str(v).strip() == ""):
-        return float("nan")
+    if blank_ok and (v is None or str(v).strip() == "" or (isinstance(v, float) and math.isnan(v))):
+        return float("nan")  # blank cell, or NaN from a frame this function already read
     try:
         x = float(v)
     except (TypeError, ValueError):

@@ -259,3 +259,20 @@ def test_inputs_from_a_report(capsys, tmp_path):
     assert code == 0, err
     d = json.loads(stdout)
     assert d["n_positions"] == 7 and d["contracts"] == 38 and "sheet Positions" in d["positions"]
+
+
+def test_every_problem_of_a_bad_csv_on_its_own_line(capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("underlying,kind,side,strike,expiry,contracts,premium\n"
+                   "ASST,put,short,abc,2025-10-17,5,0.5\n"
+                   "ASST,pot,short,2.5,2025-13-17,-1,0.5\n")
+    code, _, err = run(capsys, "check", "--positions", str(bad))
+    assert code == 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines[0] == "volarb check: error: bad.csv: 4 problems in 2 rows; nothing was loaded:"
+    assert lines[1:] == [
+        "  bad.csv, line 2, column 'strike': expected a positive number, got 'abc'",
+        "  bad.csv, line 3, column 'kind': expected put or call (P/C, any case), got 'pot'",
+        "  bad.csv, line 3, column 'expiry': expected a date YYYY-MM-DD or M/D/YYYY, got '2025-13-17'",
+        "  bad.csv, line 3, column 'contracts': expected a positive whole number of contracts (direction goes in 'side'), got '-1'",
+    ]

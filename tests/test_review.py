@@ -131,3 +131,10 @@ def test_file_errors_name_file_line_column(tmp_path):
     e.write_text("date,equity\n2025-09-02,100\n2025-09-01,101\n")
     with pytest.raises(ReviewError, match=r"e.csv, line 3, column 'date': dates must be strictly increasing"):
         weekly_review(JOURNAL, e)
+
+
+def test_read_journal_accepts_its_own_output():
+    once = read_journal(JOURNAL)
+    twice = read_journal(once)  # blank predictions come back as NaN: still accepted
+    pd.testing.assert_frame_equal(once, twice)
+    assert once["predicted_prob_itm"].isna().sum() == 6

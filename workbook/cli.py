@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -976,12 +975,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    """The error text for the terminal: one problem per line.
+
+    Collected errors (several bad CSV cells, say) arrive as a heading line followed by one line
+    per problem; each problem goes on its own indented line, so every one names its file, line
+    and column and none is cut short.
+    """
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     if len(lines) <= 1:
-        return text
-    # collected errors (e.g. several bad CSV cells): first one, then how many more
-    return lines[0] + (f" (and {len(lines) - 1} more: {textwrap.shorten('; '.join(lines[1:]), 300)})" if len(lines) > 1 else "")
+        return lines[0] if lines else type(exc).__name__
+    return "\n".join([lines[0], *("  " + ln for ln in lines[1:])])
 
 
 if __name__ == "__main__":  # pragma: no cover
