@@ -441,3 +441,17 @@ def test_json_keys_stable_valid_and_documented(capsys, tmp_path):
     sim = got["simulate"]
     assert len(sim["percentiles"]) == sim["months"] + 1
     assert set(sim["percentiles"][0]) == {"month", "p5", "p25", "p50", "p75", "p95", "mean"}
+
+
+def test_measured_iv_percentile_drives_the_hedge_ratio(capsys, tmp_path):
+    # measured percentile 100 x 5/24 = 20.8 (not > 95): the x1.3 step drops out, the squeeze step
+    # stays (0.45 > 0.4): 0.20 x 1.5 = 0.30, under the 0.35 cap
+    rep = run_json(capsys, "build", "--out", tmp_path / "r.xlsx", "--paths", "50",
+                   "--iv-history", iv_csv(tmp_path, 2.05))
+    assert_allclose(rep["hedge_ratio"], 0.30, rtol=0, atol=1e-12)
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    sheet, cell = next(iter(wb.defined_names["IVPercentile"].destinations))
+    assert_allclose(wb[sheet][cell.replace("$", "")].value, 100 * 5 / 24, rtol=1e-6)
+    # without a history the plan's stated 99th percentile applies: min(0.2 x 1.3 x 1.5, 0.35) = 0.35
+    rep = run_json(capsys, "build", "--out", tmp_path / "r2.xlsx", "--paths", "50")
+    assert_allclose(rep["hedge_ratio"], 0.35, rtol=0, atol=1e-12)

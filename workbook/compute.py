@@ -426,6 +426,16 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     }
     mi = market or MarketInputs()
     meta["sources"].update({k: v for k, v in mi.sources.items() if v})
+    if mi.iv_history is not None:
+        # a measured IV percentile replaces the config's stated one everywhere (hedge-ratio rule,
+        # Inputs sheet, alerts), so the report never mixes the two
+        from engine.ivhistory import iv_rank_percentile
+
+        measured = iv_rank_percentile(mi.iv_history, window=config.risk.iv_history_days)["iv_percentile"]
+        if measured == measured:  # not NaN (enough history)
+            config = config.replace(market__iv_percentile=round(float(measured), 6))
+            meta["iv_percentile_source"] = f"measured from {mi.sources.get('iv_history') or 'IV history'}"
+            meta["valuation_date"] = config.market.valuation_date
     data = ReportData(config=config, positions=positions, meta=meta, market=mi)
     for name, func, module in STEPS:
         try:
