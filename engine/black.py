@@ -79,6 +79,9 @@ def black_parts(spot, strike, t, rate, vol, q) -> BlackParts:
     fwd = spot * dq / df
     sd = vol * np.sqrt(t)
     logm = np.log(fwd / strike)
+    if np.all(sd > 0):  # the common case: no limits to take
+        d1 = logm / sd + 0.5 * sd
+        return BlackParts(fwd, sd, df, dq, d1, d1 - sd)
     with np.errstate(divide="ignore", invalid="ignore"):
         pos = sd > 0
         safe_sd = np.where(pos, sd, 1.0)
@@ -89,13 +92,18 @@ def black_parts(spot, strike, t, rate, vol, q) -> BlackParts:
     return BlackParts(fwd, sd, df, dq, d1, d2)
 
 
-def black_value(w, strike, parts: BlackParts) -> np.ndarray:
+def black_value(w, strike, parts: BlackParts, nd1=None, nd2=None) -> np.ndarray:
     """Undiscounted-then-discounted Black value ``df * w * (F N(w d1) - K N(w d2))``.
 
     At ``sd == 0`` this is the discounted forward intrinsic value ``df * max(w (F - K), 0)``.
+    ``nd1 = N(w d1)`` and ``nd2 = N(w d2)`` may be passed when the caller already has them.
     """
     f, k = parts.fwd, np.asarray(strike, dtype=float)
-    val = parts.df * w * (f * ndtr(w * parts.d1) - k * ndtr(w * parts.d2))
+    if nd1 is None:
+        nd1 = ndtr(w * parts.d1)
+    if nd2 is None:
+        nd2 = ndtr(w * parts.d2)
+    val = parts.df * w * (f * nd1 - k * nd2)
     # sd == 0: the formula is exact except at F == K, where N(0) = 1/2 would leave a 0 anyway
     return np.maximum(val, 0.0)
 
@@ -166,7 +174,7 @@ def european_greeks(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
     nd2 = ndtr(w * p.d2)
     kdf = strike * p.df
     sdq = spot * p.dq
-    price = black_value(w, strike, p)
+    price = black_value(w, strike, p, nd1, nd2)
     live = p.sd > 0
     all_live = bool(np.all(live))
     if all_live:
