@@ -34,38 +34,41 @@ def _is_workbook(path: Path) -> bool:
     return path.suffix.lower() in (".xlsx", ".xlsm")
 
 
-def load_config_arg(path: str | None) -> tuple[Any, str]:
-    """Config from a TOML file, a report workbook's Inputs sheet, or the built-in example."""
-    from engine.config import default_config, load_config
+def _load_input(path: str | None, what: str) -> tuple[Any, str]:
+    """The config or the positions from a file, a report workbook's sheet, or the built-in example.
 
+    ``what`` is "config" (TOML, or a workbook's Inputs sheet) or "positions" (CSV, or a
+    workbook's Positions sheet).  Returns the value and a description of its source.
+    """
+    import engine.config as cfg_mod
+    import engine.positions as pos_mod
+
+    example, read_file, read_sheet, sheet, builtin = {
+        "config": (cfg_mod.default_config, cfg_mod.load_config, "read_config_sheet", "Inputs",
+                   "built-in example (the plan's parameters)"),
+        "positions": (pos_mod.example_positions, pos_mod.read_positions, "read_positions_sheet",
+                      "Positions", "built-in example (the plan's 38 short puts)"),
+    }[what]
     if not path:
-        return default_config(), "built-in example (the plan's parameters)"
+        return example(), builtin
     p = Path(path)
     if _is_workbook(p):
-        from workbook.io import load_user_workbook, read_config_sheet
+        import workbook.io as wio  # openpyxl only when a workbook is read
 
-        wb = load_user_workbook(p)
-        return read_config_sheet(wb, str(p)), f"{p} (sheet Inputs)"
+        return getattr(wio, read_sheet)(wio.load_user_workbook(p), str(p)), f"{p} (sheet {sheet})"
     if not p.exists():
-        raise CliError(f"{p}: config file not found")
-    return load_config(p), str(p)
+        raise CliError(f"{p}: {what} file not found")
+    return read_file(p), str(p)
+
+
+def load_config_arg(path: str | None) -> tuple[Any, str]:
+    """Config from a TOML file, a report workbook's Inputs sheet, or the built-in example."""
+    return _load_input(path, "config")
 
 
 def load_positions_arg(path: str | None) -> tuple[Any, str]:
     """Positions from a CSV, a report workbook's Positions sheet, or the built-in example."""
-    from engine.positions import example_positions, read_positions
-
-    if not path:
-        return example_positions(), "built-in example (the plan's 38 short puts)"
-    p = Path(path)
-    if _is_workbook(p):
-        from workbook.io import load_user_workbook, read_positions_sheet
-
-        wb = load_user_workbook(p)
-        return read_positions_sheet(wb, str(p)), f"{p} (sheet Positions)"
-    if not p.exists():
-        raise CliError(f"{p}: positions file not found")
-    return read_positions(p), str(p)
+    return _load_input(path, "positions")
 
 
 def load_inputs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, str]]:
