@@ -73,6 +73,53 @@ for _name, _file in (("excel", "excel.md"), ("cli", "cli.md"), ("bench", "benchm
     SECTIONS[_name] = _include(_file)
 
 
+@section("findings")
+def findings() -> str:
+    """What the engine says of the plan on its own inputs (the built-in example), in numbers."""
+    from engine import default_config, example_positions, project_plan, risk_report, simulate_plan
+
+    cfg = default_config()
+    book = example_positions()
+    months = cfg.projection.months
+    value = {a: project_plan(cfg, assumption=a)["portfolio_value"].iloc[-1]
+             for a in ("worthless", "expected", "physical")}
+    rep = risk_report(book, cfg)
+    alerts = {a["alert"]: a for a in rep["alerts"]}
+    bp = alerts["BUYING_POWER_EXCEEDED"]
+    sim = simulate_plan(cfg, book, paths=cfg.simulation.paths, seed=cfg.simulation.seed).to_dict()
+    last = sim["percentiles"][-1]
+    tgt = sim["prob_targets"]["expected"]
+    invested = sim["invested"]
+    return "\n".join([
+        "Run on the plan's own inputs (the built-in example), volarb says:",
+        "",
+        f"* **The plan's growth table assumes every put expires worthless.** Recomputed with its own "
+        f"rules and model premiums, that assumption gives ${value['worthless']:,.0f} after {months} months "
+        f"(the plan prints $67,324). Weighting assignment losses by the pricing model's own "
+        f"probabilities gives ${value['expected']:,.0f} - about the ${invested:,.0f} put in: at fair "
+        f"prices, selling puts earns nothing on average. If the stock's realized vol is "
+        f"{cfg.simulation.realized_vol:.0%} instead of the implied {cfg.market.vol:.0%} (the seller's edge; "
+        f"the plan states none, so this is the assumption `simulation.realized_vol`), "
+        f"${value['physical']:,.0f}.",
+        f"* **The starting book already exceeds the account.** Its Reg T requirement is "
+        f"${bp['value']:,.0f} against ${bp['threshold']:,.0f} of equity (BUYING_POWER_EXCEEDED); "
+        f"one-day 95% VaR is ${alerts['VAR_LIMIT_BREACH']['value']:,.0f}, "
+        f"{alerts['VAR_LIMIT_BREACH']['value'] / cfg.account.starting_value:.0%} of the account against "
+        f"the plan's 5% limit; the $2.50 strike alone obliges ${alerts['CONCENTRATION_RISK']['value']:,.0f} "
+        f"if assigned.",
+        f"* **Monte Carlo of the whole plan** ({sim['paths']:,} paths, seed {sim['seed']}, realized vol "
+        f"{cfg.simulation.realized_vol:.0%}, implied vol mean-reverting from {cfg.market.vol:.0%} toward "
+        f"{cfg.simulation.iv_long_run:.0%}): median equity after {months} months "
+        f"${last['p50']:,.0f} (5th-95th percentile ${last['p5']:,.0f} - ${last['p95']:,.0f}); "
+        f"probability of ending below the ${invested:,.0f} invested {sim['prob_loss']:.0%}; of a margin "
+        f"call (forced liquidation) {sim['prob_margin_call']:.0%}; of reaching the plan's \"expected\" "
+        f"$60,000-$70,000 {tgt['in_range']:.1%}.",
+        "",
+        "These figures are regenerated from the code (`python tools/gen_readme.py`; a test checks "
+        "they are current); `volarb build` puts them, and their distributions, in the report.",
+    ])
+
+
 @section("audit")
 def audit_table() -> str:
     from engine.config import default_config
