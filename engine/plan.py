@@ -143,8 +143,8 @@ def put_expiry(config: PlanConfig, valuation_date: _dt.date | None = None) -> _d
 
 
 def strike_premiums(config: PlanConfig, strikes=None, expiry: _dt.date | None = None,
-                    valuation_date: _dt.date | None = None) -> np.ndarray:
-    """Model premium of a new short put at each strike, $ per share (American, market vol).
+                    valuation_date: _dt.date | None = None, surface=None) -> np.ndarray:
+    """Model premium of a new short put at each strike, $ per share (American, market vol or smile).
 
     Parameters
     ----------
@@ -156,6 +156,9 @@ def strike_premiums(config: PlanConfig, strikes=None, expiry: _dt.date | None = 
         Expiry (default :func:`put_expiry`).
     valuation_date : datetime.date, optional
         Pricing date (default ``config.valuation_date``).
+    surface : engine.surface.VolSurface, optional
+        Implied-vol surface from an option chain; each strike is priced at the surface's vol for
+        its strike and the expiry (the stock's smile is steep) instead of ``market.vol``.
 
     Returns
     -------
@@ -182,7 +185,9 @@ def strike_premiums(config: PlanConfig, strikes=None, expiry: _dt.date | None = 
         raise VolarbInputError(f"expiry {exp.isoformat()} must be after the valuation date {vd.isoformat()}")
     k = np.atleast_1d(np.asarray(config.strikes.strikes if strikes is None else strikes, dtype=float))
     m = config.market
-    return np.atleast_1d(american_price(m.spot, k, days / 365.0, m.rate, m.vol, "put", m.dividend_yield))
+    t = days / 365.0
+    vol = m.vol if surface is None else np.asarray(surface.vol(k, t), dtype=float)
+    return np.atleast_1d(american_price(m.spot, k, t, m.rate, vol, "put", m.dividend_yield))
 
 
 def whole_contracts(capital, per_contract) -> np.ndarray:

@@ -219,6 +219,16 @@ def test_chain_surface_marks_positions(capsys, tmp_path):
     assert_allclose([m["vol_used"] for m in d["marked"]], [3.0] * 7, rtol=0, atol=1e-6)
     assert {m["vol_source"] for m in d["marked"]} == {"surface"}
     assert d["meta"]["sources"]["chain"].endswith("chain.csv")
+    # new puts on the Plan sheet are priced on the smile too: flat 3.0 here, not market.vol 4.25
+    from engine import american_price
+    from engine.plan import put_expiry
+
+    cfg = default_config()
+    t = (put_expiry(cfg, cfg.valuation_date) - cfg.valuation_date).days / 365
+    strikes = list(cfg.strikes.strikes)
+    got = [d["strike_premiums"][k] for k in sorted(d["strike_premiums"], key=float)]
+    assert_allclose(got, american_price(3.15, strikes, t, 0.04, 3.0, "put"), rtol=1e-6)
+    assert all(g < p for g, p in zip(got, american_price(3.15, strikes, t, 0.04, 4.25, "put"), strict=True))
 
 
 # --- build / refresh feed the Risk sheet -----------------------------------------------------------

@@ -190,7 +190,7 @@ def _plan(data: ReportData) -> None:
     split = allocate_premium(max(premium, 0.0), cfg.account.monthly_addition, share)
     split = {"premium": premium, "call_share_used": share, **split}
     data.results["premium_split"] = split
-    prem = strike_premiums(cfg)
+    prem = strike_premiums(cfg, surface=data.market.surface)
     data.results["strike_premiums"] = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
     alloc = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
                              cfg.market.spot, cfg.capital.model, cfg.capital)
