@@ -276,3 +276,15 @@ def test_every_problem_of_a_bad_csv_on_its_own_line(capsys, tmp_path):
         "  bad.csv, line 3, column 'expiry': expected a date YYYY-MM-DD or M/D/YYYY, got '2025-13-17'",
         "  bad.csv, line 3, column 'contracts': expected a positive whole number of contracts (direction goes in 'side'), got '-1'",
     ]
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (("build", "--out", "report.txt"), "report.txt: the report is an .xlsx workbook; give --out a name ending in .xlsx"),
+    (("template", "--out", "t.xlsx", "--macro"), "t.xlsx: the macro-enabled template is an .xlsm workbook"),
+    (("template", "--out", "t.xlsm"), "t.xlsm: the template is an .xlsx workbook"),
+])
+def test_output_extension_is_checked(capsys, tmp_path, monkeypatch, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert_clean_error(code, err, fragment)
+    assert list(tmp_path.iterdir()) == []

@@ -283,6 +283,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     from workbook.report import write_report
 
     out = Path(args.out)
+    if out.suffix.lower() != ".xlsx":
+        raise CliError(f"{out}: the report is an .xlsx workbook; give --out a name ending in .xlsx")
     check_not_locked(out)
     cfg, pos, sources = load_inputs(args)
     cfg = apply_overrides(args, cfg)
@@ -702,6 +704,10 @@ def cmd_template(args: argparse.Namespace) -> int:
     if args.positions:
         pos, _ = load_positions_arg(args.positions)
     out = Path(args.out or ("volarb-template.xlsm" if args.macro else "volarb-template.xlsx"))
+    wanted = ".xlsm" if args.macro else ".xlsx"
+    if out.suffix.lower() != wanted:
+        raise CliError(f"{out}: the {'macro-enabled ' if args.macro else ''}template is an {wanted} workbook; "
+                       f"give --out a name ending in {wanted}")
     from workbook.io import check_not_locked
 
     check_not_locked(out)
