@@ -555,8 +555,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     sys.stdout.write(f"simulation: {paths:,} paths, seed {seed}\n")
     pct = getattr(result, "percentiles", None)
     if pct is not None:
-        sys.stdout.write(table(_records(pct.reset_index() if hasattr(pct, "reset_index") else pct), None,
-                               "equity percentiles"))
+        if "month" not in getattr(pct, "columns", ()) and hasattr(pct, "reset_index"):
+            pct = pct.reset_index()  # the month is the index
+        sys.stdout.write(table(_records(pct), None, "equity percentiles"))
     scalars = {k: v for k, v in d.items() if isinstance(v, (int, float, str))}
     if scalars:
         sys.stdout.write("\n" + kv_table(scalars, "summary"))
