@@ -137,7 +137,8 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
         ``delta_shares``, ``delta_dollars`` ($ per $1 move x spot), ``gamma`` (shares per $),
         ``theta_day`` ($ per calendar day), ``vega_point`` ($ per vol point), ``rho_point``
         ($ per rate point), ``obligation`` ($: strike x mult x contracts for short puts),
-        ``margin`` ($: capital model requirement of short options at the current mark) and
+        ``margin`` ($: capital model requirement of short options at the current mark; short
+        calls under ``"cash_secured"`` get the ``"reg_t"`` naked-call requirement) and
         ``status`` (see the module docstring).
 
     Raises
@@ -240,7 +241,10 @@ def _margin(cfg, strike, mark, kinds, contracts, short_live) -> np.ndarray:
     for kind in ("put", "call"):
         sel = short_live & (kinds == kind)
         if sel.any():
-            per = capital_per_contract(cfg.capital.model, cfg.market.spot, strike[sel], mark[sel], kind=kind,
+            # a short call cannot be cash-secured: it carries the naked-call (Reg T) requirement,
+            # as in engine.simulate, instead of a NaN that a portfolio sum would silently skip
+            model = "reg_t" if (kind == "call" and cfg.capital.model == "cash_secured") else cfg.capital.model
+            per = capital_per_contract(model, cfg.market.spot, strike[sel], mark[sel], kind=kind,
                                        capital=cfg.capital)
             margin[sel] = np.asarray(per, dtype=float) * contracts[sel]
     return margin

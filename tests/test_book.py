@@ -181,3 +181,19 @@ def test_refusals():
         ladder_summary(example_positions())
     with pytest.raises(VolarbInputError, match="the book holds no short puts"):
         ladder_summary(book_of(rec(side="long")))
+
+
+def test_short_call_margin_under_cash_secured_is_the_naked_call_requirement():
+    # A short call cannot be cash-secured; the book must not drop its margin (NaN, then skipped
+    # by the portfolio sum).  It gets the CBOE/FINRA naked-call requirement, as simulate_plan
+    # applies: $5 call, spot 3.15: OTM 5 - 3.15 = 1.85; 20% x 3.15 - 1.85 = -1.22 < 10% x 3.15
+    # = 0.315, so (mark + 0.315) x 100 per contract, x 2 contracts.
+    cfg = CFG.replace(capital__model="cash_secured")
+    book = mark_book(positions_from_records([rec(kind="call", strike=5.0, contracts=2, premium=2.0)], "test"), cfg)
+    mark = float(book["mark"].iloc[0])
+    np.testing.assert_allclose(book["margin"].iloc[0], (mark + 0.315) * 100 * 2, rtol=1e-12, atol=0,
+                               err_msg=f"mark {mark}")
+    # a short put under cash_secured keeps (strike - mark) x 100 x contracts
+    put = mark_book(positions_from_records([rec(strike=2.5, contracts=3)], "test"), cfg)
+    pm = float(put["mark"].iloc[0])
+    np.testing.assert_allclose(put["margin"].iloc[0], (2.5 - pm) * 100 * 3, rtol=1e-12, atol=0)
