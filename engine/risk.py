@@ -11,7 +11,7 @@ VAR_LIMIT_BREACH         VaR at ``var_confidence`` over ``var_horizon_days`` ($)
 CONCENTRATION_RISK       largest strike obligation ($), see below                    > 40% PV
 DAILY_PNL_ALERT          ``PV - PV_yesterday`` ($)                                    beyond +-5% of PV_yesterday
 ASSIGNMENT_RISK          highest probability ITM of a short option within 3 trading  > 80%
-                         days of its expiry
+                         days of its expiry (expiring today included: ITM is 1)
 LOW_IV_ENVIRONMENT       IV percentile (from an IV history)                          < 30
 BUYING_POWER_EXCEEDED    buying power used = sum of the capital-model margin ($)     > PV
 =======================  ==========================================================  =========
@@ -246,7 +246,8 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         exp = r["expiry"]
         exp = exp if isinstance(exp, _dt.date) else _dt.date.fromisoformat(str(exp))
         days = _trading_days_until(vd, exp, config.execution.exchange)
-        if exp > vd and days <= rc.assignment_notice_days:
+        # expiring today counts (0 trading days left): an in-the-money short is assigned tonight
+        if exp >= vd and days <= rc.assignment_notice_days:
             near.append((float(r["prob_itm"]), r["kind"], float(r["strike"]), exp, days))
     if not near:
         rows.append(_row("ASSIGNMENT_RISK", 0.0, rc.assignment_probability, "OK",

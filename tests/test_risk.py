@@ -160,3 +160,20 @@ def test_iv_history_errors_name_file_line_column(tmp_path):
         read_iv_history(p)
     with pytest.raises(IVHistoryError, match="window must be >= 2, got 1"):
         iv_rank_percentile([1.0, 2.0], window=1)
+
+
+def test_assignment_risk_on_the_expiry_day_itself():
+    # A short put expiring today (the valuation date) and in the money is about to be assigned:
+    # the alert must not say "no short option expires".  The $4 put at spot 3.15 is marked at
+    # intrinsic (0.85) on its expiry day, probability ITM 1.
+    cfg = default_config()
+    pos = example_positions().copy()
+    pos["expiry"] = VD
+    chk = daily_risk_check(pos, cfg, 5000.0, var_result=VAR, valuation_date=VD).set_index("alert")
+    assert chk.loc["ASSIGNMENT_RISK", "status"] == "ALERT", chk.loc["ASSIGNMENT_RISK", "detail"]
+    assert_allclose(chk.loc["ASSIGNMENT_RISK", "value"], 1.0, rtol=0, atol=0)
+    assert "0 trading days" in chk.loc["ASSIGNMENT_RISK", "detail"]
+    # a position that expired yesterday is gone (assigned or worthless): not an upcoming risk
+    pos["expiry"] = VD - _dt.timedelta(days=1)
+    chk = daily_risk_check(pos, cfg, 5000.0, var_result=VAR, valuation_date=VD).set_index("alert")
+    assert chk.loc["ASSIGNMENT_RISK", "status"] == "OK"
