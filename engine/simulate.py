@@ -611,8 +611,8 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
         Every section of the plan; ``simulation`` holds the price model.
     positions : pandas.DataFrame or None
         Today's book (:data:`engine.positions.POSITION_COLUMNS`), e.g. the plan's 38 puts; marked
-        at the model (European, ``market.vol`` unless a position gives its ``iv``) and held to
-        expiry.  ``None`` starts from cash.
+        at the model (European, at the path's one implied vol, which starts at ``market.vol``: a
+        position's own ``iv`` is not used) and held to expiry.  ``None`` starts from cash.
     paths : int, optional
         Number of paths (default ``config.simulation.paths``).
     seed : int, optional
