@@ -11,8 +11,12 @@ contracts`` (a short is a liability, negative); ``premium_total = -sign * premiu
 contracts`` (+ received for a short, - paid for a long); ``unrealized_pnl = value +
 premium_total``.  Greeks are per position, signed and scaled by ``contracts * mult``.
 
-Expired positions (expiry on or before the valuation date) are marked at intrinsic value with
-zero Greeks, ``prob_itm`` 1 or 0, no margin, status ``"Expired"`` and ``mark_basis`` saying so.
+Positions expiring on the valuation date are still open (exercise and assignment happen that
+evening): they are marked at intrinsic value (t = 0), keep the intrinsic delta (an in-the-money
+short put is about to deliver 100 shares a contract) and their margin, and keep their status;
+``mark_basis`` says "intrinsic (expires today)".  Expired positions (expiry before the valuation
+date) are marked at intrinsic value with zero Greeks, ``prob_itm`` 1 or 0, no margin, status
+``"Expired"`` and ``mark_basis`` saying so.
 
 Status rule (short options; derived from the plan's table)
 ---------------------------------------------------------
@@ -29,7 +33,7 @@ the status but not used for it.  The rule:
 * ``Fair``  - in the money, but the premium still covers it: put ``spot > strike - premium``,
   call ``spot < strike + premium`` (premium per share received);
 * ``Watch`` - past break-even: the position loses at expiry if the spot stays here;
-* ``Expired`` - expiry on or before the valuation date;
+* ``Expired`` - expiry before the valuation date;
 * ``Long``  - long options (hedges) carry no assignment risk and get no label.
 
 References
@@ -68,7 +72,7 @@ def position_status(kind, side, strike, premium, spot, expired=False) -> np.ndar
     spot : float or array_like
         Underlying price, $.
     expired : array_like of bool
-        True for positions at or past expiry.
+        True for positions past expiry.
 
     Returns
     -------
@@ -194,6 +198,12 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     mark = intrinsic.copy()
     g = {k: np.zeros(n) for k in ("delta", "gamma", "vega", "theta", "rho")}
     p_itm = (intrinsic > 0).astype(float)
+    today = days == 0  # expires today: still open (assignment tonight), marked at intrinsic
+    if today.any():
+        # at t = 0 the kernel's delta is the intrinsic slope (-1 for an ITM put, 0 OTM): an ITM
+        # short put about to deliver 100 shares a contract must count in the delta check
+        g["delta"][today] = greeks(m.spot, strike[today], 0.0, m.rate, vol[today], w[today],
+                                   m.dividend_yield, style="european")["delta"]
     if live.any():
         args = (m.spot, strike[live], t[live], m.rate, vol[live], w[live], m.dividend_yield)
         pricer = american_price if style == "american" else bs_price
@@ -211,7 +221,8 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     out["vol_used"] = vol
     out["vol_source"] = source.astype(str)
     out["mark"] = mark
-    out["mark_basis"] = np.where(live, f"model ({style})", "intrinsic (expired)")
+    out["mark_basis"] = np.select([live, today], [f"model ({style})", "intrinsic (expires today)"],
+                                  "intrinsic (expired)")
     out["value"] = scale * mark
     out["premium_total"] = -sign * premium * contracts * mult
     out["unrealized_pnl"] = out["value"] + out["premium_total"]
@@ -226,8 +237,8 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     out["rho_point"] = scale * g["rho"] / 100.0
     short_put = (sign < 0) & (kinds == "put")
     out["obligation"] = np.where(short_put, strike * mult * contracts, 0.0)
-    out["margin"] = _margin(cfg, strike, mark, kinds, contracts, (sign < 0) & live)
-    out["status"] = position_status(kinds, out["side"].to_numpy(object), strike, premium, m.spot, ~live)
+    out["margin"] = _margin(cfg, strike, mark, kinds, contracts, (sign < 0) & (live | today))
+    out["status"] = position_status(kinds, out["side"].to_numpy(object), strike, premium, m.spot, days < 0)
     return out
 
 

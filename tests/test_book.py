@@ -128,10 +128,15 @@ def test_expired_positions_marked_at_intrinsic():
                    rec(strike=2.0, expiry="2025-09-27"),
                    rec(strike=2.0, expiry="2025-10-17"))
     np.testing.assert_allclose(book["mark"][:2], [0.85, 0.0], rtol=0, atol=1e-15)
-    assert book["status"].tolist()[:2] == ["Expired", "Expired"]
-    assert book["mark_basis"].tolist() == ["intrinsic (expired)", "intrinsic (expired)", "model (american)"]
+    # expired yesterday vs expiring today (still open: out of the money, so "Good")
+    assert book["status"].tolist()[:2] == ["Expired", "Good"]
+    assert book["mark_basis"].tolist() == ["intrinsic (expired)", "intrinsic (expires today)", "model (american)"]
     assert book["dte"].tolist() == [-1, 0, 20] and book["t"].tolist()[:2] == [0.0, 0.0]
-    assert book.loc[:1, ["delta_shares", "gamma", "theta_day", "vega_point", "margin"]].abs().to_numpy().sum() == 0
+    assert book.loc[:1, ["delta_shares", "gamma", "theta_day", "vega_point"]].abs().to_numpy().sum() == 0
+    assert book["margin"][0] == 0
+    # today's short $2 put still carries Reg T margin at mark 0: max(0.20 x 3.15 - OTM 1.15, 0.10 x 2)
+    # = 0.20 per share, x 100 x 1 contract = $20
+    np.testing.assert_allclose(book["margin"][1], 20.0, rtol=0, atol=1e-9)
     assert book["prob_itm"].tolist()[:2] == [1.0, 0.0]
     # -0.85 x 100 x 2 + 1.2 x 100 x 2 = -170 + 240 = 70
     assert abs(book["unrealized_pnl"][0] - 70.0) < 1e-9
@@ -197,3 +202,28 @@ def test_short_call_margin_under_cash_secured_is_the_naked_call_requirement():
     put = mark_book(positions_from_records([rec(strike=2.5, contracts=3)], "test"), cfg)
     pm = float(put["mark"].iloc[0])
     np.testing.assert_allclose(put["margin"].iloc[0], (2.5 - pm) * 100 * 3, rtol=1e-12, atol=0)
+
+
+def test_expiring_today_keeps_intrinsic_delta_margin_and_status():
+    import datetime as dt
+
+    from engine.config import default_config
+    from engine.positions import example_positions
+
+    cfg = default_config()
+    pos = example_positions()
+    pos["expiry"] = [cfg.valuation_date] * (len(pos) - 1) + [cfg.valuation_date - dt.timedelta(days=1)]
+    book = mark_book(pos, cfg)
+    today, gone = book.iloc[:-1], book.iloc[-1]
+    # spot 3.15: the $4.00 puts (2 contracts, short) are in the money: put delta -1 at expiry,
+    # position delta = -(-1) x 2 x 100 = +200 shares; out-of-the-money strikes carry 0
+    four = today[today["strike"] == 4.0]
+    assert four["delta_shares"].tolist() == [200.0]
+    assert today[today["strike"] < 3.15]["delta_shares"].eq(0.0).all()
+    # still open: mark = intrinsic, margin charged, status not Expired
+    assert four["mark"].tolist() == [4.0 - 3.15]
+    assert (today["margin"] > 0).all()
+    assert not today["status"].eq("Expired").any()
+    assert set(today["mark_basis"]) == {"intrinsic (expires today)"}
+    # yesterday's expiry is gone: no delta, no margin, Expired
+    assert gone["delta_shares"] == 0 and gone["margin"] == 0 and gone["status"] == "Expired"
