@@ -142,7 +142,8 @@ def _row(alert: str, value: float, threshold: float, status: str, detail: str) -
 def daily_risk_check(positions, config, portfolio_value: float | None = None, *, marked=None,
                      var_result: dict | None = None, previous_value: float | None = None,
                      iv_history=None, shares: float = 0.0, buying_power_used: float | None = None,
-                     valuation_date: _dt.date | None = None, price_history=None):
+                     valuation_date: _dt.date | None = None, price_history=None,
+                     contribution: float = 0.0):
     """Every alert of the plan with its value, threshold and status.
 
     Parameters
@@ -159,6 +160,10 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         A :func:`engine.var.value_at_risk` result (otherwise computed with the config's method).
     previous_value : float, optional
         Yesterday's PV, $; without it DAILY_PNL_ALERT is "N/A".
+    contribution : float
+        Money deposited (+) or withdrawn (-) since yesterday, $: the daily P&L is
+        ``PV - previous_value - contribution``, so the plan's $4,000 monthly deposit is not a
+        +105% "gain" that trips the alert.
     iv_history : path, DataFrame or array, optional
         IV history (``date, iv``); without it LOW_IV_ENVIRONMENT is "N/A".
     shares : float
@@ -235,10 +240,14 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         prev = float(previous_value)
         if not math.isfinite(prev) or prev <= 0:
             raise RiskError(f"previous_value must be a positive number of $, got {previous_value!r}")
-        pnl = pv - prev
+        flow = float(contribution)
+        if not math.isfinite(flow):
+            raise RiskError(f"contribution must be a number of $, got {contribution!r}")
+        pnl = pv - prev - flow
         lim = rc.daily_pnl_limit * prev
+        net = f" net of {flow:+,.0f} deposited" if flow else ""
         rows.append(_row("DAILY_PNL_ALERT", pnl, lim, "ALERT" if abs(pnl) > lim else "OK",
-                         f"daily P&L {pnl:+,.0f} ({pnl / prev:+.1%}) vs +-{rc.daily_pnl_limit:.0%} of {prev:,.0f}"))
+                         f"daily P&L {pnl:+,.0f} ({pnl / prev:+.1%}){net} vs +-{rc.daily_pnl_limit:.0%} of {prev:,.0f}"))
 
     short = marked[marked["side"].astype(str).str.lower() == "short"] if len(marked) else marked
     near = []

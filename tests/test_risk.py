@@ -177,3 +177,17 @@ def test_assignment_risk_on_the_expiry_day_itself():
     pos["expiry"] = VD - _dt.timedelta(days=1)
     chk = daily_risk_check(pos, cfg, 5000.0, var_result=VAR, valuation_date=VD).set_index("alert")
     assert chk.loc["ASSIGNMENT_RISK", "status"] == "OK"
+
+
+def test_daily_pnl_nets_out_the_monthly_deposit():
+    cfg = default_config()
+    # yesterday 4,700; today 8,900 after the plan's $4,000 deposit: P&L = 8900 - 4700 - 4000 = +200,
+    # inside 5% of 4,700 = 235 (OK); counted as P&L the deposit alone would be +4,200 (ALERT)
+    kw = dict(marked=_book(), var_result=VAR, previous_value=4700.0, valuation_date=VD)
+    t = daily_risk_check(None, cfg, 8900.0, contribution=4000.0, **kw).set_index("alert")
+    assert t.loc["DAILY_PNL_ALERT", "value"] == 200.0 and t.loc["DAILY_PNL_ALERT", "status"] == "OK"
+    assert "net of +4,000 deposited" in t.loc["DAILY_PNL_ALERT", "detail"]
+    t = daily_risk_check(None, cfg, 8900.0, **kw).set_index("alert")
+    assert t.loc["DAILY_PNL_ALERT", "value"] == 4200.0 and t.loc["DAILY_PNL_ALERT", "status"] == "ALERT"
+    with pytest.raises(RiskError, match="contribution must be a number of \\$, got nan"):
+        daily_risk_check(None, cfg, 8900.0, contribution=float("nan"), **kw)
