@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from numpy.testing import assert_allclose
 
+from workbook import layout as L
 from workbook.cli import EXAMPLE_OUTPUTS, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,7 +130,8 @@ def test_iv_history_low_and_high(capsys, tmp_path):
 def test_risk_table_shows_inputs(capsys, tmp_path):
     code, out, err = run(capsys, "risk", "--iv-history", iv_csv(tmp_path, 2.05), "--previous-value", "3650")
     assert code == 0, err
-    assert "IV 2.05: rank" in out and "percentile 20.83" in out
+    # the vol as a percent first (a trader reads 205%), the decimal of the CSV beside it
+    assert "IV 205% (2.05): rank" in out and "percentile 20.83" in out
     assert re.search(r"DAILY_PNL_ALERT\s+OK\s+142", out)
 
 
@@ -465,3 +467,60 @@ def test_measured_iv_percentile_drives_the_hedge_ratio(capsys, tmp_path):
     # without a history the plan's stated 99th percentile applies: min(0.2 x 1.3 x 1.5, 0.35) = 0.35
     rep = run_json(capsys, "build", "--out", tmp_path / "r2.xlsx", "--paths", "50")
     assert_allclose(rep["hedge_ratio"], 0.35, rtol=0, atol=1e-12)
+
+
+# --- review findings: what a trader reads on the terminal ------------------------------------------
+
+def test_refresh_names_the_risk_inputs_it_was_not_given(capsys, tmp_path):
+    """A report built with --iv-history and --chain lists them on About; a refresh without them
+    says which files it no longer uses (it reads only the workbook), and is silent when given."""
+    out = tmp_path / "r.xlsx"
+    iv, chain = iv_csv(tmp_path, 2.05), _flat_chain(tmp_path)
+    code, _, err = run(capsys, "build", "--iv-history", iv, "--chain", chain, "--out", out, "--paths", "50")
+    assert code == 0, err
+    about = {r[0]: r[1] for r in openpyxl.load_workbook(out)[L.SHEET_ABOUT].iter_rows(values_only=True)}
+    assert about["IV history (--iv-history)"] == str(iv) and about["Option chain (--chain)"] == str(chain)
+    assert about["Daily closes (--prices)"] == "none"
+    code, _, err = run(capsys, "refresh", out, "--paths", "50")
+    assert code == 0, err
+    notes = [ln for ln in err.splitlines() if ln.startswith("volarb refresh: note:")]
+    assert len(notes) == 2, err
+    assert f"last computed with --iv-history {iv}" in err and f"pass --chain {chain} again" in err
+    # the refresh itself recorded that it ran without them: the next refresh has nothing to say
+    code, _, err = run(capsys, "refresh", out, "--paths", "50")
+    assert code == 0 and "note:" not in err, err
+    code, _, err = run(capsys, "refresh", out, "--paths", "50", "--iv-history", iv)
+    assert code == 0 and "note:" not in err, err
+
+
+def test_simulate_table_shows_every_documented_distribution(capsys):
+    """docs: simulate prints 'equity percentiles, probabilities, drawdown and Sharpe distributions'."""
+    code, out, err = run(capsys, "simulate", "--paths", "60", "--seed", "5")
+    assert code == 0, err
+    assert "simulation: 60 paths, seed 5" in out
+    d = run_json(capsys, "simulate", "--paths", "60", "--seed", "5")
+    assert f"probability of a margin call {d['prob_margin_call']:.1%}".split()[-1] in out
+    for label in ("distributions across paths", "final equity $", "max drawdown", "annualized return",
+                  "Sharpe ratio (annualized)", "probability of the plan's scenario targets", "expected"):
+        assert label in out, label
+    line = next(ln for ln in out.splitlines() if ln.startswith("max drawdown"))
+    assert line.split()[-1] == f"{d['max_drawdown']['p95']:.1%}"
+    # a seed is an identifier, not an amount: never printed with thousands separators
+    code, out, _ = run(capsys, "simulate", "--paths", "60")
+    assert "seed 20250927" in out and "20,250,927" not in out
+
+
+def test_risk_greeks_are_labelled_with_units(capsys):
+    code, out, err = run(capsys, "risk")
+    assert code == 0, err
+    for label in ("delta (shares)", "theta $ per day", "vega $ per vol point", "margin $ (capital model)"):
+        assert label in out, label
+    assert "theta_day" not in out and "vega_point" not in out
+
+
+def test_iv_table_shows_the_vol_as_a_percent(capsys):
+    code, out, err = run(capsys, "iv", "--price", "0.70", "--strike", "2", "--days", "30")
+    assert code == 0, err
+    d = run_json(capsys, "iv", "--price", "0.70", "--strike", "2", "--days", "30")
+    iv = d["options"][0]["iv"]
+    assert f"{iv * 100:.1f}%" in out and "iv %" in out

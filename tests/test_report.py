@@ -279,3 +279,16 @@ def test_audit_long_text_wraps_in_taller_rows(wb):
         lines = max(sum(max(1, math.ceil(len(part) / int(w * 1.1))) for part in t.split("\n"))
                     for t, w in texts if isinstance(t, str) and t)
         assert ws.row_dimensions[r].height == 14.0 * lines
+
+
+# --- review findings: labels a reader sees ------------------------------------------------------
+
+def test_plan_projection_headers_are_words(report):
+    wb = openpyxl.load_workbook(report)
+    ws = wb[L.SHEET_PLAN]
+    heads = set()
+    for r in range(1, ws.max_row + 1):
+        if ws.cell(row=r, column=1).value == "Month":
+            heads.update(c.value for c in ws[r] if c.value)
+    assert {"Starting capital $", "Premium income $", "Portfolio value $", "DTE", "Sale date"} <= heads
+    assert not any("_" in h for h in heads), heads

@@ -178,8 +178,9 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None) -> str:
-    """Plain-text table of dict rows (numbers right-aligned)."""
+def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None,
+          right: Any = ()) -> str:
+    """Plain-text table of dict rows (numbers, and the columns named in ``right``, right-aligned)."""
     from workbook.compute import to_jsonable
 
     rows = [to_jsonable(r) for r in rows]
@@ -188,7 +189,7 @@ def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: s
     columns = columns or list(rows[0].keys())
     cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(str(c)), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    numeric = [all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in columns]
+    numeric = [c in right or all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in columns]
     out = [title] if title else []
     out.append("  ".join(str(c).rjust(w) if n else str(c).ljust(w) for c, w, n in zip(columns, widths, numeric)))
     out.append("  ".join("-" * w for w in widths))
@@ -331,6 +332,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         cell = inputs_key_cells(wb[L.SHEET_INPUTS]).get("account.starting_value")
         if cell is not None:
             wb[L.SHEET_INPUTS][cell].value = float(args.portfolio_value)
+    from workbook.io import read_about_risk_inputs
+
+    _dropped_risk_inputs(read_about_risk_inputs(wb), args)
     data = _compute(args, cfg, pos, sources)
     refresh_workbook(wb, data)
     backup = make_backup(path)
@@ -348,6 +352,25 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         sys.stdout.write(_summary(data, path))
         sys.stdout.write(f"backup of the previous file: {backup}\n")
     return EXIT_OK
+
+
+def _dropped_risk_inputs(before: dict[str, str], args: argparse.Namespace) -> list[str]:
+    """Notes (on stderr) for the risk-input files a report used last time but this refresh was
+    not given: a refresh reads only the workbook, so without them the chain's vols, the measured
+    IV percentile or historical VaR silently give way to the config's figures."""
+    from workbook import layout as L
+
+    notes = []
+    for key, path in before.items():
+        if getattr(args, key, None):
+            continue
+        flag = L.ABOUT_RISK_INPUTS[key][1]
+        notes.append(f"volarb refresh: note: the report was last computed with {flag} {path}; this refresh "
+                     f"was not given {flag}, so its figures no longer use that file (pass {flag} {path} "
+                     "again to keep them)")
+    for line in notes:
+        sys.stderr.write(line + "\n")
+    return notes
 
 
 def _t_from(args: argparse.Namespace, cfg: Any) -> Any:
@@ -452,12 +475,28 @@ def cmd_iv(args: argparse.Namespace) -> int:
         _emit_json({"inputs": {"spot": spot, "rate": rate, "q": q, "style": args.style}, "options": rows})
     else:
         sys.stdout.write(f"{args.style} implied vol, spot {spot:g}, rate {rate:.2%}\n")
-        sys.stdout.write(table(rows, ["strike", "days", "price", "iv", "status"]))
+        shown = [{**r, "iv %": "nan" if r["iv"] != r["iv"] else f"{r['iv']:.1%}"} for r in rows]
+        sys.stdout.write(table(shown, ["strike", "days", "price", "iv", "iv %", "status"], right={"iv %"}))
     failed = [r for r in rows if r["iv"] != r["iv"]]
     if failed and len(failed) == len(rows) and not args.json:
         sys.stderr.write(f"volarb iv: no implied vol: {failed[0]['status']}\n")
         return EXIT_INPUT
     return EXIT_OK
+
+
+#: Terminal labels (with units) of the portfolio Greeks of ``risk``; JSON keeps the keys.
+_GREEK_LABELS = {
+    "delta_shares": "delta (shares)",
+    "delta_dollars": "delta $ (shares x spot)",
+    "gamma": "gamma (shares per $1)",
+    "theta_day": "theta $ per day",
+    "vega_point": "vega $ per vol point",
+    "rho_point": "rho $ per rate point",
+    "value": "book value $ (model)",
+    "obligation": "put obligation $ (if all assigned)",
+    "margin": "margin $ (capital model)",
+    "positions": "positions (lots)",
+}
 
 
 def cmd_risk(args: argparse.Namespace) -> int:
@@ -482,12 +521,16 @@ def cmd_risk(args: argparse.Namespace) -> int:
     else:
         var = rep["var"]
         sys.stdout.write(f"risk check {rep['valuation_date']}, portfolio value ${rep['portfolio_value']:,.2f}\n")
-        sys.stdout.write(kv_table({k: v for k, v in rep["greeks"].items()}, "portfolio Greeks"))
+        sys.stdout.write(kv_table({_GREEK_LABELS.get(k, k): v for k, v in rep["greeks"].items()},
+                                  f"portfolio Greeks (short negative; x {cfg.capital.contract_multiplier} shares "
+                                  "per contract)"))
         sys.stdout.write(f"\nVaR {var['confidence']:.0%} {var['horizon_days']}-day ({var['method']}): "
                          f"${var['var']:,.2f}   ES: ${var['es']:,.2f}\n")
         if rep["iv"] is not None:
             iv = rep["iv"]
-            sys.stdout.write(f"IV {_fmt(iv['current_iv'])}: rank {_fmt(iv['iv_rank'])}, percentile "
+            cur = iv["current_iv"]
+            cur_text = "n/a" if cur is None else f"{cur:.0%} ({_fmt(cur)})"
+            sys.stdout.write(f"IV {cur_text}: rank {_fmt(iv['iv_rank'])}, percentile "
                              f"{_fmt(iv['iv_percentile'])} over {iv['observations']} days\n")
         if rep["surface"] is not None:
             srf = rep["surface"]
@@ -558,10 +601,63 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if "month" not in getattr(pct, "columns", ()) and hasattr(pct, "reset_index"):
             pct = pct.reset_index()  # the month is the index
         sys.stdout.write(table(_records(pct), None, "equity percentiles"))
-    scalars = {k: v for k, v in d.items() if isinstance(v, (int, float, str))}
-    if scalars:
-        sys.stdout.write("\n" + kv_table(scalars, "summary"))
+    sys.stdout.write(_simulation_text(d))
     return EXIT_OK
+
+
+#: (JSON key, terminal label, format) of the scalar figures of ``simulate``.
+_SIM_SCALARS = (
+    ("invested", "invested (start + additions) $", "money"),
+    ("prob_loss", "probability of ending below invested", "pct"),
+    ("prob_margin_call", "probability of a margin call", "pct"),
+    ("share_with_assignment", "share of paths with an assignment", "pct"),
+    ("mean_discounted_final", "mean discounted final equity $", "money"),
+    ("se_discounted_final", "standard error of that mean $", "money"),
+    ("discounted_invested", "discounted invested $", "money"),
+)
+
+#: (JSON key, terminal label, format) of the distributions across paths.
+_SIM_DISTRIBUTIONS = (
+    ("final_equity_summary", "final equity $", "money"),
+    ("max_drawdown", "max drawdown", "pct"),
+    ("annual_return", "annualized return", "pct"),
+    ("sharpe", "Sharpe ratio (annualized)", "num"),
+)
+
+
+def _fmt_as(v: Any, how: str) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "n/a"
+    if how == "pct":
+        return f"{v:.1%}"
+    if how == "money":
+        return f"{v:,.2f}"
+    return f"{v:.2f}"
+
+
+def _simulation_text(d: dict[str, Any]) -> str:
+    """The terminal summary of ``simulate``: probabilities, distributions and the plan's targets
+    (every figure of the JSON except the tables already printed)."""
+    out = []
+    rows = [{"quantity": label, "value": _fmt_as(d.get(key), how)} for key, label, how in _SIM_SCALARS if key in d]
+    out.append("\n" + table(rows, ["quantity", "value"], "summary", right={"value"}))
+    dist = []
+    for key, label, how in _SIM_DISTRIBUTIONS:
+        s = d.get(key)
+        if isinstance(s, dict):
+            dist.append({"quantity": label, **{p: _fmt_as(s.get(p), how) for p in ("mean", "p5", "p25", "p50", "p75",
+                                                                                    "p95")}})
+    if dist:
+        cols = ["quantity", "mean", "p5", "p25", "p50", "p75", "p95"]
+        out.append("\n" + table(dist, cols, "distributions across paths", right=set(cols[1:])))
+    targets = d.get("prob_targets")
+    if isinstance(targets, dict) and targets:
+        trows = [{"scenario": name, "final equity from $": _fmt_as(t.get("low"), "money"),
+                  "to $": _fmt_as(t.get("high"), "money"), "P(in range)": _fmt_as(t.get("in_range"), "pct"),
+                  "P(at least from)": _fmt_as(t.get("at_least"), "pct")} for name, t in targets.items()]
+        out.append("\n" + table(trows, None, "probability of the plan's scenario targets",
+                                 right=set(trows[0]) - {"scenario"}))
+    return "".join(out)
 
 
 _REVIEW_LABELS = (

@@ -27,7 +27,7 @@ from engine.config import ConfigError, PlanConfig, config_from_dict, config_to_d
 from workbook import layout as L
 
 __all__ = ["WorkbookError", "atomic_save", "atomic_write_bytes", "lock_file_for", "check_not_locked",
-           "backup_path", "make_backup", "load_user_workbook", "read_config_sheet",
+           "read_about_risk_inputs", "backup_path", "make_backup", "load_user_workbook", "read_config_sheet",
            "read_positions_sheet", "inputs_key_cells"]
 
 
@@ -238,6 +238,24 @@ def _coerce(value: Any, default: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def read_about_risk_inputs(wb: Any) -> dict[str, str]:
+    """The risk-input files a report was last built or refreshed with, from its About sheet.
+
+    Returns ``{source key: file}`` for the rows of :data:`layout.ABOUT_RISK_INPUTS` that name
+    a file (not ``none``); an older report without those rows, or without About, gives ``{}``.
+    """
+    if L.SHEET_ABOUT not in wb.sheetnames:
+        return {}
+    ws = wb[L.SHEET_ABOUT]
+    labels = {label: key for key, (label, _flag) in L.ABOUT_RISK_INPUTS.items()}
+    out: dict[str, str] = {}
+    for row in ws.iter_rows(min_row=1, max_col=2, values_only=True):
+        key = labels.get(row[0]) if row and isinstance(row[0], str) else None
+        if key and isinstance(row[1], str) and row[1].strip() and row[1].strip() != "none":
+            out[key] = row[1].strip()
+    return out
 
 
 def read_config_sheet(wb: Any, source: str, base: PlanConfig | None = None) -> PlanConfig:

@@ -285,5 +285,13 @@ EXCEL_ERRORS = ("#NAME?", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#N/A", "#NULL
 #: Prefix that marks text which would otherwise be read as a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@")
 
+#: Risk-input files listed on the About sheet: meta source key -> (row label, CLI flag).
+#: ``volarb refresh`` reads these rows to warn when a file used before is not given again.
+ABOUT_RISK_INPUTS: dict[str, tuple[str, str]] = {
+    "iv_history": ("IV history (--iv-history)", "--iv-history"),
+    "prices": ("Daily closes (--prices)", "--prices"),
+    "chain": ("Option chain (--chain)", "--chain"),
+}
+
 DEFAULT_REPORT = "volarb-report.xlsx"
 BACKUP_SUFFIX = ".bak.xlsx"

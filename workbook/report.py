@@ -211,11 +211,35 @@ def _missing_note(ws: Any, row: int, data: ReportData, step: str) -> bool:
     return False
 
 
+def _human_header(name: Any, fmt: str) -> str:
+    """A readable column header for an engine column name: words, and ``$`` on money columns.
+
+    >>> _human_header("starting_capital", L.FMT_MONEY)
+    'Starting capital $'
+    >>> _human_header("dte", L.FMT_INT)
+    'DTE'
+    """
+    text = str(name)
+    special = {"dte": "DTE", "p5": "p5", "p25": "p25", "p50": "p50", "p75": "p75", "p95": "p95"}
+    if text in special:
+        return special[text]
+    words = text.replace("_", " ")
+    words = words[:1].upper() + words[1:]
+    return f"{words} $" if fmt in (L.FMT_MONEY, L.FMT_MONEY0) and "$" not in words else words
+
+
 def _value_table(ws: Any, row: int, df: Any, columns: Sequence[tuple] | None = None, start_col: int = 1,
                  autofilter: bool = False) -> int:
-    """Write a DataFrame (values) with a header at ``row``; returns the next free row."""
+    """Write a DataFrame (values) with a header at ``row``; returns the next free row.
+
+    Without ``columns`` every column of ``df`` is written, headed by :func:`_human_header`.
+    """
     if columns is None:
-        columns = [(str(c), c, _guess_fmt(df[c]), _fit_width(c, df[c])) for c in df.columns]
+        columns = []
+        for c in df.columns:
+            fmt = _guess_fmt(df[c])
+            head = _human_header(c, fmt)
+            columns.append((head, c, fmt, _fit_width(head, df[c])))
     _header(ws, row, columns, start_col)
     for i, rec in enumerate(df.to_dict(orient="records")):
         for j, spec in enumerate(columns):
@@ -568,7 +592,8 @@ def write_plan(wb: Any, data: ReportData) -> None:
         _missing_note(ws, r + 2, data, "plan")
         r += 4
     # projection beside the printed table
-    _title(ws, r, "Month-by-month projection (engine) beside the plan's printed table")
+    _title(ws, r, "Month-by-month projection (engine; the Assumption column says how assignments count), "
+                  "and below it the plan's printed table")
     proj = data.get("projection")
     if proj is not None:
         r2 = _value_table(ws, r + 1, proj)
@@ -996,10 +1021,12 @@ def write_about(wb: Any, data: ReportData) -> None:
         ("Simulation seed", m["seed"]),
         ("Config", m["sources"].get("config", "built-in example (the plan's parameters)")),
         ("Positions", m["sources"].get("positions", "built-in example (the plan's 38 short puts)")),
+        *((label, m["sources"].get(key) or "none") for key, (label, _flag) in L.ABOUT_RISK_INPUTS.items()),
         ("Python", platform.python_version()),
         ("Recalculation", "Formulas recalculate on open (fullCalcOnLoad). Model outputs are values: "
                           "run `volarb refresh` after changing inputs that feed the model."),
-        ("Regenerate", "volarb build --positions <csv> --config <toml> --out <xlsx>"),
+        ("Regenerate", "volarb build --positions <csv> --config <toml> --out <xlsx> (and the risk inputs above); "
+                       "volarb refresh <xlsx> takes the risk inputs again too"),
     ]
     for name, why in sorted(data.missing.items()):
         rows.append((f"Not computed: {name}", why))
