@@ -127,7 +127,10 @@ def hedge_ladder(budget, spot, vol, rate=0.0, q=0.0, ladder: Sequence[HedgeRung]
     ladder : sequence of HedgeRung
         (moneyness, share, dte) per rung; plan: (1.5, 40%, 90), (2.0, 35%, 120), (3.0, 25%, 150).
     valuation_date : datetime.date, optional
-        When given, an ``expiry`` column is valuation_date + dte.
+        When given, each rung expires on the first listed monthly expiration (third Friday,
+        :func:`engine.calendar.next_monthly_expiration`) at least ``dte`` days out, and is
+        priced and reported with that expiry's actual days; without it, ``dte`` days exactly
+        and ``expiry`` None.
     strike_increment : float
         Listed strike spacing, $; strikes are rounded to the nearest multiple (0 = exact
         ``moneyness * spot``, as in the plan's code).
@@ -174,6 +177,13 @@ def hedge_ladder(budget, spot, vol, rate=0.0, q=0.0, ladder: Sequence[HedgeRung]
     mny = np.array([r.moneyness for r in ladder], dtype=float)
     share = np.array([r.share for r in ladder], dtype=float)
     dte = np.array([r.dte for r in ladder], dtype=int)
+    expiry: list = [None] * len(ladder)
+    if valuation_date is not None:
+        # order tickets need a contract that is listed: the monthly expiry on or after the target
+        from engine.calendar import next_monthly_expiration
+
+        expiry = [next_monthly_expiration(valuation_date, min_days=int(d)) for d in dte]
+        dte = np.array([(e - valuation_date).days for e in expiry], dtype=int)
     strike = round_strike(mny * float(spot), strike_increment)
     pricer = american_price if style == "american" else bs_price
     price = np.asarray(pricer(float(spot), strike, dte / 365.0, float(rate), float(vol), "call", float(q)))
@@ -182,7 +192,6 @@ def hedge_ladder(budget, spot, vol, rate=0.0, q=0.0, ladder: Sequence[HedgeRung]
 
     n = whole_contracts(rung_budget, price * 100.0)
     cost = n * price * 100.0
-    expiry = [valuation_date + _dt.timedelta(days=int(d)) if valuation_date else None for d in dte]
     return pd.DataFrame({"rung": np.arange(1, len(ladder) + 1), "moneyness": mny, "strike": strike,
                          "dte": dte, "share": share, "budget": rung_budget, "price": price,
                          "contracts": n, "cost": cost, "leftover": rung_budget - cost, "expiry": expiry})

@@ -80,3 +80,17 @@ def test_month1_block_contradicts_rule():
     np.testing.assert_allclose(pr["moneyness"], [2.380952, 3.174603, 4.761905], rtol=0, atol=1e-6)
     np.testing.assert_allclose(pr["price_per_share_printed"], [0.40, 0.50, 0.63], rtol=0, atol=1e-12)
     assert np.all(np.diff(pr["model_price"]) < 0)  # call prices fall with strike; the printed ones rise
+
+
+def test_ladder_expiries_are_listed_monthlies():
+    import datetime as dt
+
+    vd = dt.date(2025, 9, 27)
+    df = hedge_ladder(10000, 3.15, 4.25, 0.04, valuation_date=vd)
+    # targets vd + 90/120/150 = 2025-12-26 / 2026-01-25 (a Sunday) / 2026-02-24; the first third
+    # Friday on or after each: 2026-01-16, 2026-02-20, 2026-03-20
+    assert df["expiry"].tolist() == [dt.date(2026, 1, 16), dt.date(2026, 2, 20), dt.date(2026, 3, 20)]
+    # days: Sep 27 -> Jan 16 = 3 + 31 + 30 + 31 + 16 = 111; + 35 = 146; + 28 = 174
+    assert df["dte"].tolist() == [111, 146, 174]
+    ref = american_price(3.15, np.array([4.5, 6.5, 9.5]), np.array([111, 146, 174]) / 365, 0.04, 4.25, "call")
+    np.testing.assert_allclose(df["price"], ref, rtol=1e-12, atol=0)

@@ -649,7 +649,7 @@ def write_hedges(wb: Any, data: ReportData) -> None:
         put(ws, rr, 1, rec["rung"], L.FMT_INT)
         put(ws, rr, 2, Formula(f"='{L.SHEET_INPUTS}'!$A${ir}") if ir else rec["moneyness"], L.FMT_NUM)
         put(ws, rr, 3, rec["strike"], L.FMT_PRICE)
-        put(ws, rr, 4, Formula(f"='{L.SHEET_INPUTS}'!$C${ir}") if ir else rec["dte"], L.FMT_INT)
+        put(ws, rr, 4, rec["dte"], L.FMT_INT)  # days to the listed monthly expiry >= the target days
         put(ws, rr, 5, Formula(f"='{L.SHEET_INPUTS}'!$B${ir}") if ir else rec["share"], L.FMT_PCT)
         put(ws, rr, 6, Formula(f"=HedgeBudget*E{rr}"), L.FMT_MONEY)
         put(ws, rr, 7, rec["price"], L.FMT_PRICE)
@@ -663,8 +663,9 @@ def write_hedges(wb: Any, data: ReportData) -> None:
         cell = put(ws, tot, c, Formula(f"=SUM({col(c)}{first}:{col(c)}{last})"), L.HEDGE_COLUMNS[c - 1][2])
         cell.font = st["bold"]
         cell.border = st["total_border"]
-    _note(ws, tot + 1, "Strike (spot x moneyness rounded to the listed increment) and price (American model) are "
-                       "values; budget, contracts, cost and leftover are formulas.")
+    _note(ws, tot + 1, "Strike (spot x moneyness rounded to the listed increment), DTE (to the first listed monthly "
+                       "expiry at least the Inputs target days out) and price (American model) are values; budget, "
+                       "contracts, cost and leftover are formulas.")
     _frame_sheet(ws, title_rows=None)
 
 
