@@ -330,7 +330,9 @@ def write_inputs(wb: Any, data: ReportData) -> None:
     ordered = [k for k in named if k in flat] + [k for k in flat if k not in L.INPUT_NAMES]
     for key in ordered:
         value, doc = flat[key]
-        name, label, unit, fmt = L.INPUT_NAMES.get(key, ("", key.split(".", 1)[1].replace("_", " "), "", L.FMT_GENERAL))
+        sec, short = key.split(".", 1)
+        name, label, unit, fmt = L.INPUT_NAMES.get(
+            key, ("", f"{sec.capitalize()}: {short.replace('_', ' ')}", "", L.FMT_GENERAL))
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         put(ws, row, 1, label)
@@ -372,8 +374,9 @@ def write_inputs(wb: Any, data: ReportData) -> None:
         for j, (v, spec) in enumerate(zip(vals, L.REINVEST_TABLE_COLUMNS)):
             put(ws, first + i, j + 1, v, spec[2]).fill = st["input_fill"]
     _note(ws, first + len(cfg.reinvestment) + 1,
-          "Yellow cells are inputs: edit them here, or edit the config and run `volarb refresh`. "
-          "Named cells (column E) drive the formulas on the other sheets.")
+          "Yellow cells are inputs: edit them here and run `volarb refresh <this file>` to recompute the model "
+          "values (or edit the TOML config and run `volarb build --config`). Named cells (column E) drive the "
+          "formulas on the other sheets, which recalculate at once.")
     _frame_sheet(ws)
     ws.auto_filter.ref = None
 
