@@ -307,13 +307,13 @@ def plan_discrepancies(config: PlanConfig, include_agreements: bool = True):
                     f"(double-counting rule: {double:,.0f}).")
         rows.append(_row(f"Month {r.month} portfolio value", r.portfolio_value, simple,
                          f"{r.starting_capital:.0f} + {r.new_capital:.0f} + {r.premium_income:.0f}", note))
-    for m, pct in ((1, 1.07), (2, 0.72), (3, 0.75)):
+    for m, pct in ((1, 107.0), (2, 72.0), (3, 75.0)):  # percent, as printed
         r = t.iloc[m - 1]
-        rows.append(_row(f"Month {m} growth %", pct, r.portfolio_value / r.starting_capital - 1,
-                         f"{r.portfolio_value:.0f} / {r.starting_capital:.0f} - 1", "Agrees with its own (wrong) values.",
-                         tol=5e-3))
+        rows.append(_row(f"Month {m} growth %", pct, 100 * (r.portfolio_value / r.starting_capital - 1),
+                         f"100 x ({r.portfolio_value:.0f} / {r.starting_capital:.0f} - 1)",
+                         "Agrees with its own (wrong) values.", tol=0.5))
     mult = t.portfolio_value.iloc[-1] / t.starting_capital.iloc[0]
-    rows.append(_row("Total growth %", 16.75, mult - 1, "67324 / 3792 - 1", tol=5e-3))
+    rows.append(_row("Total growth %", 1675.0, 100 * (mult - 1), "100 x (67324 / 3792 - 1)", tol=0.5))
     rows.append(_row("Total growth multiple", 17.7, mult, "67324 / 3792", "17.754x: prints truncated to 17.7 (rounds to 17.8).", tol=0.06))
     rows.append(_row("Conclusion growth multiple", 15.8, mult, "67324 / 3792", "The conclusion's 15.8x contradicts its own 17.7x.", tol=0.06))
     rows.append(_row("Base capital", 27792.0, 3792 + 6 * 4000, "3792 + 6 x 4000"))

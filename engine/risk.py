@@ -234,8 +234,8 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
                          f"strike x 100 x contracts) {val:,.0f} vs {rc.concentration_limit:.0%} of PV"))
 
     if previous_value is None:
-        rows.append(_row("DAILY_PNL_ALERT", float("nan"), rc.daily_pnl_limit, "N/A",
-                         "no previous portfolio value given"))
+        rows.append(_row("DAILY_PNL_ALERT", float("nan"), float("nan"), "N/A",
+                         f"no previous portfolio value given (limit: +-{rc.daily_pnl_limit:.0%} of it)"))
     else:
         prev = float(previous_value)
         if not math.isfinite(prev) or prev <= 0:

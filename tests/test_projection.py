@@ -89,3 +89,12 @@ def test_discrepancies_hand_checked():
     assert status("Conclusion growth multiple") == "disagrees"
     only = plan_discrepancies(default_config(), include_agreements=False)
     assert (only["status"] == "disagrees").all() and len(only) < len(d)
+
+
+def test_growth_rows_are_in_percent():
+    d = plan_discrepancies(CFG).set_index("item")
+    # 100 x (7857 / 3792 - 1) = 107.20 against the printed 107%; 100 x (67324 / 3792 - 1) = 1675.4
+    assert d.loc["Month 1 growth %", "printed"] == 107.0
+    np.testing.assert_allclose(d.loc["Month 1 growth %", "computed"], 100 * (7857 / 3792 - 1), rtol=1e-12)
+    np.testing.assert_allclose(d.loc["Total growth %", "computed"], 100 * (67324 / 3792 - 1), rtol=1e-12)
+    assert d.loc["Total growth %", "status"] == "agrees"

@@ -91,6 +91,9 @@ def test_alerts_fire_and_missing_inputs_are_na():
     assert "3 trading days" in chk.loc["ASSIGNMENT_RISK", "detail"]
     assert chk.loc["BUYING_POWER_EXCEEDED", "status"] == "ALERT"     # 2300 > 1000
     assert chk.loc["DAILY_PNL_ALERT", "status"] == "N/A"
+    # the $ threshold is 5% of yesterday's value: unknown without it (not the bare fraction 0.05)
+    assert np.isnan(chk.loc["DAILY_PNL_ALERT", "threshold"])
+    assert "limit: +-5% of it" in chk.loc["DAILY_PNL_ALERT", "detail"]
     assert chk.loc["LOW_IV_ENVIRONMENT", "status"] == "N/A"
     low = daily_risk_check(None, cfg, 1000.0, marked=book, var_result=VAR, valuation_date=VD,
                            iv_history=[3.0] * 30 + [1.0]).set_index("alert")
