@@ -524,3 +524,22 @@ def test_iv_table_shows_the_vol_as_a_percent(capsys):
     d = run_json(capsys, "iv", "--price", "0.70", "--strike", "2", "--days", "30")
     iv = d["options"][0]["iv"]
     assert f"{iv * 100:.1f}%" in out and "iv %" in out
+
+
+def test_contribution_is_netted_out_of_the_daily_pnl(capsys):
+    # yesterday 4,700; today 8,900 after the $4,000 deposit: 8900 - 4700 - 4000 = +200 <= 5% x 4700 = 235
+    rep = run_json(capsys, "risk", "--previous-value", "4700", "--portfolio-value", "8900", "--contribution", "$4,000")
+    a = alert(rep, "DAILY_PNL_ALERT")
+    assert a["status"] == "OK" and a["value"] == 200.0 and a["threshold"] == 235.0
+    assert rep["inputs"]["contribution"] == 4000.0
+    # a withdrawal: 3,000 today after taking out 1,500 from 4,700: 3000 - 4700 + 1500 = -200, OK
+    a = alert(run_json(capsys, "risk", "--previous-value", "4700", "--portfolio-value", "3000",
+                       "--contribution=-1500"), "DAILY_PNL_ALERT")
+    assert a["status"] == "OK" and a["value"] == -200.0
+    # without it the deposit reads as a +4,200 day (ALERT)
+    a = alert(run_json(capsys, "risk", "--previous-value", "4700", "--portfolio-value", "8900"), "DAILY_PNL_ALERT")
+    assert a["status"] == "ALERT" and a["value"] == 4200.0
+    with pytest.raises(SystemExit) as info:
+        main(["risk", "--contribution", "lots"])
+    assert info.value.code == 2
+    assert "expected a dollar amount (negative for a withdrawal), got 'lots'" in capsys.readouterr().err

@@ -110,6 +110,18 @@ def _money_arg(text: str) -> float:
     return v
 
 
+def _flow_arg(text: str) -> float:
+    """argparse type: a signed dollar amount (``4000``, ``-$1,500``): deposits +, withdrawals -."""
+    raw = str(text).replace("$", "").replace(",", "").strip()
+    try:
+        v = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a dollar amount (negative for a withdrawal), got {text!r}") from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a dollar amount (negative for a withdrawal), got {text!r}")
+    return v
+
+
 def apply_overrides(args: argparse.Namespace, cfg: Any) -> Any:
     """The config with ``--portfolio-value`` applied (``account.starting_value``)."""
     pv = getattr(args, "portfolio_value", None)
@@ -126,7 +138,8 @@ def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
     """
     from workbook.compute import MarketInputs
 
-    mi = MarketInputs(previous_value=getattr(args, "previous_value", None))
+    mi = MarketInputs(previous_value=getattr(args, "previous_value", None),
+                      contribution=getattr(args, "contribution", None) or 0.0)
     if getattr(args, "iv_history", None):
         from engine.ivhistory import read_iv_history
 
@@ -847,6 +860,9 @@ def _risk_args(p: argparse.ArgumentParser) -> None:
                    help="VaR method (default: config risk.var_method, or historical with --prices)")
     g.add_argument("--previous-value", type=_money_arg, metavar="$",
                    help="yesterday's portfolio value, $: the DAILY_PNL_ALERT (N/A without it)")
+    g.add_argument("--contribution", type=_flow_arg, metavar="$",
+                   help="money deposited since yesterday's value, $ (negative: withdrawn); the daily P&L "
+                        "nets it out, so the monthly deposit does not trip DAILY_PNL_ALERT")
     g.add_argument("--chain", metavar="CSV",
                    help="option chain (expiry, strike, kind, bid, ask): its implied-vol surface marks "
                         "positions that have no iv of their own (instead of market.vol)")

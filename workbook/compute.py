@@ -108,6 +108,8 @@ class MarketInputs:
         VaR method of this run (default ``config.risk.var_method``).
     previous_value : float, optional
         Yesterday's portfolio value, $: the DAILY_PNL_ALERT.  Without it that alert is "N/A".
+    contribution : float
+        Money deposited (+) or withdrawn (-) since yesterday's value, $; the daily P&L nets it out.
     surface : engine.surface.VolSurface, optional
         Vol surface from an option chain: marks, Greeks and VaR of positions without their own
         ``iv`` use its vol at their strike and expiry instead of ``market.vol``.
@@ -119,12 +121,14 @@ class MarketInputs:
     prices: Any = None
     var_method: str | None = None
     previous_value: float | None = None
+    contribution: float = 0.0
     surface: Any = None
     sources: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary (``inputs`` key of ``volarb risk --json``)."""
         out: dict[str, Any] = {"var_method": self.var_method, "previous_value": self.previous_value,
+                               "contribution": self.contribution,
                                "iv_history": self.sources.get("iv_history"), "prices": self.sources.get("prices"),
                                "chain": self.sources.get("chain")}
         return out
@@ -272,7 +276,7 @@ def risk_figures(positions: Any, config: PlanConfig, market: MarketInputs | None
     pos = positions_at_marked_vol(positions, marked) if mi.surface is not None and len(positions) else positions
     var = value_at_risk(pos, config, method=mi.var_method, history=mi.prices)
     rep = risk_report(pos, config, marked=marked, var_result=var, previous_value=mi.previous_value,
-                      iv_history=mi.iv_history, price_history=mi.prices)
+                      contribution=mi.contribution, iv_history=mi.iv_history, price_history=mi.prices)
     rep["inputs"] = mi.describe()
     rep["iv"] = None
     if mi.iv_history is not None:
