@@ -65,9 +65,14 @@ def test_seed_reproducible_and_style_and_methods():
     b = value_at_risk(pos, cfg, scenarios=20_000, seed=5)
     c = value_at_risk(pos, cfg, scenarios=20_000, seed=6)
     assert a == b and a["var"] != c["var"]
+    # another seed is another sample of the same quantile: the 95% quantile of 20,000 draws has a
+    # relative standard error of a few per cent here, so two seeds agree to well within 10%
+    assert abs(a["var"] - c["var"]) < 0.10 * a["var"]
     assert a["method"] == "full" and a["style"] == "american"
+    # the book is short vega (short puts): an independent log-vol shock adds variance to the P&L
+    # (losses on the vol-up days), so VaR and ES rise for the same seed
     shocked = value_at_risk(pos, cfg, scenarios=20_000, seed=5, vol_shock=3.0)
-    assert shocked["var"] != a["var"]
+    assert shocked["var"] > a["var"] and shocked["es"] > a["es"]
 
 
 def test_historical_var_by_hand(tmp_path):
