@@ -149,8 +149,8 @@ POSITION_INPUT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
     ("note", "note", FMT_TEXT, 20),
 )
 POSITION_COMPUTED_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
-    ("Long +1 / short -1", "sign", FMT_GENERAL, 10),  # formula: +1 long, -1 short
-    ("Call +1 / put -1", "w", FMT_GENERAL, 10),  # formula: +1 call, -1 put
+    ("Long +1 / short -1", "sign", FMT_GENERAL, 17),  # formula: +1 long, -1 short
+    ("Call +1 / put -1", "w", FMT_GENERAL, 15),  # formula: +1 call, -1 put
     ("DTE", "dte", FMT_INT, 6),
     ("Vol used", "vol_used", FMT_PCT, 9),
     ("Mark $/sh", "mark", FMT_PRICE, 10),

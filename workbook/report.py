@@ -179,13 +179,18 @@ def _note(ws: Any, row: int, text: str, col_: int = 1) -> None:
 
 def _frame_sheet(ws: Any, freeze: str | None = "A2", landscape: bool = True, title_rows: str | None = "1:1",
                  pages_tall: int = 0) -> None:
-    """Freeze panes and print setup: landscape, one page wide, ``pages_tall`` pages tall (0 = as
+    """Freeze panes and print setup: landscape, one page wide (two for very wide sheets), ``pages_tall`` pages tall (0 = as
     many as needed), ``title_rows`` repeated on every printed page (None where row 1 is not the
     header of one long table), page numbers in the footer."""
     ws.freeze_panes = freeze
     ws.print_options.gridLines = False
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
+    # one page wide unless the sheet is so wide that one page would print ~5 pt text: landscape
+    # Letter/A4 holds about 150 character widths at a readable scale
+    from openpyxl.utils import get_column_letter
+
+    width = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(1, ws.max_column + 1))
+    ws.page_setup.fitToWidth = 1 if width <= 200 else 2
     ws.page_setup.fitToHeight = pages_tall
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     if title_rows:
