@@ -262,8 +262,15 @@ def test_print_titles_only_where_row_one_is_the_table_header(wb):
         assert not wb[name].print_title_rows, name
     for name in (L.SHEET_INPUTS, L.SHEET_POSITIONS, L.SHEET_LADDER, L.SHEET_ASSIGNMENT, L.SHEET_AUDIT):
         assert wb[name].print_title_rows == "$1:$1", name
+    from openpyxl.utils import get_column_letter
+
     for ws in wb:
-        assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        # one page wide, or two when the columns add up to more than 200 character widths
+        # (one landscape page would print them at about 4 pt)
+        width = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(1, ws.max_column + 1))
+        assert ws.page_setup.fitToWidth == (1 if width <= 200 else 2), ws.title
+    assert wb[L.SHEET_POSITIONS].page_setup.fitToWidth == 2 and wb[L.SHEET_LADDER].page_setup.fitToWidth == 1
 
 
 def test_audit_long_text_wraps_in_taller_rows(wb):
