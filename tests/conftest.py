@@ -10,6 +10,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
+
+# One hypothesis profile for the whole suite: derandomized (the same examples every run, so CI is
+# reproducible and a failure is replayable), no deadline (2-core machine, first-call imports),
+# 150 examples unless a test asks for another number.
+settings.register_profile("volarb", max_examples=150, derandomize=True, deadline=None)
+settings.load_profile("volarb")
 
 SOFFICE_MISSING = "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"
 

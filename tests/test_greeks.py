@@ -11,15 +11,12 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from engine.black import bs_price
 from engine.greeks import greeks
-
-settings.register_profile("volarb", max_examples=150, derandomize=True, deadline=None)
-settings.load_profile("volarb")
 
 SPOT = 3.15
 
