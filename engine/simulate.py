@@ -317,6 +317,7 @@ class _Slot:
     n: np.ndarray            # contracts, signed (short < 0)
     premium: np.ndarray      # $ per share received/paid at the trade
     role: str                # "put", "hedge", "cc", "book"
+    vol_ratio: float = 1.0   # the slot's implied vol / the path's (a starting position's own iv)
 
 
 def _round_to(x: np.ndarray, inc: float, up: bool = False) -> np.ndarray:
@@ -346,8 +347,10 @@ class _Plan:
             e = int(book["expiry_step"][i])
             if e <= 0:
                 continue
+            # a position with its own iv (the smile) keeps its ratio to the path's implied vol
+            ratio = float(book["vol"][i]) / model.iv0 if "vol" in book and model.iv0 > 0 else 1.0
             slot = _Slot(book["w"][i], np.full(n, book["strike"][i]), e,
-                         np.full(n, book["qty"][i] / self.mult), np.full(n, book["premium"][i]), "book")
+                         np.full(n, book["qty"][i] / self.mult), np.full(n, book["premium"][i]), "book", ratio)
             self.slots.append(slot)
             # the book is worth its model mark today: cash makes equity = starting value
             self.cash -= slot.n * self.mult * self._mark(slot, 0, np.full(n, model.s0), np.full(n, model.iv0))
@@ -360,6 +363,8 @@ class _Plan:
         if cnt == 0:
             return np.zeros(self.n)
         tau = (slot.expiry - step) / STEPS_PER_YEAR
+        if slot.vol_ratio != 1.0:
+            iv = iv * slot.vol_ratio
         if cnt > 0.6 * self.n:
             return _bs(slot.w, spot, slot.strike, tau, self.m.rate, iv, self.m.q)
         idx = np.flatnonzero(live)
@@ -593,7 +598,7 @@ def _book(positions, config) -> dict:
 
     if positions is None or len(positions) == 0:
         z = np.zeros(0)
-        return {"w": z, "qty": z, "strike": z, "premium": z, "expiry_step": z}
+        return {"w": z, "qty": z, "strike": z, "premium": z, "vol": z, "expiry_step": z}
     b = book_arrays(positions, config)
     b["expiry_step"] = np.round(b["t"] * 365.0 * STEPS_PER_YEAR / 365.0).astype(int)
     return b
@@ -611,8 +616,10 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
         Every section of the plan; ``simulation`` holds the price model.
     positions : pandas.DataFrame or None
         Today's book (:data:`engine.positions.POSITION_COLUMNS`), e.g. the plan's 38 puts; marked
-        at the model (European, at the path's one implied vol, which starts at ``market.vol``: a
-        position's own ``iv`` is not used) and held to expiry.  ``None`` starts from cash.
+        at the model (European) and held to expiry.  A position without its own ``iv`` is marked at
+        the path's implied vol (which starts at ``market.vol``); one with an ``iv`` (the smile)
+        keeps the ratio ``iv / market.vol`` to the path's implied vol as it moves.  ``None``
+        starts from cash.
     paths : int, optional
         Number of paths (default ``config.simulation.paths``).
     seed : int, optional

@@ -225,3 +225,22 @@ def test_dynamic_hedge_ratio_uses_the_plan_formula():
     fixed = simulate_plan(default_config().replace(allocation__call_share=0.35), None, paths=300, seed=2,
                           months=2, deterministic=False)
     assert_array_equal(dyn.final_equity, fixed.final_equity)
+
+
+def test_a_positions_own_iv_is_kept_as_a_ratio_to_the_path_vol():
+    import datetime as dt
+
+    from engine.positions import positions_from_records
+    from engine.simulate import _book, _model, _Plan
+
+    # one short $2.50 put, 30 days out (21 of the simulation's 252-a-year steps): the plan starts
+    # with cash = starting value + the put's European mark x 100 (the short put is a liability),
+    # so equity is the starting value; the mark uses the position's own iv (3.00), not market.vol
+    cfg = default_config().replace(market__valuation_date="2025-09-29")
+    rec = {"underlying": "ASST", "kind": "put", "side": "short", "strike": 2.5,
+           "expiry": (dt.date(2025, 9, 29) + dt.timedelta(days=30)).isoformat(), "contracts": 1, "premium": 1.0}
+    for iv, vol in ((3.0, 3.0), ("", 4.25)):
+        book = positions_from_records([{**rec, "iv": iv}], "test")
+        plan = _Plan(cfg, _model(cfg, 1), 3, _book(book, cfg), "european", 0.25, None)
+        mark = bs_price(3.15, 2.5, 21 / 252, cfg.market.rate, vol, "put")
+        assert_allclose(plan.cash, cfg.account.starting_value + 100 * mark, rtol=1e-12, atol=0, err_msg=str(iv))
