@@ -64,6 +64,16 @@ def test_sheets_names_and_conf(generated):
     assert [(conf.cell(i, 1).value, conf.cell(i, 2).value) for i in range(1, len(XLWINGS_CONF) + 1)] == list(XLWINGS_CONF)
 
 
+def test_conf_sheet_lists_no_blank_key(generated):
+    """xlwings' GetConfig answers from the sheet for every key listed in column A, even with a blank
+    value (addin/Config.bas: ``If GetConfigFromSheet(wb).Exists(key) Then GetConfig = ...Item(key)``),
+    so a blank ``Interpreter_Win`` / ``Conda Path`` / ``PYTHONPATH`` row would hide the ribbon's."""
+    conf = openpyxl.load_workbook(generated)["xlwings.conf"]
+    rows = [(r[0], r[1] if len(r) > 1 else None) for r in conf.iter_rows(values_only=True) if r[0] is not None]
+    assert rows == [("UDF Modules", "udfs.functions")]
+    assert all(v not in (None, "") for _, v in rows)
+
+
 def test_spill_anchors_are_dynamic_arrays(generated):
     with zipfile.ZipFile(generated) as z:
         assert "xl/metadata.xml" in z.namelist()

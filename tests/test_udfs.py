@@ -156,6 +156,9 @@ def test_prob_itm_is_n_of_d2():
     ((3.15, 3, "2025-09-01", 4.25, "P", None, None, VAL), "#VALUE! expiry 2025-09-01 is before the valuation date 2025-09-27"),
     ((3.15, 3, "soon", 4.25, "P"), "#VALUE! expiry must be a date (YYYY-MM-DD or a date cell), got 'soon'"),
     ((3.15, 3, 30, 4.25, "P", "x"), "#VALUE! rate must be a number, got 'x'"),
+    # a rate or yield typed in percent (4 meaning 4%) is refused, not priced at 400%
+    ((3.15, 3, 30, 4.25, "P", 4), "#VALUE! rate must be a decimal between -1 and 1 (0.04 = 4%), got 4"),
+    ((3.15, 3, 30, 4.25, "P", None, 2), "#VALUE! q must be a decimal between -1 and 1 (0.04 = 4%), got 2"),
     ((3.15, 3, 30, 4.25, "P", None, None, [[VAL, VAL]]), "#VALUE! val must be a single cell, got a range of 2 cells"),
     ((3.15, 3, 30, 4.25, "P", None, None, 500), "#VALUE! val must be a date (Excel serial > 10000), got 500"),
     ((3.15, 3, 30, 4.25, "P", None, None, None, "bermudan"), "#VALUE! style must be 'american' or 'european' (or A/E), got 'bermudan'"),
@@ -322,3 +325,52 @@ def test_var_default_scenarios_come_from_the_config_and_match_the_engine():
     # VA_RISK_CHECK reports the same (config) VaR
     alerts = {r[0]: r for r in F.VA_RISK_CHECK(rng, 3.15, 4.25, 3792, 0.04, 0.0, "2025-09-27")[1:]}
     assert_allclose(alerts["VAR_LIMIT_BREACH"][1], want["var"], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- review fixes
+
+
+def test_rate_in_percent_is_refused_in_every_rate_argument():
+    msg = "#VALUE! rate must be a decimal between -1 and 1 (0.04 = 4%), got 4"
+    assert F.VA_PRICE(3.15, 3, 30, 4.25, "P", 4, None, VAL) == msg
+    assert F.VA_HEDGE_LADDER(400, 3.15, 4.25, None, 4, None, VAL) == msg
+    assert F.VA_ASSIGNMENT(3, 0.8, 100, 3.15, 4.25, 4, None, VAL) == msg
+    # in a range only the bad cell: 0.04 next to 4
+    out = F.VA_PRICE(3.15, 3, 30, 4.25, "P", [[0.04], [4]], None, VAL, "E")
+    assert isinstance(out[0][0], float) and out[1][0] == msg
+
+
+def test_hedge_ladder_text_number_first_row_is_a_rung_not_a_header():
+    pytest.importorskip("engine.hedge")
+    # ".5"-style text numbers in the first row were taken for a header and the rung dropped
+    as_text = F.VA_HEDGE_LADDER(400, 3.15, 4.25, [["1.5", "0.5", "90"], [2, 0.5, 120]], None, None, VAL)
+    as_nums = F.VA_HEDGE_LADDER(400, 3.15, 4.25, [[1.5, 0.5, 90], [2, 0.5, 120]], None, None, VAL)
+    assert as_text == as_nums and len(as_nums) == 3  # header + 2 rungs
+    dotted = F.VA_HEDGE_LADDER(400, 3.15, 4.25, [[".5", 0.5, 90], [2, 0.5, 120]], None, None, VAL)
+    assert len(dotted) == 3 and dotted[1][dotted[0].index("moneyness")] == 0.5
+    # a real header row is still skipped
+    headed = F.VA_HEDGE_LADDER(400, 3.15, 4.25, [["Moneyness", "Share", "DTE"], [1.5, 0.5, 90], [2, 0.5, 120]],
+                               None, None, VAL)
+    assert headed == as_nums
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: F.VA_HEDGE_LADDER(400, 3.15, 4.25, [[1.5, 0.5, 30.7]], None, None, VAL),
+     "#VALUE! ladder row 1 dte must be a whole number, got 30.7"),
+    (lambda: F.VA_PROJECTION(3.15, 4.25, None, None, 0.5, None, VAL),
+     "#VALUE! months must be a whole number, got 0.5"),
+    (lambda: F.VA_PROJECTION(3.15, 4.25, None, None, 2.5, None, VAL),
+     "#VALUE! months must be a whole number, got 2.5"),
+])
+def test_whole_number_arguments_are_not_truncated(call, message):
+    pytest.importorskip("engine.projection")
+    assert call() == message
+
+
+def test_var_scenarios_and_seed_must_be_whole():
+    pytest.importorskip("engine.var")
+    _, rng = _positions_range()
+    assert F.VA_VAR(rng, 3.15, 4.25, None, None, VAL, None, 1000.5) == \
+        "#VALUE! scen must be a whole number, got 1000.5"
+    assert F.VA_VAR(rng, 3.15, 4.25, None, None, VAL, None, 1000, 1.5) == "#VALUE! seed must be a whole number, got 1.5"
+

@@ -190,3 +190,13 @@ def test_is_jsnull_left_alone_inside_pyodide_or_when_xlwings_drops_it(monkeypatc
     monkeypatch.delattr(utils, "is_jsnull")
     assert _xlwings_compat.patch_is_jsnull() is False
     assert not hasattr(utils, "is_jsnull")
+
+
+def test_wizard_premium_text_says_per_share_where_it_is(dispatched):
+    """The premium argument is $ per share in VA_ASSIGNMENT and VA_MARGIN, a month's $ in VA_ALLOCATE."""
+    docs = {f["name"]: {p["name"]: p["description"] for p in f["parameters"]}
+            for f in dispatched["meta"]["functions"]}
+    assert "per share" in docs["VA_ASSIGNMENT"]["premium"]
+    assert "per share" in docs["VA_MARGIN"]["premium"]
+    assert "month" in docs["VA_ALLOCATE"]["premium"] and "per share" not in docs["VA_ALLOCATE"]["premium"]
+    assert "0.04 = 4%" in docs["VA_PRICE"]["rate"]

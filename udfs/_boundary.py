@@ -25,6 +25,7 @@ Rules worth knowing in Excel:
   a number.  A number greater than ``SERIAL_DATE_MIN`` (10000, i.e. 1927-05-18) is an Excel
   date serial; a number up to 10000 is *days to expiry* (fractions allowed).
 * **vol** is an annualized decimal (4.25 = 425%); text ``"425%"`` is read as 4.25.
+* **rate** and **q** are decimals between -1 and 1 (0.04 = 4%): a 4 meant as 4% is refused.
 * **put/call**: ``put``/``call``, ``P``/``C`` in any case, or -1/+1.
 """
 
@@ -254,6 +255,8 @@ _RULES: dict[str, tuple[Callable[[float], bool], str]] = {
     "nonneg": (lambda v: v >= 0, ">= 0"),
     "prob": (lambda v: 0 <= v <= 1, "between 0 and 1"),
     "vol": (lambda v: 0 <= v <= 10, "a decimal between 0 and 10 (4.25 = 425%)"),
+    # a rate or yield typed in percent (4 for 4%) would price at 400%: refuse it instead
+    "rate": (lambda v: -1 <= v <= 1, "a decimal between -1 and 1 (0.04 = 4%)"),
     "any": (lambda v: True, "a number"),
 }
 
@@ -269,7 +272,8 @@ def number(x: Any, name: str, rule: str = "any", default: Any = _MISSING) -> flo
 
     A blank gives ``default`` (or an error naming the argument when there is none); an
     error value, a date, a boolean or other text is refused with a message naming ``name``.
-    ``rule`` is one of "pos" (> 0), "nonneg" (>= 0), "prob" ([0, 1]), "vol" ([0, 10]), "any".
+    ``rule`` is one of "pos" (> 0), "nonneg" (>= 0), "prob" ([0, 1]), "vol" ([0, 10]),
+    "rate" ([-1, 1], a continuous rate or yield as a decimal), "any".
 
     >>> number("425%", "vol", "vol"), number(None, "rate", default=0.04)
     (4.25, 0.04)

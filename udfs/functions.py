@@ -72,8 +72,8 @@ ARG_DOCS: dict[str, str] = {
     "vol": "Implied vol, annualized decimal (4.25 = 425%).",
     "price": "Option price, $ per share (>= 0).",
     "pc": "put or call (P/C, -1/+1).",
-    "rate": "Risk-free rate, continuous decimal (blank: 0.04).",
-    "q": "Dividend yield, continuous decimal (blank: 0).",
+    "rate": "Risk-free rate, continuous decimal, 0.04 = 4% (blank: 0.04).",
+    "q": "Dividend yield, continuous decimal, 0.01 = 1% (blank: 0).",
     "val": "Valuation date (blank: today).",
     "style": "american (blank) or european.",
     "hdr": "TRUE for a header row (blank: TRUE).",
@@ -127,8 +127,8 @@ def _option_inputs(spot, strike, expiry, x, pc, rate, q, val, xname="vol"):
             out["t"][i] = years_to_expiry(flat["expiry"][i], today)
             out["x"][i] = number(flat[xname][i], xname, rule)
             out["kind"][i] = kind(flat["pc"][i])
-            out["rate"][i] = number(flat["rate"][i], "rate", default=_MARKET.rate)
-            out["q"][i] = number(flat["q"][i], "q", default=_MARKET.dividend_yield)
+            out["rate"][i] = number(flat["rate"][i], "rate", "rate", default=_MARKET.rate)
+            out["q"][i] = number(flat["q"][i], "q", "rate", default=_MARKET.dividend_yield)
         except UdfArgError as exc:
             if n == 1:
                 raise
@@ -245,7 +245,6 @@ def VA_PROB_ITM(spot, strike, expiry, vol, pc, rate=None, q=None, val=None):
 
 PLAN_DOCS: dict[str, str] = {
     **ARG_DOCS,
-    "premium": "Premium, $ (collected in the month, or $ per share for one option).",
     "addition": "New capital added this month, $.",
     "share": "Share of premium to call hedges (blank: 0.20).",
     "budget": "Budget to spend, $.",
@@ -306,7 +305,8 @@ def _vector(x: Any, name: str, rule: str = "any") -> np.ndarray:
 
 
 @xw.func
-@_args("premium", "addition", "share", "hdr", docs=PLAN_DOCS)
+@_args("premium", "addition", "share", "hdr",
+       docs={**PLAN_DOCS, "premium": "Premium collected in the month, $ (all contracts)."})
 @udf
 def VA_ALLOCATE(premium, addition, share=None, hdr=None):
     """The plan's 80/20 split of a month's premium: call hedge, put budget, expansion, compounding."""
@@ -346,20 +346,39 @@ def VA_HEDGE_RATIO(value, ivpct, squeeze):
                        size_multiplier=h.size_multiplier, cap=h.cap)
 
 
+def _is_label(c: Any) -> bool:
+    """True for a text cell that is not a number (a header), False for numbers, text numbers, blanks."""
+    if not isinstance(c, str) or is_blank(c) or error_text(c):
+        return False
+    try:
+        number(c, "cell")
+    except UdfArgError:
+        return True
+    return False
+
+
+def _whole(x: Any, name: str, rule: str = "pos", default: Any = None) -> int:
+    """A whole number (months, scenarios, seed, days): 2.5 is refused, not truncated to 2."""
+    v = number(x, name, rule) if default is None else number(x, name, rule, default=default)
+    if not float(v).is_integer():
+        raise UdfArgError(f"{name} must be a whole number, got {v:g}")
+    return int(v)
+
+
 def _ladder(x: Any) -> tuple:
     from engine.config import HedgeRung
     g = [r for r in grid(x) if not all(is_blank(c) for c in r)]
     if not g:
         return _CFG.hedge.ladder
-    if any(isinstance(c, str) and c.strip() and not c.strip()[0].isdigit() for c in g[0]):
-        g = g[1:]  # a header row
+    if any(_is_label(c) for c in g[0]):
+        g = g[1:]  # a header row (text that is not a number: ".5" or "1.5" is a rung, not a header)
     rungs = []
     for i, r in enumerate(g, start=1):
         if len(r) < 3:
             raise UdfArgError(f"ladder row {i} needs 3 cells: moneyness, share, dte")
         rungs.append(HedgeRung(number(r[0], f"ladder row {i} moneyness", "pos"),
                                number(r[1], f"ladder row {i} share", "prob"),
-                               int(number(r[2], f"ladder row {i} dte", "pos"))))
+                               _whole(r[2], f"ladder row {i} dte", "pos")))
     return tuple(rungs)
 
 
@@ -370,7 +389,7 @@ def VA_HEDGE_LADDER(budget, spot, vol, ladder=None, rate=None, q=None, val=None,
     """Long-call hedge rungs: strike = moneyness x spot, budget share, whole contracts, cost."""
     from engine.hedge import hedge_ladder
     df = hedge_ladder(number(budget, "budget", "nonneg"), number(spot, "spot", "pos"), number(vol, "vol", "vol"),
-                      number(rate, "rate", default=_MARKET.rate), number(q, "q", default=_MARKET.dividend_yield),
+                      number(rate, "rate", "rate", default=_MARKET.rate), number(q, "q", "rate", default=_MARKET.dividend_yield),
                       ladder=_ladder(ladder), valuation_date=as_date(val, "val", default=_dt.date.today()),
                       strike_increment=number(inc, "inc", "nonneg", default=_CFG.strikes.strike_increment),
                       style=parse_style(style))
@@ -392,20 +411,22 @@ def VA_KELLY(win, avgwin, avgloss, frac=None, cap=None, hdr=None):
 
 
 @xw.func
-@_args("strike", "premium", "shares", "spot", "vol", "rate", "q", "val", "hdr", docs=PLAN_DOCS)
+@_args("strike", "premium", "shares", "spot", "vol", "rate", "q", "val", "hdr",
+       docs={**PLAN_DOCS, "premium": "Premium received for the put, $ per share."})
 @udf
 def VA_ASSIGNMENT(strike, premium, shares, spot, vol, rate=None, q=None, val=None, hdr=None):
     """What to do after assignment: cost basis, tier, covered-call strike/premium, stop level."""
     from engine.assignment import assignment_plan
     d = assignment_plan(number(strike, "strike", "pos"), number(premium, "premium", "nonneg"),
                         number(shares, "shares", "pos"), number(spot, "spot", "pos"), number(vol, "vol", "vol"),
-                        number(rate, "rate", default=_MARKET.rate), number(q, "q", default=_MARKET.dividend_yield),
+                        number(rate, "rate", "rate", default=_MARKET.rate), number(q, "q", "rate", default=_MARKET.dividend_yield),
                         as_date(val, "val", default=_dt.date.today()), config=_CFG.assignment)
     return _kv(d, hdr)
 
 
 @xw.func
-@_args("spot", "strike", "premium", "model", "pc", docs={**PLAN_DOCS, "pc": "put (blank) or call."})
+@_args("spot", "strike", "premium", "model", "pc",
+       docs={**PLAN_DOCS, "premium": "Premium of the option, $ per share.", "pc": "put (blank) or call."})
 @udf
 def VA_MARGIN(spot, strike, premium, model=None, pc=None):
     """Capital one short option contract ties up, $ per contract (reg_t, cash_secured or premium)."""
@@ -510,8 +531,8 @@ _CONFIGS: dict[tuple, Any] = {}
 
 def _market(spot, vol, rate, q, val):
     """The plan config with the market section taken from the arguments (cached per market)."""
-    key = (number(spot, "spot", "pos"), number(vol, "vol", "vol"), number(rate, "rate", default=_MARKET.rate),
-           number(q, "q", default=_MARKET.dividend_yield), as_date(val, "val", default=_dt.date.today()))
+    key = (number(spot, "spot", "pos"), number(vol, "vol", "vol"), number(rate, "rate", "rate", default=_MARKET.rate),
+           number(q, "q", "rate", default=_MARKET.dividend_yield), as_date(val, "val", default=_dt.date.today()))
     if key not in _CONFIGS:
         if len(_CONFIGS) > 64:
             _CONFIGS.clear()
@@ -600,8 +621,8 @@ def VA_VAR(pos, spot, vol, rate=None, q=None, val=None, conf=None, scen=None, se
     """One-day Monte Carlo value at risk and expected shortfall of the book ($ losses, seeded)."""
     cfg = _market(spot, vol, rate, q, val)
     d = _var(_book_or_error(pos), cfg, number(conf, "conf", "prob", default=cfg.risk.var_confidence),
-             int(number(scen, "scen", "pos", default=cfg.risk.var_scenarios)),
-             int(number(seed, "seed", "nonneg", default=cfg.risk.seed)))
+             _whole(scen, "scen", "pos", default=cfg.risk.var_scenarios),
+             _whole(seed, "seed", "nonneg", default=cfg.risk.seed))
     return _kv(d, hdr)
 
 
@@ -643,7 +664,7 @@ def VA_PROJECTION(spot, vol, value=None, addition=None, months=None, assume=None
     cfg = _market(spot, vol, None, None, val).replace(
         account__starting_value=number(value, "value", "nonneg", default=_CFG.account.starting_value),
         account__monthly_addition=number(addition, "addition", "nonneg", default=_CFG.account.monthly_addition))
-    n = int(number(months, "months", "pos", default=_CFG.projection.months))
+    n = _whole(months, "months", "pos", default=_CFG.projection.months)
     return _frame_table(project_plan(cfg, n, text(assume, "assume", "worthless").lower()), hdr)
 
 

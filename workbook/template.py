@@ -9,8 +9,9 @@ Table results are dynamic-array formulas (they spill in Excel 365 / Excel on the
 anchor cell carries the ``cm`` dynamic-array flag and ``xl/metadata.xml`` is added, as Excel
 itself and XlsxWriter write them; without it Excel would show ``=@VA_LADDER(...)`` (one cell).
 
-The ``xlwings.conf`` sheet holds the keys xlwings reads from a workbook (``UDF Modules`` is
-``udfs.functions``; the interpreter and Conda keys are left blank so the add-in's settings apply).
+The ``xlwings.conf`` sheet holds one key, ``UDF Modules = udfs.functions``.  Any key listed there
+overrides the add-in's setting even when its value is blank (xlwings' ``GetConfig``), so the
+interpreter, ``PYTHONPATH`` and Conda keys are not listed: the ribbon's settings apply.
 ``macro=True`` builds an ``.xlsm`` on the user's machine from the quickstart workbook shipped
 inside the installed xlwings package, keeping its VBA module; no VBA is stored in this repo.
 """
@@ -32,10 +33,10 @@ __all__ = ["write_template", "TEMPLATE_SHEETS", "XLWINGS_CONF", "POSITIONS_CAPAC
 TEMPLATE_SHEETS = (L.SHEET_INPUTS, L.SHEET_POSITIONS, L.SHEET_LADDER, L.SHEET_PLAN, L.SHEET_HEDGES,
                    L.SHEET_RISK, L.SHEET_ASSIGNMENT)
 POSITIONS_CAPACITY = 200  # rows of the Positions range the formulas read (blank rows give blank rows)
-#: The keys xlwings reads from an ``xlwings.conf`` sheet (settings start in A1; blank = add-in's).
-XLWINGS_CONF = (("Interpreter_Win", None), ("Interpreter_Mac", None), ("PYTHONPATH", None),
-                ("Conda Path", None), ("Conda Env", None), ("UDF Modules", "udfs.functions"),
-                ("Debug UDFs", False), ("Use UDF Server", False), ("Show Console", False))
+#: The ``xlwings.conf`` sheet (key in column A from A1, value in B).  Only keys with a value: the
+#: add-in's ``GetConfig`` answers from the sheet whenever the key is listed, even with a blank value,
+#: so a blank ``Interpreter_Win`` or ``Conda Path`` row would hide the user's ribbon settings.
+XLWINGS_CONF = (("UDF Modules", "udfs.functions"),)
 _MARKET_ARGS = "Spot, Vol, Rate, DividendYield, ValuationDate"
 
 
@@ -192,8 +193,7 @@ def _conf(wb: Any) -> None:
     ws = wb.create_sheet("xlwings.conf")
     for i, (k, v) in enumerate(XLWINGS_CONF, start=1):
         ws.cell(i, 1, k)
-        if v is not None:
-            ws.cell(i, 2, v)
+        ws.cell(i, 2, v)
 
 
 def _build(wb: Any, cfg: Any, positions: Any) -> list[tuple[str, str]]:
