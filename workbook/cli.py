@@ -750,7 +750,9 @@ def cmd_review(args: argparse.Namespace) -> int:
         rows.append({"metric": label, "value": text, "key": key})
     sys.stdout.write(table(rows, ["metric", "value", "key"], "weekly review"))
     if res.get("allocation_by_strike"):
-        sys.stdout.write("\n" + table(res["allocation_by_strike"], ["strike", "target", "actual"],
+        alloc = [{"strike $": f"{r['strike']:.2f}", "target": f"{r['target']:.1%}", "actual": f"{r['actual']:.1%}",
+                  "drift": f"{r['actual'] - r['target']:+.1%}"} for r in res["allocation_by_strike"]]
+        sys.stdout.write("\n" + table(alloc, ["strike $", "target", "actual", "drift"],
                                       "allocation of open short-put obligation by strike"))
     return EXIT_OK
 
