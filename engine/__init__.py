@@ -34,7 +34,8 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {}
 for _module, _names in {
     "engine.config": ("ConfigError", "PlanConfig", "config_from_dict", "config_to_dict",
-                      "config_to_toml", "config_reference", "default_config", "load_config"),
+                      "config_to_toml", "config_reference", "default_config", "load_config",
+                      "config_from_pairs"),
     "engine.margin": ("CAPITAL_MODELS", "capital_per_contract"),
     "engine.plan": ("PLAN_MONTH2_CONTRACTS", "PLAN_PREMIUMS", "allocate_premium", "allocate_strikes",
                     "capital_model_comparison", "put_expiry", "reinvestment_plan", "strike_premiums",

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import numbers
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ __all__ = [
     "StrikesConfig", "ReinvestmentGroup", "HedgeRung", "HedgeConfig", "KellyConfig",
     "RiskConfig", "AssignmentConfig", "ExecutionConfig", "CapitalConfig", "ProjectionConfig",
     "SimulationConfig", "EmailConfig", "default_config", "load_config", "config_from_dict",
-    "config_to_dict", "config_to_toml", "config_reference", "SECTIONS",
+    "config_to_dict", "config_to_toml", "config_reference", "config_from_pairs", "SECTIONS",
 ]
 
 
@@ -415,6 +417,164 @@ def config_from_dict(data: dict, source: str = "<config>") -> PlanConfig:
     cfg = PlanConfig(**kwargs)
     _cross_checks(cfg, source)
     return cfg
+
+
+_TRUE_WORDS = ("true", "yes", "y", "1")
+_FALSE_WORDS = ("false", "no", "n", "0")
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _pair_number(value: Any) -> Any:
+    """A number from a number or text ("0.30", "30%", "$1,000"); anything else is returned as is."""
+    if type(value).__name__ in ("bool", "bool_"):
+        return bool(value)
+    if isinstance(value, numbers.Real):
+        return int(value) if isinstance(value, numbers.Integral) else float(value)
+    if isinstance(value, str):
+        t = value.strip().replace(",", "").replace("$", "").replace(" ", "")
+        pct = t.endswith("%")
+        try:
+            v = float(t[:-1] if pct else t)
+        except ValueError:
+            return value
+        return v / 100.0 if pct else v
+    return value
+
+
+def _pair_value(value: Any, ftype: Any, base: Any) -> Any:
+    """A cell value converted to the type of its config field (bad values pass through unchanged,
+    so that :func:`config_from_dict` refuses them with its message)."""
+    tname = ftype if isinstance(ftype, str) else getattr(ftype, "__name__", str(ftype))
+    if tname.startswith("tuple[float"):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            items = [items]
+        return [_pair_number(v.strip() if isinstance(v, str) else v) for v in items]
+    if tname.startswith("tuple[str"):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            return value
+        return [v.strip() if isinstance(v, str) else v for v in items if not _is_blank(v)]
+    if tname == "bool":
+        if type(value).__name__ in ("bool", "bool_"):
+            return bool(value)
+        if isinstance(value, numbers.Real) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS + _FALSE_WORDS:
+            return value.strip().lower() in _TRUE_WORDS
+        return value
+    if tname == "str":
+        if isinstance(value, (_dt.date, _dt.datetime)):
+            text = value.isoformat()[:10]
+            return text[:7] if re.fullmatch(r"\d{4}-\d{2}", str(base)) else text  # YYYY-MM keys
+        if isinstance(value, numbers.Real) and type(value).__name__ not in ("bool", "bool_"):
+            return str(int(value)) if float(value).is_integer() else str(float(value))
+        return value.strip() if isinstance(value, str) else value
+    if tname in ("int", "float"):
+        return _pair_number(value)
+    return value
+
+
+def _pair_table(cls: type, value: Any, base: list) -> Any:
+    """A list-of-tables key (``hedge.ladder``, ``reinvestment``): items as dicts or dataclasses."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    out = []
+    for item in value:
+        if dataclasses.is_dataclass(item):
+            item = config_to_dict_section(item)
+        if isinstance(item, dict):
+            item = {k: (_pair_value(v, fields[k].type, None) if k in fields and not _is_blank(v) else v)
+                    for k, v in item.items()}
+        out.append(item)
+    return out
+
+
+def config_from_pairs(pairs: Any, source: str = "<cells>", base: PlanConfig | None = None) -> PlanConfig:
+    """Build a :class:`PlanConfig` from ``(key, value)`` pairs, as on the Inputs sheet.
+
+    Each key is a dotted config key as in the Inputs sheet's "Config key" column
+    (``"hedge.cap"``, ``"capital.model"``); the value replaces that key of ``base`` (default
+    :func:`default_config`).  Values are converted to the field's type first: numbers from text
+    (``"0.30"``, ``"30%"``, ``"$50,000"``), ``TRUE``/``FALSE`` (also Excel booleans, 1/0 and
+    "yes"/"no"), dates to ``YYYY-MM-DD`` text, and comma-separated text or a list for a list key
+    (``"strikes.strikes"``: ``"2, 2.5, 3, 4, 5"``).  ``hedge.ladder`` and ``reinvestment`` take a
+    list of tables (dicts).  A blank value (``None`` or empty text) keeps the base value.  The
+    result is validated by :func:`config_from_dict`, so every rule applies, including the
+    cross-field ones (one weight per strike, weights summing to 1, ...).
+
+    Parameters
+    ----------
+    pairs : iterable of (str, object)
+        Config key and cell value.
+    source : str
+        Where the pairs come from, first in every error message (e.g. ``"cell range ConfigTable"``).
+    base : PlanConfig, optional
+        The config whose values the pairs replace (default: the plan's defaults).
+
+    Returns
+    -------
+    PlanConfig
+
+    Raises
+    ------
+    ConfigError
+        Naming ``source`` and the key: an unknown or repeated key, a value of the wrong type or
+        out of range, or a broken cross-field rule.
+
+    Examples
+    --------
+    >>> cfg = config_from_pairs([("hedge.cap", "30%"), ("capital.model", "cash_secured"),
+    ...                          ("hedge.use_dynamic_ratio", "TRUE"), ("market.spot", None)])
+    >>> cfg.hedge.cap, cfg.capital.model, cfg.hedge.use_dynamic_ratio, cfg.market.spot
+    (0.3, 'cash_secured', True, 3.15)
+    >>> config_from_pairs([("strikes.strikes", "2, 3"), ("strikes.weights", [0.5, 0.5])]).strikes.strikes
+    (2.0, 3.0)
+    >>> config_from_pairs([("hedge.cap", 1.5)], source="cfg")
+    Traceback (most recent call last):
+    ...
+    engine.config.ConfigError: cfg: hedge.cap: must be >= 0 and <= 1, got 1.5
+    >>> config_from_pairs([("hedge.capp", 0.3)], source="cfg")
+    Traceback (most recent call last):
+    ...
+    engine.config.ConfigError: cfg: unknown config key 'hedge.capp' (hedge has: base_ratio, iv_percentile_threshold, iv_multiplier, squeeze_threshold, squeeze_multiplier, size_threshold, size_multiplier, cap, use_dynamic_ratio, ladder)
+    """
+    data = config_to_dict(base if base is not None else default_config())
+    seen: set[str] = set()
+    for pair in pairs:
+        try:
+            key, value = pair
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: expected (key, value) pairs, got {pair!r}") from None
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"{source}: config key must be text such as 'hedge.cap', got {key!r}")
+        key = key.strip()
+        if key in seen:
+            raise ConfigError(f"{source}: config key {key!r} is given twice")
+        seen.add(key)
+        if key == "reinvestment":
+            if not _is_blank(value):
+                data["reinvestment"] = _pair_table(ReinvestmentGroup, value, data["reinvestment"])
+            continue
+        sec, _, name = key.partition(".")
+        cls = _SECTION_CLASSES.get(sec)
+        if cls is None:
+            raise ConfigError(f"{source}: unknown config key {key!r} (sections: "
+                              f"{', '.join(list(_SECTION_CLASSES) + ['reinvestment'])})")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if name not in fields:
+            raise ConfigError(f"{source}: unknown config key {key!r} ({sec} has: {', '.join(fields)})")
+        if _is_blank(value):
+            continue
+        if cls is HedgeConfig and name == "ladder":
+            data[sec][name] = _pair_table(HedgeRung, value, data[sec][name])
+        else:
+            data[sec][name] = _pair_value(value, fields[name].type, data[sec][name])
+    return config_from_dict(data, source=source)
 
 
 def load_config(path: str | Path) -> PlanConfig:

@@ -11,6 +11,7 @@ import pytest
 from engine.config import (
     ConfigError,
     config_from_dict,
+    config_from_pairs,
     config_reference,
     config_to_dict,
     config_to_toml,
@@ -140,3 +141,88 @@ def test_path_object_accepted(tmp_path):
     p = Path(tmp_path) / "x.toml"
     p.write_text("")
     assert load_config(p) == default_config()
+
+
+# --------------------------------------------------------------------------- config_from_pairs
+
+
+def test_pairs_convert_cell_values_to_each_field_type():
+    import datetime as dt
+
+    import numpy as np
+
+    cfg = config_from_pairs([
+        ("hedge.cap", "30%"),                     # text percent: 30 / 100
+        ("account.starting_value", "$50,000"),    # text money
+        ("risk.var_scenarios", 2000.0),           # a whole float for an int key
+        ("simulation.seed", "7"),                 # text whole number
+        ("risk.var_confidence", np.float64(0.99)),
+        ("hedge.use_dynamic_ratio", np.bool_(True)),
+        ("email.use_tls", "FALSE"),
+        ("email.enabled", 0),
+        ("market.valuation_date", dt.datetime(2025, 10, 1)),
+        ("projection.start_month", dt.date(2025, 11, 1)),  # a YYYY-MM key keeps year and month
+        ("market.underlying", "  ASST "),
+        ("strikes.strikes", "2, 3"),
+        ("strikes.weights", [0.5, "50%"]),
+        ("email.recipients", "a@example.com, b@example.com"),
+        ("hedge.ladder", [{"moneyness": "2", "share": 1.0, "dte": "60"}]),
+        ("reinvestment", [{"action": "ALL", "strikes": "2.5, 3", "share": 1}]),
+    ], source="cell range ConfigTable")
+    assert (cfg.hedge.cap, cfg.account.starting_value, cfg.risk.var_scenarios, cfg.simulation.seed) == (0.30, 50000.0, 2000, 7)
+    assert isinstance(cfg.risk.var_scenarios, int) and cfg.risk.var_confidence == 0.99
+    assert (cfg.hedge.use_dynamic_ratio, cfg.email.use_tls, cfg.email.enabled) == (True, False, False)
+    assert (cfg.market.valuation_date, cfg.projection.start_month, cfg.market.underlying) == ("2025-10-01", "2025-11", "ASST")
+    assert cfg.strikes.strikes == (2.0, 3.0) and cfg.strikes.weights == (0.5, 0.5)
+    assert cfg.email.recipients == ("a@example.com", "b@example.com")
+    assert [(r.moneyness, r.share, r.dte) for r in cfg.hedge.ladder] == [(2.0, 1.0, 60)]
+    assert [(g.action, g.strikes, g.share) for g in cfg.reinvestment] == [("ALL", (2.5, 3.0), 1.0)]
+
+
+def test_pairs_blank_keeps_base_and_no_pairs_is_the_base():
+    base = default_config().replace(hedge__cap=0.25)
+    assert config_from_pairs([], base=base) == base
+    assert config_from_pairs([("hedge.cap", None), ("market.spot", "  "), ("capital.model", "")], base=base) == base
+    assert config_from_pairs([("market.spot", 3.5)]) == default_config().replace(market__spot=3.5)
+
+
+def test_pairs_round_trip_every_inputs_key():
+    """Every scalar key with its default value written as Excel shows it gives the default config."""
+    from engine.config import config_to_dict
+
+    pairs = []
+    for sec, body in config_to_dict(default_config()).items():
+        if isinstance(body, dict):
+            for k, v in body.items():
+                if k != "ladder":
+                    pairs.append((f"{sec}.{k}", ", ".join(map(str, v)) if isinstance(v, list) else v))
+    assert config_from_pairs(pairs) == default_config()
+
+
+@pytest.mark.parametrize(("pairs", "message"), [
+    ([("hedge.cap", 1.5)], "cell range ConfigTable: hedge.cap: must be >= 0 and <= 1, got 1.5"),
+    ([("hedge.cap", "abc")], "cell range ConfigTable: hedge.cap: expected a number, got 'abc'"),
+    ([("hedge.cap", True)], "cell range ConfigTable: hedge.cap: expected a number, got True"),
+    ([("risk.var_scenarios", "2500.5")], "cell range ConfigTable: risk.var_scenarios: expected a whole number, got 2500.5"),
+    ([("hedge.use_dynamic_ratio", "maybe")], "cell range ConfigTable: hedge.use_dynamic_ratio: expected true or false, got 'maybe'"),
+    ([("capital.model", "naked")], "cell range ConfigTable: capital.model: must be one of 'premium', 'cash_secured', 'reg_t', got 'naked'"),
+    ([("strikes.strikes", "2, x, 3, 4, 5")], "cell range ConfigTable: strikes.strikes[1]: expected a number, got 'x'"),
+    ([("strikes.weights", "0.5, 0.5")], "strikes.strikes has 5 entries but strikes.weights has 2"),
+    ([("hedge.capp", 0.3)], "cell range ConfigTable: unknown config key 'hedge.capp' (hedge has: base_ratio,"),
+    ([("hedges.cap", 0.3)], "cell range ConfigTable: unknown config key 'hedges.cap' (sections: market,"),
+    ([("cap", 0.3)], "cell range ConfigTable: unknown config key 'cap'"),
+    ([(None, 0.3)], "cell range ConfigTable: config key must be text such as 'hedge.cap', got None"),
+    ([("hedge.cap", 0.3), ("hedge.cap ", 0.2)], "cell range ConfigTable: config key 'hedge.cap' is given twice"),
+    ([("hedge.cap",)], "cell range ConfigTable: expected (key, value) pairs, got ('hedge.cap',)"),
+    ([("market.valuation_date", "27/09/2025")], "market.valuation_date: expected a date YYYY-MM-DD, got '27/09/2025'"),
+])
+def test_pairs_refusals_name_source_key_and_rule(pairs, message):
+    with pytest.raises(ConfigError) as info:
+        config_from_pairs(pairs, source="cell range ConfigTable")
+    assert message in str(info.value)
+
+
+def test_pairs_exported_from_engine():
+    import engine
+
+    assert engine.config_from_pairs is config_from_pairs

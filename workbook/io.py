@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine._validate import VolarbInputError
-from engine.config import ConfigError, PlanConfig, config_from_dict, config_to_dict
+from engine.config import ConfigError, PlanConfig, config_from_pairs
 from workbook import layout as L
 
 __all__ = ["WorkbookError", "atomic_save", "atomic_write_bytes", "lock_file_for", "check_not_locked",
@@ -204,42 +204,6 @@ def _table(ws: Any, title: str, ncols: int) -> list[tuple[int, list[Any]]]:
     return rows
 
 
-def _coerce(value: Any, default: Any) -> Any:
-    """Turn a cell value into the type of the config default (text lists, dates)."""
-    if isinstance(default, list):
-        if value is None:
-            return []
-        if isinstance(value, str):
-            items = [v.strip() for v in value.split(",") if v.strip()]
-            if default and isinstance(default[0], (int, float)):
-                try:
-                    return [float(v) for v in items]
-                except ValueError:
-                    return value
-            return items
-        return [value]
-    if isinstance(default, str):
-        if isinstance(value, (_dt.date, _dt.datetime)):
-            return value.isoformat()[:10]
-        if value is None:
-            return ""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
-        return value
-    if isinstance(default, bool) and isinstance(value, str):
-        low = value.strip().lower()
-        if low in ("true", "yes", "1"):
-            return True
-        if low in ("false", "no", "0"):
-            return False
-    if isinstance(default, (int, float)) and not isinstance(default, bool) and isinstance(value, str):
-        try:
-            return float(value.replace(",", "").replace("$", "").replace("%", "")) / (100.0 if value.strip().endswith("%") else 1.0)
-        except ValueError:
-            return value
-    return value
-
-
 def read_about_risk_inputs(wb: Any) -> dict[str, str]:
     """The risk-input files a report was last built or refreshed with, from its About sheet.
 
@@ -261,36 +225,34 @@ def read_about_risk_inputs(wb: Any) -> dict[str, str]:
 def read_config_sheet(wb: Any, source: str, base: PlanConfig | None = None) -> PlanConfig:
     """Read the Inputs sheet back into a validated :class:`PlanConfig`.
 
-    Keys not on the sheet keep the values of ``base`` (default: the plan's defaults).  An
-    invalid value raises :class:`WorkbookError` naming the sheet, the cell and the rule.
+    The key rows and the three tables become ``(key, value)`` pairs parsed by
+    :func:`engine.config.config_from_pairs` (the parser the ``VA_`` functions' ``cfg`` argument
+    uses too).  Keys not on the sheet, and blank values, keep the values of ``base`` (default:
+    the plan's defaults).  An invalid value raises :class:`WorkbookError` naming the sheet, the
+    cell and the rule.
     """
-    from engine.config import default_config
-
     ws = _sheet(wb, L.SHEET_INPUTS, source)
-    data = config_to_dict(base or default_config())
     cells = inputs_key_cells(ws)
     where = f"{source}, sheet {L.SHEET_INPUTS}"
-    for key, addr in cells.items():
-        sec, name = key.split(".", 1)
-        if sec not in data or not isinstance(data[sec], dict) or name not in data[sec]:
-            raise WorkbookError(f"{where}, cell D{addr[1:]}: unknown config key {key!r}")
-        data[sec][name] = _coerce(_plain(ws[addr].value), data[sec][name])
+    pairs: list[tuple[str, Any]] = [(key, _plain(ws[addr].value)) for key, addr in cells.items()]
     ladder = _table(ws, L.LADDER_TABLE_TITLE, 2)
     if ladder:
-        data["strikes"]["strikes"] = [v[0] for _, v in ladder]
-        data["strikes"]["weights"] = [v[1] for _, v in ladder]
+        pairs += [("strikes.strikes", [v[0] for _, v in ladder]), ("strikes.weights", [v[1] for _, v in ladder])]
     hedge = _table(ws, L.HEDGE_TABLE_TITLE, 3)
     if hedge:
-        data["hedge"]["ladder"] = [{"moneyness": v[0], "share": v[1], "dte": v[2]} for _, v in hedge]
+        pairs.append(("hedge.ladder", [{"moneyness": v[0], "share": v[1], "dte": v[2]} for _, v in hedge]))
     reinv = _table(ws, L.REINVEST_TABLE_TITLE, 4)
     if reinv:
-        data["reinvestment"] = [{"action": str(v[0] or ""), "strikes": _coerce(v[1], [0.0]),
-                                 "share": v[2], "reasoning": str(v[3] or "")} for _, v in reinv]
+        pairs.append(("reinvestment", [{"action": str(v[0] or ""), "strikes": [] if v[1] is None else v[1],
+                                        "share": v[2], "reasoning": str(v[3] or "")} for _, v in reinv]))
     try:
-        return config_from_dict(data, source=where)
+        return config_from_pairs(pairs, source=where, base=base)
     except ConfigError as exc:
         msg = str(exc)
         for key, addr in cells.items():
+            if f": unknown config key {key!r}" in msg:
+                msg = msg.replace(f"{where}: ", f"{where}, cell D{addr[1:]}: ", 1)
+                break
             if f": {key}:" in msg or f": {key}[" in msg:
                 msg = msg.replace(f": {key}", f", cell {addr} ({key})", 1)
                 break
