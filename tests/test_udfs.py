@@ -374,3 +374,94 @@ def test_var_scenarios_and_seed_must_be_whole():
         "#VALUE! scen must be a whole number, got 1000.5"
     assert F.VA_VAR(rng, 3.15, 4.25, None, None, VAL, None, 1000, 1.5) == "#VALUE! seed must be a whole number, got 1.5"
 
+
+
+# --------------------------------------------------------------------------- cfg: the Inputs rows
+
+
+def _cfg(*rows, header=True):
+    """A cfg range as the template's ConfigTable has it: value, unit, config key."""
+    return ([["Value", "Unit", "Config key"]] if header else []) + [list(r) for r in rows]
+
+
+@pytest.mark.parametrize("cfg", [
+    _cfg([0.30, "decimal", "hedge.cap"]),
+    _cfg(["30%", "decimal", "hedge.cap"], header=False),                 # text percent, no header
+    _cfg(["0.30", None, "hedge.cap"], [None, None, "market.spot"]),     # text number, blank value
+    [[0.30, "hedge.cap"], [None, None]],                                 # two columns, a blank row
+    np.array([[0.30, "decimal", "hedge.cap"]], dtype=object),            # the formulas evaluator's array
+    _cfg([0.30, "decimal", np.str_("hedge.cap")], ["", "", "risk.var_limit"]),
+])
+def test_cfg_shapes_give_the_same_config(cfg):
+    # hand: 0.20 x 1.3 (IV 99 > 95) x 1.5 (squeeze 0.45 > 0.4) = 0.39, capped at the cfg's 0.30
+    assert_allclose(F.VA_HEDGE_RATIO(3792, 99, 0.45, cfg), 0.30, rtol=0, atol=1e-15)
+
+
+def test_cfg_blank_is_the_plan_config():
+    from engine.config import default_config
+    for blank in (None, "", [[None]], [[None, None, None]]):
+        assert F._config(blank) == default_config()
+    assert F.VA_HEDGE_RATIO(3792, 99, 0.45, None) == 0.35  # the plan's cap
+    assert F._config(_cfg([None, "", "hedge.cap"])) == default_config()  # blank value keeps the default
+
+
+@pytest.mark.parametrize("cfg,message", [
+    (_cfg([1.5, "decimal", "hedge.cap"]), "#VALUE! cfg: hedge.cap: must be >= 0 and <= 1, got 1.5"),
+    (_cfg(["abc", "decimal", "hedge.cap"]), "#VALUE! cfg: hedge.cap: expected a number, got 'abc'"),
+    (_cfg(["#N/A", "decimal", "hedge.cap"]), "#VALUE! cfg: hedge.cap is an error value #N/A"),
+    (_cfg([0.3, "decimal", "hedge.capp"]), "#VALUE! cfg: unknown config key 'hedge.capp' (hedge has: base_ratio,"),
+    (_cfg([0.3, "", "hedge.cap"], [0.2, "", "hedge.cap"]), "#VALUE! cfg: config key 'hedge.cap' is given twice"),
+    (_cfg([0.3, "", {"type": "Error", "basicValue": "#REF!"}]), "#VALUE! cfg row 2: the config key is an error value #REF!"),
+    ([[0.3], [0.2]], "#VALUE! cfg must be 2 or more columns: the value first, the config key last"),
+])
+def test_cfg_bad_cell_gives_that_formula_a_short_message(cfg, message):
+    out = F.VA_HEDGE_RATIO(3792, 99, 0.45, cfg)
+    assert out.startswith(message) and len(out) <= len("#VALUE! ") + boundary.MESSAGE_MAX and "\n" not in out
+
+
+def test_cfg_reaches_margins_kelly_orders_and_book():
+    pytest.importorskip("engine.book")
+    cash = _cfg(["cash_secured", "text", "capital.model"])
+    # hand: cash-secured put = (strike - premium) x 100 = (3.00 - 1.10) x 100 = 190
+    assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, None, None, cash), 190.0, rtol=1e-12)
+    assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, "reg_t", None, cash), 158.0, rtol=1e-12)  # argument overrides
+    # hand, Reg T with a 30% underlying share: 1.10 + max(0.30 x 3.15 - 0.15, 0.30) = 1.895 -> 189.5
+    assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, None, None, _cfg([0.30, "", "capital.reg_t_underlying_pct"])),
+                    189.5, rtol=1e-12)
+    kelly = dict(F.VA_KELLY(0.892, 0.123, 0.087, None, None, False, _cfg(["10%", "", "kelly.cap"])))
+    assert kelly["max_single_strike"] == 0.10
+    trade = [["action", "kind", "strike", "expiry", "contracts", "mid"], ["sell", "put", 3.0, "2025-10-17", 25, 1.10]]
+    tickets = F.VA_ORDERS(trade, True, _cfg([20, "", "execution.max_order_size"]))
+    head = tickets[0]
+    assert [r[head.index("contracts")] for r in tickets[1:]] == [20, 5]  # hand: 25 split at 20
+    pos, rng = _positions_range()
+    cash_ladder = F.VA_LADDER(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, True, cash)
+    m, mk, j = F.LADDER_KEYS.index("margin"), F.LADDER_KEYS.index("mark"), 0
+    for r, (_, p) in zip(cash_ladder[1:], pos.iterrows()):
+        # hand: cash-secured short put = (strike - mark) x 100 x contracts
+        assert_allclose(r[m], (p["strike"] - r[mk]) * 100 * p["contracts"], rtol=1e-12)
+        j += 1
+    assert j == len(pos)
+
+
+def test_cfg_var_confidence_reaches_the_risk_check():
+    pytest.importorskip("engine.var")
+    from engine.config import default_config
+    from engine.var import value_at_risk
+    pos, rng = _positions_range()
+    cfg99 = _cfg([0.99, "", "risk.var_confidence"], [2000, "", "risk.var_scenarios"])
+    want = value_at_risk(pos, default_config().replace(market__valuation_date="2025-09-27",
+                                                       risk__var_confidence=0.99, risk__var_scenarios=2000))
+    var = dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, None, None, False, cfg99))
+    assert var["confidence"] == 0.99 and var["scenarios"] == 2000
+    assert_allclose(var["var"], want["var"], rtol=1e-12)
+    alerts = {r[0]: r for r in F.VA_RISK_CHECK(rng, 3.15, 4.25, 3792, 0.04, 0.0, "2025-09-27", True, cfg99)[1:]}
+    assert_allclose(alerts["VAR_LIMIT_BREACH"][1], want["var"], rtol=1e-12)
+    # explicit arguments still override the cfg: conf 0.95 given to VA_VAR
+    assert dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", 0.95, None, None, False, cfg99))["confidence"] == 0.95
+
+
+def test_cfg_is_cached_by_its_cells():
+    a = F._config(_cfg([0.31, "", "hedge.cap"]))
+    assert F._config(_cfg([0.31, "", "hedge.cap"])) is a
+    assert F._config(_cfg([0.32, "", "hedge.cap"])).hedge.cap == 0.32

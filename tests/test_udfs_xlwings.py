@@ -46,6 +46,12 @@ CALLS: dict[str, tuple[str, list]] = {
                               ["ASST", "put", "short", ERR_NA, 45947, 1, 0.5]],
                              [[3.15]], [[4.25]], [[0.04]], [[0]], [[45927]]]),
     "allocate": ("VA_ALLOCATE", [[[2065]], [["4000"]], [[None]], [[False]]]),
+    # cfg: the Inputs rows (value, unit, config key) as the template's ConfigTable sends them
+    "hedge_ratio_cfg": ("VA_HEDGE_RATIO", [[[3792]], [[99]], [[0.45]],
+                                           [[0.3, "decimal", "hedge.cap"], [None, "$/share", "market.spot"],
+                                            ["TRUE", "TRUE/FALSE", "hedge.use_dynamic_ratio"]]]),
+    "hedge_ratio_cfg_bad": ("VA_HEDGE_RATIO", [[[3792]], [[99]], [[0.45]], [[1.5, "decimal", "hedge.cap"],
+                                                                             [ERR_NA, "", "hedge.base_ratio"]]]),
     "prob_itm": ("VA_PROB_ITM", [[[3.15]], [[3.0]], [[30]], [[4.25]], [["P"]], [[0.04]], [[0]], [[45927]]]),
 }
 
@@ -150,6 +156,9 @@ def test_dispatcher_messages(dispatched):
         assert r["ladder"][3] == [""] * len(F.LADDER_KEYS)
     if _available("allocate"):
         assert r["allocate"][0] == ["call_hedge_budget", 413.0]
+    # hand: 0.20 x 1.3 x 1.5 = 0.39, capped at the cfg's hedge.cap 0.30; a bad cfg cell: that cell's message
+    assert r["hedge_ratio_cfg"] == [[0.3]]
+    assert r["hedge_ratio_cfg_bad"] == [["#VALUE! cfg: hedge.base_ratio is an error value #N/A"]]
     # text numbers and serial dates price the same option as numbers and day counts
     assert_allclose(r["price_text_numbers"][0][0], r["price_1x1"][0][0], rtol=1e-12)
 

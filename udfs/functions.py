@@ -16,6 +16,14 @@ Argument conventions (the wizard shows them too):
 * ``val``: valuation date, blank = today (pass ``TODAY()`` for a sheet that rolls daily).
 * ``style``: "american" (blank) or "european".
 * ``hdr``: TRUE/FALSE, a header row on top of a table result.
+* ``cfg``: the plan config as cells, last argument of every function whose result depends on
+  config values beyond its own arguments (hedge-ratio rule, Kelly limits, capital model and
+  Reg T percentages, risk limits, VaR settings, assignment tiers, execution rules).  A range of
+  the Inputs sheet's key rows: the value in its first column, the config key (``hedge.cap``) in
+  its last column, e.g. the template's ``ConfigTable`` (Inputs columns Value, Unit, Config key).
+  Rows with a blank key are skipped, a blank value keeps the plan default; a bad value gives
+  ``#VALUE! cfg: hedge.cap: must be >= 0 and <= 1, got 1.5``.  Blank ``cfg``: the plan defaults.
+  Arguments given to the function (spot, vol, rate, model, ...) override the config's values.
 
 Single-option functions accept ranges too: arguments broadcast like Excel arithmetic and the
 result has their shape, with a message in each cell whose inputs are bad.  Table functions spill
@@ -35,10 +43,11 @@ import xlwings as xw
 
 from engine.american import american_price
 from engine.black import bs_price, prob_itm
-from engine.config import default_config
+from engine.config import PlanConfig, config_from_pairs, default_config
 from engine.greeks import greeks
 from engine.impliedvol import implied_vol, iv_status_message
 from udfs._boundary import (
+    SERIAL_DATE_MIN,
     UdfArgError,
     as_date,
     cell,
@@ -77,6 +86,7 @@ ARG_DOCS: dict[str, str] = {
     "val": "Valuation date (blank: today).",
     "style": "american (blank) or european.",
     "hdr": "TRUE for a header row (blank: TRUE).",
+    "cfg": "Config rows: value 1st column, config key last (Inputs B:D, ConfigTable); blank: plan defaults.",
 }
 
 
@@ -89,6 +99,62 @@ def _args(*names: str, docs: dict[str, str] | None = None) -> Callable[[Any], An
         return f
 
     return deco
+
+
+_CFG_CACHE: dict[tuple, PlanConfig] = {}
+_CFG_CACHE_MAX = 32
+
+
+def _cfg_value(v: Any, key: str) -> Any:
+    """One cfg value cell as a plain hashable Python value (blank -> None)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if is_blank(v):
+        return None
+    err = error_text(v)
+    if err:
+        raise UdfArgError(f"cfg: {key} is an error value {err}")
+    if key.endswith("_date") and isinstance(v, (int, float)) and not isinstance(v, bool) and v > SERIAL_DATE_MIN:
+        return as_date(v, f"cfg: {key}")  # an Excel date serial (xlwings Server sends dates so)
+    if isinstance(v, str):
+        return str(v)  # formulas' and numpy's str subclasses
+    return v
+
+
+def _config(x: Any) -> PlanConfig:
+    """The plan config from a ``cfg`` range (value in its first column, key in its last).
+
+    Rows with a blank key are skipped, and so is a first row whose key is a header (text with
+    no dot, e.g. "Config key").  The pairs go to :func:`engine.config.config_from_pairs` over the
+    plan defaults; the config is cached by the tuple of pairs, so a recalculation that leaves
+    the cells alone does not validate them again.  Blank or missing ``cfg``: the plan defaults.
+    """
+    g = grid(x)
+    if len(g) == 1 and len(g[0]) == 1 and is_blank(cell(g[0][0], "cfg")):
+        return _CFG
+    if len(g[0]) < 2:
+        raise UdfArgError("cfg must be 2 or more columns: the value first, the config key last")
+    pairs = []
+    for i, row in enumerate(g):
+        k = row[-1]
+        if isinstance(k, np.generic):
+            k = k.item()
+        if is_blank(k):
+            continue
+        if error_text(k):
+            raise UdfArgError(f"cfg row {i + 1}: the config key is an error value {error_text(k)}")
+        k = str(k).strip()
+        if i == 0 and "." not in k:
+            continue  # a header row
+        pairs.append((k, _cfg_value(row[0], k)))
+    key = tuple(pairs)
+    cfg = _CFG_CACHE.get(key)
+    if cfg is None:
+        cfg = config_from_pairs(pairs, source="cfg", base=_CFG)
+        if len(_CFG_CACHE) >= _CFG_CACHE_MAX:
+            _CFG_CACHE.pop(next(iter(_CFG_CACHE)))  # the oldest entry
+        _CFG_CACHE[key] = cfg
+    return cfg
 
 
 # --------------------------------------------------------------------------- single option
@@ -251,17 +317,17 @@ PLAN_DOCS: dict[str, str] = {
     "strikes": "Strikes, $ (a row or column range).",
     "weights": "Weights per strike, summing to 1 (same size as strikes).",
     "prems": "Premiums per strike, $ per share (same size as strikes).",
-    "model": "Capital model: reg_t (blank), cash_secured or premium.",
+    "model": "Capital model: reg_t, cash_secured or premium (blank: cfg's capital.model, reg_t).",
     "value": "Portfolio value, $.",
     "ivpct": "IV percentile, 0-100.",
     "squeeze": "Short-squeeze probability, 0-1.",
-    "ladder": "Hedge rungs: moneyness, share, dte per row (blank: the plan's 3 rungs).",
-    "inc": "Listed strike spacing, $ (blank: 0.5).",
+    "ladder": "Hedge rungs: moneyness, share, dte per row (blank: cfg's, the plan's 3 rungs).",
+    "inc": "Listed strike spacing, $ (blank: cfg's strikes.strike_increment, 0.5).",
     "win": "Probability a trade wins, 0-1.",
     "avgwin": "Average win, fraction of capital at risk.",
     "avgloss": "Average loss, fraction of capital at risk.",
-    "frac": "Fraction of full Kelly (blank: 0.25).",
-    "cap": "Maximum share per strike (blank: 0.15).",
+    "frac": "Fraction of full Kelly (blank: cfg's kelly.fraction, 0.25).",
+    "cap": "Maximum share per strike (blank: cfg's kelly.cap, 0.15).",
     "shares": "Shares assigned.",
 }
 
@@ -317,14 +383,15 @@ def VA_ALLOCATE(premium, addition, share=None, hdr=None):
 
 
 @xw.func
-@_args("budget", "strikes", "weights", "prems", "spot", "model", "hdr", docs=PLAN_DOCS)
+@_args("budget", "strikes", "weights", "prems", "spot", "model", "hdr", "cfg", docs=PLAN_DOCS)
 @udf
-def VA_STRIKE_ALLOCATION(budget, strikes, weights, prems, spot, model=None, hdr=None):
+def VA_STRIKE_ALLOCATION(budget, strikes, weights, prems, spot, model=None, hdr=None, cfg=None):
     """Whole contracts per ladder strike for a put budget under a capital model, with leftovers."""
     from engine.plan import allocate_strikes
+    c = _config(cfg)
     k, w, p = _vector(strikes, "strikes", "pos"), _vector(weights, "weights", "prob"), _vector(prems, "prems", "nonneg")
     df = allocate_strikes(number(budget, "budget", "nonneg"), k, w, p, number(spot, "spot", "pos"),
-                          model=_text_arg(model, "model", "reg_t"), capital=_CFG.capital)
+                          model=_text_arg(model, "model", c.capital.model), capital=c.capital)
     return _frame_table(df, hdr)
 
 
@@ -333,12 +400,12 @@ def _text_arg(x: Any, name: str, default: str) -> str:
 
 
 @xw.func
-@_args("value", "ivpct", "squeeze", docs=PLAN_DOCS)
+@_args("value", "ivpct", "squeeze", "cfg", docs=PLAN_DOCS)
 @udf
-def VA_HEDGE_RATIO(value, ivpct, squeeze):
-    """The plan's dynamic hedge ratio: 20% base, x1.3 extreme IV, x1.5 squeeze, x1.2 size, cap 35%."""
+def VA_HEDGE_RATIO(value, ivpct, squeeze, cfg=None):
+    """The plan's dynamic hedge ratio: 20% base, x1.3 extreme IV, x1.5 squeeze, x1.2 size, cap 35% (cfg's hedge.*)."""
     from engine.hedge import hedge_ratio
-    h = _CFG.hedge
+    h = _config(cfg).hedge
     return hedge_ratio(number(value, "value", "nonneg"), number(ivpct, "ivpct", "nonneg"),
                        number(squeeze, "squeeze", "prob"), base=h.base_ratio, iv_threshold=h.iv_percentile_threshold,
                        iv_multiplier=h.iv_multiplier, squeeze_threshold=h.squeeze_threshold,
@@ -365,11 +432,11 @@ def _whole(x: Any, name: str, rule: str = "pos", default: Any = None) -> int:
     return int(v)
 
 
-def _ladder(x: Any) -> tuple:
+def _ladder(x: Any, default: tuple) -> tuple:
     from engine.config import HedgeRung
     g = [r for r in grid(x) if not all(is_blank(c) for c in r)]
     if not g:
-        return _CFG.hedge.ladder
+        return default
     if any(_is_label(c) for c in g[0]):
         g = g[1:]  # a header row (text that is not a number: ".5" or "1.5" is a rung, not a header)
     rungs = []
@@ -383,26 +450,29 @@ def _ladder(x: Any) -> tuple:
 
 
 @xw.func
-@_args("budget", "spot", "vol", "ladder", "rate", "q", "val", "inc", "style", "hdr", docs=PLAN_DOCS)
+@_args("budget", "spot", "vol", "ladder", "rate", "q", "val", "inc", "style", "hdr", "cfg", docs=PLAN_DOCS)
 @udf
-def VA_HEDGE_LADDER(budget, spot, vol, ladder=None, rate=None, q=None, val=None, inc=None, style=None, hdr=None):
+def VA_HEDGE_LADDER(budget, spot, vol, ladder=None, rate=None, q=None, val=None, inc=None, style=None, hdr=None,
+                    cfg=None):
     """Long-call hedge rungs: strike = moneyness x spot, budget share, whole contracts, cost."""
     from engine.hedge import hedge_ladder
+    c = _config(cfg)
+    m = c.market
     df = hedge_ladder(number(budget, "budget", "nonneg"), number(spot, "spot", "pos"), number(vol, "vol", "vol"),
-                      number(rate, "rate", "rate", default=_MARKET.rate), number(q, "q", "rate", default=_MARKET.dividend_yield),
-                      ladder=_ladder(ladder), valuation_date=as_date(val, "val", default=_dt.date.today()),
-                      strike_increment=number(inc, "inc", "nonneg", default=_CFG.strikes.strike_increment),
+                      number(rate, "rate", "rate", default=m.rate), number(q, "q", "rate", default=m.dividend_yield),
+                      ladder=_ladder(ladder, c.hedge.ladder), valuation_date=as_date(val, "val", default=_dt.date.today()),
+                      strike_increment=number(inc, "inc", "nonneg", default=c.strikes.strike_increment),
                       style=parse_style(style))
     return _frame_table(df, hdr)
 
 
 @xw.func
-@_args("win", "avgwin", "avgloss", "frac", "cap", "hdr", docs=PLAN_DOCS)
+@_args("win", "avgwin", "avgloss", "frac", "cap", "hdr", "cfg", docs=PLAN_DOCS)
 @udf
-def VA_KELLY(win, avgwin, avgloss, frac=None, cap=None, hdr=None):
+def VA_KELLY(win, avgwin, avgloss, frac=None, cap=None, hdr=None, cfg=None):
     """Kelly position limits: full and fractional Kelly, max per strike and the plan's other limits."""
     from engine.kelly import kelly_limits
-    kc = _CFG.kelly
+    kc = _config(cfg).kelly
     d = kelly_limits(number(win, "win", "prob"), number(avgwin, "avgwin", "pos"), number(avgloss, "avgloss", "pos"),
                      number(frac, "frac", "prob", default=kc.fraction), number(cap, "cap", "prob", default=kc.cap),
                      max_strategy_allocation=kc.max_strategy_allocation,
@@ -411,33 +481,37 @@ def VA_KELLY(win, avgwin, avgloss, frac=None, cap=None, hdr=None):
 
 
 @xw.func
-@_args("strike", "premium", "shares", "spot", "vol", "rate", "q", "val", "hdr",
+@_args("strike", "premium", "shares", "spot", "vol", "rate", "q", "val", "hdr", "cfg",
        docs={**PLAN_DOCS, "premium": "Premium received for the put, $ per share."})
 @udf
-def VA_ASSIGNMENT(strike, premium, shares, spot, vol, rate=None, q=None, val=None, hdr=None):
+def VA_ASSIGNMENT(strike, premium, shares, spot, vol, rate=None, q=None, val=None, hdr=None, cfg=None):
     """What to do after assignment: cost basis, tier, covered-call strike/premium, stop level."""
     from engine.assignment import assignment_plan
+    c = _config(cfg)
     d = assignment_plan(number(strike, "strike", "pos"), number(premium, "premium", "nonneg"),
                         number(shares, "shares", "pos"), number(spot, "spot", "pos"), number(vol, "vol", "vol"),
-                        number(rate, "rate", "rate", default=_MARKET.rate), number(q, "q", "rate", default=_MARKET.dividend_yield),
-                        as_date(val, "val", default=_dt.date.today()), config=_CFG.assignment)
+                        number(rate, "rate", "rate", default=c.market.rate),
+                        number(q, "q", "rate", default=c.market.dividend_yield),
+                        as_date(val, "val", default=_dt.date.today()), config=c.assignment,
+                        strike_increment=c.strikes.strike_increment)
     return _kv(d, hdr)
 
 
 @xw.func
-@_args("spot", "strike", "premium", "model", "pc",
+@_args("spot", "strike", "premium", "model", "pc", "cfg",
        docs={**PLAN_DOCS, "premium": "Premium of the option, $ per share.", "pc": "put (blank) or call."})
 @udf
-def VA_MARGIN(spot, strike, premium, model=None, pc=None):
+def VA_MARGIN(spot, strike, premium, model=None, pc=None, cfg=None):
     """Capital one short option contract ties up, $ per contract (reg_t, cash_secured or premium)."""
     from engine.margin import capital_per_contract
+    c = _config(cfg)
     shape, g = _broadcast({"spot": spot, "strike": strike, "premium": premium})
-    m, k = _text_arg(model, "model", "reg_t"), ("put" if is_blank(cell(pc, "pc")) else ("put" if kind(pc) < 0 else "call"))
+    m, k = _text_arg(model, "model", c.capital.model), ("put" if is_blank(cell(pc, "pc")) else ("put" if kind(pc) < 0 else "call"))
     res = np.empty(shape, dtype=object)
     for i, j in np.ndindex(shape):
         try:
             s, x, p = (number(g[n][i, j], n, r) for n, r in (("spot", "pos"), ("strike", "pos"), ("premium", "nonneg")))
-            res[i, j] = float(capital_per_contract(m, s, x, p, kind=k, capital=_CFG.capital))
+            res[i, j] = float(capital_per_contract(m, s, x, p, kind=k, capital=c.capital))
         except UdfArgError as exc:
             if res.size == 1:
                 raise
@@ -452,10 +526,10 @@ BOOK_DOCS: dict[str, str] = {
     **ARG_DOCS,
     "pos": "Positions range with its header row (underlying, kind, side, strike, expiry, contracts, premium, ...).",
     "trades": "Trades range with header: action, kind, strike, expiry, contracts, mid.",
-    "conf": "VaR confidence (blank: 0.95).",
-    "scen": f"Monte Carlo scenarios (blank: {_CFG.risk.var_scenarios}, the config's).",
-    "seed": "Random seed (blank: the config's).",
-    "months": "Months to project (blank: 6).",
+    "conf": "VaR confidence (blank: cfg's risk.var_confidence, 0.95).",
+    "scen": f"Monte Carlo scenarios (blank: cfg's risk.var_scenarios, {_CFG.risk.var_scenarios}).",
+    "seed": "Random seed (blank: cfg's risk.seed).",
+    "months": "Months to project (blank: cfg's projection.months, 6).",
     "assume": "worthless (blank) or expected.",
 }
 
@@ -529,14 +603,19 @@ def _positions(x: Any):
 _CONFIGS: dict[tuple, Any] = {}
 
 
-def _market(spot, vol, rate, q, val):
-    """The plan config with the market section taken from the arguments (cached per market)."""
-    key = (number(spot, "spot", "pos"), number(vol, "vol", "vol"), number(rate, "rate", "rate", default=_MARKET.rate),
-           number(q, "q", "rate", default=_MARKET.dividend_yield), as_date(val, "val", default=_dt.date.today()))
+def _market(spot, vol, rate, q, val, cfg=None):
+    """The ``cfg`` config with the market section taken from the arguments (cached per market).
+
+    Blank ``rate``/``q`` take the config's; blank ``val`` is today.
+    """
+    base = _config(cfg)
+    m = base.market
+    key = (number(spot, "spot", "pos"), number(vol, "vol", "vol"), number(rate, "rate", "rate", default=m.rate),
+           number(q, "q", "rate", default=m.dividend_yield), as_date(val, "val", default=_dt.date.today()), base)
     if key not in _CONFIGS:
         if len(_CONFIGS) > 64:
             _CONFIGS.clear()
-        _CONFIGS[key] = _CFG.replace(market__spot=key[0], market__vol=key[1], market__rate=key[2],
+        _CONFIGS[key] = base.replace(market__spot=key[0], market__vol=key[1], market__rate=key[2],
                                      market__dividend_yield=key[3], market__valuation_date=key[4].isoformat())
     return _CONFIGS[key]
 
@@ -552,12 +631,12 @@ def _ladder_header() -> list[str]:
 
 
 @xw.func
-@_args("pos", "spot", "vol", "rate", "q", "val", "style", "hdr", docs=BOOK_DOCS)
+@_args("pos", "spot", "vol", "rate", "q", "val", "style", "hdr", "cfg", docs=BOOK_DOCS)
 @udf
-def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None):
-    """Marks, P&L, Greeks ($/day, $/vol pt), prob ITM, obligation and margin: one row per position."""
+def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None, cfg=None):
+    """Marks, P&L, Greeks ($/day, $/vol pt), prob ITM, obligation and margin (cfg's capital model): one row per position."""
     from engine.book import mark_book
-    cfg = _market(spot, vol, rate, q, val)
+    cfg = _market(spot, vol, rate, q, val, cfg)
     df, rows, status = _positions(pos)
     marked = mark_book(df, cfg, style=parse_style(style)) if df is not None else None
     if marked is not None:
@@ -573,14 +652,15 @@ def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None)
 
 
 @xw.func
-@_args("pos", "spot", "vol", "rate", "q", "val", "style", "hdr", docs=BOOK_DOCS)
+@_args("pos", "spot", "vol", "rate", "q", "val", "style", "hdr", "cfg", docs=BOOK_DOCS)
 @udf
-def VA_PORTFOLIO_GREEKS(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None):
+def VA_PORTFOLIO_GREEKS(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None, cfg=None):
     """Book totals: delta (shares, $), gamma, theta $/day, vega $/pt, value, obligation, margin."""
     from engine.book import mark_book
     from engine.risk import portfolio_greeks
+    c = _market(spot, vol, rate, q, val, cfg)
     df = _book_or_error(pos)
-    return _kv(portfolio_greeks(mark_book(df, _market(spot, vol, rate, q, val), style=parse_style(style))), hdr)
+    return _kv(portfolio_greeks(mark_book(df, c, style=parse_style(style))), hdr)
 
 
 def _book_or_error(pos):
@@ -615,11 +695,11 @@ def _var(df: Any, cfg: Any, confidence: float, scenarios: int, seed: int) -> dic
 
 
 @xw.func
-@_args("pos", "spot", "vol", "rate", "q", "val", "conf", "scen", "seed", "hdr", docs=BOOK_DOCS)
+@_args("pos", "spot", "vol", "rate", "q", "val", "conf", "scen", "seed", "hdr", "cfg", docs=BOOK_DOCS)
 @udf
-def VA_VAR(pos, spot, vol, rate=None, q=None, val=None, conf=None, scen=None, seed=None, hdr=None):
-    """One-day Monte Carlo value at risk and expected shortfall of the book ($ losses, seeded)."""
-    cfg = _market(spot, vol, rate, q, val)
+def VA_VAR(pos, spot, vol, rate=None, q=None, val=None, conf=None, scen=None, seed=None, hdr=None, cfg=None):
+    """Monte Carlo value at risk and expected shortfall of the book ($ losses, seeded; horizon and method: cfg's)."""
+    cfg = _market(spot, vol, rate, q, val, cfg)
     d = _var(_book_or_error(pos), cfg, number(conf, "conf", "prob", default=cfg.risk.var_confidence),
              _whole(scen, "scen", "pos", default=cfg.risk.var_scenarios),
              _whole(seed, "seed", "nonneg", default=cfg.risk.seed))
@@ -627,12 +707,13 @@ def VA_VAR(pos, spot, vol, rate=None, q=None, val=None, conf=None, scen=None, se
 
 
 @xw.func
-@_args("pos", "spot", "vol", "value", "rate", "q", "val", "hdr", docs=BOOK_DOCS)
+@_args("pos", "spot", "vol", "value", "rate", "q", "val", "hdr", "cfg",
+       docs={**BOOK_DOCS, "value": "Portfolio value, $ (blank: cfg's account.starting_value)."})
 @udf
-def VA_RISK_CHECK(pos, spot, vol, value=None, rate=None, q=None, val=None, hdr=None):
-    """The plan's daily alerts (delta, VaR, concentration, assignment, ...) with value and status."""
+def VA_RISK_CHECK(pos, spot, vol, value=None, rate=None, q=None, val=None, hdr=None, cfg=None):
+    """The plan's daily alerts (delta, VaR, concentration, assignment, ...) with value and status; limits from cfg."""
     from engine.risk import daily_risk_check
-    cfg = _market(spot, vol, rate, q, val)
+    cfg = _market(spot, vol, rate, q, val, cfg)
     pv = number(value, "value", "pos", default=cfg.account.starting_value)
     df = _book_or_error(pos)
     r = cfg.risk
@@ -641,9 +722,9 @@ def VA_RISK_CHECK(pos, spot, vol, value=None, rate=None, q=None, val=None, hdr=N
 
 
 @xw.func
-@_args("trades", "hdr", docs=BOOK_DOCS)
+@_args("trades", "hdr", "cfg", docs=BOOK_DOCS)
 @udf
-def VA_ORDERS(trades, hdr=None):
+def VA_ORDERS(trades, hdr=None, cfg=None):
     """Limit-order tickets: split to max order size, limit = mid +/- improvement on the tick grid."""
     from engine.orders import order_tickets
     cols = ("action", "kind", "strike", "expiry", "contracts", "mid", "underlying")
@@ -651,20 +732,22 @@ def VA_ORDERS(trades, hdr=None):
     errs = [e for _, _, e in rows if e]
     if errs:
         raise UdfArgError(errs[0])
-    return _frame_table(order_tickets([rec for _, rec, _ in rows if rec], _CFG.execution), hdr)
+    return _frame_table(order_tickets([rec for _, rec, _ in rows if rec], _config(cfg).execution), hdr)
 
 
 @xw.func
-@_args("spot", "vol", "value", "addition", "months", "assume", "val", "hdr",
-       docs={**BOOK_DOCS, "value": "Starting portfolio value, $ (blank: 3792)."})
+@_args("spot", "vol", "value", "addition", "months", "assume", "val", "hdr", "cfg",
+       docs={**BOOK_DOCS, "value": "Starting portfolio value, $ (blank: cfg's, 3792).",
+             "addition": "Monthly capital addition, $ (blank: cfg's, 4000)."})
 @udf
-def VA_PROJECTION(spot, vol, value=None, addition=None, months=None, assume=None, val=None, hdr=None):
+def VA_PROJECTION(spot, vol, value=None, addition=None, months=None, assume=None, val=None, hdr=None, cfg=None):
     """Month-by-month projection of the plan: capital, premium, hedges, contracts, margin, value."""
     from engine.projection import project_plan
-    cfg = _market(spot, vol, None, None, val).replace(
-        account__starting_value=number(value, "value", "nonneg", default=_CFG.account.starting_value),
-        account__monthly_addition=number(addition, "addition", "nonneg", default=_CFG.account.monthly_addition))
-    n = _whole(months, "months", "pos", default=_CFG.projection.months)
+    base = _market(spot, vol, None, None, val, cfg)
+    cfg = base.replace(
+        account__starting_value=number(value, "value", "nonneg", default=base.account.starting_value),
+        account__monthly_addition=number(addition, "addition", "nonneg", default=base.account.monthly_addition))
+    n = _whole(months, "months", "pos", default=base.projection.months)
     return _frame_table(project_plan(cfg, n, text(assume, "assume", "worthless").lower()), hdr)
 
 
