@@ -139,10 +139,8 @@ def template(tmp_path_factory):
     return write_template(tmp_path_factory.mktemp("tplf") / "volarb-template.xlsx")
 
 
-@pytest.fixture(scope="module")
-def evaluated(template, spills, tmp_path_factory):
-    """(cells, spill extents, passes): the template recalculated with spills emulated."""
-    tmp = tmp_path_factory.mktemp("passes")
+def _evaluate(template, spills, tmp) -> tuple[dict, dict, int]:
+    """(cells, spill extents, passes): ``template`` recalculated with spills emulated."""
     anchors = _anchors(openpyxl.load_workbook(template))
     extents: dict[tuple[str, str], tuple[int, int]] = {}
     for n in range(1, MAX_PASSES + 1):
@@ -158,6 +156,12 @@ def evaluated(template, spills, tmp_path_factory):
             return _cells(solution), extents, n
         extents = dict(spills.shapes)
     pytest.fail(f"spill ranges did not settle in {MAX_PASSES} passes: {extents}")
+
+
+@pytest.fixture(scope="module")
+def evaluated(template, spills, tmp_path_factory):
+    """(cells, spill extents, passes): the template recalculated with spills emulated."""
+    return _evaluate(template, spills, tmp_path_factory.mktemp("passes"))
 
 
 @pytest.fixture(scope="module")
@@ -338,3 +342,141 @@ def test_assignment_sheet_equals_assignment_plan(evaluated, report):
                 _close(got[key], w, f"VA_ASSIGNMENT strike {k} {key}")
             elif isinstance(w, str):
                 assert got[key] == w, (k, key)
+
+
+# --------------------------------------------------------------------------- Inputs rows read through cfg
+
+#: Inputs rows no VA_ function read before ``cfg`` (they came from the built-in config), edited
+EDITS = {"hedge.cap": 0.30, "capital.model": "cash_secured", "risk.var_confidence": 0.99,
+         "risk.delta_limit": 0.50, "kelly.emergency_reserve": 0.10, "assignment.good_call_upside": 0.25}
+
+
+@pytest.fixture(scope="module")
+def edited_config():
+    from engine.config import default_config
+
+    return default_config().replace(**{k.replace(".", "__"): v for k, v in EDITS.items()})
+
+
+@pytest.fixture(scope="module")
+def edited(template, spills, tmp_path_factory):
+    """A copy of the default template with the EDITS typed into its Inputs cells, evaluated."""
+    from workbook.io import inputs_key_cells
+
+    tmp = tmp_path_factory.mktemp("edited")
+    wb = openpyxl.load_workbook(template)
+    ws = wb[L.SHEET_INPUTS]
+    cells = inputs_key_cells(ws)
+    for key, value in EDITS.items():
+        ws[cells[key]] = value
+    path = tmp / "edited.xlsx"
+    wb.save(path)
+    return _evaluate(path, spills, tmp)
+
+
+def test_config_table_names_the_inputs_key_rows(template):
+    from workbook.io import inputs_key_cells
+    from workbook.template import CONFIG_NAME
+
+    wb = openpyxl.load_workbook(template)
+    rows = sorted(int(a[1:]) for a in inputs_key_cells(wb[L.SHEET_INPUTS]).values())
+    assert wb.defined_names[CONFIG_NAME].attr_text == f"'{L.SHEET_INPUTS}'!$B${rows[0]}:$D${rows[-1]}"
+    assert rows == list(range(L.FIRST_ROW, rows[-1] + 1))  # one block, no gap
+
+
+def test_edited_inputs_evaluate_without_errors(edited):
+    cells, _, _ = edited
+    bad = {k: v for k, v in cells.items() if isinstance(v, str) and v.startswith("#")}
+    assert not bad, f"{len(bad)} cells hold errors, e.g. {sorted(bad.items())[:5]}"
+
+
+def test_edited_hedge_cap_changes_the_hedge_ratio(evaluated, edited):
+    # hand: 0.20 base x 1.3 (IV percentile 99 > 95) x 1.5 (squeeze 0.45 > 0.4) = 0.39, capped:
+    # at the plan's 0.35 in the default template, at the edited 0.30 in the copy
+    _close(_get(evaluated[0], L.SHEET_HEDGES, "B1"), 0.35, "HedgeRatio, default hedge.cap")
+    _close(_get(edited[0], L.SHEET_HEDGES, "B1"), 0.30, "HedgeRatio, hedge.cap edited to 0.30")
+
+
+def test_edited_capital_model_changes_every_margin(edited, edited_config):
+    from engine.book import mark_book
+    from engine.positions import example_positions
+    from engine.risk import portfolio_greeks
+
+    cells, extents, _ = edited
+    rows = _block(cells, L.SHEET_POSITIONS, "K1", extents[(L.SHEET_POSITIONS, "K1")])
+    head = rows[0]
+    pos = example_positions()
+    n = len(pos)
+    margin = np.array([r[head.index("Margin $")] for r in rows[1:1 + n]], dtype=float)
+    mark = np.array([r[head.index("Mark $/sh")] for r in rows[1:1 + n]], dtype=float)
+    # hand, cash-secured short put: (strike - mark) x 100 shares x contracts (all 38 lots are short puts)
+    hand = (pos["strike"].to_numpy(float) - mark) * 100 * pos["contracts"].to_numpy(float)
+    _close(margin, hand, "VA_LADDER margin, capital.model edited to cash_secured")
+    marked = mark_book(pos, edited_config)
+    _close(margin, marked["margin"].to_numpy(float), "VA_LADDER margin vs mark_book(edited config)")
+    greeks = _items(cells, L.SHEET_RISK, "A1", extents)
+    _close(greeks["margin"], portfolio_greeks(marked)["margin"], "VA_PORTFOLIO_GREEKS margin")
+    alloc = _block(cells, L.SHEET_PLAN, "A11", extents[(L.SHEET_PLAN, "A11")])
+    cpc = alloc[0].index("capital_per_contract")
+    k_col, p_col = alloc[0].index("strike"), alloc[0].index("premium")
+    # hand: cash-secured capital per contract = (strike - premium) x 100
+    _close([r[cpc] for r in alloc[1:]], [(r[k_col] - r[p_col]) * 100 for r in alloc[1:]],
+           "VA_STRIKE_ALLOCATION capital per contract, cash_secured")
+
+
+def test_edited_var_confidence_and_delta_limit_reach_the_risk_check(edited, edited_config):
+    from engine.positions import example_positions
+    from engine.risk import daily_risk_check
+    from engine.var import value_at_risk
+
+    cells, extents, _ = edited
+    pos = example_positions()
+    want_var = value_at_risk(pos, edited_config)  # 99%, the config's scenarios and seed
+    var = _items(cells, L.SHEET_RISK, "G1", extents)
+    assert var["confidence"] == 0.99
+    for key in ("var", "es"):
+        _close(var[key], want_var[key], f"VA_VAR {key} at 99%")
+    want = daily_risk_check(pos, edited_config, edited_config.account.starting_value, var_result=want_var)
+    rows = _block(cells, L.SHEET_RISK, "A20", extents[(L.SHEET_RISK, "A20")])
+    assert [r[0] for r in rows[1:]] == want["alert"].tolist()
+    assert [r[3] for r in rows[1:]] == want["status"].tolist()
+    got = {r[0]: r for r in rows[1:]}
+    _close(got["VAR_LIMIT_BREACH"][1], want_var["var"], "VA_RISK_CHECK VaR uses risk.var_confidence 0.99")
+    # hand: the delta threshold is delta_limit x portfolio value = 0.50 x 3792 = 1896
+    _close(got["HIGH_DELTA_EXPOSURE"][2], 0.50 * 3792, "HIGH_DELTA_EXPOSURE threshold, delta_limit 0.50")
+
+
+def test_edited_kelly_and_assignment_rows_are_read(edited, edited_config):
+    from engine.assignment import assignment_plan
+
+    cells, extents, _ = edited
+    kelly = _items(cells, L.SHEET_RISK, "D1", extents)
+    assert kelly["emergency_reserve"] == 0.10
+    cfg, m = edited_config, edited_config.market
+    goods = []
+    for i, k in enumerate(cfg.strikes.strikes):
+        c, v = get_column_letter(2 + 2 * i), get_column_letter(3 + 2 * i)
+        prem = _get(cells, L.SHEET_ASSIGNMENT, f"{v}3")
+        got = dict(_block(cells, L.SHEET_ASSIGNMENT, f"{c}4", extents[(L.SHEET_ASSIGNMENT, f"{c}4")]))
+        want = assignment_plan(float(k), prem, 100, m.spot, m.vol, m.rate, m.dividend_yield, cfg.valuation_date,
+                               cfg.assignment)
+        assert got["tier"] == want["tier"], k
+        if want["tier"] == "good":
+            goods.append(k)
+            # hand: covered-call target = basis x (1 + 0.25) with the edited good_call_upside
+            _close(got["call_strike_target"], got["cost_basis"] * 1.25, f"call target at strike {k}, upside 0.25")
+        for key, w in want.items():
+            if isinstance(w, float) and np.isfinite(w):
+                _close(got[key], w, f"VA_ASSIGNMENT strike {k} {key}")
+    assert goods == [4.0, 5.0]  # bases 4 - 1.82 = 2.18 and 5 - 2.62 = 2.38 lie between 2.00 and 2.50
+
+
+def test_template_written_with_a_config_follows_it(edited, edited_config, spills, tmp_path_factory):
+    """``volarb template --config plan.toml``: Inputs show the file's values, so the VA_ cells follow it."""
+    tmp = tmp_path_factory.mktemp("withcfg")
+    cells, extents, _ = _evaluate(write_template(tmp / "t.xlsx", config=edited_config), spills, tmp)
+    ref, _, _ = edited
+    for sheet, anchor in ((L.SHEET_HEDGES, "B1"), (L.SHEET_RISK, "A1"), (L.SHEET_RISK, "D1"), (L.SHEET_RISK, "G1"),
+                          (L.SHEET_RISK, "A20"), (L.SHEET_POSITIONS, "K1"), (L.SHEET_PLAN, "A11")):
+        shape = extents.get((sheet, anchor), (1, 1))
+        assert _block(cells, sheet, anchor, shape) == _block(ref, sheet, anchor, shape), f"{sheet}!{anchor}"

@@ -28,7 +28,7 @@ from typing import Any
 from workbook import layout as L
 
 __all__ = ["write_template", "TEMPLATE_SHEETS", "XLWINGS_CONF", "POSITIONS_CAPACITY", "quickstart_path",
-           "template_formulas"]
+           "template_formulas", "CONFIG_NAME"]
 
 TEMPLATE_SHEETS = (L.SHEET_INPUTS, L.SHEET_POSITIONS, L.SHEET_LADDER, L.SHEET_PLAN, L.SHEET_HEDGES,
                    L.SHEET_RISK, L.SHEET_ASSIGNMENT)
@@ -38,6 +38,12 @@ POSITIONS_CAPACITY = 200  # rows of the Positions range the formulas read (blank
 #: so a blank ``Interpreter_Win`` or ``Conda Path`` row would hide the user's ribbon settings.
 XLWINGS_CONF = (("UDF Modules", "udfs.functions"),)
 _MARKET_ARGS = "Spot, Vol, Rate, DividendYield, ValuationDate"
+#: Defined name over the Inputs key rows, columns Value, Unit, Config key: the ``cfg`` argument of
+#: every VA_ function whose result depends on config values beyond its own arguments.
+CONFIG_NAME = "ConfigTable"
+# Literal blank/default arguments before ``cfg``: the formulas evaluator reads an omitted
+# argument (``f(a, , b)``) as 0, so the template spells them out ("" is a blank argument).
+_STYLE_HDR = '"american", TRUE'
 
 
 def quickstart_path() -> Path:
@@ -67,7 +73,8 @@ def _positions(wb: Any, data: Any, anchors: list) -> str:
     end = L.FIRST_ROW + POSITIONS_CAPACITY - 1
     rng = f"'{L.SHEET_POSITIONS}'!$A${L.HEADER_ROW}:${_col(last_col)}${end}"
     _name(wb, "PositionsTable", rng)
-    _spill(ws, f"{_col(last_col + 1)}{L.HEADER_ROW}", f"=VA_LADDER(PositionsTable, {_MARKET_ARGS})", anchors)
+    _spill(ws, f"{_col(last_col + 1)}{L.HEADER_ROW}",
+           f"=VA_LADDER(PositionsTable, {_MARKET_ARGS}, {_STYLE_HDR}, {CONFIG_NAME})", anchors)
     # PremiumCollected: the premium_total column of the VA_LADDER spill
     from udfs.functions import LADDER_KEYS
 
@@ -148,30 +155,31 @@ def _plan(wb: Any, cfg: Any, anchors: list) -> None:
     _spill(ws, "K12", f'=VA_PRICE(Spot, {L.NAME_LADDER_STRIKES}, NewPutExpiry, Vol, "put", Rate, DividendYield, ValuationDate)', anchors)
     _name(wb, "LadderPremiums", f"'{L.SHEET_PLAN}'!$K$12:$K${11 + n}")
     _spill(ws, "A11", f"=VA_STRIKE_ALLOCATION(PutBudget, {L.NAME_LADDER_STRIKES}, {L.NAME_LADDER_WEIGHTS}, "
-                      "LadderPremiums, Spot, CapitalModel)", anchors)
+                      f"LadderPremiums, Spot, CapitalModel, TRUE, {CONFIG_NAME})", anchors)
 
 
 def _hedges(wb: Any, data: Any, anchors: list) -> None:
     ws = wb.create_sheet(L.SHEET_HEDGES)
-    ws["A1"], ws["B1"] = "Hedge ratio", "=VA_HEDGE_RATIO(PortfolioValue, IVPercentile, SqueezeProbability)"
+    ws["A1"], ws["B1"] = "Hedge ratio", f"=VA_HEDGE_RATIO(PortfolioValue, IVPercentile, SqueezeProbability, {CONFIG_NAME})"
     _name(wb, "HedgeRatio", f"'{L.SHEET_HEDGES}'!$B$1")
     rows = data.results["_cells"]["hedge_rows"]
     _name(wb, "HedgeRungs", f"'{L.SHEET_INPUTS}'!$A${rows[0]}:$C${rows[-1]}")
-    _spill(ws, "A3", "=VA_HEDGE_LADDER(HedgeBudget, Spot, Vol, HedgeRungs, Rate, DividendYield, ValuationDate)", anchors)
+    _spill(ws, "A3", "=VA_HEDGE_LADDER(HedgeBudget, Spot, Vol, HedgeRungs, Rate, DividendYield, ValuationDate, "
+                     f'"", {_STYLE_HDR}, {CONFIG_NAME})', anchors)
 
 
 def _risk(wb: Any, anchors: list) -> None:
     ws = wb.create_sheet(L.SHEET_RISK)
-    _spill(ws, "A1", f"=VA_PORTFOLIO_GREEKS(PositionsTable, {_MARKET_ARGS})", anchors)
+    _spill(ws, "A1", f"=VA_PORTFOLIO_GREEKS(PositionsTable, {_MARKET_ARGS}, {_STYLE_HDR}, {CONFIG_NAME})", anchors)
     _name(wb, "PortfolioDelta", f"'{L.SHEET_RISK}'!$B$3")  # delta_dollars row of the spill
-    _spill(ws, "D1", "=VA_KELLY(WinProbability, AvgWin, AvgLoss, KellyUse, KellyCap)", anchors)
+    _spill(ws, "D1", f"=VA_KELLY(WinProbability, AvgWin, AvgLoss, KellyUse, KellyCap, TRUE, {CONFIG_NAME})", anchors)
     for name, row in (("KellyFraction", 2), ("ConservativeKelly", 3), ("MaxSingleStrike", 4)):
         _name(wb, name, f"'{L.SHEET_RISK}'!$E${row}")
-    _spill(ws, "G1", f"=VA_VAR(PositionsTable, {_MARKET_ARGS}, VarConfidence)", anchors)
+    _spill(ws, "G1", f'=VA_VAR(PositionsTable, {_MARKET_ARGS}, VarConfidence, "", "", TRUE, {CONFIG_NAME})', anchors)
     _name(wb, "VaR95", f"'{L.SHEET_RISK}'!$H$7")  # var row of the VA_VAR spill
     _name(wb, "ES95", f"'{L.SHEET_RISK}'!$H$8")
-    _spill(ws, "A20", "=VA_RISK_CHECK(PositionsTable, Spot, Vol, PortfolioValue, Rate, DividendYield, ValuationDate)",
-           anchors)
+    _spill(ws, "A20", "=VA_RISK_CHECK(PositionsTable, Spot, Vol, PortfolioValue, Rate, DividendYield, ValuationDate, "
+                      f"TRUE, {CONFIG_NAME})", anchors)
 
 
 def _assignment(wb: Any, cfg: Any, anchors: list) -> None:
@@ -186,7 +194,17 @@ def _assignment(wb: Any, cfg: Any, anchors: list) -> None:
         k, v = _col(2 + 2 * i), _col(3 + 2 * i)
         ws[f"{k}2"], ws[f"{v}2"] = "strike", f"=INDEX({L.NAME_LADDER_STRIKES}, {i + 1})"
         ws[f"{k}3"], ws[f"{v}3"] = "premium", f"=INDEX(LadderPremiums, {i + 1})"
-        _spill(ws, f"{k}4", f"=VA_ASSIGNMENT({v}2, {v}3, Multiplier, {_MARKET_ARGS}, FALSE)", anchors)
+        _spill(ws, f"{k}4", f"=VA_ASSIGNMENT({v}2, {v}3, Multiplier, {_MARKET_ARGS}, FALSE, {CONFIG_NAME})", anchors)
+
+
+def _config_table(wb: Any) -> None:
+    """Name the Inputs key rows (columns Value, Unit, Config key) ``ConfigTable``."""
+    ws = wb[L.SHEET_INPUTS]
+    last = L.FIRST_ROW
+    while isinstance(ws.cell(last + 1, L.INPUT_COL_KEY).value, str) and "." in ws.cell(last + 1, L.INPUT_COL_KEY).value:
+        last += 1
+    _name(wb, CONFIG_NAME, f"'{L.SHEET_INPUTS}'!${_col(L.INPUT_COL_VALUE)}${L.FIRST_ROW}:"
+                           f"${_col(L.INPUT_COL_KEY)}${last}")
 
 
 def _conf(wb: Any) -> None:
@@ -203,6 +221,7 @@ def _build(wb: Any, cfg: Any, positions: Any) -> list[tuple[str, str]]:
     data = ReportData(cfg, positions, {})
     anchors: list[tuple[str, str]] = []
     write_inputs(wb, data)
+    _config_table(wb)
     _positions(wb, data, anchors)
     _ladder(wb, cfg)
     _plan(wb, cfg, anchors)
