@@ -299,3 +299,20 @@ def test_plan_projection_headers_are_words(report):
             heads.update(c.value for c in ws[r] if c.value)
     assert {"Starting capital $", "Premium income $", "Portfolio value $", "DTE", "Sale date"} <= heads
     assert not any("_" in h for h in heads), heads
+
+
+def test_assignment_call_strikes_use_the_configured_increment():
+    from engine.config import default_config
+    from engine.positions import example_positions
+    from workbook.compute import compute_report
+
+    # $2.50 lot at $1.09 premium: basis 2.50 - 1.09 = 1.41 (excellent tier, calls at +20%): target
+    # 1.41 x 1.2 = 1.692, rounded UP to the listed increment: ceil(1.692 / 0.25) x 0.25 = 1.75 with a
+    # $0.25 increment, ceil(1.692 / 0.5) x 0.5 = 2.00 with the default $0.50
+    cfg = default_config().replace(strikes__strike_increment=0.25)
+    data = compute_report(cfg, example_positions(), paths=20)
+    row = next(r for r in data.results["assignment"] if r["strike"] == 2.5 and abs(r["premium"] - 1.09) < 1e-9)
+    assert row["call_strike"] == 1.75
+    data = compute_report(default_config(), example_positions(), paths=20)
+    row = next(r for r in data.results["assignment"] if r["strike"] == 2.5 and abs(r["premium"] - 1.09) < 1e-9)
+    assert row["call_strike"] == 2.0

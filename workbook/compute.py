@@ -324,7 +324,8 @@ def _assignment(data: ReportData) -> None:
             continue
         shares = int(r["contracts"]) * cfg.capital.contract_multiplier
         plan = assignment_plan(float(r["strike"]), float(r["premium"]), shares, m.spot, m.vol, m.rate,
-                               m.dividend_yield, cfg.valuation_date, cfg.assignment)
+                               m.dividend_yield, cfg.valuation_date, cfg.assignment,
+                               strike_increment=cfg.strikes.strike_increment)
         rows.append({"row": i, "strike": float(r["strike"]), "expiry": r["expiry"], "contracts": int(r["contracts"]),
                      "shares": shares, "premium": float(r["premium"]), **plan})
     data.results["assignment"] = rows
