@@ -292,6 +292,25 @@ def _summary(data: Any, out: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _after_write(args: argparse.Namespace, data: Any, path: Path, backup: Path | None = None) -> int:
+    """After a report is saved: ``--recalc`` through LibreOffice, then ``--json`` or the summary."""
+    if args.recalc:
+        from workbook.recalc import recalculate_in_place
+
+        recalculate_in_place(path)
+    if args.json:
+        d = data.to_dict()
+        d["meta"]["out"] = str(path)
+        if backup is not None:
+            d["meta"]["backup"] = str(backup)
+        _emit_json(d)
+    else:
+        sys.stdout.write(_summary(data, path))
+        if backup is not None:
+            sys.stdout.write(f"backup of the previous file: {backup}\n")
+    return EXIT_OK
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from workbook.io import atomic_save, check_not_locked
     from workbook.report import write_report
@@ -305,17 +324,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     data = _compute(args, cfg, pos, sources)
     wb = write_report(data)
     atomic_save(wb, out)
-    if args.recalc:
-        from workbook.recalc import recalculate_in_place
-
-        recalculate_in_place(out)
-    if args.json:
-        d = data.to_dict()
-        d["meta"]["out"] = str(out)
-        _emit_json(d)
-    else:
-        sys.stdout.write(_summary(data, out))
-    return EXIT_OK
+    return _after_write(args, data, out)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -352,19 +361,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     refresh_workbook(wb, data)
     backup = make_backup(path)
     atomic_save(wb, path)
-    if args.recalc:
-        from workbook.recalc import recalculate_in_place
-
-        recalculate_in_place(path)
-    if args.json:
-        d = data.to_dict()
-        d["meta"]["out"] = str(path)
-        d["meta"]["backup"] = str(backup)
-        _emit_json(d)
-    else:
-        sys.stdout.write(_summary(data, path))
-        sys.stdout.write(f"backup of the previous file: {backup}\n")
-    return EXIT_OK
+    return _after_write(args, data, path, backup)
 
 
 def _dropped_risk_inputs(before: dict[str, str], args: argparse.Namespace) -> list[str]:
