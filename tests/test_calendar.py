@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from engine.calendar import (
+from engine.data.calendar import (
     CalendarError,
     dte,
     execution_windows,

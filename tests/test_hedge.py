@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine._validate import VolarbInputError
-from engine.american import american_price
+from engine.pricing.american import american_price
 from engine.config import default_config
-from engine.hedge import hedge_ladder, hedge_ratio, plan_month1_hedge
+from engine.plan.hedge import hedge_ladder, hedge_ratio, plan_month1_hedge
 
 
 def test_plan_inputs_capped():

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine._validate import VolarbInputError
-from engine.american import american_price
+from engine.pricing.american import american_price
 from engine.config import default_config
-from engine.plan import (
+from engine.plan.allocation import (
     PLAN_MONTH2_CONTRACTS,
     PLAN_PREMIUMS,
     allocate_premium,

@@ -56,7 +56,7 @@ CALLS: dict[str, tuple[str, list]] = {
 }
 
 # calls that need an engine module which may land after this test file
-NEEDS = {"ladder": "engine.book", "allocate": "engine.plan"}
+NEEDS = {"ladder": "engine.risk.book", "allocate": "engine.plan.allocation"}
 
 
 def _available(key: str) -> bool:

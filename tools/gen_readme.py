@@ -1,7 +1,7 @@
 """Regenerate the generated sections of README.md.
 
 Sections: the config keys table (from engine/config.py), the audit of the plan's printed
-numbers (from engine.projection.plan_discrepancies), and docs/excel.md, docs/cli.md and
+numbers (from engine.plan.projection.plan_discrepancies), and docs/excel.md, docs/cli.md and
 docs/benchmarks.md included verbatim (edit those files, not the README copy).
 
 Usage: ``python tools/gen_readme.py`` rewrites README.md in place; ``--check`` exits 1 when the
@@ -123,7 +123,7 @@ def findings() -> str:
 @section("audit")
 def audit_table() -> str:
     from engine.config import default_config
-    from engine.projection import plan_discrepancies
+    from engine.plan.projection import plan_discrepancies
 
     table = plan_discrepancies(default_config())
     table = table[table["status"] == "disagrees"]

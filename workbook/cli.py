@@ -41,7 +41,7 @@ def _load_input(path: str | None, what: str) -> tuple[Any, str]:
     workbook's Positions sheet).  Returns the value and a description of its source.
     """
     import engine.config as cfg_mod
-    import engine.positions as pos_mod
+    import engine.data.positions as pos_mod
 
     example, read_file, read_sheet, sheet, builtin = {
         "config": (cfg_mod.default_config, cfg_mod.load_config, "read_config_sheet", "Inputs",
@@ -141,12 +141,12 @@ def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
     mi = MarketInputs(previous_value=getattr(args, "previous_value", None),
                       contribution=getattr(args, "contribution", None) or 0.0)
     if getattr(args, "iv_history", None):
-        from engine.ivhistory import read_iv_history
+        from engine.data.ivhistory import read_iv_history
 
         mi.iv_history = _read_data_file(args.iv_history, read_iv_history, "IV history", "--iv-history", "date, iv")
         mi.sources["iv_history"] = str(args.iv_history)
     if getattr(args, "prices", None):
-        from engine.var import read_price_history
+        from engine.risk.var import read_price_history
 
         mi.prices = _read_data_file(args.prices, read_price_history, "price history", "--prices", "date, close")
         mi.sources["prices"] = str(args.prices)
@@ -162,7 +162,7 @@ def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
             raise CliError(f"{Path(args.prices).name}: {len(mi.prices)} closes; historical VaR over "
                            f"{cfg.risk.var_horizon_days} day(s) needs at least {need} (--prices)")
     if getattr(args, "chain", None):
-        from engine.surface import read_option_chain
+        from engine.pricing.surface import read_option_chain
 
         mi.surface = _read_data_file(args.chain, lambda p: read_option_chain(p, cfg), "option chain", "--chain",
                                      "expiry, strike, kind, bid, ask")
@@ -461,7 +461,7 @@ def cmd_iv(args: argparse.Namespace) -> int:
 
     from engine import implied_vol
     from engine._validate import VolarbInputError
-    from engine.impliedvol import iv_status_message
+    from engine.pricing.impliedvol import iv_status_message
 
     cfg, spot, _, rate, q = _market(args)
     price = np.asarray(args.price, dtype=float)
@@ -520,7 +520,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
     firing = list(rep["alerting"])
     sent = None
     if args.email:
-        from engine.notify import send_alert_email
+        from connect.notify import send_alert_email
 
         if not cfg.email.enabled:
             raise CliError("--email: email.enabled is false in the config; set [email] enabled = true, "
@@ -595,7 +595,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     cfg, pos, _ = load_inputs(args)
     cfg = apply_overrides(args, cfg)
     try:
-        from engine.simulate import simulate_plan
+        from engine.risk.simulate import simulate_plan
     except ImportError as exc:
         raise CliError(f"the simulation is not available in this build ({exc})") from None
     paths = args.paths if args.paths is not None else cfg.simulation.paths
@@ -690,8 +690,8 @@ _REVIEW_LABELS = (
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from engine.examples import example_path
-    from engine.review import read_equity, read_journal, weekly_review
+    from engine.data.examples import example_path
+    from engine.risk.review import read_equity, read_journal, weekly_review
 
     cfg, csrc = load_config_arg(args.config)
     given = [f for f in (args.journal, args.equity) if f]
@@ -704,8 +704,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     equity = str(example_path("equity")) if example else args.equity
     iv = args.iv_history or (str(example_path("iv_history")) if example else None)
     second = args.second or (str(example_path("second")) if example else None)
-    from engine.ivhistory import read_iv_history
-    from engine.var import read_price_history
+    from engine.data.ivhistory import read_iv_history
+    from engine.risk.var import read_price_history
 
     # validated here (one line per bad file), then passed by path so messages keep the file name
     _read_data_file(journal, read_journal, "trade journal", "--journal",
@@ -765,7 +765,7 @@ EXAMPLE_OUTPUTS: tuple[tuple[str, str], ...] = (
 def cmd_example(args: argparse.Namespace) -> int:
     import shutil
 
-    from engine.examples import example_path
+    from engine.data.examples import example_path
 
     folder = Path(args.dir)
     if folder.exists() and not folder.is_dir():

@@ -6,7 +6,7 @@ Three rules of the user's plan (``strategy-plan.txt``), as functions:
   the premium collected buys call hedges, 80% plus the monthly addition sells more puts.
 * :func:`allocate_strikes` - ``optimize_strike_allocation``: the put budget split by the strike
   weights (20/35/30/10/5% at $2.00/$2.50/$3.00/$4.00/$5.00) and turned into whole contracts
-  under a capital model (:mod:`engine.margin`), with premiums from the pricing core
+  under a capital model (:mod:`engine.plan.margin`), with premiums from the pricing core
   (:func:`strike_premiums`) instead of the plan's fixed estimates.
 * :func:`reinvestment_plan` - ``prioritize_monthly_reinvestment``: 65% to $2.50/$3.00, 20% to
   $2.00, 15% to $4.00/$5.00.
@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 from engine._validate import VolarbInputError
-from engine.american import american_price
+from engine.pricing.american import american_price
 from engine.config import CapitalConfig, PlanConfig
-from engine.margin import capital_per_contract, check_model
+from engine.plan.margin import capital_per_contract, check_model
 
 __all__ = [
     "PLAN_PREMIUMS", "PLAN_MONTH2_CONTRACTS", "allocate_premium", "put_expiry", "strike_premiums",
@@ -120,7 +120,7 @@ def allocate_premium(premium, monthly_addition, call_share=0.20) -> dict:
 def put_expiry(config: PlanConfig, valuation_date: _dt.date | None = None) -> _dt.date:
     """Expiry of newly sold puts: the next monthly expiration, or ``strikes.dte`` days out.
 
-    With ``strikes.use_monthly_expiry`` and :mod:`engine.calendar` available, the next monthly
+    With ``strikes.use_monthly_expiry`` and :mod:`engine.data.calendar` available, the next monthly
     expiration at least ``strikes.min_dte`` days after the valuation date; otherwise the
     valuation date plus ``strikes.dte`` calendar days.
 
@@ -134,7 +134,7 @@ def put_expiry(config: PlanConfig, valuation_date: _dt.date | None = None) -> _d
     vd = valuation_date or config.valuation_date
     if config.strikes.use_monthly_expiry:
         try:
-            from engine.calendar import next_monthly_expiration
+            from engine.data.calendar import next_monthly_expiration
         except ImportError:  # calendar module not available: plain day count
             next_monthly_expiration = None
         if next_monthly_expiration is not None:
@@ -156,7 +156,7 @@ def strike_premiums(config: PlanConfig, strikes=None, expiry: _dt.date | None = 
         Expiry (default :func:`put_expiry`).
     valuation_date : datetime.date, optional
         Pricing date (default ``config.valuation_date``).
-    surface : engine.surface.VolSurface, optional
+    surface : engine.pricing.surface.VolSurface, optional
         Implied-vol surface from an option chain; each strike is priced at the surface's vol for
         its strike and the expiry (the stock's smile is steep) instead of ``market.vol``.
 
@@ -242,7 +242,7 @@ def allocate_strikes(budget, strikes, weights, premiums, spot, model="reg_t",
     spot : float
         Underlying price, $ per share (used by ``"reg_t"``).
     model : {"premium", "cash_secured", "reg_t"}
-        Capital per contract (:func:`engine.margin.capital_per_contract`).  ``"premium"`` is the
+        Capital per contract (:func:`engine.plan.margin.capital_per_contract`).  ``"premium"`` is the
         plan's literal ``contracts = int(capital / (premium * 100))``, which treats the premium
         received as capital spent.
     capital : CapitalConfig

@@ -544,7 +544,7 @@ def read_positions(path: str | Path):
 
     Examples
     --------
-    >>> from engine.positions import example_positions_path
+    >>> from engine.data.positions import example_positions_path
     >>> int(read_positions(example_positions_path())["contracts"].sum())
     38
     """

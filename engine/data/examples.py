@@ -8,8 +8,8 @@ name                file                         what
 ==================  ===========================  ==================================================
 positions           example_positions.csv        the plan's 38 short ASST puts
 config              example_config.toml          every config key with its documentation
-chain               example_chain.csv            an ASST option chain (:mod:`engine.surface`)
-iv_history          example_iv_history.csv       300 days of IV (:mod:`engine.ivhistory`)
+chain               example_chain.csv            an ASST option chain (:mod:`engine.pricing.surface`)
+iv_history          example_iv_history.csv       300 days of IV (:mod:`engine.data.ivhistory`)
 prices              example_prices.csv           300 daily ASST closes (historical VaR)
 journal             example_journal.csv          a month of plan trades (weekly review)
 equity              example_equity.csv           the account's daily equity over that month
@@ -137,7 +137,7 @@ _EQUITY = (
 
 
 def generate_example_journal():
-    """The hand-made example trade journal (see the module docstring and :mod:`engine.review`).
+    """The hand-made example trade journal (see the module docstring and :mod:`engine.risk.review`).
 
     >>> j = generate_example_journal()
     >>> len(j), sorted(set(j["action"]))

@@ -7,24 +7,24 @@ lists every printed figure next to the value its own formula gives.
 How :func:`project_plan` works (each month m = 1..months)
 ---------------------------------------------------------
 1. **Sale date** is the first day of the month (``projection.start_month`` + m - 1; the plan's
-   "Month-Start: Begin new cycle").  New puts expire at :func:`engine.plan.put_expiry` of that
+   "Month-Start: Begin new cycle").  New puts expire at :func:`engine.plan.allocation.put_expiry` of that
    date: the next monthly expiration at least ``strikes.min_dte`` days out when
-   ``engine.calendar`` is available and ``strikes.use_monthly_expiry`` is on, otherwise
+   ``engine.data.calendar`` is available and ``strikes.use_monthly_expiry`` is on, otherwise
    ``strikes.dte`` calendar days later.  Every put is held to expiry, so each month's puts
    are gone before the next month's are sold (``contracts_sold`` is per month; the plan's
    running total ``cumulative_contracts`` = 38 existing + all sold so far is shown for
    comparison only).
 2. **Premiums** are American put prices (:func:`engine.american_price`) at the config's spot,
    market vol, rate and dividend yield for that expiry; spot and vol stay at the config's
-   values every month (a projection, not a simulation: see ``engine.simulate``).
+   values every month (a projection, not a simulation: see ``engine.risk.simulate``).
 3. **Sizing**: the month's put budget is ``monthly_addition + (1 - call_share) * premium of the
    previous month`` (the plan's month-2 rule: $4,000 + 80% of $2,065 = $5,652; month 1 has
    only the addition).  The budget is split by the strike weights and turned into whole
-   contracts under ``capital.model`` (:func:`engine.plan.allocate_strikes`); ``margin_used`` is
+   contracts under ``capital.model`` (:func:`engine.plan.allocation.allocate_strikes`); ``margin_used`` is
    the sum of contracts x capital per contract under that model (<= the budget by
    construction).  Under ``"premium"`` (the plan's literal formula) the "margin" is the premium
    itself, so the premium income comes out close to the whole budget.
-4. **Hedge**: ``call_hedge = premium_income * call_share`` (or :func:`engine.hedge.hedge_ratio`
+4. **Hedge**: ``call_hedge = premium_income * call_share`` (or :func:`engine.plan.hedge.hedge_ratio`
    of the portfolio when ``hedge.use_dynamic_ratio``); ``put_reinvestment`` is the rest and
    funds the next month's budget.  Calls are carried at cost (neither gain nor loss).
 5. **Assignment loss** at expiry, by ``assumption``:
@@ -57,11 +57,11 @@ import math
 import numpy as np
 
 from engine._validate import VolarbInputError
-from engine.black import bs_price
+from engine.pricing.black import bs_price
 from engine.config import PlanConfig
-from engine.hedge import hedge_ratio, plan_month1_hedge
-from engine.kelly import kelly_limits
-from engine.plan import PLAN_MONTH2_CONTRACTS, PLAN_PREMIUMS, allocate_strikes, put_expiry, strike_premiums
+from engine.plan.hedge import hedge_ratio, plan_month1_hedge
+from engine.plan.kelly import kelly_limits
+from engine.plan.allocation import PLAN_MONTH2_CONTRACTS, PLAN_PREMIUMS, allocate_strikes, put_expiry, strike_premiums
 
 __all__ = ["ASSUMPTIONS", "PLAN_EXISTING_CONTRACTS", "PLAN_PRINTED_TABLE", "project_plan", "plan_discrepancies"]
 

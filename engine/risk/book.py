@@ -39,7 +39,7 @@ the status but not used for it.  The rule:
 References
 ----------
 Hull, J. C. *Options, Futures, and Other Derivatives*, 10th ed., ch. 19 (Greeks of a portfolio).
-CBOE Margin Manual (2000), naked short option requirement (via :mod:`engine.margin`).
+CBOE Margin Manual (2000), naked short option requirement (via :mod:`engine.plan.margin`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from engine._validate import VolarbInputError
-from engine.positions import POSITION_COLUMNS
+from engine.data.positions import POSITION_COLUMNS
 from engine.units import DAYS_PER_YEAR
 
 __all__ = ["mark_book", "ladder_summary", "position_status", "STATUS_LABELS"]
@@ -119,7 +119,7 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     Parameters
     ----------
     positions : pandas.DataFrame
-        A positions table (:data:`engine.positions.POSITION_COLUMNS`), e.g. from
+        A positions table (:data:`engine.data.positions.POSITION_COLUMNS`), e.g. from
         :func:`engine.read_positions` or :func:`engine.example_positions`.
     config : PlanConfig, optional
         Market (spot, vol, rate, dividend yield, valuation date) and capital model; default the
@@ -152,17 +152,17 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
 
     Examples
     --------
-    >>> from engine.positions import example_positions
+    >>> from engine.data.positions import example_positions
     >>> book = mark_book(example_positions())
     >>> int(book["contracts"].sum()), round(float(book["premium_total"].sum()), 2)
     (38, 4349.0)
     >>> book["status"].tolist()
     ['Good', 'Good', 'Good', 'Good', 'Good', 'Fair', 'Fair']
     """
-    from engine.american import american_price
-    from engine.black import bs_price, prob_itm
+    from engine.pricing.american import american_price
+    from engine.pricing.black import bs_price, prob_itm
     from engine.config import default_config
-    from engine.greeks import greeks
+    from engine.pricing.greeks import greeks
 
     cfg = config if config is not None else default_config()
     style = _style(style)
@@ -247,13 +247,13 @@ def _margin(cfg, strike, mark, kinds, contracts, short_live) -> np.ndarray:
     margin = np.zeros(strike.shape)
     if not short_live.any():
         return margin
-    from engine.margin import capital_per_contract  # lazy: owned by the plan-rules module
+    from engine.plan.margin import capital_per_contract  # lazy: owned by the plan-rules module
 
     for kind in ("put", "call"):
         sel = short_live & (kinds == kind)
         if sel.any():
             # a short call cannot be cash-secured: it carries the naked-call (Reg T) requirement,
-            # as in engine.simulate, instead of a NaN that a portfolio sum would silently skip
+            # as in engine.risk.simulate, instead of a NaN that a portfolio sum would silently skip
             model = "reg_t" if (kind == "call" and cfg.capital.model == "cash_secured") else cfg.capital.model
             per = capital_per_contract(model, cfg.market.spot, strike[sel], mark[sel], kind=kind,
                                        capital=cfg.capital)
@@ -288,7 +288,7 @@ def ladder_summary(marked) -> Any:
 
     Examples
     --------
-    >>> from engine.positions import example_positions
+    >>> from engine.data.positions import example_positions
     >>> lad = ladder_summary(mark_book(example_positions()))
     >>> lad["contracts"].tolist(), round(float(lad["share_of_contracts"].iloc[1]), 4)
     ([10, 22, 2, 2, 2, 38], 0.5789)

@@ -25,11 +25,11 @@ The plan, each month (for paths not stopped by a margin call)
     2. Put ladder: budget = monthly addition + ``(1 - call_share)`` x last month's put premium
        (0 in month 1), capped at the excess equity (equity - margin requirement), since a
        broker rejects orders beyond buying power.  Strike ``K_i`` gets ``floor(budget w_i / capital_per_contract)``
-       contracts (:func:`engine.margin.capital_per_contract` under ``capital.model`` at the
+       contracts (:func:`engine.plan.margin.capital_per_contract` under ``capital.model`` at the
        sale price), sold at the American price at the path's current implied vol (or the
        European price with ``trade_style="european"``), expiring after ``strikes.dte`` days.
     3. Hedge ladder: ``call_share`` x this month's put premium (with ``hedge.use_dynamic_ratio``
-       the plan's :func:`engine.hedge.hedge_ratio` of the path's equity, the IV percentile and
+       the plan's :func:`engine.plan.hedge.hedge_ratio` of the path's equity, the IV percentile and
        squeeze probability held at their ``market`` values; it also sets the reinvested share
        of the next month) buys, per rung, ``floor(budget
        share / (100 price))`` calls at strike ``moneyness x spot`` rounded to
@@ -140,7 +140,7 @@ class SimulationResult:
     mean_discounted_final, se_discounted_final, discounted_invested : float
         ``E[e^{-rT} equity_T]`` with its standard error, and start + discounted deposits.
     deterministic : list of dict or None
-        The plan's deterministic projection (``engine.projection.project_plan``) per month.
+        The plan's deterministic projection (``engine.plan.projection.project_plan``) per month.
     assumptions : dict
         Every model setting used.
     """
@@ -377,7 +377,7 @@ class _Plan:
         t = steps / STEPS_PER_YEAR
         if self.trade_style == "european" or (w > 0 and self.m.q <= 0 and self.m.rate >= 0):
             return _bs(w, spot, strike, np.full(spot.shape, t), self.m.rate, iv, self.m.q)
-        from engine.var import american_fast
+        from engine.risk.var import american_fast
 
         return american_fast(spot, strike, t, self.m.rate, iv, w, self.m.q, cache=self.cache)
 
@@ -386,7 +386,7 @@ class _Plan:
         h = self.cfg.hedge
         if not h.use_dynamic_ratio:
             return self.cfg.allocation.call_share
-        from engine.hedge import hedge_ratio
+        from engine.plan.hedge import hedge_ratio
 
         return hedge_ratio(np.maximum(equity, 0.0), self.cfg.market.iv_percentile, self.cfg.market.squeeze_probability,
                            base=h.base_ratio, iv_threshold=h.iv_percentile_threshold, iv_multiplier=h.iv_multiplier,
@@ -395,7 +395,7 @@ class _Plan:
 
     # -- monthly trades ---------------------------------------------------------------------------
     def month_start(self, step: int, spot, iv) -> None:
-        from engine.margin import capital_per_contract
+        from engine.plan.margin import capital_per_contract
 
         cfg, n, mult = self.cfg, self.n, self.mult
         self.cash += cfg.account.monthly_addition
@@ -511,7 +511,7 @@ class _Plan:
         self.basis = np.where(hit, 0.0, self.basis)
 
     def equity_and_margin(self, step: int, spot, iv) -> tuple[np.ndarray, np.ndarray, list]:
-        from engine.margin import capital_per_contract
+        from engine.plan.margin import capital_per_contract
 
         cap = self.cfg.capital
         eq = self.cash + self.shares * spot
@@ -594,7 +594,7 @@ def _run_chunk(config, model: _Model, seed: int, start: int, stop: int, book: di
 
 
 def _book(positions, config) -> dict:
-    from engine.var import book_arrays
+    from engine.risk.var import book_arrays
 
     if positions is None or len(positions) == 0:
         z = np.zeros(0)
@@ -615,7 +615,7 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
     config : PlanConfig
         Every section of the plan; ``simulation`` holds the price model.
     positions : pandas.DataFrame or None
-        Today's book (:data:`engine.positions.POSITION_COLUMNS`), e.g. the plan's 38 puts; marked
+        Today's book (:data:`engine.data.positions.POSITION_COLUMNS`), e.g. the plan's 38 puts; marked
         at the model (European) and held to expiry.  A position without its own ``iv`` is marked at
         the path's implied vol (which starts at ``market.vol``); one with an ``iv`` (the smile)
         keeps the ratio ``iv / market.vol`` to the path's implied vol as it moves.  ``None``
@@ -636,7 +636,7 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
         Margin on shares held, as a share of their value; default
         ``config.capital.stock_maintenance_pct`` (FINRA minimum 25%).
     deterministic : bool
-        Attach the plan's deterministic projection (``engine.projection.project_plan``).
+        Attach the plan's deterministic projection (``engine.plan.projection.project_plan``).
 
     Returns
     -------
@@ -686,7 +686,7 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
     if sim.iv_long_run <= 0 and sim.iv_reversion_speed > 0:
         raise SimulationError("simulation.iv_long_run must be > 0 when iv_reversion_speed > 0")
 
-    from engine.var import EEPCache
+    from engine.risk.var import EEPCache
 
     t0 = time.perf_counter()
     model = _model(config, months)
@@ -728,7 +728,7 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
     deterministic_rows = None
     if deterministic:
         try:
-            from engine.projection import project_plan
+            from engine.plan.projection import project_plan
 
             proj = project_plan(config, months=months)
             keep = ("premium_income", "call_hedge", "contracts_sold", "cumulative_contracts", "margin_used")

@@ -47,7 +47,7 @@ def format_alert_email(report, config) -> EmailMessage:
     Parameters
     ----------
     report : dict or pandas.DataFrame
-        :func:`engine.risk.risk_report` output or :func:`engine.risk.daily_risk_check` table.
+        :func:`engine.risk.checks.risk_report` output or :func:`engine.risk.checks.daily_risk_check` table.
     config : PlanConfig
         ``email.sender``/``recipients`` and ``market.underlying``.
 

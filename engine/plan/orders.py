@@ -110,7 +110,7 @@ def _trade_rows(trades) -> list[dict[str, Any]]:
 
 
 def _normalize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from engine.positions import (
+    from engine.data.positions import (
         _cell_contracts,
         _cell_date,
         _cell_kind,
@@ -194,7 +194,7 @@ def order_tickets(trades, execution=None):
     """
     import pandas as pd
 
-    from engine.positions import occ_symbol
+    from engine.data.positions import occ_symbol
 
     ex = _execution(execution)
     rows = _normalize(_trade_rows(trades))

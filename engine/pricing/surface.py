@@ -185,7 +185,7 @@ def chain_from_records(records, source: str, first_row: int = 2, row_label: str 
     """
     import pandas as pd
 
-    from engine.positions import parse_date
+    from engine.data.positions import parse_date
 
     rows, errors = [], []
     cols: list[str] | None = None
@@ -264,7 +264,7 @@ def surface_from_chain(chain, config=None, valuation_date=None, style: str = "am
         When no quote gives a usable implied vol.
     """
     from engine.config import default_config
-    from engine.impliedvol import implied_vol, iv_status_message
+    from engine.pricing.impliedvol import implied_vol, iv_status_message
 
     cfg = config if config is not None else default_config()
     val = valuation_date if valuation_date is not None else cfg.valuation_date
@@ -383,7 +383,7 @@ def example_chain_frame(config=None):
     """
     import pandas as pd
 
-    from engine.american import american_price
+    from engine.pricing.american import american_price
     from engine.config import default_config
 
     cfg = config if config is not None else default_config()

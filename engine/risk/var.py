@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from engine._validate import VolarbInputError
-from engine.black import black_parts, black_value
+from engine.pricing.black import black_parts, black_value
 
 __all__ = ["VarError", "american_fast", "value_at_risk", "read_price_history", "book_arrays",
            "TRADING_DAYS_PER_YEAR", "VAR_METHODS"]
@@ -64,7 +64,7 @@ class VarError(VolarbInputError):
 def _eep_table(t: float, rate: float, q: float, w: float, x_lo: float, x_hi: float,
                s_lo: float, s_hi: float, nx: int, nsig: int):
     """Early-exercise premium per unit strike on a (log-moneyness, log-vol) grid."""
-    from engine.american import american_price
+    from engine.pricing.american import american_price
 
     x = np.linspace(x_lo, x_hi, nx)
     if s_hi / s_lo - 1.0 < 1e-12:
@@ -153,7 +153,7 @@ def american_fast(spot, strike, t: float, rate: float, vol, w: float, q: float =
 
     Examples
     --------
-    >>> from engine.american import american_price
+    >>> from engine.pricing.american import american_price
     >>> fast = american_fast([2.0, 3.15], 2.5, 30 / 365, 0.04, 4.25, -1.0)
     >>> direct = american_price([2.0, 3.15], 2.5, 30 / 365, 0.04, 4.25, "put")
     >>> bool(np.allclose(fast, direct, atol=2e-4))
@@ -313,7 +313,7 @@ def value_at_risk(positions, config, method: str | None = None, confidence: floa
     ----------
     positions : pandas.DataFrame
         Positions table (``kind, side, strike, expiry, contracts`` and optionally ``iv``), as
-        from :func:`engine.positions.read_positions`.  May be empty.
+        from :func:`engine.data.positions.read_positions`.  May be empty.
     config : PlanConfig
         Spot, vol, rate, q (``market``), contract multiplier, and the defaults of
         ``risk.var_method/var_confidence/var_horizon_days/var_scenarios/seed``.
@@ -421,7 +421,7 @@ def value_at_risk(positions, config, method: str | None = None, confidence: floa
                 + (f", log-vol shock {vol_shock:g}/sqrt(yr)" if vol_shock > 0 else ""))
 
     if method == "delta_gamma":
-        from engine.greeks import greeks
+        from engine.pricing.greeks import greeks
 
         ds = s_new - s0
         pnl = shares * ds

@@ -4,14 +4,14 @@ What this module holds
 ----------------------
 * :func:`american_price` - the public, validated, broadcasting price function;
 * :func:`american_kernel` - the same on validated 1-D float arrays (``w = +1`` call, ``-1`` put),
-  called by :mod:`engine.greeks` (finite differences) and :mod:`engine.impliedvol`;
+  called by :mod:`engine.greeks` (finite differences) and :mod:`engine.pricing.impliedvol`;
 * :func:`exercise_boundary` - the early-exercise boundary ``B(tau)`` the kernel solves for.
 
 Method (all options of a call are priced together, no Python loop over options)
 --------------------------------------------------------------------------------
 A call is priced as a put through McDonald-Schroder symmetry
 ``C(S, K, r, q, sigma) = P(K, S, q, r, sigma)``.  For a put with ``r > 0`` the price is the
-European value (the one Black kernel of :mod:`engine.black`) plus the early exercise premium
+European value (the one Black kernel of :mod:`engine.pricing.black`) plus the early exercise premium
 (Kim 1990; ALO eq. 2)::
 
     V(S, T) = p(S, T) + int_0^T [ r K e^{-r t} N(-d-(t, S/B(T-t)))
@@ -47,7 +47,7 @@ value; ``vol == 0`` gives the best deterministic exercise value ``max_t e^{-rt} 
 - K), 0)`` over ``t in [0, T]`` (the larger of intrinsic and discounted forward intrinsic, or an
 interior optimum when rates and dividends make one).
 
-Units follow the glossary of :mod:`engine.black` (years ACT/365, continuous rates, decimal vol).
+Units follow the glossary of :mod:`engine.pricing.black` (years ACT/365, continuous rates, decimal vol).
 
 References
 ----------
@@ -71,7 +71,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from engine._validate import finish, prepare
-from engine.black import black_parts, black_value, norm_pdf
+from engine.pricing.black import black_parts, black_value, norm_pdf
 
 __all__ = ["american_price", "american_kernel", "exercise_boundary", "scheme_index", "SCHEMES"]
 
@@ -353,7 +353,7 @@ def american_kernel(spot, strike, t, rate, vol, w, q, scheme=None) -> np.ndarray
     Parameters
     ----------
     spot, strike, t, rate, vol, q : ndarray
-        Equal-length float arrays in glossary units (see :mod:`engine.black`), already valid.
+        Equal-length float arrays in glossary units (see :mod:`engine.pricing.black`), already valid.
     w : ndarray
         +1.0 for a call, -1.0 for a put.
     scheme : ndarray of int, optional

@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass, field
 
 from engine._validate import VolarbInputError
-from engine.american import american_price
+from engine.pricing.american import american_price
 from engine.config import AssignmentConfig
 
 __all__ = ["assignment_plan", "ShareLot", "CoveredCall", "round_up_strike"]

@@ -18,7 +18,7 @@ BUYING_POWER_EXCEEDED    buying power used = sum of the capital-model margin ($)
 
 **Strike obligation** (CONCENTRATION_RISK): for the short puts at one strike, the cash needed
 if all of them were assigned, ``strike x 100 x contracts`` (summed over expiries), the
-``obligation`` column of :func:`engine.book.mark_book`.
+``obligation`` column of :func:`engine.risk.book.mark_book`.
 
 Status is ``"ALERT"``, ``"OK"``, or ``"N/A"`` when an input is missing (no yesterday's value,
 no IV history); the detail column says what was used.
@@ -57,7 +57,7 @@ def portfolio_greeks(marked, shares: float = 0.0, spot: float | None = None) -> 
     Parameters
     ----------
     marked : pandas.DataFrame
-        Output of :func:`engine.book.mark_book` (columns ``delta_shares``, ``delta_dollars``,
+        Output of :func:`engine.risk.book.mark_book` (columns ``delta_shares``, ``delta_dollars``,
         ``gamma``, ``theta_day``, ``vega_point`` and optionally ``rho_point``, ``value``,
         ``obligation``, ``margin``).
     shares : float
@@ -128,7 +128,7 @@ def _trading_days_until(valuation: _dt.date, expiry: _dt.date, exchange: str) ->
     if expiry <= valuation:
         return 0
     try:
-        from engine.calendar import trading_days
+        from engine.data.calendar import trading_days
 
         return len(trading_days(valuation + _dt.timedelta(days=1), expiry, exchange))
     except (ImportError, VolarbInputError):
@@ -149,7 +149,7 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
     Parameters
     ----------
     positions : pandas.DataFrame
-        Positions table (:data:`engine.positions.POSITION_COLUMNS`).
+        Positions table (:data:`engine.data.positions.POSITION_COLUMNS`).
     config : PlanConfig
         Thresholds (``risk``), market data and capital model.
     portfolio_value : float, optional
@@ -157,7 +157,7 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
     marked : pandas.DataFrame, optional
         ``mark_book(positions, config)`` if already computed.
     var_result : dict, optional
-        A :func:`engine.var.value_at_risk` result (otherwise computed with the config's method).
+        A :func:`engine.risk.var.value_at_risk` result (otherwise computed with the config's method).
     previous_value : float, optional
         Yesterday's PV, $; without it DAILY_PNL_ALERT is "N/A".
     contribution : float
@@ -182,7 +182,7 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
     Examples
     --------
     >>> from engine.config import default_config
-    >>> from engine.positions import example_positions
+    >>> from engine.data.positions import example_positions
     >>> chk = daily_risk_check(example_positions(), default_config())
     >>> chk["alert"].tolist()[:3]
     ['HIGH_DELTA_EXPOSURE', 'VAR_LIMIT_BREACH', 'CONCENTRATION_RISK']
@@ -191,8 +191,8 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
     """
     import pandas as pd
 
-    from engine.ivhistory import iv_rank_percentile, read_iv_history
-    from engine.var import value_at_risk
+    from engine.data.ivhistory import iv_rank_percentile, read_iv_history
+    from engine.risk.var import value_at_risk
 
     rc = config.risk
     pv = float(config.account.starting_value if portfolio_value is None else portfolio_value)
@@ -200,7 +200,7 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         raise RiskError(f"portfolio_value must be a positive number of $, got {portfolio_value!r}")
     vd = valuation_date or config.valuation_date
     if marked is None:
-        from engine.book import mark_book
+        from engine.risk.book import mark_book
 
         marked = mark_book(positions, config, valuation_date=vd)
     spot = float(config.market.spot)
@@ -311,20 +311,20 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
     -------
     dict
         ``valuation_date`` (ISO text), ``portfolio_value``, ``greeks`` (see
-        :func:`portfolio_greeks`), ``var`` (the :func:`engine.var.value_at_risk` dict),
+        :func:`portfolio_greeks`), ``var`` (the :func:`engine.risk.var.value_at_risk` dict),
         ``alerts`` (list of dicts alert/value/threshold/status/detail; NaN as ``None``),
         ``alerting`` (names with status ALERT) and ``any_alert`` (bool).
 
     Examples
     --------
     >>> from engine.config import default_config
-    >>> from engine.positions import example_positions
+    >>> from engine.data.positions import example_positions
     >>> rep = risk_report(example_positions(), default_config())
     >>> sorted(rep)[:4]
     ['alerting', 'alerts', 'any_alert', 'greeks']
     """
-    from engine.book import mark_book
-    from engine.var import value_at_risk
+    from engine.risk.book import mark_book
+    from engine.risk.var import value_at_risk
 
     vd = kwargs.get("valuation_date") or config.valuation_date
     marked = kwargs.pop("marked", None)

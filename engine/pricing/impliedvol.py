@@ -1,8 +1,8 @@
 """Implied volatility: the vol that reproduces a given option price, European or American.
 
-The European solver works in the normalized Black variables of :mod:`engine.black` (forward
+The European solver works in the normalized Black variables of :mod:`engine.pricing.black` (forward
 ``F``, total standard deviation ``s = vol sqrt(t)``, discount factor) and prices through the one
-kernel (:func:`engine.black.black_value`).  It is vectorized: a fixed, small number of masked
+kernel (:func:`engine.pricing.black.black_value`).  It is vectorized: a fixed, small number of masked
 Householder iterations over the elements that are still active, never a Python loop over options.
 
 Statuses (:class:`IVStatus`) say why an element has no vol; :func:`iv_status_message` gives the
@@ -18,8 +18,8 @@ import numpy as np
 from scipy.special import ndtri
 
 from engine._validate import parse_style, prepare
-from engine.american import american_price
-from engine.black import BlackParts, black_parts, black_value, norm_pdf
+from engine.pricing.american import american_price
+from engine.pricing.black import BlackParts, black_parts, black_value, norm_pdf
 
 __all__ = ["implied_vol", "IVResult", "IVStatus", "iv_status_message"]
 
@@ -100,7 +100,7 @@ def _classify_bounds(price, intrinsic, upper, t, status) -> np.ndarray:
 
 def _otm_value(theta, strike, fwd, df, dq, logm, s):
     """Black value per share of option ``theta`` (+1/-1) at total std-dev ``s`` (> 0) through the
-    kernel :func:`engine.black.black_value`, and its derivative ``dV/ds = df F phi(d1)``."""
+    kernel :func:`engine.pricing.black.black_value`, and its derivative ``dV/ds = df F phi(d1)``."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         d1 = logm / s + 0.5 * s
         d2 = d1 - s
@@ -347,7 +347,7 @@ def implied_vol(price, spot, strike, t, rate, kind, q=0.0, style="european", ful
     --------
     Hull's example 15.6 priced at vol 20% gives back 20%; 425% vol at spot 3.15 is recovered:
 
-    >>> from engine.black import bs_price
+    >>> from engine.pricing.black import bs_price
     >>> round(implied_vol(4.759422392871529, 42, 40, 0.5, 0.10, "call"), 12)
     0.2
     >>> p = bs_price(3.15, 3.0, 30 / 365, 0.05, 4.25, "put")

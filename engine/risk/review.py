@@ -393,7 +393,7 @@ def weekly_review(journal, equity, config=None, *, iv_history=None, second_serie
         ``observations``.
     """
     from engine.config import default_config
-    from engine.ivhistory import iv_rank_percentile, read_iv_history
+    from engine.data.ivhistory import iv_rank_percentile, read_iv_history
 
     cfg = config or default_config()
     j = read_journal(journal)
@@ -424,7 +424,7 @@ def weekly_review(journal, equity, config=None, *, iv_history=None, second_serie
         out["iv_percentile_week_ago"] = iv_rank_percentile(ago, window=cfg.risk.iv_history_days)["iv_percentile"] if ago.size else float("nan")
         out["iv_percentile_change"] = out["iv_percentile"] - out["iv_percentile_week_ago"]
     if second_series is not None:
-        from engine.var import read_price_history
+        from engine.risk.var import read_price_history
 
         s = read_price_history(second_series)
         closes = dict(zip(s["date"], s["close"], strict=True))

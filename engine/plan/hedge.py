@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine._validate import VolarbInputError
-from engine.american import american_price
-from engine.black import bs_price
+from engine.pricing.american import american_price
+from engine.pricing.black import bs_price
 from engine.config import HedgeConfig, HedgeRung, PlanConfig
 
 __all__ = ["hedge_ratio", "hedge_ladder", "round_strike", "plan_month1_hedge", "PLAN_MONTH1_HEDGE"]
@@ -128,7 +128,7 @@ def hedge_ladder(budget, spot, vol, rate=0.0, q=0.0, ladder: Sequence[HedgeRung]
         (moneyness, share, dte) per rung; plan: (1.5, 40%, 90), (2.0, 35%, 120), (3.0, 25%, 150).
     valuation_date : datetime.date, optional
         When given, each rung expires on the first listed monthly expiration (third Friday,
-        :func:`engine.calendar.next_monthly_expiration`) at least ``dte`` days out, and is
+        :func:`engine.data.calendar.next_monthly_expiration`) at least ``dte`` days out, and is
         priced and reported with that expiry's actual days; without it, ``dte`` days exactly
         and ``expiry`` None.
     strike_increment : float
@@ -180,7 +180,7 @@ def hedge_ladder(budget, spot, vol, rate=0.0, q=0.0, ladder: Sequence[HedgeRung]
     expiry: list = [None] * len(ladder)
     if valuation_date is not None:
         # order tickets need a contract that is listed: the monthly expiry on or after the target
-        from engine.calendar import next_monthly_expiration
+        from engine.data.calendar import next_monthly_expiration
 
         expiry = [next_monthly_expiration(valuation_date, min_days=int(d)) for d in dte]
         dte = np.array([(e - valuation_date).days for e in expiry], dtype=int)
@@ -188,7 +188,7 @@ def hedge_ladder(budget, spot, vol, rate=0.0, q=0.0, ladder: Sequence[HedgeRung]
     pricer = american_price if style == "american" else bs_price
     price = np.asarray(pricer(float(spot), strike, dte / 365.0, float(rate), float(vol), "call", float(q)))
     rung_budget = b * share
-    from engine.plan import whole_contracts
+    from engine.plan.allocation import whole_contracts
 
     n = whole_contracts(rung_budget, price * 100.0)
     cost = n * price * 100.0

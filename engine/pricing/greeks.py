@@ -12,8 +12,8 @@ from typing import Literal
 import numpy as np
 
 from engine._validate import finish, parse_style, prepare
-from engine.american import american_kernel, scheme_index
-from engine.black import european_greeks
+from engine.pricing.american import american_kernel, scheme_index
+from engine.pricing.black import european_greeks
 from engine.units import DAYS_PER_YEAR
 
 __all__ = ["greeks", "GREEK_NAMES"]
@@ -27,7 +27,7 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
     """Central finite differences of the American price (bumps relative to each input).
 
     Every bumped price uses the base option's quadrature scheme, so a bump never crosses a
-    change of node count (see :func:`engine.american.scheme_index`).
+    change of node count (see :func:`engine.pricing.american.scheme_index`).
     """
     scheme = scheme_index(t, rate, vol, w, q)
 
