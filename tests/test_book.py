@@ -10,10 +10,10 @@ import pytest
 
 from engine import american_price, bs_price
 from engine._validate import VolarbInputError
-from engine.risk.book import ladder_summary, mark_book, position_status
 from engine.config import default_config
 from engine.data.positions import example_positions, positions_from_records
 from engine.pricing.surface import VolSurface
+from engine.risk.book import ladder_summary, mark_book, position_status
 
 CFG = default_config()  # spot 3.15, vol 4.25, r 0.04, q 0, valuation 2025-09-27
 

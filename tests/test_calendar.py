@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from engine.config import ExecutionConfig
 from engine.data.calendar import (
     CalendarError,
     dte,
@@ -17,7 +18,6 @@ from engine.data.calendar import (
     protocol_dates,
     trading_days,
 )
-from engine.config import ExecutionConfig
 
 D = dt.date
 

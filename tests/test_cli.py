@@ -206,12 +206,6 @@ def test_argparse_errors_exit_2(capsys):
     assert "expected a whole number > 0" in capsys.readouterr().err
 
 
-def test_template_missing_is_clear(capsys, monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "workbook.template", None)
-    code, _, err = run(capsys, "template", "--out", str(tmp_path / "t.xlsx"))
-    assert_clean_error(code, err, "template builder is not available")
-
-
 def test_plan_json(capsys):
     code, out, err = run(capsys, "plan", "--json")
     assert code == 0, err

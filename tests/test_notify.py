@@ -13,8 +13,8 @@ from email import message_from_bytes
 
 import pytest
 
-from engine.config import default_config
 from connect.notify import NotifyError, format_alert_email, send_alert_email
+from engine.config import default_config
 
 
 class MiniSMTP:

@@ -16,8 +16,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from engine.config import default_config
-from engine.plan.allocation import allocate_strikes
 from engine.data.positions import example_positions
+from engine.plan.allocation import allocate_strikes
 from workbook import layout as L
 from workbook.compute import compute_report
 from workbook.io import atomic_save, inputs_key_cells

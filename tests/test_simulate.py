@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from engine.pricing.black import bs_price
 from engine.config import default_config
 from engine.data.positions import example_positions
+from engine.pricing.black import bs_price
 from engine.risk.simulate import SimulationError, simulate_plan, simulate_prices
 
 

@@ -41,7 +41,6 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 formulas = pytest.importorskip("formulas")
-pytest.importorskip("engine.risk.book")
 
 import udfs.functions as F  # noqa: E402
 from workbook import layout as L  # noqa: E402
@@ -398,8 +397,8 @@ def test_edited_hedge_cap_changes_the_hedge_ratio(evaluated, edited):
 
 
 def test_edited_capital_model_changes_every_margin(edited, edited_config):
-    from engine.risk.book import mark_book
     from engine.data.positions import example_positions
+    from engine.risk.book import mark_book
     from engine.risk.checks import portfolio_greeks
 
     cells, extents, _ = edited

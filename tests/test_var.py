@@ -11,9 +11,9 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.stats import norm
 
-from engine.pricing.american import american_price
 from engine.config import default_config
 from engine.data.positions import example_positions
+from engine.pricing.american import american_price
 from engine.risk.var import VarError, american_fast, read_price_history, value_at_risk
 
 EMPTY = pd.DataFrame(columns=["kind", "side", "strike", "expiry", "contracts"])

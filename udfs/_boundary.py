@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from engine._validate import VolarbInputError, parse_kind
+from engine.units import days_to_years
 
 __all__ = [
     "UdfArgError", "udf", "error_text", "is_blank", "cell", "grid", "number", "opt_number",
@@ -441,9 +442,9 @@ def years_to_expiry(expiry: Any, valuation: _dt.date, name: str = "expiry") -> f
         if days <= SERIAL_DATE_MIN:
             if days < 0:
                 raise UdfArgError(f"{name} in days must be >= 0, got {_fmt(days)}")
-            return days / 365.0
+            return days_to_years(days)
     d = as_date(x, name)
     days = (d - valuation).days
     if days < 0:
         raise UdfArgError(f"{name} {d.isoformat()} is before the valuation date {valuation.isoformat()}")
-    return days / 365.0
+    return days_to_years(days)

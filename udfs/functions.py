@@ -41,9 +41,9 @@ from typing import Any
 import numpy as np
 import xlwings as xw
 
+from engine.config import PlanConfig, config_from_pairs, default_config
 from engine.pricing.american import american_price
 from engine.pricing.black import bs_price, prob_itm
-from engine.config import PlanConfig, config_from_pairs, default_config
 from engine.pricing.greeks import greeks
 from engine.pricing.impliedvol import implied_vol, iv_status_message
 from udfs._boundary import (
@@ -408,10 +408,7 @@ def VA_HEDGE_RATIO(value, ivpct, squeeze, cfg=None):
     from engine.plan.hedge import hedge_ratio
     h = _config(cfg).hedge
     return hedge_ratio(number(value, "value", "nonneg"), number(ivpct, "ivpct", "nonneg"),
-                       number(squeeze, "squeeze", "prob"), base=h.base_ratio, iv_threshold=h.iv_percentile_threshold,
-                       iv_multiplier=h.iv_multiplier, squeeze_threshold=h.squeeze_threshold,
-                       squeeze_multiplier=h.squeeze_multiplier, size_threshold=h.size_threshold,
-                       size_multiplier=h.size_multiplier, cap=h.cap)
+                       number(squeeze, "squeeze", "prob"), h)
 
 
 def _is_label(c: Any) -> bool:
@@ -463,7 +460,7 @@ def VA_HEDGE_LADDER(budget, spot, vol, ladder=None, rate=None, q=None, val=None,
                       number(rate, "rate", "rate", default=m.rate), number(q, "q", "rate", default=m.dividend_yield),
                       ladder=_ladder(ladder, c.hedge.ladder), valuation_date=as_date(val, "val", default=_dt.date.today()),
                       strike_increment=number(inc, "inc", "nonneg", default=c.strikes.strike_increment),
-                      style=parse_style(style))
+                      style=parse_style(style), multiplier=c.capital.contract_multiplier)
     return _frame_table(df, hdr)
 
 
@@ -494,7 +491,7 @@ def VA_ASSIGNMENT(strike, premium, shares, spot, vol, rate=None, q=None, val=Non
                         number(rate, "rate", "rate", default=c.market.rate),
                         number(q, "q", "rate", default=c.market.dividend_yield),
                         as_date(val, "val", default=_dt.date.today()), config=c.assignment,
-                        strike_increment=c.strikes.strike_increment)
+                        strike_increment=c.strikes.strike_increment, multiplier=c.capital.contract_multiplier)
     return _kv(d, hdr)
 
 

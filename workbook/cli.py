@@ -391,6 +391,8 @@ def _t_from(args: argparse.Namespace, cfg: Any) -> Any:
     if args.expiry:
         import datetime as dt
 
+        from engine.units import days_to_years
+
         vd = cfg.valuation_date
         days = []
         for e in args.expiry:
@@ -398,8 +400,10 @@ def _t_from(args: argparse.Namespace, cfg: Any) -> Any:
                 days.append((dt.date.fromisoformat(e) - vd).days)
             except ValueError:
                 raise CliError(f"--expiry: expected a date YYYY-MM-DD, got {e!r}") from None
-        return np.asarray(days, dtype=float) / 365.0
-    return np.asarray(args.days, dtype=float) / 365.0
+        return np.asarray(days_to_years(np.asarray(days, dtype=float)))
+    from engine.units import days_to_years
+
+    return np.asarray(days_to_years(np.asarray(args.days, dtype=float)))
 
 
 def _market(args: argparse.Namespace) -> tuple[Any, float, float, float, float]:
@@ -594,10 +598,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     cfg, pos, _ = load_inputs(args)
     cfg = apply_overrides(args, cfg)
-    try:
-        from engine.risk.simulate import simulate_plan
-    except ImportError as exc:
-        raise CliError(f"the simulation is not available in this build ({exc})") from None
+    from engine.risk.simulate import simulate_plan
+
     paths = args.paths if args.paths is not None else cfg.simulation.paths
     seed = args.seed if args.seed is not None else cfg.simulation.seed
     result = simulate_plan(cfg, pos, paths, seed)
@@ -803,10 +805,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    try:
-        from workbook.template import write_template
-    except ImportError as exc:
-        raise CliError(f"the Excel template builder is not available in this build (workbook.template: {exc})") from None
+    from workbook.template import write_template
+
     cfg = pos = None
     if args.config:
         cfg, _ = load_config_arg(args.config)
@@ -1053,12 +1053,9 @@ def _nonneg_int(text: str) -> int:
 
 
 def _version() -> str:
-    try:
-        from engine import __version__
+    from engine import __version__
 
-        return __version__
-    except ImportError:  # pragma: no cover
-        return "unknown"
+    return __version__
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -218,10 +218,7 @@ def _hedge_ratio_value(cfg: PlanConfig) -> float:
     from engine.plan.hedge import hedge_ratio
 
     h = cfg.hedge
-    return float(hedge_ratio(cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability,
-                             base=h.base_ratio, iv_threshold=h.iv_percentile_threshold, iv_multiplier=h.iv_multiplier,
-                             squeeze_threshold=h.squeeze_threshold, squeeze_multiplier=h.squeeze_multiplier,
-                             size_threshold=h.size_threshold, size_multiplier=h.size_multiplier, cap=h.cap))
+    return float(hedge_ratio(cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability, h))
 
 
 def _hedges(data: ReportData) -> None:
@@ -234,7 +231,8 @@ def _hedges(data: ReportData) -> None:
         budget = 0.0
     m = cfg.market
     data.results["hedge_ladder"] = hedge_ladder(budget, m.spot, m.vol, m.rate, m.dividend_yield, cfg.hedge.ladder,
-                                                cfg.valuation_date, cfg.strikes.strike_increment)
+                                                cfg.valuation_date, cfg.strikes.strike_increment,
+                                                multiplier=cfg.capital.contract_multiplier)
 
 
 def _kelly(data: ReportData) -> None:
@@ -325,7 +323,8 @@ def _assignment(data: ReportData) -> None:
         shares = int(r["contracts"]) * cfg.capital.contract_multiplier
         plan = assignment_plan(float(r["strike"]), float(r["premium"]), shares, m.spot, m.vol, m.rate,
                                m.dividend_yield, cfg.valuation_date, cfg.assignment,
-                               strike_increment=cfg.strikes.strike_increment)
+                               strike_increment=cfg.strikes.strike_increment,
+                               multiplier=cfg.capital.contract_multiplier)
         rows.append({"row": i, "strike": float(r["strike"]), "expiry": r["expiry"], "contracts": int(r["contracts"]),
                      "shares": shares, "premium": float(r["premium"]), **plan})
     data.results["assignment"] = rows

@@ -948,7 +948,6 @@ def write_simulation(wb: Any, data: ReportData) -> None:
     _frame_sheet(ws, freeze="A3", title_rows=None)
 
 
-_SIM_SKIP = ("elapsed_seconds", "deterministic", "percentiles", "final_equity", "extras")
 
 
 def _sim_targets(ws: Any, r: int, d: dict) -> int:

@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 
 from engine._validate import VolarbInputError
-from engine.pricing.american import american_price
 from engine.config import CapitalConfig, PlanConfig
 from engine.plan.margin import capital_per_contract, check_model
+from engine.pricing.american import american_price
+from engine.units import days_to_years
 
 __all__ = [
     "PLAN_PREMIUMS", "PLAN_MONTH2_CONTRACTS", "allocate_premium", "put_expiry", "strike_premiums",
@@ -133,12 +134,9 @@ def put_expiry(config: PlanConfig, valuation_date: _dt.date | None = None) -> _d
     """
     vd = valuation_date or config.valuation_date
     if config.strikes.use_monthly_expiry:
-        try:
-            from engine.data.calendar import next_monthly_expiration
-        except ImportError:  # calendar module not available: plain day count
-            next_monthly_expiration = None
-        if next_monthly_expiration is not None:
-            return next_monthly_expiration(vd, min_days=config.strikes.min_dte, exchange=config.execution.exchange)
+        from engine.data.calendar import next_monthly_expiration
+
+        return next_monthly_expiration(vd, min_days=config.strikes.min_dte, exchange=config.execution.exchange)
     return vd + _dt.timedelta(days=config.strikes.dte)
 
 
@@ -185,7 +183,7 @@ def strike_premiums(config: PlanConfig, strikes=None, expiry: _dt.date | None = 
         raise VolarbInputError(f"expiry {exp.isoformat()} must be after the valuation date {vd.isoformat()}")
     k = np.atleast_1d(np.asarray(config.strikes.strikes if strikes is None else strikes, dtype=float))
     m = config.market
-    t = days / 365.0
+    t = days_to_years(days)
     vol = m.vol if surface is None else np.asarray(surface.vol(k, t), dtype=float)
     return np.atleast_1d(american_price(m.spot, k, t, m.rate, vol, "put", m.dividend_yield))
 

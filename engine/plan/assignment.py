@@ -35,8 +35,9 @@ import math
 from dataclasses import dataclass, field
 
 from engine._validate import VolarbInputError
-from engine.pricing.american import american_price
 from engine.config import AssignmentConfig
+from engine.pricing.american import american_price
+from engine.units import days_to_years
 
 __all__ = ["assignment_plan", "ShareLot", "CoveredCall", "round_up_strike"]
 
@@ -64,7 +65,8 @@ def _num(value, name: str, lo: float, lo_open: bool = False) -> float:
 
 
 def assignment_plan(strike, premium, shares, spot, vol, rate=0.0, q=0.0, valuation_date=None,
-                    config: AssignmentConfig = AssignmentConfig(), *, strike_increment: float = 0.5) -> dict:
+                    config: AssignmentConfig = AssignmentConfig(), *, strike_increment: float = 0.5,
+                    multiplier: int = 100) -> dict:
     """What to do with shares put to us: the plan's tiers by effective cost basis.
 
     Parameters
@@ -74,7 +76,7 @@ def assignment_plan(strike, premium, shares, spot, vol, rate=0.0, q=0.0, valuati
     premium : float
         Premium received for that put, $ per share (>= 0, < strike).
     shares : int
-        Shares assigned (contracts * 100).
+        Shares assigned (contracts * multiplier).
     spot : float
         Current stock price, $ per share (prices the covered call).
     vol : float
@@ -94,8 +96,8 @@ def assignment_plan(strike, premium, shares, spot, vol, rate=0.0, q=0.0, valuati
         ``cost_basis`` (strike - premium), ``tier`` ("excellent"/"good"/"exit"), ``action``
         (the plan's code), ``call_strike_target`` (basis * (1 + upside)), ``call_strike``
         (rounded up), ``call_dte``, ``call_expiry``, ``call_premium`` ($/share, American),
-        ``call_contracts`` (shares // 100), ``expected_additional_premium`` ($ = call_premium *
-        100 * call_contracts), ``stop_level`` (exit tier: basis * 0.85, else NaN),
+        ``call_contracts`` (shares // multiplier), ``expected_additional_premium`` ($ = call_premium *
+        multiplier * call_contracts), ``stop_level`` (exit tier: basis * 0.85, else NaN),
         ``total_yield_potential`` (the plan's truncated formula, completed; see module notes),
         ``yield_on_basis``, ``note`` (the plan's position_management / risk_assessment text).
 
@@ -132,15 +134,15 @@ def assignment_plan(strike, premium, shares, spot, vol, rate=0.0, q=0.0, valuati
         note, stop = "MONITOR_CLOSELY", basis * (1.0 - config.exit_stop)
     target = basis * (1.0 + up)
     call_k = round_up_strike(target, strike_increment)
-    call_p = float(american_price(s, call_k, dte / 365.0, float(rate), v, "call", float(q)))
-    contracts = n // 100
+    call_p = float(american_price(s, call_k, days_to_years(dte), float(rate), v, "call", float(q)))
+    contracts = n // int(multiplier)
     upside = call_k - basis
     return {
         "cost_basis": basis, "tier": tier, "action": action, "call_strike_target": target,
         "call_strike": call_k, "call_dte": dte,
         "call_expiry": valuation_date + _dt.timedelta(days=dte) if valuation_date else None,
         "call_premium": call_p, "call_contracts": contracts,
-        "expected_additional_premium": call_p * 100.0 * contracts, "stop_level": stop,
+        "expected_additional_premium": call_p * float(multiplier) * contracts, "stop_level": stop,
         "total_yield_potential": (p + call_p + upside) / basis,
         "yield_on_basis": (call_p + upside) / basis, "note": note,
     }
@@ -192,6 +194,7 @@ class ShareLot:
     cost_basis: float = math.nan
     realized: float = 0.0
     calls: list[CoveredCall] = field(default_factory=list)
+    multiplier: int = 100  #: shares per contract (``capital.contract_multiplier``)
 
     @classmethod
     def from_assignment(cls, strike: float, premium: float, contracts: int, multiplier: int = 100,
@@ -201,19 +204,20 @@ class ShareLot:
         p = _num(premium, "premium", 0.0)
         c = int(_num(contracts, "contracts", 1.0))
         n = c * int(multiplier)
-        return cls(strike=k, put_premium=p, shares=n, opened=opened, cost_basis=k - p, realized=p * n)
+        return cls(strike=k, put_premium=p, shares=n, opened=opened, cost_basis=k - p, realized=p * n,
+                   multiplier=int(multiplier))
 
     def _uncovered(self) -> int:
-        return self.shares - 100 * sum(c.contracts for c in self.calls if c.status == "open")
+        return self.shares - self.multiplier * sum(c.contracts for c in self.calls if c.status == "open")
 
     def sell_call(self, strike: float, premium: float, contracts: int, expiry: _dt.date | None = None) -> int:
         """Write covered calls; lowers the basis by the premium.  Returns the call's index."""
         k = _num(strike, "strike", 0.0, lo_open=True)
         p = _num(premium, "premium", 0.0)
         c = int(_num(contracts, "contracts", 1.0))
-        if 100 * c > self._uncovered():
-            raise VolarbInputError(f"contracts: {c} calls need {100 * c} shares but only {self._uncovered()} are uncovered")
-        self.cost_basis -= p * 100 * c / self.shares
+        if self.multiplier * c > self._uncovered():
+            raise VolarbInputError(f"contracts: {c} calls need {self.multiplier * c} shares but only {self._uncovered()} are uncovered")
+        self.cost_basis -= p * self.multiplier * c / self.shares
         self.calls.append(CoveredCall(k, p, c, expiry))
         return len(self.calls) - 1
 
@@ -226,21 +230,21 @@ class ShareLot:
         """The call expired worthless: its premium is realized."""
         call = self._open_call(index)
         call.status = "expired"
-        self.realized += call.premium * 100 * call.contracts
+        self.realized += call.premium * self.multiplier * call.contracts
 
     def buy_back_call(self, index: int, price: float) -> None:
         """Close the call at ``price`` $/share: net premium realized, basis raised by the price."""
         call = self._open_call(index)
         px = _num(price, "price", 0.0)
         call.status = "bought_back"
-        self.realized += (call.premium - px) * 100 * call.contracts
-        self.cost_basis += px * 100 * call.contracts / self.shares
+        self.realized += (call.premium - px) * self.multiplier * call.contracts
+        self.cost_basis += px * self.multiplier * call.contracts / self.shares
 
     def assign_call(self, index: int) -> None:
         """The call is exercised: shares called away at its strike; premium and stock P&L realized."""
         call = self._open_call(index)
         call.status = "assigned"
-        n = 100 * call.contracts
+        n = self.multiplier * call.contracts
         self.realized += call.premium * n + (call.strike - self.strike) * n
         self.shares -= n
 

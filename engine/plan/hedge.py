@@ -20,9 +20,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine._validate import VolarbInputError
+from engine.config import HedgeConfig, HedgeRung, PlanConfig
 from engine.pricing.american import american_price
 from engine.pricing.black import bs_price
-from engine.config import HedgeConfig, HedgeRung, PlanConfig
+from engine.units import days_to_years
 
 __all__ = ["hedge_ratio", "hedge_ladder", "round_strike", "plan_month1_hedge", "PLAN_MONTH1_HEDGE"]
 
@@ -42,9 +43,7 @@ def _array_arg(value, name: str, lo: float, hi: float | None, scalar: bool) -> n
     return np.where(bad, np.nan, arr)
 
 
-def hedge_ratio(portfolio_value, iv_percentile, squeeze_probability, *, base=0.20, iv_threshold=95,
-                iv_multiplier=1.3, squeeze_threshold=0.4, squeeze_multiplier=1.5, size_threshold=50000,
-                size_multiplier=1.2, cap=0.35):
+def hedge_ratio(portfolio_value, iv_percentile, squeeze_probability, hedge: HedgeConfig = HedgeConfig()):
     """The plan's dynamic hedge ratio (share of premium spent on calls).
 
     ``min(base * m_iv * m_squeeze * m_size, cap)`` where each multiplier applies only when its
@@ -58,9 +57,10 @@ def hedge_ratio(portfolio_value, iv_percentile, squeeze_probability, *, base=0.2
         IV percentile, 0-100.
     squeeze_probability : array_like
         Probability of a short squeeze, 0-1.
-    base, iv_threshold, iv_multiplier, squeeze_threshold, squeeze_multiplier, size_threshold,
-    size_multiplier, cap : float
-        The plan's constants (``config.hedge``).
+    hedge : HedgeConfig
+        The plan's constants (``config.hedge``: ``base_ratio`` 0.20, ``iv_percentile_threshold``
+        95, ``iv_multiplier`` 1.3, ``squeeze_threshold`` 0.4, ``squeeze_multiplier`` 1.5,
+        ``size_threshold`` $50,000, ``size_multiplier`` 1.2, ``cap`` 0.35).
 
     Returns
     -------
@@ -91,10 +91,10 @@ def hedge_ratio(portfolio_value, iv_percentile, squeeze_probability, *, base=0.2
         raise VolarbInputError(f"arguments cannot be broadcast together: portfolio_value{np.shape(v)}, "
                                f"iv_percentile{np.shape(iv)}, squeeze_probability{np.shape(sq)}") from None
     with np.errstate(invalid="ignore"):
-        r = (base * np.where(iv > iv_threshold, iv_multiplier, 1.0)
-             * np.where(sq > squeeze_threshold, squeeze_multiplier, 1.0)
-             * np.where(v > size_threshold, size_multiplier, 1.0))
-    r = np.where(np.isnan(v) | np.isnan(iv) | np.isnan(sq), np.nan, np.minimum(r, cap))
+        r = (hedge.base_ratio * np.where(iv > hedge.iv_percentile_threshold, hedge.iv_multiplier, 1.0)
+             * np.where(sq > hedge.squeeze_threshold, hedge.squeeze_multiplier, 1.0)
+             * np.where(v > hedge.size_threshold, hedge.size_multiplier, 1.0))
+    r = np.where(np.isnan(v) | np.isnan(iv) | np.isnan(sq), np.nan, np.minimum(r, hedge.cap))
     return float(r) if scalar else r
 
 
@@ -111,7 +111,8 @@ def round_strike(strike, increment: float):
 
 
 def hedge_ladder(budget, spot, vol, rate=0.0, q=0.0, ladder: Sequence[HedgeRung] = HedgeConfig().ladder,
-                 valuation_date: _dt.date | None = None, strike_increment=0.5, style="american"):
+                 valuation_date: _dt.date | None = None, strike_increment=0.5, style="american", *,
+                 multiplier: int = 100):
     """The plan's call-hedge ladder: strikes at multiples of spot, budget shares, whole contracts.
 
     Parameters
@@ -186,12 +187,12 @@ def hedge_ladder(budget, spot, vol, rate=0.0, q=0.0, ladder: Sequence[HedgeRung]
         dte = np.array([(e - valuation_date).days for e in expiry], dtype=int)
     strike = round_strike(mny * float(spot), strike_increment)
     pricer = american_price if style == "american" else bs_price
-    price = np.asarray(pricer(float(spot), strike, dte / 365.0, float(rate), float(vol), "call", float(q)))
+    price = np.asarray(pricer(float(spot), strike, days_to_years(dte), float(rate), float(vol), "call", float(q)))
     rung_budget = b * share
     from engine.plan.allocation import whole_contracts
 
-    n = whole_contracts(rung_budget, price * 100.0)
-    cost = n * price * 100.0
+    n = whole_contracts(rung_budget, price * float(multiplier))
+    cost = n * price * float(multiplier)
     return pd.DataFrame({"rung": np.arange(1, len(ladder) + 1), "moneyness": mny, "strike": strike,
                          "dte": dte, "share": share, "budget": rung_budget, "price": price,
                          "contracts": n, "cost": cost, "leftover": rung_budget - cost, "expiry": expiry})
@@ -223,15 +224,16 @@ def plan_month1_hedge(config: PlanConfig, premium: float = 2065.0):
     import pandas as pd
 
     m = config.market
+    mult = float(config.capital.contract_multiplier)
     budget = premium * config.allocation.call_share
     rows = []
     for k, n, cost, d in PLAN_MONTH1_HEDGE:
-        price = float(american_price(m.spot, k, d / 365.0, m.rate, m.vol, "call", m.dividend_yield))
+        price = float(american_price(m.spot, k, days_to_years(d), m.rate, m.vol, "call", m.dividend_yield))
         rows.append({"source": "printed", "strike": k, "moneyness": k / m.spot, "dte": d, "contracts": n,
-                     "cost": cost, "price_per_share_printed": cost / (n * 100.0), "model_price": price,
-                     "model_cost": price * n * 100.0})
+                     "cost": cost, "price_per_share_printed": cost / (n * mult), "model_price": price,
+                     "model_cost": price * n * mult})
     lad = hedge_ladder(budget, m.spot, m.vol, m.rate, m.dividend_yield, config.hedge.ladder,
-                       strike_increment=config.strikes.strike_increment)
+                       strike_increment=config.strikes.strike_increment, multiplier=config.capital.contract_multiplier)
     for r in lad.itertuples():
         rows.append({"source": "rule", "strike": r.strike, "moneyness": r.moneyness, "dte": r.dte,
                      "contracts": r.contracts, "cost": r.cost, "price_per_share_printed": np.nan,

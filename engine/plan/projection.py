@@ -57,11 +57,18 @@ import math
 import numpy as np
 
 from engine._validate import VolarbInputError
-from engine.pricing.black import bs_price
 from engine.config import PlanConfig
+from engine.plan.allocation import (
+    PLAN_MONTH2_CONTRACTS,
+    PLAN_PREMIUMS,
+    allocate_strikes,
+    put_expiry,
+    strike_premiums,
+)
 from engine.plan.hedge import hedge_ratio, plan_month1_hedge
 from engine.plan.kelly import kelly_limits
-from engine.plan.allocation import PLAN_MONTH2_CONTRACTS, PLAN_PREMIUMS, allocate_strikes, put_expiry, strike_premiums
+from engine.pricing.black import bs_price
+from engine.units import days_to_years
 
 __all__ = ["ASSUMPTIONS", "PLAN_EXISTING_CONTRACTS", "PLAN_PRINTED_TABLE", "project_plan", "plan_discrepancies"]
 
@@ -149,18 +156,14 @@ def project_plan(config: PlanConfig, months: int | None = None, assumption: str 
         sale = _month_start(config.projection.start_month, m - 1)
         expiry = put_expiry(config, sale)
         days = (expiry - sale).days
-        t = days / 365.0
+        t = days_to_years(days)
         prem = strike_premiums(config, st.strikes, expiry=expiry, valuation_date=sale)
         budget = addition + (1.0 - config.allocation.call_share) * prev_income
         alloc = allocate_strikes(budget, st.strikes, st.weights, prem, mk.spot, cap.model, cap)
         n = alloc["contracts"].to_numpy()
         income = float(alloc["expected_premium"].sum())
         if config.hedge.use_dynamic_ratio:
-            h = config.hedge
-            share = hedge_ratio(value, mk.iv_percentile, mk.squeeze_probability, base=h.base_ratio,
-                                iv_threshold=h.iv_percentile_threshold, iv_multiplier=h.iv_multiplier,
-                                squeeze_threshold=h.squeeze_threshold, squeeze_multiplier=h.squeeze_multiplier,
-                                size_threshold=h.size_threshold, size_multiplier=h.size_multiplier, cap=h.cap)
+            share = hedge_ratio(value, mk.iv_percentile, mk.squeeze_probability, config.hedge)
         else:
             share = config.allocation.call_share
         call_hedge = income * share
@@ -236,10 +239,7 @@ def plan_discrepancies(config: PlanConfig, include_agreements: bool = True):
                      "0.062 = 0.25 x 0.247 (a quarter of the wrong full Kelly), then multiplied by 0.25 again "
                      "in risk_adjusted_sizing: fractional Kelly applied twice.", tol=5e-4))
     # hedge ratio
-    hr = hedge_ratio(config.account.starting_value, mk.iv_percentile, mk.squeeze_probability, base=hc.base_ratio,
-                     iv_threshold=hc.iv_percentile_threshold, iv_multiplier=hc.iv_multiplier,
-                     squeeze_threshold=hc.squeeze_threshold, squeeze_multiplier=hc.squeeze_multiplier,
-                     size_threshold=hc.size_threshold, size_multiplier=hc.size_multiplier, cap=hc.cap)
+    hr = hedge_ratio(config.account.starting_value, mk.iv_percentile, mk.squeeze_probability, hc)
     rows.append(_row("Hedge ratio for (3792, 99, 0.45)", 0.34, hr, "min(0.20 x 1.3 x 1.5, 0.35) = min(0.39, 0.35)",
                      "The plan prints '~34%'.", tol=5e-3))
     rows.append(_row("Hedge ratio comment after x1.3", 0.26, hc.base_ratio * hc.iv_multiplier, "0.20 x 1.3", tol=5e-4))

@@ -383,8 +383,8 @@ def example_chain_frame(config=None):
     """
     import pandas as pd
 
-    from engine.pricing.american import american_price
     from engine.config import default_config
+    from engine.pricing.american import american_price
 
     cfg = config if config is not None else default_config()
     m = cfg.market

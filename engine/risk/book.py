@@ -159,9 +159,9 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     >>> book["status"].tolist()
     ['Good', 'Good', 'Good', 'Good', 'Good', 'Fair', 'Fair']
     """
+    from engine.config import default_config
     from engine.pricing.american import american_price
     from engine.pricing.black import bs_price, prob_itm
-    from engine.config import default_config
     from engine.pricing.greeks import greeks
 
     cfg = config if config is not None else default_config()

@@ -388,10 +388,8 @@ class _Plan:
             return self.cfg.allocation.call_share
         from engine.plan.hedge import hedge_ratio
 
-        return hedge_ratio(np.maximum(equity, 0.0), self.cfg.market.iv_percentile, self.cfg.market.squeeze_probability,
-                           base=h.base_ratio, iv_threshold=h.iv_percentile_threshold, iv_multiplier=h.iv_multiplier,
-                           squeeze_threshold=h.squeeze_threshold, squeeze_multiplier=h.squeeze_multiplier,
-                           size_threshold=h.size_threshold, size_multiplier=h.size_multiplier, cap=h.cap)
+        return hedge_ratio(np.maximum(equity, 0.0), self.cfg.market.iv_percentile,
+                           self.cfg.market.squeeze_probability, h)
 
     # -- monthly trades ---------------------------------------------------------------------------
     def month_start(self, step: int, spot, iv) -> None:
