@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import run_cli
 
 from workbook.cli import main
 
@@ -21,15 +22,7 @@ GOOD_CSV = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _quick(monkeypatch):
-    monkeypatch.setenv("VOLARB_NO_PROGRESS", "1")
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 def assert_clean_error(code, err, *fragments):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import run_cli
 from numpy.testing import assert_allclose
 
 from workbook import layout as L
@@ -23,15 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PV = 3792.0  # config account.starting_value (the plan's portfolio value)
 
 
-@pytest.fixture(autouse=True)
-def _quick(monkeypatch):
-    monkeypatch.setenv("VOLARB_NO_PROGRESS", "1")
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 def run_json(capsys, *argv):

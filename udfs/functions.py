@@ -48,6 +48,7 @@ from engine.pricing.greeks import greeks
 from engine.pricing.impliedvol import implied_vol, iv_status_message
 from udfs._boundary import (
     SERIAL_DATE_MIN,
+    BoundedCache,
     UdfArgError,
     as_date,
     cell,
@@ -102,8 +103,7 @@ def _args(*names: str, docs: dict[str, str] | None = None) -> Callable[[Any], An
     return deco
 
 
-_CFG_CACHE: dict[tuple, PlanConfig] = {}
-_CFG_CACHE_MAX = 32
+_CFG_CACHE = BoundedCache(32)
 
 
 def _cfg_value(v: Any, key: str) -> Any:
@@ -148,14 +148,7 @@ def _config(x: Any) -> PlanConfig:
         if i == 0 and "." not in k:
             continue  # a header row
         pairs.append((k, _cfg_value(row[0], k)))
-    key = tuple(pairs)
-    cfg = _CFG_CACHE.get(key)
-    if cfg is None:
-        cfg = config_from_pairs(pairs, source="cfg", base=_CFG)
-        if len(_CFG_CACHE) >= _CFG_CACHE_MAX:
-            _CFG_CACHE.pop(next(iter(_CFG_CACHE)))  # the oldest entry
-        _CFG_CACHE[key] = cfg
-    return cfg
+    return _CFG_CACHE.get_or_make(tuple(pairs), lambda: config_from_pairs(pairs, source="cfg", base=_CFG))
 
 
 # --------------------------------------------------------------------------- single option
@@ -594,7 +587,7 @@ def _positions(x: Any):
     return df, rows, status
 
 
-_CONFIGS: dict[tuple, Any] = {}
+_CONFIGS = BoundedCache(64)
 
 
 def _market(spot, vol, rate, q, val, cfg=None):
@@ -606,12 +599,9 @@ def _market(spot, vol, rate, q, val, cfg=None):
     m = base.market
     key = (number(spot, "spot", "pos"), number(vol, "vol", "vol"), number(rate, "rate", "rate", default=m.rate),
            number(q, "q", "rate", default=m.dividend_yield), as_date(val, "val", default=_dt.date.today()), base)
-    if key not in _CONFIGS:
-        if len(_CONFIGS) > 64:
-            _CONFIGS.clear()
-        _CONFIGS[key] = base.replace(market__spot=key[0], market__vol=key[1], market__rate=key[2],
-                                     market__dividend_yield=key[3], market__valuation_date=key[4].isoformat())
-    return _CONFIGS[key]
+    return _CONFIGS.get_or_make(key, lambda: base.replace(
+        market__spot=key[0], market__vol=key[1], market__rate=key[2], market__dividend_yield=key[3],
+        market__valuation_date=key[4].isoformat()))
 
 
 def _ladder_header() -> list[str]:
@@ -661,8 +651,7 @@ def _book_or_error(pos):
     return df
 
 
-_VAR_CACHE: dict[tuple, dict] = {}
-_VAR_CACHE_MAX = 16
+_VAR_CACHE = BoundedCache(16)
 
 
 def _var(df: Any, cfg: Any, confidence: float, scenarios: int, seed: int) -> dict:
@@ -677,11 +666,8 @@ def _var(df: Any, cfg: Any, confidence: float, scenarios: int, seed: int) -> dic
     from engine.risk.var import value_at_risk
     key = (hash_pandas_object(df, index=False).to_numpy().tobytes(), tuple(df.columns), cfg, confidence,
            scenarios, seed)
-    if key not in _VAR_CACHE:
-        if len(_VAR_CACHE) >= _VAR_CACHE_MAX:
-            _VAR_CACHE.pop(next(iter(_VAR_CACHE)))  # the oldest entry
-        _VAR_CACHE[key] = value_at_risk(df, cfg, confidence=confidence, scenarios=scenarios, seed=seed)
-    return dict(_VAR_CACHE[key])
+    return dict(_VAR_CACHE.get_or_make(
+        key, lambda: value_at_risk(df, cfg, confidence=confidence, scenarios=scenarios, seed=seed)))
 
 
 @xw.func
