@@ -207,6 +207,22 @@ def test_ci_builds_the_docs_site_strictly():
     assert "site/" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
 
 
+def test_sphinx_roles_become_links_to_documented_objects_or_code(tmp_path):
+    griffe = pytest.importorskip("griffe", reason='the docs extra: pip install -e ".[docs]"')
+    roles = _tool("griffe_roles")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text(
+        '"""See :func:`f`, :mod:`pkg.sub`, :func:`~pkg.sub.g`, :func:`_hidden`, :func:`nodoc` and '
+        ':class:`Missing`."""\n', encoding="utf-8")
+    (tmp_path / "pkg" / "sub.py").write_text(
+        '"""Sub."""\n\ndef f():\n    """F."""\n\ndef g():\n    """G."""\n\n'
+        'def _hidden():\n    """H."""\n\ndef nodoc():\n    pass\n', encoding="utf-8")
+    pkg = griffe.load("pkg", search_paths=[str(tmp_path)],
+                      extensions=griffe.load_extensions(roles.SphinxRoles()))
+    assert pkg.docstring.value == ("See [`f`][pkg.sub.f], [`pkg.sub`][pkg.sub], [`g`][pkg.sub.g], "
+                                   "`_hidden`, `nodoc` and `Missing`.")
+
+
 @pytest.mark.slow
 def test_mkdocs_strict_build_passes(tmp_path):
     if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("mkdocstrings") is None:
