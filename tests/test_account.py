@@ -395,3 +395,47 @@ def test_allocation_capped_by_buying_power_beside_the_literal_sizing():
     assert df["capped"].all()
     # negative buying power: nothing new
     assert allocate_strikes(5652, [2.5], [1.0], [1.15], 3.15, buying_power=-10.0)["contracts"].tolist() == [0]
+
+
+# ---- the CLI: one line naming file/line/column/key, exit 2, nothing written -----------------------
+@pytest.mark.parametrize("command, config, book, message", [
+    ("risk", '[margin]\naccount = "cash"\n', "ASST,stock,long,,,,2.10,100\nASST,call,short,3.50,2025-10-17,2,0.40,\n",
+     "book.csv, line 3: a cash account (margin.account = cash) cannot be short an uncovered call"),
+    ("build", '[margin]\naccount = "cash"\n', "ASST,call,short,3.50,2025-10-17,2,0.40,\n",
+     "book.csv, line 2: a cash account (margin.account = cash) cannot be short an uncovered call"),
+    ("build", "[margin]\nper_contract_floor = -5\n", "ASST,put,short,2.50,2025-10-17,2,0.40,\n",
+     "plan.toml: margin.per_contract_floor: must be >= 0, got -5.0"),
+    ("plan", "[margin]\nfloor = 5\n", "ASST,put,short,2.50,2025-10-17,2,0.40,\n", "plan.toml: margin: unknown key 'floor'"),
+    ("risk", "", "ASST,stock,long,2.5,,,2.10,100\n",
+     "book.csv, line 2, column 'strike': a stock row (kind = stock) leaves strike blank, got '2.5'"),
+    ("build", "", "ASST,stock,long,,,,2.10,100\nASST,put,short,2.50,2025-10-17,2,0.40,\n",
+     "book.csv, line 2, column 'kind': a stock row cannot go into the report workbook yet"),
+])
+def test_cli_bad_account_input_exits_2_and_writes_nothing(tmp_path, capsys, command, config, book, message):
+    from workbook.cli import main
+
+    (tmp_path / "plan.toml").write_text(config, encoding="utf-8")
+    (tmp_path / "book.csv").write_text("underlying,kind,side,strike,expiry,contracts,premium,shares\n" + book, encoding="utf-8")
+    out = tmp_path / "report.xlsx"
+    extra = ["--out", str(out), "--paths", "20"] if command == "build" else []
+    code = main([command, "--config", str(tmp_path / "plan.toml"), "--positions", str(tmp_path / "book.csv"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
+    assert len([ln for ln in err.splitlines() if ln.strip()]) == 1, err
+    assert not out.exists()
+
+
+def test_cli_risk_and_plan_take_stock_rows_and_name_the_basis(tmp_path, capsys):
+    from workbook.cli import main
+
+    (tmp_path / "book.csv").write_text("underlying,kind,side,strike,expiry,contracts,premium,shares\n"
+                                       "ASST,stock,long,,,,2.10,500\nASST,call,short,3.00,2025-10-17,5,0.20,\n",
+                                       encoding="utf-8")
+    assert main(["risk", "--positions", str(tmp_path / "book.csv")]) == 0
+    out = capsys.readouterr().out
+    # 500 shares covered by 5 $3.00 calls at S = 3.15: counted at 3.00, 50% loan -> 1,575 - 750 = 825 initial
+    assert "initial requirement $ (full basis, vs EWL)" in out and "825.00" in out
+    assert main(["plan", "--positions", str(tmp_path / "book.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "capped by buying power" in out and "buying power $ (available funds: EWL - initial)" in out
