@@ -341,9 +341,8 @@ def _assignment(data: ReportData) -> None:
 
 
 def _simulation(data: ReportData) -> None:
-    from engine.simulate import simulate_plan
-
     from engine.positions import is_stock
+    from engine.simulate import simulate_plan
 
     if is_stock(data.positions).any():
         # engine.simulate starts from option positions only: a book holding shares is not
