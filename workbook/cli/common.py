@@ -392,3 +392,24 @@ def one_line(exc: BaseException) -> str:
     if len(lines) <= 1:
         return lines[0] if lines else type(exc).__name__
     return "\n".join([lines[0], *("  " + ln for ln in lines[1:])])
+
+
+#: (account key, terminal label naming the basis) of ``risk`` and ``plan``.
+ACCOUNT_LABELS = (
+    ("cash", "cash $"),
+    ("net_liquidation", "net liquidation value $ (NLV)"),
+    ("equity_with_loan_value", "equity with loan value $ (EWL)"),
+    ("initial_requirement", "initial requirement $ (full basis, vs EWL)"),
+    ("maintenance_requirement", "maintenance requirement $ (full basis, vs EWL)"),
+    ("initial_requirement_net", "initial requirement $ (net of value, vs NLV)"),
+    ("maintenance_requirement_net", "maintenance requirement $ (net of value, vs NLV)"),
+    ("excess_liquidity", "excess liquidity $ (EWL - maintenance)"),
+    ("buying_power", "buying power $ (available funds: EWL - initial)"),
+)
+
+
+def account_table(acct: dict[str, Any]) -> str:
+    """The account figures as a two-column table, each label naming its basis."""
+    return kv_table({label: acct[key] for key, label in ACCOUNT_LABELS},
+                    f"account ({acct['account']} account; full basis vs equity with loan value, "
+                    "net basis vs net liquidation)")
