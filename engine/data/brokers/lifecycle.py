@@ -755,8 +755,11 @@ def build_import(parsed: list[ParsedFile], underlying: str = "ASST") -> ImportRe
         if snapshot:
             have = book.open_quantities()
             exp: dict[tuple[str, str], float] = {}
+            no_accounts = {f.account for f in fills} == {""}  # e.g. tastytrade history has no account column
             for s in snapshot:
                 k = _snapshot_key(s)
+                if no_accounts:
+                    k = ("", k[1])
                 exp[k] = exp.get(k, 0.0) + s.quantity
             accounts = {a for a, _ in exp}
             for k in sorted(set(have) | set(exp)):
