@@ -364,8 +364,11 @@ def is_broker_file(path: str | Path) -> bool:
 def fingerprint(parts: Sequence[object]) -> str:
     """A stable 16-hex id of a fill from the fields that identify it.
 
-    >>> fingerprint(["tastytrade", "", "2025-08-04T09:31:05", "ASST  250815P00002500", "sell", 3, 0.4, 0])
-    'fp-4b0f9b29c1e8c6d1'
+    >>> a = fingerprint(["tastytrade", "", "2025-08-04T09:31:05", "ASST  250815P00002500", "sell", 3, 0.4])
+    >>> a == fingerprint(("tastytrade", "", "2025-08-04T09:31:05", "ASST  250815P00002500", "sell", 3, 0.4)), len(a)
+    (True, 19)
+    >>> a == fingerprint(["tastytrade", "", "2025-08-04T09:31:05", "ASST  250815P00002500", "sell", 3, 0.5])
+    False
     """
     text = "|".join(f"{p:.6f}" if isinstance(p, float) else str(p) for p in parts)
     return "fp-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]

@@ -694,7 +694,7 @@ def _from_snapshot(rows: list[SnapshotRow], plan: str, as_of: _dt.date | None) -
 
 
 def build_import(parsed: list[ParsedFile], underlying: str = "ASST") -> ImportResult:
-    """The account and its journal from parsed broker files.
+    r"""The account and its journal from parsed broker files.
 
     Parameters
     ----------
