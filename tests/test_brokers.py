@@ -363,3 +363,114 @@ def test_cli_commands_take_broker_files(tmp_path, capsys):
     assert res["premium_capture_rate"] == pytest.approx(955 / 1435, abs=1e-12)
     assert main(["build", "--positions", str(FIX / "schwab-positions.csv"), "--out", str(tmp_path / "r.xlsx"),
                  "--paths", "200"]) == 0
+
+
+# ----------------------------------------------------------------------------- more lifecycle cases
+_TT_HEAD = ",".join(mf.TT21)
+
+
+def _tt(*rows: str):
+    return build_import([read_text("\n".join([_TT_HEAD, *rows]), "tt.csv")])
+
+
+def test_long_call_exercised_buys_shares_at_strike_plus_premium_basis():
+    res = _tt(
+        "2025-08-04T10:00:00-0400,Trade,Buy to Open,BUY_TO_OPEN,ASST  250919C00004000,Equity Option,"
+        "Bought 1 ASST 09/19/25 Call 4.00 @ 0.30,-30.00,1,-30.00,-1.00,-0.14,100,ASST,ASST,9/19/25,4,CALL,2001,-31.14,USD",
+        "2025-09-19T16:00:00-0400,Receive Deliver,Exercise,SELL_TO_CLOSE,ASST  250919C00004000,Equity Option,"
+        "Removal of option due to exercise,0.00,1,0.00,--,0.00,100,ASST,ASST,9/19/25,4,CALL,,0.00,USD",
+        "2025-09-19T16:00:00-0400,Receive Deliver,Buy to Open,BUY_TO_OPEN,ASST,Equity,Bought 100 ASST @ 4.00,"
+        "-400.00,100,-400.00,--,0.00,1,,ASST,,,,,-400.00,USD")
+    assert [(j.action, j.kind, j.effect) for j in res.journal] == [("buy", "call", "open"), ("exercise", "call", "close"),
+                                                                  ("buy", "stock", "open")]
+    # the long call: paid 0.30 x 100 + 1.14 costs; exercised at 0 -> P&L -31.14 on capital 31.14
+    ex = res.journal[1]
+    assert ex.pnl == pytest.approx(-31.14, abs=1e-9) and ex.capital_at_risk == pytest.approx(31.14, abs=1e-9)
+    (lot,) = res.positions
+    assert (lot.kind, lot.side, lot.shares, lot.premium) == ("stock", "long", 100, 4.0)
+    assert lot.plan_basis == pytest.approx(4.30, abs=1e-12)  # strike + premium paid
+
+
+def test_long_put_exercised_closes_shares():
+    res = _tt(
+        "2025-08-01T10:00:00-0400,Trade,Buy to Open,BUY_TO_OPEN,ASST,Equity,Bought 100 ASST @ 3.20,-320.00,100,"
+        "-3.20,--,0.00,1,,ASST,,,,,-320.00,USD",
+        "2025-08-04T10:00:00-0400,Trade,Buy to Open,BUY_TO_OPEN,ASST  250919P00003000,Equity Option,"
+        "Bought 1 ASST 09/19/25 Put 3.00 @ 0.25,-25.00,1,-25.00,-1.00,-0.14,100,ASST,ASST,9/19/25,3,PUT,2002,-26.14,USD",
+        "2025-09-19T16:00:00-0400,Receive Deliver,Exercise,SELL_TO_CLOSE,ASST  250919P00003000,Equity Option,"
+        "Removal of option due to exercise,0.00,1,0.00,--,0.00,100,ASST,ASST,9/19/25,3,PUT,,0.00,USD",
+        "2025-09-22T16:00:00-0400,Receive Deliver,Sell to Close,SELL_TO_CLOSE,ASST,Equity,Sold 100 ASST @ 3.00,"
+        "300.00,100,3.00,--,0.00,1,,ASST,,,,,300.00,USD")
+    assert res.positions == []
+    sale = res.journal[-1]
+    # the delivery (posted a business day later) closes the shares bought at 3.20: (3.00 - 3.20) x 100
+    assert (sale.action, sale.kind, sale.effect) == ("sell", "stock", "close")
+    assert sale.pnl == pytest.approx(-20.0, abs=1e-9) and "delivery: put 3 2025-09-19 exercised" in sale.note
+
+
+def test_roll_with_the_open_listed_before_the_close():
+    res = _tt(
+        "2025-08-04T09:40:30-0400,Trade,Sell to Open,SELL_TO_OPEN,ASST  250822P00003500,Equity Option,"
+        "Sold 4 ASST 08/22/25 Put 3.50 @ 0.90,360.00,4,90.00,-4.00,-0.56,100,ASST,ASST,8/22/25,3.5,PUT,1003,355.44,USD",
+        "2025-08-18T11:15:00-0400,Trade,Sell to Open,SELL_TO_OPEN,ASST  250919P00003000,Equity Option,"
+        "Sold 4 ASST 09/19/25 Put 3.00 @ 1.45,580.00,4,145.00,-4.00,-0.56,100,ASST,ASST,9/19/25,3,PUT,1005,575.44,USD",
+        "2025-08-18T11:20:00-0400,Trade,Buy to Close,BUY_TO_CLOSE,ASST  250822P00003500,Equity Option,"
+        "Bought 4 ASST 08/22/25 Put 3.50 @ 1.10,-440.00,4,-110.00,--,-0.56,100,ASST,ASST,8/22/25,3.5,PUT,1006,-440.56,USD")
+    (chain,) = [c for c in res.chains if c.rolls]
+    assert len(res.chains) == 1 and chain.premium == pytest.approx(500.0) and chain.status == "open"
+    assert chain.break_even == pytest.approx(1.75, abs=1e-12)
+    assert {j.chain_id for j in res.journal} == {chain.chain_id}
+    (p,) = res.positions
+    assert p.chain_id == chain.chain_id and "1 roll" in p.note
+
+
+def test_ibkr_execution_and_closed_lot_rows_are_not_booked_twice():
+    lines = (FIX / "ibkr-activity.csv").read_text().splitlines()
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("Trades,Data,Order,Equity and Index Options,USD,ASST 15AUG25 2.5 P"))
+    extra = [lines[i].replace("Trades,Data,Order", "Trades,Data,Execution"),
+             lines[i].replace("Trades,Data,Order", "Trades,Data,ClosedLot")]
+    text = "\n".join(lines[:i + 1] + extra + lines[i + 1:])
+    pf = read_text(text, "ib.csv")
+    assert len(pf.fills) == 17
+    reasons = [s.reason for s in pf.skipped]
+    assert "closed lot detail" in reasons and "execution detail (its Order row is used)" in reasons
+    assert _key(build_import([pf])) == _key(_imp("ibkr-activity.csv"))
+
+
+def test_ibkr_code_IA_is_not_an_assignment():
+    lines = (FIX / "ibkr-activity.csv").read_text().splitlines()
+    text = "\n".join(ln[:-2] + ",IA;O" if "HIMS 21NOV25 40 P" in ln and ln.endswith(",O") else ln for ln in lines)
+    assert text.count(",IA;O") == 1
+    res = build_import([read_text(text, "ib.csv")])
+    hims = [j for j in res.journal if j.underlying == "HIMS"]
+    assert [(j.action, j.effect) for j in hims] == [("sell", "open")]
+
+
+def test_brokers_package_imports_only_stdlib_pandas_ibflex_engine():
+    import ast
+
+    allowed_third_party = {"pandas", "ibflex", "engine"}
+    for path in sorted((Path(__file__).resolve().parents[1] / "engine" / "data" / "brokers").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                     else [])
+            for n in names:
+                top = n.split(".")[0]
+                assert top in sys.stdlib_module_names or top in allowed_third_party, f"{path.name} imports {n}"
+                assert top not in ("urllib", "http", "socket", "ssl", "requests"), f"{path.name} imports {n}"
+
+
+def test_bom_and_crlf_read_the_same(tmp_path):
+    p = tmp_path / "tt.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + (FIX / "tastytrade-18.csv").read_text().replace("\n", "\r\n").encode("utf-8"))
+    assert _key(build_import([read_broker_file(p)])) == _key(_imp("tastytrade-18.csv"))
+
+
+def test_volarb_own_files_are_not_broker_exports():
+    from engine.data.brokers import is_broker_file
+    from engine.examples import example_path
+
+    for name in ("positions", "journal", "equity", "chain"):
+        assert not is_broker_file(example_path(name)), name
+    assert is_broker_file(FIX / "ibkr-flex.xml")

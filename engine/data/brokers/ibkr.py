@@ -27,7 +27,7 @@ import math
 import re
 
 from engine.data.brokers import BrokerImportError, EquityPoint, Fill, Layout, ParsedFile, Skipped, SnapshotRow
-from engine.data.brokers._cells import Row, csv_rows, parse_when, split_csv_line
+from engine.data.brokers._cells import Row, csv_rows, split_csv_line
 
 __all__ = ["LAYOUTS", "parse_ib_option_symbol"]
 
@@ -67,6 +67,7 @@ def _parse_activity(lines: list[str], idx: int, out: ParsedFile) -> None:
     period_end: _dt.date | None = None
     nav: float | None = None
     deposits: dict[tuple[str, _dt.date], float] = {}
+    trades: list[Row] = []
     for line, cells in csv_rows(lines, idx, out.path):
         sec, kind = cells[0], (cells[1] if len(cells) > 1 else "")
         if kind == "Header":
@@ -103,7 +104,7 @@ def _parse_activity(lines: list[str], idx: int, out: ParsedFile) -> None:
             deposits[key] = deposits.get(key, 0.0) + r.money("Amount")
             out.skipped.append(Skipped(r.where, "deposit/withdrawal (transfer)"))
         elif sec == "Trades":
-            _activity_trade(r, account, out)
+            trades.append(r)
         elif sec == "Open Positions":
             cat = r.text("Asset Category")
             if r.text("DataDiscriminator") not in ("Summary", ""):
@@ -126,6 +127,17 @@ def _parse_activity(lines: list[str], idx: int, out: ParsedFile) -> None:
                 out.skipped.append(Skipped(r.where, f"other instrument ({cat})"))
         else:
             out.skipped.append(Skipped(r.where, f"section {sec!r} (not used)"))
+    # IBKR writes one "Order" row per order and, with executions shown, "Execution"/"Trade" rows
+    # beneath it and "ClosedLot" rows: the Order rows are used when there are any
+    have_orders = any(r.text("DataDiscriminator") == "Order" for r in trades)
+    for r in trades:
+        disc = r.text("DataDiscriminator")
+        if disc == "ClosedLot":
+            out.skipped.append(Skipped(r.where, "closed lot detail"))
+        elif have_orders and disc != "Order":
+            out.skipped.append(Skipped(r.where, "execution detail (its Order row is used)"))
+        else:
+            _activity_trade(r, account, out)
     if period_end and out.fills:
         out.as_of = period_end
     if nav is not None and period_end is not None:
@@ -290,10 +302,6 @@ def _flex_option(t, where: str, acct: str, when: _dt.datetime, event: str, side,
     return Fill(where, "ibkr", out.layout.name, acct, when, und, "option", kind, _f(t.strike), t.expiry, event, side,
                 effect, q, price, comm, 0.0, amount, _f(t.multiplier, 100.0) or 100.0,
                 str(getattr(t, "ibOrderID", "") or ""), fid or f"ib-{t.tradeID}")
-
-
-def _when(text: str) -> _dt.datetime:  # pragma: no cover - kept for symmetry with the CSV readers
-    return parse_when(text)
 
 
 LAYOUTS = (

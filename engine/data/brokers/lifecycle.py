@@ -343,17 +343,18 @@ def _pair_deliveries(events: list[_Ev], rec: Reconciliation) -> list[_Ev]:
         put = f.kind == "put"
         side = ("buy" if put else "sell") if f.event == "assign" else ("sell" if put else "buy")
         shares = f.quantity * f.multiplier
-        match = None
+        cands = []
         for s in stock:
             g = s.fill
             if id(s) in used or g.account != f.account or g.underlying != f.underlying or g.side != side:
                 continue
             if abs(g.quantity - shares) > 1e-6 or abs(g.price - (f.strike or 0.0)) > 0.005:
                 continue
-            if not (0 <= (g.date - f.date).days <= 4) or g.event not in ("trade", f.event):
+            if not (0 <= (g.date - f.date).days <= 4):
                 continue
-            match = s
-            break
+            # rows the broker marks as a delivery first, then plain trades; the nearest date first
+            cands.append((g.event == "trade", (g.date - f.date).days, s.seq, s))
+        match = min(cands, key=lambda c: c[:3])[3] if cands else None
         if match is None:
             synth = Fill(source=f.source, broker=f.broker, layout=f.layout, account=f.account, when=f.when,
                          underlying=f.underlying, instrument="stock", kind=None, strike=None, expiry=None,
@@ -478,12 +479,10 @@ class _Book:
         pnl = car = 0.0
         closed_qty = 0.0
         chain = None
-        sign_closed = 0
         if closing:
             while remaining > _EPS and lots:
                 lot = lots[0]
                 q = min(remaining, lot.qty)
-                sign_closed = lot.sign
                 if lot.sign < 0:
                     pnl += (lot.price - price) * mult * q
                     car += float(f.strike or 0.0) * mult * q
@@ -524,7 +523,6 @@ class _Book:
                     self._roll_into(f, chain)
             self._journal(f, action, closed_qty, price, "close", f.commission * share_close, f.fees * share_close,
                           pnl, car, chain or "", ev)
-            self.last_closed = (sign_closed, chain)
         if f.event == "trade" and remaining > _EPS:
             cid = self._open_chain(f, remaining)
             ch = self.chains[cid]
@@ -684,7 +682,7 @@ def _from_snapshot(rows: list[SnapshotRow], plan: str, as_of: _dt.date | None) -
             note.append("premium not in the export")
         side = "long" if s.quantity > 0 else "short"
         if s.instrument == "stock":
-            out.append(PositionLine(s.account, s.underlying, "stock", side, cost if cost > 0 else 0.01,
+            out.append(PositionLine(s.account, s.underlying, "stock", side, cost if cost > 0 else math.nan,
                                     as_of or _dt.date.today(), None, abs(s.quantity), cost, None, 0.0,
                                     note="; ".join(note)))
         else:
