@@ -474,3 +474,28 @@ def test_volarb_own_files_are_not_broker_exports():
     for name in ("positions", "journal", "equity", "chain"):
         assert not is_broker_file(example_path(name)), name
     assert is_broker_file(FIX / "ibkr-flex.xml")
+
+
+def test_reconciliation_compares_costs_too():
+    text = (FIX / "ibkr-activity.csv").read_text().replace("ASST 21NOV25 2.5 P,-4,100,0.7000", "ASST 21NOV25 2.5 P,-4,100,0.6500")
+    rec = build_import([read_text(text, "ib.csv")]).reconciliation
+    (bad,) = [c for c in rec.snapshot if not c.ok]
+    assert (bad.imported, bad.export, bad.imported_cost, bad.export_cost) == (-4.0, -4.0, pytest.approx(0.70), 0.65)
+    assert any("(cost 0.7000 vs 0.6500 $/share)" in ln for ln in rec.lines())
+
+
+def test_options_only_import_keeps_the_old_positions_columns(tmp_path):
+    from engine import read_positions
+    from engine.positions import POSITION_COLUMNS
+
+    text = "\n".join(ln for ln in (FIX / "tastytrade-21.csv").read_text().splitlines()
+                     if "ASST,Equity," not in ln and "due to assignment" not in ln)
+    res = build_import([read_text(text, "tt.csv")])
+    p = tmp_path / "positions.csv"
+    p.write_text(res.positions_csv())
+    assert p.read_text().splitlines()[0] == ",".join(POSITION_COLUMNS)
+    df = read_positions(p)
+    assert sorted(zip(df["kind"], df["strike"], df["contracts"])) == [("call", 3.5, 1), ("call", 3.5, 3),
+                                                                    ("put", 2.5, 4), ("put", 3.0, 4), ("put", 40.0, 1)]
+    # with their assignments cut out, the September put and the October calls look open past expiry
+    assert sorted(u.split(":")[0] for u in res.reconciliation.unmatched) == ["ASST call 3.5 2025-10-17", "ASST put 3 2025-09-19"]

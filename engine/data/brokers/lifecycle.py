@@ -178,10 +178,15 @@ class SnapshotCheck:
     contract: str
     imported: float
     export: float
+    imported_cost: float = math.nan   # $ per share, quantity-weighted over the open lots
+    export_cost: float = math.nan     # $ per share, the export's average open price
 
     @property
     def ok(self) -> bool:
-        return abs(self.imported - self.export) < 1e-6
+        """Quantities agree (and the costs per share within $0.005 where both are known)."""
+        same_cost = not (math.isfinite(self.imported_cost) and math.isfinite(self.export_cost)) or \
+            abs(self.imported_cost - self.export_cost) <= 0.005
+        return abs(self.imported - self.export) < 1e-6 and same_cost
 
 
 @dataclass
@@ -221,7 +226,9 @@ class Reconciliation:
                        "contracts agree")
         for c in bad:
             acct = f"account {c.account}, " if c.account else ""
-            out.append(f"  differs: {acct}{c.contract.strip()}: imported {c.imported:+g}, export {c.export:+g}")
+            cost = (f" (cost {c.imported_cost:.4f} vs {c.export_cost:.4f} $/share)"
+                    if math.isfinite(c.imported_cost) and math.isfinite(c.export_cost) else "")
+            out.append(f"  differs: {acct}{c.contract.strip()}: imported {c.imported:+g}, export {c.export:+g}{cost}")
         for o in self.other_underlyings:
             out.append(f"other underlying (kept, flagged): {o}")
         out.extend(self.notes)
@@ -240,14 +247,20 @@ class ImportResult:
     underlying: str
 
     def positions_csv(self) -> str:
-        """positions.csv text (:data:`POSITION_IMPORT_COLUMNS`; ``shares`` only on share lots)."""
+        """positions.csv text (:data:`POSITION_IMPORT_COLUMNS`).
+
+        The ``shares`` column is written only when there is a share lot, so a file of options
+        alone keeps exactly the columns :func:`engine.positions.read_positions` has always read.
+        """
+        with_shares = any(p.kind == "stock" for p in self.positions)
+        cols = POSITION_IMPORT_COLUMNS if with_shares else POSITION_IMPORT_COLUMNS[:-1]
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(POSITION_IMPORT_COLUMNS)
+        w.writerow(cols)
         for p in self.positions:
             w.writerow([p.underlying, p.kind, p.side, _px(p.strike), p.expiry.isoformat(),
                         _qty(p.contracts), _px(p.premium), p.open_date.isoformat() if p.open_date else "", "",
-                        p.note, _qty(p.shares)])
+                        p.note, _qty(p.shares)][:len(cols)])
         return buf.getvalue()
 
     def journal_csv(self) -> str:
@@ -652,12 +665,13 @@ class _Book:
                                 p.expiry, p.strike))
         return out
 
-    def open_quantities(self) -> dict[tuple[str, str], float]:
-        q: dict[tuple[str, str], float] = {}
+    def open_quantities(self) -> dict[tuple[str, str], tuple[float, float]]:
+        """(signed open quantity, quantity-weighted open price $/share) per (account, contract)."""
+        q: dict[tuple[str, str], tuple[float, float]] = {}
         for key, lots in self.lots.items():
             n = sum(lot.sign * lot.qty for lot in lots)
             if abs(n) > _EPS:
-                q[key] = n
+                q[key] = (n, sum(lot.qty * lot.price for lot in lots) / sum(lot.qty for lot in lots))
         return q
 
 
@@ -752,17 +766,23 @@ def build_import(parsed: list[ParsedFile], underlying: str = "ASST") -> ImportRe
         positions = book.positions()
         if snapshot:
             have = book.open_quantities()
-            exp: dict[tuple[str, str], float] = {}
+            exp: dict[tuple[str, str], list[float]] = {}
             no_accounts = {f.account for f in fills} == {""}  # e.g. tastytrade history has no account column
             for s in snapshot:
                 k = _snapshot_key(s)
                 if no_accounts:
                     k = ("", k[1])
-                exp[k] = exp.get(k, 0.0) + s.quantity
+                e = exp.setdefault(k, [0.0, 0.0, 0.0])  # quantity, sum |q| x cost, sum |q| with a cost
+                e[0] += s.quantity
+                if math.isfinite(s.cost_per_share):
+                    e[1] += abs(s.quantity) * s.cost_per_share
+                    e[2] += abs(s.quantity)
             accounts = {a for a, _ in exp}
             for k in sorted(set(have) | set(exp)):
                 if k[0] in accounts or not accounts - {""}:
-                    rec.snapshot.append(SnapshotCheck(k[0], k[1], have.get(k, 0.0), exp.get(k, 0.0)))
+                    hq, hc = have.get(k, (0.0, math.nan))
+                    eq_, ec, en = exp.get(k, [0.0, 0.0, 0.0])
+                    rec.snapshot.append(SnapshotCheck(k[0], k[1], hq, eq_, hc, ec / en if en else math.nan))
     else:
         positions = _from_snapshot(snapshot, plan, rec.as_of)
     for p in positions:
