@@ -147,15 +147,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json({"written": written, "backups": backups, "underlying": res.underlying,
                     "as_of": rec.as_of.isoformat() if rec.as_of else None,
-                    "positions": [{k: getattr(p, k) for k in ("account", "underlying", "kind", "side", "strike",
-                                                              "expiry", "contracts", "shares", "premium", "costs",
-                                                              "plan_basis", "chain_id", "note")}
+                    "positions": [{**{k: getattr(p, k) for k in ("account", "underlying", "kind", "side", "strike",
+                                                                 "expiry", "contracts", "shares", "premium",
+                                                                 "chain_id", "note")},
+                                   "open_costs": round(p.costs, 2), "plan_basis_per_share": round(p.plan_basis, 6)}
                                   for p in res.positions],
                     "journal_lines": len(res.journal), "equity_points": len(res.equity),
                     "chains": [{"chain_id": c.chain_id, "account": c.account, "underlying": c.underlying,
-                                "kind": c.kind, "legs": c.legs, "rolls": c.rolls, "premium": c.premium,
-                                "costs": c.costs, "status": c.status, "break_even_per_share": c.break_even,
-                                "break_even_after_costs_per_share": c.break_even_after_costs}
+                                "kind": c.kind, "legs": c.legs, "rolls": c.rolls, "premium": round(c.premium, 2),
+                                "costs": round(c.costs, 2), "status": c.status,
+                                "break_even_per_share": round(c.break_even, 6),
+                                "break_even_after_costs_per_share": round(c.break_even_after_costs, 6)}
                                for c in res.chains if c.rolls],
                     "reconciliation": {"rows_read": rec.rows_read, "rows_used": rec.rows_used,
                                        "duplicates": rec.duplicates, "lines": rec.lines()}})

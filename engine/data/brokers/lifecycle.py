@@ -509,9 +509,15 @@ class _Book:
                 closed_qty += q
                 if lot.qty <= _EPS:
                     lots.popleft()
-        if f.event == "trade" and f.effect == "close" and closed_qty == 0:
-            self.rec.unmatched.append(f"{f.source}: close of {f.quantity:g} {f.contract.strip()} "
-                                      f"{'(account ' + f.account + ') ' if f.account else ''}without an open position")
+        if closed_qty == 0 and (f.event != "trade" or f.effect == "close"):
+            # a close the files hold no open for (a history that starts after the open): journaled,
+            # no P&L, and no lot opened in the other direction
+            if f.event == "trade":
+                self.rec.unmatched.append(f"{f.source}: close of {f.quantity:g} {f.contract.strip()} "
+                                          f"{'(account ' + f.account + ') ' if f.account else ''}without an open position")
+            self._journal(f, f.event if f.event != "trade" else (f.side or ""), f.quantity, price, "close",
+                          f.commission, f.fees, math.nan, math.nan, "", ev)
+            return
         if f.event != "trade" and remaining > _EPS and closing:
             self.rec.unmatched.append(f"{f.source}: {f.event} of {f.quantity:g} {f.contract.strip()} but only "
                                       f"{closed_qty:g} open")
@@ -582,6 +588,14 @@ class _Book:
             closed += q
             if lot.qty <= _EPS:
                 lots.popleft()
+        if closed == 0 and f.effect == "close" and opt is None:
+            self.rec.unmatched.append(f"{f.source}: close of {f.quantity:g} {f.underlying} shares "
+                                      f"{'(account ' + f.account + ') ' if f.account else ''}without an open lot")
+            self.journal.append(JournalLine(
+                date=f.date, action=f.side or "", kind="stock", strike=None, expiry=None, contracts=None,
+                price=f.price, underlying=f.underlying, shares=f.quantity, effect="close", commission=f.commission,
+                fees=f.fees, amount=f.amount, account=f.account, trade_id="+".join(ev.ids) or f.fill_id))
+            return
         share_close = closed / f.quantity
         note = [] if f.underlying == self.plan else [f"other underlying (plan: {self.plan})"]
         if origin:
