@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from test_american import SPOT, ql_american  # noqa: E402
 
-from engine.american import american_price  # noqa: E402
+from engine.pricing.american import american_price  # noqa: E402
 
 
 def random_options(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -24,9 +24,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.black import bs_price, european_greeks  # noqa: E402
-from engine.greeks import greeks  # noqa: E402
-from engine.impliedvol import IVStatus, implied_vol  # noqa: E402
+from engine.pricing.black import bs_price, european_greeks  # noqa: E402
+from engine.pricing.greeks import greeks  # noqa: E402
+from engine.pricing.impliedvol import IVStatus, implied_vol  # noqa: E402
 
 SPOT = 3.15
 

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.config import default_config  # noqa: E402
-from engine.positions import example_positions  # noqa: E402
-from engine.simulate import _book, _draws, _model, _run_chunk, simulate_plan  # noqa: E402
-from engine.var import EEPCache  # noqa: E402
+from engine.data.positions import example_positions  # noqa: E402
+from engine.risk.simulate import _book, _draws, _model, _run_chunk, simulate_plan  # noqa: E402
+from engine.risk.var import EEPCache  # noqa: E402
 
 
 def _peak_mib() -> float:

@@ -2,7 +2,7 @@
 
 The example book is the plan's 38 short puts (7 lots, 5 strikes, 3 expiries).  Each scenario
 reprices every lot with the American pricer (exact European + early-exercise premium
-interpolated from a grid priced once per expiry), see engine/var.py.  Target: < 1 s.
+interpolated from a grid priced once per expiry), see engine/risk/var.py.  Target: < 1 s.
 Prints a Markdown table (best of 5 runs, and the first, cold run).
 
 Run from the repository root::
@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.config import default_config  # noqa: E402
-from engine.positions import example_positions  # noqa: E402
-from engine.var import value_at_risk  # noqa: E402
+from engine.data.positions import example_positions  # noqa: E402
+from engine.risk.var import value_at_risk  # noqa: E402
 
 
 def main() -> None:

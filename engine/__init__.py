@@ -3,7 +3,7 @@
 Public API (one parameter order everywhere: spot, strike, t, rate, vol, kind, q):
 
 * :func:`bs_price`, :func:`american_price`, :func:`greeks`, :func:`implied_vol`,
-  :func:`prob_itm` - pricing core (see :mod:`engine.black` for the glossary and units).
+  :func:`prob_itm` - pricing core (see :mod:`engine.pricing.black` for the glossary and units).
 * :mod:`engine.units` - per-day theta and per-vol-point vega conversions for display.
 * :mod:`engine.config` - the plan config (TOML), every key with default, type and range.
 * The plan's rules: :func:`allocate_premium`, :func:`allocate_strikes`,
@@ -22,10 +22,10 @@ import importlib
 from typing import Any
 
 from engine._validate import VolarbInputError, parse_kind
-from engine.american import american_price
-from engine.black import bs_price, prob_itm
-from engine.greeks import GREEK_NAMES, greeks
-from engine.impliedvol import IVResult, IVStatus, implied_vol, iv_status_message
+from engine.pricing.american import american_price
+from engine.pricing.black import bs_price, prob_itm
+from engine.pricing.greeks import GREEK_NAMES, greeks
+from engine.pricing.impliedvol import IVResult, IVStatus, implied_vol, iv_status_message
 from engine.units import DAYS_PER_YEAR, days_to_years, theta_per_day, vega_per_point
 
 __version__ = "0.1.0"
@@ -36,30 +36,30 @@ for _module, _names in {
     "engine.config": ("ConfigError", "PlanConfig", "config_from_dict", "config_to_dict",
                       "config_to_toml", "config_reference", "default_config", "load_config",
                       "config_from_pairs"),
-    "engine.margin": ("CAPITAL_MODELS", "capital_per_contract"),
-    "engine.plan": ("PLAN_MONTH2_CONTRACTS", "PLAN_PREMIUMS", "allocate_premium", "allocate_strikes",
+    "engine.plan.margin": ("CAPITAL_MODELS", "capital_per_contract"),
+    "engine.plan.allocation": ("PLAN_MONTH2_CONTRACTS", "PLAN_PREMIUMS", "allocate_premium", "allocate_strikes",
                     "capital_model_comparison", "put_expiry", "reinvestment_plan", "strike_premiums",
                     "whole_contracts"),
-    "engine.hedge": ("PLAN_MONTH1_HEDGE", "hedge_ladder", "hedge_ratio", "plan_month1_hedge"),
-    "engine.kelly": ("kelly_inputs_from_journal", "kelly_limits"),
-    "engine.assignment": ("CoveredCall", "ShareLot", "assignment_plan"),
-    "engine.projection": ("ASSUMPTIONS", "PLAN_PRINTED_TABLE", "plan_discrepancies", "project_plan"),
-    "engine.positions": ("POSITION_COLUMNS", "PositionsError", "read_positions", "positions_from_records",
+    "engine.plan.hedge": ("PLAN_MONTH1_HEDGE", "hedge_ladder", "hedge_ratio", "plan_month1_hedge"),
+    "engine.plan.kelly": ("kelly_inputs_from_journal", "kelly_limits"),
+    "engine.plan.assignment": ("CoveredCall", "ShareLot", "assignment_plan"),
+    "engine.plan.projection": ("ASSUMPTIONS", "PLAN_PRINTED_TABLE", "plan_discrepancies", "project_plan"),
+    "engine.data.positions": ("POSITION_COLUMNS", "PositionsError", "read_positions", "positions_from_records",
                          "example_positions", "parse_occ_symbol", "occ_symbol"),
-    "engine.book": ("mark_book", "ladder_summary", "position_status"),
-    "engine.surface": ("VolSurface", "ChainError", "read_option_chain"),
-    "engine.calendar": ("CalendarError", "monthly_expiration", "next_monthly_expiration", "trading_days",
+    "engine.risk.book": ("mark_book", "ladder_summary", "position_status"),
+    "engine.pricing.surface": ("VolSurface", "ChainError", "read_option_chain"),
+    "engine.data.calendar": ("CalendarError", "monthly_expiration", "next_monthly_expiration", "trading_days",
                         "is_trading_day", "protocol_dates", "dte", "execution_windows"),
-    "engine.orders": ("OrdersError", "order_tickets", "round_to_tick", "tick_size"),
-    "engine.risk": ("ALERT_NAMES", "RiskError", "portfolio_greeks", "strike_obligations",
+    "engine.plan.orders": ("OrdersError", "order_tickets", "round_to_tick", "tick_size"),
+    "engine.risk.checks": ("ALERT_NAMES", "RiskError", "portfolio_greeks", "strike_obligations",
                     "daily_risk_check", "risk_report"),
-    "engine.var": ("VarError", "value_at_risk", "read_price_history", "VAR_METHODS"),
-    "engine.ivhistory": ("IVHistoryError", "read_iv_history", "iv_rank_percentile",
+    "engine.risk.var": ("VarError", "value_at_risk", "read_price_history", "VAR_METHODS"),
+    "engine.data.ivhistory": ("IVHistoryError", "read_iv_history", "iv_rank_percentile",
                          "iv_percentile_series", "example_iv_history"),
-    "engine.notify": ("NotifyError", "format_alert_email", "send_alert_email"),
-    "engine.simulate": ("SimulationError", "SimulationResult", "simulate_plan", "simulate_prices",
+    "connect.notify": ("NotifyError", "format_alert_email", "send_alert_email"),
+    "engine.risk.simulate": ("SimulationError", "SimulationResult", "simulate_plan", "simulate_prices",
                         "PLAN_TARGETS"),
-    "engine.review": ("ReviewError", "weekly_review", "read_journal", "read_equity", "daily_returns",
+    "engine.risk.review": ("ReviewError", "weekly_review", "read_journal", "read_equity", "daily_returns",
                       "sharpe_ratio", "max_drawdown", "brier_score", "allocation_drift",
                       "journal_metrics", "correlation"),
 }.items():

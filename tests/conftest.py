@@ -18,6 +18,21 @@ from hypothesis import settings
 settings.register_profile("volarb", max_examples=150, derandomize=True, deadline=None)
 settings.load_profile("volarb")
 
+def run_cli(capsys, *argv):
+    """Run ``volarb ARGV...`` in-process: ``(exit code, stdout, stderr)`` (arguments made text)."""
+    from workbook.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(autouse=True)
+def _no_progress_bars(monkeypatch):
+    """Progress bars off in every test (they go to stderr, which CLI tests read)."""
+    monkeypatch.setenv("VOLARB_NO_PROGRESS", "1")
+
+
 SOFFICE_MISSING = "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"
 
 

@@ -1,4 +1,4 @@
-"""Tests of engine.american (ALO 2016): QuantLib reference values, identities, edges, input shapes.
+"""Tests of engine.pricing.american (ALO 2016): QuantLib reference values, identities, edges, input shapes.
 
 Reference: QuantLib ``QdFpAmericanEngine`` with ``highPrecisionScheme()`` (the same method run to
 ~1e-10), flat curves, Actual/365 Fixed, maturity = evaluation date + days, t = days / 365.
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from engine import VolarbInputError, bs_price
-from engine.american import american_kernel, american_price, exercise_boundary
+from engine.pricing.american import american_kernel, american_price, exercise_boundary
 
 ql = pytest.importorskip("QuantLib")
 

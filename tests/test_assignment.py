@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine._validate import VolarbInputError
-from engine.american import american_price
-from engine.assignment import ShareLot, assignment_plan, round_up_strike
+from engine.plan.assignment import ShareLot, assignment_plan, round_up_strike
+from engine.pricing.american import american_price
 
 
 def test_excellent_tier_by_hand():

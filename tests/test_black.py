@@ -14,8 +14,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from engine._validate import VolarbInputError
-from engine.black import bs_price, prob_itm
-from engine.greeks import greeks
+from engine.pricing.black import bs_price, prob_itm
+from engine.pricing.greeks import greeks
 
 ql = pytest.importorskip("QuantLib")
 

@@ -10,10 +10,10 @@ import pytest
 
 from engine import american_price, bs_price
 from engine._validate import VolarbInputError
-from engine.book import ladder_summary, mark_book, position_status
 from engine.config import default_config
-from engine.positions import example_positions, positions_from_records
-from engine.surface import VolSurface
+from engine.data.positions import example_positions, positions_from_records
+from engine.pricing.surface import VolSurface
+from engine.risk.book import ladder_summary, mark_book, position_status
 
 CFG = default_config()  # spot 3.15, vol 4.25, r 0.04, q 0, valuation 2025-09-27
 
@@ -76,7 +76,7 @@ def test_example_book_hand_arithmetic():
 
 
 def test_greeks_scaled_from_the_core():
-    from engine.greeks import greeks
+    from engine.pricing.greeks import greeks
 
     book = book_of(rec(contracts=3, side="long", kind="call", strike=4.0))
     g = greeks(3.15, 4.0, 55 / 365, 0.04, 4.25, "call", 0.0, style="american")
@@ -209,7 +209,7 @@ def test_expiring_today_keeps_intrinsic_delta_margin_and_status():
     import datetime as dt
 
     from engine.config import default_config
-    from engine.positions import example_positions
+    from engine.data.positions import example_positions
 
     cfg = default_config()
     pos = example_positions()

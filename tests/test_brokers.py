@@ -154,8 +154,8 @@ def test_positions_csv_reads_back(name, tmp_path):
 
 @pytest.mark.parametrize("name", mf.HISTORY_FILES)
 def test_journal_csv_feeds_review_and_kelly(name, tmp_path):
-    from engine.kelly import kelly_inputs_from_journal
-    from engine.review import journal_metrics, read_journal
+    from engine.plan.kelly import kelly_inputs_from_journal
+    from engine.risk.review import journal_metrics, read_journal
 
     p = tmp_path / "journal.csv"
     p.write_text(_imp(name).journal_csv())
@@ -487,7 +487,7 @@ def test_bom_and_crlf_read_the_same(tmp_path):
 
 def test_volarb_own_files_are_not_broker_exports():
     from engine.data.brokers import is_broker_file
-    from engine.examples import example_path
+    from engine.data.examples import example_path
 
     for name in ("positions", "journal", "equity", "chain"):
         assert not is_broker_file(example_path(name)), name
@@ -504,7 +504,7 @@ def test_reconciliation_compares_costs_too():
 
 def test_options_only_import_keeps_the_old_positions_columns(tmp_path):
     from engine import read_positions
-    from engine.positions import POSITION_COLUMNS
+    from engine.data.positions import POSITION_COLUMNS
 
     text = "\n".join(ln for ln in (FIX / "tastytrade-21.csv").read_text().splitlines()
                      if "ASST,Equity," not in ln and "due to assignment" not in ln)

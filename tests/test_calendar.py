@@ -7,7 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from engine.calendar import (
+from engine.config import ExecutionConfig
+from engine.data.calendar import (
     CalendarError,
     dte,
     execution_windows,
@@ -17,7 +18,6 @@ from engine.calendar import (
     protocol_dates,
     trading_days,
 )
-from engine.config import ExecutionConfig
 
 D = dt.date
 

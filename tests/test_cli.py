@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import run_cli
 
 from workbook.cli import main
 
@@ -21,15 +22,7 @@ GOOD_CSV = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _quick(monkeypatch):
-    monkeypatch.setenv("VOLARB_NO_PROGRESS", "1")
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 def assert_clean_error(code, err, *fragments):
@@ -204,12 +197,6 @@ def test_argparse_errors_exit_2(capsys):
         main(["build", "--paths", "0"])
     assert info.value.code == 2
     assert "expected a whole number > 0" in capsys.readouterr().err
-
-
-def test_template_missing_is_clear(capsys, monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "workbook.template", None)
-    code, _, err = run(capsys, "template", "--out", str(tmp_path / "t.xlsx"))
-    assert_clean_error(code, err, "template builder is not available")
 
 
 def test_plan_json(capsys):

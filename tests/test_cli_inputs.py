@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import run_cli
 from numpy.testing import assert_allclose
 
 from workbook import layout as L
@@ -23,15 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PV = 3792.0  # config account.starting_value (the plan's portfolio value)
 
 
-@pytest.fixture(autouse=True)
-def _quick(monkeypatch):
-    monkeypatch.setenv("VOLARB_NO_PROGRESS", "1")
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 def run_json(capsys, *argv):
@@ -206,8 +199,8 @@ def test_chain_surface_marks_positions(capsys, tmp_path):
     assert_allclose([n["vol"] for n in nodes], [3.0, 3.0], rtol=0, atol=1e-6)
     # VaR reprices every position at its surface vol: the same as giving each position iv = 3.0
     from engine.config import default_config
-    from engine.positions import example_positions
-    from engine.var import value_at_risk
+    from engine.data.positions import example_positions
+    from engine.risk.var import value_at_risk
 
     pos = example_positions()
     pos["iv"] = 3.0
@@ -223,7 +216,7 @@ def test_chain_surface_marks_positions(capsys, tmp_path):
     assert d["meta"]["sources"]["chain"].endswith("chain.csv")
     # new puts on the Plan sheet are priced on the smile too: flat 3.0 here, not market.vol 4.25
     from engine import american_price
-    from engine.plan import put_expiry
+    from engine.plan.allocation import put_expiry
 
     cfg = default_config()
     t = (put_expiry(cfg, cfg.valuation_date) - cfg.valuation_date).days / 365
@@ -409,7 +402,7 @@ def test_example_dir_is_a_file(capsys, tmp_path):
 
 
 def test_shipped_synthetic_examples_are_regenerated_exactly(tmp_path):
-    from engine.examples import EXAMPLE_FILES, write_generated_examples
+    from engine.data.examples import EXAMPLE_FILES, write_generated_examples
 
     for path in write_generated_examples(tmp_path):
         shipped = ROOT / "engine" / "data" / EXAMPLE_FILES[next(k for k, v in EXAMPLE_FILES.items() if v == path.name)]

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from engine.black import bs_price
-from engine.greeks import greeks
+from engine.pricing.black import bs_price
+from engine.pricing.greeks import greeks
 
 SPOT = 3.15
 

@@ -6,15 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine._validate import VolarbInputError
-from engine.american import american_price
-from engine.config import default_config
-from engine.hedge import hedge_ladder, hedge_ratio, plan_month1_hedge
+from engine.config import HedgeConfig, default_config
+from engine.plan.hedge import hedge_ladder, hedge_ratio, plan_month1_hedge
+from engine.pricing.american import american_price
 
 
 def test_plan_inputs_capped():
     # 0.20 * 1.3 * 1.5 = 0.39 -> cap 0.35 (plan prints ~34%)
     np.testing.assert_allclose(hedge_ratio(3792, 99, 0.45), 0.35, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(hedge_ratio(3792, 99, 0.45, cap=1.0), 0.39, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(hedge_ratio(3792, 99, 0.45, HedgeConfig(cap=1.0)), 0.39, rtol=0, atol=1e-12)
 
 
 def test_thresholds_are_strict_and_vectorized():

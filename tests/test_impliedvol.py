@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from engine._validate import VolarbInputError
-from engine.american import american_price
-from engine.black import bs_price
-from engine.greeks import greeks
-from engine.impliedvol import IVResult, IVStatus, implied_vol, iv_status_message
+from engine.pricing.american import american_price
+from engine.pricing.black import bs_price
+from engine.pricing.greeks import greeks
+from engine.pricing.impliedvol import IVResult, IVStatus, implied_vol, iv_status_message
 
 SPOT = 3.15
 PROPS = settings(max_examples=150, derandomize=True, deadline=None)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine._validate import VolarbInputError
-from engine.kelly import kelly_inputs_from_journal, kelly_limits
+from engine.plan.kelly import kelly_inputs_from_journal, kelly_limits
 
 
 def test_plan_inputs_by_hand():

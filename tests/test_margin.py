@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from engine._validate import VolarbInputError
 from engine.config import CapitalConfig
-from engine.margin import capital_per_contract
+from engine.plan.margin import capital_per_contract
 
 
 def test_reg_t_put_otm_minimum_binds():

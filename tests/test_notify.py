@@ -1,4 +1,4 @@
-"""Tests of the alert e-mail (engine/notify.py) against a minimal SMTP server on 127.0.0.1.
+"""Tests of the alert e-mail (connect/notify.py) against a minimal SMTP server on 127.0.0.1.
 
 The server (no third-party package) speaks just enough RFC 5321 + AUTH PLAIN/LOGIN for smtplib:
 EHLO, AUTH, MAIL, RCPT, DATA, QUIT; it records what it receives.
@@ -13,8 +13,8 @@ from email import message_from_bytes
 
 import pytest
 
+from connect.notify import NotifyError, format_alert_email, send_alert_email
 from engine.config import default_config
-from engine.notify import NotifyError, format_alert_email, send_alert_email
 
 
 class MiniSMTP:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.config import ExecutionConfig
-from engine.orders import OrdersError, order_tickets, round_to_tick, tick_size
+from engine.plan.orders import OrdersError, order_tickets, round_to_tick, tick_size
 
 
 def trade(**kw):

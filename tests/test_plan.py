@@ -8,9 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine._validate import VolarbInputError
-from engine.american import american_price
 from engine.config import default_config
-from engine.plan import (
+from engine.plan.allocation import (
     PLAN_MONTH2_CONTRACTS,
     PLAN_PREMIUMS,
     allocate_premium,
@@ -20,6 +19,7 @@ from engine.plan import (
     strike_premiums,
     whole_contracts,
 )
+from engine.pricing.american import american_price
 
 K = [2.0, 2.5, 3.0, 4.0, 5.0]
 W = [0.20, 0.35, 0.30, 0.10, 0.05]

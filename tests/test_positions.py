@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine._validate import VolarbInputError
-from engine.positions import (
+from engine.data.positions import (
     MAX_REPORTED_ERRORS,
     POSITION_COLUMNS,
     PositionsError,

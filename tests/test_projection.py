@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from engine._validate import VolarbInputError
-from engine.black import bs_price
 from engine.config import default_config
-from engine.plan import allocate_strikes, strike_premiums
-from engine.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
+from engine.plan.allocation import allocate_strikes, strike_premiums
+from engine.plan.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
+from engine.pricing.black import bs_price
 
 CFG = default_config().replace(strikes__use_monthly_expiry=False)  # plain 30-day cycle: independent of the calendar
 

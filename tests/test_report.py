@@ -13,7 +13,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from engine.config import default_config
-from engine.positions import example_positions
+from engine.data.positions import example_positions
 from workbook import layout as L
 from workbook.compute import compute_report, payoff_grid
 from workbook.io import atomic_save, load_user_workbook, read_config_sheet, read_positions_sheet
@@ -303,7 +303,7 @@ def test_plan_projection_headers_are_words(report):
 
 def test_assignment_call_strikes_use_the_configured_increment():
     from engine.config import default_config
-    from engine.positions import example_positions
+    from engine.data.positions import example_positions
     from workbook.compute import compute_report
 
     # $2.50 lot at $1.09 premium: basis 2.50 - 1.09 = 1.41 (excellent tier, calls at +20%): target

@@ -16,8 +16,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from engine.config import default_config
-from engine.plan import allocate_strikes
-from engine.positions import example_positions
+from engine.data.positions import example_positions
+from engine.plan.allocation import allocate_strikes
 from workbook import layout as L
 from workbook.compute import compute_report
 from workbook.io import atomic_save, inputs_key_cells
@@ -56,10 +56,10 @@ def books(soffice, tmp_path_factory):
 
 def _with_market_inputs():
     """The example with every risk input (IV history, yesterday's value, chain surface, historical VaR)."""
-    from engine.examples import example_path
-    from engine.ivhistory import read_iv_history
-    from engine.surface import read_option_chain
-    from engine.var import read_price_history
+    from engine.data.examples import example_path
+    from engine.data.ivhistory import read_iv_history
+    from engine.pricing.surface import read_option_chain
+    from engine.risk.var import read_price_history
     from workbook.compute import MarketInputs
 
     cfg = default_config()

@@ -1,4 +1,4 @@
-"""Tests of the weekly review (engine/review.py): hand arithmetic, too-little-data NaN, files."""
+"""Tests of the weekly review (engine/risk/review.py): hand arithmetic, too-little-data NaN, files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from engine.config import default_config
-from engine.review import (
+from engine.risk.review import (
     ReviewError,
     allocation_drift,
     brier_score,

@@ -1,4 +1,4 @@
-"""Tests of the daily risk check (engine/risk.py) and IV rank/percentile (engine/ivhistory.py)."""
+"""Tests of the daily risk check (engine/risk/checks.py) and IV rank/percentile (engine/data/ivhistory.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from engine.config import default_config
-from engine.ivhistory import (
+from engine.data.ivhistory import (
     IVHistoryError,
     example_iv_history,
     generate_example_iv_history,
@@ -19,8 +19,8 @@ from engine.ivhistory import (
     iv_rank_percentile,
     read_iv_history,
 )
-from engine.positions import example_positions
-from engine.risk import (
+from engine.data.positions import example_positions
+from engine.risk.checks import (
     ALERT_NAMES,
     RiskError,
     daily_risk_check,

@@ -1,4 +1,4 @@
-"""Tests of the Monte Carlo of the plan (engine/simulate.py).
+"""Tests of the Monte Carlo of the plan (engine/risk/simulate.py).
 
 Kinds: an exact bookkeeping identity (no free lunch), a deterministic scenario re-derived by a
 plain scalar reference written here, closed-form GBM/Merton moments, reproducibility and
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from engine.black import bs_price
 from engine.config import default_config
-from engine.positions import example_positions
-from engine.simulate import SimulationError, simulate_plan, simulate_prices
+from engine.data.positions import example_positions
+from engine.pricing.black import bs_price
+from engine.risk.simulate import SimulationError, simulate_plan, simulate_prices
 
 
 def _fair(vol: float = 4.25, rate: float = 0.04):
@@ -230,8 +230,8 @@ def test_dynamic_hedge_ratio_uses_the_plan_formula():
 def test_a_positions_own_iv_is_kept_as_a_ratio_to_the_path_vol():
     import datetime as dt
 
-    from engine.positions import positions_from_records
-    from engine.simulate import _book, _model, _Plan
+    from engine.data.positions import positions_from_records
+    from engine.risk.simulate import _book, _model, _Plan
 
     # one short $2.50 put, 30 days out (21 of the simulation's 252-a-year steps): the plan starts
     # with cash = starting value + the put's European mark x 100 (the short put is a liability),

@@ -10,7 +10,7 @@ import pytest
 
 from engine._validate import VolarbInputError
 from engine.config import default_config
-from engine.surface import (
+from engine.pricing.surface import (
     ChainError,
     VolSurface,
     example_chain_frame,

@@ -41,7 +41,6 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 formulas = pytest.importorskip("formulas")
-pytest.importorskip("engine.book")
 
 import udfs.functions as F  # noqa: E402
 from workbook import layout as L  # noqa: E402
@@ -167,7 +166,7 @@ def evaluated(template, spills, tmp_path_factory):
 @pytest.fixture(scope="module")
 def report():
     from engine.config import default_config
-    from engine.positions import example_positions
+    from engine.data.positions import example_positions
     from workbook.compute import compute_report
 
     return compute_report(default_config(), example_positions(), paths=200, seed=1)
@@ -259,7 +258,7 @@ def test_plan_sheet_equals_the_report_plan(evaluated, report):
     got = _items(cells, L.SHEET_PLAN, "A1", extents)
     for key in ("call_hedge_budget", "put_premium_budget", "put_expansion_budget", "compounding_factor"):
         _close(got[key], split[key], f"VA_ALLOCATE {key}")
-    from engine.plan import put_expiry
+    from engine.plan.allocation import put_expiry
 
     expiry = put_expiry(report.config)
     assert _get(cells, L.SHEET_PLAN, "B7") == (expiry - dt.date(1899, 12, 30)).days  # NewPutExpiry serial
@@ -323,7 +322,7 @@ def test_named_cells_hold_what_they_name(evaluated, report):
 
 
 def test_assignment_sheet_equals_assignment_plan(evaluated, report):
-    from engine.assignment import assignment_plan
+    from engine.plan.assignment import assignment_plan
 
     cells, extents, _ = evaluated
     cfg, m = report.config, report.config.market
@@ -398,9 +397,9 @@ def test_edited_hedge_cap_changes_the_hedge_ratio(evaluated, edited):
 
 
 def test_edited_capital_model_changes_every_margin(edited, edited_config):
-    from engine.book import mark_book
-    from engine.positions import example_positions
-    from engine.risk import portfolio_greeks
+    from engine.data.positions import example_positions
+    from engine.risk.book import mark_book
+    from engine.risk.checks import portfolio_greeks
 
     cells, extents, _ = edited
     rows = _block(cells, L.SHEET_POSITIONS, "K1", extents[(L.SHEET_POSITIONS, "K1")])
@@ -425,9 +424,9 @@ def test_edited_capital_model_changes_every_margin(edited, edited_config):
 
 
 def test_edited_var_confidence_and_delta_limit_reach_the_risk_check(edited, edited_config):
-    from engine.positions import example_positions
-    from engine.risk import daily_risk_check
-    from engine.var import value_at_risk
+    from engine.data.positions import example_positions
+    from engine.risk.checks import daily_risk_check
+    from engine.risk.var import value_at_risk
 
     cells, extents, _ = edited
     pos = example_positions()
@@ -447,7 +446,7 @@ def test_edited_var_confidence_and_delta_limit_reach_the_risk_check(edited, edit
 
 
 def test_edited_kelly_and_assignment_rows_are_read(edited, edited_config):
-    from engine.assignment import assignment_plan
+    from engine.plan.assignment import assignment_plan
 
     cells, extents, _ = edited
     kelly = _items(cells, L.SHEET_RISK, "D1", extents)

@@ -55,14 +55,6 @@ CALLS: dict[str, tuple[str, list]] = {
     "prob_itm": ("VA_PROB_ITM", [[[3.15]], [[3.0]], [[30]], [[4.25]], [["P"]], [[0.04]], [[0]], [[45927]]]),
 }
 
-# calls that need an engine module which may land after this test file
-NEEDS = {"ladder": "engine.book", "allocate": "engine.plan"}
-
-
-def _available(key: str) -> bool:
-    return key not in NEEDS or importlib.util.find_spec(NEEDS[key]) is not None
-
-
 SCRIPT = textwrap.dedent("""
     import asyncio, json, sys
     import xlwings as xw
@@ -128,8 +120,6 @@ def _plain(value):
 
 @pytest.mark.parametrize("key", sorted(CALLS))
 def test_dispatcher_equals_plain_python_call(dispatched, key):
-    if not _available(key):
-        pytest.skip(f"{NEEDS[key]} has not landed")
     name, args = CALLS[key]
     got = dispatched["results"][key]
     want = _plain(getattr(F, name)(*[_unwrap(a) for a in args]))
@@ -151,11 +141,9 @@ def test_dispatcher_messages(dispatched):
     assert r["greeks_header"][0] == F.GREEKS_HEADER
     assert r["iv_below_bound"][0][0].startswith("#NUM! price is below")
     assert np.shape(r["price_2x2"]) == (2, 2)
-    if _available("ladder"):
-        assert r["ladder"][4][0] == "#VALUE! row 5, column 'strike': error value #N/A"
-        assert r["ladder"][3] == [""] * len(F.LADDER_KEYS)
-    if _available("allocate"):
-        assert r["allocate"][0] == ["call_hedge_budget", 413.0]
+    assert r["ladder"][4][0] == "#VALUE! row 5, column 'strike': error value #N/A"
+    assert r["ladder"][3] == [""] * len(F.LADDER_KEYS)
+    assert r["allocate"][0] == ["call_hedge_budget", 413.0]
     # hand: 0.20 x 1.3 x 1.5 = 0.39, capped at the cfg's hedge.cap 0.30; a bad cfg cell: that cell's message
     assert r["hedge_ratio_cfg"] == [[0.3]]
     assert r["hedge_ratio_cfg_bad"] == [["#VALUE! cfg: hedge.base_ratio is an error value #N/A"]]

@@ -1,4 +1,4 @@
-"""Tests of VaR/ES (engine/var.py): closed forms, convergence of methods, the fast American pricer."""
+"""Tests of VaR/ES (engine/risk/var.py): closed forms, convergence of methods, the fast American pricer."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.stats import norm
 
-from engine.american import american_price
 from engine.config import default_config
-from engine.positions import example_positions
-from engine.var import VarError, american_fast, read_price_history, value_at_risk
+from engine.data.positions import example_positions
+from engine.pricing.american import american_price
+from engine.risk.var import VarError, american_fast, read_price_history, value_at_risk
 
 EMPTY = pd.DataFrame(columns=["kind", "side", "strike", "expiry", "contracts"])
 

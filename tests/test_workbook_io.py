@@ -120,7 +120,7 @@ def inputs_book():
     """A report workbook with only Inputs and Positions (no engine run needed)."""
     import pandas as pd
 
-    from engine.positions import example_positions
+    from engine.data.positions import example_positions
     from workbook.compute import ReportData
     from workbook.report import new_workbook, write_inputs, write_positions_inputs
 
@@ -182,7 +182,7 @@ def test_inputs_ladder_weights_rule(inputs_book, tmp_path):
 
 
 def test_positions_round_trip(inputs_book, tmp_path):
-    from engine.positions import example_positions
+    from engine.data.positions import example_positions
 
     wb = _copy(inputs_book, tmp_path)
     got = wio.read_positions_sheet(wb, "in.xlsx")

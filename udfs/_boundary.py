@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from engine._validate import VolarbInputError, parse_kind
+from engine.units import days_to_years
 
 __all__ = [
     "UdfArgError", "udf", "error_text", "is_blank", "cell", "grid", "number", "opt_number",
@@ -441,9 +442,47 @@ def years_to_expiry(expiry: Any, valuation: _dt.date, name: str = "expiry") -> f
         if days <= SERIAL_DATE_MIN:
             if days < 0:
                 raise UdfArgError(f"{name} in days must be >= 0, got {_fmt(days)}")
-            return days / 365.0
+            return days_to_years(days)
     d = as_date(x, name)
     days = (d - valuation).days
     if days < 0:
         raise UdfArgError(f"{name} {d.isoformat()} is before the valuation date {valuation.isoformat()}")
-    return days / 365.0
+    return days_to_years(days)
+
+
+class BoundedCache:
+    """A small first-in-first-out memo for recalculation-heavy UDF inputs (configs, VaR runs).
+
+    Excel recalculates every dependent formula on each edit; a UDF whose inputs did not change
+    should not validate a config or rerun a 100,000-scenario Monte Carlo again.  Keys must be
+    hashable; the oldest entry goes when ``maxsize`` is reached.
+
+    >>> c = BoundedCache(2)
+    >>> c.get_or_make("a", lambda: 1), c.get_or_make("b", lambda: 2), c.get_or_make("a", lambda: 9)
+    (1, 2, 1)
+    >>> _ = c.get_or_make("c", lambda: 3); "a" in c, "b" in c
+    (False, True)
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = int(maxsize)
+        self._data: dict[Any, Any] = {}
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+    def get_or_make(self, key: Any, make: Callable[[], Any]) -> Any:
+        """The cached value for ``key``, computing it with ``make()`` on a miss."""
+        if key in self._data:
+            return self._data[key]
+        value = make()
+        if len(self._data) >= self.maxsize:
+            self._data.pop(next(iter(self._data)))  # the oldest entry
+        self._data[key] = value
+        return value

@@ -41,13 +41,14 @@ from typing import Any
 import numpy as np
 import xlwings as xw
 
-from engine.american import american_price
-from engine.black import bs_price, prob_itm
 from engine.config import PlanConfig, config_from_pairs, default_config
-from engine.greeks import greeks
-from engine.impliedvol import implied_vol, iv_status_message
+from engine.pricing.american import american_price
+from engine.pricing.black import bs_price, prob_itm
+from engine.pricing.greeks import greeks
+from engine.pricing.impliedvol import implied_vol, iv_status_message
 from udfs._boundary import (
     SERIAL_DATE_MIN,
+    BoundedCache,
     UdfArgError,
     as_date,
     cell,
@@ -64,6 +65,7 @@ from udfs._boundary import (
 )
 from udfs._boundary import style as parse_style
 from udfs._xlwings_compat import patch_is_jsnull
+from workbook.layout import LADDER_KEYS, POSITION_COMPUTED_COLUMNS
 
 # xlwings 0.37.x retries ``from pyodide.ffi import JsNull`` for every cell it converts (see
 # udfs/_xlwings_compat.py); outside Pyodide that lookup always answers False, so answer it directly.
@@ -101,8 +103,7 @@ def _args(*names: str, docs: dict[str, str] | None = None) -> Callable[[Any], An
     return deco
 
 
-_CFG_CACHE: dict[tuple, PlanConfig] = {}
-_CFG_CACHE_MAX = 32
+_CFG_CACHE = BoundedCache(32)
 
 
 def _cfg_value(v: Any, key: str) -> Any:
@@ -147,14 +148,7 @@ def _config(x: Any) -> PlanConfig:
         if i == 0 and "." not in k:
             continue  # a header row
         pairs.append((k, _cfg_value(row[0], k)))
-    key = tuple(pairs)
-    cfg = _CFG_CACHE.get(key)
-    if cfg is None:
-        cfg = config_from_pairs(pairs, source="cfg", base=_CFG)
-        if len(_CFG_CACHE) >= _CFG_CACHE_MAX:
-            _CFG_CACHE.pop(next(iter(_CFG_CACHE)))  # the oldest entry
-        _CFG_CACHE[key] = cfg
-    return cfg
+    return _CFG_CACHE.get_or_make(tuple(pairs), lambda: config_from_pairs(pairs, source="cfg", base=_CFG))
 
 
 # --------------------------------------------------------------------------- single option
@@ -376,7 +370,7 @@ def _vector(x: Any, name: str, rule: str = "any") -> np.ndarray:
 @udf
 def VA_ALLOCATE(premium, addition, share=None, hdr=None):
     """The plan's 80/20 split of a month's premium: call hedge, put budget, expansion, compounding."""
-    from engine.plan import allocate_premium
+    from engine.plan.allocation import allocate_premium
     d = allocate_premium(number(premium, "premium", "nonneg"), number(addition, "addition", "nonneg"),
                          number(share, "share", "prob", default=_CFG.allocation.call_share))
     return _kv(d, hdr)
@@ -387,7 +381,7 @@ def VA_ALLOCATE(premium, addition, share=None, hdr=None):
 @udf
 def VA_STRIKE_ALLOCATION(budget, strikes, weights, prems, spot, model=None, hdr=None, cfg=None):
     """Whole contracts per ladder strike for a put budget under a capital model, with leftovers."""
-    from engine.plan import allocate_strikes
+    from engine.plan.allocation import allocate_strikes
     c = _config(cfg)
     k, w, p = _vector(strikes, "strikes", "pos"), _vector(weights, "weights", "prob"), _vector(prems, "prems", "nonneg")
     df = allocate_strikes(number(budget, "budget", "nonneg"), k, w, p, number(spot, "spot", "pos"),
@@ -404,13 +398,10 @@ def _text_arg(x: Any, name: str, default: str) -> str:
 @udf
 def VA_HEDGE_RATIO(value, ivpct, squeeze, cfg=None):
     """The plan's dynamic hedge ratio: 20% base, x1.3 extreme IV, x1.5 squeeze, x1.2 size, cap 35% (cfg's hedge.*)."""
-    from engine.hedge import hedge_ratio
+    from engine.plan.hedge import hedge_ratio
     h = _config(cfg).hedge
     return hedge_ratio(number(value, "value", "nonneg"), number(ivpct, "ivpct", "nonneg"),
-                       number(squeeze, "squeeze", "prob"), base=h.base_ratio, iv_threshold=h.iv_percentile_threshold,
-                       iv_multiplier=h.iv_multiplier, squeeze_threshold=h.squeeze_threshold,
-                       squeeze_multiplier=h.squeeze_multiplier, size_threshold=h.size_threshold,
-                       size_multiplier=h.size_multiplier, cap=h.cap)
+                       number(squeeze, "squeeze", "prob"), h)
 
 
 def _is_label(c: Any) -> bool:
@@ -455,14 +446,14 @@ def _ladder(x: Any, default: tuple) -> tuple:
 def VA_HEDGE_LADDER(budget, spot, vol, ladder=None, rate=None, q=None, val=None, inc=None, style=None, hdr=None,
                     cfg=None):
     """Long-call hedge rungs: strike = moneyness x spot, budget share, whole contracts, cost."""
-    from engine.hedge import hedge_ladder
+    from engine.plan.hedge import hedge_ladder
     c = _config(cfg)
     m = c.market
     df = hedge_ladder(number(budget, "budget", "nonneg"), number(spot, "spot", "pos"), number(vol, "vol", "vol"),
                       number(rate, "rate", "rate", default=m.rate), number(q, "q", "rate", default=m.dividend_yield),
                       ladder=_ladder(ladder, c.hedge.ladder), valuation_date=as_date(val, "val", default=_dt.date.today()),
                       strike_increment=number(inc, "inc", "nonneg", default=c.strikes.strike_increment),
-                      style=parse_style(style))
+                      style=parse_style(style), multiplier=c.capital.contract_multiplier)
     return _frame_table(df, hdr)
 
 
@@ -471,7 +462,7 @@ def VA_HEDGE_LADDER(budget, spot, vol, ladder=None, rate=None, q=None, val=None,
 @udf
 def VA_KELLY(win, avgwin, avgloss, frac=None, cap=None, hdr=None, cfg=None):
     """Kelly position limits: full and fractional Kelly, max per strike and the plan's other limits."""
-    from engine.kelly import kelly_limits
+    from engine.plan.kelly import kelly_limits
     kc = _config(cfg).kelly
     d = kelly_limits(number(win, "win", "prob"), number(avgwin, "avgwin", "pos"), number(avgloss, "avgloss", "pos"),
                      number(frac, "frac", "prob", default=kc.fraction), number(cap, "cap", "prob", default=kc.cap),
@@ -486,14 +477,14 @@ def VA_KELLY(win, avgwin, avgloss, frac=None, cap=None, hdr=None, cfg=None):
 @udf
 def VA_ASSIGNMENT(strike, premium, shares, spot, vol, rate=None, q=None, val=None, hdr=None, cfg=None):
     """What to do after assignment: cost basis, tier, covered-call strike/premium, stop level."""
-    from engine.assignment import assignment_plan
+    from engine.plan.assignment import assignment_plan
     c = _config(cfg)
     d = assignment_plan(number(strike, "strike", "pos"), number(premium, "premium", "nonneg"),
                         number(shares, "shares", "pos"), number(spot, "spot", "pos"), number(vol, "vol", "vol"),
                         number(rate, "rate", "rate", default=c.market.rate),
                         number(q, "q", "rate", default=c.market.dividend_yield),
                         as_date(val, "val", default=_dt.date.today()), config=c.assignment,
-                        strike_increment=c.strikes.strike_increment)
+                        strike_increment=c.strikes.strike_increment, multiplier=c.capital.contract_multiplier)
     return _kv(d, hdr)
 
 
@@ -503,7 +494,7 @@ def VA_ASSIGNMENT(strike, premium, shares, spot, vol, rate=None, q=None, val=Non
 @udf
 def VA_MARGIN(spot, strike, premium, model=None, pc=None, cfg=None):
     """Capital one short option contract ties up, $ per contract (reg_t, cash_secured or premium)."""
-    from engine.margin import capital_per_contract
+    from engine.plan.margin import capital_per_contract
     c = _config(cfg)
     shape, g = _broadcast({"spot": spot, "strike": strike, "premium": premium})
     m, k = _text_arg(model, "model", c.capital.model), ("put" if is_blank(cell(pc, "pc")) else ("put" if kind(pc) < 0 else "call"))
@@ -533,10 +524,6 @@ BOOK_DOCS: dict[str, str] = {
     "assume": "worthless (blank) or expected.",
 }
 
-#: VA_LADDER output: the Positions sheet's computed columns (the report's layout map)
-LADDER_KEYS = ("sign", "w", "dte", "vol_used", "mark", "value", "premium_total", "unrealized_pnl",
-               "delta_shares", "delta_dollars", "gamma", "theta_day", "vega_point", "prob_itm",
-               "obligation", "margin")
 _DATE_COLUMNS = ("expiry", "open_date", "sale_date")
 
 
@@ -577,7 +564,7 @@ def _records(x: Any, name: str, columns: tuple[str, ...]) -> list[tuple[int, dic
 
 def _positions(x: Any):
     """Validated positions DataFrame, and for every input row its DataFrame row or message."""
-    from engine.positions import POSITION_COLUMNS, PositionsError, positions_from_records
+    from engine.data.positions import POSITION_COLUMNS, PositionsError, positions_from_records
     rows = _records(x, "pos", POSITION_COLUMNS)
     good = [(r, rec) for r, rec, err in rows if rec is not None]
     status: dict[int, Any] = {r: err for r, rec, err in rows if rec is None}
@@ -600,7 +587,7 @@ def _positions(x: Any):
     return df, rows, status
 
 
-_CONFIGS: dict[tuple, Any] = {}
+_CONFIGS = BoundedCache(64)
 
 
 def _market(spot, vol, rate, q, val, cfg=None):
@@ -612,20 +599,13 @@ def _market(spot, vol, rate, q, val, cfg=None):
     m = base.market
     key = (number(spot, "spot", "pos"), number(vol, "vol", "vol"), number(rate, "rate", "rate", default=m.rate),
            number(q, "q", "rate", default=m.dividend_yield), as_date(val, "val", default=_dt.date.today()), base)
-    if key not in _CONFIGS:
-        if len(_CONFIGS) > 64:
-            _CONFIGS.clear()
-        _CONFIGS[key] = base.replace(market__spot=key[0], market__vol=key[1], market__rate=key[2],
-                                     market__dividend_yield=key[3], market__valuation_date=key[4].isoformat())
-    return _CONFIGS[key]
+    return _CONFIGS.get_or_make(key, lambda: base.replace(
+        market__spot=key[0], market__vol=key[1], market__rate=key[2], market__dividend_yield=key[3],
+        market__valuation_date=key[4].isoformat()))
 
 
 def _ladder_header() -> list[str]:
-    """The Positions sheet's computed-column headers from the layout map (keys until it lands)."""
-    try:
-        from workbook.layout import POSITION_COMPUTED_COLUMNS
-    except ImportError:
-        return list(LADDER_KEYS)
+    """The Positions sheet's computed-column headers from the layout map."""
     names = {key: head for head, key, _, _ in POSITION_COMPUTED_COLUMNS}
     return [names.get(k, k) for k in LADDER_KEYS]
 
@@ -635,7 +615,7 @@ def _ladder_header() -> list[str]:
 @udf
 def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None, cfg=None):
     """Marks, P&L, Greeks ($/day, $/vol pt), prob ITM, obligation and margin (cfg's capital model): one row per position."""
-    from engine.book import mark_book
+    from engine.risk.book import mark_book
     cfg = _market(spot, vol, rate, q, val, cfg)
     df, rows, status = _positions(pos)
     marked = mark_book(df, cfg, style=parse_style(style)) if df is not None else None
@@ -656,8 +636,8 @@ def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None,
 @udf
 def VA_PORTFOLIO_GREEKS(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None, cfg=None):
     """Book totals: delta (shares, $), gamma, theta $/day, vega $/pt, value, obligation, margin."""
-    from engine.book import mark_book
-    from engine.risk import portfolio_greeks
+    from engine.risk.book import mark_book
+    from engine.risk.checks import portfolio_greeks
     c = _market(spot, vol, rate, q, val, cfg)
     df = _book_or_error(pos)
     return _kv(portfolio_greeks(mark_book(df, c, style=parse_style(style))), hdr)
@@ -671,12 +651,11 @@ def _book_or_error(pos):
     return df
 
 
-_VAR_CACHE: dict[tuple, dict] = {}
-_VAR_CACHE_MAX = 16
+_VAR_CACHE = BoundedCache(16)
 
 
 def _var(df: Any, cfg: Any, confidence: float, scenarios: int, seed: int) -> dict:
-    """:func:`engine.var.value_at_risk`, remembered for the same book, market and settings.
+    """:func:`engine.risk.var.value_at_risk`, remembered for the same book, market and settings.
 
     The Monte Carlo is seeded, so the same inputs give the same figures: a recalculation that
     leaves the book and market alone (Excel's full recalc, VA_VAR and VA_RISK_CHECK on the same
@@ -684,14 +663,11 @@ def _var(df: Any, cfg: Any, confidence: float, scenarios: int, seed: int) -> dic
     """
     from pandas.util import hash_pandas_object
 
-    from engine.var import value_at_risk
+    from engine.risk.var import value_at_risk
     key = (hash_pandas_object(df, index=False).to_numpy().tobytes(), tuple(df.columns), cfg, confidence,
            scenarios, seed)
-    if key not in _VAR_CACHE:
-        if len(_VAR_CACHE) >= _VAR_CACHE_MAX:
-            _VAR_CACHE.pop(next(iter(_VAR_CACHE)))  # the oldest entry
-        _VAR_CACHE[key] = value_at_risk(df, cfg, confidence=confidence, scenarios=scenarios, seed=seed)
-    return dict(_VAR_CACHE[key])
+    return dict(_VAR_CACHE.get_or_make(
+        key, lambda: value_at_risk(df, cfg, confidence=confidence, scenarios=scenarios, seed=seed)))
 
 
 @xw.func
@@ -712,7 +688,7 @@ def VA_VAR(pos, spot, vol, rate=None, q=None, val=None, conf=None, scen=None, se
 @udf
 def VA_RISK_CHECK(pos, spot, vol, value=None, rate=None, q=None, val=None, hdr=None, cfg=None):
     """The plan's daily alerts (delta, VaR, concentration, assignment, ...) with value and status; limits from cfg."""
-    from engine.risk import daily_risk_check
+    from engine.risk.checks import daily_risk_check
     cfg = _market(spot, vol, rate, q, val, cfg)
     pv = number(value, "value", "pos", default=cfg.account.starting_value)
     df = _book_or_error(pos)
@@ -726,7 +702,7 @@ def VA_RISK_CHECK(pos, spot, vol, value=None, rate=None, q=None, val=None, hdr=N
 @udf
 def VA_ORDERS(trades, hdr=None, cfg=None):
     """Limit-order tickets: split to max order size, limit = mid +/- improvement on the tick grid."""
-    from engine.orders import order_tickets
+    from engine.plan.orders import order_tickets
     cols = ("action", "kind", "strike", "expiry", "contracts", "mid", "underlying")
     rows = _records(trades, "trades", cols)
     errs = [e for _, _, e in rows if e]
@@ -742,7 +718,7 @@ def VA_ORDERS(trades, hdr=None, cfg=None):
 @udf
 def VA_PROJECTION(spot, vol, value=None, addition=None, months=None, assume=None, val=None, hdr=None, cfg=None):
     """Month-by-month projection of the plan: capital, premium, hedges, contracts, margin, value."""
-    from engine.projection import project_plan
+    from engine.plan.projection import project_plan
     base = _market(spot, vol, None, None, val, cfg)
     cfg = base.replace(
         account__starting_value=number(value, "value", "nonneg", default=base.account.starting_value),

@@ -100,17 +100,17 @@ class MarketInputs:
     Attributes
     ----------
     iv_history : pandas.DataFrame, optional
-        ``date, iv`` (:func:`engine.ivhistory.read_iv_history`): IV rank/percentile and the
+        ``date, iv`` (:func:`engine.data.ivhistory.read_iv_history`): IV rank/percentile and the
         LOW_IV_ENVIRONMENT alert.  Without it that alert is "N/A".
     prices : pandas.DataFrame, optional
-        ``date, close`` (:func:`engine.var.read_price_history`): needed by historical VaR.
+        ``date, close`` (:func:`engine.risk.var.read_price_history`): needed by historical VaR.
     var_method : {"full", "delta_gamma", "historical"}, optional
         VaR method of this run (default ``config.risk.var_method``).
     previous_value : float, optional
         Yesterday's portfolio value, $: the DAILY_PNL_ALERT.  Without it that alert is "N/A".
     contribution : float
         Money deposited (+) or withdrawn (-) since yesterday's value, $; the daily P&L nets it out.
-    surface : engine.surface.VolSurface, optional
+    surface : engine.pricing.surface.VolSurface, optional
         Vol surface from an option chain: marks, Greeks and VaR of positions without their own
         ``iv`` use its vol at their strike and expiry instead of ``market.vol``.
     sources : dict
@@ -163,7 +163,7 @@ class ReportData:
 
 
 def _mark(data: ReportData) -> None:
-    from engine.book import ladder_summary, mark_book
+    from engine.risk.book import ladder_summary, mark_book
 
     marked = mark_book(data.positions, data.config, surface=data.market.surface)
     data.results["marked"] = marked
@@ -182,7 +182,7 @@ def _book_totals(data: ReportData) -> None:
 
 
 def _plan(data: ReportData) -> None:
-    from engine.plan import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
+    from engine.plan.allocation import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
 
     cfg = data.config
     premium = float(np.sum(np.where(data.positions["side"].to_numpy() == "short", 1.0, -1.0)
@@ -207,7 +207,7 @@ def _plan(data: ReportData) -> None:
 
 
 def _projection(data: ReportData) -> None:
-    from engine.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
+    from engine.plan.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
 
     data.results["projection"] = project_plan(data.config)
     data.results["plan_printed_table"] = PLAN_PRINTED_TABLE
@@ -215,17 +215,14 @@ def _projection(data: ReportData) -> None:
 
 
 def _hedge_ratio_value(cfg: PlanConfig) -> float:
-    from engine.hedge import hedge_ratio
+    from engine.plan.hedge import hedge_ratio
 
     h = cfg.hedge
-    return float(hedge_ratio(cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability,
-                             base=h.base_ratio, iv_threshold=h.iv_percentile_threshold, iv_multiplier=h.iv_multiplier,
-                             squeeze_threshold=h.squeeze_threshold, squeeze_multiplier=h.squeeze_multiplier,
-                             size_threshold=h.size_threshold, size_multiplier=h.size_multiplier, cap=h.cap))
+    return float(hedge_ratio(cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability, h))
 
 
 def _hedges(data: ReportData) -> None:
-    from engine.hedge import hedge_ladder
+    from engine.plan.hedge import hedge_ladder
 
     cfg = data.config
     data.results["hedge_ratio"] = _hedge_ratio_value(cfg)
@@ -234,11 +231,12 @@ def _hedges(data: ReportData) -> None:
         budget = 0.0
     m = cfg.market
     data.results["hedge_ladder"] = hedge_ladder(budget, m.spot, m.vol, m.rate, m.dividend_yield, cfg.hedge.ladder,
-                                                cfg.valuation_date, cfg.strikes.strike_increment)
+                                                cfg.valuation_date, cfg.strikes.strike_increment,
+                                                multiplier=cfg.capital.contract_multiplier)
 
 
 def _kelly(data: ReportData) -> None:
-    from engine.kelly import kelly_limits
+    from engine.plan.kelly import kelly_limits
 
     k = data.config.kelly
     data.results["kelly"] = kelly_limits(k.win_probability, k.avg_win, k.avg_loss, k.fraction, k.cap,
@@ -260,15 +258,15 @@ def positions_at_marked_vol(positions: Any, marked: Any) -> Any:
 
 def risk_figures(positions: Any, config: PlanConfig, market: MarketInputs | None = None,
                  marked: Any = None) -> dict[str, Any]:
-    """The daily risk report (:func:`engine.risk.risk_report`) with this run's market inputs.
+    """The daily risk report (:func:`engine.risk.checks.risk_report`) with this run's market inputs.
 
     Returns the engine's dict (``valuation_date, portfolio_value, greeks, var, alerts, alerting,
     any_alert``) plus ``inputs`` (:meth:`MarketInputs.describe`), ``iv`` (IV rank and
     percentile from the IV history, or None) and ``surface`` (chain summary, or None).
     """
-    from engine.book import mark_book
-    from engine.risk import risk_report
-    from engine.var import value_at_risk
+    from engine.risk.book import mark_book
+    from engine.risk.checks import risk_report
+    from engine.risk.var import value_at_risk
 
     mi = market or MarketInputs()
     if marked is None:
@@ -280,7 +278,7 @@ def risk_figures(positions: Any, config: PlanConfig, market: MarketInputs | None
     rep["inputs"] = mi.describe()
     rep["iv"] = None
     if mi.iv_history is not None:
-        from engine.ivhistory import iv_rank_percentile
+        from engine.data.ivhistory import iv_rank_percentile
 
         rep["iv"] = to_jsonable(iv_rank_percentile(mi.iv_history, window=config.risk.iv_history_days))
     rep["surface"] = surface_summary(mi.surface)
@@ -312,7 +310,7 @@ def _risk(data: ReportData) -> None:
 
 
 def _assignment(data: ReportData) -> None:
-    from engine.assignment import assignment_plan
+    from engine.plan.assignment import assignment_plan
 
     cfg = data.config
     rows = []
@@ -325,14 +323,15 @@ def _assignment(data: ReportData) -> None:
         shares = int(r["contracts"]) * cfg.capital.contract_multiplier
         plan = assignment_plan(float(r["strike"]), float(r["premium"]), shares, m.spot, m.vol, m.rate,
                                m.dividend_yield, cfg.valuation_date, cfg.assignment,
-                               strike_increment=cfg.strikes.strike_increment)
+                               strike_increment=cfg.strikes.strike_increment,
+                               multiplier=cfg.capital.contract_multiplier)
         rows.append({"row": i, "strike": float(r["strike"]), "expiry": r["expiry"], "contracts": int(r["contracts"]),
                      "shares": shares, "premium": float(r["premium"]), **plan})
     data.results["assignment"] = rows
 
 
 def _simulation(data: ReportData) -> None:
-    from engine.simulate import simulate_plan
+    from engine.risk.simulate import simulate_plan
 
     paths = data.meta["paths"]
     seed = data.meta["seed"]
@@ -342,13 +341,13 @@ def _simulation(data: ReportData) -> None:
 def _orders(data: ReportData) -> None:
     import pandas as pd
 
-    from engine.orders import order_tickets
+    from engine.plan.orders import order_tickets
 
     cfg = data.config
     alloc = data.get("allocation")
     if alloc is None:
         return
-    from engine.plan import put_expiry
+    from engine.plan.allocation import put_expiry
 
     expiry = put_expiry(cfg)
     und = cfg.market.underlying
@@ -377,16 +376,16 @@ def _payoff(data: ReportData) -> None:
 
 #: (step name, function, engine module it needs) in order; each is one tick of the progress bar.
 STEPS: tuple[tuple[str, Callable[[ReportData], None], str], ...] = (
-    ("mark book", _mark, "engine.book"),
+    ("mark book", _mark, "engine.risk.book"),
     ("book totals", _book_totals, ""),
-    ("plan", _plan, "engine.plan"),
-    ("hedges", _hedges, "engine.hedge"),
-    ("projection", _projection, "engine.projection"),
-    ("kelly", _kelly, "engine.kelly"),
-    ("risk", _risk, "engine.risk"),
-    ("assignment", _assignment, "engine.assignment"),
-    ("simulation", _simulation, "engine.simulate"),
-    ("orders", _orders, "engine.orders"),
+    ("plan", _plan, "engine.plan.allocation"),
+    ("hedges", _hedges, "engine.plan.hedge"),
+    ("projection", _projection, "engine.plan.projection"),
+    ("kelly", _kelly, "engine.plan.kelly"),
+    ("risk", _risk, "engine.risk.checks"),
+    ("assignment", _assignment, "engine.plan.assignment"),
+    ("simulation", _simulation, "engine.risk.simulate"),
+    ("orders", _orders, "engine.plan.orders"),
     ("payoff", _payoff, ""),
 )
 
@@ -401,7 +400,7 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     config : PlanConfig
         Validated plan config.
     positions : pandas.DataFrame
-        Positions table (``engine.positions.POSITION_COLUMNS``).
+        Positions table (``engine.data.positions.POSITION_COLUMNS``).
     paths, seed : int, optional
         Simulation paths and seed (default: ``config.simulation``).
     sources : dict, optional
@@ -434,7 +433,7 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     if mi.iv_history is not None:
         # a measured IV percentile replaces the config's stated one everywhere (hedge-ratio rule,
         # Inputs sheet, alerts), so the report never mixes the two
-        from engine.ivhistory import iv_rank_percentile
+        from engine.data.ivhistory import iv_rank_percentile
 
         measured = iv_rank_percentile(mi.iv_history, window=config.risk.iv_history_days)["iv_percentile"]
         if measured == measured:  # not NaN (enough history)

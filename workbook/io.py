@@ -262,10 +262,10 @@ def read_config_sheet(wb: Any, source: str, base: PlanConfig | None = None) -> P
 def read_positions_sheet(wb: Any, source: str) -> Any:
     """Read the Positions sheet's input columns into the engine's positions table.
 
-    Uses :func:`engine.positions.positions_from_records` (``row_label="row"``), so a bad cell
+    Uses :func:`engine.data.positions.positions_from_records` (``row_label="row"``), so a bad cell
     is reported as ``report.xlsx, sheet Positions, row 5, column 'strike': ...``.
     """
-    from engine.positions import positions_from_records
+    from engine.data.positions import positions_from_records
 
     ws = _sheet(wb, L.SHEET_POSITIONS, source)
     headers = [ws.cell(row=L.HEADER_ROW, column=c).value for c in range(1, ws.max_column + 1)]

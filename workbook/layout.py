@@ -19,6 +19,11 @@ Conventions
 from __future__ import annotations
 
 # --- sheets -------------------------------------------------------------------------------
+#: VA_LADDER output and the Positions sheet's computed columns (keys of :func:`engine.mark_book`)
+LADDER_KEYS = ("sign", "w", "dte", "vol_used", "mark", "value", "premium_total", "unrealized_pnl",
+               "delta_shares", "delta_dollars", "gamma", "theta_day", "vega_point", "prob_itm",
+               "obligation", "margin")
+
 SHEET_INPUTS = "Inputs"
 SHEET_POSITIONS = "Positions"
 SHEET_LADDER = "Ladder"

@@ -700,9 +700,9 @@ def write_risk(wb: Any, data: ReportData) -> None:
     hows = ["sum of Positions premium", "sum of Positions value", "sum of Positions P&L", "sum of Positions delta",
             "sum of Positions dollar delta", "sum of Positions gamma", "sum of Positions theta/day",
             "sum of Positions vega/point", "sum of short-put strike x shares", "sum of Positions margin",
-            f"engine.var.value_at_risk ({var.get('method', data.config.risk.var_method)}, "
+            f"engine.risk.var.value_at_risk ({var.get('method', data.config.risk.var_method)}, "
             f"{data.config.risk.var_horizon_days} day)",
-            "engine.var.value_at_risk (mean loss beyond VaR)", "VaR95 / PortfolioValue"]
+            "engine.risk.var.value_at_risk (mean loss beyond VaR)", "VaR95 / PortfolioValue"]
     for i, (label, v, fmt, name) in enumerate(rows):
         r = 2 + i
         put(ws, r, 1, label)
@@ -948,7 +948,6 @@ def write_simulation(wb: Any, data: ReportData) -> None:
     _frame_sheet(ws, freeze="A3", title_rows=None)
 
 
-_SIM_SKIP = ("elapsed_seconds", "deterministic", "percentiles", "final_equity", "extras")
 
 
 def _sim_targets(ws: Any, r: int, d: dict) -> int:

@@ -76,12 +76,11 @@ def _positions(wb: Any, data: Any, anchors: list) -> str:
     _spill(ws, f"{_col(last_col + 1)}{L.HEADER_ROW}",
            f"=VA_LADDER(PositionsTable, {_MARKET_ARGS}, {_STYLE_HDR}, {CONFIG_NAME})", anchors)
     # PremiumCollected: the premium_total column of the VA_LADDER spill
-    from udfs.functions import LADDER_KEYS
 
-    pcol = _col(last_col + 1 + LADDER_KEYS.index("premium_total"))
-    ws.cell(L.HEADER_ROW, last_col + len(LADDER_KEYS) + 2, "Premium collected $")
-    ws.cell(L.FIRST_ROW, last_col + len(LADDER_KEYS) + 2, f"=SUM({pcol}{L.FIRST_ROW}:{pcol}{end})")
-    _name(wb, "PremiumCollected", f"'{L.SHEET_POSITIONS}'!${_col(last_col + len(LADDER_KEYS) + 2)}${L.FIRST_ROW}")
+    pcol = _col(last_col + 1 + L.LADDER_KEYS.index("premium_total"))
+    ws.cell(L.HEADER_ROW, last_col + len(L.LADDER_KEYS) + 2, "Premium collected $")
+    ws.cell(L.FIRST_ROW, last_col + len(L.LADDER_KEYS) + 2, f"=SUM({pcol}{L.FIRST_ROW}:{pcol}{end})")
+    _name(wb, "PremiumCollected", f"'{L.SHEET_POSITIONS}'!${_col(last_col + len(L.LADDER_KEYS) + 2)}${L.FIRST_ROW}")
     return pcol
 
 
@@ -101,7 +100,6 @@ def _name(wb: Any, name: str, ref: str) -> None:
 
 def _ladder(wb: Any, cfg: Any) -> None:
     """Per ladder strike: contracts and P&L as SUMIFS over the Positions spill columns."""
-    from udfs.functions import LADDER_KEYS
 
     ws = wb.create_sheet(L.SHEET_LADDER)
     for j, (h, key, _, _) in enumerate(L.LADDER_COLUMNS, start=1):
@@ -112,7 +110,7 @@ def _ladder(wb: Any, cfg: Any) -> None:
     end = L.FIRST_ROW + POSITIONS_CAPACITY - 1
 
     def pc(key: str) -> str:
-        c = _col(n_in + 1 + LADDER_KEYS.index(key)) if key in LADDER_KEYS else \
+        c = _col(n_in + 1 + L.LADDER_KEYS.index(key)) if key in L.LADDER_KEYS else \
             _col(1 + [k for _, k, _, _ in L.POSITION_INPUT_COLUMNS].index(key))
         return f"{p}${c}${L.FIRST_ROW}:${c}${end}"
 
@@ -137,7 +135,7 @@ def _ladder(wb: Any, cfg: Any) -> None:
 
 
 def _plan(wb: Any, cfg: Any, anchors: list) -> None:
-    from engine.plan import put_expiry
+    from engine.plan.allocation import put_expiry
 
     ws = wb.create_sheet(L.SHEET_PLAN)
     _spill(ws, "A1", "=VA_ALLOCATE(PremiumCollected, MonthlyAddition, CallShare)", anchors)
@@ -279,7 +277,7 @@ def write_template(path: str | Path, config: Any = None, positions: Any = None, 
     config : PlanConfig, optional
         Plan inputs (default :func:`engine.config.default_config`).
     positions : DataFrame, optional
-        Positions (default :func:`engine.positions.example_positions`, the plan's book).
+        Positions (default :func:`engine.data.positions.example_positions`, the plan's book).
     macro : bool
         Build on the installed xlwings quickstart ``.xlsm`` (keeps its VBA, drops its sheets).
 
@@ -291,7 +289,7 @@ def write_template(path: str | Path, config: Any = None, positions: Any = None, 
     import openpyxl
 
     from engine.config import default_config
-    from engine.positions import example_positions
+    from engine.data.positions import example_positions
     from workbook.io import atomic_write_bytes
 
     cfg = config if config is not None else default_config()

@@ -142,7 +142,7 @@ class Fill:
         """OCC symbol of an option (root padded to 6), the ticker of a stock."""
         if self.instrument == "stock":
             return self.underlying
-        from engine.positions import occ_symbol
+        from engine.data.positions import occ_symbol
 
         return occ_symbol(self.underlying[:6], self.expiry, self.kind, round(self.strike, 3))
 

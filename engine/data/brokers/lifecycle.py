@@ -45,11 +45,11 @@ from engine.data.brokers import EquityPoint, Fill, ParsedFile, SnapshotRow
 __all__ = ["JOURNAL_COLUMNS", "POSITION_IMPORT_COLUMNS", "Chain", "PositionLine", "JournalLine",
            "FileReport", "SnapshotCheck", "Reconciliation", "ImportResult", "build_import"]
 
-#: journal.csv: the review's columns first (engine.review.read_journal), then the import's.
+#: journal.csv: the review's columns first (engine.risk.review.read_journal), then the import's.
 JOURNAL_COLUMNS = ("date", "action", "kind", "strike", "expiry", "contracts", "price", "predicted_prob_itm",
                    "underlying", "shares", "effect", "commission", "fees", "amount", "pnl", "capital_at_risk",
                    "account", "chain_id", "trade_id", "note")
-#: positions.csv: engine.positions.POSITION_COLUMNS plus ``shares`` for share lots.
+#: positions.csv: engine.data.positions.POSITION_COLUMNS plus ``shares`` for share lots.
 POSITION_IMPORT_COLUMNS = ("underlying", "kind", "side", "strike", "expiry", "contracts", "premium", "open_date",
                            "iv", "note", "shares")
 _EPS = 1e-9
@@ -250,7 +250,7 @@ class ImportResult:
         """positions.csv text (:data:`POSITION_IMPORT_COLUMNS`).
 
         The ``shares`` column is written only when there is a share lot, so a file of options
-        alone keeps exactly the columns :func:`engine.positions.read_positions` has always read.
+        alone keeps exactly the columns :func:`engine.data.positions.read_positions` has always read.
         """
         with_shares = any(p.kind == "stock" for p in self.positions)
         cols = POSITION_IMPORT_COLUMNS if with_shares else POSITION_IMPORT_COLUMNS[:-1]
@@ -264,7 +264,7 @@ class ImportResult:
         return buf.getvalue()
 
     def journal_csv(self) -> str:
-        """journal.csv text (:data:`JOURNAL_COLUMNS`), readable by :func:`engine.review.read_journal`."""
+        """journal.csv text (:data:`JOURNAL_COLUMNS`), readable by :func:`engine.risk.review.read_journal`."""
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(JOURNAL_COLUMNS)
@@ -693,7 +693,7 @@ class _Book:
 def _snapshot_key(s: SnapshotRow) -> tuple[str, str]:
     if s.instrument == "stock":
         return (s.account, s.underlying)
-    from engine.positions import occ_symbol
+    from engine.data.positions import occ_symbol
 
     return (s.account, occ_symbol(s.underlying[:6], s.expiry, s.kind, round(float(s.strike), 3)))
 

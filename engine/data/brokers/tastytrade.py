@@ -150,7 +150,7 @@ def _detect_positions(lines: list[str]) -> int | None:
 
 
 def _parse_positions(lines: list[str], idx: int, out: ParsedFile) -> None:
-    from engine.positions import parse_occ_symbol
+    from engine.data.positions import parse_occ_symbol
 
     header = [c.strip() for c in split_csv_line(lines[idx])]
     for line, cells in csv_rows(lines, idx + 1, out.path):

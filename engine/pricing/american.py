@@ -1,0 +1,510 @@
+"""American option prices by the Andersen-Lake-Offengenden (ALO, 2016) spectral collocation method.
+
+What this module holds
+----------------------
+* :func:`american_price` - the public, validated, broadcasting price function;
+* :func:`american_kernel` - the same on validated 1-D float arrays (``w = +1`` call, ``-1`` put),
+  called by :mod:`engine.greeks` (finite differences) and :mod:`engine.pricing.impliedvol`;
+* :func:`exercise_boundary` - the early-exercise boundary ``B(tau)`` the kernel solves for.
+
+Method (all options of a call are priced together, no Python loop over options)
+--------------------------------------------------------------------------------
+A call is priced as a put through McDonald-Schroder symmetry
+``C(S, K, r, q, sigma) = P(K, S, q, r, sigma)``.  For a put with ``r > 0`` the price is the
+European value (the one Black kernel of :mod:`engine.pricing.black`) plus the early exercise premium
+(Kim 1990; ALO eq. 2)::
+
+    V(S, T) = p(S, T) + int_0^T [ r K e^{-r t} N(-d-(t, S/B(T-t)))
+                                  - q S e^{-q t} N(-d+(t, S/B(T-t))) ] dt,
+    d+-(t, z) = (ln z + (r - q) t) / (sigma sqrt t) +- sigma sqrt(t) / 2,
+
+where ``B(tau)`` is the exercise boundary at time-to-expiry ``tau``.  ``B`` is the fixed point
+of ALO's equation "FP-B" (their eq. 18-19)::
+
+    B(tau) = K e^{-(r-q) tau} N(tau, B) / D(tau, B),
+    N = N(d-(tau, B/K)) + r int_0^tau e^{r u} N(d-(tau-u, B(tau)/B(u))) du,
+    D = N(d+(tau, B/K)) + q int_0^tau e^{q u} N(d+(tau-u, B(tau)/B(u))) du,
+
+and ``B(0+) = X = K min(1, r/q)``.  Following ALO sec. 4, the boundary is represented by the
+transformed function ``H(sqrt tau) = ln(B(tau)/X)^2``, which is smooth enough in ``sqrt tau`` to
+be interpolated by a polynomial at ``n + 1`` Chebyshev-Lobatto nodes of ``[0, sqrt T]``.
+The nodes start at the QD+ approximation of Li (2005) (solved by a few safeguarded Newton steps
+in ``ln B``), then take ``m`` Jacobi-Newton fixed-point steps (ALO eq. 34: the derivative of the
+non-integral terms only).  Integrals use ``l`` (fixed point) and ``p`` (price) Gauss-Legendre
+points after the change of variable ``u = tau sin^2(theta)``, under which both ``sqrt u`` (where
+the boundary is smooth) and ``sqrt(tau - u)`` (where the Black terms are smooth) are smooth
+functions of ``theta``; ALO use ``u = tau - tau (1+y)^2 / 4`` for the same purpose at one end.
+Because every quadrature point sits at a fixed fraction of ``sqrt T``, interpolating ``H`` at
+all of them is one small matrix product shared by every option.  ``(n, l, p, m)`` grow with the
+total variance ``sigma^2 T`` (see :data:`SCHEMES`): short-dated or low-vol options are cheap,
+the 500%-vol, two-year corner gets more nodes.
+
+Cases with no early-exercise premium (a put with ``r <= 0`` and ``q >= r``; a call with
+``q <= 0`` and ``r >= q``) return the European value.  The double-boundary case of a put with
+``q < r < 0`` (ALO sec. 7; Battauz, De Donno and Sbuelz 2015) is outside the method and is priced
+by a 400-step binomial tree (Cox, Ross and Rubinstein 1979).  ``t == 0`` gives the intrinsic
+value; ``vol == 0`` gives the best deterministic exercise value ``max_t e^{-rt} max(w (S e^{(r-q)t}
+- K), 0)`` over ``t in [0, T]`` (the larger of intrinsic and discounted forward intrinsic, or an
+interior optimum when rates and dividends make one).
+
+Units follow the glossary of :mod:`engine.pricing.black` (years ACT/365, continuous rates, decimal vol).
+
+References
+----------
+Andersen, L., Lake, M. and Offengenden, D. (2016), "High-performance American option pricing",
+*Journal of Computational Finance* 20(1), 39-87.
+Li, M. (2005), "Analytical approximations for the critical stock prices of American options: a
+performance comparison", *Review of Derivatives Research* 13, 75-99 (the QD+ boundary).
+Kim, I. J. (1990), "The analytic valuation of American options", *Review of Financial Studies* 3.
+McDonald, R. and Schroder, M. (1998), "A parity result for American options", *Journal of
+Computational Finance* 1(3).
+QuantLib ``QdFpAmericanEngine`` (K. Spanderen, 2022) implements the same method; the tests compare
+against its high-precision scheme.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.special import ndtr
+
+from engine._validate import finish, prepare
+from engine.pricing.black import black_parts, black_value, norm_pdf
+
+__all__ = ["american_price", "american_kernel", "exercise_boundary", "scheme_index", "SCHEMES"]
+
+# (upper bound of sigma^2 T, n Chebyshev intervals, l fixed-point points, p price points, m steps)
+SCHEMES: tuple[tuple[float, int, int, int, int], ...] = (
+    (0.5, 5, 8, 12, 2),
+    (np.inf, 6, 10, 16, 3),
+)
+# FP-B with these settings where kappa = 2 max(r, q) / sigma^2 > _KAPPA_FP_B (FP-A is unstable there)
+_SCHEME_FP_B = (5, 8, 12, 3)
+_KAPPA_FP_B = 10.0
+_CHUNK = 1024  # options per block: keeps the (options x nodes x points) arrays in cache
+_TREE_STEPS = 400
+# below this (put-side) rate the early-exercise premium (< rate * strike * t) is treated as 0
+_MIN_RATE = 1e-10
+
+
+@dataclass(frozen=True)
+class _Scheme:
+    """Quadrature and interpolation tables for ``n`` Chebyshev intervals (option-independent)."""
+
+    n: int
+    m: int
+    fp_a: bool
+    a: np.ndarray  # sqrt(tau_k / T) at the nodes k = 1..n (node 0 is tau = 0)
+    fp_u: np.ndarray  # (n, l): u / T at the fixed-point quadrature points
+    fp_rem: np.ndarray  # (n, l): sqrt((tau_k - u) / T)
+    fp_w: np.ndarray  # (n, l): du / T quadrature weight
+    fp_interp: np.ndarray  # (n, n * l): H at the nodes -> H at B(u) points
+    pr_t: np.ndarray  # (p,): t / T at the price quadrature points
+    pr_sqrt_t: np.ndarray  # (p,): sqrt(t / T)
+    pr_w: np.ndarray  # (p,): dt / T weight
+    pr_interp: np.ndarray  # (n, p): H at the nodes -> H at B(T - t)
+
+
+def _cheb_interp_matrix(x: np.ndarray, n: int) -> np.ndarray:
+    """Barycentric interpolation from Chebyshev-Lobatto nodes ``-cos(k pi / n)`` to points ``x``.
+
+    Returns the ``(len(x), n)`` matrix acting on the node values ``k = 1..n``; the value at node
+    ``k = 0`` (``tau = 0``) is ``H = 0`` and drops out.
+    """
+    z = -np.cos(np.pi * np.arange(n + 1) / n)
+    bw = (-1.0) ** np.arange(n + 1)
+    bw[0] *= 0.5
+    bw[-1] *= 0.5
+    diff = x[:, None] - z[None, :]
+    exact = np.isclose(diff, 0.0, rtol=0.0, atol=1e-15)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = bw / diff
+        mat = c / c.sum(axis=1, keepdims=True)
+    rows = exact.any(axis=1)
+    mat[rows] = exact[rows].astype(float)
+    return mat[:, 1:]
+
+
+@lru_cache(maxsize=16)
+def _scheme(n: int, l_pts: int, p_pts: int, m: int, fp_a: bool) -> _Scheme:
+    z = -np.cos(np.pi * np.arange(1, n + 1) / n)
+    a = 0.5 * (1.0 + z)
+    # Gauss-Legendre on theta in [0, pi/2]; u = tau sin^2(theta), du = tau sin(2 theta) dtheta
+    y, wy = np.polynomial.legendre.leggauss(l_pts)
+    th, wth = 0.25 * np.pi * (y + 1.0), 0.25 * np.pi * wy
+    s, c = np.sin(th), np.cos(th)
+    fp_u = (a[:, None] * s[None, :]) ** 2
+    fp_rem = a[:, None] * c[None, :]
+    fp_w = (a * a)[:, None] * (2.0 * s * c * wth)[None, :]
+    # B(u) with sqrt(u / T) = a_k sin(theta): Chebyshev coordinate 2 a_k sin(theta) - 1
+    fp_interp = _cheb_interp_matrix((2.0 * a[:, None] * s[None, :] - 1.0).ravel(), n).T
+    y, wy = np.polynomial.legendre.leggauss(p_pts)
+    th, wth = 0.25 * np.pi * (y + 1.0), 0.25 * np.pi * wy
+    s, c = np.sin(th), np.cos(th)
+    # t = T sin^2(theta); the boundary is needed at T - t = T cos^2(theta): coordinate 2 cos - 1
+    pr_interp = _cheb_interp_matrix(2.0 * c - 1.0, n).T
+    return _Scheme(n, m, fp_a, a, fp_u, fp_rem, fp_w, np.ascontiguousarray(fp_interp), s * s, s,
+                   2.0 * s * c * wth, np.ascontiguousarray(pr_interp))
+
+
+def _col(x: np.ndarray) -> np.ndarray:
+    return x[:, None]
+
+
+def _qd_plus_boundary(K, T_k, r, q, sig, X, steps: int = 8) -> np.ndarray:
+    """QD+ exercise boundary of Li (2005) at times ``T_k`` (shape ``(M, n)``): ``ln(B / X)``.
+
+    Solves ``(1 - e^{-q tau} N(-d+)) B - beta (K - B - p(B)) + alpha Theta(B) / (r e^{-r tau}) = 0``
+    (Li's eq. with ``c0`` expanded; ``p`` and ``Theta`` the European put value and theta) by
+    Newton steps in ``x = ln(B / X) <= 0``, started from the Barone-Adesi-Whaley seed.
+    """
+    Kc, rc, qc, sc, Xc = _col(K), _col(r), _col(q), _col(sig), _col(X)
+    s2 = sc * sc
+    dr, dq = np.exp(-rc * T_k), np.exp(-qc * T_k)
+    h = -np.expm1(-rc * T_k)
+    om = 2.0 * (rc - qc) / s2
+    disc = np.sqrt((om - 1.0) ** 2 + 8.0 * rc / (s2 * h))
+    lam = 0.5 * (-(om - 1.0) - disc)
+    lam_p = 2.0 * rc / (s2 * h * h * disc)
+    den = 2.0 * lam + om - 1.0
+    alpha = 2.0 * dr * rc / (s2 * den)
+    beta = alpha * (1.0 / h + lam_p / den) - lam
+    v = sc * np.sqrt(T_k)
+    # seed: perpetual boundary B_inf and the BAW interpolation towards X
+    lam_inf = 0.5 * (-(om - 1.0) - np.sqrt((om - 1.0) ** 2 + 8.0 * rc / s2))
+    b_inf = Kc * lam_inf / (lam_inf - 1.0)
+    b_inf = np.minimum(b_inf, 0.999 * Xc)
+    hh = -(2.0 * v + np.abs(rc - qc) * T_k) * Xc / (Xc - b_inf)
+    x = np.log((b_inf + (Xc - b_inf) * np.exp(hh)) / Xc)
+    lnKdr = np.log(Kc * dr)
+    for _ in range(steps):
+        S = Xc * np.exp(x)
+        dp = (np.log(S * dq) - lnKdr) / v + 0.5 * v
+        dm = dp - v
+        n_dp, n_dm, pdf = ndtr(-dp), ndtr(-dm), norm_pdf(dp)
+        put = Kc * dr * n_dm - S * dq * n_dp
+        theta = rc * Kc * dr * n_dm - qc * S * dq * n_dp - 0.5 * s2 * S / v * dq * pdf
+        charm = -dq * (pdf * ((rc - qc) / v - dm / (2.0 * T_k)) + qc * n_dp)
+        g = (1.0 - dq * n_dp) * S - beta * (Kc - S - put) + alpha * theta / (dr * rc)
+        gp = (1.0 - dq * n_dp) * (1.0 + beta) + dq * pdf / v + alpha / (rc * dr) * charm
+        step = g / (gp * S)
+        step = np.where(np.isfinite(step), np.clip(step, -1.0, 1.0), 0.0)
+        x = np.minimum(x - step, 0.0)
+    return np.clip(x, -60.0, 0.0)
+
+
+def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False):
+    """Early-exercise premium of puts with ``r > 0`` (1-D arrays of one block), ALO FP-B.
+
+    Returns the premium, or ``(ln X, H at the nodes)`` with ``return_boundary``.
+    """
+    X = np.where(q > r, K * r / np.where(q > r, q, 1.0), K)
+    lnX = np.log(X)
+    sqT = np.sqrt(T)
+    T_k = _col(T) * sch.a**2  # (M, n) node times tau_k
+    sq_k = _col(sqT) * sch.a
+    v_k = _col(sig) * sq_k
+    drift_k = _col(r - q) * T_k
+    lnK = _col(np.log(K))
+    scale_k = _col(K) * np.exp(-drift_k)  # K e^{-(r-q) tau}
+    # fixed-point quadrature tables (M, n, l)
+    u = T[:, None, None] * sch.fp_u
+    rem_sq = sqT[:, None, None] * sch.fp_rem  # sqrt(tau_k - u)
+    v_u = sig[:, None, None] * rem_sq
+    drift_u = (r - q)[:, None, None] * rem_sq * rem_sq
+    wt = T[:, None, None] * sch.fp_w
+    wr = r[:, None, None] * wt * np.exp(r[:, None, None] * u)
+    has_q = q != 0.0
+    wq = (q[has_q])[:, None, None] * wt[has_q] * np.exp(q[has_q][:, None, None] * u[has_q])
+    lnB = _col(lnX) + _qd_plus_boundary(K, T_k, r, q, sig, X)
+    shape_u = u.shape
+    for _ in range(sch.m):
+        H = (lnB - _col(lnX)) ** 2
+        sqH_u = np.sqrt(np.maximum(H @ sch.fp_interp, 0.0)).reshape(shape_u)
+        # ln(B(tau)/B(u)) = sqrt(H(u)) - sqrt(H(tau))
+        dm_u = (sqH_u - np.sqrt(H)[:, :, None] + drift_u) / v_u - 0.5 * v_u
+        dp0 = (lnB - lnK + drift_k) / v_k + 0.5 * v_k
+        dm0 = dp0 - v_k
+        B = np.exp(lnB)
+        bv = B * v_k
+        if sch.fp_a:
+            num = np.einsum("mkl,mkl->mk", wr / v_u, norm_pdf(dm_u))
+            den = np.zeros_like(num)
+            if has_q.any():
+                dp_u = dm_u[has_q] + v_u[has_q]
+                den[has_q] = np.einsum("mkl,mkl->mk", wq, ndtr(dp_u) + norm_pdf(dp_u) / v_u[has_q])
+            N = norm_pdf(dm0) / v_k + num
+            D = norm_pdf(dp0) / v_k + ndtr(dp0) + den
+            Nd = -dm0 * norm_pdf(dm0) / (bv * v_k)
+            Dd = -dp0 * norm_pdf(dp0) / (bv * v_k) + norm_pdf(dp0) / bv
+        else:
+            num = np.einsum("mkl,mkl->mk", wr, ndtr(dm_u))
+            den = np.zeros_like(num)
+            if has_q.any():
+                dp_u = dm_u[has_q] + v_u[has_q]
+                den[has_q] = np.einsum("mkl,mkl->mk", wq, ndtr(dp_u))
+            N = ndtr(dm0) + num
+            D = ndtr(dp0) + den
+            Nd = norm_pdf(dm0) / bv
+            Dd = norm_pdf(dp0) / bv
+        f = scale_k * N / D
+        # Jacobi-Newton step (ALO eq. 34): derivative of the non-integral terms only
+        fd = scale_k * (Nd / D - Dd * N / (D * D))
+        newton = B - (f - B) / (fd - 1.0)
+        B_new = np.where((newton > 0.0) & np.isfinite(newton), newton, f)
+        lnB = np.minimum(np.log(np.maximum(B_new, 1e-300)), _col(lnX))
+    H = (lnB - _col(lnX)) ** 2
+    if return_boundary:
+        return lnX, H
+    # price integral over t = T sin^2(theta)
+    sqH_t = np.sqrt(np.maximum(H @ sch.pr_interp, 0.0))
+    t = _col(T) * sch.pr_t
+    v_t = _col(sig * sqT) * sch.pr_sqrt_t
+    dp = (_col(np.log(S) - lnX) + sqH_t + _col(r - q) * t) / v_t + 0.5 * v_t
+    dm = dp - v_t
+    integrand = _col(r * K) * np.exp(-_col(r) * t) * ndtr(-dm)
+    if has_q.any():
+        integrand = integrand - _col(q * S) * np.exp(-_col(q) * t) * np.where(_col(has_q), ndtr(-dp), 0.0)
+    premium = np.maximum(_col(T) * integrand @ sch.pr_w, 0.0)
+    # spot already inside the exercise region (S <= B(T)): the put is worth K - S (flagged by -inf)
+    return np.where(np.log(S) <= lnB[:, -1], -np.inf, premium)
+
+
+def _scheme_for(var: np.ndarray) -> np.ndarray:
+    """Index into :data:`SCHEMES` by total variance ``sigma^2 T``."""
+    bounds = np.array([s[0] for s in SCHEMES])
+    return np.searchsorted(bounds, var, side="left")
+
+
+def _scheme_index(T, r, q, sig) -> np.ndarray:
+    """Which scheme prices each option: ``len(SCHEMES)`` means FP-B, else an index into SCHEMES."""
+    which = _scheme_for(sig * sig * T)
+    return np.where(2.0 * np.maximum(r, q) > _KAPPA_FP_B * sig * sig, len(SCHEMES), which)
+
+
+def _get_scheme(i: int) -> _Scheme:
+    if i == len(SCHEMES):
+        return _scheme(*_SCHEME_FP_B, False)
+    return _scheme(*SCHEMES[i][1:], True)
+
+
+def _premium(S, K, T, r, q, sig, which=None) -> np.ndarray:
+    """ALO early-exercise premium of puts (``r > 0``, ``T > 0``, ``sig > 0``), grouped by scheme."""
+    out = np.empty(S.shape)
+    if which is None:
+        which = _scheme_index(T, r, q, sig)
+    for i in np.unique(which):
+        sch = _get_scheme(int(i))
+        idx = np.flatnonzero(which == i)
+        for start in range(0, idx.size, _CHUNK):
+            j = idx[start:start + _CHUNK]
+            out[j] = _alo_put(S[j], K[j], T[j], r[j], q[j], sig[j], sch)
+    return out
+
+
+def _tree_put(S, K, T, r, q, sig, steps: int = _TREE_STEPS) -> np.ndarray:
+    """CRR binomial American put (vectorized over options), for the double-boundary case only."""
+    dt = T / steps
+    u = np.exp(sig * np.sqrt(dt))
+    disc = np.exp(-r * dt)
+    p = (np.exp((r - q) * dt) - 1.0 / u) / (u - 1.0 / u)
+    j = np.arange(steps + 1)
+    s = S[:, None] * u[:, None] ** (steps - 2 * j[None, :])
+    v = np.maximum(K[:, None] - s, 0.0)
+    for _ in range(steps):
+        s = s[:, 1:] / u[:, None]
+        v = disc[:, None] * (p[:, None] * v[:, :-1] + (1.0 - p[:, None]) * v[:, 1:])
+        v = np.maximum(v, K[:, None] - s)
+    return v[:, 0]
+
+
+def _deterministic_put(S, K, T, r, q) -> np.ndarray:
+    """``vol == 0``: best of ``e^{-rt} K - e^{-qt} S`` (floored at 0) over ``t in [0, T]``."""
+
+    def val(t):
+        return np.maximum(K * np.exp(-r * t) - S * np.exp(-q * t), 0.0)
+
+    best = np.maximum(val(0.0), val(T))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_star = np.log(r * K / (q * S)) / (r - q)
+    inside = np.isfinite(t_star) & (t_star > 0) & (t_star < T)
+    if inside.any():
+        best = np.where(inside, np.maximum(best, val(np.where(inside, t_star, 0.0))), best)
+    return best
+
+
+def scheme_index(t, rate, vol, w, q) -> np.ndarray:
+    """The quadrature scheme :func:`american_kernel` picks for each option (see :data:`SCHEMES`).
+
+    Finite-difference Greeks pass the base option's scheme to every bumped price
+    (``american_kernel(..., scheme=...)``) so that a bump never crosses a change of node count,
+    which would add the scheme's error (~1e-5) divided by the bump to the derivative.
+    """
+    t, rate, vol, w, q = (np.asarray(a, dtype=float) for a in (t, rate, vol, w, q))
+    call = w > 0
+    return _scheme_index(t, np.where(call, q, rate), np.where(call, rate, q), vol)
+
+
+def american_kernel(spot, strike, t, rate, vol, w, q, scheme=None) -> np.ndarray:
+    """American price on validated 1-D float arrays (kernel: no checks, no broadcasting).
+
+    Parameters
+    ----------
+    spot, strike, t, rate, vol, q : ndarray
+        Equal-length float arrays in glossary units (see :mod:`engine.pricing.black`), already valid.
+    w : ndarray
+        +1.0 for a call, -1.0 for a put.
+    scheme : ndarray of int, optional
+        Force the quadrature scheme per option (from :func:`scheme_index`); by default each
+        option gets the scheme of its own total variance.
+
+    Returns
+    -------
+    ndarray
+        Price per share, ``>= max(European, intrinsic)``.
+
+    References
+    ----------
+    Andersen, Lake and Offengenden (2016); McDonald and Schroder (1998) for calls.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> one = np.ones(2)
+    >>> p = american_kernel(3.15 * one, 5.0 * one, 150 / 365 * one, 0.05 * one, 4.25 * one,
+    ...                     np.array([-1.0, 1.0]), 0.0 * one)
+    >>> np.round(p, 4).tolist()
+    [4.2524, 2.4756]
+    """
+    spot, strike, t, rate, vol, w, q = (np.asarray(a, dtype=float) for a in (spot, strike, t, rate, vol, w, q))
+    euro = black_value(w, strike, black_parts(spot, strike, t, rate, vol, q))
+    intrinsic = np.maximum(w * (spot - strike), 0.0)
+    # McDonald-Schroder: a call is a put with spot <-> strike and rate <-> dividend yield
+    call = w > 0
+    S = np.where(call, strike, spot)
+    K = np.where(call, spot, strike)
+    r = np.where(call, q, rate)
+    d = np.where(call, rate, q)
+    out = np.maximum(euro, intrinsic)
+    live = t > 0
+    flat = live & (vol == 0)
+    if flat.any():
+        out[flat] = _deterministic_put(S[flat], K[flat], t[flat], r[flat], d[flat])
+    moving = live & (vol > 0)
+    main = moving & (r > _MIN_RATE)
+    if main.any():
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            which = None if scheme is None else np.asarray(scheme)[main]
+            prem = _premium(S[main], K[main], t[main], r[main], d[main], vol[main], which)
+        out[main] = np.where(np.isneginf(prem), intrinsic[main], np.maximum(euro[main] + prem, intrinsic[main]))
+    double = moving & (r < 0) & (d < r)
+    if double.any():
+        tree = _tree_put(S[double], K[double], t[double], r[double], d[double], vol[double])
+        out[double] = np.maximum(tree, out[double])
+    return out
+
+
+def american_price(spot, strike, t, rate, vol, kind, q=0.0):
+    """American option price per share (ALO 2016 spectral collocation).
+
+    Parameters
+    ----------
+    spot, strike : array_like
+        Underlying price and strike (currency per share), both > 0.
+    t : array_like
+        Time to expiry in years (ACT/365), >= 0.  ``t == 0`` gives the intrinsic value.
+    rate : array_like
+        Continuously compounded risk-free rate (0.05 = 5%).
+    vol : array_like
+        Annualized volatility as a decimal (4.25 = 425%), >= 0.  ``vol == 0`` gives the best
+        deterministic exercise value (at least ``max(discounted forward intrinsic, intrinsic)``).
+    kind : str or array_like
+        "call"/"put" (also "C"/"P", any case, or +1/-1).
+    q : array_like, optional
+        Continuous dividend yield (default 0).
+
+    Returns
+    -------
+    float or ndarray
+        Price per share, broadcast over the arguments; a float when every argument is a
+        scalar.  In an array call an element with a bad argument is NaN; in a scalar call it
+        raises :class:`engine.VolarbInputError` naming the argument.
+
+    References
+    ----------
+    Andersen, Lake and Offengenden (2016), "High-performance American option pricing", J.
+    Comput. Finance 20(1); Li (2005) for the QD+ starting boundary.  The absolute error against
+    QuantLib's ``QdFpAmericanEngine`` high-precision scheme is below 1e-4 per share on the test
+    grid (spot 3.15, strikes 0.5-10, 1 day-2 years, vol 5%-500%).
+
+    Examples
+    --------
+    A short-dated put at 425% vol on a $3.15 stock (European value 4.2239):
+
+    >>> round(american_price(3.15, 5.0, 150 / 365, 0.05, 4.25, "put"), 4)
+    4.2524
+    >>> american_price([3.0, 3.15], 5.0, 7 / 365, 0.05, 1.5, "P").round(4).tolist()
+    [2.0004, 1.8518]
+    """
+    a, bad, scalar = prepare(spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
+    shape = a["spot"].shape
+    args = (a[k].ravel() for k in ("spot", "strike", "t", "rate", "vol", "kind", "q"))
+    return finish(american_kernel(*args).reshape(shape), bad, scalar)
+
+
+def exercise_boundary(strike, tau, rate, vol, kind, q=0.0, t=None):
+    """Early-exercise boundary ``B(tau)`` (critical spot) at time-to-expiry ``tau``.
+
+    The boundary of an option with expiry ``t`` (default ``tau``) as solved by the kernel and
+    interpolated at ``tau <= t``.  A put is exercised for spot ``<= B``, a call for spot ``>= B``.
+    Where there is no early exercise the result is 0 (put) or ``inf`` (call).
+
+    Parameters
+    ----------
+    strike, tau, rate, vol, kind, q
+        As in :func:`american_price` (``tau`` in years).
+    t : array_like, optional
+        Expiry whose boundary is solved (default ``tau``).
+
+    Returns
+    -------
+    float or ndarray
+        Critical spot price (currency per share).
+
+    References
+    ----------
+    Andersen, Lake and Offengenden (2016), sec. 4-5; McDonald and Schroder (1998).
+
+    Examples
+    --------
+    >>> b = exercise_boundary(100.0, 1.0, 0.05, 0.25, "put")
+    >>> round(b, 2)
+    74.89
+    """
+    t = tau if t is None else t
+    a, bad, scalar = prepare(spot=1.0, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
+    tau_a = np.broadcast_to(np.asarray(tau, dtype=float), a["t"].shape).ravel()
+    shape = a["t"].shape
+    K, T, rr, sig, w, qq = (a[k].ravel() for k in ("strike", "t", "rate", "vol", "kind", "q"))
+    call = w > 0
+    r = np.where(call, qq, rr)
+    d = np.where(call, rr, qq)
+    put_b = np.zeros(K.shape)
+    ok = (T > 0) & (sig > 0) & (r > 0) & (tau_a >= 0) & (tau_a <= T)
+    # a put boundary at strike K for the symmetric put is B_put; the call boundary is K^2 / B_put
+    which = _scheme_index(T, r, d, sig)
+    for i in np.unique(which[ok]):
+        sch = _get_scheme(int(i))
+        n = sch.n
+        j = np.flatnonzero(ok & (which == i))
+        lnX, H = _alo_put(K[j], K[j], T[j], r[j], d[j], sig[j], sch, return_boundary=True)
+        zc = 2.0 * np.sqrt(tau_a[j] / T[j]) - 1.0
+        rows = _cheb_interp_matrix(zc, n)
+        h_tau = np.maximum(np.einsum("mk,mk->m", rows, H), 0.0)
+        put_b[j] = np.exp(lnX - np.sqrt(h_tau))
+    bad = bad | ((tau_a < 0) | (tau_a > T)).reshape(shape)
+    with np.errstate(divide="ignore"):
+        b = np.where(call, np.where(put_b > 0, K * K / np.where(put_b > 0, put_b, 1.0), np.inf), put_b)
+    return finish(b.reshape(shape), bad, scalar)

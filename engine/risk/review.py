@@ -1,0 +1,497 @@
+"""The plan's weekly review: performance, calibration, allocation and environment metrics.
+
+Metric functions are empyrical-style: arrays in, a float out (a 2-D array gives one value per
+column where said), and **NaN when there is too little data** (never a made-up number).
+:func:`weekly_review` reads the two CSVs and assembles every metric into a JSON-ready dict.
+
+Inputs
+------
+Trade journal CSV, one row per event, in date order (``date, action, kind, strike, expiry,
+contracts, price`` required; ``predicted_prob_itm`` optional):
+
+* ``action`` ``sell`` / ``buy``: a trade (opens or closes against the running position of the
+  same kind/strike/expiry); ``expire``: the option expired worthless (price 0);
+  ``assign``: a short option was assigned; ``exercise``: a long option was exercised
+  (``price`` = intrinsic value at that time, $ per share).
+* ``price``: $ per share; ``contracts`` > 0.
+* ``predicted_prob_itm``: on a ``sell`` of a put, the model's probability that it ends in the
+  money (the plan's "assignment prediction").
+* Optional, written by ``volarb import`` (:mod:`engine.data.brokers.lifecycle`) and kept in the
+  returned frame: ``underlying``, ``account`` (positions are matched within one account and
+  underlying), ``shares``, ``effect`` (open/close), ``commission``, ``fees``, ``amount``, ``pnl``,
+  ``capital_at_risk`` ($), ``chain_id``, ``trade_id``, ``note``.  ``kind`` ``stock`` lines (share
+  lots from assignments, call-aways) need ``shares`` > 0 and may leave strike, expiry and contracts
+  blank; the option metrics skip them.
+
+Daily equity CSV: ``date, equity`` and optionally ``contribution`` (deposit made that day, $).
+
+Definitions
+-----------
+daily return ``r_t = (E_t - c_t) / E_{t-1} - 1`` (deposits are not performance; NaN when
+``E_{t-1} <= 0``); Sharpe ``sqrt(252) mean(r - rf/252) / std(r)`` (ddof 1); max drawdown the
+largest fall of the compounded return index from its running peak, a **positive** fraction;
+weekly return the compounded return over the last 7 calendar days; premium capture rate
+``sum (open - close) x qty / sum open x qty`` over closed short options; Brier score
+``mean (p - o)^2`` over short puts that expired (o = 0) or were assigned (o = 1); allocation
+drift ``0.5 sum |actual_i - target_i|`` with actual the share of open short-put obligation
+(strike x 100 x contracts) at each plan strike; hedge effectiveness the return on the money
+spent on long calls closed, exercised or expired (``sum P&L / sum cost``, -1 = every hedge
+expired worthless); correlation the Pearson correlation of daily returns with a second price
+series (e.g. bitcoin) on common dates.
+
+References
+----------
+Brier, G. W. (1950), "Verification of forecasts expressed in terms of probability",
+*Monthly Weather Review* 78(1).  Sharpe, W. F. (1994), "The Sharpe ratio", *J. Portfolio
+Management* 21(1).  Quantopian ``empyrical`` (conventions for too little data).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine._validate import VolarbInputError
+
+__all__ = ["ReviewError", "daily_returns", "sharpe_ratio", "max_drawdown", "weekly_return",
+           "brier_score", "correlation", "journal_metrics", "allocation_drift", "read_journal",
+           "read_equity", "weekly_review"]
+
+_ACTIONS = ("sell", "buy", "expire", "assign", "exercise")
+_IMPORT_COLUMNS = ("underlying", "shares", "effect", "commission", "fees", "amount", "pnl", "capital_at_risk",
+                   "account", "chain_id", "trade_id", "note")
+
+
+class ReviewError(VolarbInputError):
+    """A bad journal/equity file or argument (message names the file, line and column)."""
+
+
+def daily_returns(equity, contributions=None) -> np.ndarray:
+    """Daily returns net of deposits, ``(E_t - c_t)/E_{t-1} - 1`` (length n - 1).
+
+    >>> daily_returns([100.0, 110.0, 1110.0], [0.0, 0.0, 1000.0]).round(12).tolist()
+    [0.1, 0.0]
+    """
+    e = np.asarray(equity, dtype=float)
+    c = np.zeros_like(e) if contributions is None else np.asarray(contributions, dtype=float)
+    if e.size < 2:
+        return np.zeros(0)
+    prev = e[:-1]
+    ok = prev > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, (e[1:] - c[1:]) / np.where(ok, prev, 1.0) - 1.0, np.nan)
+
+
+def _columns(returns) -> tuple[np.ndarray, Any]:
+    """Returns as a 2-D float array (one column per series) and a function shaping the result.
+
+    empyrical's convention: 1-D input (list, ndarray, Series) gives a float; 2-D gives one value
+    per column, an ndarray for an ndarray and a Series indexed by the columns for a DataFrame.
+    """
+    import sys
+
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(returns, pd.DataFrame):
+        cols = returns.columns
+        return returns.to_numpy(dtype=float), lambda v: pd.Series(v, index=cols, dtype=float)
+    r = np.asarray(returns, dtype=float)
+    if r.ndim == 2:
+        return r, lambda v: v
+    return r.reshape(-1, 1), lambda v: float(v[0])
+
+
+def sharpe_ratio(returns, risk_free: float = 0.0, periods: int = 252):
+    """Annualized Sharpe ratio of periodic returns (NaN with fewer than 2 returns or zero spread).
+
+    ``(mean(r) - risk_free / periods) / std(r, ddof=1) * sqrt(periods)`` over the finite returns.
+
+    Parameters
+    ----------
+    returns : array_like, pandas.Series or pandas.DataFrame
+        1-D (a float) or 2-D (one value per column: an ndarray, or a Series indexed by the
+        columns of a DataFrame); NaNs are dropped per column.
+    risk_free : float
+        Annual risk-free rate (continuous-ish; ``rf/periods`` per period).
+    periods : int
+        Periods per year (252 for daily).
+
+    References
+    ----------
+    Sharpe, W. F. (1994), "The Sharpe Ratio", *Journal of Portfolio Management* 21(1); the
+    annualization as in empyrical's ``sharpe_ratio``.
+
+    Examples
+    --------
+    Returns 1%, 3%: mean 2%, std (ddof 1) 1.41421%: sqrt(252) x 2 / 1.41421 = 22.4499.
+
+    >>> round(sharpe_ratio([0.01, 0.03]), 4)
+    22.4499
+    """
+    r, shape = _columns(returns)
+    ok = np.isfinite(r)
+    n = ok.sum(axis=0)
+    x = np.where(ok, r, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x.sum(axis=0) / n
+        var = (np.where(ok, x - mean, 0.0) ** 2).sum(axis=0) / (n - 1)
+        sd = np.sqrt(var)
+        out = (mean - risk_free / periods) / sd * math.sqrt(periods)
+    out = np.where((n < 2) | ~(sd > 0), np.nan, out)
+    return shape(out)
+
+
+def max_drawdown(returns):
+    """Largest fall of the compounded index from its running peak, a positive fraction.
+
+    NaN for no returns; the index starts at 1 before the first return; a NaN return is a
+    period left out (the index does not move).  1-D input gives a float, 2-D one value per
+    column (a Series for a DataFrame), as :func:`sharpe_ratio`.
+
+    References
+    ----------
+    Magdon-Ismail, M. and Atiya, A. (2004), "Maximum drawdown", *Risk* 17(10); empyrical's
+    ``max_drawdown``.
+
+    >>> round(max_drawdown([0.1, -0.5, 0.2]), 6)
+    0.5
+    """
+    r, shape = _columns(returns)
+    ok = np.isfinite(r)
+    growth = np.where(ok, 1.0 + r, 1.0)
+    idx = np.vstack([np.ones((1, r.shape[1])), np.cumprod(growth, axis=0)])
+    peak = np.maximum.accumulate(idx, axis=0)
+    out = np.max(1.0 - idx / peak, axis=0)
+    return shape(np.where(ok.sum(axis=0) == 0, np.nan, out))
+
+
+def weekly_return(dates, returns, as_of: _dt.date | None = None) -> float:
+    """Compounded return over the 7 calendar days ending at ``as_of`` (default the last date).
+
+    ``dates`` are the dates of the returns (the later day of each pair).  NaN when no return
+    falls in the week.
+
+    >>> import datetime as dt
+    >>> d = [dt.date(2025, 9, 19), dt.date(2025, 9, 22), dt.date(2025, 9, 26)]
+    >>> round(weekly_return(d, [0.5, 0.1, 0.1]), 6)
+    0.21
+    """
+    d = list(dates)
+    r = np.asarray(returns, dtype=float)
+    if not d:
+        return float("nan")
+    end = as_of or max(d)
+    start = end - _dt.timedelta(days=7)
+    sel = np.array([start < x <= end for x in d]) & np.isfinite(r)
+    if not sel.any():
+        return float("nan")
+    return float(np.prod(1.0 + r[sel]) - 1.0)
+
+
+def brier_score(predicted, outcome) -> float:
+    """Mean squared error of probability forecasts against 0/1 outcomes (NaN when empty).
+
+    >>> brier_score([0.9, 0.2], [1, 0])
+    0.025
+    """
+    p = np.asarray(predicted, dtype=float)
+    o = np.asarray(outcome, dtype=float)
+    ok = np.isfinite(p) & np.isfinite(o)
+    if not ok.any():
+        return float("nan")
+    return float(np.round(np.mean((p[ok] - o[ok]) ** 2), 15))
+
+
+def correlation(a, b) -> float:
+    """Pearson correlation of two aligned return arrays (NaN with fewer than 3 common points).
+
+    >>> round(correlation([0.01, 0.02, -0.01], [0.02, 0.04, -0.02]), 12)
+    1.0
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or x[ok].std() == 0 or y[ok].std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x[ok], y[ok])[0, 1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Journal and equity files
+# ---------------------------------------------------------------------------------------------
+
+def _read_csv(path_or_frame, what: str):
+    import pandas as pd
+
+    if isinstance(path_or_frame, pd.DataFrame):
+        df, src = path_or_frame.copy(), what
+    else:
+        src = Path(path_or_frame).name
+        try:
+            df = pd.read_csv(path_or_frame, dtype=str, keep_default_na=False)
+        except OSError as exc:
+            raise ReviewError(f"{path_or_frame}: cannot read {what} ({exc.strerror})") from None
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    return df, src
+
+
+def _date(v: Any, src: str, line: int, col: str) -> _dt.date:
+    if isinstance(v, _dt.date):
+        return v
+    try:
+        return _dt.date.fromisoformat(str(v).strip())
+    except ValueError:
+        raise ReviewError(f"{src}, line {line}, column {col!r}: expected YYYY-MM-DD, got {v!r}") from None
+
+
+def _num(v: Any, src: str, line: int, col: str, positive: bool = False, blank_ok: bool = False) -> float:
+    if blank_ok and (v is None or str(v).strip() == "" or (isinstance(v, float) and math.isnan(v))):
+        return float("nan")  # blank cell, or NaN from a frame this function already read
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        x = float("nan")
+    if not math.isfinite(x) or (positive and x <= 0) or (not positive and x < 0):
+        rule = "a positive number" if positive else "a non-negative number"
+        raise ReviewError(f"{src}, line {line}, column {col!r}: expected {rule}, got {v!r}")
+    return x
+
+
+def read_journal(path_or_frame):
+    """Read and validate a trade journal (see the module docstring for the columns).
+
+    Raises
+    ------
+    ReviewError
+        Missing column; unknown action or kind; a bad number or date (file, line, column named);
+        ``predicted_prob_itm`` outside [0, 1].
+    """
+    import pandas as pd
+
+    df, src = _read_csv(path_or_frame, "trade journal")
+    need = ("date", "action", "kind", "strike", "expiry", "contracts", "price")
+    for col in need:
+        if col not in df.columns:
+            raise ReviewError(f"{src}: missing column {col!r} (need {', '.join(need)})")
+    # optional columns written by `volarb import` (engine.data.brokers.lifecycle.JOURNAL_COLUMNS) are kept
+    extra = [c for c in _IMPORT_COLUMNS if c in df.columns]
+    rows = []
+    for i, rec in enumerate(df.to_dict("records")):
+        line = i + 2
+        action = str(rec["action"]).strip().lower()
+        if action not in _ACTIONS:
+            raise ReviewError(f"{src}, line {line}, column 'action': must be one of {', '.join(_ACTIONS)}, got {rec['action']!r}")
+        kind = str(rec["kind"]).strip().lower()
+        kind = {"p": "put", "c": "call"}.get(kind, kind)
+        if kind not in ("put", "call", "stock"):
+            raise ReviewError(f"{src}, line {line}, column 'kind': must be put, call or stock, got {rec['kind']!r}")
+        p = _num(rec.get("predicted_prob_itm", ""), src, line, "predicted_prob_itm", blank_ok=True)
+        if math.isfinite(p) and p > 1:
+            raise ReviewError(f"{src}, line {line}, column 'predicted_prob_itm': must be in [0, 1], got {rec['predicted_prob_itm']!r}")
+        stock = kind == "stock"  # a share lot line (volarb import): shares, no contracts/expiry needed
+        if stock and not math.isfinite(_num(rec.get("shares", ""), src, line, "shares", positive=True, blank_ok=True)):
+            raise ReviewError(f"{src}, line {line}, column 'shares': a stock line needs shares > 0")
+        blank_expiry = stock and str(rec["expiry"]).strip() in ("", "nan", "NaT", "None")
+        row = {"date": _date(rec["date"], src, line, "date"), "action": action, "kind": kind,
+               "strike": _num(rec["strike"], src, line, "strike", positive=True, blank_ok=stock),
+               "expiry": None if blank_expiry else _date(rec["expiry"], src, line, "expiry"),
+               "contracts": _num(rec["contracts"], src, line, "contracts", positive=True, blank_ok=stock),
+               "price": _num(rec["price"], src, line, "price"), "predicted_prob_itm": p}
+        for col in extra:
+            row[col] = rec.get(col)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["date", "action", "kind", "strike", "expiry", "contracts", "price",
+                                       "predicted_prob_itm", *extra])
+
+
+def read_equity(path_or_frame):
+    """Read and validate a daily equity file: ``date, equity[, contribution]`` (dates increasing)."""
+    import pandas as pd
+
+    df, src = _read_csv(path_or_frame, "equity history")
+    for col in ("date", "equity"):
+        if col not in df.columns:
+            raise ReviewError(f"{src}: missing column {col!r} (need date, equity[, contribution])")
+    dates, eq, dep = [], [], []
+    for i, rec in enumerate(df.to_dict("records")):
+        line = i + 2
+        dates.append(_date(rec["date"], src, line, "date"))
+        try:
+            e = float(rec["equity"])
+        except (TypeError, ValueError):
+            e = float("nan")
+        if not math.isfinite(e):
+            raise ReviewError(f"{src}, line {line}, column 'equity': expected a number, got {rec['equity']!r}")
+        eq.append(e)
+        c = rec.get("contribution", "")
+        dep.append(0.0 if str(c).strip() == "" else _num(c, src, line, "contribution"))
+        if i and dates[-1] <= dates[-2]:
+            raise ReviewError(f"{src}, line {line}, column 'date': dates must be strictly increasing")
+    return pd.DataFrame({"date": dates, "equity": eq, "contribution": dep})
+
+
+def _txt(v: Any) -> str:
+    return v.strip().upper() if isinstance(v, str) else ""
+
+
+def journal_metrics(journal) -> dict:
+    """Premium capture, hedge effectiveness, Brier score and open short puts from a journal.
+
+    Returns
+    -------
+    dict
+        ``premium_capture_rate`` (NaN without closed shorts), ``premium_closed`` ($ of premium
+        on the closed shorts), ``hedge_effectiveness`` (return on closed long calls, NaN if
+        none), ``hedge_cost_closed``, ``brier_score`` (NaN without settled predicted puts),
+        ``brier_count``, ``open_short_puts`` ({strike: contracts}).
+    """
+    pos: dict[tuple, list] = {}   # key -> [signed contracts, avg open price, predicted probs]
+    captured = base = hedge_pnl = hedge_cost = 0.0
+    preds: list[float] = []
+    outs: list[float] = []
+    for r in journal.sort_values("date", kind="stable").to_dict("records"):
+        if r["kind"] == "stock":
+            continue  # share lots (imported journals): not an option position
+        key = (_txt(r.get("account")), _txt(r.get("underlying")), r["kind"], r["strike"], r["expiry"])
+        st = pos.setdefault(key, [0.0, 0.0, []])
+        qty, px, act = r["contracts"], r["price"], r["action"]
+        side = -1.0 if act == "sell" else (1.0 if act == "buy" else (-1.0 if st[0] > 0 else 1.0))
+        if act in ("sell", "buy") and (st[0] == 0 or np.sign(st[0]) == side):
+            # opening (or adding to) a position
+            st[1] = (abs(st[0]) * st[1] + qty * px) / (abs(st[0]) + qty)
+            st[0] += side * qty
+            if act == "sell" and r["kind"] == "put" and math.isfinite(r["predicted_prob_itm"]):
+                st[2].append(r["predicted_prob_itm"])
+            continue
+        close_qty = min(qty, abs(st[0]))
+        if st[0] < 0:  # closing a short
+            captured += (st[1] - px) * close_qty * 100
+            base += st[1] * close_qty * 100
+            if r["kind"] == "put" and act in ("expire", "assign") and st[2]:
+                preds.append(float(np.mean(st[2])))
+                outs.append(1.0 if act == "assign" else 0.0)
+        elif st[0] > 0 and r["kind"] == "call":
+            hedge_pnl += (px - st[1]) * close_qty * 100
+            hedge_cost += st[1] * close_qty * 100
+        st[0] += -np.sign(st[0]) * close_qty
+        if st[0] == 0:
+            st[2] = []
+    open_puts: dict[float, float] = {}
+    for (_acct, _und, kind, strike, _exp), st in pos.items():
+        if kind == "put" and st[0] < 0:
+            open_puts[strike] = open_puts.get(strike, 0.0) - st[0]
+    nan = float("nan")
+    return {"premium_capture_rate": captured / base if base > 0 else nan, "premium_closed": base,
+            "hedge_effectiveness": hedge_pnl / hedge_cost if hedge_cost > 0 else nan,
+            "hedge_cost_closed": hedge_cost, "brier_score": brier_score(preds, outs),
+            "brier_count": len(preds), "open_short_puts": dict(sorted(open_puts.items()))}
+
+
+def allocation_drift(open_short_puts: dict, strikes, weights) -> dict:
+    """Drift of the open short-put obligation shares from the plan's strike weights.
+
+    Returns
+    -------
+    dict
+        ``drift`` = ``0.5 sum |actual - target|`` (0 = on plan, 1 = disjoint; NaN when no open
+        puts), ``by_strike``: list of {strike, target, actual}; obligation off the plan's
+        strikes counts in ``actual`` of an ``"other"`` row.
+
+    Examples
+    --------
+    10 puts at $2 (obligation 2000) and 4 at $5 (2000): actual 50/50 vs target 80/20.
+
+    >>> allocation_drift({2.0: 10, 5.0: 4}, [2.0, 5.0], [0.8, 0.2])["drift"]
+    0.3
+    """
+    ob = {float(k): float(k) * 100 * float(n) for k, n in open_short_puts.items()}
+    total = sum(ob.values())
+    targets = {float(k): float(w) for k, w in zip(strikes, weights, strict=True)}
+    if total <= 0:
+        return {"drift": float("nan"), "by_strike": []}
+    rows = [{"strike": k, "target": w, "actual": ob.get(k, 0.0) / total} for k, w in targets.items()]
+    other = sum(v for k, v in ob.items() if k not in targets) / total
+    if other > 0:
+        rows.append({"strike": "other", "target": 0.0, "actual": other})
+    drift = 0.5 * sum(abs(r["actual"] - r["target"]) for r in rows)
+    return {"drift": round(drift, 12), "by_strike": rows}
+
+
+def weekly_review(journal, equity, config=None, *, iv_history=None, second_series=None,
+                  as_of: _dt.date | None = None, risk_free: float | None = None) -> dict:
+    """The plan's weekly review from a trade journal and a daily equity history.
+
+    Parameters
+    ----------
+    journal, equity : path or pandas.DataFrame
+        See the module docstring (validated by :func:`read_journal` / :func:`read_equity`).
+    config : PlanConfig, optional
+        Strike weights (``strikes``), the rate for Sharpe, IV window (``risk.iv_history_days``).
+    iv_history : path or DataFrame, optional
+        ``date, iv``: adds the IV percentile now and one week earlier.
+    second_series : path or DataFrame, optional
+        ``date, close`` of a second asset (the plan tracks bitcoin): correlation of daily returns.
+    as_of : date, optional
+        End of the review week (default the last equity date).
+    risk_free : float, optional
+        Annual rate for the Sharpe ratio (default ``config.market.rate``).
+
+    Returns
+    -------
+    dict
+        JSON-ready (NaN as None): ``as_of``, ``weekly_return``, ``total_return`` (time-weighted),
+        ``sharpe``, ``max_drawdown``, ``premium_capture_rate``, ``brier_score`` (+ count),
+        ``allocation_drift`` (+ by strike), ``hedge_effectiveness``, ``iv_percentile``,
+        ``iv_percentile_week_ago``, ``iv_percentile_change``, ``correlation_second`` and
+        ``observations``.
+    """
+    from engine.config import default_config
+    from engine.data.ivhistory import iv_rank_percentile, read_iv_history
+
+    cfg = config or default_config()
+    j = read_journal(journal)
+    e = read_equity(equity)
+    r = daily_returns(e["equity"].to_numpy(), e["contribution"].to_numpy())
+    rdates = list(e["date"])[1:]
+    rf = cfg.market.rate if risk_free is None else float(risk_free)
+    jm = journal_metrics(j)
+    drift = allocation_drift(jm["open_short_puts"], cfg.strikes.strikes, cfg.strikes.weights)
+    out: dict[str, Any] = {
+        "as_of": (as_of or (rdates[-1] if rdates else None)),
+        "weekly_return": weekly_return(rdates, r, as_of),
+        "total_return": float(np.prod(1 + r[np.isfinite(r)]) - 1) if r.size else float("nan"),
+        "sharpe": sharpe_ratio(r, rf), "max_drawdown": max_drawdown(r),
+        "premium_capture_rate": jm["premium_capture_rate"], "brier_score": jm["brier_score"],
+        "brier_count": jm["brier_count"], "allocation_drift": drift["drift"],
+        "allocation_by_strike": drift["by_strike"], "hedge_effectiveness": jm["hedge_effectiveness"],
+        "observations": int(len(e)),
+        "iv_percentile": float("nan"), "iv_percentile_week_ago": float("nan"),
+        "iv_percentile_change": float("nan"), "correlation_second": float("nan"),
+    }
+    if iv_history is not None:
+        h = read_iv_history(iv_history)
+        end = out["as_of"] or h["date"].iloc[-1]
+        now = h[h["date"] <= end]["iv"].to_numpy()
+        ago = h[h["date"] <= end - _dt.timedelta(days=7)]["iv"].to_numpy()
+        out["iv_percentile"] = iv_rank_percentile(now, window=cfg.risk.iv_history_days)["iv_percentile"]
+        out["iv_percentile_week_ago"] = iv_rank_percentile(ago, window=cfg.risk.iv_history_days)["iv_percentile"] if ago.size else float("nan")
+        out["iv_percentile_change"] = out["iv_percentile"] - out["iv_percentile_week_ago"]
+    if second_series is not None:
+        from engine.risk.var import read_price_history
+
+        s = read_price_history(second_series)
+        closes = dict(zip(s["date"], s["close"], strict=True))
+        eqd = list(e["date"])
+        pairs = []
+        for i in range(1, len(eqd)):
+            a, b = closes.get(eqd[i - 1]), closes.get(eqd[i])
+            if a is not None and b is not None:
+                pairs.append((r[i - 1], b / a - 1.0))
+        if pairs:
+            x, y = zip(*pairs, strict=True)
+            out["correlation_second"] = correlation(x, y)
+    if isinstance(out["as_of"], _dt.date):
+        out["as_of"] = out["as_of"].isoformat()
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
