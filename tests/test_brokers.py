@@ -517,3 +517,9 @@ def test_options_only_import_keeps_the_old_positions_columns(tmp_path):
                                                                     ("put", 2.5, 4), ("put", 3.0, 4), ("put", 40.0, 1)]
     # with their assignments cut out, the September put and the October calls look open past expiry
     assert sorted(u.split(":")[0] for u in res.reconciliation.unmatched) == ["ASST call 3.5 2025-10-17", "ASST put 3 2025-09-19"]
+
+
+def test_flex_without_ibflex_gives_the_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ibflex", None)  # import ibflex -> ImportError
+    with pytest.raises(BrokerImportError, match=r"ibkr-flex.xml: reading IBKR Flex Query XML needs the ibflex package"):
+        read_broker_file(FIX / "ibkr-flex.xml")

@@ -192,7 +192,11 @@ def _enum(x: object) -> str:
 
 
 def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
-    from ibflex import parser as flexparser
+    try:
+        from ibflex import parser as flexparser
+    except ImportError:
+        raise BrokerImportError(f"{out.path}: reading IBKR Flex Query XML needs the ibflex package: "
+                                "pip install 'volarb[brokers]' (or pip install ibflex)") from None
 
     text = "\n".join(lines)
     try:
