@@ -186,7 +186,8 @@ def test_positions_exports_alone(name):
 
 @pytest.mark.parametrize("files", [("ibkr-activity.csv",), ("ibkr-flex.xml",), ("thinkorswim-statement.csv",),
                                    ("tastytrade-21.csv", "tastytrade-positions.csv"),
-                                   ("schwab-transactions.csv", "schwab-positions.csv")])
+                                   ("schwab-transactions.csv", "schwab-positions.csv"),
+                                   ("fidelity-all-accounts.csv", "fidelity-positions.csv")])
 def test_reconciled_against_the_exports_positions(files):
     rec = _imp(*files).reconciliation
     assert len(rec.snapshot) == 4 and all(c.ok for c in rec.snapshot), rec.lines()

@@ -7,6 +7,11 @@
 * ``fidelity-activity-old``: ``Run Date,Action,Symbol,Security Description,Security Type,...``
   without ``Cash Balance ($)``, after five blank lines (same repository,
   ``fidelity_cma_csv_examples/History_for_Account_X8YYYYYYY.csv``);
+* ``fidelity-all-accounts``: the 2025 all-accounts export ``Run Date,Account,Account Number,Action,
+  Symbol,Description,Type,Exchange Quantity,Exchange Currency,Currency,Price,Quantity,Exchange Rate,
+  Commission,Fees,Accrued Interest,Amount,Settlement Date`` (same repository,
+  ``tests/fidelity_all_accounts_csv/fidelity_csv_all_accounts_transactions_20251204.csv``); accounts
+  kept apart by ``Account Number``;
 * ``fidelity-positions``: ``Account Number,Account Name,Symbol,Description,Quantity,...,
   Cost Basis Total,Average Cost Basis,Type``.
 
@@ -33,6 +38,9 @@ ACT = ("Run Date", "Action", "Symbol", "Description", "Type", "Quantity", "Price
        "Accrued Interest ($)", "Amount ($)", "Cash Balance ($)", "Settlement Date")
 ACT_OLD = ("Run Date", "Action", "Symbol", "Security Description", "Security Type", "Quantity", "Price ($)",
            "Commission ($)", "Fees ($)", "Accrued Interest ($)", "Amount ($)", "Settlement Date")
+ACT_ALL = ("Run Date", "Account", "Account Number", "Action", "Symbol", "Description", "Type", "Exchange Quantity",
+           "Exchange Currency", "Currency", "Price", "Quantity", "Exchange Rate", "Commission", "Fees",
+           "Accrued Interest", "Amount", "Settlement Date")
 POS = ("Account Number", "Account Name", "Symbol", "Description", "Quantity", "Last Price", "Last Price Change",
        "Current Value", "Today's Gain/Loss Dollar", "Today's Gain/Loss Percent", "Total Gain/Loss Dollar",
        "Total Gain/Loss Percent", "Percent Of Account", "Cost Basis Total", "Average Cost Basis", "Type")
@@ -83,8 +91,14 @@ def _as_of(action: str) -> _dt.date | None:
     return _dt.datetime.strptime(t.title() if t[0].isalpha() else t, fmt).date()
 
 
+def _first(header: list[str], *names: str) -> str:
+    return next((n for n in names if n in header), names[0])
+
+
 def _parse_activity(lines: list[str], idx: int, out: ParsedFile) -> None:
     header = split_csv_line(lines[idx])
+    c_price, c_comm = _first(header, "Price ($)", "Price"), _first(header, "Commission ($)", "Commission")
+    c_fees, c_amount = _first(header, "Fees ($)", "Fees"), _first(header, "Amount ($)", "Amount")
     fills: list[Fill] = []
     for line, cells in csv_rows(lines, idx + 1, out.path):
         if len(cells) < 6:
@@ -103,18 +117,19 @@ def _parse_activity(lines: list[str], idx: int, out: ParsedFile) -> None:
         q = r.number("Quantity")
         if q == 0:
             raise r.error("Quantity", "a non-zero quantity (negative for a sale)")
-        price = abs(r.money("Price ($)"))
-        comm, fees = abs(r.money("Commission ($)")), abs(r.money("Fees ($)"))
-        amount = r.money("Amount ($)")
+        price = abs(r.money(c_price))
+        comm, fees = abs(r.money(c_comm)), abs(r.money(c_fees))
+        amount = r.money(c_amount)
+        acct = r.text("Account Number")
         o = parse_fidelity_option_symbol(r.text("Symbol"))
         if o is None:
             if side is None:
                 raise r.error("Symbol", "an option symbol like ' -ASST250815P2.5' on an option event")
-            fills.append(Fill(r.where, "fidelity", out.layout.name, "", when, r.text("Symbol").upper(), "stock", None,
+            fills.append(Fill(r.where, "fidelity", out.layout.name, acct, when, r.text("Symbol").upper(), "stock", None,
                               None, None, event, side, effect, abs(q), price, comm, fees, amount, 1.0))
             continue
         und, exp, k, kind = o
-        fills.append(Fill(r.where, "fidelity", out.layout.name, "", when, und, "option", kind, k, exp, event,
+        fills.append(Fill(r.where, "fidelity", out.layout.name, acct, when, und, "option", kind, k, exp, event,
                           side if event == "trade" else None, effect, abs(q), price if event == "trade" else 0.0,
                           comm, fees, amount))
     if len(fills) > 1 and fills[0].when > fills[-1].when:
@@ -159,6 +174,9 @@ LAYOUTS = (
            lambda lines: header_index(lines, ACT), _parse_activity, _REF),
     Layout("fidelity-activity-old", "fidelity", "Fidelity account history CSV, older (Security Description)", ACT_OLD,
            lambda lines: header_index(lines, ACT_OLD), _parse_activity, _REF),
+    Layout("fidelity-all-accounts", "fidelity", "Fidelity all-accounts transactions CSV (2025, Account Number column)",
+           ACT_ALL, lambda lines: header_index(lines, ACT_ALL), _parse_activity,
+           "beancount_reds_importers tests/fidelity_all_accounts_csv (fidelity_csv_all_accounts_transactions_20251204.csv)"),
     Layout("fidelity-positions", "fidelity", "Fidelity portfolio positions CSV", POS,
            lambda lines: header_index(lines, POS), _parse_positions, "open-portfolio/FINporterFido README (0e28f92)"),
 )
