@@ -91,7 +91,10 @@ def _backup_csv(path: Path) -> Path:
     from workbook.io import atomic_write_bytes
 
     dest = path.with_name(path.stem + ".bak" + path.suffix)
-    atomic_write_bytes(dest, lambda tmp: shutil.copyfile(path, tmp))
+    def copy(tmp: Path) -> None:
+        shutil.copyfile(path, tmp)
+
+    atomic_write_bytes(dest, copy)
     return dest
 
 
@@ -116,7 +119,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     backups = [str(_backup_csv(out / name)) for name, _ in targets if (out / name).exists()]
     written = []
     for name, text in targets:
-        atomic_write_bytes(out / name, lambda tmp, t=text: tmp.write_text(t, encoding="utf-8", newline=""))
+        def write(tmp: Path, t: str = text) -> None:
+            tmp.write_text(t, encoding="utf-8", newline="")
+
+        atomic_write_bytes(out / name, write)
         written.append(str(out / name))
     rec = res.reconciliation
     if args.json:

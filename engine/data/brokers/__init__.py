@@ -40,11 +40,32 @@ from engine._validate import VolarbInputError
 __all__ = [
     "BrokerImportError", "Fill", "SnapshotRow", "EquityPoint", "Skipped", "ParsedFile", "Layout",
     "BROKERS", "BROKER_MODULES", "layouts", "detect_layout", "read_broker_file", "read_text",
-    "fingerprint", "is_broker_file",
+    "fingerprint", "is_broker_file", "kind_of", "side_of", "effect_of", "Kind", "Side", "Effect", "Event",
 ]
 
 Instrument = Literal["option", "stock"]
 Event = Literal["trade", "expire", "assign", "exercise"]
+Kind = Literal["put", "call"]
+Side = Literal["buy", "sell"]
+Effect = Literal["open", "close"]
+_KIND_WORDS: dict[str, Kind] = {"put": "put", "p": "put", "call": "call", "c": "call"}
+_SIDE_WORDS: dict[str, Side] = {"buy": "buy", "sell": "sell", "bot": "buy", "sold": "sell"}
+_EFFECT_WORDS: dict[str, Effect] = {"open": "open", "close": "close"}
+
+
+def kind_of(text: str) -> Kind | None:
+    """``"PUT"``/``"P"``/``"Call"`` -> ``"put"``/``"call"``; None for anything else."""
+    return _KIND_WORDS.get(str(text).strip().lower())
+
+
+def side_of(text: str | None) -> Side | None:
+    """``"BUY"``/``"Sell"``/``"BOT"``/``"SOLD"`` -> ``"buy"``/``"sell"``; None for anything else."""
+    return _SIDE_WORDS.get(str(text or "").strip().lower())
+
+
+def effect_of(text: str | None) -> Effect | None:
+    """``"Open"``/``"CLOSE"`` -> ``"open"``/``"close"``; None for anything else."""
+    return _EFFECT_WORDS.get(str(text or "").strip().lower())
 
 #: ``--broker`` names and the module that holds their layouts (``tos`` is thinkorswim, a Schwab
 #: platform whose statement lives in :mod:`.schwab`).
@@ -116,12 +137,12 @@ class Fill:
     when: _dt.datetime
     underlying: str
     instrument: Instrument
-    kind: Literal["put", "call"] | None
+    kind: Kind | None
     strike: float | None
     expiry: _dt.date | None
     event: Event
-    side: Literal["buy", "sell"] | None
-    effect: Literal["open", "close"] | None
+    side: Side | None
+    effect: Effect | None
     quantity: float
     price: float
     commission: float
@@ -144,6 +165,8 @@ class Fill:
             return self.underlying
         from engine.data.positions import occ_symbol
 
+        if self.expiry is None or self.kind is None or self.strike is None:
+            raise BrokerImportError(f"{self.source}: an option row needs its kind, strike and expiry")
         return occ_symbol(self.underlying[:6], self.expiry, self.kind, round(self.strike, 3))
 
 
@@ -159,7 +182,7 @@ class SnapshotRow:
     account: str
     underlying: str
     instrument: Instrument
-    kind: Literal["put", "call"] | None
+    kind: Kind | None
     strike: float | None
     expiry: _dt.date | None
     quantity: float
@@ -393,10 +416,10 @@ def _assign_ids(out: ParsedFile) -> None:
     out.fills = fills
 
 
-def _replace(f: Fill, **kw: object) -> Fill:
+def _replace(f: Fill, fill_id: str) -> Fill:
     from dataclasses import replace
 
-    return replace(f, **kw)
+    return replace(f, fill_id=fill_id)
 
 
 def _nan() -> float:

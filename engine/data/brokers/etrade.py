@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from engine.data.brokers import Fill, Layout, ParsedFile, Skipped
+from engine.data.brokers import Effect, Event, Fill, Layout, ParsedFile, Side, Skipped, kind_of
 from engine.data.brokers._cells import Row, csv_rows, header_index, parse_expiry, split_csv_line
 
 __all__ = ["LAYOUTS"]
@@ -22,7 +22,7 @@ __all__ = ["LAYOUTS"]
 HDR = ("TransactionDate", "TransactionType", "SecurityType", "Symbol", "Quantity", "Amount", "Price", "Commission",
        "Description")
 _OPT = re.compile(r"^([A-Z0-9.]+)\s+([A-Z][a-z]{2} \d{1,2} '\d{2})\s+\$([\d,.]+)\s+(Put|Call)$", re.I)
-_TYPES = {"sold short": ("trade", "sell", "open"), "bought to cover": ("trade", "buy", "close"),
+_TYPES: dict[str, tuple[Event, Side | None, Effect | None]] = {"sold short": ("trade", "sell", "open"), "bought to cover": ("trade", "buy", "close"),
           "bought to open": ("trade", "buy", "open"), "sold to close": ("trade", "sell", "close"),
           "option expiration": ("expire", None, "close"), "option assigned": ("assign", None, "close"),
           "option assignment": ("assign", None, "close"), "option exercised": ("exercise", None, "close"),
@@ -65,7 +65,7 @@ def _parse(lines: list[str], idx: int, out: ParsedFile) -> None:
         if m is None:
             raise r.error("Symbol", "an option like \"ASST Aug 15 '25 $2.50 Put\"")
         fills.append(Fill(r.where, "etrade", out.layout.name, acct, when, m.group(1).upper(), "option",
-                          m.group(4).lower(), float(m.group(3).replace(",", "")), parse_expiry(m.group(2).title()),
+                          kind_of(m.group(4)), float(m.group(3).replace(",", "")), parse_expiry(m.group(2).title()),
                           event, side, effect, qty, price if event == "trade" else 0.0, comm, 0.0, amount))
     if len(fills) > 1 and fills[0].when > fills[-1].when:
         fills.reverse()

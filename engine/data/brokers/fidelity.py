@@ -29,7 +29,7 @@ import datetime as _dt
 import math
 import re
 
-from engine.data.brokers import Fill, Layout, ParsedFile, Skipped, SnapshotRow
+from engine.data.brokers import Effect, Event, Fill, Kind, Layout, ParsedFile, Side, Skipped, SnapshotRow
 from engine.data.brokers._cells import Row, csv_rows, header_index, split_csv_line
 
 __all__ = ["LAYOUTS", "parse_fidelity_option_symbol"]
@@ -48,7 +48,7 @@ _SYM = re.compile(r"^-?([A-Z0-9.]+?)(\d{6})([CP])([\d.]+)$")
 _REF = "redstreet/beancount_reds_importers importers/fidelity (fidelity_brokerage_csv.py line 17, examples)"
 
 
-def parse_fidelity_option_symbol(text: str) -> tuple[str, _dt.date, float, str] | None:
+def parse_fidelity_option_symbol(text: str) -> tuple[str, _dt.date, float, Kind] | None:
     """``" -ASST250815P2.5"`` -> (underlying, expiry, strike, kind); None for a ticker.
 
     >>> parse_fidelity_option_symbol(" -ASST250815P2.5")
@@ -65,7 +65,7 @@ def parse_fidelity_option_symbol(text: str) -> tuple[str, _dt.date, float, str] 
         "put" if m.group(3) == "P" else "call"
 
 
-def _classify(action: str) -> tuple[str, str | None, str | None] | None:
+def _classify(action: str) -> tuple[Event, Side | None, Effect | None] | None:
     a = action.upper()
     if "ASSIGNED" in a and ("YOU BOUGHT" in a or "YOU SOLD" in a):
         return "assign", "buy" if "YOU BOUGHT" in a else "sell", None  # the share delivery
@@ -76,8 +76,8 @@ def _classify(action: str) -> tuple[str, str | None, str | None] | None:
     if a.startswith("EXERCISED") or "EXERCISE" in a and "YOU" not in a:
         return "exercise", None, "close"
     if a.startswith("YOU SOLD") or a.startswith("YOU BOUGHT"):
-        side = "sell" if a.startswith("YOU SOLD") else "buy"
-        effect = "open" if "OPENING" in a else "close" if "CLOSING" in a else None
+        side: Side = "sell" if a.startswith("YOU SOLD") else "buy"
+        effect: Effect | None = "open" if "OPENING" in a else "close" if "CLOSING" in a else None
         return "trade", side, effect
     return None
 

@@ -25,8 +25,22 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+from typing import Any
 
-from engine.data.brokers import BrokerImportError, EquityPoint, Fill, Layout, ParsedFile, Skipped, SnapshotRow
+from engine.data.brokers import (
+    BrokerImportError,
+    Effect,
+    EquityPoint,
+    Event,
+    Fill,
+    Kind,
+    Layout,
+    ParsedFile,
+    Side,
+    Skipped,
+    SnapshotRow,
+    side_of,
+)
 from engine.data.brokers._cells import Row, csv_rows, split_csv_line
 
 __all__ = ["LAYOUTS", "parse_ib_option_symbol"]
@@ -36,7 +50,7 @@ _TRADES_HDR = ("Trades", "Header", "DataDiscriminator", "Asset Category", "Curre
                "Quantity", "T. Price", "C. Price", "Proceeds", "Comm/Fee", "Basis", "Realized P/L", "MTM P/L", "Code")
 
 
-def parse_ib_option_symbol(text: str) -> tuple[str, _dt.date, float, str] | None:
+def parse_ib_option_symbol(text: str) -> tuple[str, _dt.date, float, Kind] | None:
     """``"SPY 25AUG25 643 P"`` -> (underlying, expiry, strike, kind), None if not that form.
 
     >>> parse_ib_option_symbol("ASST 15AUG25 2.5 P")
@@ -154,13 +168,13 @@ def _activity_trade(r: Row, account: str, out: ParsedFile) -> None:
     q = r.number("Quantity")
     if q == 0:
         raise r.error("Quantity", "a non-zero number (negative for a sale)")
-    side = "buy" if q > 0 else "sell"
+    side: Side = "buy" if q > 0 else "sell"
     price = abs(r.money("T. Price"))
     comm = abs(r.money("Comm/Fee"))
     amount = r.money("Proceeds") + r.money("Comm/Fee")
     codes = _codes(r.text("Code"))
-    effect = "open" if "O" in codes else "close" if "C" in codes else None
-    event = "assign" if "A" in codes else "exercise" if "Ex" in codes else "expire" if "Ep" in codes else "trade"
+    effect: Effect | None = "open" if "O" in codes else "close" if "C" in codes else None
+    event: Event = "assign" if "A" in codes else "exercise" if "Ex" in codes else "expire" if "Ep" in codes else "trade"
     acct = r.text("Account") or account
     if cat == "Stocks":
         out.fills.append(Fill(r.where, "ibkr", out.layout.name, acct, when, r.text("Symbol").upper(), "stock", None,
@@ -183,7 +197,7 @@ def _detect_flex(lines: list[str]) -> int | None:
     return None
 
 
-def _f(x: object, default: float = 0.0) -> float:
+def _f(x: Any, default: float = 0.0) -> float:
     return default if x is None else float(x)
 
 
@@ -230,15 +244,17 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
             if cat not in ("OPT", "STK"):
                 out.skipped.append(Skipped(where, f"other instrument ({cat})"))
                 continue
-            when = t.dateTime or _dt.datetime.combine(t.tradeDate, _dt.time())
+            when = t.dateTime or (_dt.datetime.combine(t.tradeDate, _dt.time()) if t.tradeDate else None)
+            if when is None:
+                raise BrokerImportError(f"{where}, attributes 'dateTime'/'tradeDate': expected a date, got none")
             q = _f(t.quantity)
             if q == 0:
                 raise BrokerImportError(f"{where}, attribute 'quantity': expected a non-zero number, got {t.quantity!r}")
-            side = "buy" if q > 0 else "sell"
+            side: Side = "buy" if q > 0 else "sell"
             oc = _enum(t.openCloseIndicator)
-            effect = "open" if oc == "O" else "close" if oc == "C" else None
+            effect: Effect | None = "open" if oc == "O" else "close" if oc == "C" else None
             notes = {_enum(n) for n in (t.notes or ())}
-            event = "trade"
+            event: Event = "trade"
             if ttype == "BookTrade":
                 event = "assign" if "A" in notes else "exercise" if "Ex" in notes else "expire" if "Ep" in notes else "trade"
             acct = t.accountId or acct_default
@@ -256,17 +272,17 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
             action = _enum(e.transactionType)
             cat = _enum(e.assetCategory)
             acct = e.accountId or acct_default
-            when = _dt.datetime.combine(e.date, _dt.time(16, 0)) if e.date else None
-            if when is None:
+            if e.date is None:
                 raise BrokerImportError(f"{where}, attribute 'date': expected a date, got None")
+            when = _dt.datetime.combine(e.date, _dt.time(16, 0))
             q = abs(_f(e.quantity))
             comm = abs(_f(e.commisionsAndTax))
             if cat == "STK" and action in ("Buy", "Sell"):
                 out.fills.append(Fill(where, "ibkr", out.layout.name, acct, when, (e.symbol or "").upper(), "stock",
-                                      None, None, None, "assign", action.lower(), None, q, abs(_f(e.tradePrice)), comm,
+                                      None, None, None, "assign", side_of(action), None, q, abs(_f(e.tradePrice)), comm,
                                       0.0, _f(e.proceeds) - comm, 1.0, "", f"ib-eae-{e.tradeID}"))
             elif cat == "OPT" and action in ("Assignment", "Exercise", "Expiration"):
-                ev = {"Assignment": "assign", "Exercise": "exercise", "Expiration": "expire"}[action]
+                ev: Event = {"Assignment": "assign", "Exercise": "exercise", "Expiration": "expire"}[action]  # type: ignore[assignment]
                 out.fills.append(_flex_option(e, where, acct, when, ev, None, None, q, comm, -comm, out,
                                               fid=f"ib-eae-{e.tradeID}"))
             else:
@@ -295,9 +311,10 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
             out.as_of = st.toDate
 
 
-def _flex_option(t, where: str, acct: str, when: _dt.datetime, event: str, side, effect, q: float, comm: float,
+def _flex_option(t: Any, where: str, acct: str, when: _dt.datetime, event: Event, side: Side | None,
+                 effect: Effect | None, q: float, comm: float,
                  amount: float, out: ParsedFile, fid: str | None = None) -> Fill:
-    kind = {"P": "put", "C": "call"}.get(_enum(t.putCall))
+    kind: Kind | None = {"P": "put", "C": "call"}.get(_enum(t.putCall))  # type: ignore[assignment]
     if kind is None or t.strike is None or t.expiry is None:
         raise BrokerImportError(f"{where}: an option row needs putCall, strike and expiry (got {_enum(t.putCall)!r}, "
                                 f"{t.strike!r}, {t.expiry!r})")

@@ -40,7 +40,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-from engine.data.brokers import EquityPoint, Fill, ParsedFile, SnapshotRow
+from engine.data.brokers import EquityPoint, Fill, ParsedFile, Side, SnapshotRow
 
 __all__ = ["JOURNAL_COLUMNS", "POSITION_IMPORT_COLUMNS", "Chain", "PositionLine", "JournalLine",
            "FileReport", "SnapshotCheck", "Reconciliation", "ImportResult", "build_import"]
@@ -354,7 +354,7 @@ def _pair_deliveries(events: list[_Ev], rec: Reconciliation) -> list[_Ev]:
         if f.instrument != "option" or f.event not in ("assign", "exercise"):
             continue
         put = f.kind == "put"
-        side = ("buy" if put else "sell") if f.event == "assign" else ("sell" if put else "buy")
+        side: Side = ("buy" if put else "sell") if f.event == "assign" else ("sell" if put else "buy")
         shares = f.quantity * f.multiplier
         cands = []
         for s in stock:
@@ -447,9 +447,9 @@ class _Book:
     def _roll_into(self, f: Fill, closing: str) -> None:
         """A close after an open the same day: the fresh chains opened today join ``closing``."""
         key = self._roll_key(f)
-        for fresh in self.opened_today.get(key, []):
-            fresh = self._resolve(fresh)
-            if fresh == closing or fresh not in self.chains:
+        for opened in self.opened_today.get(key, []):
+            fresh = self._resolve(opened)
+            if fresh is None or fresh == closing or fresh not in self.chains:
                 continue
             ch, into = self.chains.pop(fresh), self.chains[closing]
             if ch.legs and ch.legs[0] in into.legs:
@@ -537,7 +537,7 @@ class _Book:
                     ch.status = {"trade": "closed", "expire": "expired", "assign": "assigned",
                                  "exercise": "exercised"}[f.event]
                     ch.closed = f.date
-                if f.event == "trade":
+                if f.event == "trade" and chain is not None:
                     self.closed_today[self._roll_key(f)] = chain
                     self._roll_into(f, chain)
             self._journal(f, action, closed_qty, price, "close", f.commission * share_close, f.fees * share_close,
@@ -572,7 +572,7 @@ class _Book:
         costs = f.commission + f.fees
         opt = ev.delivery_of.fill if ev.delivery_of is not None else None
         origin = ""
-        if opt is not None:
+        if opt is not None and opt.expiry is not None:
             what = {"assign": "assigned", "exercise": "exercised"}[opt.event]
             origin = f"{opt.kind} {opt.strike:g} {opt.expiry.isoformat()} {what}"
         remaining, closed, pnl, plan_pnl, car = f.quantity, 0.0, 0.0, 0.0, 0.0
@@ -598,7 +598,7 @@ class _Book:
             return
         share_close = closed / f.quantity
         note = [] if f.underlying == self.plan else [f"other underlying (plan: {self.plan})"]
-        if origin:
+        if origin and opt is not None:
             note.append(("called away: " if opt.kind == "call" and opt.event == "assign" else "delivery: ") + origin)
         amount_each = f.amount / f.quantity if f.quantity else math.nan
         if closed > 0:
@@ -658,7 +658,8 @@ class _Book:
                                     f"{ch.premium:.2f}, break-even {ch.break_even:.4f}/share "
                                     f"({ch.break_even_after_costs:.4f} after costs)")
                     out.append(PositionLine(acct, f.underlying, f.kind or "", "long" if lot.sign > 0 else "short",
-                                            float(f.strike or 0.0), f.expiry, lot.qty, None, lot.price, lot.opened,
+                                            float(f.strike or 0.0), f.expiry or lot.opened, lot.qty, None, lot.price,
+                                            lot.opened,
                                             lot.cost_per_unit * lot.qty, chain_id=ch.chain_id if ch else "",
                                             note="; ".join(note)))
                 else:
@@ -695,6 +696,8 @@ def _snapshot_key(s: SnapshotRow) -> tuple[str, str]:
         return (s.account, s.underlying)
     from engine.data.positions import occ_symbol
 
+    if s.expiry is None or s.kind is None or s.strike is None:
+        raise ValueError(f"{s.source}: an option position needs its kind, strike and expiry")
     return (s.account, occ_symbol(s.underlying[:6], s.expiry, s.kind, round(float(s.strike), 3)))
 
 
@@ -715,7 +718,8 @@ def _from_snapshot(rows: list[SnapshotRow], plan: str, as_of: _dt.date | None) -
                                     note="; ".join(note)))
         else:
             out.append(PositionLine(s.account, s.underlying, s.kind or "", side, float(s.strike or 0.0),
-                                    s.expiry, abs(s.quantity), None, cost, None, 0.0, note="; ".join(note)))
+                                    s.expiry or as_of or _dt.date.today(), abs(s.quantity), None, cost, None, 0.0,
+                                    note="; ".join(note)))
     return out
 
 
@@ -782,15 +786,15 @@ def build_import(parsed: list[ParsedFile], underlying: str = "ASST") -> ImportRe
             have = book.open_quantities()
             exp: dict[tuple[str, str], list[float]] = {}
             no_accounts = {f.account for f in fills} == {""}  # e.g. tastytrade history has no account column
-            for s in snapshot:
-                k = _snapshot_key(s)
+            for row in snapshot:
+                k = _snapshot_key(row)
                 if no_accounts:
                     k = ("", k[1])
-                e = exp.setdefault(k, [0.0, 0.0, 0.0])  # quantity, sum |q| x cost, sum |q| with a cost
-                e[0] += s.quantity
-                if math.isfinite(s.cost_per_share):
-                    e[1] += abs(s.quantity) * s.cost_per_share
-                    e[2] += abs(s.quantity)
+                acc = exp.setdefault(k, [0.0, 0.0, 0.0])  # quantity, sum |q| x cost, sum |q| with a cost
+                acc[0] += row.quantity
+                if math.isfinite(row.cost_per_share):
+                    acc[1] += abs(row.quantity) * row.cost_per_share
+                    acc[2] += abs(row.quantity)
             accounts = {a for a, _ in exp}
             for k in sorted(set(have) | set(exp)):
                 if k[0] in accounts or not accounts - {""}:
@@ -809,10 +813,10 @@ def build_import(parsed: list[ParsedFile], underlying: str = "ASST") -> ImportRe
     journal = [replace(j, chain_id=book._resolve(j.chain_id) or "") if j.chain_id else j for j in book.journal]
     eq: dict[_dt.date, list[EquityPoint]] = {}
     for pf in parsed:
-        for e in pf.equity:
-            eq.setdefault(e.date, [])
-            if not any(x.account == e.account for x in eq[e.date]):
-                eq[e.date].append(e)
+        for point in pf.equity:
+            eq.setdefault(point.date, [])
+            if not any(x.account == point.account for x in eq[point.date]):
+                eq[point.date].append(point)
     equity = [EquityPoint(d, sum(x.equity for x in xs), sum(x.contribution for x in xs),
                           sum(x.cash for x in xs), "") for d, xs in sorted(eq.items())]
     chains = sorted(book.chains.values(), key=lambda c: (c.account, c.opened, c.chain_id))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from engine.data.brokers import Fill, Layout, ParsedFile, Skipped
+from engine.data.brokers import Effect, Event, Fill, Layout, ParsedFile, Side, Skipped, kind_of
 from engine.data.brokers._cells import Row, csv_rows, header_index, parse_expiry, split_csv_line
 
 __all__ = ["LAYOUTS"]
@@ -24,7 +24,7 @@ __all__ = ["LAYOUTS"]
 HDR = ("Activity Date", "Process Date", "Settle Date", "Instrument", "Description", "Trans Code", "Quantity",
        "Price", "Amount")
 _OPT = re.compile(r"([A-Z0-9.]+)\s+(\d{1,2}/\d{1,2}/\d{4})\s+(Put|Call)\s+\$([\d,.]+)", re.I)
-_CODES = {"STO": ("trade", "sell", "open"), "BTC": ("trade", "buy", "close"), "BTO": ("trade", "buy", "open"),
+_CODES: dict[str, tuple[Event, Side | None, Effect | None]] = {"STO": ("trade", "sell", "open"), "BTC": ("trade", "buy", "close"), "BTO": ("trade", "buy", "open"),
           "STC": ("trade", "sell", "close"), "OEXP": ("expire", None, "close"), "OASGN": ("assign", None, "close"),
           "OEXCS": ("exercise", None, "close"), "BUY": ("trade", "buy", None), "SELL": ("trade", "sell", None)}
 
@@ -67,7 +67,7 @@ def _parse(lines: list[str], idx: int, out: ParsedFile) -> None:
         gross = qty * price * 100 if event == "trade" else 0.0
         fees = round(abs(gross - abs(amount)), 2) if event == "trade" else 0.0
         fills.append(Fill(r.where, "robinhood", out.layout.name, "", when, m.group(1).upper(), "option",
-                          m.group(3).lower(), float(m.group(4).replace(",", "")), parse_expiry(m.group(2)), event,
+                          kind_of(m.group(3)), float(m.group(4).replace(",", "")), parse_expiry(m.group(2)), event,
                           side, effect, qty, price if event == "trade" else 0.0, 0.0, fees, amount))
     if len(fills) > 1 and fills[0].when > fills[-1].when:
         fills.reverse()

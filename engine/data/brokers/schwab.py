@@ -27,21 +27,33 @@ import datetime as _dt
 import math
 import re
 
-from engine.data.brokers import EquityPoint, Fill, Layout, ParsedFile, Skipped, SnapshotRow
+from engine.data.brokers import (
+    Effect,
+    EquityPoint,
+    Event,
+    Fill,
+    Kind,
+    Layout,
+    ParsedFile,
+    Side,
+    Skipped,
+    SnapshotRow,
+    kind_of,
+)
 from engine.data.brokers._cells import Row, csv_rows, header_index, parse_expiry, parse_money, split_csv_line
 
 __all__ = ["LAYOUTS", "parse_schwab_option_symbol"]
 
 TX = ("Date", "Action", "Symbol", "Description", "Quantity", "Price", "Fees & Comm", "Amount")
 _SYM_RE = re.compile(r"^([A-Z0-9.]+)\s+(\d{2}/\d{2}/\d{4})\s+([\d.]+)\s+([PC])$")
-_ACTIONS = {"sell to open": ("trade", "sell", "open"), "buy to close": ("trade", "buy", "close"),
+_ACTIONS: dict[str, tuple[Event, Side | None, Effect | None]] = {"sell to open": ("trade", "sell", "open"), "buy to close": ("trade", "buy", "close"),
             "buy to open": ("trade", "buy", "open"), "sell to close": ("trade", "sell", "close"),
             "expired": ("expire", None, "close"), "assigned": ("assign", None, "close"),
             "exchange or exercise": ("exercise", None, "close"), "buy": ("trade", "buy", None),
             "sell": ("trade", "sell", None)}
 
 
-def parse_schwab_option_symbol(text: str) -> tuple[str, _dt.date, float, str] | None:
+def parse_schwab_option_symbol(text: str) -> tuple[str, _dt.date, float, Kind] | None:
     """``"HIMS 01/23/2026 31.50 P"`` -> (underlying, expiry, strike, kind); None for a ticker.
 
     >>> parse_schwab_option_symbol("ASST 08/15/2025 2.50 P")
@@ -150,7 +162,8 @@ def _detect_tos(lines: list[str]) -> int | None:
 
 def _parse_tos(lines: list[str], idx: int, out: ParsedFile) -> None:
     m = re.search(r"through (\d{1,2}/\d{1,2}/\d{2,4})", lines[0])
-    acct = (re.search(r"Account Statement for (\S+)", lines[0]) or [None, ""])[1]
+    m_acct = re.search(r"Account Statement for (\S+)", lines[0])
+    acct = m_acct.group(1) if m_acct else ""
     end = parse_expiry(m.group(1)) if m else None
     i, n = 1, len(lines)
     trades_seen = 0
@@ -221,18 +234,19 @@ def _tos_cash(r: Row, acct: str, out: ParsedFile) -> None:
     fees, comm = abs(r.money("Misc Fees")), abs(r.money("Commissions & Fees"))
     amount = r.money("AMOUNT", default=0.0)
     m = _TOS_OPT.match(desc)
+    side: Side
     if m:
         side = "sell" if m.group(1) == "SOLD" else "buy"
         qty = abs(parse_money(m.group(2)) or 0.0)
         exp = parse_expiry(m.group(5))
         out.fills.append(Fill(r.where, "tos", out.layout.name, acct, when, m.group(3), "option",
-                              m.group(7).lower(), float(m.group(6)), exp, "trade", side, None, qty,
+                              kind_of(m.group(7)), float(m.group(6)), exp, "trade", side, None, qty,
                               float(m.group(8).replace(",", "")), comm, fees, amount, float(m.group(4))))
         return
     m = _TOS_RAD.search(desc)
     if m:
-        ev = {"EXPIRATION": "expire", "ASSIGNMENT": "assign", "EXERCISE": "exercise"}[m.group(1)]
-        out.fills.append(Fill(r.where, "tos", out.layout.name, acct, when, m.group(3), "option", m.group(7).lower(),
+        ev: Event = {"EXPIRATION": "expire", "ASSIGNMENT": "assign", "EXERCISE": "exercise"}[m.group(1)]  # type: ignore[assignment]
+        out.fills.append(Fill(r.where, "tos", out.layout.name, acct, when, m.group(3), "option", kind_of(m.group(7)),
                               float(m.group(6)), parse_expiry(m.group(5)), ev, None, "close",
                               abs(parse_money(m.group(2)) or 0.0), 0.0, comm, fees, amount, float(m.group(4))))
         return

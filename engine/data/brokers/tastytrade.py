@@ -25,7 +25,20 @@ an ``Equity``).  ``Money Movement`` rows (deposits, interest, fees) are skipped 
 
 from __future__ import annotations
 
-from engine.data.brokers import Fill, Layout, ParsedFile, Skipped, SnapshotRow
+from engine.data.brokers import (
+    Effect,
+    Event,
+    Fill,
+    Kind,
+    Layout,
+    ParsedFile,
+    Side,
+    Skipped,
+    SnapshotRow,
+    effect_of,
+    kind_of,
+    side_of,
+)
 from engine.data.brokers._cells import Row, csv_rows, header_index, split_csv_line
 
 __all__ = ["LAYOUTS"]
@@ -42,14 +55,14 @@ TW15 = ("Date/Time", "Transaction Code", "Transaction Subcode", "Symbol", "Buy/S
 POS_REQUIRED = ("Symbol", "Type", "Quantity", "Exp Date", "Strike Price", "Call/Put")
 
 
-def _kind(text: str, row: Row, col: str) -> str:
-    k = {"PUT": "put", "P": "put", "CALL": "call", "C": "call"}.get(text.strip().upper())
+def _kind(text: str, row: Row, col: str) -> Kind:
+    k = kind_of(text)
     if k is None:
         raise row.error(col, "PUT or CALL")
     return k
 
 
-def _event_of(sub: str, desc: str) -> str:
+def _event_of(sub: str, desc: str) -> Event:
     s, d = sub.lower(), desc.lower()
     if "expiration" in s or "due to expiration" in d:
         return "expire"
@@ -78,8 +91,8 @@ def _parse_current(lines: list[str], idx: int, out: ParsedFile) -> None:
         when = r.when("Date")
         action = r.text("Action").upper()
         event = _event_of(sub, r.text("Description"))
-        side = "buy" if action.startswith("BUY") else "sell" if action.startswith("SELL") else None
-        effect = "open" if action.endswith("_OPEN") else "close" if action.endswith("_CLOSE") else None
+        side: Side | None = "buy" if action.startswith("BUY") else "sell" if action.startswith("SELL") else None
+        effect: Effect | None = "open" if action.endswith("_OPEN") else "close" if action.endswith("_CLOSE") else None
         if event == "trade" and side is None:
             raise r.error("Action", "BUY_TO_OPEN, SELL_TO_OPEN, BUY_TO_CLOSE or SELL_TO_CLOSE")
         qty = r.number("Quantity", positive=True)
@@ -117,9 +130,7 @@ def _parse_legacy(lines: list[str], idx: int, out: ParsedFile) -> None:
             continue
         when = r.when("Date/Time")
         event = _event_of(sub, r.text("Description"))
-        bs, oc = r.text("Buy/Sell").lower(), r.text("Open/Close").lower()
-        side = bs if bs in ("buy", "sell") else None
-        effect = oc if oc in ("open", "close") else None
+        side, effect = side_of(r.text("Buy/Sell")), effect_of(r.text("Open/Close"))
         qty = r.number("Quantity", positive=True)
         costs = abs(r.money("Fees"))
         amount = r.money("Amount")
@@ -129,7 +140,7 @@ def _parse_legacy(lines: list[str], idx: int, out: ParsedFile) -> None:
         if r.blank("Call/Put"):
             if side is None:
                 raise r.error("Buy/Sell", "Buy or Sell on a share row")
-            ev = "assign" if code == "Receive Deliver" and event == "trade" else event
+            ev: Event = "assign" if code == "Receive Deliver" and event == "trade" else event
             out.fills.append(Fill(r.where, "tastytrade", out.layout.name, acct, when, und, "stock", None, None, None,
                                   ev, side, effect, qty, price, 0.0, costs, amount, 1.0))
             continue
