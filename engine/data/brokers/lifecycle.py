@@ -760,7 +760,12 @@ def build_import(parsed: list[ParsedFile], underlying: str = "ASST") -> ImportRe
     fills: list[Fill] = []
     for pf in parsed:
         dup = 0
-        for f in pf.fills:
+        # newest-first files (tastytrade, Schwab, Fidelity, ...): oldest first, so that rows of the
+        # same time stamp keep their true order through the stable sort below
+        newest_first = len(pf.fills) > 1 and pf.fills[0].when > pf.fills[-1].when and all(
+            a.when >= b.when for a, b in zip(pf.fills, pf.fills[1:]))
+        ordered = pf.fills[::-1] if newest_first else pf.fills
+        for f in ordered:
             if f.fill_id in seen:
                 dup += 1
                 continue
@@ -772,7 +777,7 @@ def build_import(parsed: list[ParsedFile], underlying: str = "ASST") -> ImportRe
         rec.files.append(FileReport(pf.path, pf.layout.name, pf.rows_read, pf.rows_used, reasons, len(pf.fills), dup))
         rec.duplicates += dup
     order = {id(f): i for i, f in enumerate(fills)}
-    fills.sort(key=lambda f: (f.account, f.when, 0 if f.event == "trade" else 1, f.effect == "open", order[id(f)]))
+    fills.sort(key=lambda f: (f.account, f.when, 0 if f.event == "trade" else 1, order[id(f)]))
     events = _pair_deliveries(_merge(fills), rec)
     book = _Book(plan, rec)
     for ev in events:
