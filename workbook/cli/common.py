@@ -53,6 +53,13 @@ def load_input(path: str | None, what: str) -> tuple[Any, str]:
         return getattr(wio, read_sheet)(wio.load_user_workbook(p), str(p)), f"{p} (sheet {sheet})"
     if not p.exists():
         raise CliError(f"{p}: {what} file not found")
+    if what == "positions" and p.is_file():
+        from engine.data.brokers import is_broker_file
+
+        if is_broker_file(p):  # a broker export (volarb import layouts)
+            from workbook.cli.brokers import broker_positions
+
+            return broker_positions(p), f"{p} (broker export)"
     return read_file(p), str(p)
 
 
@@ -311,7 +318,8 @@ def usage_examples(*lines: str) -> str:
 def add_common(p: argparse.ArgumentParser, inputs: bool = True, json_flag: bool = True) -> None:
     if inputs:
         p.add_argument("--positions", metavar="CSV|XLSX",
-                       help="positions CSV (or a report's Positions sheet); default: the plan's 38 short puts")
+                       help="positions CSV, a broker export (volarb import layouts) or a report's Positions "
+                            "sheet; default: the plan's 38 short puts")
         p.add_argument("--config", metavar="TOML|XLSX",
                        help="plan config TOML (or a report's Inputs sheet); default: the plan's parameters")
     if json_flag:
