@@ -319,7 +319,7 @@ def capital_model_comparison(budget, strikes, weights, premiums, spot,
     >>> df = capital_model_comparison(5652, list(PLAN_PREMIUMS), [0.20, 0.35, 0.30, 0.10, 0.05],
     ...                               list(PLAN_PREMIUMS.values()), 3.15, printed=PLAN_MONTH2_CONTRACTS)
     >>> df[["strike", "contracts_printed", "contracts_premium", "contracts_reg_t"]].values.tolist()
-    [[2.0, 16.0, 16.0, 12.0], [2.5, 15.0, 17.0, 14.0], [3.0, 10.0, 10.0, 8.0], [4.0, 2.0, 2.0, 1.0], [5.0, 1.0, 0.0, 0.0]]
+    [[2.0, 16.0, 16.0, 56.0], [2.5, 15.0, 17.0, 79.0], [3.0, 10.0, 10.0, 35.0], [4.0, 2.0, 2.0, 8.0], [5.0, 1.0, 0.0, 4.0]]
     """
     base = None
     for model in ("premium", "cash_secured", "reg_t"):

@@ -66,10 +66,11 @@ def test_example_book_hand_arithmetic():
     np.testing.assert_allclose(book["moneyness"], book["strike"] / 3.15, rtol=1e-15, atol=0)
     # intrinsic of puts at 3.15: 0, 0, 0, 0, 0, 0.85, 1.85
     np.testing.assert_allclose(book["intrinsic"], [0, 0, 0, 0, 0, 0.85, 1.85], rtol=0, atol=1e-12)
-    # Reg T, first lot (K=2, OTM by 1.15): (mark + max(0.20*3.15 - 1.15, 0.10*2)) x 100 x 5 = (mark + 0.2) x 500
-    assert abs(book["margin"][0] - (mark[0] + 0.2) * 500) < 1e-9
-    # K=5 lot (ITM): (mark + max(0.63 - 0, 0.5)) x 100 x 2 = (mark + 0.63) x 200
-    assert abs(book["margin"][6] - (mark[6] + 0.63) * 200) < 1e-9
+    # Reg T net of the put's value (the basis compared with net liquidation value), first lot
+    # (K=2, OTM by 1.15): max(0.20*3.15 - 1.15, 0.10*2) x 100 x 5 = 0.2 x 500 = 100
+    assert abs(book["margin"][0] - 0.2 * 500) < 1e-9
+    # K=5 lot (ITM): max(0.63 - 0, 0.5) x 100 x 2 = 0.63 x 200 = 126
+    assert abs(book["margin"][6] - 0.63 * 200) < 1e-9
     # short puts: long delta, collect theta, short vega
     assert (book["delta_shares"] > 0).all() and (book["theta_day"] > 0).all() and (book["vega_point"] < 0).all()
     np.testing.assert_allclose(book["delta_dollars"], book["delta_shares"] * 3.15, rtol=1e-15, atol=0)
@@ -193,11 +194,11 @@ def test_short_call_margin_under_cash_secured_is_the_naked_call_requirement():
     # A short call cannot be cash-secured; the book must not drop its margin (NaN, then skipped
     # by the portfolio sum).  It gets the CBOE/FINRA naked-call requirement, as simulate_plan
     # applies: $5 call, spot 3.15: OTM 5 - 3.15 = 1.85; 20% x 3.15 - 1.85 = -1.22 < 10% x 3.15
-    # = 0.315, so (mark + 0.315) x 100 per contract, x 2 contracts.
+    # = 0.315, so 0.315 x 100 per contract net of the call's value, x 2 contracts.
     cfg = CFG.replace(capital__model="cash_secured")
     book = mark_book(positions_from_records([rec(kind="call", strike=5.0, contracts=2, premium=2.0)], "test"), cfg)
     mark = float(book["mark"].iloc[0])
-    np.testing.assert_allclose(book["margin"].iloc[0], (mark + 0.315) * 100 * 2, rtol=1e-12, atol=0,
+    np.testing.assert_allclose(book["margin"].iloc[0], 0.315 * 100 * 2, rtol=1e-12, atol=0,
                                err_msg=f"mark {mark}")
     # a short put under cash_secured keeps (strike - mark) x 100 x contracts
     put = mark_book(positions_from_records([rec(strike=2.5, contracts=3)], "test"), cfg)

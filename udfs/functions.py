@@ -502,7 +502,7 @@ def VA_ASSIGNMENT(strike, premium, shares, spot, vol, rate=None, q=None, val=Non
        docs={**PLAN_DOCS, "premium": "Premium of the option, $ per share.", "pc": "put (blank) or call."})
 @udf
 def VA_MARGIN(spot, strike, premium, model=None, pc=None, cfg=None):
-    """Capital one short option contract ties up, $ per contract (reg_t, cash_secured or premium)."""
+    """Capital one short option contract takes out of net liquidation, $ per contract, net of its value (reg_t, cash_secured or premium)."""
     from engine.margin import capital_per_contract
     c = _config(cfg)
     shape, g = _broadcast({"spot": spot, "strike": strike, "premium": premium})
@@ -511,7 +511,7 @@ def VA_MARGIN(spot, strike, premium, model=None, pc=None, cfg=None):
     for i, j in np.ndindex(shape):
         try:
             s, x, p = (number(g[n][i, j], n, r) for n, r in (("spot", "pos"), ("strike", "pos"), ("premium", "nonneg")))
-            res[i, j] = float(capital_per_contract(m, s, x, p, kind=k, capital=c.capital))
+            res[i, j] = float(capital_per_contract(m, s, x, p, kind=k, capital=c.capital, margin=c.margin))
         except UdfArgError as exc:
             if res.size == 1:
                 raise
