@@ -253,9 +253,11 @@ class SimulationConfig:
     iv_reversion_speed: float = _f(2.0, "Mean-reversion speed of implied vol per year (0 = constant IV).", 0.0, 100.0)
     iv_vol: float = _f(0.0, "Volatility of log implied vol per sqrt(year).", 0.0, 10.0)
     chunk_size: int = _f(10000, "Paths per chunk (memory bound).", 1, 10_000_000)
-    sizing: str = _f("plan", "Put sizing: plan (monthly budget / capital.model's capital per contract, capped by buying "
-                             "power) or buying_power (the whole buying power, by strike weight).",
-                     choices=("plan", "buying_power"))
+    sizing: str = _f("plan", "Put sizing (simulation): plan (monthly budget / capital.model's capital per contract, net "
+                             "basis, as the plan's strike allocation), full_requirement (monthly budget / the account's "
+                             "full-basis requirement per contract, premium included: volarb's sizing before issue 9) or "
+                             "buying_power (all buying power each month, by strike weight); every rule is capped by the "
+                             "account's buying power.", choices=("plan", "full_requirement", "buying_power"))
     costs: bool = _f(True, "Charge the execution.* costs (half-spreads, commissions, assignment fees) in the simulation.")
 
 

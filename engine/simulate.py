@@ -718,11 +718,16 @@ class _Plan:
             r = np.asarray(short_option_requirement("put", spot, kk, mid, self.margin, multiplier=mult), dtype=float)
             u = r - (1.0 - call_share) * bid * mult + c.commission
             u = np.where(np.isfinite(u) & (u > 0), u, np.nan)
-            if cfg.simulation.sizing == "buying_power":
+            sizing = cfg.simulation.sizing
+            if sizing == "buying_power":
                 base = excess * wgt / u
             else:
                 budget = cfg.account.monthly_addition + (1.0 - call_share) * self.prev_premium
-                cpc = np.asarray(capital_per_contract(cfg.capital.model, spot, kk, bid, "put", cfg.capital), dtype=float)
+                if sizing == "full_requirement":
+                    cpc = r
+                else:
+                    cpc = np.asarray(capital_per_contract(cfg.capital.model, spot, kk, bid, "put", cfg.capital,
+                                                          self.margin), dtype=float)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     base = np.where(cpc > 0, budget * wgt / cpc, 0.0)
             cnt = np.where(self.alive & (bid > 0) & np.isfinite(base), np.floor(np.nan_to_num(base)), 0.0)
@@ -899,6 +904,7 @@ def _run_chunk(config, model: _Model, seed: int, start: int, stop: int, book: di
     r_sum = np.zeros(n)
     r_sq = np.zeros(n)
     r_cnt = np.zeros(n)
+    min_excess = np.full(n, np.inf)
     growth = math.exp(rate / STEPS_PER_YEAR)
     deposit = config.account.monthly_addition
     for i in range(model.steps):
@@ -915,13 +921,9 @@ def _run_chunk(config, model: _Model, seed: int, start: int, stop: int, book: di
         plan.settle(step, paths.spot, paths.iv)
         plan.stop_loss(step, paths.spot, paths.iv)
         marks = plan.marks(step, paths.spot, paths.iv)
-        if plan.cash_account:
-            # a cash account is never margin-called: it only sells what its cash secures
-            eq = plan.cash + plan.shares * paths.spot
-            for s, mk in zip(plan.slots, marks, strict=True):
-                eq = eq + s.n * plan.mult * mk
-        else:
-            eq, ewlv, req = plan.account(paths.spot, marks, "maintenance")
+        eq, ewlv, req = plan.account(paths.spot, marks, "maintenance")
+        min_excess = np.minimum(min_excess, ewlv - req)
+        if not plan.cash_account:  # a cash account is never margin-called: it sells only what it secures
             hit = plan.alive & (req > ewlv)
             if hit.any():
                 plan.liquidate(hit, paths.spot, marks, step)
@@ -942,7 +944,7 @@ def _run_chunk(config, model: _Model, seed: int, start: int, stop: int, book: di
             month_eq[:, step // STEPS_PER_MONTH] = eq
     return {"month_eq": month_eq, "max_dd": max_dd, "index": index, "r_sum": r_sum, "r_sq": r_sq,
             "r_cnt": r_cnt, "margin_called": plan.margin_called, "assigned": plan.assigned,
-            "early": plan.early, "cost": plan.cost}
+            "early": plan.early, "cost": plan.cost, "min_excess": min_excess}
 
 
 def _book(positions, config) -> dict:
@@ -964,7 +966,8 @@ def _put_table_keys(config, model: _Model, book: dict, months: int) -> list[tupl
     """
     if not _has_eep(-1.0, model.rate, model.q):
         return []
-    one = _Paths(model, {"z": np.zeros((model.steps, 1))}, 1)
+    zeros = np.zeros((model.steps, 1))
+    one = _Paths(model, {"z": zeros, "zv": zeros, "nj": zeros, "zj": zeros}, 1)  # the vol path has no noise
     iv = [float(one.iv[0])]
     for i in range(model.steps):
         one.step(i)
@@ -985,13 +988,16 @@ def sizing_text(config) -> str:
 
     >>> from engine.config import default_config
     >>> sizing_text(default_config())
-    'plan sizing: monthly budget / reg_t capital per contract, capped by buying power (margin account)'
+    'plan sizing: monthly budget / reg_t capital per contract (net basis), capped by buying power (margin account)'
     """
-    acct = config.margin.account
-    if config.simulation.sizing == "buying_power":
+    acct, sizing = config.margin.account, config.simulation.sizing
+    if sizing == "buying_power":
         return f"buying-power sizing: all buying power each month, by strike weight ({acct} account)"
-    return (f"plan sizing: monthly budget / {config.capital.model} capital per contract, capped by buying power "
-            f"({acct} account)")
+    if sizing == "full_requirement":
+        return (f"full-requirement sizing: monthly budget / full-basis requirement per contract (premium included), "
+                f"capped by buying power ({acct} account)")
+    return (f"plan sizing: monthly budget / {config.capital.model} capital per contract (net basis), capped by "
+            f"buying power ({acct} account)")
 
 
 def costs_text(config) -> str:
@@ -1187,4 +1193,4 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
         mean_discounted_costs=float(agg["cost"].mean()),
         extras={"month_equity": month_eq, "max_drawdown": agg["max_dd"], "sharpe": sharpe,
                 "annual_return": ann, "margin_called": agg["margin_called"], "assigned": agg["assigned"],
-                "early_assigned": agg["early"], "discounted_costs": agg["cost"]})
+                "early_assigned": agg["early"], "discounted_costs": agg["cost"], "min_excess": agg["min_excess"]})
