@@ -22,42 +22,69 @@ Price model (``config.simulation``)
 
 The plan, each month (for paths not stopped by a margin call)
     1. ``account.monthly_addition`` is deposited (every path, stopped or not).
-    2. Put ladder: budget = monthly addition + ``(1 - call_share)`` x last month's put premium
-       (0 in month 1), capped at the excess equity (equity - margin requirement), since a
-       broker rejects orders beyond buying power.  Strike ``K_i`` gets ``floor(budget w_i / capital_per_contract)``
-       contracts (:func:`engine.margin.capital_per_contract` under ``capital.model`` at the
-       sale price), sold at the American price at the path's current implied vol (or the
-       European price with ``trade_style="european"``), expiring after ``strikes.dte`` days.
+    2. Put ladder, sized by ``simulation.sizing``: ``"plan"`` (default) gives strike ``K_i``
+       ``floor(budget w_i / capital_per_contract)`` contracts, budget = monthly addition +
+       ``(1 - call_share)`` x last month's put premium, capital per contract from
+       :func:`engine.margin.capital_per_contract` under ``capital.model`` (net basis: the
+       requirement net of the premium, as the plan's strike allocation); ``"full_requirement"``
+       divides the same budget by the account's full-basis requirement per contract (premium
+       included: volarb's sizing before issue 9); ``"buying_power"`` spends the whole buying
+       power (equity with loan value - initial requirement) by strike weight.  Every rule is
+       then capped: the ladder is scaled down so that its buying-power use (each contract's
+       full requirement at the mid, less the premium kept after the hedge purchase it pays for,
+       plus the commission) fits the buying power - a broker rejects orders beyond it, and a
+       cash account cannot sell a put its cash does not secure.  At most
+       ``execution.max_order_size x execution.max_orders_per_day`` contracts of a series fill a
+       day (day orders; the rest is not filled).  Puts are sold at the bid, expiring after
+       ``strikes.dte`` days.
     3. Hedge ladder: ``call_share`` x this month's put premium (with ``hedge.use_dynamic_ratio``
        the plan's :func:`engine.hedge.hedge_ratio` of the path's equity, the IV percentile and
        squeeze probability held at their ``market`` values; it also sets the reinvested share
-       of the next month) buys, per rung, ``floor(budget
-       share / (100 price))`` calls at strike ``moneyness x spot`` rounded to
-       ``strikes.strike_increment``, expiring after the rung's ``dte``.
+       of the next month) buys, per rung, ``floor(budget share / (100 ask + commission))``
+       calls at strike ``moneyness x spot`` rounded to ``strikes.strike_increment``, expiring
+       after the rung's ``dte``.
 Every day
-    Cash earns the rate (a negative balance pays it).  Expiring options settle at intrinsic
-    value: a short put in the money is assigned (shares bought at the strike; cost basis =
-    strike - that put's premium, averaged into the share lot) and the assignment playbook
+    Cash earns the rate (a negative balance, a margin loan, pays it).  Options are exercised at
+    expiry when in the money and, American style, early when the holder gains by it (below);
+    a short put exercised is assigned (shares bought at the strike; cost basis = strike - that
+    put's premium, averaged into the share lot) and the assignment playbook
     (:class:`engine.config.AssignmentConfig`) applies: by basis tier, covered calls are sold on
     the uncovered shares at ``basis x (1 + upside)`` (rounded up to the strike increment) for
     the tier's days; the exit tier also sets a stop at ``basis x (1 - exit_stop)``, which
-    sells the shares and buys back their calls when the spot touches it.  Covered calls in
-    the money at expiry call the shares away at the strike; long calls settle in cash.
-    Positions are marked to model and the margin requirement is computed (short options
-    under ``capital.model`` at the current mark, shares at ``stock_maintenance`` of their
-    value, covered calls 0, long options 0); when it exceeds equity the path is liquidated at
-    the marks (margin call) and stops trading.
+    sells the shares (at the stock's bid) and buys back their calls (at the ask) when the spot
+    touches it.  Covered calls exercised call the shares away at the strike; long calls settle
+    in cash at intrinsic value.  Each exercise or assignment pays ``execution.assignment_fee``.
+Margin (:mod:`engine.margin`, ``[margin]``; full basis throughout)
+    Equity with loan value = cash + long stock value, the shares under a covered call counted at
+    no more than the call's strike; options have no loan value (the plan's are all within 9
+    months).  Requirement = :func:`engine.margin.stock_requirement` on that stock value +
+    :func:`engine.margin.short_option_requirement` of every uncovered short option at its mark
+    (which includes the option's market value); covered calls need nothing more.  When the
+    maintenance requirement exceeds equity with loan value, a margin account is liquidated
+    (options at the bid or ask, shares at the bid, commissions paid) and the path stops
+    trading.  A cash account is never margin-called: it only sells what its cash secures
+    (strike x 100 per put).  Equity, the figure reported, is net liquidation value at model mid
+    marks (cash + shares + signed option values), with no exit cost at the horizon.
+Costs (``simulation.costs``; ``execution.*``)
+    Option half-spread ``max(half_spread_pct x mid, half_spread_min)`` per share (defaults
+    measured on the example chain, :mod:`engine.costs`), ``stock_half_spread`` on share sales,
+    ``commission_per_contract`` on every option bought or sold, ``assignment_fee`` per exercise.
+    The discounted costs paid are recorded per path.
 
 Marks and exercise (the no-free-lunch bookkeeping)
-    No early exercise is simulated: options settle only at expiry.  Consistently, daily marks
-    are **European** Black-Scholes values at the path's implied vol - the value of a claim
-    that is held to expiry.  Trades happen at the **American** price the market quotes (by
-    default), so a put seller books the early-exercise premium the holder never uses; at 425%
-    vol and 30 days this is a fraction of a cent per share.  With ``trade_style="european"``
-    every trade, mark, settlement and liquidation happens at model value, so the discounted
-    equity (cash at the rate, shares with total return ``mu = rate``) is a martingale when
-    ``realized_vol == implied vol`` and IV is constant: the mean discounted final equity then
-    equals start plus discounted deposits, whatever the plan trades (tests check it).
+    ``trade_style="american"`` (default; listed equity options): every option is priced and
+    marked at its American value (exact European value plus the early-exercise premium
+    tabulated with :func:`engine.american.american_price`, as :func:`engine.var.american_fast`)
+    and the holder exercises when the spot is at or beyond the exercise boundary
+    :func:`engine.american.exercise_boundary` at the day's time to expiry and implied vol -
+    there the option is worth its intrinsic value, so a deep-ITM short put is assigned early
+    and the seller never books a premium it keeps for free.  ``trade_style="european"``: no
+    early exercise, European prices and marks.  Either way, with ``realized_vol == implied
+    vol``, drift = rate, constant IV and no costs, discounted equity is a martingale plus the
+    deposits: the mean discounted final equity equals start plus discounted deposits, whatever
+    the plan trades and however it is sized (tests check it); with costs it falls short by the
+    discounted costs paid.  Exercise is checked once a day (a Bermudan right, worth slightly
+    less than the American price the seller receives).
 
 Randomness and chunking
     Paths are grouped in fixed blocks of :data:`BLOCK` paths, each with its own stream
@@ -69,8 +96,9 @@ References
 ----------
 Merton, R. C. (1976), "Option pricing when underlying stock returns are discontinuous",
 *J. Financial Economics* 3.  Glasserman, P. (2003), *Monte Carlo Methods in Financial
-Engineering*, sec. 3.1 and 3.5 (exact GBM and jump simulation).  Hull (2018), ch. 15, 21.
-FINRA Rule 4210 (margin).
+Engineering*, sec. 3.1 and 3.5 (exact GBM and jump simulation), sec. 8.1 (American options:
+exercise when the continuation value is below the exercise value).  Hull (2018), ch. 15, 21.
+FINRA Rule 4210 and the CBOE Margin Manual (margin); Regulation T, 12 CFR 220.
 """
 
 from __future__ import annotations
@@ -119,7 +147,7 @@ class SimulationResult:
     ----------
     percentiles : pandas.DataFrame
         Per month (0 = start, before the first deposit): ``month``, ``p5``, ``p25``, ``p50``,
-        ``p75``, ``p95`` and ``mean`` of equity (net liquidation value).
+        ``p75``, ``p95`` and ``mean`` of equity (net liquidation value at model mid marks).
     final_equity : ndarray
         Final equity per path.
     invested : float
@@ -127,7 +155,8 @@ class SimulationResult:
     prob_loss : float
         Share of paths ending below ``invested``.
     prob_margin_call : float
-        Share of paths liquidated by a margin call.
+        Share of paths liquidated by a margin call (maintenance requirement above equity with
+        loan value, both on the full basis; never in a cash account).
     prob_targets : dict
         For each plan scenario (conservative $45-55k, expected $60-70k, optimistic $75-90k):
         ``low``, ``high``, ``in_range`` and ``at_least`` (final equity >= low).
@@ -139,6 +168,13 @@ class SimulationResult:
         Share of paths with at least one put assignment.
     mean_discounted_final, se_discounted_final, discounted_invested : float
         ``E[e^{-rT} equity_T]`` with its standard error, and start + discounted deposits.
+    sizing, costs : str
+        The put-sizing rule and the trading costs of the run, in words (shown beside every
+        figure by the CLI, the report and the README).
+    share_with_early_assignment : float
+        Share of paths on which a short option was exercised before expiry.
+    mean_discounted_costs : float
+        Mean over paths of the discounted costs paid (half-spreads, commissions, fees), $.
     deterministic : list of dict or None
         The plan's deterministic projection (``engine.projection.project_plan``) per month.
     assumptions : dict
@@ -411,9 +447,10 @@ class _American:
             key = self.key(steps_left, w, iv.flat[0])
             if key not in self.eep:
                 self.prepare([key])
-            euro = black_value(w, strike, black_parts(spot, strike, t, self.rate, iv, self.q))
+            # one vol on every path: pass it as a scalar (the same numbers, fewer array operations)
+            euro = black_value(w, strike, black_parts(spot, strike, t, self.rate, float(iv.flat[0]), self.q))
             v = euro + strike * _lerp_uniform(self.X, self.eep[key], np.log(spot / strike))
-        return np.maximum(v, np.maximum(w * (spot - strike), 0.0))
+        return np.maximum(v, w * (spot - strike))  # v >= 0: not below intrinsic
 
     def boundary(self, steps_left: int, w: float, vol: np.ndarray) -> np.ndarray:
         """Critical spot per unit strike on each path (put: exercise at or below, call: at or above)."""
@@ -495,6 +532,8 @@ class _Plan:
         m = self.m
         if self.american and _has_eep(w, m.rate, m.q):
             return self.amer.value(w, spot, strike, steps_left, iv)
+        if m.nu == 0 and np.size(iv):  # no vol noise: one vol on every path
+            iv = float(np.asarray(iv).flat[0])
         return black_value(w, strike, black_parts(spot, strike, steps_left / STEPS_PER_YEAR, m.rate, iv, m.q))
 
     def _mark(self, slot: _Slot, step: int, spot, iv) -> np.ndarray:
@@ -676,24 +715,30 @@ class _Plan:
         covered_value *= mult
         uncovered = np.maximum(self.shares - covered, 0.0)
         ewlv = self.cash + uncovered * spot + covered_value
-        req = np.asarray(stock_requirement(spot, uncovered, mg, phase=phase), dtype=float)
         if covered.any():
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rate = np.asarray(stock_requirement(spot, np.ones(self.n), mg, phase=phase), dtype=float) / spot
-            req = req + np.where(covered > 0, rate * covered_value, 0.0)
-        if dense_k:  # short puts held on most paths: one call, one row per line
-            k2 = np.stack(dense_k)
-            per = np.asarray(short_option_requirement(-1.0, np.broadcast_to(spot, k2.shape), k2, np.stack(dense_m),
+            # the covered shares' requirement is on their value at min(spot, strike): as many
+            # shares at the spot as that value buys (the spot decides a low-price rule)
+            both = np.asarray(stock_requirement(np.concatenate([spot, spot]),
+                                                np.concatenate([uncovered, covered_value / spot]), mg, phase=phase),
+                              dtype=float)
+            req = both[:self.n] + both[self.n:]
+        else:
+            req = np.asarray(stock_requirement(spot, uncovered, mg, phase=phase), dtype=float)
+        if dense_k or i_l:
+            # every short option of the day in one kernel call: the dense lines (short puts held
+            # on most paths) row by row, then the sparse ones gathered
+            nd = len(dense_k) * self.n
+            kinds = np.concatenate([np.full(nd, -1.0)] + w_l)  # +1 call, -1 put
+            per = np.asarray(short_option_requirement(kinds, np.concatenate([spot] * len(dense_k) + s_l),
+                                                      np.concatenate(dense_k + k_l), np.concatenate(dense_m + m_l),
                                                       mg, multiplier=mult), dtype=float)
-            req = req + np.einsum("ij,ij->j", np.stack(dense_n), per)
-        if i_l:
-            idx = np.concatenate(i_l)
-            kinds = np.concatenate(w_l)  # +1 call, -1 put
-            per = np.asarray(short_option_requirement(kinds, np.concatenate(s_l), np.concatenate(k_l),
-                                                      np.concatenate(m_l), mg, multiplier=mult), dtype=float)
-            # a short option the account cannot carry (a naked call in a cash account) needs it all
-            per = np.where(np.isfinite(per), per, np.inf)
-            req = req + np.bincount(idx, weights=np.concatenate(n_l) * per, minlength=self.n)
+            if dense_k:
+                req = req + np.einsum("ij,ij->j", np.stack(dense_n), per[:nd].reshape(len(dense_k), self.n))
+            if i_l:
+                # a short option the account cannot carry (a naked call in a cash account) needs it all
+                sp = per[nd:]
+                sp = np.where(np.isfinite(sp), sp, np.inf)
+                req = req + np.bincount(np.concatenate(i_l), weights=np.concatenate(n_l) * sp, minlength=self.n)
         return nlv, ewlv, req
 
     # -- monthly trades ---------------------------------------------------------------------------
@@ -769,7 +814,10 @@ class _Plan:
         if not live.any():
             return live
         vol = iv * slot.vol_ratio if slot.vol_ratio != 1.0 else iv
-        b = self.amer.boundary(slot.expiry - step, slot.w, vol) * slot.strike
+        if self.amer.fixed and slot.role in ("put", "book"):  # one strike and one vol: a scalar boundary
+            b = self.amer.boundary(slot.expiry - step, slot.w, vol[:1])[0] * float(slot.strike[0])
+        else:
+            b = self.amer.boundary(slot.expiry - step, slot.w, vol) * slot.strike
         return live & ((spot <= b) if slot.w < 0 else (spot >= b))
 
     def settle(self, step: int, spot, iv) -> None:
