@@ -347,7 +347,7 @@ def test_assignment_sheet_equals_assignment_plan(evaluated, report):
 # --------------------------------------------------------------------------- Inputs rows read through cfg
 
 #: Inputs rows no VA_ function read before ``cfg`` (they came from the built-in config), edited
-EDITS = {"hedge.cap": 0.30, "capital.model": "cash_secured", "risk.var_confidence": 0.99,
+EDITS = {"hedge.cap": 0.30, "capital.model": "cash_secured", "margin.account": "cash", "risk.var_confidence": 0.99,
          "risk.delta_limit": 0.50, "kelly.emergency_reserve": 0.10, "assignment.good_call_upside": 0.25}
 
 
@@ -409,9 +409,10 @@ def test_edited_capital_model_changes_every_margin(edited, edited_config):
     n = len(pos)
     margin = np.array([r[head.index("Margin $")] for r in rows[1:1 + n]], dtype=float)
     mark = np.array([r[head.index("Mark $/sh")] for r in rows[1:1 + n]], dtype=float)
-    # hand, cash-secured short put: (strike - mark) x 100 shares x contracts (all 38 lots are short puts)
+    # hand, cash account (margin.account edited to cash): a cash-secured short put needs strike x 100 x
+    # contracts (full basis), i.e. (strike - mark) x 100 x contracts net of its value (all 38 lots are short puts)
     hand = (pos["strike"].to_numpy(float) - mark) * 100 * pos["contracts"].to_numpy(float)
-    _close(margin, hand, "VA_LADDER margin, capital.model edited to cash_secured")
+    _close(margin, hand, "VA_LADDER margin (net of value), margin.account edited to cash")
     marked = mark_book(pos, edited_config)
     _close(margin, marked["margin"].to_numpy(float), "VA_LADDER margin vs mark_book(edited config)")
     greeks = _items(cells, L.SHEET_RISK, "A1", extents)

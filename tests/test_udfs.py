@@ -436,10 +436,11 @@ def test_cfg_reaches_margins_kelly_orders_and_book():
     head = tickets[0]
     assert [r[head.index("contracts")] for r in tickets[1:]] == [20, 5]  # hand: 25 split at 20
     pos, rng = _positions_range()
-    cash_ladder = F.VA_LADDER(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, True, cash)
+    cash_account = _cfg(["cash", "text", "margin.account"])
+    cash_ladder = F.VA_LADDER(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, True, cash_account)
     m, mk, j = F.LADDER_KEYS.index("margin"), F.LADDER_KEYS.index("mark"), 0
     for r, (_, p) in zip(cash_ladder[1:], pos.iterrows()):
-        # hand: cash-secured short put = (strike - mark) x 100 x contracts
+        # hand, cash account: cash-secured short put = (strike - mark) x 100 x contracts net of its value
         assert_allclose(r[m], (p["strike"] - r[mk]) * 100 * p["contracts"], rtol=1e-12)
         j += 1
     assert j == len(pos)

@@ -391,8 +391,10 @@ def VA_STRIKE_ALLOCATION(budget, strikes, weights, prems, spot, model=None, hdr=
     c = _config(cfg)
     k, w, p = _vector(strikes, "strikes", "pos"), _vector(weights, "weights", "prob"), _vector(prems, "prems", "nonneg")
     df = allocate_strikes(number(budget, "budget", "nonneg"), k, w, p, number(spot, "spot", "pos"),
-                          model=_text_arg(model, "model", c.capital.model), capital=c.capital)
-    return _frame_table(df, hdr)
+                          model=_text_arg(model, "model", c.capital.model), capital=c.capital, margin=c.margin)
+    # the sizing columns (no buying-power cap here: VA_BUYING_POWER gives the book's figure)
+    return _frame_table(df[["strike", "weight", "capital", "premium", "capital_per_contract", "contracts",
+                            "capital_used", "expected_premium", "leftover"]], hdr)
 
 
 def _text_arg(x: Any, name: str, default: str) -> str:

@@ -504,9 +504,23 @@ _GREEK_LABELS = {
     "rho_point": "rho $ per rate point",
     "value": "book value $ (model)",
     "obligation": "put obligation $ (if all assigned)",
-    "margin": "margin $ (capital model)",
+    "margin": "margin $ (requirement net of value, vs net liquidation)",
     "positions": "positions (lots)",
 }
+
+
+#: (account key, terminal label naming the basis) of ``risk`` and ``plan``.
+ACCOUNT_LABELS = (
+    ("cash", "cash $"),
+    ("net_liquidation", "net liquidation value $ (NLV)"),
+    ("equity_with_loan_value", "equity with loan value $ (EWL)"),
+    ("initial_requirement", "initial requirement $ (full basis, vs EWL)"),
+    ("maintenance_requirement", "maintenance requirement $ (full basis, vs EWL)"),
+    ("initial_requirement_net", "initial requirement $ (net of value, vs NLV)"),
+    ("maintenance_requirement_net", "maintenance requirement $ (net of value, vs NLV)"),
+    ("excess_liquidity", "excess liquidity $ (EWL - maintenance)"),
+    ("buying_power", "buying power $ (available funds: EWL - initial)"),
+)
 
 
 def cmd_risk(args: argparse.Namespace) -> int:
@@ -534,6 +548,11 @@ def cmd_risk(args: argparse.Namespace) -> int:
         sys.stdout.write(kv_table({_GREEK_LABELS.get(k, k): v for k, v in rep["greeks"].items()},
                                   f"portfolio Greeks (short negative; x {cfg.capital.contract_multiplier} shares "
                                   "per contract)"))
+        acct = rep.get("account")
+        if acct:
+            sys.stdout.write("\n" + kv_table({label: acct[key] for key, label in ACCOUNT_LABELS},
+                                              f"account ({acct['account']} account; full basis vs equity with loan value, "
+                                              "net basis vs net liquidation)"))
         sys.stdout.write(f"\nVaR {var['confidence']:.0%} {var['horizon_days']}-day ({var['method']}): "
                          f"${var['var']:,.2f}   ES: ${var['es']:,.2f}\n")
         if rep["iv"] is not None:
@@ -559,25 +578,35 @@ def cmd_risk(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg, pos, sources = load_inputs(args)
     cfg = apply_overrides(args, cfg)
-    from workbook.compute import ReportData, _hedges, _kelly, _plan, _projection
+    from workbook.compute import ReportData, _account, _hedges, _kelly, _mark, _plan, _projection
 
     data = ReportData(config=cfg, positions=pos, meta={"sources": sources})
-    for name, step in (("plan", _plan), ("hedges", _hedges), ("kelly", _kelly), ("projection", _projection)):
+    for name, step in (("mark book", _mark), ("account", _account), ("plan", _plan), ("hedges", _hedges),
+                       ("kelly", _kelly), ("projection", _projection)):
         try:
             step(data)
         except ImportError as exc:
             data.missing[name] = str(exc)
     res = data.results
     if args.json:
-        _emit_json({k: res.get(k) for k in ("premium_split", "allocation", "reinvestment", "hedge_ratio",
+        _emit_json({k: res.get(k) for k in ("account", "premium_split", "allocation", "reinvestment", "hedge_ratio",
                                             "hedge_ladder", "kelly", "projection", "audit")} | {"missing": data.missing})
         return EXIT_OK
+    if "account" in res:
+        acct = res["account"]
+        sys.stdout.write(kv_table({label: acct[key] for key, label in ACCOUNT_LABELS},
+                                  f"account ({acct['account']} account; full basis vs equity with loan value, "
+                                  "net basis vs net liquidation)") + "\n")
     if "premium_split" in res:
         sys.stdout.write(kv_table(res["premium_split"], "premium split"))
+        bp = res.get("account", {}).get("buying_power")
+        cap_text = "" if bp is None else f", capped by buying power ${bp:,.0f}"
         sys.stdout.write("\n" + table(_records(res["allocation"]), ["strike", "weight", "capital", "premium",
-                                                                  "capital_per_contract", "contracts", "literal_contracts",
-                                                                  "expected_premium", "leftover"],
-                                      f"strike allocation ({cfg.capital.model})"))
+                                                                  "capital_per_contract", "contracts_sized", "contracts",
+                                                                  "literal_contracts", "bp_per_contract",
+                                                                  "buying_power_used", "expected_premium", "leftover"],
+                                      f"strike allocation ({cfg.capital.model}, capital per contract net of the "
+                                      f"premium{cap_text}; literal = the plan's int(capital / (premium x 100)))"))
     if "hedge_ladder" in res:
         sys.stdout.write(f"\nhedge ratio {res['hedge_ratio']:.4f}\n")
         sys.stdout.write(table(_records(res["hedge_ladder"]), ["rung", "strike", "dte", "budget", "price", "contracts",

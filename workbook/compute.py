@@ -181,6 +181,13 @@ def _book_totals(data: ReportData) -> None:
     data.results["book"] = totals
 
 
+def _account(data: ReportData) -> None:
+    """The account model of the book (:func:`engine.account.account_state`), at the config's NLV."""
+    from engine.account import account_state
+
+    data.results["account"] = account_state(data.positions, data.config, marked=data.get("marked")).summary()
+
+
 def _plan(data: ReportData) -> None:
     from engine.plan import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
 
@@ -196,14 +203,16 @@ def _plan(data: ReportData) -> None:
     data.results["premium_split"] = split
     prem = strike_premiums(cfg, surface=data.market.surface)
     data.results["strike_premiums"] = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
+    account = data.results.get("account")
+    bp = None if account is None else float(account["buying_power"])
     alloc = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
-                             cfg.market.spot, cfg.capital.model, cfg.capital)
+                             cfg.market.spot, cfg.capital.model, cfg.capital, buying_power=bp, margin=cfg.margin)
     literal = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
                                cfg.market.spot, "premium", cfg.capital)
     alloc["literal_contracts"] = literal["contracts"].to_numpy()
     data.results["allocation"] = alloc
     data.results["reinvestment"] = reinvestment_plan(split["put_expansion_budget"], cfg,
-                                                     premiums=data.results["strike_premiums"])
+                                                     premiums=data.results["strike_premiums"], buying_power=bp)
 
 
 def _projection(data: ReportData) -> None:
@@ -365,7 +374,13 @@ def _orders(data: ReportData) -> None:
     if not trades:
         data.results["orders"] = pd.DataFrame(columns=["action", "underlying", "kind", "strike", "expiry", "contracts", "mid"])
         return
-    data.results["orders"] = order_tickets(pd.DataFrame(trades), cfg.execution)
+    from engine.account import account_state
+
+    account = account_state(data.positions, cfg, marked=data.get("marked"))
+    data.results["orders"] = order_tickets(pd.DataFrame(trades), cfg.execution, account=account,
+                                           alerts=data.get("alerting") or (), valuation_date=cfg.valuation_date,
+                                           spot=cfg.market.spot, margin=cfg.margin,
+                                           multiplier=cfg.capital.contract_multiplier)
 
 
 def _payoff(data: ReportData) -> None:
@@ -379,6 +394,7 @@ def _payoff(data: ReportData) -> None:
 STEPS: tuple[tuple[str, Callable[[ReportData], None], str], ...] = (
     ("mark book", _mark, "engine.book"),
     ("book totals", _book_totals, ""),
+    ("account", _account, "engine.account"),
     ("plan", _plan, "engine.plan"),
     ("hedges", _hedges, "engine.hedge"),
     ("projection", _projection, "engine.projection"),
