@@ -512,6 +512,10 @@ class _Plan:
         self.cost = np.zeros(n)          # discounted costs paid, $
         self.prev_premium = np.zeros(n)
         self.slots: list[_Slot] = []
+        if book.get("shares", 0.0) > 0:  # shares of the starting book, paid for out of the starting value
+            self.shares[:] = book["shares"]
+            self.basis[:] = book["basis"]
+            self.cash -= book["shares"] * model.s0
         for i in range(book["w"].size):
             e = int(book["expiry_step"][i])
             if e <= 0:
@@ -996,13 +1000,33 @@ def _run_chunk(config, model: _Model, seed: int, start: int, stop: int, book: di
 
 
 def _book(positions, config) -> dict:
+    """Arrays of today's book: its options (``engine.var.book_arrays``) and its long shares.
+
+    Stock rows (``kind = stock``) give ``shares`` (long only) and ``basis`` (their cost per
+    share, the ``premium`` column, averaged); a short stock row is refused.
+    """
     from engine.var import book_arrays
 
+    z = np.zeros(0)
+    empty = {"w": z, "qty": z, "strike": z, "premium": z, "vol": z, "expiry_step": z, "shares": 0.0, "basis": 0.0}
     if positions is None or len(positions) == 0:
-        z = np.zeros(0)
-        return {"w": z, "qty": z, "strike": z, "premium": z, "vol": z, "expiry_step": z}
+        return empty
+    shares, basis = 0.0, 0.0
+    if "kind" in positions.columns:
+        stock = positions["kind"].astype(str).str.lower() == "stock"
+        if stock.any():
+            rows = positions.loc[stock]
+            if (rows["side"].astype(str).str.lower() != "long").any():
+                raise SimulationError("positions: the simulation holds long shares only; a stock row has side short")
+            qty = rows["shares"].to_numpy(float)
+            shares = float(qty.sum())
+            basis = float(np.sum(qty * rows["premium"].to_numpy(float)) / shares) if shares > 0 else 0.0
+            positions = positions.loc[~stock]
+    if len(positions) == 0:
+        return {**empty, "shares": shares, "basis": basis}
     b = book_arrays(positions, config)
     b["expiry_step"] = np.round(b["t"] * 365.0 * STEPS_PER_YEAR / 365.0).astype(int)
+    b["shares"], b["basis"] = shares, basis
     return b
 
 

@@ -501,3 +501,28 @@ def test_a_positions_own_iv_is_kept_as_a_ratio_to_the_path_vol():
         plan = _Plan(cfg, _model(cfg, 1), 3, _book(book, cfg), "european", cfg.margin, None)
         mark = bs_price(3.15, 2.5, 21 / 252, cfg.market.rate, vol, "put")
         assert_allclose(plan.cash, cfg.account.starting_value + 100 * mark, rtol=1e-12, atol=0, err_msg=str(iv))
+
+
+def test_starting_book_with_shares():
+    """A stock row of the positions CSV (kind = stock) starts the path with those shares, paid for
+    out of the starting value: with no deposits the plan sells no put, so equity is cash at the
+    rate plus the shares, a martingale when drift = rate (mean = start within MC error), and it
+    moves with the stock (300 shares of the $3,792)."""
+    from engine.positions import positions_from_records
+
+    rec = {"underlying": "ASST", "kind": "stock", "side": "long", "shares": 300, "premium": 2.4,
+           "strike": "", "expiry": "", "contracts": ""}
+    book = positions_from_records([rec], "test")
+    cfg = _fair(0.8, account__monthly_addition=0.0)
+    n = 2000
+    res = simulate_plan(cfg, book, paths=n, seed=6, months=1, deterministic=False)
+    disc = math.exp(-cfg.market.rate * 21 / 252)
+    y = res.final_equity * disc
+    spot = simulate_prices(cfg, n, 6, months=1)["spot"][:, -1]
+    # equity = (3792 - 300 x 3.15) e^{rT} + 300 S_T exactly on every path (no trade, no margin call)
+    assert_allclose(res.final_equity, (3792.0 - 945.0) / disc + 300 * spot, rtol=1e-12)
+    assert abs(y.mean() - 3792.0) < 4 * y.std(ddof=1) / math.sqrt(n)
+    assert res.prob_margin_call == 0.0
+    short = positions_from_records([{**rec, "side": "short"}], "test")
+    with pytest.raises(SimulationError, match="long shares only"):
+        simulate_plan(cfg, short, paths=10, seed=1, months=1)
