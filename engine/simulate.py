@@ -516,14 +516,19 @@ class _Plan:
             self.shares[:] = book["shares"]
             self.basis[:] = book["basis"]
             self.cash -= book["shares"] * model.s0
+        cover = float(book.get("shares", 0.0))  # starting shares not yet under a short call
         for i in range(book["w"].size):
             e = int(book["expiry_step"][i])
             if e <= 0:
                 continue
             # a position with its own iv (the smile) keeps its ratio to the path's implied vol
             ratio = float(book["vol"][i]) / model.iv0 if "vol" in book and model.iv0 > 0 else 1.0
+            role = "book"
+            if book["w"][i] > 0 and book["qty"][i] < 0 and cover >= -book["qty"][i]:
+                role = "cc"  # a short call of the book covered by its shares
+                cover += book["qty"][i]
             slot = _Slot(book["w"][i], np.full(n, book["strike"][i]), e,
-                         np.full(n, book["qty"][i] / self.mult), np.full(n, book["premium"][i]), "book", ratio)
+                         np.full(n, book["qty"][i] / self.mult), np.full(n, book["premium"][i]), role, ratio)
             self.slots.append(slot)
             # the book is worth its model mark today: cash makes equity = starting value
             self.cash -= slot.n * self.mult * self._mark(slot, 0, np.full(n, model.s0), np.full(n, model.iv0))
@@ -574,8 +579,8 @@ class _Plan:
         return ask
 
     def _close(self, slot: _Slot, mark: np.ndarray, sel: np.ndarray, step: int) -> None:
-        """Close the slot's contracts on ``sel`` at the bid (long) or ask (short)."""
-        idx = np.flatnonzero(sel)
+        """Close the slot's contracts on ``sel`` (a mask, or path indices) at the bid (long) or ask (short)."""
+        idx = np.flatnonzero(sel) if sel.dtype == bool else sel
         if idx.size == 0:
             return
         n, mk = slot.n[idx], mark[idx]
@@ -658,15 +663,19 @@ class _Plan:
                 out[j] = mk
         return out
 
-    def account(self, spot, marks: list, phase: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def account(self, step: int, spot, marks: list, phase: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Net liquidation, equity with loan value and requirement ($ per path, full basis).
 
-        Net liquidation = cash + shares x spot + signed option marks.  Equity with loan value
-        = cash + long stock value, the shares under a covered call counted at no more than the
-        call's strike; options have no loan value.  Requirement = the stock requirement
-        (``phase``: initial or maintenance) on that same stock value + the short options'
-        requirements at their marks (covered calls need nothing more).
+        As :func:`engine.account.account_state`: net liquidation = cash + shares x spot + signed
+        option marks.  Equity with loan value = cash + long stock value (+ long options of more
+        than ``margin.long_option_loan_months``, margin account).  Requirement = the stock
+        requirement (``phase``: initial or maintenance), the shares under a covered call lending
+        on no more than the call's strike (their requirement is ``S q - (1 - pct) min(S, K) q``),
+        + every uncovered short option's requirement at its mark (covered calls need nothing
+        more) + 75% of a long-dated long option's value (FINRA 4210(f)(2)(D)); shorter long
+        options are paid in full and have no loan value.
         """
+        from engine.account import LONG_OPTION_MARGIN
         from engine.margin import short_option_requirement, stock_requirement
 
         mg, mult = self.margin, self.mult
@@ -675,7 +684,11 @@ class _Plan:
         covered_value = np.zeros(self.n)  # their shares valued at min(spot, strike), / multiplier
         dense_k, dense_m, dense_n = [], [], []           # short lines held on most paths
         w_l, s_l, k_l, m_l, n_l, i_l = [], [], [], [], [], []  # short lines held on few paths
+        loan_steps = mg.long_option_loan_months * STEPS_PER_MONTH  # months on the trading-day clock
+        long_dated = np.zeros(self.n)    # value of long options with loan value, $ per share / contract
         for s, mk in zip(self.slots, marks, strict=True):
+            if not self.cash_account and s.role in ("hedge", "book") and s.expiry - step > loan_steps:
+                long_dated += np.maximum(s.n, 0.0) * mk
             if s.idx is None:       # held on most paths
                 opt += s.n * mk
                 if s.role == "cc":
@@ -718,16 +731,19 @@ class _Plan:
         covered *= mult
         covered_value *= mult
         uncovered = np.maximum(self.shares - covered, 0.0)
-        ewlv = self.cash + uncovered * spot + covered_value
+        long_dated *= mult
+        ewlv = self.cash + self.shares * spot + long_dated
         if covered.any():
             # the covered shares' requirement is on their value at min(spot, strike): as many
             # shares at the spot as that value buys (the spot decides a low-price rule)
             both = np.asarray(stock_requirement(np.concatenate([spot, spot]),
                                                 np.concatenate([uncovered, covered_value / spot]), mg, phase=phase),
                               dtype=float)
-            req = both[:self.n] + both[self.n:]
+            req = both[:self.n] + both[self.n:] + (covered * spot - covered_value)
         else:
             req = np.asarray(stock_requirement(spot, uncovered, mg, phase=phase), dtype=float)
+        if long_dated.any():
+            req = req + LONG_OPTION_MARGIN * long_dated
         if dense_k or i_l:
             # every short option of the day in one kernel call: the dense lines (short puts held
             # on most paths) row by row, then the sparse ones gathered
@@ -752,7 +768,7 @@ class _Plan:
         cfg, n, mult, c = self.cfg, self.n, self.mult, self.costs
         self.cash += cfg.account.monthly_addition
         marks = self.marks(step, spot, iv)
-        nlv, ewlv, req = self.account(spot, marks, "initial")
+        nlv, ewlv, req = self.account(step, spot, marks, "initial")
         call_share = self._hedge_share(nlv)
         excess = np.maximum(ewlv - req, 0.0)   # buying power for a short option (100% of excess)
         put_steps = max(1, round(cfg.strikes.dte * STEPS_PER_YEAR / 365.0))
@@ -934,8 +950,11 @@ class _Plan:
 
     def liquidate(self, hit: np.ndarray, spot, marks: list, step: int) -> None:
         """Margin call: every position closed at the bid/ask, the path stops trading."""
+        idx = np.flatnonzero(hit)
         for s, mk in zip(self.slots, marks, strict=True):
-            self._close(s, mk, hit & (s.n != 0), step)
+            rows = idx[s.n[idx] != 0]
+            if rows.size:
+                self._close(s, mk, rows, step)
         self._sell_shares(hit, spot, step)
         self.alive &= ~hit
         self.margin_called |= hit
@@ -973,7 +992,7 @@ def _run_chunk(config, model: _Model, seed: int, start: int, stop: int, book: di
         plan.settle(step, paths.spot, paths.iv)
         plan.stop_loss(step, paths.spot, paths.iv)
         marks = plan.marks(step, paths.spot, paths.iv)
-        eq, ewlv, req = plan.account(paths.spot, marks, "maintenance")
+        eq, ewlv, req = plan.account(step, paths.spot, marks, "maintenance")
         min_excess = np.minimum(min_excess, ewlv - req)
         if not plan.cash_account:  # a cash account is never margin-called: it sells only what it secures
             hit = plan.alive & (req > ewlv)

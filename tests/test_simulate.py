@@ -350,9 +350,9 @@ def test_deep_in_the_money_put_is_assigned_early_at_the_boundary():
     spot = np.array([0.98 * b, 1.02 * b, 4.0])
     iv = np.full(3, 0.6)
     plan = _Plan(cfg, model, 3, book, "american", cfg.margin, amer)
-    before, _, _ = plan.account(spot, plan.marks(1, spot, iv), "maintenance")
+    before, _, _ = plan.account(1, spot, plan.marks(1, spot, iv), "maintenance")
     plan.settle(1, spot, iv)
-    after, _, _ = plan.account(spot, plan.marks(1, spot, iv), "maintenance")
+    after, _, _ = plan.account(1, spot, plan.marks(1, spot, iv), "maintenance")
     assert_array_equal(plan.shares, [200.0, 0.0, 0.0])
     assert_array_equal(plan.early, [True, False, False])
     assert_allclose(after, before, rtol=0, atol=1e-9)
@@ -526,3 +526,45 @@ def test_starting_book_with_shares():
     short = positions_from_records([{**rec, "side": "short"}], "test")
     with pytest.raises(SimulationError, match="long shares only"):
         simulate_plan(cfg, short, paths=10, seed=1, months=1)
+
+
+def test_account_matches_the_account_model():
+    """The simulation's account (covered call against shares, short put, long-dated long call) on
+    day 0 against engine.account.account_state of the same book: equity with loan value,
+    initial and maintenance requirements (full basis) and net liquidation within $10 of figures
+    in the thousands (the simulation's trading-day clock puts 30 calendar days at 21/252 years,
+    not 30/365, and marks with the fast American table: the short options' marks, hence the cash,
+    differ by about a cent a share; a wrong rule would be off by hundreds)."""
+    import dataclasses
+
+    from engine.account import account_state
+    from engine.book import mark_book
+    from engine.positions import positions_from_records
+    from engine.simulate import _American, _book, _model, _Plan
+
+    cfg = default_config().replace(market__valuation_date="2025-09-29", simulation__iv_reversion_speed=0.0)
+    exp30 = "2025-10-29"
+    recs = [{"underlying": "ASST", "kind": "stock", "side": "long", "shares": 300, "premium": 2.4,
+             "strike": "", "expiry": "", "contracts": ""},
+            {"underlying": "ASST", "kind": "call", "side": "short", "strike": 3.5, "expiry": exp30, "contracts": 2,
+             "premium": 1.0},
+            {"underlying": "ASST", "kind": "put", "side": "short", "strike": 2.5, "expiry": exp30, "contracts": 3,
+             "premium": 1.0},
+            {"underlying": "ASST", "kind": "call", "side": "long", "strike": 6.0, "expiry": "2026-11-20",
+             "contracts": 1, "premium": 2.0}]
+    pos = positions_from_records(recs, "test")
+    want = account_state(pos, cfg, marked=mark_book(pos, cfg))
+    for account in ("margin", "cash"):
+        c = cfg.replace(margin__account=account)
+        if account == "cash":  # a cash account holds no long-dated loan value and no naked call
+            want = account_state(pos, c, marked=mark_book(pos, c))
+        model = _model(c, 1)
+        plan = _Plan(c, model, 2, _book(pos, c), "american", c.margin,
+                     _American(model.rate, model.q, 4.25, 4.25, fixed_vol=True))
+        spot, iv = np.full(2, 3.15), np.full(2, 4.25)
+        for phase, req_want in (("initial", want.initial_requirement), ("maintenance", want.maintenance_requirement)):
+            nlv, ewlv, req = plan.account(0, spot, plan.marks(0, spot, iv), phase)
+            assert_allclose(nlv, want.net_liquidation, atol=10.0, err_msg=account)
+            assert_allclose(ewlv, want.equity_with_loan_value, atol=10.0, err_msg=account)
+            assert_allclose(req, req_want, atol=10.0, err_msg=f"{account} {phase}")
+    assert dataclasses.is_dataclass(want)
