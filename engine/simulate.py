@@ -1,4 +1,4 @@
-"""Monte Carlo of the whole plan: monthly additions, put ladder, call hedges, assignments, margin.
+"""Monte Carlo of the whole plan: monthly additions, put ladder, call hedges, early exercise, assignments, margin, costs.
 
 :func:`simulate_plan` runs the plan month by month on simulated daily price paths, vectorized
 across paths and chunked (``chunk_size``) so memory stays bounded.
