@@ -422,15 +422,25 @@ def test_implied_vol_reverts_deterministically():
     assert_allclose(iv[0], np.exp(math.log(1.5) + (math.log(4.25) - math.log(1.5)) * np.exp(-2.0 * t)), rtol=1e-12)
 
 
-def test_same_seed_same_numbers_and_chunking_invariance():
-    cfg = default_config()
-    a = simulate_plan(cfg, example_positions(), paths=2300, seed=9, months=2, chunk_size=2300, deterministic=False)
-    b = simulate_plan(cfg, example_positions(), paths=2300, seed=9, months=2, chunk_size=700, deterministic=False)
-    c = simulate_plan(cfg, example_positions(), paths=2300, seed=10, months=2, chunk_size=700, deterministic=False)
+@pytest.mark.parametrize("iv_vol", [0.0, 0.8])
+def test_same_seed_same_numbers_and_chunking_invariance(iv_vol):
+    """Costs, early exercise and margin calls on (the default config); with iv_vol > 0 the vol
+    differs across paths, so American values come from the 2-D premium table instead (kept small
+    here: one month of 10-day puts, no starting book, as each run builds its tables)."""
+    cfg = default_config().replace(simulation__iv_vol=iv_vol, simulation__sizing="full_requirement")
+    n, months, book = 2300, 2, example_positions()
+    if iv_vol > 0:
+        cfg = cfg.replace(strikes__dte=10)
+        n, months, book = 900, 1, None
+    a = simulate_plan(cfg, book, paths=n, seed=9, months=months, chunk_size=n, deterministic=False)
+    b = simulate_plan(cfg, book, paths=n, seed=9, months=months, chunk_size=700, deterministic=False)
+    c = simulate_plan(cfg, book, paths=n, seed=10, months=months, chunk_size=700, deterministic=False)
     assert_array_equal(a.final_equity, b.final_equity)
     assert_array_equal(a.extras["max_drawdown"], b.extras["max_drawdown"])
+    assert_array_equal(a.extras["discounted_costs"], b.extras["discounted_costs"])
     assert a.to_dict()["percentiles"] == b.to_dict()["percentiles"]
     assert not np.array_equal(a.final_equity, c.final_equity)
+    assert a.share_with_early_assignment > 0 and a.mean_discounted_costs > 0
 
 
 def test_result_dict_is_json_ready_and_progress_called():
