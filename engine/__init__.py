@@ -37,6 +37,7 @@ for _module, _names in {
                       "config_to_toml", "config_reference", "default_config", "load_config",
                       "config_from_pairs"),
     "engine.margin": ("CAPITAL_MODELS", "capital_per_contract", "short_option_requirement", "stock_requirement"),
+    "engine.account": ("AccountError", "AccountState", "account_state", "evaluate_account", "position_requirements"),
     "engine.plan": ("PLAN_MONTH2_CONTRACTS", "PLAN_PREMIUMS", "allocate_premium", "allocate_strikes",
                     "capital_model_comparison", "put_expiry", "reinvestment_plan", "strike_premiums",
                     "whole_contracts"),

@@ -49,7 +49,8 @@ Cash account: puts cash-secured (``K * m``), calls only covered by shares, no lo
 :class:`AccountError` naming where it came from (file and line when the table was read by
 :mod:`engine.positions`).
 
-Pairing is greedy per underlying: short calls are covered by long shares first (lowest strike
+Pairing is greedy per underlying: a long and a short lot of the same option (kind, strike,
+expiry) first offset each other (a closed position needs nothing); then short calls are covered by long shares first (lowest strike
 first), then by long calls (the lowest long strike first); short puts by long puts (highest
 long strike first); among equal strikes the earliest-expiring long leg is used first, so that
 long-dated options keep their loan value.  Not covered: straddles/strangles (each leg is margined as uncovered, which is
@@ -252,9 +253,20 @@ def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginCon
         cover_left = {i: qty[i] for i in grp if not stock[i] and long_[i]}
         covered_sh: dict[int, list[tuple[float, float]]] = {i: [] for i in stock_left}
         used_as_cover = {i: 0.0 for i in cover_left}
+        # a long and a short lot of the same option offset each other (a closed position)
+        short_left = {i: qty[i] for i in grp if not stock[i] and not long_[i]}
+        offset_n = dict.fromkeys(short_left, 0.0)
+        for i in short_left:
+            for j in cover_left:
+                if kind[j] == kind[i] and strike[j] == strike[i] and dte[j] == dte[i] and cover_left[j] > 0:
+                    c = min(short_left[i], cover_left[j])
+                    short_left[i] -= c
+                    cover_left[j] -= c
+                    used_as_cover[j] += c
+                    offset_n[i] += c
         # short calls: shares first (lowest strike first), then long calls
         for i in sorted((i for i in grp if kind[i] == "call" and not long_[i]), key=lambda i: strike[i]):
-            left, parts = qty[i], []
+            left, parts = short_left[i], (["offset"] if offset_n[i] else [])
             for j in stock_left:
                 c = min(left, np.floor(stock_left[j] / m))
                 if c > 0:
@@ -285,7 +297,7 @@ def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginCon
             strategy[i] = " + ".join(dict.fromkeys(parts))
         # short puts: long puts, highest long strike first
         for i in sorted((i for i in grp if kind[i] == "put" and not long_[i]), key=lambda i: -strike[i]):
-            left, parts, req = qty[i], [], 0.0
+            left, parts, req = short_left[i], (["offset"] if offset_n[i] else []), 0.0
             full_i = naked(i)
             for j in sorted((j for j in cover_left if kind[j] == "put" and dte[j] >= dte[i]),
                             key=lambda j: (-strike[j], dte[j])):
@@ -310,7 +322,7 @@ def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginCon
                 part_value = free * m * mark[j]
                 ewl[j] = part_value
                 r_init[j] = r_maint[j] = LONG_OPTION_MARGIN * part_value
-            strategy[j] = ("cover (spread leg)" if used_as_cover[j] >= qty[j] else
+            strategy[j] = ("cover (spread leg or offset)" if used_as_cover[j] >= qty[j] else
                            ("long option (loan value 25%)" if lends else "long option (paid 100%)"))
         # long stock: covered part at min(S, K), the rest at the stock rates
         for j in stock_left:

@@ -269,8 +269,13 @@ def test_plan_sheet_equals_the_report_plan(evaluated, report):
            list(report.results["strike_premiums"].values()), "LadderPremiums (VA_PRICE)")
     alloc = report.results["allocation"]
     rows = _block(cells, L.SHEET_PLAN, "A11", extents[(L.SHEET_PLAN, "A11")])
-    assert rows[0] == [c for c in alloc.columns if c != "literal_contracts"]
-    _close([r for r in rows[1:]], alloc[rows[0]].to_numpy(dtype=float), "VA_STRIKE_ALLOCATION")
+    from udfs.functions import STRIKE_ALLOCATION_KEYS
+
+    assert rows[0] == list(STRIKE_ALLOCATION_KEYS)
+    _close([r for r in rows[1:]], alloc[rows[0]].to_numpy(dtype=float), "VA_STRIKE_ALLOCATION (capped by BuyingPower)")
+    # the cap is the account's buying power (VA_BUYING_POWER on the Risk sheet = engine.account)
+    _close(_get(cells, L.SHEET_RISK, "K11"), report.results["account"]["buying_power"], "BuyingPower (VA_BUYING_POWER)")
+    assert (alloc["contracts"] < alloc["contracts_sized"]).any()  # the example's budget is capped
 
 
 def test_hedges_sheet_equals_the_report_hedges(evaluated, report):

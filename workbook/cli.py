@@ -578,7 +578,12 @@ def cmd_risk(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg, pos, sources = load_inputs(args)
     cfg = apply_overrides(args, cfg)
-    from workbook.compute import ReportData, _account, _hedges, _kelly, _mark, _plan, _projection
+    from workbook.compute import ReportData, _account, _hedges, _kelly, _plan, _projection
+
+    def _mark(data: ReportData) -> None:  # the marked book only (no ladder: a book may hold no short puts)
+        from engine.book import mark_book
+
+        data.results["marked"] = mark_book(data.positions, data.config)
 
     data = ReportData(config=cfg, positions=pos, meta={"sources": sources})
     for name, step in (("mark book", _mark), ("account", _account), ("plan", _plan), ("hedges", _hedges),

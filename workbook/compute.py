@@ -341,8 +341,15 @@ def _assignment(data: ReportData) -> None:
 
 
 def _simulation(data: ReportData) -> None:
+    from engine.positions import is_stock
     from engine.simulate import simulate_plan
 
+    if is_stock(data.positions).any():
+        # engine.simulate starts from option positions only: a book holding shares is not
+        # simulated rather than simulated without them
+        data.missing["simulation"] = ("the positions hold stock rows, which the Monte Carlo does not take yet "
+                                      "(engine.simulate starts from option positions only)")
+        return
     paths = data.meta["paths"]
     seed = data.meta["seed"]
     data.results["simulation"] = simulate_plan(data.config, data.positions, paths, seed)
@@ -434,8 +441,23 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     ReportData
         Engine outputs by key; modules missing from this build are listed in ``missing``.
         An input error (:class:`engine.VolarbInputError`) from any step propagates.
+
+    Raises
+    ------
+    engine.VolarbInputError
+        A stock row in ``positions``: the report workbook's Positions sheet has no ``shares``
+        column yet (the engine, ``volarb risk`` and ``volarb plan`` take stock rows).
     """
     import engine
+    from engine._validate import VolarbInputError
+    from engine.positions import is_stock, row_where
+
+    stock = is_stock(positions)
+    if stock.any():
+        i = int(np.flatnonzero(stock)[0])
+        raise VolarbInputError(f"{row_where(positions, i)}, column 'kind': a stock row cannot go into the report "
+                               "workbook yet (its Positions sheet has no shares column); volarb risk and volarb plan "
+                               "take it")
 
     meta = {
         "version": getattr(engine, "__version__", "unknown"),
