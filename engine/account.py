@@ -49,6 +49,9 @@ Cash account: puts cash-secured (``K * m``), calls only covered by shares, no lo
 :class:`AccountError` naming where it came from (file and line when the table was read by
 :mod:`engine.positions`).
 
+The requirement kernels (:mod:`engine.margin`) are vectorized; the pairing below loops over the
+lots of a book (a combinatorial step, small books), not over paths or scenarios.
+
 Pairing is greedy per underlying: a long and a short lot of the same option (kind, strike,
 expiry) first offset each other (a closed position needs nothing); then short calls are covered by long shares first (lowest strike
 first), then by long calls (the lowest long strike first); short puts by long puts (highest

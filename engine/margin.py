@@ -119,18 +119,26 @@ def short_option_requirement(kind, spot, strike, mark, margin: MarginConfig = Ma
 
     Examples
     --------
-    CBOE Margin Manual, "Short Put - Uncovered": sell 1 XYZ Jan 80 put at 2 with XYZ at 95.
-    20% of 95 = 19, less 15 out of the money = 4; 10% of 80 = 8 is larger, so the requirement is
-    (2 + 8) * 100 = $1,000 (the $200 premium received may be applied, leaving $800 to deposit).
+    CBOE, "Margin Requirement Examples for Sample Options-based Positions" (strategy-based column,
+    net of the proceeds), IBM at 97.73.  Short 100 April 100 calls at 1.68: 20% of 97.73 = 19.546,
+    less 2.27 out of the money = 17.276 > 10% of 97.73, so 17.276 x 100 x 100 = $172,760 net; the
+    full figure per contract adds the $168 of premium: $1,895.60.
 
-    >>> round(short_option_requirement("put", 95.0, 80.0, 2.0), 6)
-    1000.0
+    >>> full = short_option_requirement("call", 97.73, 100.0, 1.68)
+    >>> round(full, 2), round(100 * (full - 168.0), 2)
+    (1895.6, 172760.0)
 
-    CBOE Margin Manual, "Short Call - Uncovered": sell 1 XYZ Jan 105 call at 3 with XYZ at 100:
-    20% of 100 = 20, less 5 out of the money = 15 > 10% of 100 = 10, so (3 + 15) * 100 = $1,800.
+    Short 100 April 100 puts at 3.18 (in the money, no OTM amount): 19.546 x 100 x 100 = $195,460 net.
 
-    >>> round(short_option_requirement("call", 100.0, 105.0, 3.0), 6)
-    1800.0
+    >>> round(100 * (short_option_requirement("put", 97.73, 100.0, 3.18) - 318.0), 2)
+    195460.0
+
+    The 10%-of-strike branch: a $200 put at 1.20 with the stock at 209: 20% of 209 less 9 OTM =
+    32.80 > 20, so (1.20 + 32.80) x 100 = $3,400; a $80 put at 2 with the stock at 95: 19 - 15 = 4
+    < 8, so (2 + 8) x 100 = $1,000.
+
+    >>> round(short_option_requirement("put", 209.0, 200.0, 1.20), 6), round(short_option_requirement("put", 95.0, 80.0, 2.0), 6)
+    (3400.0, 1000.0)
 
     The plan's $2.50 put at S = 3.15 for 1.15: 0.63 - 0.65 < 0.25, so (1.15 + 0.25) * 100 = $140;
     in a cash account it is cash-secured, 2.50 * 100 = $250.

@@ -168,7 +168,12 @@ def _hold_reason(t: dict, state: dict, alerts: frozenset, mult: float) -> tuple[
     sell = t["action"] == "sell"
     delta_sign = (1.0 if t["kind"] == "put" else -1.0) * (1.0 if sell else -1.0)  # sign of the order's delta
     if "CONCENTRATION_RISK" in alerts and sell and t["kind"] == "put":
-        reasons.append("CONCENTRATION_RISK is firing and a short put adds to the strike obligation")
+        ob = state.setdefault("obligations", {})
+        top = max(ob.values(), default=0.0)
+        new_ob = ob.get(float(t["strike"]), 0.0) + float(t["strike"]) * mult * t["contracts"]
+        if new_ob > top + 1e-9:  # the largest strike obligation (the alert's value) would grow
+            reasons.append(f"CONCENTRATION_RISK is firing and this short put raises the largest strike obligation "
+                           f"to {new_ob:,.0f} $ (from {top:,.0f})")
     if "VAR_LIMIT_BREACH" in alerts and sell:
         reasons.append("VAR_LIMIT_BREACH is firing and a short option adds to the loss tail")
     if "HIGH_DELTA_EXPOSURE" in alerts and state.get("delta") is not None and delta_sign * state["delta"] > 0:
@@ -193,6 +198,9 @@ def _hold_reason(t: dict, state: dict, alerts: frozenset, mult: float) -> tuple[
             reasons.append("BUYING_POWER_EXCEEDED is firing and the order uses buying power")
         if not reasons:
             state["arrays"], state["cash"], state["buying_power"] = trial, cash, bp_after
+    if not reasons and sell and t["kind"] == "put":
+        ob = state.setdefault("obligations", {})
+        ob[float(t["strike"])] = ob.get(float(t["strike"]), 0.0) + float(t["strike"]) * mult * t["contracts"]
     return "; ".join(reasons), bp_after
 
 
@@ -216,7 +224,9 @@ def order_tickets(trades, execution=None, *, account=None, alerts=(), valuation_
         lower than before it, is HELD.
     alerts : iterable of str
         Names of the risk alerts firing now (:data:`engine.risk.ALERT_NAMES`).  A ticket that
-        would deepen one is HELD: a short put under CONCENTRATION_RISK, any short option under
+        would deepen one is HELD: a short put that raises the largest strike obligation (strike x
+        multiplier x contracts, over the book and the tickets proposed before it) under
+        CONCENTRATION_RISK, any short option under
         VAR_LIMIT_BREACH, an order adding delta of the book's sign under HIGH_DELTA_EXPOSURE
         (needs ``account``), an order using buying power under BUYING_POWER_EXCEEDED.
     valuation_date : datetime.date, optional
@@ -288,6 +298,9 @@ def order_tickets(trades, execution=None, *, account=None, alerts=(), valuation_
             "valuation_date": valuation_date, "spot": float(spot),
             "delta": float(pf["delta_shares"].sum()) if "delta_shares" in pf else None,
         })
+        sp = (pf["kind"].astype(str) == "put") & (pf["side"].astype(str) == "short")
+        ob = (pf.loc[sp, "strike"].astype(float) * float(multiplier) * pf.loc[sp, "contracts"].astype(float))
+        state["obligations"] = {float(k): float(v) for k, v in ob.groupby(pf.loc[sp, "strike"].astype(float)).sum().items()}
     tickets = []
     seq = 0
     for i, r in enumerate(rows):

@@ -372,10 +372,21 @@ def test_order_tickets_held_beyond_buying_power_and_under_firing_alerts():
     assert_allclose(t["buying_power_after"][:10], 2694 - 250 * np.arange(1, 11), **TOL)
     assert t["reason"][10].startswith("would exceed buying power: available funds 194.00 -> -56.00 $")
     assert (t["reason"][:10] == "").all()
-    # under a firing CONCENTRATION_RISK every short put is held, with the reason
-    t = order_tickets([trade], cfg.execution, account=acct, valuation_date=cfg.valuation_date, spot=3.15,
+    # under a firing CONCENTRATION_RISK: the book's largest strike obligation is $2.50 x 100 x 22 = 5,500;
+    # 10 more $2.50 puts raise it to 8,000 (held); 10 $2.00 puts (existing 2,000 + 2,000 = 4,000) do not
+    # raise it (proposed), 20 more would (2,000 + 4,000 + 4,000 = 10,000 > 5,500)... in 10-lots: 4,000, then 6,000
+    small = {**trade, "strike": 2.0, "contracts": 20, "mid": 0.70}
+    t = order_tickets([trade, small], cfg.execution, account=acct, valuation_date=cfg.valuation_date, spot=3.15,
                       alerts=["CONCENTRATION_RISK"])
-    assert set(t["status"]) == {"HELD"} and t["reason"].str.contains("CONCENTRATION_RISK is firing").all()
+    assert t["status"].tolist() == ["HELD"] * 12 + ["PROPOSED", "HELD"]
+    assert t["reason"][0] == ("CONCENTRATION_RISK is firing and this short put raises the largest strike obligation "
+                              "to 8,000 $ (from 5,500)")
+    assert t["reason"][13].endswith("to 6,000 $ (from 5,500)")
+    # under VAR_LIMIT_BREACH every short option is held; a long call is proposed
+    hedge = {**trade, "action": "buy", "kind": "call", "strike": 4.5, "contracts": 1, "mid": 2.0}
+    t = order_tickets([trade, hedge], cfg.execution, account=acct, valuation_date=cfg.valuation_date, spot=3.15,
+                      alerts=["VAR_LIMIT_BREACH"])
+    assert t["status"].tolist() == ["HELD"] * 12 + ["PROPOSED"]
     # without an account nothing is held and buying_power_after is NaN
     t = order_tickets([trade], cfg.execution)
     assert set(t["status"]) == {"PROPOSED"} and t["buying_power_after"].isna().all()
