@@ -538,9 +538,9 @@ class _Plan:
         """Model value per share: American (fast table) or European, intrinsic at expiry."""
         if steps_left <= 0:
             return np.maximum(w * (spot - strike), 0.0)
-        m = self.m
-        if self.american and _has_eep(w, m.rate, m.q):
-            return self.amer.value(w, spot, strike, steps_left, iv)
+        m, amer = self.m, self.amer
+        if amer is not None and self.american and _has_eep(w, m.rate, m.q):
+            return amer.value(w, spot, strike, steps_left, iv)
         if m.nu == 0 and np.size(iv):  # no vol noise: one vol on every path
             iv = float(np.asarray(iv).flat[0])
         return black_value(w, strike, black_parts(spot, strike, steps_left / STEPS_PER_YEAR, m.rate, iv, m.q))
@@ -828,16 +828,17 @@ class _Plan:
     # -- daily bookkeeping -------------------------------------------------------------------------
     def _exercised(self, slot: _Slot, step: int, spot, iv) -> np.ndarray:
         """Paths on which the holder exercises ``slot`` early (spot beyond the boundary)."""
-        if not (self.american and slot.expiry > step and _has_eep(slot.w, self.m.rate, self.m.q)):
+        amer = self.amer
+        if amer is None or not (self.american and slot.expiry > step and _has_eep(slot.w, self.m.rate, self.m.q)):
             return _NO_PATHS[: self.n] if self.n <= _NO_PATHS.size else np.zeros(self.n, dtype=bool)
         live = slot.n != 0
         if not live.any():
             return live
         vol = iv * slot.vol_ratio if slot.vol_ratio != 1.0 else iv
-        if self.amer.fixed and slot.role in ("put", "book"):  # one strike and one vol: a scalar boundary
-            b = self.amer.boundary(slot.expiry - step, slot.w, vol[:1])[0] * float(slot.strike[0])
+        if amer.fixed and slot.role in ("put", "book"):  # one strike and one vol: a scalar boundary
+            b = amer.boundary(slot.expiry - step, slot.w, vol[:1])[0] * float(slot.strike[0])
         else:
-            b = self.amer.boundary(slot.expiry - step, slot.w, vol) * slot.strike
+            b = amer.boundary(slot.expiry - step, slot.w, vol) * slot.strike
         return live & ((spot <= b) if slot.w < 0 else (spot >= b))
 
     def settle(self, step: int, spot, iv) -> None:
@@ -1043,7 +1044,7 @@ def _book(positions, config) -> dict:
             positions = positions.loc[~stock]
     if len(positions) == 0:
         return {**empty, "shares": shares, "basis": basis}
-    b = book_arrays(positions, config)
+    b: dict[str, Any] = dict(book_arrays(positions, config))
     b["expiry_step"] = np.round(b["t"] * 365.0 * STEPS_PER_YEAR / 365.0).astype(int)
     b["shares"], b["basis"] = shares, basis
     return b
