@@ -238,7 +238,7 @@ def dte(valuation, expiry):
     >>> dte("2025-09-27", ["2025-10-17", "2025-11-21"]).tolist()
     [20, 55]
     """
-    def conv(x: Any, name: str) -> np.ndarray:
+    def conv(x: Any, name: str) -> Any:
         if np.ndim(x) == 0:
             return np.datetime64(_as_date(x, name), "D")
         return np.array([np.datetime64(_as_date(v, name), "D") for v in np.asarray(x, dtype=object).ravel()],

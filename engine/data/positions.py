@@ -496,7 +496,7 @@ def positions_from_records(records: Iterable[Mapping[str, Any]], source: str, fi
             continue
         rec = {h: v for h, v in zip(header, raw.values(), strict=True) if h}
         out, errs = _validate_row(rec, f"{source}, {row_label} {first_row + i}")
-        if errs:
+        if errs or out is None:
             n_bad += 1
             errors.extend(errs)
         else:
@@ -542,7 +542,7 @@ def _read_text(text: str, source: str):
             continue
         rec = {c: (cells[j] if j < len(cells) else "") for j, c in enumerate(cols) if c}
         out, errs = _validate_row(rec, where)
-        if errs:
+        if errs or out is None:
             n_bad += 1
             errors.extend(errs)
         else:

@@ -204,7 +204,8 @@ def chain_from_records(records, source: str, first_row: int = 2, row_label: str 
         if all(v is None or not str(v).strip() for v in rec.values()):
             continue
         where = f"{source}, {row_label} {first_row + i}"
-        out, bad = {}, False
+        out: dict[str, Any] = {}
+        bad = False
         try:
             out["expiry"] = parse_date(rec.get("expiry") if rec.get("expiry") is not None else "")
         except ValueError as exc:

@@ -401,7 +401,8 @@ def allocation_drift(open_short_puts: dict, strikes, weights) -> dict:
     targets = {float(k): float(w) for k, w in zip(strikes, weights, strict=True)}
     if total <= 0:
         return {"drift": float("nan"), "by_strike": []}
-    rows = [{"strike": k, "target": w, "actual": ob.get(k, 0.0) / total} for k, w in targets.items()]
+    rows: list[dict[str, Any]] = [{"strike": k, "target": w, "actual": ob.get(k, 0.0) / total}
+                                  for k, w in targets.items()]
     other = sum(v for k, v in ob.items() if k not in targets) / total
     if other > 0:
         rows.append({"strike": "other", "target": 0.0, "actual": other})
