@@ -75,16 +75,27 @@ from engine.black import black_parts, black_value, norm_pdf
 
 __all__ = ["american_price", "american_kernel", "exercise_boundary", "scheme_index", "SCHEMES"]
 
-# (upper bound of sigma^2 T, n Chebyshev intervals, l fixed-point points, p price points, m steps)
-SCHEMES: tuple[tuple[float, int, int, int, int], ...] = (
-    (0.5, 5, 8, 12, 2),
-    (np.inf, 6, 10, 16, 3),
+# Quadrature schemes: (n Chebyshev intervals, l fixed-point points, p price points, m_max
+# Jacobi-Newton steps, FP-A).  The node count is chosen per option by :func:`_scheme_index` from
+# the total variance sigma^2 T, kappa = 2 max(rT, qT) / (sigma^2 T) and the moneyness; each
+# option iterates until its boundary moves by less than _FP_TOL (in ln B) and an option that has
+# not converged after m_max steps is re-priced with the fine scheme _FINE (the residual check).
+SCHEMES: tuple[tuple[int, int, int, int, bool], ...] = (
+    (6, 12, 20, 10, True),    # 0: far out of the money (premium tiny)
+    (8, 12, 24, 10, True),    # 1: sigma^2 T <= 0.5
+    (10, 12, 24, 10, True),   # 2: sigma^2 T > 0.5
+    (6, 12, 20, 10, False),   # 3-5: the same with FP-B, where kappa > _KAPPA_FP_B
+    (8, 12, 24, 10, False),
+    (10, 12, 24, 10, False),
+    (12, 16, 32, 40, False),  # 6: _FINE, for options whose fixed point did not converge
 )
-# FP-B with these settings where kappa = 2 max(r, q) / sigma^2 > _KAPPA_FP_B (FP-A is unstable there)
-_SCHEME_FP_B = (5, 8, 12, 3)
-_KAPPA_FP_B = 10.0
+_FINE = len(SCHEMES) - 1
+_VAR_SPLIT = 0.5      # sigma^2 T above which 10 nodes are used
+_KAPPA_SPLIT = 20.0   # kappa above which 10 nodes are used (low vol, high rates: steep boundary)
+_KAPPA_FP_B = 2.0     # FP-A is unstable for large kappa (ALO sec. 5.2)
+_FAR_OTM = 8.0        # ln(S/K) above this many sigma sqrt T: 6 nodes
+_FP_TOL = 1e-10       # convergence of the fixed point: max |d ln B| over the nodes
 _CHUNK = 1024  # options per block: keeps the (options x nodes x points) arrays in cache
-_TREE_STEPS = 400
 # below this (put-side) rate the early-exercise premium (< rate * strike * t) is treated as 0
 _MIN_RATE = 1e-10
 
@@ -196,9 +207,12 @@ def _qd_plus_boundary(K, T_k, r, q, sig, X, steps: int = 8) -> np.ndarray:
 
 
 def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False):
-    """Early-exercise premium of puts with ``r > 0`` (1-D arrays of one block), ALO FP-B.
+    """Early-exercise premium of puts with ``r > 0`` (1-D arrays of one block), ALO FP-A/FP-B.
 
-    Returns the premium, or ``(ln X, H at the nodes)`` with ``return_boundary``.
+    Returns ``(premium, converged)``, or ``(ln X, H at the nodes, converged)`` with
+    ``return_boundary``.  Each option takes Jacobi-Newton steps until its boundary moves by less
+    than :data:`_FP_TOL` in ``ln B`` at every node (at most ``sch.m``); ``converged`` is False
+    where that did not happen.
     """
     X = np.where(q > r, K * r / np.where(q > r, q, 1.0), K)
     lnX = np.log(X)
@@ -216,108 +230,231 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False):
     drift_u = (r - q)[:, None, None] * rem_sq * rem_sq
     wt = T[:, None, None] * sch.fp_w
     wr = r[:, None, None] * wt * np.exp(r[:, None, None] * u)
-    has_q = q != 0.0
-    wq = (q[has_q])[:, None, None] * wt[has_q] * np.exp(q[has_q][:, None, None] * u[has_q])
+    wq = q[:, None, None] * wt * np.exp(q[:, None, None] * u)
     lnB = _col(lnX) + _qd_plus_boundary(K, T_k, r, q, sig, X)
-    shape_u = u.shape
+    converged = np.zeros(S.shape, dtype=bool)
+    act = np.arange(S.size)
+    nl = sch.fp_u.shape
     for _ in range(sch.m):
-        H = (lnB - _col(lnX)) ** 2
-        sqH_u = np.sqrt(np.maximum(H @ sch.fp_interp, 0.0)).reshape(shape_u)
+        if act.size == 0:
+            break
+        lx = _col(lnX[act])
+        lb = lnB[act]
+        vk, vu, du = v_k[act], v_u[act], drift_u[act]
+        H = (lb - lx) ** 2
+        sqH_u = np.sqrt(np.maximum(H @ sch.fp_interp, 0.0)).reshape((act.size, *nl))
         # ln(B(tau)/B(u)) = sqrt(H(u)) - sqrt(H(tau))
-        dm_u = (sqH_u - np.sqrt(H)[:, :, None] + drift_u) / v_u - 0.5 * v_u
-        dp0 = (lnB - lnK + drift_k) / v_k + 0.5 * v_k
-        dm0 = dp0 - v_k
-        B = np.exp(lnB)
-        bv = B * v_k
+        dm_u = (sqH_u - np.sqrt(H)[:, :, None] + du) / vu - 0.5 * vu
+        dp_u = dm_u + vu
+        dp0 = (lb - lnK[act] + drift_k[act]) / vk + 0.5 * vk
+        dm0 = dp0 - vk
+        B = np.exp(lb)
+        bv = B * vk
         if sch.fp_a:
-            num = np.einsum("mkl,mkl->mk", wr / v_u, norm_pdf(dm_u))
-            den = np.zeros_like(num)
-            if has_q.any():
-                dp_u = dm_u[has_q] + v_u[has_q]
-                den[has_q] = np.einsum("mkl,mkl->mk", wq, ndtr(dp_u) + norm_pdf(dp_u) / v_u[has_q])
-            N = norm_pdf(dm0) / v_k + num
-            D = norm_pdf(dp0) / v_k + ndtr(dp0) + den
-            Nd = -dm0 * norm_pdf(dm0) / (bv * v_k)
-            Dd = -dp0 * norm_pdf(dp0) / (bv * v_k) + norm_pdf(dp0) / bv
+            num = np.einsum("mkl,mkl->mk", wr[act] / vu, norm_pdf(dm_u))
+            den = np.einsum("mkl,mkl->mk", wq[act], ndtr(dp_u) + norm_pdf(dp_u) / vu)
+            N = norm_pdf(dm0) / vk + num
+            D = norm_pdf(dp0) / vk + ndtr(dp0) + den
+            Nd = -dm0 * norm_pdf(dm0) / (bv * vk)
+            Dd = -dp0 * norm_pdf(dp0) / (bv * vk) + norm_pdf(dp0) / bv
         else:
-            num = np.einsum("mkl,mkl->mk", wr, ndtr(dm_u))
-            den = np.zeros_like(num)
-            if has_q.any():
-                dp_u = dm_u[has_q] + v_u[has_q]
-                den[has_q] = np.einsum("mkl,mkl->mk", wq, ndtr(dp_u))
+            num = np.einsum("mkl,mkl->mk", wr[act], ndtr(dm_u))
+            den = np.einsum("mkl,mkl->mk", wq[act], ndtr(dp_u))
             N = ndtr(dm0) + num
             D = ndtr(dp0) + den
             Nd = norm_pdf(dm0) / bv
             Dd = norm_pdf(dp0) / bv
-        f = scale_k * N / D
+        f = scale_k[act] * N / D
         # Jacobi-Newton step (ALO eq. 34): derivative of the non-integral terms only
-        fd = scale_k * (Nd / D - Dd * N / (D * D))
+        fd = scale_k[act] * (Nd / D - Dd * N / (D * D))
         newton = B - (f - B) / (fd - 1.0)
         B_new = np.where((newton > 0.0) & np.isfinite(newton), newton, f)
-        lnB = np.minimum(np.log(np.maximum(B_new, 1e-300)), _col(lnX))
+        lb_new = np.minimum(np.log(np.maximum(B_new, 1e-300)), lx)
+        moved = np.max(np.abs(lb_new - lb), axis=1)
+        lnB[act] = lb_new
+        done = ~(moved > _FP_TOL)  # NaN counts as done (and fails the finite check below)
+        converged[act[done]] = np.isfinite(moved[done])
+        act = act[~done]
     H = (lnB - _col(lnX)) ** 2
     if return_boundary:
-        return lnX, H
+        return lnX, H, converged
     # price integral over t = T sin^2(theta)
     sqH_t = np.sqrt(np.maximum(H @ sch.pr_interp, 0.0))
     t = _col(T) * sch.pr_t
     v_t = _col(sig * sqT) * sch.pr_sqrt_t
     dp = (_col(np.log(S) - lnX) + sqH_t + _col(r - q) * t) / v_t + 0.5 * v_t
     dm = dp - v_t
-    integrand = _col(r * K) * np.exp(-_col(r) * t) * ndtr(-dm)
-    if has_q.any():
-        integrand = integrand - _col(q * S) * np.exp(-_col(q) * t) * np.where(_col(has_q), ndtr(-dp), 0.0)
+    integrand = _col(r * K) * np.exp(-_col(r) * t) * ndtr(-dm) - _col(q * S) * np.exp(-_col(q) * t) * ndtr(-dp)
     premium = np.maximum(_col(T) * integrand @ sch.pr_w, 0.0)
     # spot already inside the exercise region (S <= B(T)): the put is worth K - S (flagged by -inf)
-    return np.where(np.log(S) <= lnB[:, -1], -np.inf, premium)
+    return np.where(np.log(S) <= lnB[:, -1], -np.inf, premium), converged
 
 
-def _scheme_for(var: np.ndarray) -> np.ndarray:
-    """Index into :data:`SCHEMES` by total variance ``sigma^2 T``."""
-    bounds = np.array([s[0] for s in SCHEMES])
-    return np.searchsorted(bounds, var, side="left")
+def _scheme_index(S, K, T, r, q, sig) -> np.ndarray:
+    """Index into :data:`SCHEMES` for puts with ``r > 0`` (arrays): node count and FP-A/FP-B.
 
-
-def _scheme_index(T, r, q, sig) -> np.ndarray:
-    """Which scheme prices each option: ``len(SCHEMES)`` means FP-B, else an index into SCHEMES."""
-    which = _scheme_for(sig * sig * T)
-    return np.where(2.0 * np.maximum(r, q) > _KAPPA_FP_B * sig * sig, len(SCHEMES), which)
+    10 nodes where the total variance ``sigma^2 T`` exceeds :data:`_VAR_SPLIT` or
+    ``kappa = 2 max(rT, qT) / (sigma^2 T)`` exceeds :data:`_KAPPA_SPLIT` (a steep boundary),
+    6 nodes far out of the money (``ln(S/K) > 8 sigma sqrt T``, premium below ~1e-12 K), else 8;
+    FP-B where ``kappa > 2`` (ALO sec. 5.2).
+    """
+    var = sig * sig * T
+    kappa = 2.0 * np.maximum(r, q) * T / var
+    with np.errstate(divide="ignore", invalid="ignore"):
+        far = np.log(S / K) > _FAR_OTM * np.sqrt(var)
+    size = np.where((var > _VAR_SPLIT) | (kappa > _KAPPA_SPLIT), 2, np.where(far, 0, 1))
+    return np.where(kappa > _KAPPA_FP_B, size + 3, size)
 
 
 def _get_scheme(i: int) -> _Scheme:
-    if i == len(SCHEMES):
-        return _scheme(*_SCHEME_FP_B, False)
-    return _scheme(*SCHEMES[i][1:], True)
+    return _scheme(*SCHEMES[i])
 
 
 def _premium(S, K, T, r, q, sig, which=None) -> np.ndarray:
-    """ALO early-exercise premium of puts (``r > 0``, ``T > 0``, ``sig > 0``), grouped by scheme."""
+    """ALO early-exercise premium of puts (``r > 0``, ``T > 0``, ``sig > 0``), grouped by scheme.
+
+    Options whose fixed point has not converged within their scheme's step limit are re-priced
+    with the fine scheme (:data:`_FINE`, 12 nodes, FP-B, up to 40 steps).
+    """
     out = np.empty(S.shape)
+    ok = np.ones(S.shape, dtype=bool)
     if which is None:
-        which = _scheme_index(T, r, q, sig)
+        which = _scheme_index(S, K, T, r, q, sig)
     for i in np.unique(which):
         sch = _get_scheme(int(i))
         idx = np.flatnonzero(which == i)
         for start in range(0, idx.size, _CHUNK):
             j = idx[start:start + _CHUNK]
-            out[j] = _alo_put(S[j], K[j], T[j], r[j], q[j], sig[j], sch)
+            out[j], ok[j] = _alo_put(S[j], K[j], T[j], r[j], q[j], sig[j], sch)
+    redo = np.flatnonzero(~ok & (which != _FINE))
+    if redo.size:
+        j = redo
+        out[j], _ = _alo_put(S[j], K[j], T[j], r[j], q[j], sig[j], _get_scheme(_FINE))
     return out
 
 
-def _tree_put(S, K, T, r, q, sig, steps: int = _TREE_STEPS) -> np.ndarray:
-    """CRR binomial American put (vectorized over options), for the double-boundary case only."""
-    dt = T / steps
-    u = np.exp(sig * np.sqrt(dt))
-    disc = np.exp(-r * dt)
-    p = (np.exp((r - q) * dt) - 1.0 / u) / (u - 1.0 / u)
-    j = np.arange(steps + 1)
-    s = S[:, None] * u[:, None] ** (steps - 2 * j[None, :])
-    v = np.maximum(K[:, None] - s, 0.0)
-    for _ in range(steps):
-        s = s[:, 1:] / u[:, None]
-        v = disc[:, None] * (p[:, None] * v[:, :-1] + (1.0 - p[:, None]) * v[:, 1:])
-        v = np.maximum(v, K[:, None] - s)
-    return v[:, 0]
+def _fd_put_unit(x0, T, r, q, sig, nx: int, nt: int) -> np.ndarray:
+    """American put per unit strike at log-moneyness ``x0`` by Crank-Nicolson with Rannacher start.
+
+    One grid per distinct ``(T, r, q, sig)`` (1-D arrays of the options), uniform in
+    ``x = ln(S/K)`` with ``nx`` nodes over ``[min(x0), max(x0)] +- (6 sigma sqrt T + |mu| T)``;
+    all grids are stacked into one tridiagonal system so every time step is one banded solve for
+    all options.  The first two steps are four fully implicit half steps (Rannacher 1984), the
+    initial condition is the cell-averaged payoff (Pooley, Vetzal and Forsyth 2003) and the
+    constraint ``V >= max(1 - e^x, 0)`` is imposed exactly at every step by policy iteration
+    (Howard; Forsyth and Vetzal 2002), which handles an exercise region of any shape: the
+    double-boundary interval of a put with ``q < r < 0``.  The value at each ``x0`` is read by
+    4-point Lagrange interpolation (exact when ``x0`` is a node, as for a single option).
+    """
+    from scipy.linalg import solve_banded
+
+    keys = np.stack([T, r, q, sig], axis=1)
+    uniq, grp = np.unique(keys, axis=0, return_inverse=True)
+    grp = grp.ravel()
+    G = uniq.shape[0]
+    Tg, rg, qg, sg = uniq.T
+    mu = rg - qg - 0.5 * sg * sg
+    half = 6.0 * sg * np.sqrt(Tg) + np.abs(mu) * Tg
+    lo_x = np.full(G, np.inf)
+    hi_x = np.full(G, -np.inf)
+    np.minimum.at(lo_x, grp, x0)
+    np.maximum.at(hi_x, grp, x0)
+    lo_x = np.minimum(lo_x, 0.0) - half
+    hi_x = np.maximum(hi_x, 0.0) + half
+    single = np.bincount(grp, minlength=G) == 1
+    h = (hi_x - lo_x) / (nx - 1)
+    # a single option's spot sits on a node: shift the grid so that x0 = lo + i0 h exactly
+    x_first = np.zeros(G)
+    x_first[grp[single[grp]]] = x0[single[grp]]
+    i0 = np.where(single, np.round((x_first - lo_x) / h), 0.0)
+    lo_x = np.where(single, x_first - i0 * h, lo_x)
+    x = lo_x[:, None] + h[:, None] * np.arange(nx)[None, :]  # (G, nx)
+    ex = np.exp(x)
+    payoff = np.maximum(1.0 - ex, 0.0)
+    # cell average of the payoff over [x - h/2, x + h/2]
+    a_ = x - 0.5 * h[:, None]
+    b_ = np.minimum(x + 0.5 * h[:, None], 0.0)
+    u = np.where(b_ > a_, ((b_ - a_) - (np.exp(b_) - np.exp(a_))) / h[:, None], 0.0)
+    s2 = (sg * sg)[:, None]
+    lo_c = 0.5 * s2 / h[:, None] ** 2 - 0.5 * mu[:, None] / h[:, None]  # coefficient of V_{i-1}
+    up_c = 0.5 * s2 / h[:, None] ** 2 + 0.5 * mu[:, None] / h[:, None]  # of V_{i+1}
+    di_c = -s2 / h[:, None] ** 2 - rg[:, None]
+    lo_c = np.broadcast_to(lo_c, (G, nx)).copy()
+    up_c = np.broadcast_to(up_c, (G, nx)).copy()
+    di_c = np.broadcast_to(di_c, (G, nx)).copy()
+    edge = np.zeros((G, nx), dtype=bool)
+    edge[:, 0] = edge[:, -1] = True
+    lo_c[edge] = up_c[edge] = di_c[edge] = 0.0
+    dt_full = Tg / nt
+    steps = [0.5] * 4 + [1.0] * (nt - 2)
+    thetas = [1.0] * 4 + [0.5] * (nt - 2)
+    tau = 0.0
+    flat_pay = payoff.ravel()
+    active = np.zeros(G * nx, dtype=bool)
+    for frac, th in zip(steps, thetas):
+        dt = (frac * dt_full)[:, None]
+        tau = tau + frac * dt_full
+        # explicit part
+        rhs = u.copy()
+        if th < 1.0:
+            e = (1.0 - th) * dt
+            rhs[:, 1:-1] += e[:, :] * (lo_c[:, 1:-1] * u[:, :-2] + di_c[:, 1:-1] * u[:, 1:-1] + up_c[:, 1:-1] * u[:, 2:])
+        # Dirichlet ends: deep in the money the European value (or intrinsic), far out 0
+        rhs[:, 0] = np.maximum(np.exp(-rg * tau) - ex[:, 0] * np.exp(-qg * tau), payoff[:, 0])
+        rhs[:, -1] = 0.0
+        sub = (-th * dt * lo_c).ravel()
+        sup = (-th * dt * up_c).ravel()
+        diag = (1.0 - th * dt * di_c).ravel()
+        b = rhs.ravel()
+        for _ in range(20):
+            d_ = np.where(active, 1.0, diag)
+            lo_ = np.where(active, 0.0, sub)
+            up_ = np.where(active, 0.0, sup)
+            bb = np.where(active, flat_pay, b)
+            ab = np.zeros((3, d_.size))
+            ab[0, 1:] = up_[:-1]
+            ab[1] = d_
+            ab[2, :-1] = lo_[1:]
+            sol = solve_banded((1, 1), ab, bb, check_finite=False)
+            # Howard: the row takes the constraint where the PDE residual exceeds u - g
+            resid = diag * sol - b
+            resid[1:] += sub[1:] * sol[:-1]
+            resid[:-1] += sup[:-1] * sol[1:]
+            new_active = (resid > sol - flat_pay) & ~edge.ravel()
+            if np.array_equal(new_active, active):
+                break
+            active = new_active
+        u = np.maximum(sol, flat_pay).reshape(G, nx)
+    # 4-point Lagrange interpolation at x0
+    pos = (x0 - lo_x[grp]) / h[grp]
+    k = np.clip(np.floor(pos).astype(np.int64) - 1, 0, nx - 4)
+    f = pos - k
+    out = np.zeros(x0.shape)
+    for j in range(4):
+        wj = np.ones(x0.shape)
+        for m in range(4):
+            if m != j:
+                wj = wj * (f - m) / (j - m)
+        out += wj * u[grp, k + j]
+    return out
+
+
+# node and step counts of the finite-difference solver (coarse grid; the fine grid doubles both)
+_FD_NX = 321
+_FD_NT = 480
+
+
+def _fd_put(S, K, T, r, q, sig) -> np.ndarray:
+    """American put by :func:`_fd_put_unit` with Richardson extrapolation ``(4 P_h/2 - P_h) / 3``.
+
+    Used for the double-boundary case ``q < r < 0`` (ALO's single-boundary method does not
+    apply there).  The coarse and fine grids share the spot node, so the second-order leading
+    error term cancels.
+    """
+    x0 = np.log(S / K)
+    coarse = _fd_put_unit(x0, T, r, q, sig, _FD_NX, _FD_NT)
+    fine = _fd_put_unit(x0, T, r, q, sig, 2 * _FD_NX - 1, 2 * _FD_NT)
+    return K * (4.0 * fine - coarse) / 3.0
 
 
 def _deterministic_put(S, K, T, r, q) -> np.ndarray:
@@ -335,16 +472,18 @@ def _deterministic_put(S, K, T, r, q) -> np.ndarray:
     return best
 
 
-def scheme_index(t, rate, vol, w, q) -> np.ndarray:
+def scheme_index(spot, strike, t, rate, vol, w, q) -> np.ndarray:
     """The quadrature scheme :func:`american_kernel` picks for each option (see :data:`SCHEMES`).
 
     Finite-difference Greeks pass the base option's scheme to every bumped price
-    (``american_kernel(..., scheme=...)``) so that a bump never crosses a change of node count,
-    which would add the scheme's error (~1e-5) divided by the bump to the derivative.
+    (``american_kernel(..., scheme=...)``) so that a bump never crosses a change of node count.
+    Options that ALO does not price (no premium, double boundary) get an index too; it is unused.
     """
-    t, rate, vol, w, q = (np.asarray(a, dtype=float) for a in (t, rate, vol, w, q))
+    spot, strike, t, rate, vol, w, q = (np.asarray(a, dtype=float) for a in (spot, strike, t, rate, vol, w, q))
     call = w > 0
-    return _scheme_index(t, np.where(call, q, rate), np.where(call, rate, q), vol)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _scheme_index(np.where(call, strike, spot), np.where(call, spot, strike), t,
+                             np.where(call, q, rate), np.where(call, rate, q), vol)
 
 
 def american_kernel(spot, strike, t, rate, vol, w, q, scheme=None) -> np.ndarray:
@@ -401,8 +540,8 @@ def american_kernel(spot, strike, t, rate, vol, w, q, scheme=None) -> np.ndarray
         out[main] = np.where(np.isneginf(prem), intrinsic[main], np.maximum(euro[main] + prem, intrinsic[main]))
     double = moving & (r < 0) & (d < r)
     if double.any():
-        tree = _tree_put(S[double], K[double], t[double], r[double], d[double], vol[double])
-        out[double] = np.maximum(tree, out[double])
+        fd = _fd_put(S[double], K[double], t[double], r[double], d[double], vol[double])
+        out[double] = np.maximum(fd, out[double])
     return out
 
 
@@ -494,12 +633,13 @@ def exercise_boundary(strike, tau, rate, vol, kind, q=0.0, t=None):
     put_b = np.zeros(K.shape)
     ok = (T > 0) & (sig > 0) & (r > 0) & (tau_a >= 0) & (tau_a <= T)
     # a put boundary at strike K for the symmetric put is B_put; the call boundary is K^2 / B_put
-    which = _scheme_index(T, r, d, sig)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        which = _scheme_index(K, K, T, r, d, sig)
     for i in np.unique(which[ok]):
         sch = _get_scheme(int(i))
         n = sch.n
         j = np.flatnonzero(ok & (which == i))
-        lnX, H = _alo_put(K[j], K[j], T[j], r[j], d[j], sig[j], sch, return_boundary=True)
+        lnX, H, _ = _alo_put(K[j], K[j], T[j], r[j], d[j], sig[j], sch, return_boundary=True)
         zc = 2.0 * np.sqrt(tau_a[j] / T[j]) - 1.0
         rows = _cheb_interp_matrix(zc, n)
         h_tau = np.maximum(np.einsum("mk,mk->m", rows, H), 0.0)

@@ -146,7 +146,7 @@ def bs_price(spot, strike, t, rate, vol, kind, q=0.0):
     >>> round(bs_price(42, 40, 0.5, 0.10, 0.20, "put"), 4)
     0.8086
     """
-    a, bad, scalar = prepare(spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
+    a, bad, scalar = prepare(False, spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
     parts = black_parts(a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["q"])
     value = black_value(a["kind"], a["strike"], parts)
     expired = a["t"] == 0
@@ -228,7 +228,7 @@ def prob_itm(spot, strike, t, rate, vol, kind, q=0.0):
     >>> round(prob_itm(100, 100, 1.0, 0.0, 0.2, "call"), 6)
     0.460172
     """
-    a, bad, scalar = prepare(spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
+    a, bad, scalar = prepare(False, spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
     w = a["kind"]
     p = black_parts(a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["q"])
     prob = ndtr(w * p.d2)

@@ -27,9 +27,12 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
     """Central finite differences of the American price (bumps relative to each input).
 
     Every bumped price uses the base option's quadrature scheme, so a bump never crosses a
-    change of node count (see :func:`engine.american.scheme_index`).
+    change of node count (see :func:`engine.american.scheme_index`).  Theta is the
+    instantaneous ``-dV/dt`` per year, a central difference with a bump of ``1e-3 t`` (one-sided
+    at the step that would cross expiry), the same quantity as the analytic European theta.
     """
-    scheme = scheme_index(t, rate, vol, w, q)
+    spot, strike, t, rate, vol, w, q = np.broadcast_arrays(spot, strike, t, rate, vol, w, q)
+    scheme = scheme_index(spot, strike, t, rate, vol, w, q)
 
     def price(s=spot, tt=t, r=rate, v=vol):
         return american_kernel(*np.broadcast_arrays(s, strike, tt, r, v, w, q), scheme=scheme)
@@ -43,12 +46,22 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
     vega = (price(v=vol + hv) - price(v=vol_dn)) / (vol + hv - vol_dn)
     hr = 1e-4
     rho = (price(r=rate + hr) - price(r=rate - hr)) / (2 * hr)
-    # theta: one calendar day forward (or to expiry if closer), per year
-    ht = np.minimum(1.0 / DAYS_PER_YEAR, t)
-    t_dn = t - ht
+    ht = 1e-3 * t
     with np.errstate(divide="ignore", invalid="ignore"):
-        theta = np.where(ht > 0, (price(tt=t_dn) - mid) / np.where(ht > 0, ht, 1.0), 0.0)
+        dvdt = (price(tt=t + ht) - price(tt=t - ht)) / (2.0 * ht)
+    theta = np.where(t > 0, -dvdt, 0.0)
     return {"price": mid, "delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho}
+
+
+def _decay_1d(spot, strike, t, rate, vol, w, q, style: str, price_now) -> np.ndarray:
+    """``V(t - 1 day) - V(t)`` per share (to expiry if closer): the value lost over one calendar day."""
+    t = np.asarray(t, dtype=float)
+    t_next = np.maximum(t - 1.0 / DAYS_PER_YEAR, 0.0)
+    if style == "european":
+        nxt = european_greeks(spot, strike, t_next, rate, vol, w, q)["price"]
+    else:
+        nxt = american_kernel(*np.broadcast_arrays(spot, strike, t_next, rate, vol, w, q))
+    return nxt - price_now
 
 
 def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -> dict:
@@ -65,10 +78,15 @@ def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -
     Returns
     -------
     dict
-        ``price`` (per share, computed in the same pass), ``delta`` (per 1.00 spot), ``gamma`` (per 1.00 spot squared), ``vega`` (per 1.00 vol),
-        ``theta`` (per year of calendar time), ``rho`` (per 1.00 rate), and the display
-        conversions ``theta_per_day`` (theta / 365) and ``vega_per_point`` (vega / 100).
-        Floats when every argument is a scalar, arrays otherwise (NaN for bad elements).
+        ``price`` (per share, computed in the same pass), ``delta`` (per 1.00 spot), ``gamma``
+        (per 1.00 spot squared), ``vega`` (per 1.00 vol), ``theta`` (instantaneous ``-dV/dt``
+        per year of calendar time, for both styles), ``rho`` (per 1.00 rate), the display
+        conversions ``theta_per_day`` (theta / 365: the instantaneous rate, per day) and
+        ``vega_per_point`` (vega / 100), and ``decay_1d``, the value change over the next
+        calendar day ``V(t - 1/365) - V(t)`` per share (to expiry when that is closer; not the
+        same number as ``theta_per_day`` for short-dated options, where the decay accelerates).
+        Floats when every argument is a scalar, pandas when a pandas argument was given (index
+        and name kept), arrays otherwise (NaN for bad elements).
 
     References
     ----------
@@ -79,12 +97,16 @@ def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -
     >>> g = greeks(49, 50, 0.3846, 0.05, 0.20, "call")   # Hull example 19.1
     >>> round(g["delta"], 3), round(g["gamma"], 4), round(g["vega_per_point"], 3)
     (0.522, 0.0655, 0.121)
+    >>> round(g["theta_per_day"], 4)                      # Hull: -4.31 per year = -0.0118 per day
+    -0.0118
     """
     style = parse_style(style)
-    a, bad, scalar = prepare(spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
+    a, bad, form = prepare(style == "american", spot=spot, strike=strike, t=t, rate=rate, vol=vol,
+                           kind=kind, q=q)
     args = (a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["kind"], a["q"])
     raw = european_greeks(*args) if style == "european" else _american_fd(*args)
-    out = {name: finish(raw[name], bad, scalar) for name in ("price", *GREEK_NAMES)}
-    out["theta_per_day"] = out["theta"] / DAYS_PER_YEAR
-    out["vega_per_point"] = out["vega"] / 100.0
-    return out
+    raw["decay_1d"] = _decay_1d(*args, style=style, price_now=raw["price"])
+    raw["theta_per_day"] = raw["theta"] / DAYS_PER_YEAR
+    raw["vega_per_point"] = raw["vega"] / 100.0
+    return {name: finish(raw[name], bad, form)
+            for name in ("price", *GREEK_NAMES, "theta_per_day", "vega_per_point", "decay_1d")}
