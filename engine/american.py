@@ -361,13 +361,15 @@ def _fd_put_unit(x0, T, r, q, sig, nx: int, nt: int) -> np.ndarray:
     np.maximum.at(hi_x, grp, x0)
     lo_x = np.minimum(lo_x, 0.0) - half
     hi_x = np.maximum(hi_x, 0.0) + half
+    # a group of one option gets a grid centred on its spot (nx odd: the spot is the middle
+    # node), so the value moves smoothly with every input (finite-difference Greeks)
     single = np.bincount(grp, minlength=G) == 1
+    x_one = np.zeros(G)
+    x_one[grp[single[grp]]] = x0[single[grp]]
+    reach = np.abs(x_one) + half
+    lo_x = np.where(single, x_one - reach, lo_x)
+    hi_x = np.where(single, x_one + reach, hi_x)
     h = (hi_x - lo_x) / (nx - 1)
-    # a single option's spot sits on a node: shift the grid so that x0 = lo + i0 h exactly
-    x_first = np.zeros(G)
-    x_first[grp[single[grp]]] = x0[single[grp]]
-    i0 = np.where(single, np.round((x_first - lo_x) / h), 0.0)
-    lo_x = np.where(single, x_first - i0 * h, lo_x)
     x = lo_x[:, None] + h[:, None] * np.arange(nx)[None, :]  # (G, nx)
     ex = np.exp(x)
     payoff = np.maximum(1.0 - ex, 0.0)
@@ -440,7 +442,7 @@ def _fd_put_unit(x0, T, r, q, sig, nx: int, nt: int) -> np.ndarray:
 
 
 # node and step counts of the finite-difference solver (coarse grid; the fine grid doubles both)
-_FD_NX = 321
+_FD_NX = 321  # odd: a single option's spot is the middle node
 _FD_NT = 480
 
 

@@ -38,7 +38,13 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
         return american_kernel(*np.broadcast_arrays(s, strike, tt, r, v, w, q), scheme=scheme)
 
     hs = 1e-3 * spot
-    up, mid, dn = price(s=spot + hs), price(), price(s=spot - hs)
+    # the three spots in one call: options sharing (t, rate, q, vol) share one finite-difference
+    # grid in the double-boundary case, so the second difference is not grid noise
+    n = spot.size
+    three = american_kernel(*np.broadcast_arrays(np.concatenate([(spot + hs).ravel(), spot.ravel(), (spot - hs).ravel()]),
+                                                 *(np.tile(a.ravel(), 3) for a in (strike, t, rate, vol, w, q))),
+                            scheme=np.tile(scheme.ravel(), 3))
+    up, mid, dn = (three[i * n:(i + 1) * n].reshape(spot.shape) for i in range(3))
     delta = (up - dn) / (2 * hs)
     gamma = (up - 2 * mid + dn) / (hs * hs)
     hv = np.maximum(1e-4, 1e-3 * vol)
