@@ -73,7 +73,8 @@ from scipy.special import ndtr
 from engine._validate import finish, prepare
 from engine.black import black_parts, black_value, norm_pdf
 
-__all__ = ["american_price", "american_kernel", "exercise_boundary", "scheme_index", "SCHEMES"]
+__all__ = ["american_price", "american_kernel", "exercise_boundary", "scheme_index", "SCHEMES",
+           "double_boundary", "fd_spot_greeks"]
 
 # Quadrature schemes: (n Chebyshev intervals, l fixed-point points, p price points, m_max
 # Jacobi-Newton steps, FP-A).  The node count is chosen per option by :func:`_scheme_index` from
@@ -333,61 +334,45 @@ def _premium(S, K, T, r, q, sig, which=None) -> np.ndarray:
     return out
 
 
-def _fd_put_unit(x0, T, r, q, sig, nx: int, nt: int) -> np.ndarray:
+def _fd_put_unit(x0, T, r, q, sig, nx: int, nt: int):
     """American put per unit strike at log-moneyness ``x0`` by Crank-Nicolson with Rannacher start.
 
-    One grid per distinct ``(T, r, q, sig)`` (1-D arrays of the options), uniform in
-    ``x = ln(S/K)`` with ``nx`` nodes over ``[min(x0), max(x0)] +- (6 sigma sqrt T + |mu| T)``;
-    all grids are stacked into one tridiagonal system so every time step is one banded solve for
-    all options.  The first two steps are four fully implicit half steps (Rannacher 1984), the
-    initial condition is the cell-averaged payoff (Pooley, Vetzal and Forsyth 2003) and the
-    constraint ``V >= max(1 - e^x, 0)`` is imposed exactly at every step by policy iteration
-    (Howard; Forsyth and Vetzal 2002), which handles an exercise region of any shape: the
-    double-boundary interval of a put with ``q < r < 0``.  The value at each ``x0`` is read by
-    4-point Lagrange interpolation (exact when ``x0`` is a node, as for a single option).
-    """
-    from scipy.linalg import solve_banded
+    Each option gets its own grid, uniform in ``x = ln(S/K)``, centred on its spot (``nx`` odd:
+    the spot is the middle node, so no interpolation, and the value moves smoothly with every
+    input), half-width ``|x0| + 6 sigma sqrt T + |mu| T``; all grids are stacked into one
+    tridiagonal system so every time step is one LAPACK ``gtsv`` solve for all options.  The
+    first two steps are four fully implicit half steps (Rannacher 1984), the initial condition is
+    the cell-averaged payoff (Pooley, Vetzal and Forsyth 2003) and the constraint
+    ``V >= max(1 - e^x, 0)`` is imposed exactly at every step by policy iteration (Howard;
+    Forsyth and Vetzal 2002), which handles an exercise region of any shape: the
+    double-boundary interval of a put with ``q < r < 0``.
 
-    keys = np.stack([T, r, q, sig], axis=1)
-    uniq, grp = np.unique(keys, axis=0, return_inverse=True)
-    grp = grp.ravel()
-    G = uniq.shape[0]
-    Tg, rg, qg, sg = uniq.T
-    mu = rg - qg - 0.5 * sg * sg
-    half = 6.0 * sg * np.sqrt(Tg) + np.abs(mu) * Tg
-    lo_x = np.full(G, np.inf)
-    hi_x = np.full(G, -np.inf)
-    np.minimum.at(lo_x, grp, x0)
-    np.maximum.at(hi_x, grp, x0)
-    lo_x = np.minimum(lo_x, 0.0) - half
-    hi_x = np.maximum(hi_x, 0.0) + half
-    # a group of one option gets a grid centred on its spot (nx odd: the spot is the middle
-    # node), so the value moves smoothly with every input (finite-difference Greeks)
-    single = np.bincount(grp, minlength=G) == 1
-    x_one = np.zeros(G)
-    x_one[grp[single[grp]]] = x0[single[grp]]
-    reach = np.abs(x_one) + half
-    lo_x = np.where(single, x_one - reach, lo_x)
-    hi_x = np.where(single, x_one + reach, hi_x)
-    h = (hi_x - lo_x) / (nx - 1)
-    x = lo_x[:, None] + h[:, None] * np.arange(nx)[None, :]  # (G, nx)
+    Returns ``(V, V_x, V_xx)`` at the spot node (central differences on the grid).
+    """
+    from scipy.linalg.lapack import dgtsv as gtsv
+
+    G = x0.size
+    mu = r - q - 0.5 * sig * sig
+    reach = np.abs(x0) + 6.0 * sig * np.sqrt(T) + np.abs(mu) * T
+    h = 2.0 * reach / (nx - 1)
+    c = (nx - 1) // 2
+    x = x0[:, None] + h[:, None] * (np.arange(nx) - c)[None, :]  # (G, nx)
     ex = np.exp(x)
     payoff = np.maximum(1.0 - ex, 0.0)
     # cell average of the payoff over [x - h/2, x + h/2]
     a_ = x - 0.5 * h[:, None]
     b_ = np.minimum(x + 0.5 * h[:, None], 0.0)
     u = np.where(b_ > a_, ((b_ - a_) - (np.exp(b_) - np.exp(a_))) / h[:, None], 0.0)
-    s2 = (sg * sg)[:, None]
-    lo_c = 0.5 * s2 / h[:, None] ** 2 - 0.5 * mu[:, None] / h[:, None]  # coefficient of V_{i-1}
-    up_c = 0.5 * s2 / h[:, None] ** 2 + 0.5 * mu[:, None] / h[:, None]  # of V_{i+1}
-    di_c = -s2 / h[:, None] ** 2 - rg[:, None]
-    lo_c = np.broadcast_to(lo_c, (G, nx)).copy()
-    up_c = np.broadcast_to(up_c, (G, nx)).copy()
-    di_c = np.broadcast_to(di_c, (G, nx)).copy()
+    s2 = (sig * sig)[:, None]
+    hh = h[:, None]
+    lo_c = np.broadcast_to(0.5 * s2 / hh**2 - 0.5 * mu[:, None] / hh, (G, nx)).copy()  # of V_{i-1}
+    up_c = np.broadcast_to(0.5 * s2 / hh**2 + 0.5 * mu[:, None] / hh, (G, nx)).copy()  # of V_{i+1}
+    di_c = np.broadcast_to(-s2 / hh**2 - r[:, None], (G, nx)).copy()
     edge = np.zeros((G, nx), dtype=bool)
     edge[:, 0] = edge[:, -1] = True
     lo_c[edge] = up_c[edge] = di_c[edge] = 0.0
-    dt_full = Tg / nt
+    interior = ~edge.ravel()
+    dt_full = T / nt
     steps = [0.5] * 4 + [1.0] * (nt - 2)
     thetas = [1.0] * 4 + [0.5] * (nt - 2)
     tau = 0.0
@@ -396,67 +381,87 @@ def _fd_put_unit(x0, T, r, q, sig, nx: int, nt: int) -> np.ndarray:
     for frac, th in zip(steps, thetas):
         dt = (frac * dt_full)[:, None]
         tau = tau + frac * dt_full
-        # explicit part
         rhs = u.copy()
         if th < 1.0:
             e = (1.0 - th) * dt
-            rhs[:, 1:-1] += e[:, :] * (lo_c[:, 1:-1] * u[:, :-2] + di_c[:, 1:-1] * u[:, 1:-1] + up_c[:, 1:-1] * u[:, 2:])
+            rhs[:, 1:-1] += e * (lo_c[:, 1:-1] * u[:, :-2] + di_c[:, 1:-1] * u[:, 1:-1] + up_c[:, 1:-1] * u[:, 2:])
         # Dirichlet ends: deep in the money the European value (or intrinsic), far out 0
-        rhs[:, 0] = np.maximum(np.exp(-rg * tau) - ex[:, 0] * np.exp(-qg * tau), payoff[:, 0])
+        rhs[:, 0] = np.maximum(np.exp(-r * tau) - ex[:, 0] * np.exp(-q * tau), payoff[:, 0])
         rhs[:, -1] = 0.0
         sub = (-th * dt * lo_c).ravel()
         sup = (-th * dt * up_c).ravel()
         diag = (1.0 - th * dt * di_c).ravel()
         b = rhs.ravel()
-        for _ in range(20):
-            d_ = np.where(active, 1.0, diag)
-            lo_ = np.where(active, 0.0, sub)
-            up_ = np.where(active, 0.0, sup)
-            bb = np.where(active, flat_pay, b)
-            ab = np.zeros((3, d_.size))
-            ab[0, 1:] = up_[:-1]
-            ab[1] = d_
-            ab[2, :-1] = lo_[1:]
-            sol = solve_banded((1, 1), ab, bb, check_finite=False)
+        for _ in range(50):
+            sol = gtsv(np.where(active, 0.0, sub)[1:], np.where(active, 1.0, diag),
+                       np.where(active, 0.0, sup)[:-1], np.where(active, flat_pay, b),
+                       overwrite_dl=True, overwrite_d=True, overwrite_du=True, overwrite_b=True)[3]
             # Howard: the row takes the constraint where the PDE residual exceeds u - g
             resid = diag * sol - b
             resid[1:] += sub[1:] * sol[:-1]
             resid[:-1] += sup[:-1] * sol[1:]
-            new_active = (resid > sol - flat_pay) & ~edge.ravel()
+            new_active = (resid > sol - flat_pay) & interior
             if np.array_equal(new_active, active):
                 break
             active = new_active
         u = np.maximum(sol, flat_pay).reshape(G, nx)
-    # 4-point Lagrange interpolation at x0
-    pos = (x0 - lo_x[grp]) / h[grp]
-    k = np.clip(np.floor(pos).astype(np.int64) - 1, 0, nx - 4)
-    f = pos - k
-    out = np.zeros(x0.shape)
-    for j in range(4):
-        wj = np.ones(x0.shape)
-        for m in range(4):
-            if m != j:
-                wj = wj * (f - m) / (j - m)
-        out += wj * u[grp, k + j]
-    return out
+    um, u0, up = u[:, c - 1], u[:, c], u[:, c + 1]
+    return u0, (up - um) / (2.0 * h), (up - 2.0 * u0 + um) / (h * h)
 
 
 # node and step counts of the finite-difference solver (coarse grid; the fine grid doubles both)
-_FD_NX = 321  # odd: a single option's spot is the middle node
+_FD_NX = 321  # odd: the spot is the middle node
 _FD_NT = 480
 
 
-def _fd_put(S, K, T, r, q, sig) -> np.ndarray:
+def _fd_put(S, K, T, r, q, sig, greeks: bool = False):
     """American put by :func:`_fd_put_unit` with Richardson extrapolation ``(4 P_h/2 - P_h) / 3``.
 
     Used for the double-boundary case ``q < r < 0`` (ALO's single-boundary method does not
     apply there).  The coarse and fine grids share the spot node, so the second-order leading
-    error term cancels.
+    error term cancels.  With ``greeks`` returns ``(price, delta, gamma)``: delta and gamma from
+    the grid at the spot node (``dV/dS = V_x / S``, ``d2V/dS2 = (V_xx - V_x) / S^2``, per unit
+    strike scaled back to ``K``), extrapolated the same way.
     """
     x0 = np.log(S / K)
     coarse = _fd_put_unit(x0, T, r, q, sig, _FD_NX, _FD_NT)
     fine = _fd_put_unit(x0, T, r, q, sig, 2 * _FD_NX - 1, 2 * _FD_NT)
-    return K * (4.0 * fine - coarse) / 3.0
+    v, vx, vxx = ((4.0 * f - c) / 3.0 for f, c in zip(fine, coarse))
+    if not greeks:
+        return K * v
+    return K * v, K * vx / S, K * (vxx - vx) / (S * S)
+
+
+def double_boundary(spot, strike, t, rate, vol, w, q) -> np.ndarray:
+    """True where the option is in the double-boundary case (put ``q < r < 0``, call ``r < q < 0``).
+
+    Validated arrays; these options are priced by the finite-difference solver.
+    """
+    call = np.asarray(w) > 0
+    r = np.where(call, q, rate)
+    d = np.where(call, rate, q)
+    return (np.asarray(t) > 0) & (np.asarray(vol) > 0) & (r < 0) & (d < r)
+
+
+def fd_spot_greeks(spot, strike, t, rate, vol, w, q):
+    """``(price, delta, gamma)`` of double-boundary options from the finite-difference grid.
+
+    Calls go through McDonald-Schroder symmetry ``C(S, K, r, q) = P(K, S, q, r)`` and the
+    homogeneity of degree one of the put in ``(S', K') = (K, S)``: ``dC/dS = (P - S' dP/dS') / K'``
+    and ``d2C/dS2 = (S'/K')^2 d2P/dS'2``.  Validated 1-D arrays, all in the double-boundary case.
+    """
+    call = w > 0
+    S = np.where(call, strike, spot)
+    K = np.where(call, spot, strike)
+    r = np.where(call, q, rate)
+    d = np.where(call, rate, q)
+    p, dp, gp = _fd_put(S, K, t, r, d, vol, greeks=True)
+    euro = black_value(w, strike, black_parts(spot, strike, t, rate, vol, q))
+    intrinsic = np.maximum(w * (spot - strike), 0.0)
+    price = np.maximum(p, np.maximum(euro, intrinsic))
+    delta = np.where(call, (p - S * dp) / K, dp)
+    gamma = np.where(call, (S / K) ** 2 * gp, gp)
+    return price, delta, gamma
 
 
 def _deterministic_put(S, K, T, r, q) -> np.ndarray:

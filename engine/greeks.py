@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from engine._validate import finish, parse_style, prepare
-from engine.american import american_kernel, scheme_index
+from engine.american import american_kernel, double_boundary, fd_spot_greeks, scheme_index
 from engine.black import european_greeks
 from engine.units import DAYS_PER_YEAR
 
@@ -38,15 +38,24 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
         return american_kernel(*np.broadcast_arrays(s, strike, tt, r, v, w, q), scheme=scheme)
 
     hs = 1e-3 * spot
-    # the three spots in one call: options sharing (t, rate, q, vol) share one finite-difference
-    # grid in the double-boundary case, so the second difference is not grid noise
-    n = spot.size
-    three = american_kernel(*np.broadcast_arrays(np.concatenate([(spot + hs).ravel(), spot.ravel(), (spot - hs).ravel()]),
-                                                 *(np.tile(a.ravel(), 3) for a in (strike, t, rate, vol, w, q))),
-                            scheme=np.tile(scheme.ravel(), 3))
-    up, mid, dn = (three[i * n:(i + 1) * n].reshape(spot.shape) for i in range(3))
+    dbl = double_boundary(spot, strike, t, rate, vol, w, q)
+    if dbl.any():
+        # the finite-difference solver's own delta and gamma at the spot node (bumped spots would
+        # each get their own grid, and differencing would difference the grids' errors)
+        fd_price, fd_delta, fd_gamma = fd_spot_greeks(*(np.ascontiguousarray(a[dbl])
+                                                        for a in (spot, strike, t, rate, vol, w, q)))
+        keep = ~dbl
+        sub = [a[keep] for a in (spot, strike, t, rate, vol, w, q)]
+        up, mid, dn = (np.empty(spot.shape) for _ in range(3))
+        for arr, s in ((up, sub[0] + hs[keep]), (mid, sub[0]), (dn, sub[0] - hs[keep])):
+            arr[keep] = american_kernel(s, *sub[1:], scheme=scheme[keep])
+        up[dbl] = mid[dbl] = dn[dbl] = fd_price
+    else:
+        up, mid, dn = price(s=spot + hs), price(), price(s=spot - hs)
     delta = (up - dn) / (2 * hs)
     gamma = (up - 2 * mid + dn) / (hs * hs)
+    if dbl.any():
+        delta[dbl], gamma[dbl] = fd_delta, fd_gamma
     hv = np.maximum(1e-4, 1e-3 * vol)
     vol_dn = np.maximum(vol - hv, 0.0)
     vega = (price(v=vol + hv) - price(v=vol_dn)) / (vol + hv - vol_dn)

@@ -10,14 +10,15 @@ Grids (numpy ``default_rng`` seeds fixed here; t = days / 365, flat curves, Actu
             engine ``FdBlackScholesVanillaEngine`` (``tGrid = xGrid = 2000``, 4 damping steps) for
             delta and gamma; theta (instantaneous, per year) from that engine's price, delta and
             gamma through the Black-Scholes PDE ``theta = rV - (r - q) S delta - sigma^2 S^2 gamma / 2``
-            (QuantLib's own FD theta is a forward difference over ~one day, a different quantity).
+            (0 inside the exercise region; QuantLib's own FD theta is a forward difference over
+            ~one day, a different quantity).
 ``double``  the double-boundary region: puts with ``q < r < 0`` and calls with ``r < q < 0``,
-            spot 100, strikes 60-160, 7 days-3 years, vol 0.1-0.8: QuantLib's FD engine at
-            ``tGrid = xGrid = 1000, 2000, 4000`` extrapolated by Aitken's delta-squared (the
-            2000/4000 value where the three are not monotone).
+            spot 100, strikes 60-160, 7 days-3 years, vol 0.1-0.8, 200 options: QuantLib's FD engine at
+            ``tGrid = xGrid = 500, 1000, 2000`` extrapolated by Aitken's delta-squared (the
+            2000 value where the three are not monotone).
 
-Run ``python tools/gen_american_reference.py`` from the repository root (about 20-30 minutes on
-one core); it rewrites ``tests/data/american_reference.npz``.
+Run ``python tools/gen_american_reference.py [plan wide double]`` from the repository root
+(about 30 minutes on one core for all three); it rewrites ``tests/data/american_reference_<grid>.npz``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "tests" / "data" / "american_reference.npz"
+OUT_DIR = ROOT / "tests" / "data"
 
 
 def grids() -> dict[str, dict[str, np.ndarray]]:
@@ -82,8 +83,11 @@ def main() -> None:
         setq(s, r, v, q)
         return o.NPV()
 
-    data = {}
+    wanted = sys.argv[1:] or ["plan", "wide", "double"]
     for name, g in grids().items():
+        if name not in wanted:
+            continue
+        data = {}
         for col, arr in g.items():
             data[f"{name}_{col}"] = arr
         rows = list(zip(*(g[c] for c in ("spot", "strike", "days", "rate", "vol", "q", "w")), strict=True))
@@ -102,7 +106,9 @@ def main() -> None:
                     o.setPricingEngine(ql.FdBlackScholesVanillaEngine(process, 2000, 2000, 4))
                     fv, fdl, fg = o.NPV(), o.delta(), o.gamma()
                     extra["fd_price"][i], extra["delta"][i], extra["gamma"][i] = fv, fdl, fg
-                    extra["theta"][i] = r * fv - (r - q) * s * fdl - 0.5 * v * v * s * s * fg
+                    # inside the exercise region V = intrinsic and theta = 0 (the PDE does not hold)
+                    exercised = fv <= max(w * (s - k), 0.0) + 1e-9 * k
+                    extra["theta"][i] = 0.0 if exercised else r * fv - (r - q) * s * fdl - 0.5 * v * v * s * s * fg
                 if i % 200 == 0:
                     print(name, i, file=sys.stderr, flush=True)
             data[f"{name}_price"] = price
@@ -115,7 +121,7 @@ def main() -> None:
                 o = option(k, d, w)
                 setq(s, r, v, q)
                 p = []
-                for n in (1000, 2000, 4000):
+                for n in (500, 1000, 2000):
                     o.setPricingEngine(ql.FdBlackScholesVanillaEngine(process, n, n, 4))
                     p.append(o.NPV())
                 d1, d2 = p[1] - p[0], p[2] - p[1]
@@ -125,9 +131,10 @@ def main() -> None:
                 if i % 20 == 0:
                     print(name, i, file=sys.stderr, flush=True)
             data[f"{name}_price"] = price
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT, **data)
-    print(f"wrote {OUT}")
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        out = OUT_DIR / f"american_reference_{name}.npz"
+        np.savez_compressed(out, **data)
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":
