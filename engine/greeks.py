@@ -54,6 +54,23 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
         up, mid, dn = price(s=spot + hs), price(), price(s=spot - hs)
     delta = (up - dn) / (2 * hs)
     gamma = (up - 2 * mid + dn) / (hs * hs)
+    # a bump into the exercise region (where V = intrinsic and gamma jumps to 0) spoils the
+    # central stencil: there take the second-order one-sided stencil away from the boundary
+    tiny = 1e-12 * strike
+    mid_live = mid > np.maximum(w * (spot - strike), 0.0) + tiny
+    into = mid_live & ~dbl & np.where(w < 0, dn <= np.maximum(strike - spot + hs, 0.0) + tiny,
+                                      up <= np.maximum(spot + hs - strike, 0.0) + tiny)
+    if into.any():
+        j = np.flatnonzero(into)
+        sgn = -w[j]  # +1: step up, away from a put's boundary; -1: step down (calls)
+        v1 = np.where(sgn > 0, up[j], dn[j])
+        s_j, h_j = spot[j], sgn * hs[j]
+        rest = [a[j] for a in (strike, t, rate, vol, w, q)]
+        v2 = american_kernel(s_j + 2 * h_j, *rest, scheme=scheme[j])
+        v3 = american_kernel(s_j + 3 * h_j, *rest, scheme=scheme[j])
+        v0 = mid[j]
+        delta[j] = (-3.0 * v0 + 4.0 * v1 - v2) / (2.0 * h_j)
+        gamma[j] = (2.0 * v0 - 5.0 * v1 + 4.0 * v2 - v3) / (h_j * h_j)
     if dbl.any():
         delta[dbl], gamma[dbl] = fd_delta, fd_gamma
     hv = np.maximum(1e-4, 1e-3 * vol)
