@@ -51,7 +51,10 @@ def parse_kind(kind: Any) -> np.ndarray | float:
         return _kind_scalar(kind)
     arr = np.asarray(kind)
     if arr.dtype.kind in "iuf":  # numeric fast path: +1/-1 kept, anything else NaN
-        arr = arr.astype(float)
+        arr = arr.astype(float, copy=False)
+        mag = np.abs(arr)
+        if mag.size and mag.min() == 1.0 and mag.max() == 1.0:  # all +-1: no elementwise mask
+            return arr
         return np.where((arr == 1.0) | (arr == -1.0), arr, np.nan)
     if arr.dtype.kind == "U" and arr.size > 64:  # map the few distinct labels once
         labels, inverse = np.unique(arr, return_inverse=True)
@@ -130,11 +133,8 @@ def _bad_elements(name: str, arr: np.ndarray) -> np.ndarray | None:
     """
     if arr.size == 0:
         return None
-    if name == "kind":
-        lo, hi = float(np.min(arr)), float(np.max(arr))
-        if lo in (1.0, -1.0) and hi in (1.0, -1.0):
-            return None
-        return ~np.isfinite(arr)
+    if name == "kind":  # parse_kind has mapped every unknown label to NaN
+        return None if not np.isnan(np.min(arr)) else np.isnan(arr)
     _, allow_zero, allow_negative = _RULES[name]
     lo, hi = float(np.min(arr)), float(np.max(arr))
     ok_lo = (lo >= 0.0 if allow_zero else lo > 0.0) if not allow_negative else lo > -np.inf

@@ -411,7 +411,7 @@ def _fd_put_unit(x0, T, r, q, sig, nx: int, nt: int):
 
 # node and step counts of the finite-difference solver (coarse grid; the fine grid doubles both)
 _FD_NX = 321  # odd: the spot is the middle node
-_FD_NT = 480
+_FD_NT = 960
 
 
 def _fd_put(S, K, T, r, q, sig, greeks: bool = False):
