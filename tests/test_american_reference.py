@@ -105,9 +105,10 @@ def _wide_greeks():
 
 @pytest.mark.parametrize("name", ["delta", "gamma", "theta", "vega", "rho"])
 def test_wide_grid_greeks_match_quantlib(name):
-    """delta, gamma vs QuantLib FD (1500 x 1500); theta vs the PDE with that engine's V, delta,
-    gamma; vega, rho vs central differences of QdFp high precision: 1e-4 relative where material
-    (the Greek's dollar effect of a 1% move in its input above 1e-4 x strike)."""
+    """delta, gamma vs QuantLib FD (1500 x 1500) on all 2,000; theta vs the PDE with that engine's
+    V, delta, gamma; vega, rho vs central differences of QdFp high precision (first 500 rows):
+    1e-4 relative where material (the Greek's dollar effect of a 1% move in its input, 1 bp for
+    rho, above 1e-4 x strike)."""
     g, fd, ours = _wide_greeks()
     want = fd[name] if name in fd else g[name]
     got = ours[name]
@@ -115,10 +116,10 @@ def test_wide_grid_greeks_match_quantlib(name):
     effect = {"delta": 0.01 * spot * np.abs(want), "gamma": 0.5 * (0.01 * spot) ** 2 * np.abs(want),
               "theta": 0.01 * days / 365 * np.abs(want), "vega": 0.01 * vol * np.abs(want),
               "rho": 0.0001 * np.abs(want)}[name]
-    material = effect > 1e-4 * strike
+    material = (effect > 1e-4 * strike) & np.isfinite(want)
     tol = 1e-4 * np.abs(want) + 1e-9 * strike
     sel = np.flatnonzero(material)
-    assert sel.size > 500
+    assert sel.size > (200 if name in ("vega", "rho") else 1000)
     assert np.all(np.abs(got - want)[sel] <= tol[sel]), report(g, sel, want[sel], got[sel], tol[sel])
 
 

@@ -5,8 +5,8 @@ Grids (numpy ``default_rng`` seeds fixed here; t = days / 365, flat curves, Actu
 ``plan``    spot 3.15, strikes 0.5-10, 1-730 days, vol 0.5-6, r 0-8%, q 0-5%, puts and calls:
             QuantLib ``QdFpAmericanEngine`` high-precision scheme (price).
 ``wide``    spot 100, strikes 50-200, 1 day-5 years, vol 0.02-1.5 (log-uniform), r -2%..10%,
-            q 0-8%, puts and calls: QdFp high precision (price; vega and rho by central
-            differences of it, bumps 1e-4 vol and 1e-5 rate) and QuantLib's finite-difference
+            q 0-8%, puts and calls: QdFp high precision (price; vega and rho of the first 500
+            rows by central differences of it, bumps 1e-4 vol and 1e-5 rate) and QuantLib's finite-difference
             engine ``FdBlackScholesVanillaEngine`` (``tGrid = xGrid = 1500``, 4 damping steps) for
             delta and gamma (files ``widefd0``/``widefd1``: the two halves of the grid); theta (instantaneous, per year) from that engine's price, delta and
             gamma through the Black-Scholes PDE ``theta = rV - (r - q) S delta - sigma^2 S^2 gamma / 2``
@@ -61,6 +61,7 @@ def grids() -> dict[str, dict[str, np.ndarray]]:
 
 
 FD_GRID = 1500  # tGrid = xGrid of QuantLib's FD engine for the wide grid's Greeks
+N_VEGA_RHO = 500  # rows of the wide grid with QdFp vega and rho (NaN after: four more QdFp runs each)
 
 
 def main() -> None:
@@ -105,7 +106,7 @@ def main() -> None:
                 o = option(k, d, w)
                 o.setPricingEngine(qdfp)
                 price[i] = qd_price(o, s, r, v, q)
-                if name == "wide":
+                if name == "wide" and i < N_VEGA_RHO:
                     hv, hr = 1e-4, 1e-5
                     extra["vega"][i] = (qd_price(o, s, r, v + hv, q) - qd_price(o, s, r, v - hv, q)) / (2 * hv)
                     extra["rho"][i] = (qd_price(o, s, r + hr, v, q) - qd_price(o, s, r - hr, v, q)) / (2 * hr)
