@@ -328,3 +328,30 @@ def test_pandas_in_pandas_out():
     frame = pd.DataFrame({"a": [2.0, 3.0], "b": [4.0, 5.0]}, index=["x", "y"])
     got = american_price(SPOT, frame, 0.2, 0.05, 2.0, "put")
     assert isinstance(got, pd.DataFrame) and got.columns.equals(frame.columns) and got.index.equals(frame.index)
+
+
+def test_unconverged_fixed_point_is_repriced_with_the_fine_scheme(monkeypatch):
+    """With a one-step limit no option converges: every one must come back from the fine
+    12-node scheme, i.e. equal to pricing with that scheme forced."""
+    import engine.american as am
+
+    b = random_book(n=40, seed=5)
+    args = [b[k] for k in ("spot", "strike", "t", "rate", "vol", "kind", "q")]
+    fine = am.american_kernel(*args, scheme=np.full(40, am._FINE))
+    crippled = tuple((n, l_, p, 1, fp) for n, l_, p, _, fp in am.SCHEMES[:-1]) + (am.SCHEMES[-1],)
+    monkeypatch.setattr(am, "SCHEMES", crippled)
+    am._scheme.cache_clear()
+    try:
+        got = am.american_kernel(*args)
+    finally:
+        am._scheme.cache_clear()
+    assert_allclose(got, fine, rtol=0, atol=1e-12)
+
+
+def test_fast_table_moved_with_its_names():
+    """engine.american_table holds the fast American table; engine.var re-exports the same objects."""
+    import engine.american_table as tab
+    import engine.var as var
+
+    for name in ("american_fast", "EEPCache", "_eep_table", "_interp2"):
+        assert getattr(var, name) is getattr(tab, name)
