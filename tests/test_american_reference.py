@@ -13,7 +13,7 @@ QuantLib where the Greek is material.
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ TOL_PER_STRIKE = 1e-6
 COLS = ("spot", "strike", "days", "rate", "vol", "q", "w")
 
 
-@lru_cache(maxsize=None)
+@cache
 def grid(name: str) -> dict[str, np.ndarray]:
     with np.load(DATA / f"american_reference_{name}.npz") as f:
         return {k.split("_", 1)[1]: f[k] for k in f.files}
