@@ -28,8 +28,10 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
 
     Every bumped price uses the base option's quadrature scheme, so a bump never crosses a
     change of node count (see :func:`engine.american.scheme_index`).  Theta is the
-    instantaneous ``-dV/dt`` per year, a central difference with a bump of ``1e-3 t`` (one-sided
-    at the step that would cross expiry), the same quantity as the analytic European theta.
+    instantaneous ``-dV/dt`` per year, a central difference with a bump of ``1e-3 t``, the same
+    quantity as the analytic European theta.  Where a spot bump lands in the exercise region a
+    second-order one-sided stencil is used; double-boundary options (finite differences) take
+    delta and gamma from their grid (:func:`engine.american.fd_spot_greeks`).
     """
     spot, strike, t, rate, vol, w, q = np.broadcast_arrays(spot, strike, t, rate, vol, w, q)
     scheme = scheme_index(spot, strike, t, rate, vol, w, q)
@@ -105,7 +107,7 @@ def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -
         As in :func:`engine.bs_price` (years ACT/365, continuous rates, decimal vol).
     style : {"european", "american"}
         European Greeks are analytic (Black-Scholes-Merton); American Greeks are central
-        finite differences of :func:`engine.american_price`.
+        finite differences of :func:`engine.american_price` (see :func:`_american_fd`).
 
     Returns
     -------
