@@ -133,6 +133,7 @@ def main() -> None:
                 data[f"{name}_{k}"] = arr
         else:
             price = np.empty(len(rows))
+            levels = np.empty((len(rows), 3))
             for i, (s, k, d, r, v, q, w) in enumerate(rows):
                 o = option(k, d, w)
                 setq(s, r, v, q)
@@ -140,13 +141,16 @@ def main() -> None:
                 for n in (1000, 2000, 4000):
                     o.setPricingEngine(ql.FdBlackScholesVanillaEngine(process, n, n, 4))
                     p.append(o.NPV())
+                levels[i] = p
                 d1, d2 = p[1] - p[0], p[2] - p[1]
                 den = d1 - d2
                 ok = d1 * d2 > 0 and abs(d2) < abs(d1) and den != 0
-                price[i] = p[2] - d2 * d2 / den if ok else p[2]
+                # Aitken: the geometric tail d2 (r + r^2 + ...) with r = d2 / d1 added to p[2]
+                price[i] = p[2] + d2 * d2 / den if ok else p[2]
                 if i % 20 == 0:
                     print(name, i, file=sys.stderr, flush=True)
             data[f"{name}_price"] = price
+            data[f"{name}_fd_levels"] = levels
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         out = OUT_DIR / f"american_reference_{name}.npz"
         np.savez_compressed(out, **data)
