@@ -38,8 +38,8 @@ Because every quadrature point sits at a fixed fraction of ``sqrt T``, interpola
 all of them is one small matrix product shared by every option.  The node count is chosen per
 option from the total variance ``sigma^2 T``, ``kappa = 2 max(rT, qT) / (sigma^2 T)`` and the
 moneyness (see :data:`SCHEMES` and :func:`_scheme_index`: 6, 8 or 10 nodes, FP-B where
-``kappa > 2``); each option takes Jacobi-Newton steps until its boundary moves by less than 1e-10
-in ``ln B`` at every node, and an option that has not converged within its scheme's step limit is
+``kappa > 2``); each option takes Jacobi-Newton steps until its boundary moves by less than 1e-7
+in ``ln B`` at every node (1e-7; price effect ~1e-10 K), and an option that has not converged within its scheme's step limit is
 re-priced with a 12-node FP-B scheme (the residual check).  Every scheme is accurate to well inside
 the target (1e-6 x strike against QuantLib's QdFp high precision, tests/test_american_reference.py),
 so a change of scheme between neighbouring inputs is not visible in the price.
@@ -94,21 +94,23 @@ __all__ = ["american_price", "american_kernel", "exercise_boundary", "scheme_ind
 # the total variance sigma^2 T, kappa = 2 max(rT, qT) / (sigma^2 T) and the moneyness; each
 # option iterates until its boundary moves by less than _FP_TOL (in ln B) and an option that has
 # not converged after m_max steps is re-priced with the fine scheme _FINE (the residual check).
-SCHEMES: tuple[tuple[int, int, int, int, bool], ...] = (
-    (6, 12, 20, 10, True),    # 0: far out of the money (premium tiny)
-    (8, 12, 24, 10, True),    # 1: sigma^2 T <= 0.5
-    (10, 12, 24, 10, True),   # 2: sigma^2 T > 0.5
-    (6, 12, 20, 10, False),   # 3-5: the same with FP-B, where kappa > _KAPPA_FP_B
-    (8, 12, 24, 10, False),
-    (10, 12, 24, 10, False),
-    (12, 16, 32, 40, False),  # 6: _FINE, for options whose fixed point did not converge
+SCHEMES: tuple[tuple[int, int, int, int, bool, float], ...] = (
+    (6, 12, 20, 12, True, 1e-7),    # 0: far out of the money (premium tiny)
+    (8, 12, 24, 12, True, 1e-7),    # 1: sigma^2 T <= 0.5
+    (10, 12, 24, 12, True, 1e-7),   # 2: sigma^2 T > 0.5
+    (6, 12, 20, 12, False, 1e-7),   # 3-5: the same with FP-B, where kappa > _KAPPA_FP_B
+    (8, 12, 24, 12, False, 1e-7),
+    (10, 12, 24, 12, False, 1e-7),
+    (12, 16, 32, 40, False, 1e-9),  # 6: _FINE, for unconverged fixed points and for Greeks
 )
 _FINE = len(SCHEMES) - 1
 _VAR_SPLIT = 0.5      # sigma^2 T above which 10 nodes are used
 _KAPPA_SPLIT = 20.0   # kappa above which 10 nodes are used (low vol, high rates: steep boundary)
 _KAPPA_FP_B = 2.0     # FP-A is unstable for large kappa (ALO sec. 5.2)
 _FAR_OTM = 8.0        # ln(S/K) above this many sigma sqrt T: 6 nodes
-_FP_TOL = 1e-10       # convergence of the fixed point: max |d ln B| over the nodes
+# the last entry of a scheme is its fixed-point tolerance: max |d ln B| over the nodes.  1e-7
+# moves the price by ~1e-10 K (the premium integral's error is of the order of the boundary's times
+# r T); the fine scheme's 1e-9 keeps finite-difference Greeks free of iteration noise.
 _CHUNK = 1024  # options per block: keeps the (options x nodes x points) arrays in cache
 # below this (put-side) rate the early-exercise premium (< rate * strike * t) is treated as 0
 _MIN_RATE = 1e-10
@@ -121,6 +123,7 @@ class _Scheme:
     n: int
     m: int
     fp_a: bool
+    tol: float  # fixed-point tolerance in ln B
     a: np.ndarray  # sqrt(tau_k / T) at the nodes k = 1..n (node 0 is tau = 0)
     fp_u: np.ndarray  # (n, l): u / T at the fixed-point quadrature points
     fp_rem: np.ndarray  # (n, l): sqrt((tau_k - u) / T)
@@ -153,7 +156,7 @@ def _cheb_interp_matrix(x: np.ndarray, n: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def _scheme(n: int, l_pts: int, p_pts: int, m: int, fp_a: bool) -> _Scheme:
+def _scheme(n: int, l_pts: int, p_pts: int, m: int, fp_a: bool, tol: float = 1e-6) -> _Scheme:
     z = -np.cos(np.pi * np.arange(1, n + 1) / n)
     a = 0.5 * (1.0 + z)
     # Gauss-Legendre on theta in [0, pi/2]; u = tau sin^2(theta), du = tau sin(2 theta) dtheta
@@ -170,7 +173,7 @@ def _scheme(n: int, l_pts: int, p_pts: int, m: int, fp_a: bool) -> _Scheme:
     s, c = np.sin(th), np.cos(th)
     # t = T sin^2(theta); the boundary is needed at T - t = T cos^2(theta): coordinate 2 cos - 1
     pr_interp = _cheb_interp_matrix(2.0 * c - 1.0, n).T
-    return _Scheme(n, m, fp_a, a, fp_u, fp_rem, fp_w, np.ascontiguousarray(fp_interp), s * s, s,
+    return _Scheme(n, m, fp_a, tol, a, fp_u, fp_rem, fp_w, np.ascontiguousarray(fp_interp), s * s, s,
                    2.0 * s * c * wth, np.ascontiguousarray(pr_interp))
 
 
@@ -225,7 +228,7 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False):
 
     Returns ``(premium, converged)``, or ``(ln X, H at the nodes, converged)`` with
     ``return_boundary``.  Each option takes Jacobi-Newton steps until its boundary moves by less
-    than :data:`_FP_TOL` in ``ln B`` at every node (at most ``sch.m``); ``converged`` is False
+    than the scheme's tolerance in ``ln B`` at every node (at most ``sch.m``); ``converged`` is False
     where that did not happen.
     """
     X = np.where(q > r, K * r / np.where(q > r, q, 1.0), K)
@@ -249,46 +252,56 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False):
     converged = np.zeros(S.shape, dtype=bool)
     act = np.arange(S.size)
     nl = sch.fp_u.shape
+    if sch.fp_a:  # loop-invariant weights of FP-A
+        wr_v = wr / v_u
+        wq_v = wq / v_u
+    everyone = True
     for _ in range(sch.m):
         if act.size == 0:
             break
-        lx = _col(lnX[act])
-        lb = lnB[act]
-        vk, vu, du = v_k[act], v_u[act], drift_u[act]
+
+        def take(x, _all=everyone, _act=act):  # a view while every option is still iterating
+            return x if _all else x[_act]
+
+        lx = _col(take(lnX))
+        lb = take(lnB)
+        vk, vu, du = take(v_k), take(v_u), take(drift_u)
         H = (lb - lx) ** 2
         sqH_u = np.sqrt(np.maximum(H @ sch.fp_interp, 0.0)).reshape((act.size, *nl))
         # ln(B(tau)/B(u)) = sqrt(H(u)) - sqrt(H(tau))
         dm_u = (sqH_u - np.sqrt(H)[:, :, None] + du) / vu - 0.5 * vu
         dp_u = dm_u + vu
-        dp0 = (lb - lnK[act] + drift_k[act]) / vk + 0.5 * vk
+        dp0 = (lb - take(lnK) + take(drift_k)) / vk + 0.5 * vk
         dm0 = dp0 - vk
         B = np.exp(lb)
         bv = B * vk
         if sch.fp_a:
-            num = np.einsum("mkl,mkl->mk", wr[act] / vu, norm_pdf(dm_u))
-            den = np.einsum("mkl,mkl->mk", wq[act], ndtr(dp_u) + norm_pdf(dp_u) / vu)
+            num = np.einsum("mkl,mkl->mk", take(wr_v), norm_pdf(dm_u))
+            den = np.einsum("mkl,mkl->mk", take(wq), ndtr(dp_u)) + np.einsum("mkl,mkl->mk", take(wq_v), norm_pdf(dp_u))
             N = norm_pdf(dm0) / vk + num
             D = norm_pdf(dp0) / vk + ndtr(dp0) + den
             Nd = -dm0 * norm_pdf(dm0) / (bv * vk)
             Dd = -dp0 * norm_pdf(dp0) / (bv * vk) + norm_pdf(dp0) / bv
         else:
-            num = np.einsum("mkl,mkl->mk", wr[act], ndtr(dm_u))
-            den = np.einsum("mkl,mkl->mk", wq[act], ndtr(dp_u))
+            num = np.einsum("mkl,mkl->mk", take(wr), ndtr(dm_u))
+            den = np.einsum("mkl,mkl->mk", take(wq), ndtr(dp_u))
             N = ndtr(dm0) + num
             D = ndtr(dp0) + den
             Nd = norm_pdf(dm0) / bv
             Dd = norm_pdf(dp0) / bv
-        f = scale_k[act] * N / D
+        sk = take(scale_k)
+        f = sk * N / D
         # Jacobi-Newton step (ALO eq. 34): derivative of the non-integral terms only
-        fd = scale_k[act] * (Nd / D - Dd * N / (D * D))
+        fd = sk * (Nd / D - Dd * N / (D * D))
         newton = B - (f - B) / (fd - 1.0)
         B_new = np.where((newton > 0.0) & np.isfinite(newton), newton, f)
         lb_new = np.minimum(np.log(np.maximum(B_new, 1e-300)), lx)
         moved = np.max(np.abs(lb_new - lb), axis=1)
         lnB[act] = lb_new
-        done = ~(moved > _FP_TOL)  # NaN counts as done (and fails the finite check below)
+        done = ~(moved > sch.tol)  # NaN counts as done (and fails the finite check below)
         converged[act[done]] = np.isfinite(moved[done])
         act = act[~done]
+        everyone = everyone and bool(done.sum() == 0)
     H = (lnB - _col(lnX)) ** 2
     if return_boundary:
         return lnX, H, converged

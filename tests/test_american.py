@@ -338,7 +338,7 @@ def test_unconverged_fixed_point_is_repriced_with_the_fine_scheme(monkeypatch):
     b = random_book(n=40, seed=5)
     args = [b[k] for k in ("spot", "strike", "t", "rate", "vol", "kind", "q")]
     fine = am.american_kernel(*args, scheme=np.full(40, am._FINE))
-    crippled = tuple((n, l_, p, 1, fp) for n, l_, p, _, fp in am.SCHEMES[:-1]) + (am.SCHEMES[-1],)
+    crippled = tuple((n, l_, p, 1, fp, tol) for n, l_, p, _, fp, tol in am.SCHEMES[:-1]) + (am.SCHEMES[-1],)
     monkeypatch.setattr(am, "SCHEMES", crippled)
     am._scheme.cache_clear()
     try:
