@@ -136,10 +136,17 @@ def _bad_elements(name: str, arr: np.ndarray) -> np.ndarray | None:
     if name == "kind":  # parse_kind has mapped every unknown label to NaN
         return None if not np.isnan(np.min(arr)) else np.isnan(arr)
     _, allow_zero, allow_negative = _RULES[name]
-    lo, hi = float(np.min(arr)), float(np.max(arr))
-    ok_lo = (lo >= 0.0 if allow_zero else lo > 0.0) if not allow_negative else lo > -np.inf
-    if ok_lo and hi < np.inf:
-        return None
+    if arr.ndim == 0 or arr.size == 1:
+        x = float(arr.reshape(-1)[0])
+        ok = np.isfinite(x) and (allow_negative or (x >= 0.0 if allow_zero else x > 0.0))
+        return None if ok else np.atleast_1d(np.asarray(not ok))
+    if allow_negative:  # finite only: one pass (a sum is NaN or inf iff an element is, or overflows)
+        if np.isfinite(np.sum(arr)):
+            return None
+    else:
+        lo, hi = float(np.min(arr)), float(np.max(arr))
+        if (lo >= 0.0 if allow_zero else lo > 0.0) and hi < np.inf:
+            return None
     bad = ~np.isfinite(arr)
     if not allow_negative:
         bad |= (arr <= 0) if not allow_zero else (arr < 0)

@@ -79,7 +79,7 @@ def black_parts(spot, strike, t, rate, vol, q) -> BlackParts:
     fwd = spot * dq / df
     sd = vol * np.sqrt(t)
     logm = np.log(fwd / strike)
-    if np.all(sd > 0):  # the common case: no limits to take
+    if sd.size and sd.min() > 0:  # the common case: no limits to take (one pass)
         d1 = logm / sd + 0.5 * sd
         return BlackParts(fwd, sd, df, dq, d1, d1 - sd)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -149,8 +149,8 @@ def bs_price(spot, strike, t, rate, vol, kind, q=0.0):
     a, bad, scalar = prepare(False, spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
     parts = black_parts(a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["q"])
     value = black_value(a["kind"], a["strike"], parts)
-    expired = a["t"] == 0
-    if expired.any():
+    if a["t"].min() == 0:
+        expired = a["t"] == 0
         value = np.where(expired, np.maximum(a["kind"] * (a["spot"] - a["strike"]), 0.0), value)
     return finish(value, bad, scalar)
 
@@ -232,8 +232,8 @@ def prob_itm(spot, strike, t, rate, vol, kind, q=0.0):
     w = a["kind"]
     p = black_parts(a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["q"])
     prob = ndtr(w * p.d2)
-    expired = a["t"] == 0
-    if expired.any():
+    if a["t"].min() == 0:
+        expired = a["t"] == 0
         prob = np.where(expired, (w * (a["spot"] - a["strike"]) > 0).astype(float), prob)
     return finish(prob, bad, scalar)
 

@@ -16,7 +16,7 @@ from engine.american import _FINE, american_kernel, double_boundary, fd_spot_gre
 from engine.black import european_greeks
 from engine.units import DAYS_PER_YEAR
 
-__all__ = ["greeks", "GREEK_NAMES"]
+__all__ = ["greeks", "decay_1d", "GREEK_NAMES"]
 
 GREEK_NAMES = ("delta", "gamma", "vega", "theta", "rho")
 
@@ -90,15 +90,45 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
     return {"price": mid, "delta": delta, "gamma": gamma, "vega": vega, "theta": theta, "rho": rho}
 
 
-def _decay_1d(spot, strike, t, rate, vol, w, q, style: str, price_now) -> np.ndarray:
-    """``V(t - 1 day) - V(t)`` per share (to expiry if closer): the value lost over one calendar day."""
-    t = np.asarray(t, dtype=float)
-    t_next = np.maximum(t - 1.0 / DAYS_PER_YEAR, 0.0)
+def decay_1d(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european"):
+    """Value change over the next calendar day, ``V(t - 1/365) - V(t)``, $ per share.
+
+    The one-day decay a presentation layer may show beside theta: to expiry when that is closer
+    than a day.  Not the same number as ``theta_per_day`` (the instantaneous theta / 365) for
+    short-dated options, where the decay accelerates within the day.
+
+    Parameters
+    ----------
+    spot, strike, t, rate, vol, kind, q, style
+        As in :func:`greeks`.
+
+    Returns
+    -------
+    float or ndarray
+        $ per share (negative when the option loses value); pandas in, pandas out.
+
+    References
+    ----------
+    Hull (2018), sec. 19.5 (theta as the rate of decay).
+
+    Examples
+    --------
+    >>> round(decay_1d(3.15, 3.0, 2 / 365, 0.05, 4.25, "put"), 4)
+    -0.1099
+    """
+    style = parse_style(style)
+    a, bad, form = prepare(style == "american", spot=spot, strike=strike, t=t, rate=rate, vol=vol,
+                           kind=kind, q=q)
+    args = [a[k] for k in ("spot", "strike", "t", "rate", "vol", "kind", "q")]
+    t_next = np.maximum(args[2] - 1.0 / DAYS_PER_YEAR, 0.0)
     if style == "european":
-        nxt = european_greeks(spot, strike, t_next, rate, vol, w, q)["price"]
+        now = european_greeks(*args)["price"]
+        nxt = european_greeks(args[0], args[1], t_next, *args[3:])["price"]
     else:
-        nxt = american_kernel(*np.broadcast_arrays(spot, strike, t_next, rate, vol, w, q))
-    return nxt - price_now
+        now = american_kernel(*(np.ravel(x) for x in np.broadcast_arrays(*args))).reshape(a["t"].shape)
+        moved = np.broadcast_arrays(args[0], args[1], t_next, *args[3:])
+        nxt = american_kernel(*(np.ravel(x) for x in moved)).reshape(a["t"].shape)
+    return finish(nxt - now, bad, form)
 
 
 def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -> dict:
@@ -119,9 +149,8 @@ def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -
         (per 1.00 spot squared), ``vega`` (per 1.00 vol), ``theta`` (instantaneous ``-dV/dt``
         per year of calendar time, for both styles), ``rho`` (per 1.00 rate), the display
         conversions ``theta_per_day`` (theta / 365: the instantaneous rate, per day) and
-        ``vega_per_point`` (vega / 100), and ``decay_1d``, the value change over the next
-        calendar day ``V(t - 1/365) - V(t)`` per share (to expiry when that is closer; not the
-        same number as ``theta_per_day`` for short-dated options, where the decay accelerates).
+        ``vega_per_point`` (vega / 100).  The value change over the next calendar day is the
+        separately named :func:`decay_1d`.
         Floats when every argument is a scalar, pandas when a pandas argument was given (index
         and name kept), arrays otherwise (NaN for bad elements).
 
@@ -142,8 +171,7 @@ def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -
                            kind=kind, q=q)
     args = (a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["kind"], a["q"])
     raw = european_greeks(*args) if style == "european" else _american_fd(*args)
-    raw["decay_1d"] = _decay_1d(*args, style=style, price_now=raw["price"])
     raw["theta_per_day"] = raw["theta"] / DAYS_PER_YEAR
     raw["vega_per_point"] = raw["vega"] / 100.0
     return {name: finish(raw[name], bad, form)
-            for name in ("price", *GREEK_NAMES, "theta_per_day", "vega_per_point", "decay_1d")}
+            for name in ("price", *GREEK_NAMES, "theta_per_day", "vega_per_point")}

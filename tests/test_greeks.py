@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose
 
 from engine.american import american_price
 from engine.black import bs_price
-from engine.greeks import greeks
+from engine.greeks import decay_1d, greeks
 
 SPOT = 3.15
 
@@ -157,7 +157,8 @@ def test_one_theta_for_both_styles():
         eu = greeks(*args, style="european")
         am = greeks(*args, style="american")
         assert_allclose(am["theta"], eu["theta"], rtol=2e-6, err_msg=f"{days} days")
-        assert_allclose(am["decay_1d"], eu["decay_1d"], rtol=1e-9, err_msg=f"{days} days")
+        assert_allclose(decay_1d(*args, style="american"), decay_1d(*args, style="european"), rtol=1e-9,
+                        err_msg=f"{days} days")
 
 
 def test_american_theta_satisfies_the_black_scholes_pde():
@@ -171,7 +172,7 @@ def test_american_theta_satisfies_the_black_scholes_pde():
         pde = rate * g["price"] - (rate - q) * s * g["delta"] - 0.5 * vol**2 * s**2 * g["gamma"]
         assert_allclose(g["theta"], pde, rtol=2e-4, atol=1e-4, err_msg=f"{kind} r={rate} q={q} vol={vol}")
     deep = greeks(100.0, 200.0, 0.5, 0.08, 0.2, "put", style="american")  # exercised: V = K - S
-    assert deep["theta"] == 0.0 and deep["decay_1d"] == 0.0
+    assert deep["theta"] == 0.0 and decay_1d(100.0, 200.0, 0.5, 0.08, 0.2, "put", style="american") == 0.0
 
 
 def test_decay_1d_is_the_one_day_value_change():
@@ -179,8 +180,9 @@ def test_decay_1d_is_the_one_day_value_change():
     for style, pricer in (("european", bs_price), ("american", american_price)):
         g = greeks(3.15, [2.5, 3.0], [30 / 365, 0.5 / 365], 0.05, 2.0, "put", style=style)
         after = pricer(3.15, np.array([2.5, 3.0]), np.array([29 / 365, 0.0]), 0.05, 2.0, "put")
-        assert_allclose(g["decay_1d"], after - g["price"], rtol=1e-12, atol=1e-14, err_msg=style)
-        assert np.all(g["decay_1d"] < 0)
+        got = decay_1d(3.15, [2.5, 3.0], [30 / 365, 0.5 / 365], 0.05, 2.0, "put", style=style)
+        assert_allclose(got, after - g["price"], rtol=1e-12, atol=1e-14, err_msg=style)
+        assert np.all(got < 0)
 
 
 def test_pandas_in_pandas_out_for_every_pricing_function():
