@@ -6,8 +6,9 @@ double-boundary region); the grids' definitions, seeds and engines are in that s
 files are checked against live QuantLib on a few rows here (all of a grid's rows are a slow test),
 so they cannot silently drift from what the script computes.
 
-Target (issue 14): max |error| <= 1e-6 x strike on every grid; Greeks within 1e-4 relative of
-QuantLib where the Greek is material.
+Target (issue 14): max |error| <= 1e-6 x strike on every grid (met on the plan and wide grids;
+the double-boundary reference is itself uncertain at that level, see TOL_DOUBLE); Greeks within
+1e-4 relative of QuantLib where the Greek is material (see GREEK_LIMITS for what is measured).
 """
 
 from __future__ import annotations
@@ -53,6 +54,15 @@ def report(g: dict, sel: np.ndarray, expected, computed, tol) -> str:
     return "\n".join(lines)
 
 
+# the double-boundary reference (QuantLib's FD engine at 1000/2000/4000 nodes, Aitken-extrapolated)
+# is itself uncertain by a few 1e-6 x K: it converges at about first order and not geometrically.
+# For its worst row (K 72.65, 584 days, call r -2.31%, q -0.76%, vol 57.4%) the Aitken value is
+# 39.88518, QuantLib FD 4000 x 4000 gives 39.88473, CRR 8000/8001 steps average 39.88498, and
+# this solver 39.88474 (3x finer grid: 39.88478).  The test there allows 1e-5 x K (measured max
+# 6.1e-6 x K over the 120 options).
+TOL_DOUBLE = 1e-5
+
+
 def check_prices(name: str, sel=slice(None)) -> float:
     g = grid(name)
     idx = np.arange(g["strike"].size)[sel]
@@ -60,7 +70,7 @@ def check_prices(name: str, sel=slice(None)) -> float:
     spot, strike, days, rate, vol, q, w = args
     got = american_price(spot, strike, days / 365.0, rate, vol, w, q)
     want = g["price"][idx]
-    tol = TOL_PER_STRIKE * strike
+    tol = (TOL_DOUBLE if name == "double" else TOL_PER_STRIKE) * strike
     assert np.all(np.abs(got - want) <= tol), report(g, idx, want, got, tol)
     return float(np.max(np.abs(got - want) / strike))
 
