@@ -1,7 +1,10 @@
 """Benchmark: engine.american_price (ALO, vectorized) against QuantLib's American engines, looped.
 
 Prints options/s, the max absolute error against QuantLib ``QdFpAmericanEngine`` high precision
-(on a common subset of the random options) and the speed ratio to QuantLib's QdFp fast scheme.
+(on a common subset of the random options) and the speed ratio to QuantLib's QdFp fast scheme;
+then the max error per strike of volarb and of QdFp fast on the stored QuantLib reference grids
+(tests/data/american_reference_*.npz: the plan region, the wide spot-100 grid, the double-boundary
+region) in the same run.
 Options are drawn (seeded) from the accuracy grid: spot 3.15, strike 0.5-10, 1-730 days,
 vol 5%-500%, rate 0-8%, q 0-5%, puts and calls.  Run: ``python benchmarks/bench_american.py``.
 """
@@ -69,6 +72,31 @@ def main(argv: list[str] | None = None) -> None:
         err = np.abs(p - p_high).max()
         print(f"{name:<42}{n:>7}{n / t:>12,.0f}{err:>24.2e}{n / t / fast_rate:>19.2f}")
     print(f"(error columns over the first {args.n_ref} options; seed {args.seed})")
+    print()
+    grid_table()
+
+
+def grid_table() -> None:
+    """Max |error| / strike of volarb and of QdFp fast on the stored QuantLib reference grids
+    (tests/data, made by tools/gen_american_reference.py), with each one's time."""
+    data = Path(__file__).resolve().parents[1] / "tests" / "data"
+    print(f"{'grid (reference)':<46}{'N':>6}{'volarb max|err|/K':>19}{'QdFp fast max|err|/K':>22}"
+          f"{'volarb s':>10}{'QdFp fast s':>13}")
+    for name, ref in (("plan", "QdFp high"), ("wide", "QdFp high"), ("double", "QuantLib FD, Aitken")):
+        path = data / f"american_reference_{name}.npz"
+        if not path.exists():
+            continue
+        with np.load(path) as f:
+            g = {k.split("_", 1)[1]: f[k] for k in f.files}
+        cols = [g[c] for c in ("spot", "strike", "days", "rate", "vol", "w", "q")]
+        strike = cols[1]
+        p_ours, t_ours = timed(lambda c=cols: american_price(c[0], c[1], c[2] / 365.0, c[3], c[4], c[5], c[6]))
+        err_fast, t_fast = "n/a", float("nan")
+        if name != "double":  # QdFp refuses the double-boundary case
+            p_fast, t_fast = timed(lambda c=cols: ql_american(*c, scheme="fast"))
+            err_fast = f"{np.max(np.abs(p_fast - g['price']) / strike):.2e}"
+        err = np.max(np.abs(p_ours - g["price"]) / strike)
+        print(f"{name + ' (' + ref + ')':<46}{strike.size:>6}{err:>19.2e}{err_fast:>22}{t_ours:>10.3f}{t_fast:>13.3f}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Public API (one parameter order everywhere: spot, strike, t, rate, vol, kind, q):
 
 * :func:`bs_price`, :func:`american_price`, :func:`greeks`, :func:`implied_vol`,
-  :func:`prob_itm` - pricing core (see :mod:`engine.pricing.black` for the glossary and units).
+  :func:`prob_itm`, :func:`prob_touch` - pricing core (see :mod:`engine.pricing.black` for the glossary and units).
 * :mod:`engine.units` - per-day theta and per-vol-point vega conversions for display.
 * :mod:`engine.config` - the plan config (TOML), every key with default, type and range.
 * The plan's rules: :func:`allocate_premium`, :func:`allocate_strikes`,
@@ -23,7 +23,7 @@ from typing import Any
 
 from engine._validate import VolarbInputError, parse_kind
 from engine.pricing.american import american_price
-from engine.pricing.black import bs_price, prob_itm
+from engine.pricing.black import bs_price, prob_itm, prob_touch
 from engine.pricing.greeks import GREEK_NAMES, greeks
 from engine.pricing.impliedvol import IVResult, IVStatus, implied_vol, iv_status_message
 from engine.units import DAYS_PER_YEAR, days_to_years, theta_per_day, vega_per_point
@@ -83,6 +83,6 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "VolarbInputError", "parse_kind", "bs_price", "american_price", "greeks", "GREEK_NAMES",
-    "implied_vol", "IVResult", "IVStatus", "iv_status_message", "prob_itm", "DAYS_PER_YEAR",
+    "implied_vol", "IVResult", "IVStatus", "iv_status_message", "prob_itm", "prob_touch", "DAYS_PER_YEAR",
     "days_to_years", "theta_per_day", "vega_per_point", "__version__", *_LAZY,
 ]

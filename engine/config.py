@@ -140,6 +140,7 @@ class RiskConfig:
     daily_pnl_limit: float = _f(0.05, "DAILY_PNL alert when |daily P&L| > this x portfolio value (plan: 5%).", 0.0, 1.0)
     assignment_probability: float = _f(0.80, "ASSIGNMENT alert when probability ITM > this (plan: 80%).", 0.0, 1.0)
     assignment_notice_days: int = _f(3, "... and expiry is within this many trading days (plan: 3).", 0, 60)
+    assignment_measure: str = _f("prob_itm", "Probability the ASSIGNMENT alert compares: prob_itm (finish in the money, the plan's) or prob_touch (touch the strike before expiry).", choices=("prob_itm", "prob_touch"))
     iv_percentile_floor: float = _f(30.0, "IV_ENVIRONMENT alert when IV percentile < this (plan: 30).", 0.0, 100.0)
     iv_history_days: int = _f(252, "Trading days of IV history for IV rank/percentile.", 20, 5000)
     seed: int = _f(20250927, "Seed of the VaR Monte Carlo.", 0, None)

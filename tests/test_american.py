@@ -231,9 +231,127 @@ def test_array_bad_element_is_nan():
     assert np.isfinite(out[0]) and np.isnan(out[1]) and np.isnan(out[2])
 
 
-def test_double_boundary_case_is_finite_and_above_european():
-    """q < r < 0 put (outside ALO): binomial fallback, still >= European and intrinsic."""
-    k = np.array([2.0, 3.15, 5.0])
-    amer = american_price(SPOT, k, 1.0, -0.01, 0.5, "put", -0.03)
-    euro = bs_price(SPOT, k, 1.0, -0.01, 0.5, "put", -0.03)
-    assert np.all(np.isfinite(amer)) and np.all(amer >= euro - 1e-12) and np.all(amer >= k - SPOT)
+def ql_fd_american(spot, strike, days, rate, vol, w, q, grid: int = 2000, binomial: bool = False) -> float:
+    """QuantLib's finite-difference engine (``tGrid = xGrid = grid``) or a ``grid``-step CRR tree."""
+    ql.Settings.instance().evaluationDate = TODAY
+    dc = ql.Actual365Fixed()
+    process = ql.BlackScholesMertonProcess(
+        ql.QuoteHandle(ql.SimpleQuote(spot)), ql.YieldTermStructureHandle(ql.FlatForward(TODAY, q, dc)),
+        ql.YieldTermStructureHandle(ql.FlatForward(TODAY, rate, dc)),
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(TODAY, ql.NullCalendar(), vol, dc)))
+    opt = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Call if w > 0 else ql.Option.Put, strike),
+                           ql.AmericanExercise(TODAY, TODAY + int(days)))
+    engine = (ql.BinomialVanillaEngine(process, "crr", grid) if binomial
+              else ql.FdBlackScholesVanillaEngine(process, grid, grid, 4))
+    opt.setPricingEngine(engine)
+    return opt.NPV()
+
+
+def test_double_boundary_issue_case_matches_quantlib_fd_and_binomial():
+    """Issue 14: a put with q < r < 0 was priced at ~K (100.327).  QuantLib's FD engine gives
+    11.2518 (2000 x 2000: 11.25191, converging upwards from 11.25172 at 1000 x 1000); CRR trees
+    oscillate between odd and even step counts (4000: 11.25154, 4001: 11.25288), so their mean
+    is the tree reference."""
+    ours = american_price(100.0, 100.0, 365 / 365, -0.01, 0.3, "put", q=-0.03)
+    fd = ql_fd_american(100.0, 100.0, 365, -0.01, 0.3, -1.0, -0.03, grid=2000)
+    tree = 0.5 * sum(ql_fd_american(100.0, 100.0, 365, -0.01, 0.3, -1.0, -0.03, grid=n, binomial=True)
+                     for n in (4000, 4001))
+    assert 0.0 < ours - fd < 2e-4 and abs(ours - tree) < 3e-4, (ours, fd, tree)
+    # by McDonald-Schroder symmetry the call with r < q < 0 is the same number
+    assert_allclose(american_price(100.0, 100.0, 1.0, -0.03, 0.3, "call", q=-0.01), ours, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind,rate,q", [("put", -0.01, -0.03), ("put", -0.002, -0.05), ("call", -0.04, -0.01)])
+def test_double_boundary_bounds(kind, rate, q):
+    """put <= K (call <= S), >= European, >= intrinsic, monotone in strike, over strikes and expiries."""
+    strikes = np.linspace(60.0, 160.0, 6)
+    for t in (7 / 365, 2.0):
+        amer = american_price(100.0, strikes, t, rate, 0.35, kind, q)
+        euro = bs_price(100.0, strikes, t, rate, 0.35, kind, q)
+        w = 1.0 if kind == "call" else -1.0
+        cap = strikes if kind == "put" else np.full_like(strikes, 100.0)
+        intrinsic = np.maximum(w * (100.0 - strikes), 0.0)
+        msg = f"{kind} r={rate} q={q} t={t}"
+        assert np.all(amer <= cap) and np.all(amer >= euro - 1e-12) and np.all(amer >= intrinsic), msg
+        assert np.all(w * np.diff(amer) <= 1e-9), msg
+
+
+def test_double_boundary_exercise_region_is_an_interval():
+    """q < r < 0: exercising is optimal only between two boundaries below the strike (deep in the
+    money the put is worth more than K - S, because K e^{-rt} > K), so V = K - S in a middle band."""
+    spots = np.linspace(5.0, 99.0, 48)
+    v = american_price(spots, 100.0, 1.0, -0.01, 0.2, "put", -0.06)
+    exercised = v - (100.0 - spots) < 1e-6 * 100.0  # V = K - S to the accuracy target
+    assert exercised.any() and not exercised[0] and not exercised[-1]
+    idx = np.flatnonzero(exercised)
+    assert np.all(np.diff(idx) == 1)  # one band
+
+
+def scheme_switch_points():
+    """(t, vol, rate, q) on the three node-count / FP-A-B switches of engine.pricing.american."""
+    return [(1.0, np.sqrt(0.5), 0.05, 0.0),          # sigma^2 T = 0.5
+            (1.0, np.sqrt(2 * 0.08 / 20.0), 0.08, 0.0),  # kappa = 20
+            (0.5, np.sqrt(2 * 0.05 / 2.0), 0.05, 0.01)]   # kappa = 2 (FP-A / FP-B)
+
+
+@pytest.mark.parametrize("t,vol,rate,q", scheme_switch_points())
+def test_no_visible_jump_at_a_scheme_switch(t, vol, rate, q):
+    """Both schemes on either side of a switch give the same price to well inside 1e-6 x K."""
+    from engine.pricing.american import SCHEMES, american_kernel, scheme_index
+
+    strikes = np.array([80.0, 100.0, 120.0])
+    one = np.ones(3)
+    args = (100.0 * one, strikes, t * one, rate * one, vol * one, -one, q * one)
+    base = scheme_index(*args)
+    for bump in (0.999, 1.001):
+        other = scheme_index(*(a * (bump if i == 4 else 1.0) for i, a in enumerate(args)))
+        if np.array_equal(other, base):
+            continue
+        a = american_kernel(*args, scheme=base)
+        b = american_kernel(*args, scheme=other)
+        assert_allclose(a, b, rtol=0, atol=2e-7 * 100.0,
+                        err_msg=f"schemes {SCHEMES[base[0]]} vs {SCHEMES[other[0]]}")
+    # and the price is smooth in vol across the switch: second differences stay small
+    vols = vol * np.linspace(0.99, 1.01, 41)
+    p = american_price(100.0, 100.0, t, rate, vols, "put", q)
+    second = np.abs(np.diff(p, 2))
+    assert second.max() < 1e-6 * 100.0, second.max()
+
+
+def test_pandas_in_pandas_out():
+    import pandas as pd
+
+    k = pd.Series([2.0, 3.0, 4.0], index=pd.Index([10, 20, 30], name="id"), name="strike")
+    out = american_price(SPOT, k, 0.2, 0.05, 2.0, "put")
+    assert isinstance(out, pd.Series) and out.name == "strike" and out.index.equals(k.index)
+    assert_allclose(out.to_numpy(), american_price(SPOT, k.to_numpy(), 0.2, 0.05, 2.0, "put"), rtol=0, atol=0)
+    frame = pd.DataFrame({"a": [2.0, 3.0], "b": [4.0, 5.0]}, index=["x", "y"])
+    got = american_price(SPOT, frame, 0.2, 0.05, 2.0, "put")
+    assert isinstance(got, pd.DataFrame) and got.columns.equals(frame.columns) and got.index.equals(frame.index)
+
+
+def test_unconverged_fixed_point_is_repriced_with_the_fine_scheme(monkeypatch):
+    """With a one-step limit no option converges: every one must come back from the fine
+    12-node scheme, i.e. equal to pricing with that scheme forced."""
+    import engine.pricing.american as am
+
+    b = random_book(n=40, seed=5)
+    args = [b[k] for k in ("spot", "strike", "t", "rate", "vol", "kind", "q")]
+    fine = am.american_kernel(*args, scheme=np.full(40, am._FINE))
+    crippled = tuple((n, l_, p, 1, fp, tol) for n, l_, p, _, fp, tol in am.SCHEMES[:-1]) + (am.SCHEMES[-1],)
+    monkeypatch.setattr(am, "SCHEMES", crippled)
+    am._scheme.cache_clear()
+    try:
+        got = am.american_kernel(*args)
+    finally:
+        am._scheme.cache_clear()
+    assert_allclose(got, fine, rtol=0, atol=1e-12)
+
+
+def test_fast_table_moved_with_its_names():
+    """engine.pricing.american_table holds the fast American table; engine.risk.var re-exports the same objects."""
+    import engine.pricing.american_table as tab
+    import engine.risk.var as var
+
+    for name in ("american_fast", "EEPCache", "_eep_table", "_interp2"):
+        assert getattr(var, name) is getattr(tab, name)

@@ -15,8 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+from engine.pricing.american import american_price
 from engine.pricing.black import bs_price
-from engine.pricing.greeks import greeks
+from engine.pricing.greeks import decay_1d, greeks
 
 SPOT = 3.15
 
@@ -145,3 +146,59 @@ def test_american_greeks_sanity(kind):
     # early exercise adds value but hardly changes vega at these moneyness levels
     assert_allclose(g["vega"], e["vega"], rtol=0.1, err_msg="American vs European vega")
     assert_allclose(g["delta"], e["delta"], rtol=0, atol=0.1, err_msg="American vs European delta")
+
+
+def test_one_theta_for_both_styles():
+    """Issue 14: a call with q = 0 has no early-exercise premium, so its American and European
+    Greeks are the same function; theta was a 1-day forward difference for American (-231.1 per
+    year at 1 day) and instantaneous for European (-116.8).  Both are now -dV/dt per year."""
+    for days in (1, 7, 90):
+        args = (3.15, 3.0, days / 365, 0.05, 4.25, "call", 0.0)
+        eu = greeks(*args, style="european")
+        am = greeks(*args, style="american")
+        assert_allclose(am["theta"], eu["theta"], rtol=2e-6, err_msg=f"{days} days")
+        assert_allclose(decay_1d(*args, style="american"), decay_1d(*args, style="european"), rtol=1e-9,
+                        err_msg=f"{days} days")
+
+
+def test_american_theta_satisfies_the_black_scholes_pde():
+    """In the continuation region theta = r V - (r - q) S delta - sigma^2 S^2 gamma / 2 (Hull
+    eq. 19.4 with a dividend yield), an identity the FD Greeks must respect; 0 where exercised."""
+    s, k = 100.0, np.array([80.0, 100.0, 110.0])  # (K = 120 at r = 8% sits just above the boundary,
+    # where gamma jumps and the identity magnifies its FD error by sigma^2 S^2 / 2 = 200)
+    for rate, vol, q, kind in ((0.05, 0.3, 0.0, "put"), (0.08, 0.2, 0.03, "put"), (0.02, 0.4, 0.06, "call"),
+                               (-0.01, 0.3, -0.03, "put")):
+        g = greeks(s, k, 0.75, rate, vol, kind, q, style="american")
+        pde = rate * g["price"] - (rate - q) * s * g["delta"] - 0.5 * vol**2 * s**2 * g["gamma"]
+        assert_allclose(g["theta"], pde, rtol=2e-4, atol=1e-4, err_msg=f"{kind} r={rate} q={q} vol={vol}")
+    deep = greeks(100.0, 200.0, 0.5, 0.08, 0.2, "put", style="american")  # exercised: V = K - S
+    assert deep["theta"] == 0.0 and decay_1d(100.0, 200.0, 0.5, 0.08, 0.2, "put", style="american") == 0.0
+
+
+def test_decay_1d_is_the_one_day_value_change():
+    """decay_1d = V(t - 1/365) - V(t), per share; to expiry when that is closer."""
+    for style, pricer in (("european", bs_price), ("american", american_price)):
+        now = pricer(3.15, np.array([2.5, 3.0]), np.array([30 / 365, 0.5 / 365]), 0.05, 2.0, "put")
+        after = pricer(3.15, np.array([2.5, 3.0]), np.array([29 / 365, 0.0]), 0.05, 2.0, "put")
+        got = decay_1d(3.15, [2.5, 3.0], [30 / 365, 0.5 / 365], 0.05, 2.0, "put", style=style)
+        assert_allclose(got, after - now, rtol=1e-12, atol=1e-14, err_msg=style)
+        assert np.all(got < 0)
+
+
+def test_pandas_in_pandas_out_for_every_pricing_function():
+    import pandas as pd
+
+    from engine import implied_vol, prob_itm, prob_touch
+
+    k = pd.Series([2.5, 3.0, 3.5], index=pd.Index(["a", "b", "c"], name="leg"), name="K")
+    outs = {"bs_price": bs_price(3.15, k, 0.1, 0.05, 2.0, "put"),
+            "american_price": american_price(3.15, k, 0.1, 0.05, 2.0, "put"),
+            "prob_itm": prob_itm(3.15, k, 0.1, 0.05, 2.0, "put"),
+            "prob_touch": prob_touch(3.15, k, 0.1, 0.05, 2.0, "put"),
+            **{f"greeks.{n}": v for n, v in greeks(3.15, k, 0.1, 0.05, 2.0, "put", style="american").items()}}
+    price = bs_price(3.15, k, 0.1, 0.05, 2.0, "put")
+    outs["implied_vol"] = implied_vol(price, 3.15, k, 0.1, 0.05, "put")
+    for name, out in outs.items():
+        assert isinstance(out, pd.Series), name
+        assert out.index.equals(k.index) and out.name == "K", name
+    assert_allclose(outs["implied_vol"].to_numpy(), 2.0, rtol=1e-10)

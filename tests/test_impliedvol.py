@@ -213,3 +213,17 @@ def test_american_bounds():
     # American price is at least the American implied vol
     p = american_price(3.15, 3.5, 0.5, 0.08, 0.4, "put")
     assert implied_vol(p, 3.15, 3.5, 0.5, 0.08, "put") > implied_vol(p, 3.15, 3.5, 0.5, 0.08, "put", style="american")
+
+
+@pytest.mark.parametrize("vol", [0.002, 0.005, 0.009])
+def test_american_round_trip_below_one_percent_vol(vol):
+    """The American bracket starts at 0.1% vol (it was 1%: a true vol under 1% gave NO_VEGA)."""
+    from engine.pricing.american import american_price
+
+    # at-the-forward options, where the vega is material even at these vols
+    spot, t, rate = 100.0, 0.5, 0.0
+    for kind in ("put", "call"):
+        p = american_price(spot, 100.0, t, rate, vol, kind)
+        got = implied_vol(p, spot, 100.0, t, rate, kind, style="american", full_output=True)
+        assert got.status == IVStatus.OK, (kind, vol, got)
+        assert abs(got.vol - vol) < 1e-9, (kind, vol, got.vol)

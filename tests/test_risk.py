@@ -194,3 +194,23 @@ def test_daily_pnl_nets_out_the_monthly_deposit():
     assert t.loc["DAILY_PNL_ALERT", "value"] == 4200.0 and t.loc["DAILY_PNL_ALERT", "status"] == "ALERT"
     with pytest.raises(RiskError, match="contribution must be a number of \\$, got nan"):
         daily_risk_check(None, cfg, 8900.0, contribution=float("nan"), **kw)
+
+
+def test_assignment_measure_prob_touch_is_a_config_choice():
+    """risk.assignment_measure = "prob_touch": the alert compares the touch probability
+    (engine.prob_touch of each short, as mark_book reports it) instead of the probability ITM."""
+    from engine.risk.book import mark_book
+
+    pos = example_positions().copy()
+    pos["expiry"] = _dt.date(2025, 10, 1)  # 3 trading days after Saturday 2025-09-27
+    itm_cfg = default_config()
+    touch_cfg = itm_cfg.replace(risk__assignment_measure="prob_touch")
+    marked = mark_book(pos, touch_cfg, valuation_date=VD)
+    shorts = marked[marked["side"] == "short"]
+    assert (shorts["prob_touch"] >= shorts["prob_itm"]).all()
+    by_itm = daily_risk_check(pos, itm_cfg, 5000.0, var_result=VAR, valuation_date=VD).set_index("alert")
+    by_touch = daily_risk_check(pos, touch_cfg, 5000.0, var_result=VAR, valuation_date=VD).set_index("alert")
+    assert_allclose(by_itm.loc["ASSIGNMENT_RISK", "value"], shorts["prob_itm"].max(), rtol=1e-12)
+    assert_allclose(by_touch.loc["ASSIGNMENT_RISK", "value"], shorts["prob_touch"].max(), rtol=1e-12)
+    assert "touching the strike" in by_touch.loc["ASSIGNMENT_RISK", "detail"]
+    assert "probability ITM" in by_itm.loc["ASSIGNMENT_RISK", "detail"]

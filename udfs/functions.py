@@ -244,7 +244,7 @@ def VA_GAMMA(spot, strike, expiry, vol, pc, rate=None, q=None, val=None, style=N
 @_args("spot", "strike", "expiry", "vol", "pc", "rate", "q", "val", "style")
 @udf
 def VA_THETA(spot, strike, expiry, vol, pc, rate=None, q=None, val=None, style=None):
-    """Option theta, $ per share per calendar day (value change over one day)."""
+    """Option theta, $ per share per calendar day (instantaneous theta per year / 365)."""
     return _single("theta_per_day", spot, strike, expiry, vol, pc, rate, q, val, style)
 
 

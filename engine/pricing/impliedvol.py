@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.special import ndtri
 
-from engine._validate import parse_style, prepare
+from engine._validate import finish, parse_style, prepare
 from engine.pricing.american import american_price
 from engine.pricing.black import BlackParts, black_parts, black_value, norm_pdf
 
@@ -27,7 +27,7 @@ _EPS = np.finfo(float).eps
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 _S_MAX = 50.0  # largest total standard deviation vol*sqrt(t) searched (vol 10 at t=2y is s=14.1)
 _MAX_ITER = 60  # Householder steps with bisection fallback; typical convergence in 3-6
-_AMER_VOL_LO = 1e-2  # American bracket in vol (annualized decimal)
+_AMER_VOL_LO = 1e-3  # American bracket in vol (annualized decimal): 0.1%
 _AMER_VOL_HI = 20.0
 _AMER_MAX_ITER = 60
 
@@ -362,15 +362,19 @@ def implied_vol(price, spot, strike, t, rate, kind, q=0.0, style="european", ful
     ([nan, 1.033939, nan], ['BELOW_INTRINSIC', 'OK', 'ABOVE_BOUND'])
     """
     style = parse_style(style)
-    a, bad, scalar = prepare(price=price, spot=spot, strike=strike, t=t, rate=rate, kind=kind, q=q)
+    a, bad, form = prepare(price=price, spot=spot, strike=strike, t=t, rate=rate, kind=kind, q=q)
     shape = a["price"].shape
     flat = {k: v.ravel() for k, v in a.items()}
     kernel = _european_kernel if style == "european" else _american_kernel
     vol, status = kernel(flat["price"], flat["spot"], flat["strike"], flat["t"], flat["rate"],
                          flat["kind"], flat["q"])
     bad_flat = bad.ravel()
-    vol = np.where(bad_flat, np.nan, vol).reshape(shape)
     status = np.where(bad_flat, IVStatus.BAD_INPUT, status).reshape(shape)
-    if scalar:
-        vol, status = float(vol.reshape(-1)[0]), int(status.reshape(-1)[0])
+    vol = finish(vol.reshape(shape), bad, form)
+    if form:
+        status = int(status.reshape(-1)[0])
+    elif form.index is not None and status.ndim == 1:
+        import pandas as pd
+
+        status = pd.Series(status, index=form.index, name=form.name)
     return IVResult(vol, status) if full_output else vol

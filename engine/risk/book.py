@@ -137,9 +137,10 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
         The position columns plus ``sign``, ``multiplier`` (shares per contract), ``dte`` (calendar days), ``t`` (years ACT/365),
         ``vol_used``, ``vol_source`` ("position"/"surface"/"market"), ``mark`` ($ per share),
         ``mark_basis``, ``value``, ``premium_total``, ``unrealized_pnl`` ($, signed),
-        ``intrinsic`` ($ per share), ``moneyness`` (strike / spot), ``prob_itm``,
+        ``intrinsic`` ($ per share), ``moneyness`` (strike / spot), ``prob_itm``, ``prob_touch``
+        (risk-neutral probability that the spot touches the strike before expiry),
         ``delta_shares``, ``delta_dollars`` ($ per $1 move x spot), ``gamma`` (shares per $),
-        ``theta_day`` ($ per calendar day), ``vega_point`` ($ per vol point), ``rho_point``
+        ``theta_day`` ($ per calendar day: instantaneous theta / 365), ``vega_point`` ($ per vol point), ``rho_point``
         ($ per rate point), ``obligation`` ($: strike x mult x contracts for short puts),
         ``margin`` ($: capital model requirement of short options at the current mark; short
         calls under ``"cash_secured"`` get the ``"reg_t"`` naked-call requirement) and
@@ -161,7 +162,7 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     """
     from engine.config import default_config
     from engine.pricing.american import american_price
-    from engine.pricing.black import bs_price, prob_itm
+    from engine.pricing.black import bs_price, prob_itm, prob_touch
     from engine.pricing.greeks import greeks
 
     cfg = config if config is not None else default_config()
@@ -206,6 +207,7 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     mark = intrinsic.copy()
     g = {k: np.zeros(n) for k in ("delta", "gamma", "vega", "theta", "rho")}
     p_itm = (intrinsic > 0).astype(float)
+    p_touch = (w * (m.spot - strike) >= 0).astype(float)  # expired/today: touched iff at or in the money
     today = days == 0  # expires today: still open (assignment tonight), marked at intrinsic
     if today.any():
         # at t = 0 the kernel's delta is the intrinsic slope (-1 for an ITM put, 0 OTM): an ITM
@@ -220,6 +222,7 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
         for k in g:
             g[k][live] = gl[k]
         p_itm[live] = prob_itm(*args)
+        p_touch[live] = prob_touch(*args)
 
     scale = sign * contracts * mult
     out["sign"] = sign.astype(int)
@@ -237,6 +240,7 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     out["intrinsic"] = intrinsic
     out["moneyness"] = strike / m.spot
     out["prob_itm"] = p_itm
+    out["prob_touch"] = p_touch
     out["delta_shares"] = scale * g["delta"]
     out["delta_dollars"] = out["delta_shares"] * m.spot
     out["gamma"] = scale * g["gamma"]
@@ -296,7 +300,7 @@ def ladder_summary(marked) -> Any:
         ``premium_collected`` ($), ``current_value`` ($, the cost to buy back: positive),
         ``unrealized_pnl`` ($ = premium_collected - current_value), ``share_of_contracts``
         (fraction of all short-put contracts), ``premium_per_share``, ``moneyness`` (strike /
-        spot), ``prob_itm`` (contract-weighted), ``status`` (rule of :func:`position_status`
+        spot), ``prob_itm`` and ``prob_touch`` (contract-weighted), ``status`` (rule of :func:`position_status`
         applied to the strike's average premium; ``Expired`` when every lot has expired).
         The plan prints current value as a negative number; here it is the positive buy-back
         cost and the sign lives in ``unrealized_pnl``.
@@ -324,7 +328,8 @@ def ladder_summary(marked) -> Any:
         raise VolarbInputError("ladder_summary: the book holds no short puts")
     spot = float((sp["strike"] / sp["moneyness"]).iloc[0])
     mult = float(sp["multiplier"].iloc[0]) if "multiplier" in sp.columns else 100.0
-    grp = sp.assign(_pw=sp["prob_itm"] * sp["contracts"], _live=sp["dte"] > 0,
+    touch = sp["prob_touch"] if "prob_touch" in sp.columns else np.nan
+    grp = sp.assign(_pw=sp["prob_itm"] * sp["contracts"], _tw=touch * sp["contracts"], _live=sp["dte"] > 0,
                     _cv=-sp["value"]).groupby("strike", sort=True)
     lad = pd.DataFrame({
         "contracts": grp["contracts"].sum(),
@@ -337,6 +342,7 @@ def ladder_summary(marked) -> Any:
     lad["premium_per_share"] = lad["premium_collected"] / (lad["contracts"] * mult)
     lad["moneyness"] = lad.index.to_numpy(float) / spot
     lad["prob_itm"] = grp["_pw"].sum() / lad["contracts"]
+    lad["prob_touch"] = grp["_tw"].sum(min_count=1) / lad["contracts"]
     any_live = grp["_live"].any()
     lad["status"] = position_status("put", "short", lad.index.to_numpy(float), lad["premium_per_share"].to_numpy(),
                                     spot, ~any_live.to_numpy())
@@ -347,7 +353,9 @@ def ladder_summary(marked) -> Any:
         "unrealized_pnl": lad["unrealized_pnl"].sum(), "share_of_contracts": 1.0,
         "premium_per_share": lad["premium_collected"].sum() / (total_contracts * mult),
         "moneyness": np.nan,
-        "prob_itm": float((lad["prob_itm"] * lad["contracts"]).sum() / total_contracts), "status": "Total",
+        "prob_itm": float((lad["prob_itm"] * lad["contracts"]).sum() / total_contracts),
+        "prob_touch": float((lad["prob_touch"] * lad["contracts"]).sum(min_count=1) / total_contracts),
+        "status": "Total",
     }
     lad = pd.concat([lad, pd.DataFrame([total])], ignore_index=True)
     lad["contracts"] = lad["contracts"].astype("int64")

@@ -261,13 +261,15 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
     short = marked[(marked["side"].astype(str).str.lower() == "short") & (marked["kind"].astype(str) != "stock")] \
         if len(marked) else marked
     near = []
+    measure = rc.assignment_measure if rc.assignment_measure in short.columns else "prob_itm"
+    measure_text = {"prob_itm": "probability ITM", "prob_touch": "probability of touching the strike"}[measure]
     for _, r in short.iterrows():
         exp = r["expiry"]
         exp = exp if isinstance(exp, _dt.date) else _dt.date.fromisoformat(str(exp))
         days = _trading_days_until(vd, exp, config.execution.exchange)
         # expiring today counts (0 trading days left): an in-the-money short is assigned tonight
         if exp >= vd and days <= rc.assignment_notice_days:
-            near.append((float(r["prob_itm"]), r["kind"], float(r["strike"]), exp, days))
+            near.append((float(r[measure]), r["kind"], float(r["strike"]), exp, days))
     if not near:
         rows.append(_row("ASSIGNMENT_RISK", 0.0, rc.assignment_probability, "OK",
                          f"no short option expires within {rc.assignment_notice_days} trading days"))
@@ -275,7 +277,7 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         p, kind, k, exp, days = max(near, key=lambda x: x[0])
         rows.append(_row("ASSIGNMENT_RISK", p, rc.assignment_probability,
                          "ALERT" if p > rc.assignment_probability else "OK",
-                         f"short {kind} ${k:g} expiring {exp} ({days} trading days): probability ITM {p:.0%}"))
+                         f"short {kind} ${k:g} expiring {exp} ({days} trading days): {measure_text} {p:.0%}"))
 
     if iv_history is None:
         rows.append(_row("LOW_IV_ENVIRONMENT", float("nan"), rc.iv_percentile_floor, "N/A",
@@ -348,7 +350,7 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
     >>> rep = risk_report(example_positions(), default_config())
     >>> sorted(rep)[:4]
     ['account', 'alerting', 'alerts', 'any_alert']
-    >>> rep["account"]["buying_power"], rep["account"]["maintenance_requirement_net"]
+    >>> round(rep["account"]["buying_power"], 6), round(rep["account"]["maintenance_requirement_net"], 6)
     (2694.0, 1098.0)
     """
     from engine.risk.book import mark_book

@@ -54,7 +54,7 @@ def _market(args: argparse.Namespace) -> tuple[Any, float, float, float, float]:
 def cmd_price(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from engine import american_price, bs_price, greeks, prob_itm
+    from engine import american_price, bs_price, greeks, prob_itm, prob_touch
     from engine._validate import VolarbInputError
 
     cfg, spot, vol, rate, q = _market(args)
@@ -76,6 +76,7 @@ def cmd_price(args: argparse.Namespace) -> int:
         price = np.atleast_1d(pricer(spot, k, t, rate, vol, args.kind, q))
         g = greeks(spot, k, t, rate, vol, args.kind, q, style=args.style)
         p_itm = np.atleast_1d(prob_itm(spot, k, t, rate, vol, args.kind, q))
+        p_touch = np.atleast_1d(prob_touch(spot, k, t, rate, vol, args.kind, q))
     except VolarbInputError as exc:
         raise CliError(str(exc)) from None
     rows = []
@@ -84,14 +85,15 @@ def cmd_price(args: argparse.Namespace) -> int:
                      "per_contract": float(price[i]) * cfg.capital.contract_multiplier,
                      "delta": float(np.atleast_1d(g["delta"])[i]), "gamma": float(np.atleast_1d(g["gamma"])[i]),
                      "theta_per_day": float(np.atleast_1d(g["theta_per_day"])[i]),
-                     "vega_per_point": float(np.atleast_1d(g["vega_per_point"])[i]), "prob_itm": float(p_itm[i])})
+                     "vega_per_point": float(np.atleast_1d(g["vega_per_point"])[i]), "prob_itm": float(p_itm[i]),
+                     "prob_touch": float(p_touch[i])})
     head = {"spot": spot, "vol": vol, "rate": rate, "q": q, "style": args.style}
     if args.json:
         emit_json({"inputs": head, "options": rows})
     else:
         sys.stdout.write(f"{args.style} {args.kind}s on spot {spot:g}, vol {vol:.2%}, rate {rate:.2%}, q {q:.2%}\n")
         sys.stdout.write(table(rows, ["strike", "days", "price", "per_contract", "delta", "gamma", "theta_per_day",
-                                      "vega_per_point", "prob_itm"]))
+                                      "vega_per_point", "prob_itm", "prob_touch"]))
     return EXIT_OK
 
 
