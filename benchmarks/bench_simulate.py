@@ -65,7 +65,7 @@ def main() -> None:
     loop = per_path_loop(cfg, pos, args.loop_paths, cfg.simulation.seed, months)
     loop_total = loop * paths
     print(f"## simulate_plan: {paths:,} paths x {months} months x 21 daily steps "
-          f"(chunk {cfg.simulation.chunk_size:,}, example book of 38 puts)\n")
+          f"(chunk {cfg.simulation.chunk_size:,}, example book of 38 puts and 6 long calls)\n")
     print("| measure | value | target |")
     print("|---|---:|---:|")
     print(f"| wall time | {wall:.2f} s | < 20 s |")

@@ -211,7 +211,7 @@ def test_chain_surface_marks_positions(capsys, tmp_path):
                             "--json")
     assert code == 0, err
     d = json.loads(stdout)
-    assert_allclose([m["vol_used"] for m in d["marked"]], [3.0] * 7, rtol=0, atol=1e-6)
+    assert_allclose([m["vol_used"] for m in d["marked"]], [3.0] * len(example_positions()), rtol=0, atol=1e-6)
     assert {m["vol_source"] for m in d["marked"]} == {"surface"}
     assert d["meta"]["sources"]["chain"].endswith("chain.csv")
     # new puts on the Plan sheet are priced on the smile too: flat 3.0 here, not market.vol 4.25

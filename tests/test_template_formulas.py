@@ -408,8 +408,10 @@ def test_edited_capital_model_changes_every_margin(edited, edited_config):
     n = len(pos)
     margin = np.array([r[head.index("Margin $")] for r in rows[1:1 + n]], dtype=float)
     mark = np.array([r[head.index("Mark $/sh")] for r in rows[1:1 + n]], dtype=float)
-    # hand, cash-secured short put: (strike - mark) x 100 shares x contracts (all 38 lots are short puts)
-    hand = (pos["strike"].to_numpy(float) - mark) * 100 * pos["contracts"].to_numpy(float)
+    # hand, cash-secured short put: (strike - mark) x 100 shares x contracts (the 38 short puts);
+    # the example's long calls carry no margin
+    short_put = (pos["kind"] == "put").to_numpy() & (pos["side"] == "short").to_numpy()
+    hand = np.where(short_put, (pos["strike"].to_numpy(float) - mark) * 100 * pos["contracts"].to_numpy(float), 0.0)
     _close(margin, hand, "VA_LADDER margin, capital.model edited to cash_secured")
     marked = mark_book(pos, edited_config)
     _close(margin, marked["margin"].to_numpy(float), "VA_LADDER margin vs mark_book(edited config)")

@@ -427,8 +427,9 @@ def test_cfg_reaches_margins_kelly_orders_and_book():
     cash_ladder = F.VA_LADDER(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, True, cash)
     m, mk, j = F.LADDER_KEYS.index("margin"), F.LADDER_KEYS.index("mark"), 0
     for r, (_, p) in zip(cash_ladder[1:], pos.iterrows()):
-        # hand: cash-secured short put = (strike - mark) x 100 x contracts
-        assert_allclose(r[m], (p["strike"] - r[mk]) * 100 * p["contracts"], rtol=1e-12)
+        # hand: cash-secured short put = (strike - mark) x 100 x contracts; a long call carries none
+        want = (p["strike"] - r[mk]) * 100 * p["contracts"] if p["side"] == "short" else 0.0
+        assert_allclose(r[m], want, rtol=1e-12)
         j += 1
     assert j == len(pos)
 

@@ -1028,7 +1028,7 @@ def write_about(wb: Any, data: ReportData) -> None:
         ("Simulation paths", m["paths"]),
         ("Simulation seed", m["seed"]),
         ("Config", m["sources"].get("config", "built-in example (the plan's parameters)")),
-        ("Positions", m["sources"].get("positions", "built-in example (the plan's 38 short puts)")),
+        ("Positions", m["sources"].get("positions", "built-in example (the plan's 38 short puts and illustrative long calls)")),
         *((label, m["sources"].get(key) or "none") for key, (label, _flag) in L.ABOUT_RISK_INPUTS.items()),
         ("Python", platform.python_version()),
         ("Recalculation", "Formulas recalculate on open (fullCalcOnLoad). Model outputs are values: "

@@ -311,7 +311,7 @@ def buying_power_interim(marked, config, net_liquidation: float | None = None, d
     >>> from engine.data.positions import positions_from_records
     >>> from engine.risk.book import mark_book
     >>> book = mark_book(positions_from_records([{"underlying": "ASST", "kind": "put", "side": "short",
-    ...     "strike": 2.5, "expiry": "2025-10-17", "contracts": 1, "premium": 1.0}]))
+    ...     "strike": 2.5, "expiry": "2025-10-17", "contracts": 1, "premium": 1.0}], "example"))
     >>> bp = buying_power_interim(book, None, net_liquidation=1000.0)
     >>> round(bp.available, 2) == round(1000.0 - float(book["margin"].iloc[0]), 2)
     True
