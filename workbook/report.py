@@ -24,6 +24,7 @@ sheets.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import re
@@ -988,7 +989,42 @@ def write_orders(wb: Any, data: ReportData) -> None:
         _note(ws, 2, "No orders: the plan's budgets buy no whole contract at the model prices.")
     else:
         _value_table(ws, 1, orders, autofilter=True)
+    _write_rebalance(ws, ws.max_row + 3, data)
     _frame_sheet(ws)
+
+
+def _write_rebalance(ws: Any, row: int, data: ReportData) -> int:
+    """The Rebalance section of the Orders sheet (engine.plan.rebalance; values)."""
+    import pandas as pd
+
+    _title(ws, row, "Rebalance toward the plan (Month 1 'Current Position Adjustments')")
+    rb = data.get("rebalance")
+    if rb is None:
+        _missing_note(ws, row + 1, data, "rebalance")
+        return row + 3
+    bp = rb.buying_power
+    _note(ws, row + 1, f"Put targets: the book's ${rb.obligation:,.0f} of short-put obligation (strike x 100 x "
+                       f"contracts) shared by the strike weights; buying power ${bp.available:,.0f} ({bp.basis}).")
+    row = _value_table(ws, row + 2, pd.DataFrame([dataclasses.asdict(x) for x in rb.strikes]))
+    if rb.lots:
+        row = _value_table(ws, row, pd.DataFrame([dataclasses.asdict(x) for x in rb.lots]))
+    _note(ws, row, f"Call-hedge restructure: budget ${rb.hedge_budget:,.2f} = {rb.hedge_ratio:.0%} of the "
+                   f"${rb.put_premium:,.2f} premium received on the short puts; coverage (call notional $ per put "
+                   f"contract) {rb.coverage_before:,.2f} before, {rb.coverage_after:,.2f} after; net cash of the "
+                   f"restructure ${rb.restructure_net_cash:,.2f} (model mid).")
+    row = _value_table(ws, row + 1, pd.DataFrame([dataclasses.asdict(x) for x in rb.rungs]))
+    if rb.calls:
+        row = _value_table(ws, row, pd.DataFrame([dataclasses.asdict(x) for x in rb.calls]))
+    if len(rb.tickets):
+        _note(ws, row, "Rebalance order tickets (status 'held' = not to be placed; the reason says why).")
+        row = _value_table(ws, row + 1, rb.tickets)
+    else:
+        _note(ws, row, "No rebalance orders: every strike and rung is on target or within the tolerance band.")
+        row += 2
+    for w in rb.warnings:
+        _note(ws, row, f"Warning: {w}")
+        row += 1
+    return row
 
 
 def write_audit(wb: Any, data: ReportData) -> None:

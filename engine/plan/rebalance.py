@@ -84,7 +84,8 @@ class StrikeTarget:
     is $ of premium: + received for the placed sales, - paid to buy back the placed closes (model
     mid).  ``exact_target`` = ``O w / (K m)`` (fractional contracts); ``target`` rounds it to the
     nearest whole contract.  The tolerance band compares ``held`` with ``exact_target``.  ``action`` is "add", "reduce", "within band", "on target" or "kept" (over target but
-    nothing may be closed); ``kept`` counts the contracts kept above the target.
+    nothing may be closed); ``sell`` / ``close`` count the contracts of the placed orders,
+    ``sell_held`` those of held sales; ``kept`` counts the contracts kept above the target.
     """
 
     strike: float
@@ -95,6 +96,7 @@ class StrikeTarget:
     difference: int
     action: str
     sell: int
+    sell_held: int
     close: int
     kept: int
     obligation_target: float
@@ -512,7 +514,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
                 closed += take
                 lots.append(LotDecision(position_row=int(j), strike=float(k), expiry=marked["expiry"].iloc[j],
                                         contracts=c, premium=float(prem[j]), buyback=float(marks[j]), close=take,
-                                        keep=c - take, pnl_if_closed=float((prem[j] - marks[j]) * m * take), reason=why))
+                                        keep=c - take, pnl_if_closed=float((prem[j] - marks[j]) * m * take) + 0.0, reason=why))
                 if take:
                     margin_j = float(marked["margin"].iloc[j]) / c if c else 0.0
                     trades.append({"action": "buy", "underlying": und, "kind": "put", "strike": float(k),
@@ -698,12 +700,15 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
         k = row["strike"]
         sel = placed[(placed["kind"] == "put") & np.isclose(placed["strike"].astype(float), k)] if len(placed) else placed
         sold = int(sel.loc[sel["effect"] == "open", "contracts"].sum()) if len(sel) else 0
+        hsel = trades_df[(trades_df["kind"] == "put") & (trades_df["status"] == "held")
+                         & np.isclose(trades_df["strike"].astype(float), k)] if len(trades_df) else trades_df
+        held_n = int(hsel["contracts"].sum()) if len(hsel) else 0
         sold_prem = float((sel.loc[sel["effect"] == "open", "contracts"] * sel.loc[sel["effect"] == "open", "mid"]).sum() * m) if len(sel) else 0.0
         bought_prem = float((sel.loc[sel["effect"] == "close", "contracts"] * sel.loc[sel["effect"] == "close", "mid"]).sum() * m) if len(sel) else 0.0
         i = [j for j, kk in enumerate(all_k) if _same(float(kk), k)][0]
         strikes_out.append(StrikeTarget(
             strike=k, weight=row["weight"], exact_target=row["exact_target"], target=row["target"], held=row["held"], difference=row["difference"],
-            action=row["action"], sell=sold, close=row["close"], kept=row["kept"],
+            action=row["action"], sell=sold, sell_held=held_n, close=row["close"], kept=row["kept"],
             obligation_target=row["target"] * k * m, obligation_held=row["held"] * k * m,
             obligation_difference=row["difference"] * k * m, premium_difference=sold_prem - bought_prem,
             new_put_premium=float(new_prem[i]), note=row["note"]))
