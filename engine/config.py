@@ -231,6 +231,8 @@ class RebalanceConfig:
     obligation: float = _f(0.0, "Total short-put obligation the targets share out by strikes.weights, $ (strike x "
                            "multiplier x contracts; 0 = the book's current total, i.e. rebalance without growing).",
                            0.0, None)
+    hedge_budget: float = _f(0.0, "Hedge budget of the call restructure, $ of premium (0 = the call share, or the "
+                             "dynamic ratio, of the premium received on the open short puts).", 0.0, None)
     keep_strikes: tuple[float, ...] = _f([2.5], "Put strikes whose lots are never reduced by a rebalance (plan: "
                                          "'Maintain Strong $2.50 Put Concentration (22 contracts)'); [] = none.",
                                          0.0, None, lo_open=True)

@@ -21,7 +21,7 @@ into the systematic hedge ladder.  :func:`rebalance` does that for any book, in 
    reason.  Strikes off the plan's ladder have target 0.
 3. **Call-hedge restructure.**  The hedge budget is the call share (``allocation.call_share``,
    or :func:`engine.plan.hedge.hedge_ratio` with ``hedge.use_dynamic_ratio``) of the premium
-   received on the open short puts; each rung ``r`` of ``hedge.ladder`` gets ``share_r`` of it
+   received on the open short puts (``rebalance.hedge_budget`` overrides it); each rung ``r`` of ``hedge.ladder`` gets ``share_r`` of it
    and targets ``floor(budget_r / (price_r m))`` calls at the listed strike nearest ``moneyness
    x spot`` on the first monthly expiration at least ``dte`` days out (as
    :func:`engine.plan.hedge.hedge_ladder`).  A long call whose strike is within
@@ -210,7 +210,7 @@ class Rebalance:
     hedge_ratio : float
         Share of the put premium given to hedges (call share or dynamic ratio).
     hedge_budget : float
-        $ of premium (the put premium received x hedge_ratio).
+        $ of premium (the put premium received x hedge_ratio, or ``rebalance.hedge_budget``).
     put_premium : float
         Premium received on the open short puts, $.
     coverage_before, coverage_after : float
@@ -535,7 +535,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
     ratio = (float(hedge_ratio(float(cfg.account.starting_value if net_liquidation is None else net_liquidation),
                                mk.iv_percentile, mk.squeeze_probability, cfg.hedge))
              if cfg.hedge.use_dynamic_ratio else float(cfg.allocation.call_share))
-    budget = ratio * put_premium
+    budget = float(rb.hedge_budget) if rb.hedge_budget > 0 else ratio * put_premium
     rungs: list[dict[str, Any]] = []
     for r_i, rung in enumerate(cfg.hedge.ladder):
         key = f"hedge.ladder[{r_i}]"
