@@ -64,7 +64,7 @@ import numpy as np
 from engine._validate import VolarbInputError
 
 __all__ = ["RebalanceError", "Rebalance", "StrikeTarget", "LotDecision", "RungTarget", "CallDecision",
-           "BuyingPower", "rebalance", "buying_power_interim", "apply_trades", "TRADE_COLUMNS"]
+           "BuyingPower", "rebalance", "buying_power_interim", "apply_trades", "recommendations", "TRADE_COLUMNS"]
 
 #: columns of :attr:`Rebalance.trades` (the tickets add :data:`engine.plan.orders.TICKET_COLUMNS`)
 TRADE_COLUMNS = ("action", "underlying", "kind", "strike", "expiry", "contracts", "mid", "effect", "purpose",
@@ -777,3 +777,34 @@ def apply_trades(positions, trades, valuation_date: _dt.date | None = None):
     if new:
         book = pd.concat([book, pd.DataFrame(new, columns=list(POSITION_COLUMNS))], ignore_index=True)
     return book.reset_index(drop=True)
+
+
+def recommendations(result: Rebalance) -> tuple[str, ...]:
+    """The rebalance in plain sentences, one per action (the weekly review's recommendations).
+
+    Examples
+    --------
+    >>> from engine.data.positions import example_positions
+    >>> lines = recommendations(rebalance(example_positions().query("kind == 'put'"), net_liquidation=1e6))
+    >>> lines[0]
+    'sell 8 x $3.00 put 2025-10-17 (add $3.00 puts (under-weight by 8))'
+    """
+    out: list[str] = []
+    for t in result.trades.to_dict("records"):
+        verb = "sell" if t["action"] == "sell" else "buy"
+        held = f" - HELD: {t['reason'].removeprefix('held: ')}" if t["status"] == "held" else ""
+        out.append(f"{verb} {t['contracts']} x ${t['strike']:.2f} {t['kind']} {t['expiry']} ({t['purpose']}){held}")
+    for s in result.strikes:
+        if s.action == "kept":
+            out.append(f"keep ${s.strike:.2f}: {s.held} held vs target {s.target} ({s.note})")
+        elif s.action == "within band":
+            out.append(f"no trade at ${s.strike:.2f}: {s.note}")
+    for g in result.rungs:
+        if g.status in ("budget too small", "held"):
+            out.append(f"hedge rung {g.rung}: {g.reason}")
+    for c in result.calls:
+        if c.action == "flag":
+            out.append(f"review: {c.reason}")
+    if not out:
+        out.append("no rebalancing needed: every strike and rung is on target")
+    return tuple(out)
