@@ -355,3 +355,46 @@ def test_json_ready():
     assert '"valuation_date": "2025-09-27"' in text and isinstance(d["tickets"], list)
     assert pd.DataFrame(d["strikes"])["strike"].tolist() == [2.0, 2.5, 3.0, 4.0, 5.0]
     assert np.isfinite(d["hedge_budget"])
+
+
+# --------------------------------------------------------------------------- CLI, report, review
+def test_cli_rebalance_table_and_json(capsys, tmp_path):
+    import json
+
+    from conftest import run_cli
+
+    code, out, err = run_cli(capsys, "rebalance")
+    assert code == 0, err
+    assert "put strikes" in out and "hedge rungs" in out and "rebalance order tickets" in out
+    code, out, err = run_cli(capsys, "rebalance", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    s = {r["strike"]: r for r in d["rebalance"]["strikes"]}
+    assert s[3.0]["target"] - s[3.0]["held"] == 8 and s[2.5]["action"] == "kept"
+    # the same daily risk check as `volarb risk`: its firing alerts hold the new put sales
+    assert "VAR_LIMIT_BREACH" in d["alerting"]
+    sale = [t for t in d["rebalance"]["tickets"] if t["kind"] == "put" and t["effect"] == "open"]
+    assert sale and all(t["status"] == "held" and "VAR_LIMIT_BREACH" in t["reason"] for t in sale)
+    # a bad config key: one line, exit 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[rebalance]\ntolerance_contracts = -2\n")
+    code, out, err = run_cli(capsys, "rebalance", "--config", str(bad))
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "rebalance.tolerance_contracts: must be >= 0" in err
+
+
+def test_report_orders_sheet_has_the_rebalance_section():
+    from workbook.compute import compute_report
+    from workbook.report import write_report
+
+    data = compute_report(CFG, example_positions(), paths=20, seed=1)
+    rb = data.results["rebalance"]
+    assert "VAR_LIMIT_BREACH" in data.results["alerting"]
+    assert (rb.tickets.loc[(rb.tickets["kind"] == "put") & (rb.tickets["effect"] == "open"), "status"] == "held").all()
+    ws = write_report(data)["Orders"]
+    col_a = [c.value for c in ws["A"]]
+    assert any(isinstance(v, str) and v.startswith("Rebalance toward the plan") for v in col_a)
+    heads = {c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert {"Status", "Reason", "Purpose"} <= heads
+    d = data.to_dict()
+    assert d["rebalance"]["obligation"] == pytest.approx(9900.0)
