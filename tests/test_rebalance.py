@@ -90,7 +90,7 @@ def test_month1_adjustments_on_the_example_book():
     # $2.00 and $4.00 stay: on target
     assert s[2.0].action == s[4.0].action == "on target"
     puts = r.tickets[r.tickets["kind"] == "put"]
-    assert puts[["action", "strike", "contracts", "status"]].values.tolist() == [["sell", 3.0, 8, "place"]]
+    assert puts[["action", "strike", "contracts", "status"]].values.tolist() == [["sell", 3.0, 8, "PROPOSED"]]
     assert puts["expiry"].iloc[0] == dt.date(2025, 10, 17)   # put_expiry: next monthly at least 14 days out
 
 
@@ -104,7 +104,7 @@ def test_the_five_dollar_lot_is_closed_when_profitable():
     assert (lot.close, lot.keep) == (1, 1) and lot.buyback == pytest.approx(mark)
     assert lot.pnl_if_closed == pytest.approx((3.90 - mark) * 100, rel=1e-12)
     close = r.tickets[(r.tickets["kind"] == "put") & (r.tickets["effect"] == "close")]
-    assert close[["action", "strike", "contracts", "status"]].values.tolist() == [["buy", 5.0, 1, "place"]]
+    assert close[["action", "strike", "contracts", "status"]].values.tolist() == [["buy", 5.0, 1, "PROPOSED"]]
     assert by_strike(r)[5.0].premium_difference == pytest.approx(-mark * 100, rel=1e-12)
 
 
@@ -258,7 +258,7 @@ def test_target_needing_more_buying_power_than_the_account_has():
     r = rebalance(pos, c, net_liquidation=nlv)
     assert r.buying_power.available == pytest.approx(2.5 * per, rel=1e-9)
     t = r.tickets[r.tickets["kind"] == "put"]
-    placed, held = t[t["status"] == "place"], t[t["status"] == "held"]
+    placed, held = t[t["status"] == "PROPOSED"], t[t["status"] == "HELD"]
     assert int(placed["contracts"].sum()) == 2 and int(held["contracts"].sum()) == need - 2
     assert held["reason"].str.contains("buying power").all()
     assert r.buying_power_left == pytest.approx(0.5 * per, rel=1e-9)
@@ -272,11 +272,11 @@ def test_risk_alert_holds_new_put_sales_but_not_closes():
     r = rebalance(pos, CFG, net_liquidation=RICH, alerts=["VAR_LIMIT_BREACH", "CONCENTRATION_RISK"])
     t = r.tickets
     sale = t[(t["kind"] == "put") & (t["effect"] == "open")]
-    assert (sale["status"] == "held").all() and sale["reason"].str.contains("VAR_LIMIT_BREACH").all()
+    assert (sale["status"] == "HELD").all() and sale["reason"].str.contains("VAR_LIMIT_BREACH").all()
     assert not sale["reason"].str.contains("CONCENTRATION_RISK").any()   # not in rebalance.hold_on_alerts
-    assert (t[t["effect"] == "close"]["status"] == "place").all()
+    assert (t[t["effect"] == "close"]["status"] == "PROPOSED").all()
     r2 = rebalance(pos, CFG, net_liquidation=RICH, alerts=["CONCENTRATION_RISK"])
-    assert (r2.tickets["status"] == "place").all()
+    assert (r2.tickets["status"] == "PROPOSED").all()
 
 
 def test_rung_with_no_listed_strike_near_it_is_held_with_the_key():
@@ -374,7 +374,7 @@ def test_cli_rebalance_table_and_json(capsys, tmp_path):
     # the same daily risk check as `volarb risk`: its firing alerts hold the new put sales
     assert "VAR_LIMIT_BREACH" in d["alerting"]
     sale = [t for t in d["rebalance"]["tickets"] if t["kind"] == "put" and t["effect"] == "open"]
-    assert sale and all(t["status"] == "held" and "VAR_LIMIT_BREACH" in t["reason"] for t in sale)
+    assert sale and all(t["status"] == "HELD" and "VAR_LIMIT_BREACH" in t["reason"] for t in sale)
     # a bad config key: one line, exit 2
     bad = tmp_path / "bad.toml"
     bad.write_text("[rebalance]\ntolerance_contracts = -2\n")
@@ -390,7 +390,7 @@ def test_report_orders_sheet_has_the_rebalance_section():
     data = compute_report(CFG, example_positions(), paths=20, seed=1)
     rb = data.results["rebalance"]
     assert "VAR_LIMIT_BREACH" in data.results["alerting"]
-    assert (rb.tickets.loc[(rb.tickets["kind"] == "put") & (rb.tickets["effect"] == "open"), "status"] == "held").all()
+    assert (rb.tickets.loc[(rb.tickets["kind"] == "put") & (rb.tickets["effect"] == "open"), "status"] == "HELD").all()
     ws = write_report(data)["Orders"]
     col_a = [c.value for c in ws["A"]]
     assert any(isinstance(v, str) and v.startswith("Rebalance toward the plan") for v in col_a)

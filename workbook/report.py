@@ -260,7 +260,7 @@ def _fit_width(name: Any, series: Any) -> int:
     """Column width for a value table: the header or the longest text (numbers 12), 8 to 40."""
     longest = len(str(name)) + 2
     if series.dtype.kind == "O":
-        longest = max(longest, *(len(str(v)) + 1 for v in series if v is not None)) if len(series) else longest
+        longest = max([longest, *(len(str(v)) + 1 for v in series if v is not None)])  # all-None: the header
     else:
         longest = max(longest, 12)
     return max(8, min(40, longest))
@@ -1016,7 +1016,7 @@ def _write_rebalance(ws: Any, row: int, data: ReportData) -> int:
     if rb.calls:
         row = _value_table(ws, row, pd.DataFrame([dataclasses.asdict(x) for x in rb.calls]))
     if len(rb.tickets):
-        _note(ws, row, "Rebalance order tickets (status 'held' = not to be placed; the reason says why).")
+        _note(ws, row, "Rebalance order tickets (status HELD = not to be placed; the reason says why).")
         row = _value_table(ws, row + 1, rb.tickets)
     else:
         _note(ws, row, "No rebalance orders: every strike and rung is on target or within the tolerance band.")

@@ -228,7 +228,7 @@ class Rebalance:
         :data:`TRADE_COLUMNS`, one row per trade (placed or held).
     tickets : pandas.DataFrame
         The trades as order tickets (``order_tickets``) plus ``effect``, ``purpose``,
-        ``position_row``, ``status`` ("place"/"held") and ``reason``.
+        ``position_row``, ``status`` ("PROPOSED"/"HELD", as :func:`engine.plan.orders.order_tickets`) and ``reason``.
     warnings : tuple of str
         One line each: a held order's cause, a rung with no listed strike, an uncovered short call.
     """
@@ -254,13 +254,13 @@ class Rebalance:
 
     @property
     def placed(self) -> Any:
-        """The tickets to place (status "place")."""
-        return self.tickets[self.tickets["status"] == "place"]
+        """The tickets to place (status "PROPOSED")."""
+        return self.tickets[self.tickets["status"] == "PROPOSED"]
 
     @property
     def held(self) -> Any:
-        """The tickets held (status "held"), each with its reason."""
-        return self.tickets[self.tickets["status"] == "held"]
+        """The tickets held (status "HELD"), each with its reason."""
+        return self.tickets[self.tickets["status"] == "HELD"]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (dates ISO text, NaN as None)."""
@@ -647,30 +647,30 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
         if t["effect"] == "close":
             per = t.get("_release", 0.0) + t.get("_proceeds", 0.0)
             left += per * t["contracts"]
-            out_trades.append({**base, "status": "place", "reason": "", "buying_power_needed": -per * t["contracts"]})
+            out_trades.append({**base, "status": "PROPOSED", "reason": "", "buying_power_needed": -per * t["contracts"]})
             continue
         per = t["_cpc"] if t["kind"] == "put" else t["_cost"]
         if t["kind"] == "put" and firing:
-            out_trades.append({**base, "status": "held", "buying_power_needed": per * t["contracts"],
+            out_trades.append({**base, "status": "HELD", "buying_power_needed": per * t["contracts"],
                                "reason": f"held: risk alert {', '.join(firing)} firing (rebalance.hold_on_alerts)"})
             continue
         fit = int(whole_contracts(max(left, 0.0), per)) if per > 0 else t["contracts"]
         fit = min(fit, t["contracts"])
         if fit:
             left -= fit * per
-            out_trades.append({**base, "contracts": fit, "status": "place", "reason": "",
+            out_trades.append({**base, "contracts": fit, "status": "PROPOSED", "reason": "",
                                "buying_power_needed": fit * per})
         if fit < t["contracts"]:
             rest = t["contracts"] - fit
             why = (f"held: {rest} contracts need ${rest * per:,.2f} of buying power, ${max(left, 0.0):,.2f} left "
                    f"(${per:,.2f} a contract; {bp.source})")
-            out_trades.append({**base, "contracts": rest, "status": "held", "reason": why,
+            out_trades.append({**base, "contracts": rest, "status": "HELD", "reason": why,
                                "buying_power_needed": rest * per})
             short_bp.append(f"{t['purpose']}: {why}")
     if short_bp:
         warnings.append(f"buying power: the rebalance needs more than the ${bp.available:,.2f} available "
                         f"({bp.basis}); " + "; ".join(short_bp))
-    if firing and any(t["status"] == "held" and t["kind"] == "put" and t["effect"] == "open" for t in out_trades):
+    if firing and any(t["status"] == "HELD" and t["kind"] == "put" and t["effect"] == "open" for t in out_trades):
         warnings.append(f"risk alert {', '.join(firing)} firing: new short-put sales held (rebalance.hold_on_alerts)")
 
     trades_df = pd.DataFrame(out_trades, columns=list(TRADE_COLUMNS))
@@ -685,7 +685,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
         tickets = pd.DataFrame(columns=[*TICKET_COLUMNS, "effect", "purpose", "position_row", "status", "reason"])
 
     # 4. figures after the placed orders
-    placed = trades_df[trades_df["status"] == "place"] if len(trades_df) else trades_df
+    placed = trades_df[trades_df["status"] == "PROPOSED"] if len(trades_df) else trades_df
 
     def _sum(kind_: str, effect: str, action: str | None = None) -> tuple[int, float]:
         if not len(placed):
@@ -700,7 +700,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
         k = row["strike"]
         sel = placed[(placed["kind"] == "put") & np.isclose(placed["strike"].astype(float), k)] if len(placed) else placed
         sold = int(sel.loc[sel["effect"] == "open", "contracts"].sum()) if len(sel) else 0
-        hsel = trades_df[(trades_df["kind"] == "put") & (trades_df["status"] == "held")
+        hsel = trades_df[(trades_df["kind"] == "put") & (trades_df["status"] == "HELD")
                          & np.isclose(trades_df["strike"].astype(float), k)] if len(trades_df) else trades_df
         held_n = int(hsel["contracts"].sum()) if len(hsel) else 0
         sold_prem = float((sel.loc[sel["effect"] == "open", "contracts"] * sel.loc[sel["effect"] == "open", "mid"]).sum() * m) if len(sel) else 0.0
@@ -740,7 +740,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
 
 
 def apply_trades(positions, trades, valuation_date: _dt.date | None = None):
-    """The book after the given trades fill at their mid (``Rebalance.trades`` rows with status "place").
+    """The book after the given trades fill at their mid (``Rebalance.trades`` rows with status "PROPOSED").
 
     A close takes contracts off its ``position_row`` lot (the row is dropped at 0); an opening
     trade adds a lot with premium = its mid.  Used to check that a rebalanced book needs no
@@ -759,7 +759,7 @@ def apply_trades(positions, trades, valuation_date: _dt.date | None = None):
     left = book["contracts"].astype(int).to_numpy().copy()
     new = []
     for t in trades.to_dict("records"):
-        if t.get("status", "place") != "place":
+        if t.get("status", "PROPOSED") != "PROPOSED":
             continue
         if t["effect"] == "close":
             j = int(t["position_row"])
@@ -792,7 +792,7 @@ def recommendations(result: Rebalance) -> tuple[str, ...]:
     out: list[str] = []
     for t in result.trades.to_dict("records"):
         verb = "sell" if t["action"] == "sell" else "buy"
-        held = f" - HELD: {t['reason'].removeprefix('held: ')}" if t["status"] == "held" else ""
+        held = f" - HELD: {t['reason'].removeprefix('held: ')}" if t["status"] == "HELD" else ""
         out.append(f"{verb} {t['contracts']} x ${t['strike']:.2f} {t['kind']} {t['expiry']} ({t['purpose']}){held}")
     for s in result.strikes:
         if s.action == "kept":

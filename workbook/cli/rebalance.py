@@ -74,7 +74,7 @@ def rebalance_text(rb: Any, alerting: list[str]) -> str:
     if len(rb.tickets):
         out.append(table(frame_records(rb.tickets), ["sequence", "status", "action", "kind", "strike", "expiry",
                                                      "contracts", "mid", "limit", "worst", "purpose", "reason"],
-                         "rebalance order tickets (limit/worst $ per share; windows and DAY as in volarb build)"))
+                         "rebalance order tickets (HELD: not to be placed, see the reason; limit/worst $ per share; DAY, the plan's windows)"))
     else:
         out.append("no rebalance orders: every strike and rung is on target or within the tolerance band\n")
     for w in rb.warnings:
