@@ -421,11 +421,12 @@ JSON_KEYS = {
     "build": {"meta", "config", "positions", "marked", "ladder", "book", "premium_split", "strike_premiums",
               "allocation", "reinvestment", "hedge_ratio", "hedge_ladder", "projection", "plan_printed_table",
               "audit", "kelly", "portfolio_greeks", "var", "alerts", "alerting", "risk_inputs", "iv", "surface",
-              "assignment", "simulation", "orders", "payoff", "missing"},
+              "assignment", "simulation", "orders", "rebalance", "payoff", "missing"},
     "review": {"as_of", "weekly_return", "total_return", "sharpe", "max_drawdown", "premium_capture_rate",
                "brier_score", "brier_count", "allocation_drift", "allocation_by_strike", "hedge_effectiveness",
                "observations", "iv_percentile", "iv_percentile_week_ago", "iv_percentile_change",
-               "correlation_second", "sources"},
+               "correlation_second", "rebalancing", "sources"},
+    "rebalance": {"rebalance", "alerting", "inputs", "sources"},
 }
 
 
@@ -436,6 +437,7 @@ def test_json_keys_stable_valid_and_documented(capsys, tmp_path):
         "simulate": run_json(capsys, "simulate", "--paths", "100"),
         "build": run_json(capsys, "build", "--paths", "100", "--out", tmp_path / "r.xlsx"),
         "review": run_json(capsys, "review"),
+        "rebalance": run_json(capsys, "rebalance"),
     }
     for command, keys in JSON_KEYS.items():
         assert set(got[command]) == keys, (command, set(got[command]) ^ keys)
