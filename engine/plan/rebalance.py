@@ -133,7 +133,8 @@ class RungTarget:
 
     ``budget``, ``cost`` and ``leftover`` are $ (premium paid at the model mid); ``price`` is
     $ per share; ``exact_target`` = budget / (price x multiplier) and ``target`` its floor;
-    ``leftover`` = budget - target x price x multiplier (what the rung's budget
+    ``difference`` = target - held (contracts); ``leftover`` = budget - target x price x
+    multiplier (what the rung's budget
     cannot spend on whole contracts).  ``status``: "on target", "within band", "buy",
     "over target", "budget too small" (target 0: bought 0, the leftover is the whole budget) or
     "held" (no listed strike near the rung; with the reason).
@@ -151,6 +152,7 @@ class RungTarget:
     exact_target: float
     target: int
     held: int
+    difference: int
     buy: int
     cost: float
     leftover: float
@@ -271,7 +273,7 @@ class Rebalance:
                 v = v.to_dict(orient="records")
             elif isinstance(v, tuple) and v and dataclasses.is_dataclass(v[0]):
                 v = [dataclasses.asdict(x) for x in v]
-            elif dataclasses.is_dataclass(v):
+            elif dataclasses.is_dataclass(v) and not isinstance(v, type):
                 v = dataclasses.asdict(v)
             out[f.name] = _plain(v)
         return out
@@ -473,7 +475,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
     strike_rows: list[dict[str, Any]] = []
     for i, k in enumerate(all_k):
         d = int(target[i] - held[i])
-        row = {"strike": float(k), "weight": float(all_w[i]), "exact_target": float(exact[i]),
+        row: dict[str, Any] = {"strike": float(k), "weight": float(all_w[i]), "exact_target": float(exact[i]),
                "target": int(target[i]), "held": int(held[i]),
                "difference": d, "sell": 0, "close": 0, "kept": 0, "note": "" if i < len(ladder_k) else
                "off the plan's ladder (weight 0)"}
@@ -544,7 +546,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
         exp_r = next_monthly_expiration(vd, min_days=int(rung.dte))
         dte_r = (exp_r - vd).days
         b_r = budget * rung.share
-        entry = {"rung": r_i + 1, "key": key, "moneyness": rung.moneyness, "strike": k_r, "expiry": exp_r,
+        entry: dict[str, Any] = {"rung": r_i + 1, "key": key, "moneyness": rung.moneyness, "strike": k_r, "expiry": exp_r,
                  "dte": dte_r, "share": rung.share, "budget": b_r, "price": float("nan"), "exact_target": 0.0,
                  "target": 0, "held": 0,
                  "buy": 0, "cost": 0.0, "leftover": b_r, "status": "", "reason": ""}
@@ -730,7 +732,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
                          & np.isclose(placed["strike"].astype(float), r["strike"])
                          & (placed["expiry"] == r["expiry"])]
             r["cost"] = float((sel["contracts"] * sel["mid"]).sum() * m)
-        rung_out.append(RungTarget(**r))
+        rung_out.append(RungTarget(**{**r, "difference": r["target"] - r["held"]}))
     return Rebalance(
         valuation_date=vd, obligation=total_ob, strikes=tuple(strikes_out), lots=tuple(lots), rungs=tuple(rung_out),
         calls=tuple(calls), hedge_ratio=ratio, hedge_budget=budget, put_premium=put_premium,

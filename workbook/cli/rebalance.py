@@ -61,7 +61,7 @@ def rebalance_text(rb: Any, alerting: list[str]) -> str:
     out.append(f"\ncall hedge: budget ${rb.hedge_budget:,.2f} = {rb.hedge_ratio:.2%} of ${rb.put_premium:,.2f} "
                f"premium received on the short puts\n")
     out.append(table(_rows(rb.rungs), ["rung", "strike", "expiry", "share", "budget", "price", "exact_target", "target",
-                                       "held", "buy", "cost", "leftover", "status", "reason"],
+                                       "held", "difference", "buy", "cost", "leftover", "status", "reason"],
                      "hedge rungs (budget, cost, leftover $; price $ per share)"))
     if rb.calls:
         out.append("\n" + table(_rows(rb.calls), ["position_row", "side", "strike", "expiry", "contracts", "mark",
