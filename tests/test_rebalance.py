@@ -247,23 +247,26 @@ def test_target_needing_more_buying_power_than_the_account_has():
     c = cfg(allocation__call_share=0.0, rebalance__include_monthly_addition=False)
     marked = mark_book(pos, c)
     margin = float(marked["margin"].sum())
-    r = rebalance(pos, c, net_liquidation=RICH)
-    s3 = by_strike(r)[3.0]
+    s3 = by_strike(rebalance(pos, c, net_liquidation=RICH))[3.0]
     need = s3.target - s3.held
-    assert need > 3
+    # obligation 2000 + 3500 + 600 + 800 + 500 = 7,400; 7400 x 0.3 / 300 = 7.4 -> 7; 7 - 2 = 5 to sell
+    assert need == 5
     # Reg T per new $3.00 put (spot 3.15: OTM 0.15; 20% x 3.15 - 0.15 = 0.48 > 10% x 3 = 0.30):
     # (premium + 0.48) x 100
     per = (s3.new_put_premium + 0.48) * 100
-    nlv = margin + 2.5 * per                   # room for 2 whole contracts
-    r = rebalance(pos, c, net_liquidation=nlv)
+    # room for 2.5 contracts: the one 5-lot ticket does not fit and is held whole, with the reason
+    r = rebalance(pos, c, net_liquidation=margin + 2.5 * per)
     assert r.buying_power.available == pytest.approx(2.5 * per, rel=1e-9)
     t = r.tickets[r.tickets["kind"] == "put"]
-    placed, held = t[t["status"] == "PROPOSED"], t[t["status"] == "HELD"]
-    assert int(placed["contracts"].sum()) == 2 and int(held["contracts"].sum()) == need - 2
-    assert held["reason"].str.contains("buying power").all()
-    assert r.buying_power_left == pytest.approx(0.5 * per, rel=1e-9)
+    assert t[["status", "contracts"]].values.tolist() == [["HELD", 5]]
+    assert t["reason"].iloc[0].startswith("held: buying power") and f"{5 * per:,.2f}" in t["reason"].iloc[0]
+    assert r.buying_power_left == pytest.approx(2.5 * per, rel=1e-9)
     assert len(r.warnings) == 1 and r.warnings[0].startswith("buying power:") and "\n" not in r.warnings[0]
-    assert by_strike(r)[3.0].sell == 2 and by_strike(r)[3.0].sell_held == need - 2
+    assert by_strike(r)[3.0].sell == 0 and by_strike(r)[3.0].sell_held == 5
+    # room for 5.5: proposed, 0.5 x per left
+    r = rebalance(pos, c, net_liquidation=margin + 5.5 * per)
+    assert r.tickets.loc[r.tickets["kind"] == "put", "status"].tolist() == ["PROPOSED"]
+    assert r.buying_power_left == pytest.approx(0.5 * per, rel=1e-9) and r.warnings == ()
 
 
 def test_risk_alert_holds_new_put_sales_but_not_closes():

@@ -68,7 +68,7 @@ __all__ = ["RebalanceError", "Rebalance", "StrikeTarget", "LotDecision", "RungTa
 
 #: columns of :attr:`Rebalance.trades` (the tickets add :data:`engine.plan.orders.TICKET_COLUMNS`)
 TRADE_COLUMNS = ("action", "underlying", "kind", "strike", "expiry", "contracts", "mid", "effect", "purpose",
-                 "position_row", "status", "reason", "buying_power_needed")
+                 "position_row", "status", "reason", "buying_power_after")
 _EPS = 1e-9
 
 
@@ -230,7 +230,8 @@ class Rebalance:
         :data:`TRADE_COLUMNS`, one row per trade (placed or held).
     tickets : pandas.DataFrame
         The trades as order tickets (``order_tickets``) plus ``effect``, ``purpose``,
-        ``position_row``, ``status`` ("PROPOSED"/"HELD", as :func:`engine.plan.orders.order_tickets`) and ``reason``.
+        ``position_row``, ``status`` ("PROPOSED"/"HELD", as :func:`engine.plan.orders.order_tickets`),
+        ``reason`` and ``buying_power_after`` ($ after the ticket; a held one changes nothing).
     warnings : tuple of str
         One line each: a held order's cause, a rung with no listed strike, an uncovered short call.
     """
@@ -376,6 +377,73 @@ def _shares_held(positions, shares: float | None) -> float:
     return float(np.nansum(sign * stock[col].to_numpy(float)))
 
 
+_TRADE_FIELDS = ("action", "underlying", "kind", "strike", "expiry", "contracts", "mid")
+_TICKET_EXTRA = ("effect", "purpose", "position_row", "status", "reason", "buying_power_after")
+
+
+def _gate_orders(trades: list[dict[str, Any]], marked, cfg, net_liquidation: float | None, deposit: float,
+                 firing: list[str]) -> tuple[Any, BuyingPower]:
+    """The trades as order tickets, each PROPOSED or HELD with the reason (alerts, then buying power).
+
+    The one place that asks the account for buying power (:func:`buying_power_interim`).  Tickets
+    are gated in order, whole (a 10-lot slice is proposed or held, as every order ticket): a new
+    short-put sale is held while an alert of ``firing`` fires; a closing ticket adds its released
+    margin (a short put) or its proceeds (a long call); an opening ticket needs its capital
+    (short put: ``capital_per_contract``; long call: its cost) and is held when that exceeds what
+    is left.  ``buying_power_after`` is $ after each ticket (unchanged by a held one).
+    """
+    import pandas as pd
+
+    from engine.plan.orders import TICKET_COLUMNS, order_tickets
+
+    bp = buying_power_interim(marked, cfg, net_liquidation, deposit)
+    cols = [*TICKET_COLUMNS, *(c for c in _TICKET_EXTRA if c not in TICKET_COLUMNS)]
+    if not trades:
+        return pd.DataFrame(columns=cols), bp
+    tk = order_tickets(pd.DataFrame([{k: t[k] for k in _TRADE_FIELDS} for t in trades]), cfg.execution)
+    tk = tk.reset_index(drop=True)
+    left = bp.available
+    status, reason, after = [], [], []
+    for r in tk.itertuples():
+        t = trades[int(r.trade)]
+        n = int(r.contracts)
+        if t["effect"] == "close":
+            left += (t.get("_release", 0.0) + t.get("_proceeds", 0.0)) * n
+            status.append("PROPOSED")
+            reason.append("")
+        elif t["kind"] == "put" and firing:
+            status.append("HELD")
+            reason.append(f"held: risk alert {', '.join(firing)} firing (rebalance.hold_on_alerts)")
+        else:
+            per = t["_cpc"] if t["kind"] == "put" else t["_cost"]
+            if n * per > left + _EPS:
+                status.append("HELD")
+                reason.append(f"held: buying power ${max(left, 0.0):,.2f} left, the ticket needs ${n * per:,.2f} "
+                              f"({n} x ${per:,.2f}; {bp.source})")
+            else:
+                left -= n * per
+                status.append("PROPOSED")
+                reason.append("")
+        after.append(left)
+    for c in ("effect", "purpose", "position_row"):
+        tk[c] = [trades[int(i)][c] for i in tk["trade"]]
+    tk["status"], tk["reason"], tk["buying_power_after"] = status, reason, after
+    return tk[cols], bp
+
+
+def _trades_from_tickets(trades: list[dict[str, Any]], tickets) -> Any:
+    """One row per trade and status (a trade's tickets may be split between PROPOSED and HELD)."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for (i, st), g in tickets.groupby(["trade", "status"], sort=False):
+        t = trades[int(i)]
+        rows.append({**{k: v for k, v in t.items() if not k.startswith("_")}, "contracts": int(g["contracts"].sum()),
+                     "status": st, "reason": str(g["reason"].iloc[0]),
+                     "buying_power_after": float(g["buying_power_after"].iloc[-1])})
+    return pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
+
+
 # --------------------------------------------------------------------------- the rebalance
 def rebalance(positions, config=None, *, marked=None, net_liquidation: float | None = None, alerts=(),
               listed_strikes=None, shares: float | None = None, surface=None,
@@ -425,14 +493,12 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
     >>> [(s.strike, s.held, s.target, s.action) for s in r.strikes][2:]
     [(3.0, 2, 10, 'add'), (4.0, 2, 2, 'on target'), (5.0, 2, 1, 'kept')]
     """
-    import pandas as pd
 
     from engine.config import default_config
     from engine.data.calendar import next_monthly_expiration
     from engine.plan.allocation import put_expiry, strike_premiums, whole_contracts
     from engine.plan.hedge import hedge_ratio
     from engine.plan.margin import capital_per_contract
-    from engine.plan.orders import order_tickets
     from engine.pricing.american import american_price
     from engine.risk.book import mark_book
     from engine.units import days_to_years
@@ -635,56 +701,21 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
             r["reason"] = (f"budget ${r['budget']:,.2f} buys no whole contract at ${r['price'] * m:,.2f} a contract; "
                            f"leftover ${r['leftover']:,.2f}")
 
-    # 3. gates: alerts, then buying power (closes first, then sales, then purchases)
+    # 3. gates: alerts, then buying power (closes first, then sales, then purchases), ticket by ticket
     deposit = float(cfg.account.monthly_addition) if rb.include_monthly_addition else 0.0
-    bp = buying_power_interim(marked, cfg, net_liquidation, deposit)
-    left = bp.available
     firing = [a for a in alerts if a in rb.hold_on_alerts]
     order = {("close", "put"): 0, ("close", "call"): 1, ("open", "put"): 2, ("open", "call"): 3}
     trades.sort(key=lambda t: order[(t["effect"], t["kind"])])
-    out_trades: list[dict[str, Any]] = []
-    short_bp: list[str] = []
-    for t in trades:
-        base = {k: v for k, v in t.items() if not k.startswith("_")}
-        if t["effect"] == "close":
-            per = t.get("_release", 0.0) + t.get("_proceeds", 0.0)
-            left += per * t["contracts"]
-            out_trades.append({**base, "status": "PROPOSED", "reason": "", "buying_power_needed": -per * t["contracts"]})
-            continue
-        per = t["_cpc"] if t["kind"] == "put" else t["_cost"]
-        if t["kind"] == "put" and firing:
-            out_trades.append({**base, "status": "HELD", "buying_power_needed": per * t["contracts"],
-                               "reason": f"held: risk alert {', '.join(firing)} firing (rebalance.hold_on_alerts)"})
-            continue
-        fit = int(whole_contracts(max(left, 0.0), per)) if per > 0 else t["contracts"]
-        fit = min(fit, t["contracts"])
-        if fit:
-            left -= fit * per
-            out_trades.append({**base, "contracts": fit, "status": "PROPOSED", "reason": "",
-                               "buying_power_needed": fit * per})
-        if fit < t["contracts"]:
-            rest = t["contracts"] - fit
-            why = (f"held: {rest} contracts need ${rest * per:,.2f} of buying power, ${max(left, 0.0):,.2f} left "
-                   f"(${per:,.2f} a contract; {bp.source})")
-            out_trades.append({**base, "contracts": rest, "status": "HELD", "reason": why,
-                               "buying_power_needed": rest * per})
-            short_bp.append(f"{t['purpose']}: {why}")
+    tickets, bp = _gate_orders(trades, marked, cfg, net_liquidation, deposit, firing)
+    trades_df = _trades_from_tickets(trades, tickets)
+    left = float(tickets.loc[tickets["status"] == "PROPOSED", "buying_power_after"].iloc[-1]) \
+        if (tickets["status"] == "PROPOSED").any() else bp.available
+    short_bp = [f"{r.purpose}: {r.reason}" for r in tickets.itertuples() if r.reason.startswith("held: buying power")]
     if short_bp:
         warnings.append(f"buying power: the rebalance needs more than the ${bp.available:,.2f} available "
                         f"({bp.basis}); " + "; ".join(short_bp))
-    if firing and any(t["status"] == "HELD" and t["kind"] == "put" and t["effect"] == "open" for t in out_trades):
+    if firing and ((tickets["status"] == "HELD") & (tickets["kind"] == "put") & (tickets["effect"] == "open")).any():
         warnings.append(f"risk alert {', '.join(firing)} firing: new short-put sales held (rebalance.hold_on_alerts)")
-
-    trades_df = pd.DataFrame(out_trades, columns=list(TRADE_COLUMNS))
-    if len(trades_df):
-        tk = order_tickets(trades_df[["action", "underlying", "kind", "strike", "expiry", "contracts", "mid"]],
-                           cfg.execution)
-        extra = trades_df.iloc[tk["trade"].to_numpy()][["effect", "purpose", "position_row", "status", "reason"]]
-        tickets = pd.concat([tk.reset_index(drop=True), extra.reset_index(drop=True)], axis=1)
-    else:
-        from engine.plan.orders import TICKET_COLUMNS
-
-        tickets = pd.DataFrame(columns=[*TICKET_COLUMNS, "effect", "purpose", "position_row", "status", "reason"])
 
     # 4. figures after the placed orders
     placed = trades_df[trades_df["status"] == "PROPOSED"] if len(trades_df) else trades_df
