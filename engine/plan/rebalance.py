@@ -183,14 +183,15 @@ class CallDecision:
 class BuyingPower:
     """Buying power of the rebalance, $, and how it was found.
 
-    ``available = net_liquidation + deposit - short_option_margin - long_option_value``.
+    ``available = net_liquidation + deposit - used``: ``used`` is what the open book takes out of
+    net liquidation on the model's basis; ``basis`` spells the figure out, ``source`` names the
+    model.
     """
 
     available: float
     net_liquidation: float
     deposit: float
-    short_option_margin: float
-    long_option_value: float
+    used: float
     basis: str
     source: str
 
@@ -332,8 +333,8 @@ def buying_power_interim(marked, config, net_liquidation: float | None = None, d
     avail = nlv + float(deposit) - margin - longv
     basis = (f"net liquidation {nlv:,.0f} + deposit {float(deposit):,.0f} - short-option margin {margin:,.0f} "
              f"({cfg.capital.model} model) - long-option value {longv:,.0f} (no loan value)")
-    return BuyingPower(available=avail, net_liquidation=nlv, deposit=float(deposit), short_option_margin=margin,
-                       long_option_value=longv, basis=basis, source="interim (capital model)")
+    return BuyingPower(available=avail, net_liquidation=nlv, deposit=float(deposit), used=margin + longv,
+                       basis=basis, source="interim (capital model)")
 
 
 # --------------------------------------------------------------------------- helpers
