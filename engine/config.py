@@ -272,9 +272,12 @@ class RebalanceConfig:
                                        "expiry (the listed monthly expiration at least the rung's dte out).", 0, 365)
     include_monthly_addition: bool = _f(True, "Count the month's deposit (account.monthly_addition) in the buying "
                                         "power of the rebalance (the plan adjusts in week 1 after the deposit).")
-    hold_on_alerts: tuple[str, ...] = _f(["HIGH_DELTA_EXPOSURE", "VAR_LIMIT_BREACH", "BUYING_POWER_EXCEEDED"],
-                                         "Risk alerts that, while firing, hold the rebalance's new short-put sales "
-                                         "(closes and hedge purchases still go); [] = never.")
+    hold_on_alerts: tuple[str, ...] = _f(["HIGH_DELTA_EXPOSURE", "VAR_LIMIT_BREACH", "CONCENTRATION_RISK",
+                                          "BUYING_POWER_EXCEEDED"],
+                                         "Risk alerts that, while firing, hold the rebalance's opening orders by the "
+                                         "order-ticket rules (a short put raising the largest strike obligation, a "
+                                         "short sale under VaR, same-sign delta, buying power); closes always go; "
+                                         "[] = never.")
 
 
 @dataclass(frozen=True)

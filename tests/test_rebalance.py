@@ -245,40 +245,44 @@ def test_uncovered_short_call_flagged_and_covered_call_kept():
 def test_target_needing_more_buying_power_than_the_account_has():
     pos = book(put(2.0, 10, 0.7), put(2.5, 14, 1.0), put(3.0, 2, 1.2), put(4.0, 2, 2.0), put(5.0, 1, 3.0))
     c = cfg(allocation__call_share=0.0, rebalance__include_monthly_addition=False)
-    marked = mark_book(pos, c)
-    margin = float(marked["margin"].sum())
     s3 = by_strike(rebalance(pos, c, net_liquidation=RICH))[3.0]
-    need = s3.target - s3.held
     # obligation 2000 + 3500 + 600 + 800 + 500 = 7,400; 7400 x 0.3 / 300 = 7.4 -> 7; 7 - 2 = 5 to sell
-    assert need == 5
-    # Reg T per new $3.00 put (spot 3.15: OTM 0.15; 20% x 3.15 - 0.15 = 0.48 > 10% x 3 = 0.30):
-    # (premium + 0.48) x 100
-    per = (s3.new_put_premium + 0.48) * 100
-    # room for 2.5 contracts: the one 5-lot ticket does not fit and is held whole, with the reason
-    r = rebalance(pos, c, net_liquidation=margin + 2.5 * per)
-    assert r.buying_power.available == pytest.approx(2.5 * per, rel=1e-9)
+    assert s3.target - s3.held == 5
+    # margin account, FINRA 4210(f)(2)(G) at spot 3.15, requirement net of the put's value, $ a contract:
+    # max(20% x 3.15 - OTM, 10% x K) x 100 = $2: max(0.63 - 1.15, 0.20) = 20; $2.50: max(-0.02, 0.25) = 25;
+    # $3: max(0.48, 0.30) = 48; $4 and $5 (in the money): 63.  The book uses
+    # 10 x 20 + 14 x 25 + 2 x 48 + 2 x 63 + 1 x 63 = 835; buying power = NLV - 835
+    used = 10 * 20 + 14 * 25 + 2 * 48 + 2 * 63 + 1 * 63
+    # room for 2.5 new $3 puts (48 each): the one 5-lot ticket (240) does not fit and is held whole
+    r = rebalance(pos, c, net_liquidation=used + 2.5 * 48)
+    assert r.buying_power.available == pytest.approx(2.5 * 48, abs=1e-6)
     t = r.tickets[r.tickets["kind"] == "put"]
     assert t[["status", "contracts"]].values.tolist() == [["HELD", 5]]
-    assert t["reason"].iloc[0].startswith("held: buying power") and f"{5 * per:,.2f}" in t["reason"].iloc[0]
-    assert r.buying_power_left == pytest.approx(2.5 * per, rel=1e-9)
+    assert t["reason"].iloc[0].startswith("held: would exceed buying power") and "-120.00" in t["reason"].iloc[0]
+    assert r.buying_power_left == pytest.approx(2.5 * 48, abs=1e-6)
     assert len(r.warnings) == 1 and r.warnings[0].startswith("buying power:") and "\n" not in r.warnings[0]
     assert by_strike(r)[3.0].sell == 0 and by_strike(r)[3.0].sell_held == 5
-    # room for 5.5: proposed, 0.5 x per left
-    r = rebalance(pos, c, net_liquidation=margin + 5.5 * per)
+    # room for 5.5: proposed, 0.5 x 48 = $24 left
+    r = rebalance(pos, c, net_liquidation=used + 5.5 * 48)
     assert r.tickets.loc[r.tickets["kind"] == "put", "status"].tolist() == ["PROPOSED"]
-    assert r.buying_power_left == pytest.approx(0.5 * per, rel=1e-9) and r.warnings == ()
+    assert r.buying_power_left == pytest.approx(24.0, abs=1e-6) and r.warnings == ()
 
 
 def test_risk_alert_holds_new_put_sales_but_not_closes():
     pos = example_positions()
     pos.loc[(pos["kind"] == "put") & (pos["strike"] == 5.0), "premium"] = 3.90
-    r = rebalance(pos, CFG, net_liquidation=RICH, alerts=["VAR_LIMIT_BREACH", "CONCENTRATION_RISK"])
+    r = rebalance(pos, CFG, net_liquidation=RICH, alerts=["VAR_LIMIT_BREACH"])
     t = r.tickets
     sale = t[(t["kind"] == "put") & (t["effect"] == "open")]
+    # the order-ticket rule: a short sale under VAR_LIMIT_BREACH is held; the closes (a $5.00 put bought
+    # back, three calls sold) go, and so does the hedge call (a purchase)
     assert (sale["status"] == "HELD").all() and sale["reason"].str.contains("VAR_LIMIT_BREACH").all()
-    assert not sale["reason"].str.contains("CONCENTRATION_RISK").any()   # not in rebalance.hold_on_alerts
-    assert (t[t["effect"] == "close"]["status"] == "PROPOSED").all()
-    r2 = rebalance(pos, CFG, net_liquidation=RICH, alerts=["CONCENTRATION_RISK"])
+    assert (t[t["effect"] == "close"]["status"] == "PROPOSED").all() and len(t[t["effect"] == "close"]) == 4
+    assert (t[(t["kind"] == "call") & (t["effect"] == "open")]["status"] == "PROPOSED").all()
+    assert any(w.startswith("risk alert VAR_LIMIT_BREACH firing") for w in r.warnings)
+    # an alert outside rebalance.hold_on_alerts holds nothing
+    r2 = rebalance(pos, cfg(rebalance__hold_on_alerts=["BUYING_POWER_EXCEEDED"]), net_liquidation=RICH,
+                   alerts=["VAR_LIMIT_BREACH"])
     assert (r2.tickets["status"] == "PROPOSED").all()
 
 

@@ -30,19 +30,22 @@ into the systematic hedge ladder.  :func:`rebalance` does that for any book, in 
    first); the other long calls are proposed for closing at their model value; missing rung
    calls beyond the tolerance band are bought.  Short calls that are not covered by 100 shares
    a contract are flagged (never part of a hedge; they are not closed automatically).
-4. **Gates.**  Orders run in this order: put closes, call closes, put sales, call purchases.
-   New short-put sales are held while a risk alert of ``rebalance.hold_on_alerts`` fires.
-   Every order is gated by buying power (:func:`buying_power_interim`, see its note): a put
-   close releases its lot's margin, a call close adds its proceeds, a put sale needs
-   :func:`engine.plan.margin.capital_per_contract` a contract and a call purchase its cost; what
-   does not fit is held with the reason.  Held orders stay in the result (never dropped).
+4. **Gates.**  Orders run in this order: put closes, call closes, put sales, call purchases,
+   through :func:`engine.plan.orders.order_tickets` with the account of the book
+   (:func:`engine.plan.account.account_state`, the month's deposit added to cash when
+   ``rebalance.include_monthly_addition``): each ticket is re-margined with the book and the
+   tickets proposed before it and is held when buying power (available funds, EWL - initial
+   requirement) would fall below 0; the opening tickets are also held by the order-ticket rules
+   of the risk alerts of ``rebalance.hold_on_alerts`` that fire.  Held tickets stay in the
+   result with the reason (never dropped).
 5. **Tickets**: every trade, placed or held, through :func:`engine.plan.orders.order_tickets`
    (10-lot slices, limit near mid, ticks, windows) with ``purpose``, ``status``, ``reason``.
 
 Money bases (named on every figure): *obligation* $ = strike x multiplier x contracts (cash
 needed on assignment); *premium* $ = model mid x multiplier x contracts (received on a sale,
-paid on a purchase); *value* $ = model mark x multiplier x contracts; *buying power* $ as
-defined by :func:`buying_power_interim`; *call notional* $ = contracts x multiplier x spot.
+paid on a purchase); *value* $ = model mark x multiplier x contracts; *buying power* $ =
+available funds (equity with loan value - initial requirement, :mod:`engine.plan.account`);
+*call notional* $ = contracts x multiplier x spot.
 
 References
 ----------
@@ -64,7 +67,7 @@ import numpy as np
 from engine._validate import VolarbInputError
 
 __all__ = ["RebalanceError", "Rebalance", "StrikeTarget", "LotDecision", "RungTarget", "CallDecision",
-           "BuyingPower", "rebalance", "buying_power_interim", "apply_trades", "recommendations", "TRADE_COLUMNS"]
+           "BuyingPower", "rebalance", "apply_trades", "recommendations", "TRADE_COLUMNS"]
 
 #: columns of :attr:`Rebalance.trades` (the tickets add :data:`engine.plan.orders.TICKET_COLUMNS`)
 TRADE_COLUMNS = ("action", "underlying", "kind", "strike", "expiry", "contracts", "mid", "effect", "purpose",
@@ -298,45 +301,6 @@ def _plain(v: Any) -> Any:
     return v
 
 
-# --------------------------------------------------------------------------- buying power
-def buying_power_interim(marked, config, net_liquidation: float | None = None, deposit: float = 0.0) -> BuyingPower:
-    """Buying power of a marked book under the capital model, $ (interim account model).
-
-    ``available = NLV + deposit - sum(short-option margin) - sum(long-option value)``: the
-    net liquidation value, plus a deposit not yet in it, less the capital-model requirement
-    of the open short options (``mark_book``'s ``margin`` column,
-    :func:`engine.plan.margin.capital_per_contract`) and less the value of long options (paid
-    in full, no loan value at 9 months or less; FINRA 4210(f)(2)(D)).  This is the same
-    "buying power used vs portfolio value" test as the BUYING_POWER_EXCEEDED alert.
-
-    Note: interim.  The account model (buying power on the equity-with-loan-value basis) replaces
-    this function once it is on main; :func:`rebalance` calls only this one function for it.
-
-    Examples
-    --------
-    >>> from engine.data.positions import positions_from_records
-    >>> from engine.risk.book import mark_book
-    >>> book = mark_book(positions_from_records([{"underlying": "ASST", "kind": "put", "side": "short",
-    ...     "strike": 2.5, "expiry": "2025-10-17", "contracts": 1, "premium": 1.0}], "example"))
-    >>> bp = buying_power_interim(book, None, net_liquidation=1000.0)
-    >>> round(bp.available, 2) == round(1000.0 - float(book["margin"].iloc[0]), 2)
-    True
-    """
-    from engine.config import default_config
-
-    cfg = config if config is not None else default_config()
-    nlv = float(cfg.account.starting_value if net_liquidation is None else net_liquidation)
-    short = (marked["sign"].to_numpy() < 0) & (marked["dte"].to_numpy() >= 0)
-    long_opt = (marked["sign"].to_numpy() > 0) & (marked["dte"].to_numpy() >= 0)
-    margin = float(np.nansum(np.where(short, marked["margin"].to_numpy(float), 0.0)))
-    longv = float(np.nansum(np.where(long_opt, marked["value"].to_numpy(float), 0.0)))
-    avail = nlv + float(deposit) - margin - longv
-    basis = (f"net liquidation {nlv:,.0f} + deposit {float(deposit):,.0f} - short-option margin {margin:,.0f} "
-             f"({cfg.capital.model} model) - long-option value {longv:,.0f} (no loan value)")
-    return BuyingPower(available=avail, net_liquidation=nlv, deposit=float(deposit), used=margin + longv,
-                       basis=basis, source="interim (capital model)")
-
-
 # --------------------------------------------------------------------------- helpers
 def _check_weights(strikes, weights) -> tuple[np.ndarray, np.ndarray]:
     k = np.asarray(strikes, dtype=float).reshape(-1)
@@ -382,53 +346,67 @@ _TRADE_FIELDS = ("action", "underlying", "kind", "strike", "expiry", "contracts"
 _TICKET_EXTRA = ("effect", "purpose", "position_row", "status", "reason", "buying_power_after")
 
 
-def _gate_orders(trades: list[dict[str, Any]], marked, cfg, net_liquidation: float | None, deposit: float,
-                 firing: list[str]) -> tuple[Any, BuyingPower]:
-    """The trades as order tickets, each PROPOSED or HELD with the reason (alerts, then buying power).
+def _gate_orders(trades: list[dict[str, Any]], positions, marked, cfg, net_liquidation: float | None,
+                 deposit: float, firing: list[str], valuation_date: _dt.date) -> tuple[Any, BuyingPower]:
+    """The trades as order tickets, each PROPOSED or HELD with the reason: the one call into the account.
 
-    The one place that asks the account for buying power (:func:`buying_power_interim`).  Tickets
-    are gated in order, whole (a 10-lot slice is proposed or held, as every order ticket): a new
-    short-put sale is held while an alert of ``firing`` fires; a closing ticket adds its released
-    margin (a short put) or its proceeds (a long call); an opening ticket needs its capital
-    (short put: ``capital_per_contract``; long call: its cost) and is held when that exceeds what
-    is left.  ``buying_power_after`` is $ after each ticket (unchanged by a held one).
+    The account of the book (:func:`engine.plan.account.account_state`; the month's deposit
+    added to its cash) gates the tickets through :func:`engine.plan.orders.order_tickets`, the
+    same rules as every other order ticket: each ticket is re-margined with the book and the
+    tickets proposed before it, and held when buying power (available funds, EWL - initial
+    requirement) would fall below 0.  The closes go first, without alerts (closing never adds
+    risk); the opening orders then see the account after the closes and the alerts of
+    ``firing`` (a short put under CONCENTRATION_RISK, a short sale under VAR_LIMIT_BREACH, ...).
     """
     import pandas as pd
 
+    from engine.plan.account import account_state
     from engine.plan.orders import TICKET_COLUMNS, order_tickets
+    from engine.risk.book import mark_book
 
-    bp = buying_power_interim(marked, cfg, net_liquidation, deposit)
+    m = int(cfg.capital.contract_multiplier)
+    nlv = float(cfg.account.starting_value if net_liquidation is None else net_liquidation)
+    acct = account_state(positions, cfg, net_liquidation=nlv + deposit, marked=marked, valuation_date=valuation_date)
+    bp = BuyingPower(available=acct.buying_power, net_liquidation=nlv, deposit=deposit,
+                     used=nlv + deposit - acct.buying_power,
+                     basis=(f"available funds = equity with loan value {acct.equity_with_loan_value:,.0f} - initial "
+                            f"requirement {acct.initial_requirement:,.0f} ({acct.account} account; net liquidation "
+                            f"{nlv:,.0f} + deposit {deposit:,.0f})"),
+                     source="account model")
     cols = [*TICKET_COLUMNS, *(c for c in _TICKET_EXTRA if c not in TICKET_COLUMNS)]
     if not trades:
         return pd.DataFrame(columns=cols), bp
-    tk = order_tickets(pd.DataFrame([{k: t[k] for k in _TRADE_FIELDS} for t in trades]), cfg.execution)
-    tk = tk.reset_index(drop=True)
-    left = bp.available
-    status, reason, after = [], [], []
-    for r in tk.itertuples():
-        t = trades[int(r.trade)]
-        n = int(r.contracts)
-        if t["effect"] == "close":
-            left += (t.get("_release", 0.0) + t.get("_proceeds", 0.0)) * n
-            status.append("PROPOSED")
-            reason.append("")
-        elif t["kind"] == "put" and firing:
-            status.append("HELD")
-            reason.append(f"held: risk alert {', '.join(firing)} firing (rebalance.hold_on_alerts)")
-        else:
-            per = t["_cpc"] if t["kind"] == "put" else t["_cost"]
-            if n * per > left + _EPS:
-                status.append("HELD")
-                reason.append(f"held: buying power ${max(left, 0.0):,.2f} left, the ticket needs ${n * per:,.2f} "
-                              f"({n} x ${per:,.2f}; {bp.source})")
-            else:
-                left -= n * per
-                status.append("PROPOSED")
-                reason.append("")
-        after.append(left)
+    kw = {"valuation_date": valuation_date, "spot": cfg.market.spot, "margin": cfg.margin, "multiplier": m}
+
+    def tickets_of(idx: list[int], account: Any, alerts: list[str]) -> Any:
+        tk = order_tickets(pd.DataFrame([{k: trades[i][k] for k in _TRADE_FIELDS} for i in idx]), cfg.execution,
+                           account=account, alerts=alerts, **kw)
+        tk["trade"] = [idx[int(j)] for j in tk["trade"]]
+        return tk
+
+    closes = [i for i, t in enumerate(trades) if t["effect"] == "close"]
+    opens = [i for i, t in enumerate(trades) if t["effect"] != "close"]
+    parts = []
+    after = acct
+    if closes:
+        tk = tickets_of(closes, acct, [])
+        parts.append(tk)
+        done = tk[tk["status"] == "PROPOSED"]
+        if len(done) and opens:
+            flows = [(1.0 if a == "sell" else -1.0) * mid * m * n
+                     for a, mid, n in zip(done["action"], done["mid"], done["contracts"], strict=True)]
+            rows = _trades_from_tickets(trades, done)
+            book = apply_trades(positions, rows, valuation_date)
+            after = account_state(book, cfg, cash=acct.cash + float(sum(flows)),
+                                  marked=mark_book(book, cfg, valuation_date=valuation_date),
+                                  valuation_date=valuation_date)
+    if opens:
+        parts.append(tickets_of(opens, after, list(firing)))
+    tk = pd.concat(parts, ignore_index=True).sort_values(["trade", "slice"], kind="stable").reset_index(drop=True)
+    tk["sequence"] = range(1, len(tk) + 1)
+    tk["reason"] = [f"held: {r}" if st == "HELD" and r else r for st, r in zip(tk["status"], tk["reason"], strict=True)]
     for c in ("effect", "purpose", "position_row"):
         tk[c] = [trades[int(i)][c] for i in tk["trade"]]
-    tk["status"], tk["reason"], tk["buying_power_after"] = status, reason, after
     return tk[cols], bp
 
 
@@ -499,7 +477,6 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
     from engine.data.calendar import next_monthly_expiration
     from engine.plan.allocation import put_expiry, strike_premiums, whole_contracts
     from engine.plan.hedge import hedge_ratio
-    from engine.plan.margin import capital_per_contract
     from engine.pricing.american import american_price
     from engine.risk.book import mark_book
     from engine.units import days_to_years
@@ -556,9 +533,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
             row["action"] = "add"
             trades.append({"action": "sell", "underlying": und, "kind": "put", "strike": float(k), "expiry": expiry_new,
                            "contracts": d, "mid": float(new_prem[i]), "effect": "open",
-                           "purpose": f"add ${k:.2f} puts (under-weight by {d})", "position_row": None,
-                           "_cpc": float(capital_per_contract(cfg.capital.model, mk.spot, float(k), float(new_prem[i]),
-                                                              "put", cfg.capital))})
+                           "purpose": f"add ${k:.2f} puts (under-weight by {d})", "position_row": None})
         else:
             need = -d
             idx = [j for j in np.flatnonzero(sp) if _same(strike[j], float(k))]
@@ -585,11 +560,10 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
                                         contracts=c, premium=float(prem[j]), buyback=float(marks[j]), close=take,
                                         keep=c - take, pnl_if_closed=float((prem[j] - marks[j]) * m * take) + 0.0, reason=why))
                 if take:
-                    margin_j = float(marked["margin"].iloc[j]) / c if c else 0.0
                     trades.append({"action": "buy", "underlying": und, "kind": "put", "strike": float(k),
                                    "expiry": marked["expiry"].iloc[j], "contracts": take, "mid": float(marks[j]),
                                    "effect": "close", "purpose": f"close ${k:.2f} put lot (over-weight; profitable)",
-                                   "position_row": int(j), "_release": margin_j})
+                                   "position_row": int(j)})
             row["close"] = closed
             row["kept"] = need - closed
             row["action"] = "reduce" if closed else "kept"
@@ -674,8 +648,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
             calls.append(CallDecision(int(j), "long", k, e, c, float(marks[j]), value, "close", None, why))
             trades.append({"action": "sell", "underlying": und, "kind": "call", "strike": k, "expiry": e,
                            "contracts": c, "mid": float(marks[j]), "effect": "close",
-                           "purpose": f"close ${k:.2f} call ({why.split(' (')[0]})", "position_row": int(j),
-                           "_proceeds": float(marks[j]) * m})
+                           "purpose": f"close ${k:.2f} call ({why.split(' (')[0]})", "position_row": int(j)})
     for r in rungs:
         if r["status"] == "held":
             continue
@@ -696,8 +669,7 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
             r["buy"] = gap
             trades.append({"action": "buy", "underlying": und, "kind": "call", "strike": r["strike"],
                            "expiry": r["expiry"], "contracts": gap, "mid": r["price"], "effect": "open",
-                           "purpose": f"buy hedge rung {r['rung']} ({r['moneyness']:g}x spot)", "position_row": None,
-                           "_cost": r["price"] * m})
+                           "purpose": f"buy hedge rung {r['rung']} ({r['moneyness']:g}x spot)", "position_row": None})
         if r["target"] == 0:
             r["reason"] = (f"budget ${r['budget']:,.2f} buys no whole contract at ${r['price'] * m:,.2f} a contract; "
                            f"leftover ${r['leftover']:,.2f}")
@@ -707,16 +679,19 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
     firing = [a for a in alerts if a in rb.hold_on_alerts]
     order = {("close", "put"): 0, ("close", "call"): 1, ("open", "put"): 2, ("open", "call"): 3}
     trades.sort(key=lambda t: order[(t["effect"], t["kind"])])
-    tickets, bp = _gate_orders(trades, marked, cfg, net_liquidation, deposit, firing)
+    tickets, bp = _gate_orders(trades, pos, marked, cfg, net_liquidation, deposit, firing, vd)
     trades_df = _trades_from_tickets(trades, tickets)
     left = float(tickets.loc[tickets["status"] == "PROPOSED", "buying_power_after"].iloc[-1]) \
         if (tickets["status"] == "PROPOSED").any() else bp.available
-    short_bp = [f"{r.purpose}: {r.reason}" for r in tickets.itertuples() if r.reason.startswith("held: buying power")]
+    short_bp = [f"{r.purpose}: {r.reason}" for r in tickets.itertuples() if "buying power" in r.reason]
     if short_bp:
         warnings.append(f"buying power: the rebalance needs more than the ${bp.available:,.2f} available "
                         f"({bp.basis}); " + "; ".join(short_bp))
-    if firing and ((tickets["status"] == "HELD") & (tickets["kind"] == "put") & (tickets["effect"] == "open")).any():
-        warnings.append(f"risk alert {', '.join(firing)} firing: new short-put sales held (rebalance.hold_on_alerts)")
+    by_alert = [a for a in firing if tickets["reason"].str.contains(a).any()]
+    if by_alert:
+        n_held = int(tickets["reason"].str.contains("|".join(by_alert)).sum())
+        warnings.append(f"risk alert {', '.join(by_alert)} firing: {n_held} opening ticket(s) held "
+                        "(rebalance.hold_on_alerts; the order-ticket rules)")
 
     # 4. figures after the placed orders
     placed = trades_df[trades_df["status"] == "PROPOSED"] if len(trades_df) else trades_df
