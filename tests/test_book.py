@@ -76,7 +76,9 @@ def test_example_calls_are_the_plans_1190_of_calls():
     assert abs(value - 1190) / 1190 < 0.02, value
     # premium paid: 2 x 1.95 + 1 x 2.10 + 2 x 1.60 + 1 x 2.90 = 12.10 per share x 100 = $1,210
     np.testing.assert_allclose(calls["premium_total"].sum(), -1210.0, rtol=0, atol=1e-9)
-    assert calls["status"].eq("Long").all() and calls["margin"].eq(0).all() and calls["obligation"].eq(0).all()
+    # paid in full, no loan value (9 months or less): each takes its value out of buying power
+    assert calls["status"].eq("Long").all() and calls["obligation"].eq(0).all()
+    np.testing.assert_allclose(calls["margin"], calls["value"], rtol=1e-12, atol=0)
 
 
 def test_example_book_hand_arithmetic():
