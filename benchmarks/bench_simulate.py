@@ -70,7 +70,7 @@ def main() -> None:
     loop = per_path_loop(cfg, pos, args.loop_paths, cfg.simulation.seed, months)
     loop_total = loop * paths
     print(f"## simulate_plan: {paths:,} paths x {months} months x 21 daily steps "
-          f"(chunk {cfg.simulation.chunk_size:,}, example book of 38 puts, American early exercise, costs on)\n")
+          f"(chunk {cfg.simulation.chunk_size:,}, example book of 38 puts and 6 long calls, American early exercise, costs on)\n")
     print(f"{res.sizing}; {res.costs}\n")
     print("| measure | value | target |")
     print("|---|---:|---:|")

@@ -1,6 +1,7 @@
 """Benchmark of full-revaluation VaR: 100,000 scenarios on the built-in example ladder.
 
-The example book is the plan's 38 short puts (7 lots, 5 strikes, 3 expiries).  Each scenario
+The example book is the plan's 38 short puts (7 lots, 5 strikes, 3 expiries) and its 4 illustrative
+long-call lots.  Each scenario
 reprices every lot with the American pricer (exact European + early-exercise premium
 interpolated from a grid priced once per expiry), see engine/risk/var.py.  Target: < 1 s.
 Prints a Markdown table (best of 5 runs, and the first, cold run).
@@ -35,7 +36,7 @@ def main() -> None:
             r = value_at_risk(pos, cfg, method, scenarios=100_000, seed=1, style=style)
             times.append(time.perf_counter() - t0)
         rows.append((method, style, times[0], min(times), r["var"], r["es"]))
-    print("## VaR, 100,000 scenarios, example ladder (38 puts / 5 strikes), 95% 1-day\n")
+    print("## VaR, 100,000 scenarios, example book (38 puts / 5 strikes, 6 long calls), 95% 1-day\n")
     print("| method | pricer | first run | best of 5 | VaR $ | ES $ | target |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for m, s, first, best, var, es in rows:

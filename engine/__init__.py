@@ -9,7 +9,7 @@ Public API (one parameter order everywhere: spot, strike, t, rate, vol, kind, q)
 * The plan's rules: :func:`allocate_premium`, :func:`allocate_strikes`,
   :func:`capital_per_contract`, :func:`hedge_ladder`, :func:`hedge_ratio`,
   :func:`kelly_limits`, :func:`assignment_plan`, :func:`project_plan`,
-  :func:`plan_discrepancies`, and the modules listed in ``_LAZY``.
+  :func:`plan_discrepancies`, :func:`rebalance`, and the modules listed in ``_LAZY``.
 
 The pricing core is imported eagerly; everything else is loaded on first use (PEP 562), so
 ``import engine`` stays fast (pandas and the exchange calendar are not imported until needed).
@@ -52,6 +52,7 @@ for _module, _names in {
     "engine.data.calendar": ("CalendarError", "monthly_expiration", "next_monthly_expiration", "trading_days",
                         "is_trading_day", "protocol_dates", "dte", "execution_windows"),
     "engine.plan.orders": ("OrdersError", "order_tickets", "round_to_tick", "tick_size"),
+    "engine.plan.rebalance": ("Rebalance", "RebalanceError", "rebalance", "apply_trades", "recommendations"),
     "engine.risk.checks": ("ALERT_NAMES", "RiskError", "portfolio_greeks", "strike_obligations",
                     "daily_risk_check", "risk_report"),
     "engine.risk.var": ("VarError", "value_at_risk", "read_price_history", "VAR_METHODS"),

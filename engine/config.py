@@ -26,7 +26,7 @@ __all__ = [
     "ConfigError", "PlanConfig", "MarketConfig", "AccountConfig", "AllocationConfig",
     "StrikesConfig", "ReinvestmentGroup", "HedgeRung", "HedgeConfig", "KellyConfig",
     "RiskConfig", "AssignmentConfig", "ExecutionConfig", "CapitalConfig", "MarginConfig", "ProjectionConfig",
-    "SimulationConfig", "EmailConfig", "default_config", "load_config", "config_from_dict",
+    "SimulationConfig", "EmailConfig", "RebalanceConfig", "default_config", "load_config", "config_from_dict",
     "config_to_dict", "config_to_toml", "config_reference", "config_from_pairs", "SECTIONS",
 ]
 
@@ -275,6 +275,41 @@ class EmailConfig:
     recipients: tuple[str, ...] = _f([], "To addresses.")
 
 
+#: risk alerts that may hold new short-put sales of a rebalance (engine.risk.checks.ALERT_NAMES)
+_HOLDABLE_ALERTS = ("HIGH_DELTA_EXPOSURE", "VAR_LIMIT_BREACH", "CONCENTRATION_RISK", "DAILY_PNL_ALERT",
+                    "ASSIGNMENT_RISK", "LOW_IV_ENVIRONMENT", "BUYING_POWER_EXCEEDED")
+
+
+@dataclass(frozen=True)
+class RebalanceConfig:
+    """Rebalancing the book toward the plan (:mod:`engine.plan.rebalance`)."""
+
+    tolerance_contracts: float = _f(1.0, "Tolerance band: a put strike or hedge rung whose held contracts are within "
+                                    "this many contracts of its exact (fractional) target gets no order (1 = one "
+                                    "contract of drift does not churn the book).", 0.0, 1000.0)
+    obligation: float = _f(0.0, "Total short-put obligation the targets share out by strikes.weights, $ (strike x "
+                           "multiplier x contracts; 0 = the book's current total, i.e. rebalance without growing).",
+                           0.0, None)
+    hedge_budget: float = _f(0.0, "Hedge budget of the call restructure, $ of premium (0 = the call share, or the "
+                             "dynamic ratio, of the premium received on the open short puts).", 0.0, None)
+    keep_strikes: tuple[float, ...] = _f([2.5], "Put strikes whose lots are never reduced by a rebalance (plan: "
+                                         "'Maintain Strong $2.50 Put Concentration (22 contracts)'); [] = none.",
+                                         0.0, None, lo_open=True)
+    hedge_strike_tolerance: float = _f(0.10, "A long call counts for a hedge rung when its strike is within this "
+                                       "share of the rung strike (0.10 = +-10%); also how near a listed strike "
+                                       "must be to a rung.", 0.0, 1.0)
+    hedge_expiry_window_days: int = _f(21, "... and its expiry within this many calendar days of the rung's "
+                                       "expiry (the listed monthly expiration at least the rung's dte out).", 0, 365)
+    include_monthly_addition: bool = _f(True, "Count the month's deposit (account.monthly_addition) in the buying "
+                                        "power of the rebalance (the plan adjusts in week 1 after the deposit).")
+    hold_on_alerts: tuple[str, ...] = _f(["HIGH_DELTA_EXPOSURE", "VAR_LIMIT_BREACH", "CONCENTRATION_RISK",
+                                          "BUYING_POWER_EXCEEDED"],
+                                         "Risk alerts that, while firing, hold the rebalance's opening orders by the "
+                                         "order-ticket rules (a short put raising the largest strike obligation, a "
+                                         "short sale under VaR, same-sign delta, buying power); closes always go; "
+                                         "[] = never.")
+
+
 @dataclass(frozen=True)
 class PlanConfig:
     market: MarketConfig = field(default_factory=MarketConfig)
@@ -292,6 +327,7 @@ class PlanConfig:
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
+    rebalance: RebalanceConfig = field(default_factory=RebalanceConfig)
 
     def __post_init__(self) -> None:
         # One source of truth for the margin rules: [margin].  A legacy capital.* alias given
@@ -342,6 +378,7 @@ _SECTION_CLASSES = {
     "strikes": StrikesConfig, "hedge": HedgeConfig, "kelly": KellyConfig, "risk": RiskConfig,
     "assignment": AssignmentConfig, "execution": ExecutionConfig, "capital": CapitalConfig,
     "margin": MarginConfig, "projection": ProjectionConfig, "simulation": SimulationConfig, "email": EmailConfig,
+    "rebalance": RebalanceConfig,
 }
 _ALIAS_FIELDS = tuple(f for f in dataclasses.fields(CapitalConfig) if f.metadata.get("alias"))
 _LIST_TABLES = {"reinvestment": ReinvestmentGroup, ("hedge", "ladder"): HedgeRung}
@@ -448,6 +485,9 @@ def _cross_checks(cfg: PlanConfig, src: str) -> None:
     a = cfg.assignment
     if not a.excellent_basis <= a.good_basis <= a.fair_basis:
         raise ConfigError(f"{src}: assignment thresholds must satisfy excellent_basis <= good_basis <= fair_basis")
+    bad = [a for a in cfg.rebalance.hold_on_alerts if a not in _HOLDABLE_ALERTS]
+    if bad:
+        raise ConfigError(f"{src}: rebalance.hold_on_alerts: unknown alert {bad[0]!r} (allowed: {', '.join(_HOLDABLE_ALERTS)})")
     for key, text in (("market.valuation_date", cfg.market.valuation_date),):
         try:
             _dt.date.fromisoformat(text)

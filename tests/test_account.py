@@ -28,6 +28,12 @@ CASH = MarginConfig(account="cash")
 TOL = dict(rtol=0, atol=1e-6)
 
 
+def example_puts():
+    """The plan's 38 short puts: the example book without its illustrative long calls."""
+    pos = example_positions()
+    return pos[pos["kind"] == "put"].reset_index(drop=True)
+
+
 def reqs(*rows, spot, margin=MarginConfig(), **kw):
     """rows: (kind, side, strike, qty, mark)."""
     k, s, x, q, m = zip(*rows, strict=True)
@@ -42,7 +48,7 @@ def test_example_book_on_the_consistent_basis():
     #   3.00 (OTM 0.15): max(0.48, 0.30) = 0.48 -> 2 x 48 = 96
     #   4.00, 5.00 (ITM): max(0.63, 0.40 / 0.50) = 0.63 -> 2 x 63 = 126 each
     # total 100 + 100 + 125 + 425 + 96 + 126 + 126 = 1,098 against NLV 3,792 (the alert must not fire)
-    a = account_state(example_positions(), default_config())
+    a = account_state(example_puts(), default_config())
     assert_allclose(a.positions["margin"], [100, 100, 125, 425, 96, 126, 126], **TOL)
     assert_allclose([a.maintenance_requirement_net, a.initial_requirement_net, a.net_liquidation], [1098, 1098, 3792], **TOL)
     value = float(-a.positions["market_value"].sum())  # the puts' model value, 5,086.58
@@ -51,18 +57,24 @@ def test_example_book_on_the_consistent_basis():
     assert_allclose(a.equity_with_loan_value, 3792 + value, **TOL)
     assert_allclose([a.excess_liquidity, a.buying_power], [3792 - 1098] * 2, **TOL)
     assert set(a.positions["strategy"]) == {"uncovered"}
+    # the whole example adds its illustrative long calls (expiring within 9 months: paid in full, no
+    # loan value): each takes its own value, mark x 100 x contracts, out of buying power
+    full = account_state(example_positions(), default_config())
+    calls = full.positions[full.positions["kind"] == "call"]
+    assert_allclose(calls["margin"], calls["mark"] * 100 * calls["contracts"], **TOL)
+    assert_allclose(full.buying_power, 3792 - 1098 - float(calls["margin"].sum()), **TOL)
 
 
 def test_buying_power_alert_does_not_fire_on_the_example():
     from engine.risk.checks import daily_risk_check
 
-    chk = daily_risk_check(example_positions(), default_config()).set_index("alert")
+    chk = daily_risk_check(example_puts(), default_config()).set_index("alert")
     row = chk.loc["BUYING_POWER_EXCEEDED"]
     assert row["status"] == "OK"
     assert_allclose([row["value"], row["threshold"]], [1098.0, 3792.0], **TOL)
     assert "equity with loan value" in row["detail"] and "net liquidation" in row["detail"]
     # a smaller account: NLV 1,000 < 1,098 -> fires
-    chk = daily_risk_check(example_positions(), default_config(), 1000.0).set_index("alert")
+    chk = daily_risk_check(example_puts(), default_config(), 1000.0).set_index("alert")
     assert chk.loc["BUYING_POWER_EXCEEDED", "status"] == "ALERT"
 
 
@@ -368,7 +380,7 @@ def test_order_tickets_held_beyond_buying_power_and_under_firing_alerts():
     from engine.plan.orders import order_tickets
 
     cfg = default_config()
-    acct = account_state(example_positions(), cfg)  # buying power 2,694
+    acct = account_state(example_puts(), cfg)  # buying power 2,694
     trade = {"action": "sell", "underlying": "ASST", "kind": "put", "strike": 2.5, "expiry": "2025-11-21",
              "contracts": 120, "mid": 1.12}
     t = order_tickets([trade], cfg.execution, account=acct, valuation_date=cfg.valuation_date, spot=3.15)

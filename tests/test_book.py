@@ -18,7 +18,13 @@ from engine.risk.book import ladder_summary, mark_book, position_status
 CFG = default_config()  # spot 3.15, vol 4.25, r 0.04, q 0, valuation 2025-09-27
 
 
-def ql_american_put(spot, strike, days, rate, vol):
+def example_puts():
+    """The plan's 38 short puts: the example book without its illustrative long calls."""
+    pos = example_positions()
+    return pos[pos["kind"] == "put"].reset_index(drop=True)
+
+
+def ql_american_put(spot, strike, days, rate, vol, kind="put"):
     import QuantLib as ql
 
     today = ql.Date(27, 9, 2025)
@@ -28,7 +34,7 @@ def ql_american_put(spot, strike, days, rate, vol):
         ql.QuoteHandle(ql.SimpleQuote(spot)), ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
         ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)))
-    opt = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Put, strike),
+    opt = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Put if kind == "put" else ql.Option.Call, strike),
                            ql.AmericanExercise(today, today + days))
     opt.setPricingEngine(ql.FdBlackScholesVanillaEngine(proc, 800, 800))
     return opt.NPV()
@@ -48,15 +54,35 @@ def book_of(*recs, **kw):
 def test_example_marks_match_quantlib():
     book = mark_book(example_positions(), CFG)
     days = np.array([(e - CFG.valuation_date).days for e in book["expiry"]])
-    ref = [ql_american_put(3.15, k, int(d), 0.04, 4.25) for k, d in zip(book["strike"], days, strict=True)]
+    ref = [ql_american_put(3.15, k, int(d), 0.04, 4.25, kind)
+           for k, d, kind in zip(book["strike"], days, book["kind"], strict=True)]
     np.testing.assert_allclose(book["mark"], ref, rtol=0, atol=2e-3, err_msg=f"strikes {book['strike'].tolist()}")
     np.testing.assert_array_equal(book["dte"], days)
     np.testing.assert_allclose(book["t"], days / 365, rtol=0, atol=0)
     assert set(book["vol_source"]) == {"market"} and set(book["mark_basis"]) == {"model (american)"}
 
 
-def test_example_book_hand_arithmetic():
+def test_example_calls_are_the_plans_1190_of_calls():
+    # the plan: "Net Call Value: $1,190 (mostly long positions)", no strikes given; the example's
+    # illustrative long calls: 2 x $3.50 Nov, 1 x $4.50 Jan, 2 x $7.50 Dec, 1 x $12 Jun 2026
     book = mark_book(example_positions(), CFG)
+    calls = book[book["kind"] == "call"]
+    assert calls["side"].eq("long").all() and calls["contracts"].tolist() == [2, 1, 2, 1]
+    days = [(e - CFG.valuation_date).days for e in calls["expiry"]]
+    ref = np.array([ql_american_put(3.15, k, d, 0.04, 4.25, "call") for k, d in zip(calls["strike"], days, strict=True)])
+    # value = +mark x 100 x contracts, about the plan's $1,190 (within 2%)
+    value = float((ref * 100 * calls["contracts"].to_numpy()).sum())
+    np.testing.assert_allclose(calls["value"].sum(), value, rtol=0, atol=0.5)
+    assert abs(value - 1190) / 1190 < 0.02, value
+    # premium paid: 2 x 1.95 + 1 x 2.10 + 2 x 1.60 + 1 x 2.90 = 12.10 per share x 100 = $1,210
+    np.testing.assert_allclose(calls["premium_total"].sum(), -1210.0, rtol=0, atol=1e-9)
+    # paid in full, no loan value (9 months or less): each takes its value out of buying power
+    assert calls["status"].eq("Long").all() and calls["obligation"].eq(0).all()
+    np.testing.assert_allclose(calls["margin"], calls["value"], rtol=1e-12, atol=0)
+
+
+def test_example_book_hand_arithmetic():
+    book = mark_book(example_puts(), CFG)
     mark, n = book["mark"].to_numpy(), book["contracts"].to_numpy()
     # short: value = -mark x 100 x contracts; premium received +premium x 100 x contracts
     np.testing.assert_allclose(book["value"], -mark * 100 * n, rtol=1e-15, atol=0)
@@ -94,7 +120,7 @@ def test_greeks_scaled_from_the_core():
 
 
 def test_ladder_matches_the_plan_hand_arithmetic():
-    lad = ladder_summary(mark_book(example_positions(), CFG))
+    lad = ladder_summary(mark_book(example_positions(), CFG))   # short puts only: calls do not enter
     body, total = lad.iloc[:-1], lad.iloc[-1]
     assert body["strike"].tolist() == [2.0, 2.5, 3.0, 4.0, 5.0]
     assert body["contracts"].tolist() == [10, 22, 2, 2, 2] and total["contracts"] == 38
@@ -109,7 +135,7 @@ def test_ladder_matches_the_plan_hand_arithmetic():
     # the model's current values are of the order of the plan's (730, 2640, 326, 556, 730)
     ratio = body["current_value"].to_numpy() / np.array([730, 2640, 326, 556, 730])
     assert np.all((ratio > 0.9) & (ratio < 1.15)), ratio
-    book = mark_book(example_positions(), CFG)
+    book = mark_book(example_puts(), CFG)
     pw = (book["prob_itm"] * book["contracts"]).groupby(book["strike"]).sum() / book.groupby("strike")["contracts"].sum()
     np.testing.assert_allclose(body["prob_itm"], pw.to_numpy(), rtol=1e-14, atol=0)
 
@@ -166,7 +192,7 @@ def test_european_style_and_valuation_override():
     pos = example_positions()
     book = mark_book(pos, CFG, style="european", valuation_date=dt.date(2025, 10, 1))
     d = np.array([(e - dt.date(2025, 10, 1)).days for e in pos["expiry"]])
-    np.testing.assert_allclose(book["mark"], bs_price(3.15, pos["strike"], d / 365, 0.04, 4.25, "put"),
+    np.testing.assert_allclose(book["mark"], bs_price(3.15, pos["strike"], d / 365, 0.04, 4.25, pos["kind"].tolist()),
                                rtol=1e-14, atol=0)
     amer = mark_book(pos, CFG)
     assert (amer["mark"].to_numpy() >= mark_book(pos, CFG, style="european")["mark"].to_numpy() - 1e-12).all()
@@ -179,7 +205,7 @@ def test_large_book_marks_like_its_parts():
     book = mark_book(pos, CFG)
     small = mark_book(example_positions(), CFG)
     for col in ("mark", "delta_shares", "margin"):
-        np.testing.assert_allclose(book[col].to_numpy().reshape(300, 7), np.tile(small[col].to_numpy(), (300, 1)),
+        np.testing.assert_allclose(book[col].to_numpy().reshape(300, len(small)), np.tile(small[col].to_numpy(), (300, 1)),
                                    rtol=1e-12, atol=1e-12, err_msg=col)
 
 
@@ -224,7 +250,7 @@ def test_expiring_today_keeps_intrinsic_delta_margin_and_status():
     from engine.data.positions import example_positions
 
     cfg = default_config()
-    pos = example_positions()
+    pos = example_puts()
     pos["expiry"] = [cfg.valuation_date] * (len(pos) - 1) + [cfg.valuation_date - dt.timedelta(days=1)]
     book = mark_book(pos, cfg)
     today, gone = book.iloc[:-1], book.iloc[-1]

@@ -245,7 +245,8 @@ def test_inputs_from_a_report(capsys, tmp_path):
     code, stdout, err = run(capsys, "check", "--positions", str(out), "--config", str(out), "--json")
     assert code == 0, err
     d = json.loads(stdout)
-    assert d["n_positions"] == 7 and d["contracts"] == 38 and "sheet Positions" in d["positions"]
+    # the example book: 7 short-put lots (38 contracts) and 4 illustrative long-call lots (6 contracts)
+    assert d["n_positions"] == 7 + 4 and d["contracts"] == 38 + 6 and "sheet Positions" in d["positions"]
 
 
 def test_every_problem_of_a_bad_csv_on_its_own_line(capsys, tmp_path):

@@ -211,7 +211,7 @@ def test_chain_surface_marks_positions(capsys, tmp_path):
                             "--json")
     assert code == 0, err
     d = json.loads(stdout)
-    assert_allclose([m["vol_used"] for m in d["marked"]], [3.0] * 7, rtol=0, atol=1e-6)
+    assert_allclose([m["vol_used"] for m in d["marked"]], [3.0] * len(example_positions()), rtol=0, atol=1e-6)
     assert {m["vol_source"] for m in d["marked"]} == {"surface"}
     assert d["meta"]["sources"]["chain"].endswith("chain.csv")
     # new puts on the Plan sheet are priced on the smile too: flat 3.0 here, not market.vol 4.25
@@ -422,11 +422,12 @@ JSON_KEYS = {
     "build": {"meta", "config", "positions", "marked", "ladder", "book", "account", "premium_split", "strike_premiums",
               "allocation", "reinvestment", "hedge_ratio", "hedge_ladder", "projection", "plan_printed_table",
               "audit", "kelly", "portfolio_greeks", "var", "alerts", "alerting", "risk_inputs", "iv", "surface",
-              "assignment", "simulation", "orders", "payoff", "missing"},
+              "assignment", "simulation", "orders", "rebalance", "payoff", "missing"},
     "review": {"as_of", "weekly_return", "total_return", "sharpe", "max_drawdown", "premium_capture_rate",
                "brier_score", "brier_count", "allocation_drift", "allocation_by_strike", "hedge_effectiveness",
                "observations", "iv_percentile", "iv_percentile_week_ago", "iv_percentile_change",
-               "correlation_second", "sources"},
+               "correlation_second", "rebalancing", "sources"},
+    "rebalance": {"rebalance", "alerting", "inputs", "sources"},
 }
 
 
@@ -437,6 +438,7 @@ def test_json_keys_stable_valid_and_documented(capsys, tmp_path):
         "simulate": run_json(capsys, "simulate", "--paths", "100"),
         "build": run_json(capsys, "build", "--paths", "100", "--out", tmp_path / "r.xlsx"),
         "review": run_json(capsys, "review"),
+        "rebalance": run_json(capsys, "rebalance"),
     }
     for command, keys in JSON_KEYS.items():
         assert set(got[command]) == keys, (command, set(got[command]) ^ keys)

@@ -215,7 +215,12 @@ def test_parse_iv():
 
 
 def test_example_book_matches_the_plan():
-    df = example_positions()
+    full = example_positions()
+    calls = full[full["kind"] == "call"]
+    # the plan's calls ("Net Call Value: $1,190, mostly long") give no strikes: illustrative long calls
+    assert set(calls["side"]) == {"long"} and int(calls["contracts"].sum()) == 2 + 1 + 2 + 1
+    assert calls["note"].str.startswith("illustrative").all()
+    df = full[full["kind"] == "put"]
     # the plan's table: 10 + 22 + 2 + 2 + 2 = 38 short puts
     by = df.groupby("strike")["contracts"].sum()
     assert by.to_dict() == {2.0: 10, 2.5: 22, 3.0: 2, 4.0: 2, 5.0: 2}

@@ -149,10 +149,14 @@ def test_values_match_engine(wb, data):
 def test_payoff_grid_hand_arithmetic(positions):
     cfg = default_config()
     prices, pnl = payoff_grid(positions, cfg, 4, 2.0)
-    # at S = 0 every short put pays strike x 100 x contracts: 2*10 + 2.5*22 + 3*2 + 4*2 + 5*2 = 99 -> $9,900
-    assert_allclose(pnl[0], 4349.0 - 9900.0, rtol=0, atol=1e-9)
-    # above the highest strike (S = 6.30 > 5) no put pays: P&L = premium collected
-    assert_allclose(pnl[-1], 4349.0, rtol=0, atol=1e-9)
+    # net premium: 4,349 received on the puts - 1,210 paid for the long calls
+    # (2 x 1.95 + 1 x 2.10 + 2 x 1.60 + 1 x 2.90 = 12.10 per share x 100) = 3,139
+    net = 4349.0 - 1210.0
+    # at S = 0 every short put pays strike x 100 x contracts: 2*10 + 2.5*22 + 3*2 + 4*2 + 5*2 = 99 -> $9,900;
+    # the calls are worthless
+    assert_allclose(pnl[0], net - 9900.0, rtol=0, atol=1e-9)
+    # at S = 6.30 no put pays; the calls pay (6.30 - 3.50) x 200 + (6.30 - 4.50) x 100 = 560 + 180 = 740
+    assert_allclose(pnl[-1], net + 740.0, rtol=0, atol=1e-9)
     assert_allclose(prices, np.linspace(0, 6.3, 5), rtol=1e-15)
 
 
@@ -174,11 +178,12 @@ def test_deterministic_contents(positions, tmp_path, monkeypatch):
 
 def test_json_carries_figures(data):
     d = json.loads(json.dumps(data.to_dict(), allow_nan=False))
-    assert_allclose(d["premium_split"]["premium"], 4349.0, rtol=1e-12)
-    assert_allclose(d["premium_split"]["put_expansion_budget"], 0.8 * 4349 + 4000, rtol=1e-12)
+    # net premium of the book: 4,349 received on the puts - 1,210 paid for the example's long calls
+    assert_allclose(d["premium_split"]["premium"], 4349.0 - 1210.0, rtol=1e-12)
+    assert_allclose(d["premium_split"]["put_expansion_budget"], 0.8 * (4349 - 1210) + 4000, rtol=1e-12)
     assert_allclose(d["kelly"]["full_kelly"], 0.892 - 0.108 * 0.087 / 0.123, rtol=1e-12)
     assert d["hedge_ratio"] == pytest.approx(0.35, abs=1e-12)
-    assert len(d["positions"]) == 7 and len(d["allocation"]) == 5
+    assert len(d["positions"]) == 7 + 4 and len(d["allocation"]) == 5   # 7 put lots, 4 call lots
     assert d["meta"]["seed"] == 7 and d["meta"]["paths"] == PATHS
 
 

@@ -138,3 +138,32 @@ def test_read_journal_accepts_its_own_output():
     twice = read_journal(once)  # blank predictions come back as NaN: still accepted
     pd.testing.assert_frame_equal(once, twice)
     assert once["predicted_prob_itm"].isna().sum() == 5  # rows 3-7 of JOURNAL have none
+
+
+def test_weekly_review_rebalancing_recommendation(tmp_path):
+    dates = pd.bdate_range("2025-09-15", "2025-09-26").date
+    pd.DataFrame({"date": dates, "equity": np.linspace(1000.0, 1070.0, len(dates))}).to_csv(tmp_path / "eq.csv",
+                                                                                          index=False)
+    JOURNAL.to_csv(tmp_path / "j.csv", index=False)
+    rev = weekly_review(tmp_path / "j.csv", tmp_path / "eq.csv")
+    reb = rev["rebalancing"]
+    assert reb["source"].startswith("journal open positions")
+    # open at the end: 5 x $2.00 put sold 0.60 and 5 x $3.00 put sold 1.20 (Oct 17); the $6.50 calls
+    # were bought and sold again.  Obligation 5 x 200 + 5 x 300 = 2,500 -> exact targets
+    # 2500 x 0.20 / 200 = 2.5 -> 3, x 0.35 / 250 = 3.5 -> 4, x 0.30 / 300 = 2.5 -> 3, 0.625 -> 1, 0.25 -> 0
+    strikes = {s["strike"]: s for s in reb["strikes"]}
+    assert [strikes[k]["target"] for k in (2.0, 2.5, 3.0, 4.0, 5.0)] == [3, 4, 3, 1, 0]
+    assert [strikes[k]["held"] for k in (2.0, 2.5, 3.0, 4.0, 5.0)] == [5, 0, 5, 0, 0]
+    assert strikes[4.0]["action"] == "within band"        # held 0 is 0.625 from the exact target
+    text = "\n".join(reb["recommendations"])
+    assert "sell 4 x $2.50 put" in text
+    # both over-weight lots were sold above today's model price: 2 of each bought back
+    assert "buy 2 x $2.00 put 2025-10-17" in text and "buy 2 x $3.00 put 2025-10-17" in text
+    # hedge budget 20% x (5 x 0.60 + 5 x 1.20) x 100 = $180: too small for any rung
+    assert reb["hedge_budget"] == pytest.approx(180.0) and text.count("buys no whole contract") == 3
+    # today's book given instead of the journal's
+    from engine.data.positions import example_positions
+
+    rev2 = weekly_review(tmp_path / "j.csv", tmp_path / "eq.csv", positions=example_positions())
+    assert rev2["rebalancing"]["source"] == "positions"
+    assert any(line.startswith("keep $2.50") for line in rev2["rebalancing"]["recommendations"])

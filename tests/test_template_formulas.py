@@ -414,8 +414,11 @@ def test_edited_capital_model_changes_every_margin(edited, edited_config):
     margin = np.array([r[head.index("Margin $")] for r in rows[1:1 + n]], dtype=float)
     mark = np.array([r[head.index("Mark $/sh")] for r in rows[1:1 + n]], dtype=float)
     # hand, cash account (margin.account edited to cash): a cash-secured short put needs strike x 100 x
-    # contracts (full basis), i.e. (strike - mark) x 100 x contracts net of its value (all 38 lots are short puts)
-    hand = (pos["strike"].to_numpy(float) - mark) * 100 * pos["contracts"].to_numpy(float)
+    # contracts (full basis), i.e. (strike - mark) x 100 x contracts net of its value (the 38 short puts);
+    # the example's long calls, paid in full with no loan value, take their value: mark x 100 x contracts
+    short_put = (pos["kind"] == "put").to_numpy() & (pos["side"] == "short").to_numpy()
+    hand = np.where(short_put, (pos["strike"].to_numpy(float) - mark) * 100 * pos["contracts"].to_numpy(float),
+                    mark * 100 * pos["contracts"].to_numpy(float))
     _close(margin, hand, "VA_LADDER margin (net of value), margin.account edited to cash")
     marked = mark_book(pos, edited_config)
     _close(margin, marked["margin"].to_numpy(float), "VA_LADDER margin vs mark_book(edited config)")

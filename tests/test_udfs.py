@@ -431,8 +431,10 @@ def test_cfg_reaches_margins_kelly_orders_and_book():
     cash_ladder = F.VA_LADDER(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, True, cash_account)
     m, mk, j = F.LADDER_KEYS.index("margin"), F.LADDER_KEYS.index("mark"), 0
     for r, (_, p) in zip(cash_ladder[1:], pos.iterrows()):
-        # hand, cash account: cash-secured short put = (strike - mark) x 100 x contracts net of its value
-        assert_allclose(r[m], (p["strike"] - r[mk]) * 100 * p["contracts"], rtol=1e-12)
+        # hand, cash account: cash-secured short put = (strike - mark) x 100 x contracts net of its value;
+        # a long call (paid in full, no loan value) takes its value, mark x 100 x contracts
+        want = ((p["strike"] - r[mk]) if p["side"] == "short" else r[mk]) * 100 * p["contracts"]
+        assert_allclose(r[m], want, rtol=1e-12)
         j += 1
     assert j == len(pos)
 
@@ -457,3 +459,21 @@ def test_cfg_is_cached_by_its_cells():
     a = F._config(_cfg([0.31, "", "hedge.cap"]))
     assert F._config(_cfg([0.31, "", "hedge.cap"])) is a
     assert F._config(_cfg([0.32, "", "hedge.cap"])).hedge.cap == 0.32
+
+
+def test_rebalance_table_equals_the_engine_and_refuses_bad_what():
+    from engine.config import default_config
+    from engine.plan.rebalance import rebalance
+    pos, rng = _positions_range()
+    out = F.VA_REBALANCE(rng, 3.15, 4.25, None, None, 0.04, 0.0, "2025-09-27")
+    rb = rebalance(pos, default_config())      # the same market, net liquidation $3,792
+    assert out[0][:3] == ["sequence", "status", "action"] and len(out) == 1 + len(rb.tickets)
+    got = [(r[1], r[2], r[3], r[4], r[6]) for r in out[1:]]
+    want = [tuple(t) for t in rb.tickets[["status", "action", "kind", "strike", "contracts"]].itertuples(index=False)]
+    assert got == want
+    # the $3.00 expansion of the Month-1 adjustments is there: 10 - 2 = 8 contracts
+    assert ("sell", "put", 3.0, 8) in [(r[2], r[3], r[4], r[6]) for r in out[1:]]
+    strikes = F.VA_REBALANCE(rng, 3.15, 4.25, None, "strikes", 0.04, 0.0, "2025-09-27", False)
+    assert [r[0] for r in strikes] == [2.0, 2.5, 3.0, 4.0, 5.0]
+    assert F.VA_REBALANCE(rng, 3.15, 4.25, None, "nope", 0.04, 0.0, "2025-09-27").startswith(
+        "#VALUE! what must be one of orders")

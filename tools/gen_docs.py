@@ -85,7 +85,7 @@ def findings() -> str:
         f"${value['physical']:,.0f}.",
         f"* **The starting book fits the account's margin, not its risk limits.** On one basis "
         f"(FINRA 4210 / CBOE strategy-based, `[margin]` at the FINRA minimums) its requirement net of "
-        f"the puts' value is ${acct['maintenance_requirement_net']:,.0f} against "
+        f"the positions' value (the long calls, without loan value, count at their value) is ${acct['maintenance_requirement_net']:,.0f} against "
         f"${acct['net_liquidation']:,.0f} of net liquidation value (full basis: "
         f"${acct['maintenance_requirement']:,.0f} against ${acct['equity_with_loan_value']:,.0f} of equity "
         f"with loan value), leaving ${acct['buying_power']:,.0f} of buying power: BUYING_POWER_EXCEEDED "

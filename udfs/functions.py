@@ -742,6 +742,39 @@ def VA_ORDERS(trades, hdr=None, cfg=None):
     return _frame_table(order_tickets([rec for _, rec, _ in rows if rec], _config(cfg).execution), hdr)
 
 
+_REBALANCE_TABLES = ("orders", "strikes", "lots", "rungs", "calls")
+
+
+@xw.func
+@_args("pos", "spot", "vol", "value", "what", "rate", "q", "val", "hdr", "cfg",
+       docs={**BOOK_DOCS, "value": "Net liquidation value, $ (blank: cfg's account.starting_value).",
+             "what": "Table: orders (blank; tickets, held ones with the reason), strikes, lots, rungs or calls."})
+@udf
+def VA_REBALANCE(pos, spot, vol, value=None, what=None, rate=None, q=None, val=None, hdr=None, cfg=None):
+    """Rebalance toward the plan: order tickets (placed or held, with reasons), or the strike/lot/rung/call table."""
+    import dataclasses
+
+    import pandas as pd
+
+    from engine.plan.rebalance import rebalance
+    c = _market(spot, vol, rate, q, val, cfg)
+    pv = number(value, "value", "pos", default=c.account.starting_value)
+    table = text(what, "what", "orders").lower()
+    if table not in _REBALANCE_TABLES:
+        raise UdfArgError(f"what must be one of {', '.join(_REBALANCE_TABLES)}, got {table!r}")
+    rb = rebalance(_book_or_error(pos), c, net_liquidation=pv)
+    if table == "orders":
+        cols = ("sequence", "status", "action", "kind", "strike", "expiry", "contracts", "mid", "limit", "worst",
+                "purpose", "reason")
+        df = rb.tickets if len(rb.tickets) else pd.DataFrame([["no orders"] + [""] * (len(cols) - 1)],
+                                                             columns=list(cols))
+        return _frame_table(df, hdr, cols)
+    items = getattr(rb, table)
+    if not items:
+        return ([["item"]] if flag(hdr, "hdr", True) else []) + [[f"no {table}"]]
+    return _frame_table(pd.DataFrame([dataclasses.asdict(x) for x in items]), hdr)
+
+
 @xw.func
 @_args("spot", "vol", "value", "addition", "months", "assume", "val", "hdr", "cfg",
        docs={**BOOK_DOCS, "value": "Starting portfolio value, $ (blank: cfg's, 3792).",

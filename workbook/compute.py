@@ -389,6 +389,23 @@ def _orders(data: ReportData) -> None:
                                            multiplier=cfg.capital.contract_multiplier)
 
 
+def listed_call_strikes(surface: Any) -> list[float] | None:
+    """Call strikes quoted in an option chain (for the hedge rungs), or None without a chain."""
+    quotes = getattr(surface, "quotes", None)
+    if quotes is None or not len(quotes) or "kind" not in quotes.columns:
+        return None
+    calls = quotes[quotes["kind"] == "call"]
+    return sorted({float(k) for k in calls["strike"]}) or None
+
+
+def _rebalance(data: ReportData) -> None:
+    from engine.plan.rebalance import rebalance
+
+    data.results["rebalance"] = rebalance(
+        data.positions, data.config, marked=data.get("marked"), alerts=list(data.get("alerting") or ()),
+        surface=data.market.surface, listed_strikes=listed_call_strikes(data.market.surface))
+
+
 def _payoff(data: ReportData) -> None:
     from workbook import layout as L
 
@@ -409,6 +426,7 @@ STEPS: tuple[tuple[str, Callable[[ReportData], None], str], ...] = (
     ("assignment", _assignment, "engine.plan.assignment"),
     ("simulation", _simulation, "engine.risk.simulate"),
     ("orders", _orders, "engine.plan.orders"),
+    ("rebalance", _rebalance, "engine.plan.rebalance"),
     ("payoff", _payoff, ""),
 )
 

@@ -24,6 +24,7 @@ sheets.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import re
@@ -259,7 +260,7 @@ def _fit_width(name: Any, series: Any) -> int:
     """Column width for a value table: the header or the longest text (numbers 12), 8 to 40."""
     longest = len(str(name)) + 2
     if series.dtype.kind == "O":
-        longest = max(longest, *(len(str(v)) + 1 for v in series if v is not None)) if len(series) else longest
+        longest = max([longest, *(len(str(v)) + 1 for v in series if v is not None)])  # all-None: the header
     else:
         longest = max(longest, 12)
     return max(8, min(40, longest))
@@ -1025,7 +1026,42 @@ def write_orders(wb: Any, data: ReportData) -> None:
         _note(ws, 2, "No orders: the plan's budgets buy no whole contract at the model prices.")
     else:
         _value_table(ws, 1, orders, autofilter=True)
+    _write_rebalance(ws, ws.max_row + 3, data)
     _frame_sheet(ws)
+
+
+def _write_rebalance(ws: Any, row: int, data: ReportData) -> int:
+    """The Rebalance section of the Orders sheet (engine.plan.rebalance; values)."""
+    import pandas as pd
+
+    _title(ws, row, "Rebalance toward the plan (Month 1 'Current Position Adjustments')")
+    rb = data.get("rebalance")
+    if rb is None:
+        _missing_note(ws, row + 1, data, "rebalance")
+        return row + 3
+    bp = rb.buying_power
+    _note(ws, row + 1, f"Put targets: the book's ${rb.obligation:,.0f} of short-put obligation (strike x 100 x "
+                       f"contracts) shared by the strike weights; buying power ${bp.available:,.0f} ({bp.basis}).")
+    row = _value_table(ws, row + 2, pd.DataFrame([dataclasses.asdict(x) for x in rb.strikes]))
+    if rb.lots:
+        row = _value_table(ws, row, pd.DataFrame([dataclasses.asdict(x) for x in rb.lots]))
+    _note(ws, row, f"Call-hedge restructure: budget ${rb.hedge_budget:,.2f} = {rb.hedge_ratio:.0%} of the "
+                   f"${rb.put_premium:,.2f} premium received on the short puts; coverage (call notional $ per put "
+                   f"contract) {rb.coverage_before:,.2f} before, {rb.coverage_after:,.2f} after; net cash of the "
+                   f"restructure ${rb.restructure_net_cash:,.2f} (model mid).")
+    row = _value_table(ws, row + 1, pd.DataFrame([dataclasses.asdict(x) for x in rb.rungs]))
+    if rb.calls:
+        row = _value_table(ws, row, pd.DataFrame([dataclasses.asdict(x) for x in rb.calls]))
+    if len(rb.tickets):
+        _note(ws, row, "Rebalance order tickets (status HELD = not to be placed; the reason says why).")
+        row = _value_table(ws, row + 1, rb.tickets)
+    else:
+        _note(ws, row, "No rebalance orders: every strike and rung is on target or within the tolerance band.")
+        row += 2
+    for w in rb.warnings:
+        _note(ws, row, f"Warning: {w}")
+        row += 1
+    return row
 
 
 def write_audit(wb: Any, data: ReportData) -> None:
@@ -1065,7 +1101,7 @@ def write_about(wb: Any, data: ReportData) -> None:
         ("Simulation paths", m["paths"]),
         ("Simulation seed", m["seed"]),
         ("Config", m["sources"].get("config", "built-in example (the plan's parameters)")),
-        ("Positions", m["sources"].get("positions", "built-in example (the plan's 38 short puts)")),
+        ("Positions", m["sources"].get("positions", "built-in example (the plan's 38 short puts and illustrative long calls)")),
         *((label, m["sources"].get(key) or "none") for key, (label, _flag) in L.ABOUT_RISK_INPUTS.items()),
         ("Python", platform.python_version()),
         ("Recalculation", "Formulas recalculate on open (fullCalcOnLoad). Model outputs are values: "

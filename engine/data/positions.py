@@ -26,7 +26,8 @@ is returned.  Text cells are never evaluated: a note ``=1+1`` stays the text ``"
 report layer writes it as text, never as a formula).
 
 The built-in example (:func:`example_positions`, file ``engine/data/example_positions.csv``)
-holds the plan's 38 short puts with the premiums of its table (valuation 2025-09-27):
+holds the plan's 38 short puts with the premiums of its table (valuation 2025-09-27), and an
+illustrative set of long calls for the plan's "Net Call Value: $1,190 (mostly long positions)":
 
 =======  =====  ==========  ================  ==========  =======  =============
 strike   lots   expiry      contracts         premium     total    plan "current
@@ -52,6 +53,22 @@ finite-difference American engine agrees within $0.002) are 0.495 and 0.983 ($2.
 $346 / $575 / $750 (total $5,087 against the plan's $4,982) and unrealized P&L -$139 / -$334 /
 -$102 / -$85 / -$78 against the plan's -$130 / -$303 / -$82 / -$66 / -$59.  The tests assert these
 against QuantLib, not against this text.
+
+The calls are **illustrative**: the plan gives their net value ($1,190, "random strikes without
+strategic purpose") but no strikes, expiries or counts, so the example holds a made-up mixed set
+(the ``note`` column says so) that :func:`engine.plan.rebalance.rebalance` can restructure:
+
+=======  ==========  =========  ==========  =========================================
+strike   expiry      contracts  paid        American model mark $/share (value $)
+                     (long)     $/share
+=======  ==========  =========  ==========  =========================================
+3.50     2025-11-21  2          1.95        1.796 ($359)
+4.50     2026-01-16  1          2.10        2.253 ($225; on hedge rung 1: 1.5x spot)
+7.50     2025-12-19  2          1.60        1.715 ($343)
+12.00    2026-06-18  1          2.90        2.741 ($274)
+=======  ==========  =========  ==========  =========================================
+
+Model value $1,202 (the plan: $1,190); paid $1,210.
 """
 
 from __future__ import annotations
@@ -579,8 +596,9 @@ def read_positions(path: str | Path):
     Examples
     --------
     >>> from engine.data.positions import example_positions_path
-    >>> int(read_positions(example_positions_path())["contracts"].sum())
-    38
+    >>> book = read_positions(example_positions_path())
+    >>> int(book.loc[book["kind"] == "put", "contracts"].sum()), int(book.loc[book["kind"] == "call", "contracts"].sum())
+    (38, 6)
     """
     from engine.data.tables import read_csv_text
 
@@ -607,18 +625,22 @@ def example_positions_path() -> Path:
 
 
 def example_positions():
-    """The plan's 38 short ASST puts (see the module docstring for the lots and expiries).
+    """The plan's 38 short ASST puts and its illustrative long calls (see the module docstring).
 
     Returns
     -------
     pandas.DataFrame
-        Positions table (:data:`POSITION_COLUMNS`), 7 lots, 38 contracts, $4,349 of premium.
+        Positions table (:data:`POSITION_COLUMNS`): 7 short-put lots (38 contracts, $4,349 of
+        premium received) and 4 long-call lots (6 contracts, $1,210 paid; illustrative).
 
     Examples
     --------
     >>> df = example_positions()
-    >>> int(df["contracts"].sum()), round(float((df["premium"] * df["contracts"] * 100).sum()), 2)
+    >>> puts = df[df["kind"] == "put"]
+    >>> int(puts["contracts"].sum()), round(float((puts["premium"] * puts["contracts"] * 100).sum()), 2)
     (38, 4349.0)
+    >>> sorted(set(df.loc[df["kind"] == "call", "side"]))
+    ['long']
     """
     text = (resources.files("engine") / "data" / "example_positions.csv").read_text(encoding="utf-8")
     return _read_text(text, "example_positions.csv")

@@ -442,7 +442,8 @@ def account_state(positions, config=None, *, cash: float | None = None, net_liqu
     value $1,098 against NLV $3,792 (full basis: $6,185 against EWL $8,879).
 
     >>> from engine.data.positions import example_positions
-    >>> a = account_state(example_positions())
+    >>> puts = example_positions().query("kind == 'put'")
+    >>> a = account_state(puts)
     >>> round(a.maintenance_requirement_net), round(a.net_liquidation), round(a.maintenance_requirement), round(a.equity_with_loan_value)
     (1098, 3792, 6185, 8879)
     """

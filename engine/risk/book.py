@@ -155,10 +155,10 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     --------
     >>> from engine.data.positions import example_positions
     >>> book = mark_book(example_positions())
-    >>> int(book["contracts"].sum()), round(float(book["premium_total"].sum()), 2)
-    (38, 4349.0)
+    >>> int(book["contracts"].sum()), round(float(book["premium_total"].sum()), 2)   # 4,349 - 1,210 paid for calls
+    (44, 3139.0)
     >>> book["status"].tolist()
-    ['Good', 'Good', 'Good', 'Good', 'Good', 'Fair', 'Fair']
+    ['Good', 'Good', 'Good', 'Good', 'Good', 'Fair', 'Fair', 'Long', 'Long', 'Long', 'Long']
     """
     from engine.config import default_config
     from engine.pricing.american import american_price

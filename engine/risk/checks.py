@@ -347,7 +347,7 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
     --------
     >>> from engine.config import default_config
     >>> from engine.data.positions import example_positions
-    >>> rep = risk_report(example_positions(), default_config())
+    >>> rep = risk_report(example_positions().query("kind == 'put'"), default_config())   # the 38 puts
     >>> sorted(rep)[:4]
     ['account', 'alerting', 'alerts', 'any_alert']
     >>> round(rep["account"]["buying_power"], 6), round(rep["account"]["maintenance_requirement_net"], 6)

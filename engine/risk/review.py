@@ -58,7 +58,7 @@ from engine._validate import VolarbInputError
 
 __all__ = ["ReviewError", "daily_returns", "sharpe_ratio", "max_drawdown", "weekly_return",
            "brier_score", "correlation", "journal_metrics", "allocation_drift", "read_journal",
-           "read_equity", "weekly_review"]
+           "read_equity", "weekly_review", "rebalancing_recommendation"]
 
 _ACTIONS = ("sell", "buy", "expire", "assign", "exercise")
 _IMPORT_COLUMNS = ("underlying", "shares", "effect", "commission", "fees", "amount", "pnl", "capital_at_risk",
@@ -335,7 +335,9 @@ def journal_metrics(journal) -> dict:
         ``premium_capture_rate`` (NaN without closed shorts), ``premium_closed`` ($ of premium
         on the closed shorts), ``hedge_effectiveness`` (return on closed long calls, NaN if
         none), ``hedge_cost_closed``, ``brier_score`` (NaN without settled predicted puts),
-        ``brier_count``, ``open_short_puts`` ({strike: contracts}).
+        ``brier_count``, ``open_short_puts`` ({strike: contracts}), ``open_positions`` (list of
+        {underlying, kind, side, strike, expiry, contracts, premium}: the open book, premium = average open
+        price $ per share).
     """
     pos: dict[tuple, list] = {}   # key -> [signed contracts, avg open price, predicted probs]
     captured = base = hedge_pnl = hedge_cost = 0.0
@@ -369,14 +371,20 @@ def journal_metrics(journal) -> dict:
         if st[0] == 0:
             st[2] = []
     open_puts: dict[float, float] = {}
-    for (_acct, _und, kind, strike, _exp), st in pos.items():
+    open_positions: list[dict] = []
+    for (_acct, und, kind, strike, exp), st in pos.items():
         if kind == "put" and st[0] < 0:
             open_puts[strike] = open_puts.get(strike, 0.0) - st[0]
+        if st[0] != 0:
+            open_positions.append({"underlying": und, "kind": kind, "side": "short" if st[0] < 0 else "long",
+                                   "strike": strike,
+                                   "expiry": exp, "contracts": abs(st[0]), "premium": st[1]})
     nan = float("nan")
     return {"premium_capture_rate": captured / base if base > 0 else nan, "premium_closed": base,
             "hedge_effectiveness": hedge_pnl / hedge_cost if hedge_cost > 0 else nan,
             "hedge_cost_closed": hedge_cost, "brier_score": brier_score(preds, outs),
-            "brier_count": len(preds), "open_short_puts": dict(sorted(open_puts.items()))}
+            "brier_count": len(preds), "open_short_puts": dict(sorted(open_puts.items())),
+            "open_positions": open_positions}
 
 
 def allocation_drift(open_short_puts: dict, strikes, weights) -> dict:
@@ -410,8 +418,32 @@ def allocation_drift(open_short_puts: dict, strikes, weights) -> dict:
     return {"drift": round(drift, 12), "by_strike": rows}
 
 
+def rebalancing_recommendation(book, config, net_liquidation: float | None = None, source: str = "positions") -> dict:
+    """The plan's "rebalancing_recommendations" for a book: :func:`engine.plan.rebalance.rebalance`.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``source`` (where the book came from), ``recommendations`` (one sentence per
+        action, :func:`engine.plan.rebalance.recommendations`), ``strikes``, ``rungs``,
+        ``tickets``, ``hedge_budget``, ``coverage_before`` / ``coverage_after`` (call notional $
+        per short-put contract), ``restructure_net_cash`` ($ at the model mid), ``warnings``;
+        with no open option ``recommendations`` says so and the tables are empty.
+    """
+    from engine.plan.rebalance import rebalance, recommendations
+
+    if book is None or not len(book):
+        return {"source": source, "recommendations": ["no open options: nothing to rebalance"], "strikes": [],
+                "rungs": [], "tickets": [], "warnings": []}
+    rb = rebalance(book, config, net_liquidation=net_liquidation)
+    d = rb.to_dict()
+    keep = ("strikes", "rungs", "tickets", "hedge_budget", "coverage_before", "coverage_after",
+            "restructure_net_cash", "warnings")
+    return {"source": source, "recommendations": list(recommendations(rb)), **{k: d[k] for k in keep}}
+
+
 def weekly_review(journal, equity, config=None, *, iv_history=None, second_series=None,
-                  as_of: _dt.date | None = None, risk_free: float | None = None) -> dict:
+                  as_of: _dt.date | None = None, risk_free: float | None = None, positions=None) -> dict:
     """The plan's weekly review from a trade journal and a daily equity history.
 
     Parameters
@@ -428,6 +460,9 @@ def weekly_review(journal, equity, config=None, *, iv_history=None, second_serie
         End of the review week (default the last equity date).
     risk_free : float, optional
         Annual rate for the Sharpe ratio (default ``config.market.rate``).
+    positions : pandas.DataFrame, optional
+        Today's book for the rebalancing recommendation (default: the journal's open positions,
+        each at its average open price).
 
     Returns
     -------
@@ -435,8 +470,10 @@ def weekly_review(journal, equity, config=None, *, iv_history=None, second_serie
         JSON-ready (NaN as None): ``as_of``, ``weekly_return``, ``total_return`` (time-weighted),
         ``sharpe``, ``max_drawdown``, ``premium_capture_rate``, ``brier_score`` (+ count),
         ``allocation_drift`` (+ by strike), ``hedge_effectiveness``, ``iv_percentile``,
-        ``iv_percentile_week_ago``, ``iv_percentile_change``, ``correlation_second`` and
-        ``observations``.
+        ``iv_percentile_week_ago``, ``iv_percentile_change``, ``correlation_second``,
+        ``observations`` and ``rebalancing`` (:func:`rebalancing_recommendation` of the book at the
+        config's market, net liquidation = the last equity; options expired by the config's
+        valuation date are left out).
     """
     from engine.config import default_config
     from engine.data.ivhistory import iv_rank_percentile, read_iv_history
@@ -483,6 +520,18 @@ def weekly_review(journal, equity, config=None, *, iv_history=None, second_serie
         if pairs:
             x, y = zip(*pairs, strict=True)
             out["correlation_second"] = correlation(x, y)
+    if positions is not None:
+        book, source = positions, "positions"
+    else:
+        from engine.data.positions import positions_from_records
+
+        # the config's market prices one underlying: rows of another are left out
+        recs = [{**p, "underlying": p["underlying"] or cfg.market.underlying} for p in jm["open_positions"]
+                if p["expiry"] >= cfg.valuation_date and p["underlying"] in ("", cfg.market.underlying)]
+        book = positions_from_records(recs, "journal open positions") if recs else None
+        source = "journal open positions (premium = average open price)"
+    last_equity = float(e["equity"].iloc[-1]) if len(e) else None
+    out["rebalancing"] = rebalancing_recommendation(book, cfg, last_equity, source)
     if isinstance(out["as_of"], _dt.date):
         out["as_of"] = out["as_of"].isoformat()
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}

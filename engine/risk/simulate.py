@@ -1118,7 +1118,7 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
         Every section of the plan; ``simulation`` holds the price model, the sizing rule and
         the costs switch, ``execution`` the costs and fill cap, ``margin`` the account rules.
     positions : pandas.DataFrame or None
-        Today's book (:data:`engine.data.positions.POSITION_COLUMNS`), e.g. the plan's 38 puts; marked
+        Today's book (:data:`engine.data.positions.POSITION_COLUMNS`), e.g. the example book; marked
         at the model and exercised like the plan's own options.  A position without its own
         ``iv`` is marked at the path's implied vol (which starts at ``market.vol``); one with an
         ``iv`` (the smile) keeps the ratio ``iv / market.vol`` to the path's implied vol as it

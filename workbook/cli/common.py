@@ -42,7 +42,7 @@ def load_input(path: str | None, what: str) -> tuple[Any, str]:
         "config": (cfg_mod.default_config, cfg_mod.load_config, "read_config_sheet", "Inputs",
                    "built-in example (the plan's parameters)"),
         "positions": (pos_mod.example_positions, pos_mod.read_positions, "read_positions_sheet",
-                      "Positions", "built-in example (the plan's 38 short puts)"),
+                      "Positions", "built-in example (the plan's 38 short puts and illustrative long calls)"),
     }[what]
     if not path:
         return example(), builtin
@@ -319,7 +319,7 @@ def add_common(p: argparse.ArgumentParser, inputs: bool = True, json_flag: bool 
     if inputs:
         p.add_argument("--positions", metavar="CSV|XLSX",
                        help="positions CSV, a broker export (volarb import layouts) or a report's Positions "
-                            "sheet; default: the plan's 38 short puts")
+                            "sheet; default: the plan's 38 short puts and illustrative long calls")
         p.add_argument("--config", metavar="TOML|XLSX",
                        help="plan config TOML (or a report's Inputs sheet); default: the plan's parameters")
     if json_flag:

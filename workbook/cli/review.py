@@ -102,6 +102,10 @@ def cmd_review(args: argparse.Namespace) -> int:
                   "drift": f"{r['actual'] - r['target']:+.1%}"} for r in res["allocation_by_strike"]]
         sys.stdout.write("\n" + table(alloc, ["strike $", "target", "actual", "drift"],
                                       "allocation of open short-put obligation by strike"))
+    reb = res.get("rebalancing")
+    if reb:
+        sys.stdout.write(f"\nrebalancing recommendation ({reb['source']}; volarb rebalance --positions for the tickets):\n")
+        sys.stdout.write("".join(f"  {line}\n" for line in reb["recommendations"]))
     return EXIT_OK
 
 
