@@ -138,7 +138,7 @@ def test_formats_and_frozen_headers(wb):
 
 def test_values_match_engine(wb, data):
     """Model outputs written as values equal the engine's."""
-    marked = data.results["marked"]
+    marked = data.book.marked
     ws = wb[L.SHEET_POSITIONS]
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
     for key in ("mark", "delta_shares", "theta_day", "vega_point", "prob_itm", "margin"):
@@ -219,7 +219,7 @@ def test_refresh_keeps_user_edits_and_extra_sheets(report, tmp_path, positions):
     # the new marks use 6 contracts
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
     assert_allclose(wb3[L.SHEET_POSITIONS].cell(row=2, column=keys.index("delta_shares") + 1).value,
-                    d.results["marked"]["delta_shares"].iloc[0], rtol=1e-12)
+                    d.book.marked["delta_shares"].iloc[0], rtol=1e-12)
 
 
 # --- print and number-format polish (checked by eye in a LibreOffice PDF rendering, then pinned) ---
@@ -311,8 +311,8 @@ def test_assignment_call_strikes_use_the_configured_increment():
     # $0.25 increment, ceil(1.692 / 0.5) x 0.5 = 2.00 with the default $0.50
     cfg = default_config().replace(strikes__strike_increment=0.25)
     data = compute_report(cfg, example_positions(), paths=20)
-    row = next(r for r in data.results["assignment"] if r["strike"] == 2.5 and abs(r["premium"] - 1.09) < 1e-9)
+    row = next(r for r in data.assignment if r["strike"] == 2.5 and abs(r["premium"] - 1.09) < 1e-9)
     assert row["call_strike"] == 1.75
     data = compute_report(default_config(), example_positions(), paths=20)
-    row = next(r for r in data.results["assignment"] if r["strike"] == 2.5 and abs(r["premium"] - 1.09) < 1e-9)
+    row = next(r for r in data.assignment if r["strike"] == 2.5 and abs(r["premium"] - 1.09) < 1e-9)
     assert row["call_strike"] == 2.0

@@ -143,7 +143,7 @@ def test_every_formula_computed(books):
 
 def test_named_plan_cells_equal_engine(books):
     wb, data = books["base"], books["data"]
-    split = data.results["premium_split"]
+    split = data.plan.split
     # hand arithmetic: premium 600+2343+244+490+672 = 4349; 20% = 869.80; 80% = 3479.20; +4000 = 7479.20
     assert_allclose(_named(wb, "PremiumCollected"), 4349.0, rtol=0, atol=1e-9)
     assert_allclose(_named(wb, "CallBudget"), 869.80, rtol=0, atol=1e-9)
@@ -156,13 +156,13 @@ def test_named_plan_cells_equal_engine(books):
     # Kelly: 0.892 - 0.108 * 0.087 / 0.123 = 0.815609756...; 25% -> 0.20390; capped at 15%
     assert_allclose(_named(wb, "KellyFraction"), 0.892 - 0.108 * 0.087 / 0.123, rtol=1e-12)
     assert_allclose(_named(wb, "KellyFraction"), 0.8156, atol=5e-5)
-    assert_allclose(_named(wb, "KellyFraction"), data.results["kelly"]["full_kelly"], rtol=1e-12)
-    assert_allclose(_named(wb, "ConservativeKelly"), data.results["kelly"]["fractional_kelly"], rtol=1e-12)
+    assert_allclose(_named(wb, "KellyFraction"), data.kelly.full_kelly, rtol=1e-12)
+    assert_allclose(_named(wb, "ConservativeKelly"), data.kelly.fractional_kelly, rtol=1e-12)
     assert_allclose(_named(wb, "MaxSingleStrike"), 0.15, rtol=0, atol=1e-15)
     # hedge ratio: 0.20 x 1.3 (IV pct 99 > 95) x 1.5 (squeeze 0.45 > 0.4) x 1 ($3,792 < $50k) = 0.39 -> cap 0.35
     assert_allclose(_named(wb, "HedgeRatio"), 0.35, rtol=0, atol=1e-15)
-    assert_allclose(_named(wb, "HedgeRatio"), data.results["hedge_ratio"], rtol=1e-12)
-    book = data.results["book"]
+    assert_allclose(_named(wb, "HedgeRatio"), data.hedges.ratio, rtol=1e-12)
+    book = data.book.totals
     assert_allclose(_named(wb, "PortfolioDelta"), book["delta_dollars"], rtol=1e-10)
 
 
@@ -181,7 +181,7 @@ def _alloc_rows(wb):
 
 def test_allocation_formulas_equal_engine(books):
     rows, total = _alloc_rows(books["base"])
-    alloc = books["data"].results["allocation"]
+    alloc = books["data"].plan.allocation
     for j, key in enumerate(("strike", "weight", "capital", "premium", "capital_per_contract", "contracts",
                              "capital_used", "expected_premium", "leftover", "literal_contracts")):
         assert_allclose(rows[:, j], alloc[key].to_numpy(dtype=float), rtol=1e-12, atol=1e-9, err_msg=key)
@@ -215,7 +215,7 @@ def test_literal_capital_model(books):
 @pytest.mark.parametrize("which", ["base", "mixed"])
 def test_positions_formulas_equal_engine(books, which):
     wb, data = books[which], books["data" if which == "base" else "mixed_data"]
-    marked = data.results["marked"]
+    marked = data.book.marked
     ws = wb[L.SHEET_POSITIONS]
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
     w = np.where(marked["kind"] == "call", 1.0, -1.0)
@@ -224,13 +224,13 @@ def test_positions_formulas_equal_engine(books, which):
                        dtype=float)
         exp = w if key == "w" else marked[key].to_numpy(dtype=float)
         assert_allclose(got, exp, rtol=1e-10, atol=1e-9, err_msg=key)
-    payoff = data.results["payoff"]["pnl"]
+    payoff = data.payoff.pnl
     rs = wb[L.SHEET_RISK]
     first = next(r for r in range(1, rs.max_row + 1) if rs.cell(row=r, column=1).value == "Underlying $") + 1
     got = np.array([rs.cell(row=first + i, column=2).value for i in range(len(payoff))], dtype=float)
     assert_allclose(got, payoff, rtol=1e-12, atol=1e-9)
-    assert_allclose(_named(wb, "PremiumCollected"), data.results["premium_split"]["premium"], rtol=1e-12)
-    assert_allclose(_named(wb, "PortfolioDelta"), data.results["portfolio_greeks"]["delta_dollars"], rtol=1e-10)
+    assert_allclose(_named(wb, "PremiumCollected"), data.plan.split.premium, rtol=1e-12)
+    assert_allclose(_named(wb, "PortfolioDelta"), data.risk.greeks.delta_dollars, rtol=1e-10)
 
 
 def test_mixed_book_hand_arithmetic(books):
@@ -243,7 +243,7 @@ def test_mixed_book_hand_arithmetic(books):
 def test_ladder_formulas_equal_engine(books):
     wb, data = books["base"], books["data"]
     lw = wb[L.SHEET_LADDER]
-    ladder = data.results["ladder"]
+    ladder = data.book.ladder
     ladder = ladder[ladder["strike"].notna()]
     for j, (_, key, _, _) in enumerate(L.LADDER_COLUMNS[:8]):
         got = np.array([lw.cell(row=L.FIRST_ROW + i, column=j + 1).value for i in range(len(ladder))], dtype=float)
@@ -255,7 +255,7 @@ def test_ladder_formulas_equal_engine(books):
 
 def test_hedge_ladder_formulas_equal_engine(books):
     wb, data = books["base"], books["data"]
-    hl = data.results["hedge_ladder"]
+    hl = data.hedges.ladder
     ws = wb[L.SHEET_HEDGES]
     first = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == "Rung") + 1
     for j, key in enumerate(("rung", "moneyness", "strike", "dte", "share", "budget", "price", "contracts", "cost",
@@ -266,14 +266,14 @@ def test_hedge_ladder_formulas_equal_engine(books):
 
 def test_payoff_and_assignment_formulas(books):
     wb, data = books["base"], books["data"]
-    payoff = data.results["payoff"]
+    payoff = data.payoff
     ws = wb[L.SHEET_RISK]
     first = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == "Underlying $") + 1
     got = np.array([ws.cell(row=first + i, column=2).value for i in range(len(payoff["pnl"]))], dtype=float)
     assert_allclose(got, payoff["pnl"], rtol=1e-12, atol=1e-9)
     assert_allclose(got[0], 4349.0 - 9900.0, atol=1e-9)  # S = 0: premium minus every strike x shares
     aw = wb[L.SHEET_ASSIGNMENT]
-    rows = data.results["assignment"]
+    rows = data.assignment
     for i, rec in enumerate(rows):
         r = L.FIRST_ROW + i
         # cost basis = strike - premium per share (the plan's effective_cost_basis)
@@ -302,10 +302,10 @@ def test_report_with_market_inputs_recalculates(books):
     status = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=4).value for r in range(1, ws.max_row + 1)}
     assert status["DAILY_PNL_ALERT"] == "OK" and status["LOW_IV_ENVIRONMENT"] == "OK"  # +142 < 182.50; pct 99
     data = books["inputs_data"]
-    assert {m for m in data.results["marked"]["vol_source"]} == {"surface"}
-    assert_allclose(_named(wb, "PortfolioDelta"), data.results["portfolio_greeks"]["delta_dollars"], rtol=1e-10)
-    assert_allclose(_named(wb, "VaR95"), data.results["var"]["var"], rtol=1e-12)
-    assert data.results["var"]["method"] == "historical"
+    assert {m for m in data.book.marked["vol_source"]} == {"surface"}
+    assert_allclose(_named(wb, "PortfolioDelta"), data.risk.greeks.delta_dollars, rtol=1e-10)
+    assert_allclose(_named(wb, "VaR95"), data.risk.var.var, rtol=1e-12)
+    assert data.risk.var.method == "historical"
 
 
 def test_refreshed_report_recalculates(books):

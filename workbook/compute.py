@@ -138,8 +138,9 @@ class MarketInputs:
 
 
 def _pick(cls: type, values: Mapping[str, Any]) -> Any:
-    """An instance of the frozen dataclass ``cls`` from the engine mapping ``values`` (its fields only)."""
-    return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls)})
+    """An instance of the frozen dataclass ``cls`` from the engine mapping ``values`` (its fields;
+    a field the engine leaves out, such as historical VaR's seed, is None)."""
+    return cls(**{f.name: values.get(f.name) for f in dataclasses.fields(cls)})
 
 
 # --- typed results ------------------------------------------------------------------------------
@@ -249,14 +250,22 @@ class PortfolioGreeks:
 
 @dataclasses.dataclass(frozen=True)
 class VarFigures:
-    """Value at risk and expected shortfall, $ loss over ``horizon_days`` at ``confidence``."""
+    """Value at risk and expected shortfall, $ loss over ``horizon_days`` at ``confidence``
+    (:func:`engine.risk.var.value_at_risk`: method, pricing style, scenarios, P&L mean and
+    standard deviation $, worst loss $, book value $, seed, a note on the model)."""
 
     method: str
+    style: str
     confidence: float
     horizon_days: int
+    scenarios: int
     var: float
     es: float
+    pnl_mean: float
+    pnl_std: float
     worst_loss: float
+    value: float
+    seed: int | None
     note: str
 
 
