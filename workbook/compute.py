@@ -358,16 +358,36 @@ class ReportData:
     payoff: Payoff | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Every figure as JSON-able data (``volarb build --json``)."""
+        """Every figure as JSON-able data (``volarb build --json``; its keys are documented in
+        docs/cli.md and stable: one flat key per figure family)."""
         out: dict[str, Any] = {"meta": self.meta, "config": config_to_dict(self.config), "positions": self.positions}
-        for f in dataclasses.fields(self):
-            if f.name in ("config", "positions", "meta", "market"):
-                continue
-            out[f.name] = getattr(self, f.name)
+        if self.book is not None:
+            out |= {"marked": self.book.marked, "ladder": self.book.ladder, "book": self.book.totals}
+        if self.plan is not None:
+            out |= {"premium_split": self.plan.split, "strike_premiums": self.plan.strike_premiums,
+                    "allocation": self.plan.allocation, "reinvestment": self.plan.reinvestment}
+        if self.hedges is not None:
+            out |= {"hedge_ratio": self.hedges.ratio, "hedge_ladder": self.hedges.ladder}
+        if self.projection is not None:
+            out |= {"projection": self.projection.table, "plan_printed_table": self.projection.printed,
+                    "audit": self.projection.audit}
+        if self.kelly is not None:
+            out["kelly"] = self.kelly
+        if self.risk is not None:
+            r = self.risk
+            out |= {"portfolio_greeks": r.greeks, "var": r.var, "alerts": r.alerts, "alerting": list(r.alerting),
+                    "risk_inputs": r.inputs, "iv": r.iv, "surface": r.surface}
+        if self.account is not None:
+            out["account"] = self.account
+        out["assignment"] = list(self.assignment)
         if self.simulation is not None:
             sim = self.simulation.to_dict()
             sim.pop("elapsed_seconds", None)  # run time, not a figure: keeps --json reproducible
             out["simulation"] = sim
+        if self.orders is not None:
+            out["orders"] = self.orders
+        if self.payoff is not None:
+            out["payoff"] = {"price": self.payoff.price, "pnl": self.payoff.pnl}
         return to_jsonable(out)
 
 

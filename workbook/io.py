@@ -28,7 +28,7 @@ from workbook import layout as L
 
 __all__ = ["WorkbookError", "atomic_save", "atomic_write_bytes", "lock_file_for", "check_not_locked",
            "read_about_risk_inputs", "backup_path", "make_backup", "load_user_workbook", "read_config_sheet",
-           "read_positions_sheet", "inputs_key_cells", "positions_header_row"]
+           "read_positions_sheet", "inputs_key_cells", "positions_header_row", "clean_stale_temp_files"]
 
 
 class WorkbookError(VolarbInputError):
@@ -73,6 +73,30 @@ def _writable_dir(path: Path) -> Path:
     return folder
 
 
+#: Temporary files older than this (seconds) are leftovers of a killed run and are removed.
+STALE_TEMP_SECONDS = 600.0
+_TEMP_PREFIX, _TEMP_SUFFIX = ".~volarb-", ".tmp"
+
+
+def clean_stale_temp_files(folder: str | Path, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove volarb's own temporary files (``.~volarb-*.tmp``) left in ``folder`` by a killed run.
+
+    Only files older than ``older_than`` seconds go, so a run writing right now keeps its file.
+    Returns the files removed.
+    """
+    import time
+
+    now, removed = time.time(), []
+    for tmp in Path(folder).glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+        try:
+            if now - tmp.stat().st_mtime > older_than:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue
+    return removed
+
+
 def atomic_write_bytes(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` then move the temporary file onto ``path`` atomically.
 
@@ -82,8 +106,9 @@ def atomic_write_bytes(path: str | Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
     check_not_locked(path)
     folder = _writable_dir(path)
+    clean_stale_temp_files(folder)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".~volarb-", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=folder)
     except OSError as exc:
         raise WorkbookError(f"{path}: cannot write the report in {folder}: {exc.strerror}") from None
     os.close(fd)

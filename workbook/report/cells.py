@@ -159,6 +159,7 @@ def define_name(wb: Any, name: str, sheet: str, ref: str) -> None:
     (:func:`workbook.report.names.excel_name_problem`).
     """
     from openpyxl.workbook.defined_name import DefinedName
+
     from workbook.report.names import excel_name_problem
 
     problem = excel_name_problem(name)

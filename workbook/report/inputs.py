@@ -15,6 +15,7 @@ from workbook.report.cells import (
     Table,
     col,
     define_name,
+    frame_sheet,
     header,
     mark_input,
     note,
@@ -161,7 +162,7 @@ def write_inputs(wb: Any, data: ReportData) -> None:
                   "file>` to recompute the model values; formulas on the other sheets recalculate at once. "
                   "Named cells (column E) drive those formulas.")
     write_input_checks(ws)
-    ws.auto_filter.ref = None
+    frame_sheet(ws)
 
 
 def _input_tables(wb: Any, ws: Any, data: ReportData, row: int, rules: dict, cache: dict) -> int:

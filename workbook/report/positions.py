@@ -16,7 +16,7 @@ from typing import Any
 
 from workbook import layout as L
 from workbook.compute import ReportData
-from workbook.report.cells import Table, col, define_name, header, mark_input, put
+from workbook.report.cells import Table, col, define_name, frame_sheet, header, mark_input, put
 from workbook.report.stale import pos_name
 
 __all__ = ["write_positions_inputs", "write_positions_computed", "define_position_ranges", "SIGN", "W",
@@ -113,3 +113,4 @@ def write_positions_computed(wb: Any, ws: Any, data: ReportData) -> None:
     t.n = len(marked)
     ws.auto_filter.ref = f"A{t.header_row}:{col(len(L.POSITION_COLUMNS_ALL))}{t.last}"
     define_position_ranges(wb)
+    frame_sheet(ws, freeze=f"B{t.first}")
