@@ -320,6 +320,7 @@ MODEL_NAMES: dict[str, str] = {
     "ModelConfig": "Inputs fingerprint the model used",
     "CurrentPositions": "positions fingerprint now (live)",
     "CurrentConfig": "Inputs fingerprint now (live)",
+    "InputRowsChanged": "Inputs rows whose check term differs from the model's (live)",
     "InputsChanged": "TRUE when an input changed since the model ran (live)",
 }
 #: Inputs column holding each row's live fingerprint term (hidden; rewritten by refresh).

@@ -40,7 +40,13 @@ from workbook.report.plan import write_hedges, write_ladder, write_plan
 from workbook.report.positions import position_input_rows, write_positions_computed, write_positions_inputs
 from workbook.report.results import write_about, write_audit, write_orders, write_simulation
 from workbook.report.risk import write_assignment, write_risk
-from workbook.report.stale import banner, grey_stale_cells, inputs_fingerprint, positions_fingerprint
+from workbook.report.stale import (
+    banner,
+    grey_stale_cells,
+    inputs_fingerprint,
+    positions_fingerprint,
+    rows_changed_formula,
+)
 from workbook.report.today import write_today
 
 __all__ = ["Formula", "write_report", "refresh_workbook", "new_workbook", "xlfn", "NEWER_FUNCTIONS", "put",
@@ -67,7 +73,8 @@ def new_workbook() -> Any:
 def _computed(wb: Any, data: ReportData) -> None:
     """Today, the computed sheets and the views, written after Inputs and Positions exist."""
     pos_fp = positions_fingerprint(position_input_rows(wb[L.SHEET_POSITIONS]))
-    write_today(wb, data, pos_fp, inputs_fingerprint(wb[L.SHEET_INPUTS]))
+    inputs = wb[L.SHEET_INPUTS]
+    write_today(wb, data, pos_fp, inputs_fingerprint(inputs), rows_changed_formula(inputs))
     for name in L.COMPUTED_SHEETS:
         if name != L.SHEET_TODAY:
             WRITERS[name](wb, data)

@@ -18,8 +18,10 @@ same way from the cells it wrote (or the user's cells, on refresh):
 * Positions: ``sum_r r x strike + 3 sum r x contracts + 7 sum r x premium + sum r x expiry / 1000
   + 11 sum r x iv + 13 sum r [kind = put] + 17 sum r [side = short] + 19 n`` over the rows ``r``
   of the dynamic ranges (text in a number column counts 0, as in ``SUMPRODUCT``).
-* Inputs: the sum of column G, where each row holds ``(t(A) + 2 t(B) + 3 t(C) + 5 t(D)) x r`` and
-  ``t`` is the number, 1/0 for TRUE/FALSE, or the length of a text.
+* Inputs: column G holds each row's ``(t(A) + 2 t(B) + 3 t(C) + 5 t(D)) x r``, where ``t`` is
+  the number, 1/0 for TRUE/FALSE, or the length of a text; column H the same term as the model
+  saw it.  ``InputRowsChanged`` counts rows where they differ (so a small edit in one row is not
+  lost in the rounding of a large total); ``ModelConfig``/``CurrentConfig`` are the totals.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from workbook import layout as L
 from workbook.report.cells import Formula, col, put
 
 __all__ = ["cell_term", "excel_serial", "positions_fingerprint", "inputs_fingerprint", "write_input_checks",
-           "positions_fingerprint_formula", "write_model_block", "banner", "grey_stale_cells", "pos_name"]
+           "positions_fingerprint_formula", "rows_changed_formula", "write_model_block", "banner", "grey_stale_cells", "pos_name"]
 
 _EPOCH = _dt.datetime(1899, 12, 30)
 
@@ -112,26 +114,43 @@ def _check_rows(ws: Any) -> range:
 _TERM_COLS = ((1, 1), (2, 2), (3, 3), (4, 5))  # (column, weight): label, value, unit, config key
 
 
+def _row_term(ws: Any, r: int) -> float:
+    return r * sum(w * cell_term(ws.cell(row=r, column=k).value) for k, w in _TERM_COLS)
+
+
 def write_input_checks(ws: Any) -> None:
-    """Column G of Inputs: each row's live fingerprint term (hidden; build and refresh write it)."""
-    c = L.INPUT_CHECK_COL
-    put(ws, L.REPORT_HEADER_ROW, c, "Check")
-    for r in _check_rows(ws):
+    """Columns G and H of Inputs (hidden; build and refresh write them): each row's live
+    fingerprint term (formula) and the same term as the model saw it (value)."""
+    c, m = L.INPUT_CHECK_COL, L.INPUT_CHECK_COL + 1
+    put(ws, L.REPORT_HEADER_ROW, c, "Check now")
+    put(ws, L.REPORT_HEADER_ROW, m, "Check (model)")
+    rows = _check_rows(ws)
+    model = [_row_term(ws, r) for r in rows]
+    for r, term in zip(rows, model):
         terms = "+".join(f"{w}*IF(ISNUMBER({col(k)}{r}),{col(k)}{r},IF(ISLOGICAL({col(k)}{r}),"
                          f"IF({col(k)}{r},1,0),LEN({col(k)}{r})))" for k, w in _TERM_COLS)
         put(ws, r, c, Formula(f"=({terms})*ROW()"))
-    ws.column_dimensions[col(c)].hidden = True
+        put(ws, r, m, term)
+    for k in (c, m):
+        ws.column_dimensions[col(k)].hidden = True
 
 
 def inputs_fingerprint(ws: Any) -> float:
     """The Inputs fingerprint of the cells now on ``ws`` (what ``SUM`` of column G gives)."""
-    total = 0.0
-    for r in _check_rows(ws):
-        total += r * sum(w * cell_term(ws.cell(row=r, column=k).value) for k, w in _TERM_COLS)
-    return total
+    return sum(_row_term(ws, r) for r in _check_rows(ws))
 
 
-def write_model_block(wb: Any, ws: Any, row: int, config: Any, positions_fp: float, config_fp: float) -> int:
+def rows_changed_formula(ws: Any) -> str:
+    """The formula counting Inputs rows whose live term differs from the model's (column G vs H)."""
+    rows = _check_rows(ws)
+    c, m = col(L.INPUT_CHECK_COL), col(L.INPUT_CHECK_COL + 1)
+    g = f"'{L.SHEET_INPUTS}'!${c}${rows[0]}:${c}${rows[-1]}"
+    h = f"'{L.SHEET_INPUTS}'!${m}${rows[0]}:${m}${rows[-1]}"
+    return f"=SUMPRODUCT((ABS({g}-{h})>1E-9*(1+ABS({h})))*1)"
+
+
+def write_model_block(wb: Any, ws: Any, row: int, config: Any, positions_fp: float, config_fp: float,
+                      rows_changed: str) -> int:
     """The model-input cells (values), the current fingerprints and ``InputsChanged`` (formulas)
     from ``row`` down on ``ws``; returns the next free row."""
     from workbook.report.cells import label_rows, title
@@ -144,7 +163,7 @@ def write_model_block(wb: Any, ws: Any, row: int, config: Any, positions_fp: flo
     changed = ("=IFERROR(OR(ABS(Spot-ModelSpot)>" + tol.format("ModelSpot") + ",ABS(Vol-ModelVol)>"
                + tol.format("ModelVol") + f",{date_now}<>ModelDate,"
                "ABS(CurrentPositions-ModelPositions)>" + tol.format("ModelPositions")
-               + ",ABS(CurrentConfig-ModelConfig)>" + tol.format("ModelConfig") + "),TRUE)")
+               + ",InputRowsChanged>0),TRUE)")
     rows = [
         ("Model spot $/share", float(m.spot), L.FMT_PRICE, "ModelSpot", "Spot when the model last ran"),
         ("Model vol %", float(m.vol), L.FMT_PCT, "ModelVol", "Vol when the model last ran"),
@@ -156,6 +175,8 @@ def write_model_block(wb: Any, ws: Any, row: int, config: Any, positions_fp: flo
         ("Inputs fingerprint (now)", Formula(f"=SUM('{L.SHEET_INPUTS}'!${col(L.INPUT_CHECK_COL)}:"
                                              f"${col(L.INPUT_CHECK_COL)})"), L.FMT_NUM, "CurrentConfig",
          "sum of the hidden Inputs check column"),
+        ("Inputs rows changed (now)", Formula(rows_changed), L.FMT_INT, "InputRowsChanged",
+         "rows whose hidden check differs from the model's"),
         ("Inputs changed since the model ran", Formula(changed), L.FMT_GENERAL, "InputsChanged",
          "TRUE: model values are stale, run volarb refresh"),
     ]

@@ -44,7 +44,7 @@ _EXPIRY_COLUMNS = (Column("Expiry date", "expiry", L.FMT_DATE, 26), Column("Days
                    Column("Highest prob ITM %", "prob_itm", L.FMT_PCT, 60))
 
 
-def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float) -> None:
+def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float, rows_changed: str) -> None:
     """The Today sheet (first in the workbook); the model block feeds every sheet's banner."""
     from workbook.report.stale import write_model_block
 
@@ -74,7 +74,7 @@ def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float
     r = _orders(ws, data, r)
     r, exp = _expiries(ws, data, r)
     _charts(ws, data, t, exp)
-    r = write_model_block(wb, ws, max(r, t.first + 30), data.config, positions_fp, config_fp)
+    r = write_model_block(wb, ws, max(r, t.first + 30), data.config, positions_fp, config_fp, rows_changed)
     frame_sheet(ws, freeze="A3", landscape=False)
     ws.page_setup.fitToHeight = 0
 
