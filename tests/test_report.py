@@ -270,9 +270,11 @@ def test_print_titles_repeat_banner_and_header(wb):
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         # one page wide, or two when the columns add up to more than 200 character widths
         # (one landscape page would print them at about 4 pt)
-        width = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(1, ws.max_column + 1))
+        width = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(1, ws.max_column + 1)
+                    if not ws.column_dimensions[get_column_letter(c)].hidden)
         assert ws.page_setup.fitToWidth == (1 if width <= 200 else 2), ws.title
     assert wb[L.SHEET_POSITIONS].page_setup.fitToWidth == 2 and wb[L.SHEET_LADDER].page_setup.fitToWidth == 1
+    assert wb[L.SHEET_INPUTS].page_setup.fitToWidth == 1  # the hidden check columns do not count
 
 
 def test_audit_long_text_wraps_in_taller_rows(wb):

@@ -520,7 +520,7 @@ def test_today_sheet(books):
     assert_allclose(rows["Buying power $"], acct.buying_power, rtol=1e-12)
     alerts = _table(ws, "Alert", "Status")
     assert [a["Alert"] for a in alerts] == list(data.risk.alerting)
-    assert {a["Unit"] for a in alerts if a["Alert"] == "VAR_LIMIT_BREACH"} == {"1-day VaR $"}
-    orders = _table(ws, "Status", "Action")
+    assert {a["Unit of value and limit"] for a in alerts if a["Alert"] == "VAR_LIMIT_BREACH"} == {"1-day VaR $"}
+    orders = _table(ws, "Status", "Contracts")
     assert orders and all(o["Status"] == "HELD" and o["Held because"].startswith("buying power $-")
-                          for o in orders if o["Action"] == "sell")
+                          for o in orders if o["Order"].startswith("sell put"))

@@ -18,20 +18,36 @@ Conventions
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
-
-class Column(NamedTuple):
+class Column(tuple):
     """One table column, named once: header (with its unit), key, number format, width (characters).
 
     ``key`` is the engine's column name (or a report-only key); writers build formulas from
-    keys (:class:`workbook.report.cells.Table`), readers find columns by key.
+    keys (:class:`workbook.report.cells.Table`), readers find columns by key.  A 4-tuple (so
+    ``header, key, fmt, width = column`` works), defined without imports: this module is data only.
     """
 
-    header: str
-    key: str
-    fmt: str
-    width: int
+    __slots__ = ()
+    _fields = ("header", "key", "fmt", "width")
+
+    def __new__(cls, header: str, key: str, fmt: str, width: int) -> Column:
+        return tuple.__new__(cls, (header, key, fmt, width))
+
+    @property
+    def header(self) -> str:
+        return self[0]
+
+    @property
+    def key(self) -> str:
+        return self[1]
+
+    @property
+    def fmt(self) -> str:
+        return self[2]
+
+    @property
+    def width(self) -> int:
+        return self[3]
 
 
 # --- sheets -------------------------------------------------------------------------------

@@ -217,7 +217,8 @@ def frame_sheet(ws: Any, freeze: str | None = "A3", landscape: bool = True, titl
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     # one page wide unless the sheet is so wide that one page would print ~5 pt text: landscape
     # Letter/A4 holds about 150 character widths at a readable scale
-    width = sum((ws.column_dimensions[col(c)].width or 8.43) for c in range(1, ws.max_column + 1))
+    width = sum((ws.column_dimensions[col(c)].width or 8.43) for c in range(1, ws.max_column + 1)
+                if not ws.column_dimensions[col(c)].hidden)
     ws.page_setup.fitToWidth = 1 if width <= 200 else 2
     ws.page_setup.fitToHeight = pages_tall
     ws.sheet_properties.pageSetUpPr.fitToPage = True

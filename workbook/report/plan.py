@@ -93,7 +93,7 @@ def write_plan(wb: Any, data: ReportData) -> None:
     """Premium split, strike allocation, reinvestment priorities and the projection."""
     ws = wb.create_sheet(L.SHEET_PLAN)
     hdr = L.REPORT_HEADER_ROW
-    Table(ws, (Column("", "label", "", 34), Column("Value", "value", "", 14), Column("Formula", "how", "", 40)),
+    Table(ws, (Column("", "label", "", 40), Column("Value", "value", "", 14), Column("Formula", "how", "", 40)),
           hdr).write_header()
     ws.cell(row=hdr, column=1).value = Formula(_SPLIT_TITLE)
     split_rows = [
