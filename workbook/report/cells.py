@@ -305,16 +305,20 @@ class Table:
         return Formula(template.format_map(Row(self, r)))
 
     def rows(self, records: Iterable[Mapping[str, Any]], formulas: Mapping[str, str | Callable[[Row], Any]]
-             | None = None, model: Iterable[str] = ()) -> Table:
+             | None = None, model: Iterable[str] = (), keys: Iterable[str] | None = None) -> Table:
         """Write the body: each column's cell is its formula (a template or a function of the
-        :class:`Row`) if it has one, else the record's value (``model`` keys: engine values)."""
+        :class:`Row`) if it has one, else the record's value (``model`` keys: engine values).
+        With ``keys`` only those columns are written (the others are left as they are)."""
         formulas = formulas or {}
         model = set(model)
+        only = None if keys is None else set(keys)
         self.n = 0
         for i, rec in enumerate(records):
             r = self.first + i
             row = Row(self, r)
             for j, c in enumerate(self.columns):
+                if only is not None and c.key not in only:
+                    continue
                 f = formulas.get(c.key)
                 v = (f(row) if callable(f) else self.fill(f, r)) if f is not None else rec.get(c.key)
                 put(self.ws, r, self.start_col + j, v, c.fmt, model=c.key in model)

@@ -215,6 +215,14 @@ def _proj_fmt(key: str) -> str:
 def write_hedges(wb: Any, data: ReportData) -> None:
     """The hedge-ratio rule (formulas over the Inputs thresholds) and the call hedge ladder."""
     ws = wb.create_sheet(L.SHEET_HEDGES)
+    r = _hedge_rule(wb, ws)
+    title(ws, r, "Call hedge ladder")
+    _hedge_ladder(wb, ws, data, r + 1)
+    frame_sheet(ws)
+
+
+def _hedge_rule(wb: Any, ws: Any) -> int:
+    """The hedge ratio step by step; returns the next free row."""
     hdr = L.REPORT_HEADER_ROW
     Table(ws, (Column("Hedge ratio rule", "label", "", 30), Column("Value", "value", "", 12),
                Column("Formula", "how", "", 50)), hdr).write_header()
@@ -233,8 +241,12 @@ def write_hedges(wb: Any, data: ReportData) -> None:
          "Plan sheet call hedge budget"),
     ]
     label_rows(wb, ws, hdr + 1, rule_rows)
-    r = hdr + 1 + len(rule_rows) + 1
-    title(ws, r, "Call hedge ladder")
+    return hdr + 1 + len(rule_rows) + 1
+
+
+def _hedge_ladder(wb: Any, ws: Any, data: ReportData, hdr: int) -> None:
+    """One row per rung: moneyness and share from Inputs, model strike, DTE and price, live budget,
+    contracts, cost and leftover."""
     from workbook.report.inputs import table_rows
 
     rows = table_rows(wb[L.SHEET_INPUTS])["hedge"]
@@ -244,7 +256,7 @@ def write_hedges(wb: Any, data: ReportData) -> None:
         return lambda row: (Formula(f"='{L.SHEET_INPUTS}'!${c}${rows[row.r - t.first]}")
                             if row.r - t.first < len(rows) else hl[row.r - t.first][key])
 
-    t = Table(ws, L.HEDGE_COLUMNS, r + 1).write_header()
+    t = Table(ws, L.HEDGE_COLUMNS, hdr).write_header()
     t.rows(hl, {
         "moneyness": from_inputs("A", "moneyness"),
         "share": from_inputs("B", "share"),
@@ -257,4 +269,3 @@ def write_hedges(wb: Any, data: ReportData) -> None:
     note(ws, tot + 1, "Strike (spot x moneyness rounded to the listed increment), DTE (to the first listed monthly "
                       "expiry at least the Inputs target days out) and price (American model) are values; budget, "
                       "contracts, cost and leftover are formulas.")
-    frame_sheet(ws)
