@@ -37,18 +37,18 @@ def write_ladder(wb: Any, data: ReportData) -> None:
         return f"SUMIFS({_P(key)},{_P('strike')},{{strike}}{crit}"
 
     def short_puts(expr: str) -> str:
-        return f"SUMPRODUCT(({_P('strike')}={{strike}})*{IS_SHORT_PUT},{expr})"
+        return f"SUMPRODUCT(({_P('strike')}={{strike}})*{IS_SHORT_PUT}*{expr})"
 
     t = Table(ws, L.LADDER_COLUMNS, L.REPORT_HEADER_ROW).write_header()
     total_contracts = f"SUM({t.letter('contracts')}${t.first}:{t.letter('contracts')}${t.first + len(ladder) - 1})"
     t.rows(ladder.to_dict(orient="records"), {
         "contracts": "=" + short_puts(_P("contracts")),
-        "premium_collected": "=" + short_puts(f"{_P('premium')},{_P('contracts')}") + "*Multiplier",
+        "premium_collected": "=" + short_puts(f"{_P('premium')}*{_P('contracts')}") + "*Multiplier",
         "current_value": "=-" + sumifs("value"),
         "unrealized_pnl": "=" + sumifs("unrealized_pnl"),
         "share_of_contracts": f"=IF({total_contracts}=0,0,{{contracts}}/{total_contracts})",
         "moneyness": "={strike}/Spot",
-        "obligation": "=" + short_puts(f"{_P('strike')},{_P('contracts')}") + "*Multiplier",
+        "obligation": "=" + short_puts(f"{_P('strike')}*{_P('contracts')}") + "*Multiplier",
     }, model=("strike", "prob_itm", "status"))
     tot = t.total(("contracts", "premium_collected", "current_value", "unrealized_pnl", "obligation"))
     if t.n:

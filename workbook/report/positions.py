@@ -22,10 +22,13 @@ from workbook.report.stale import pos_name
 __all__ = ["write_positions_inputs", "write_positions_computed", "define_position_ranges", "SIGN", "W",
            "IS_SHORT_PUT", "positions_table"]
 
-#: +1 long / -1 short and +1 call / -1 put over the Positions input columns (array expressions).
-SIGN = f'((LOWER({pos_name("side")})="long")*2-1)'
-W = f'((LOWER({pos_name("kind")})="call")*2-1)'
-IS_SHORT_PUT = f'(LOWER({pos_name("kind")})="put")*(LOWER({pos_name("side")})="short")'
+#: +1 long / -1 short and +1 call / -1 put over the Positions input columns (array expressions;
+#: ``=`` compares text case-insensitively).  Used inside one-argument ``SUMPRODUCT`` products
+#: only: Gnumeric evaluates a comparison of a range as an array there, but not as a separate
+#: ``SUMPRODUCT`` argument nor inside ``LOWER``.
+SIGN = f'(({pos_name("side")}="long")*2-1)'
+W = f'(({pos_name("kind")}="call")*2-1)'
+IS_SHORT_PUT = f'({pos_name("kind")}="put")*({pos_name("side")}="short")'
 
 _FORMULAS = {
     "sign": '=IF(LOWER({side})="long",1,-1)',
