@@ -46,7 +46,7 @@ class InputRule:
             return L.FMT_PCT
         if self.kind == "float":
             return L.FMT_NUM4 if (self.hi is not None and self.hi <= 10) else L.FMT_NUM
-        return L.FMT_TEXT if self.kind == "text" else L.FMT_GENERAL
+        return {"text": L.FMT_TEXT, "bool": L.FMT_BOOL}.get(self.kind, L.FMT_GENERAL)
 
     @property
     def unit(self) -> str:
