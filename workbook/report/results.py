@@ -172,12 +172,14 @@ _ORDER_COLUMNS = (
     Column("Order type", "order_type", L.FMT_TEXT, 10), Column("Mid $/sh", "mid", L.FMT_PRICE, 10),
     Column("Limit $/sh", "limit", L.FMT_PRICE, 10), Column("Worst $/sh", "worst", L.FMT_PRICE, 10),
     Column("Tick $", "tick", L.FMT_PRICE, 8), Column("Time in force", "time_in_force", L.FMT_TEXT, 12),
-    Column("Held because", "hold_reason", L.FMT_TEXT, 60), Column("Trading windows", "windows", L.FMT_TEXT, 40),
+    Column("Held because", "reason", L.FMT_TEXT, 60),
+    Column("Buying power after $", "buying_power_after", L.FMT_MONEY, 14),
+    Column("Trading windows", "windows", L.FMT_TEXT, 40),
 )
 
 
 def write_orders(wb: Any, data: ReportData) -> None:
-    """The day's tickets (model: READY or HELD with the reason) and live counts against the Plan."""
+    """The day's tickets (model: PROPOSED, or HELD with the reason) and live counts against the Plan."""
     ws = wb.create_sheet(L.SHEET_ORDERS)
     orders = data.orders
     hdr = L.REPORT_HEADER_ROW
@@ -249,7 +251,8 @@ def write_about(wb: Any, data: ReportData) -> None:
         ("Config", m["sources"].get("config", "built-in example (the plan's parameters)")),
         ("Positions", m["sources"].get("positions", "built-in example (the plan's 38 short puts)")),
         *((label, m["sources"].get(key) or "none") for key, (label, _flag) in L.ABOUT_RISK_INPUTS.items()),
-        ("Account figures", data.account.basis),
+        ("Account figures", f"engine.plan.account: {data.account.account} account, FINRA 4210 / CBOE "
+                            "strategy-based margin of the Positions at PortfolioValue (docs/margin.md)"),
         ("Python", platform.python_version()),
         ("Recalculation", "Formulas recalculate on open (fullCalcOnLoad). Model outputs are values: the red banner "
                           "in row 1 says when an input changed since they were computed; run `volarb refresh`."),
