@@ -540,7 +540,6 @@ def test_today_sheet(books):
     rows = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(1, 13)}
     assert rows["Spot the model used $/share"] == 3.15 and rows["Vol the model used %"] == 4.25
     acct = data.account
-    # interim account: excess liquidity = net liquidation 3,792 - requirement (reg_t margin of the book)
     assert rows["Net liquidation $ (NLV)"] == 3792.0
     # the bases: excess liquidity = EWL - maintenance requirement; buying power = EWL - initial
     ewl = rows["Equity with loan value $ (EWL)"]

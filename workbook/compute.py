@@ -1,8 +1,9 @@
 """Everything the report shows, computed by the engine into one typed :class:`ReportData`.
 
 This is the pure part of the report: no openpyxl here.  :func:`compute_report` is the one
-public entry point; it runs private steps in order (marking the book, the plan, hedges,
-projection, Kelly, risk, account, assignment, simulation, orders, payoff) and returns frozen
+public entry point of the report (:func:`compute_plan` that of ``volarb plan``); it runs private
+steps in order (marking the book, the account, the plan, hedges, projection, Kelly, risk,
+assignment, simulation, orders, payoff), each taking its inputs and returning its result, frozen
 dataclasses, one per section (:class:`BookResult`, :class:`PlanResult`, :class:`HedgeResult`,
 :class:`ProjectionResult`, :class:`KellyLimits`, :class:`RiskResult`,
 :class:`AssignmentRow`, :class:`Payoff`; the account is the engine's
@@ -24,8 +25,9 @@ import numpy as np
 
 from engine.config import PlanConfig, config_to_dict
 
-__all__ = ["ReportData", "MarketInputs", "compute_report", "report_timestamp", "to_jsonable",
-           "payoff_grid", "STEPS", "compute_plan", "ReportInputs", "PlanData", "BookTotals", "BookResult", "PremiumSplit", "PlanResult", "HedgeResult",
+__all__ = ["ReportData", "ReportInputs", "PlanData", "MarketInputs", "compute_report", "compute_plan",
+           "report_timestamp", "to_jsonable", "payoff_grid", "STEPS", "BookTotals", "BookResult", "PremiumSplit",
+           "PlanResult", "HedgeResult",
            "ProjectionResult", "KellyLimits", "PortfolioGreeks", "VarFigures", "RiskResult",
            "AssignmentRow", "Payoff", "risk_figures", "positions_at_marked_vol",
            "surface_summary"]
