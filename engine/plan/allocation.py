@@ -31,8 +31,8 @@ import numpy as np
 from engine._validate import VolarbInputError
 from engine.config import CapitalConfig, MarginConfig, PlanConfig
 from engine.plan.margin import capital_per_contract, check_model, margin_from_capital
-from engine.units import days_to_years
 from engine.pricing.american import american_price
+from engine.units import days_to_years
 
 __all__ = [
     "PLAN_PREMIUMS", "PLAN_MONTH2_CONTRACTS", "allocate_premium", "put_expiry", "strike_premiums",

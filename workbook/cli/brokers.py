@@ -38,8 +38,7 @@ def broker_import(paths: list[str], broker: str = "auto", underlying: str | None
 
 
 def broker_positions(path: Path) -> Any:
-    """The positions table of a broker export: every open lot, or (while the positions reader
-    takes option rows only) the option lots, with the share lots named on stderr."""
+    """The positions table of a broker export: every open lot, options and share lots."""
     import csv
     import io
 
@@ -49,15 +48,7 @@ def broker_positions(path: Path) -> Any:
     rows = list(csv.DictReader(io.StringIO(res.positions_csv())))
     if not rows:
         raise CliError(f"{path.name}: the broker export has no open positions")
-    try:
-        return pos_mod.positions_from_records(rows, f"{path.name} (imported)")
-    except pos_mod.PositionsError:
-        options = [{k: v for k, v in r.items() if k != "shares"} for r in rows if r["kind"] != "stock"]
-        if len(options) == len(rows) or not options:
-            raise
-        sys.stderr.write(f"volarb: {path.name}: {len(rows) - len(options)} share lot(s) left out "
-                         "(this positions reader takes option rows only); `volarb import` writes them\n")
-        return pos_mod.positions_from_records(options, f"{path.name} (imported)")
+    return pos_mod.positions_from_records(rows, f"{path.name} (imported)")
 
 
 def review_broker_inputs(journal: str, equity: str) -> tuple[Any, Any]:

@@ -32,6 +32,8 @@ _SIM_SUMMARY: dict[str, tuple[str, str]] = {
     "prob_loss": ("Probability of a loss %", L.FMT_PCT),
     "prob_margin_call": ("Probability of a margin call %", L.FMT_PCT),
     "share_with_assignment": ("Share of paths with an assignment %", L.FMT_PCT),
+    "share_with_early_assignment": ("Share of paths with an early assignment %", L.FMT_PCT),
+    "mean_discounted_costs": ("Mean discounted trading costs $", L.FMT_MONEY0),
     "mean_discounted_final": ("Mean discounted final equity $", L.FMT_MONEY0),
     "se_discounted_final": ("Standard error of that mean $", L.FMT_MONEY0),
     "discounted_invested": ("Discounted invested $", L.FMT_MONEY0),
@@ -62,7 +64,12 @@ def write_simulation(wb: Any, data: ReportData) -> None:
         ws.column_dimensions[col(j + 1)].width = w
     d = data.simulation.to_dict()
     title(ws, L.REPORT_HEADER_ROW, f"Monte Carlo of the plan: {data.meta['paths']:,} paths, seed {data.meta['seed']}")
-    r = _percentiles(ws, data, L.REPORT_HEADER_ROW + 2, d)
+    rule = "; ".join(str(d[k]) for k in ("sizing", "costs") if d.get(k))
+    if rule:  # the sizing rule and costs behind every figure of the sheet
+        note(ws, L.REPORT_HEADER_ROW + 1, rule[0].upper() + rule[1:] + ". Equity = net liquidation value at model "
+                                          "mid marks; margin calls = maintenance requirement above equity with loan "
+                                          "value.")
+    r = _percentiles(ws, data, L.REPORT_HEADER_ROW + 3, d)
     r = _sim_targets(ws, r, d)
     title(ws, r, "Summary")
     summary = [(label, d[k], fmt) for k, (label, fmt) in _SIM_SUMMARY.items() if isinstance(d.get(k), (int, float))]

@@ -258,7 +258,8 @@ class ImportResult:
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(cols)
         for p in self.positions:
-            w.writerow([p.underlying, p.kind, p.side, _px(p.strike), p.expiry.isoformat(),
+            stock = p.kind == "stock"  # a share lot leaves strike and expiry blank (the note names its put)
+            w.writerow([p.underlying, p.kind, p.side, "" if stock else _px(p.strike), "" if stock else p.expiry.isoformat(),
                         _qty(p.contracts), _px(p.premium), p.open_date.isoformat() if p.open_date else "", "",
                         p.note, _qty(p.shares)][:len(cols)])
         return buf.getvalue()
