@@ -247,7 +247,6 @@ def test_expiring_today_keeps_intrinsic_delta_margin_and_status():
     import datetime as dt
 
     from engine.config import default_config
-    from engine.data.positions import example_positions
 
     cfg = default_config()
     pos = example_puts()

@@ -395,8 +395,8 @@ def test_report_orders_sheet_has_the_rebalance_section():
     from workbook.report import write_report
 
     data = compute_report(CFG, example_positions(), paths=20, seed=1)
-    rb = data.results["rebalance"]
-    assert "VAR_LIMIT_BREACH" in data.results["alerting"]
+    rb = data.rebalance
+    assert "VAR_LIMIT_BREACH" in data.risk.alerting
     assert (rb.tickets.loc[(rb.tickets["kind"] == "put") & (rb.tickets["effect"] == "open"), "status"] == "HELD").all()
     ws = write_report(data)["Orders"]
     col_a = [c.value for c in ws["A"]]

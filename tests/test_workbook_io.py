@@ -121,10 +121,10 @@ def inputs_book():
     import pandas as pd
 
     from engine.data.positions import example_positions
-    from workbook.compute import ReportData
+    from workbook.compute import ReportInputs
     from workbook.report import new_workbook, write_inputs, write_positions_inputs
 
-    data = ReportData(config=default_config(), positions=example_positions(), meta={})
+    data = ReportInputs(config=default_config(), positions=example_positions(), meta={})
     wb = new_workbook()
     write_inputs(wb, data)
     ws = wb.create_sheet(L.SHEET_POSITIONS)
@@ -202,7 +202,7 @@ def test_positions_bad_cell_names_row(inputs_book, tmp_path):
 
 def test_positions_formula_text_stays_text(inputs_book, tmp_path):
     wb = _copy(inputs_book, tmp_path)
-    cell = wb[L.SHEET_POSITIONS]["J2"]
+    cell = wb[L.SHEET_POSITIONS][f"J{L.REPORT_FIRST_ROW}"]
     cell.value = "=HYPERLINK(\"http://x\",\"y\")"
     cell.data_type = "s"
     p = tmp_path / "t.xlsx"

@@ -1,12 +1,15 @@
-"""Everything the report shows, computed by the engine into one :class:`ReportData`.
+"""Everything the report shows, computed by the engine into one typed :class:`ReportData`.
 
-This is the pure part of the report: no openpyxl here.  :func:`compute_report` runs the engine
-steps in order (marking the book, the plan, hedges, Kelly, risk, assignment, simulation, orders,
-audit), and :meth:`ReportData.to_dict` gives every figure as plain JSON-able data (what
-``volarb build --json`` prints).  :mod:`workbook.report` writes the same data into a workbook.
-
-Engine modules that are not available in this build are recorded in ``ReportData.missing``
-(with the import error) instead of failing the whole report; the sheet then says so.
+This is the pure part of the report: no openpyxl here.  :func:`compute_report` is the one
+public entry point of the report (:func:`compute_plan` that of ``volarb plan``); it runs private
+steps in order (marking the book, the account, the plan, hedges, projection, Kelly, risk,
+assignment, simulation, orders, payoff), each taking its inputs and returning its result, frozen
+dataclasses, one per section (:class:`BookResult`, :class:`PlanResult`, :class:`HedgeResult`,
+:class:`ProjectionResult`, :class:`KellyLimits`, :class:`RiskResult`,
+:class:`AssignmentRow`, :class:`Payoff`; the account is the engine's
+:class:`engine.plan.account.AccountState`).  :meth:`ReportData.to_dict` gives every figure as plain
+JSON-able data (what ``volarb build --json`` prints); :mod:`workbook.report` writes the same data
+into a workbook.  A broken engine module fails the report (no fallbacks).
 """
 
 from __future__ import annotations
@@ -15,17 +18,19 @@ import dataclasses
 import datetime as _dt
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from engine.config import PlanConfig, config_to_dict
 
-__all__ = ["ReportData", "MarketInputs", "compute_report", "report_timestamp", "to_jsonable", "payoff_grid",
-           "STEPS"]
-
-
+__all__ = ["ReportData", "ReportInputs", "PlanData", "MarketInputs", "compute_report", "compute_plan",
+           "report_timestamp", "to_jsonable", "payoff_grid", "STEPS", "BookTotals", "BookResult", "PremiumSplit",
+           "PlanResult", "HedgeResult",
+           "ProjectionResult", "KellyLimits", "PortfolioGreeks", "VarFigures", "RiskResult",
+           "AssignmentRow", "Payoff", "risk_figures", "positions_at_marked_vol",
+           "surface_summary"]
 def report_timestamp() -> _dt.datetime:
     """UTC time of the report: ``SOURCE_DATE_EPOCH`` (reproducible builds) if set, else now."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -134,124 +139,334 @@ class MarketInputs:
         return out
 
 
+
+def _pick(cls: type, values: Mapping[str, Any]) -> Any:
+    """An instance of the frozen dataclass ``cls`` from the engine mapping ``values`` (its fields;
+    a field the engine leaves out, such as historical VaR's seed, is None)."""
+    return cls(**{f.name: values.get(f.name) for f in dataclasses.fields(cls)})
+
+
+# --- typed results ------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class BookTotals:
+    """Sums over the marked book, $ unless stated (premium received is +, paid is -).
+
+    ``value`` is the book's mark-to-market value (short options negative: what closing costs),
+    ``obligation`` the cash needed if every short put is assigned (strike x shares), ``margin``
+    the requirement under ``capital.model``; ``delta_shares`` in shares, ``gamma`` in shares per
+    $1, ``theta_day`` $ per calendar day, ``vega_point`` $ per vol point.
+    """
+
+    premium_total: float
+    value: float
+    unrealized_pnl: float
+    delta_shares: float
+    delta_dollars: float
+    gamma: float
+    theta_day: float
+    vega_point: float
+    obligation: float
+    margin: float
+
+
+@dataclasses.dataclass(frozen=True)
+class BookResult:
+    """The marked book (:func:`engine.risk.book.mark_book`), its per-strike ladder and totals."""
+
+    marked: Any
+    ladder: Any
+    totals: BookTotals
+
+
+@dataclasses.dataclass(frozen=True)
+class PremiumSplit:
+    """The plan's premium split, $ (:func:`engine.plan.allocation.allocate_premium`).
+
+    ``premium`` is the book's net premium (received minus paid); ``call_share_used`` the share
+    sent to call hedges (``allocation.call_share``, or the hedge ratio when dynamic).
+    """
+
+    premium: float
+    call_share_used: float
+    call_hedge_budget: float
+    put_premium_budget: float
+    put_expansion_budget: float
+    compounding_factor: float
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanResult:
+    """Premium split, model premiums per ladder strike ($/share), strike allocation, reinvestment."""
+
+    split: PremiumSplit
+    strike_premiums: dict[float, float]
+    allocation: Any
+    reinvestment: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class HedgeResult:
+    """Hedge ratio (decimal share of premium) and the call hedge ladder (one row per rung)."""
+
+    ratio: float
+    ladder: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectionResult:
+    """Month-by-month projection, the plan's printed table (as printed) and the audit of the two."""
+
+    table: Any
+    printed: Any
+    audit: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class KellyLimits:
+    """Kelly position limits (decimal shares of net liquidation; :func:`engine.plan.kelly.kelly_limits`)."""
+
+    full_kelly: float
+    fractional_kelly: float
+    max_single_strike: float
+    max_strategy_allocation: float
+    max_monthly_addition: float
+    emergency_reserve: float
+
+
+@dataclasses.dataclass(frozen=True)
+class PortfolioGreeks:
+    """Book Greeks of the risk report: delta in shares and $, gamma shares per $1, theta $/day,
+    vega and rho $ per point, value and obligation and margin $, number of positions."""
+
+    delta_shares: float
+    delta_dollars: float
+    gamma: float
+    theta_day: float
+    vega_point: float
+    rho_point: float
+    value: float
+    obligation: float
+    margin: float
+    positions: int
+
+
+@dataclasses.dataclass(frozen=True)
+class VarFigures:
+    """Value at risk and expected shortfall, $ loss over ``horizon_days`` at ``confidence``
+    (:func:`engine.risk.var.value_at_risk`: method, pricing style, scenarios, P&L mean and
+    standard deviation $, worst loss $, book value $, seed, a note on the model)."""
+
+    method: str
+    style: str
+    confidence: float
+    horizon_days: int
+    scenarios: int
+    var: float
+    es: float
+    pnl_mean: float
+    pnl_std: float
+    worst_loss: float
+    value: float
+    seed: int | None
+    note: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RiskResult:
+    """The daily risk check: Greeks, VaR, alerts (a table: alert, value, threshold, status, detail),
+    the names of the firing alerts, the run's market inputs, IV rank/percentile and chain summary."""
+
+    greeks: PortfolioGreeks
+    var: VarFigures
+    alerts: Any
+    alerting: tuple[str, ...]
+    inputs: dict[str, Any]
+    iv: dict[str, Any] | None
+    surface: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class AssignmentRow:
+    """The assignment plan of one short put (:func:`engine.plan.assignment.assignment_plan`).
+
+    ``row`` is the position's index; prices are $/share, ``shares`` = contracts x multiplier.
+    """
+
+    row: int
+    strike: float
+    expiry: Any
+    contracts: int
+    shares: int
+    premium: float
+    cost_basis: float
+    tier: str
+    action: str
+    call_strike_target: float
+    call_strike: float
+    call_dte: int
+    call_premium: float
+    stop_level: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Payoff:
+    """P&L at expiry of the whole book ($) on a grid of underlying prices ($/share)."""
+
+    price: np.ndarray
+    pnl: np.ndarray
+
+
 @dataclasses.dataclass
-class ReportData:
-    """All figures of one report (engine outputs; formulas are added by the writer)."""
+class ReportInputs:
+    """The inputs of one report: validated config, positions table, run metadata, market inputs.
+
+    The Inputs and Positions writers need only these (the template builder uses them alone).
+    """
 
     config: PlanConfig
     positions: Any
     meta: dict[str, Any]
     market: MarketInputs = dataclasses.field(default_factory=MarketInputs)
-    results: dict[str, Any] = dataclasses.field(default_factory=dict)
-    missing: dict[str, str] = dataclasses.field(default_factory=dict)
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.results.get(key, default)
+
+@dataclasses.dataclass(frozen=True)
+class PlanData:
+    """What ``volarb plan`` prints: the account, plan, hedges, Kelly limits and projection of a book."""
+
+    config: PlanConfig
+    account: Any  # engine.plan.account.AccountState
+    plan: PlanResult
+    hedges: HedgeResult
+    kelly: KellyLimits
+    projection: ProjectionResult
+
+
+@dataclasses.dataclass(kw_only=True)
+class ReportData(ReportInputs):
+    """All figures of one report: the inputs, then one typed result per section (all computed by
+    :func:`compute_report`; none is optional)."""
+
+    book: BookResult
+    plan: PlanResult
+    hedges: HedgeResult
+    projection: ProjectionResult
+    kelly: KellyLimits
+    risk: RiskResult
+    account: Any  # engine.plan.account.AccountState
+    assignment: tuple[AssignmentRow, ...]
+    simulation: Any
+    orders: Any
+    rebalance: Any  # engine.plan.rebalance.Rebalance
+    payoff: Payoff
 
     def to_dict(self) -> dict[str, Any]:
-        """Every figure as JSON-able data (``volarb build --json``)."""
-        out = {"meta": self.meta, "config": config_to_dict(self.config),
-               "positions": self.positions}
-        out.update(self.results)
-        sim = out.get("simulation")
-        if sim is not None and hasattr(sim, "to_dict"):
-            sim = sim.to_dict()
+        """Every figure as JSON-able data (``volarb build --json``; its keys are documented in
+        docs/cli.md and stable: one flat key per figure family)."""
+        out: dict[str, Any] = {"meta": self.meta, "config": config_to_dict(self.config), "positions": self.positions}
+        if self.book is not None:
+            out |= {"marked": self.book.marked, "ladder": self.book.ladder, "book": self.book.totals}
+        if self.plan is not None:
+            out |= {"premium_split": self.plan.split, "strike_premiums": self.plan.strike_premiums,
+                    "allocation": self.plan.allocation, "reinvestment": self.plan.reinvestment}
+        if self.hedges is not None:
+            out |= {"hedge_ratio": self.hedges.ratio, "hedge_ladder": self.hedges.ladder}
+        if self.projection is not None:
+            out |= {"projection": self.projection.table, "plan_printed_table": self.projection.printed,
+                    "audit": self.projection.audit}
+        if self.kelly is not None:
+            out["kelly"] = self.kelly
+        if self.risk is not None:
+            r = self.risk
+            out |= {"portfolio_greeks": r.greeks, "var": r.var, "alerts": r.alerts, "alerting": list(r.alerting),
+                    "risk_inputs": r.inputs, "iv": r.iv, "surface": r.surface}
+        if self.account is not None:
+            out["account"] = self.account.summary()
+        out["assignment"] = list(self.assignment)
+        if self.simulation is not None:
+            sim = self.simulation.to_dict()
             sim.pop("elapsed_seconds", None)  # run time, not a figure: keeps --json reproducible
             out["simulation"] = sim
-        out["missing"] = self.missing
+        if self.orders is not None:
+            out["orders"] = self.orders
+        if self.rebalance is not None:
+            out["rebalance"] = self.rebalance.to_dict()
+        if self.payoff is not None:
+            out["payoff"] = {"price": self.payoff.price, "pnl": self.payoff.pnl}
         return to_jsonable(out)
 
 
-def _mark(data: ReportData) -> None:
+# --- steps --------------------------------------------------------------------------------------
+
+_TOTAL_KEYS = tuple(f.name for f in dataclasses.fields(BookTotals))
+
+
+def _mark(cfg: PlanConfig, positions: Any, market: MarketInputs) -> BookResult:
     from engine.risk.book import ladder_summary, mark_book
 
-    marked = mark_book(data.positions, data.config, surface=data.market.surface)
-    data.results["marked"] = marked
-    data.results["ladder"] = ladder_summary(marked)
-
-
-def _book_totals(data: ReportData) -> None:
-    m = data.get("marked")
-    if m is None:
-        return
-    totals = {}
-    for key in ("premium_total", "value", "unrealized_pnl", "delta_shares", "delta_dollars", "gamma",
-                "theta_day", "vega_point", "obligation", "margin"):
-        totals[key] = float(np.nansum(m[key].to_numpy(dtype=float)))
-    data.results["book"] = totals
-
-
-def _account(data: ReportData) -> None:
-    """The account model of the book (:func:`engine.plan.account.account_state`), at the config's NLV."""
-    from engine.plan.account import account_state
-
-    data.results["account"] = account_state(data.positions, data.config, marked=data.get("marked")).summary()
-
-
-def _plan(data: ReportData) -> None:
-    from engine.plan.allocation import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
-
-    cfg = data.config
-    premium = float(np.sum(np.where(data.positions["side"].to_numpy() == "short", 1.0, -1.0)
-                           * data.positions["premium"].to_numpy(dtype=float)
-                           * data.positions["contracts"].to_numpy(dtype=float)) * cfg.capital.contract_multiplier)
-    share = cfg.allocation.call_share
-    if cfg.hedge.use_dynamic_ratio:
-        share = _hedge_ratio_value(cfg)
-    split = allocate_premium(max(premium, 0.0), cfg.account.monthly_addition, share)
-    split = {"premium": premium, "call_share_used": share, **split}
-    data.results["premium_split"] = split
-    prem = strike_premiums(cfg, surface=data.market.surface)
-    data.results["strike_premiums"] = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
-    account = data.results.get("account")
-    bp = None if account is None else float(account["buying_power"])
-    alloc = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
-                             cfg.market.spot, cfg.capital.model, cfg.capital, buying_power=bp, margin=cfg.margin)
-    literal = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
-                               cfg.market.spot, "premium", cfg.capital)
-    alloc["literal_contracts"] = literal["contracts"].to_numpy()
-    data.results["allocation"] = alloc
-    data.results["reinvestment"] = reinvestment_plan(split["put_expansion_budget"], cfg,
-                                                     premiums=data.results["strike_premiums"], buying_power=bp)
-
-
-def _projection(data: ReportData) -> None:
-    from engine.plan.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
-
-    data.results["projection"] = project_plan(data.config)
-    data.results["plan_printed_table"] = PLAN_PRINTED_TABLE
-    data.results["audit"] = plan_discrepancies(data.config)
+    marked = mark_book(positions, cfg, surface=market.surface)
+    totals = BookTotals(**{k: float(np.nansum(marked[k].to_numpy(dtype=float))) for k in _TOTAL_KEYS})
+    return BookResult(marked=marked, ladder=ladder_summary(marked), totals=totals)
 
 
 def _hedge_ratio_value(cfg: PlanConfig) -> float:
     from engine.plan.hedge import hedge_ratio
 
-    h = cfg.hedge
-    return float(hedge_ratio(cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability, h))
+    return float(hedge_ratio(cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability,
+                             cfg.hedge))
 
 
-def _hedges(data: ReportData) -> None:
+def _account(cfg: PlanConfig, positions: Any, marked: Any) -> Any:
+    """The account of the book (:func:`engine.plan.account.account_state`) at the config's net liquidation."""
+    from engine.plan.account import account_state
+
+    return account_state(positions, cfg, marked=marked)
+
+
+def _plan(cfg: PlanConfig, pos: Any, market: MarketInputs, account: Any) -> PlanResult:
+    """Premium split, strike premiums, the allocation capped by the account's buying power, reinvestment."""
+    from engine.plan.allocation import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
+
+    sign = np.where(pos["side"].to_numpy() == "short", 1.0, -1.0)
+    premium = float(np.sum(sign * pos["premium"].to_numpy(dtype=float) * pos["contracts"].to_numpy(dtype=float))
+                    * cfg.capital.contract_multiplier)
+    share = _hedge_ratio_value(cfg) if cfg.hedge.use_dynamic_ratio else cfg.allocation.call_share
+    split = PremiumSplit(premium=premium, call_share_used=float(share),
+                         **allocate_premium(max(premium, 0.0), cfg.account.monthly_addition, share))
+    prem = strike_premiums(cfg, surface=market.surface)
+    by_strike = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
+    args = (split.put_expansion_budget, cfg.strikes.strikes, cfg.strikes.weights, prem, cfg.market.spot)
+    bp = float(account.buying_power)
+    alloc = allocate_strikes(*args, cfg.capital.model, cfg.capital, buying_power=bp, margin=cfg.margin)
+    alloc["literal_contracts"] = allocate_strikes(*args, "premium", cfg.capital)["contracts"].to_numpy()
+    return PlanResult(split=split, strike_premiums=by_strike, allocation=alloc,
+                      reinvestment=reinvestment_plan(split.put_expansion_budget, cfg, premiums=by_strike,
+                                                     buying_power=bp))
+
+
+def _hedges(cfg: PlanConfig, plan: PlanResult) -> HedgeResult:
     from engine.plan.hedge import hedge_ladder
 
-    cfg = data.config
-    data.results["hedge_ratio"] = _hedge_ratio_value(cfg)
-    budget = data.results.get("premium_split", {}).get("call_hedge_budget")
-    if budget is None:
-        budget = 0.0
     m = cfg.market
-    data.results["hedge_ladder"] = hedge_ladder(budget, m.spot, m.vol, m.rate, m.dividend_yield, cfg.hedge.ladder,
-                                                cfg.valuation_date, cfg.strikes.strike_increment,
-                                                multiplier=cfg.capital.contract_multiplier)
+    ladder = hedge_ladder(plan.split.call_hedge_budget, m.spot, m.vol, m.rate, m.dividend_yield, cfg.hedge.ladder,
+                          cfg.valuation_date, cfg.strikes.strike_increment, multiplier=cfg.capital.contract_multiplier)
+    return HedgeResult(ratio=_hedge_ratio_value(cfg), ladder=ladder)
 
 
-def _kelly(data: ReportData) -> None:
+def _projection(cfg: PlanConfig) -> ProjectionResult:
+    from engine.plan.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
+
+    return ProjectionResult(table=project_plan(cfg), printed=PLAN_PRINTED_TABLE, audit=plan_discrepancies(cfg))
+
+
+def _kelly(cfg: PlanConfig) -> KellyLimits:
     from engine.plan.kelly import kelly_limits
 
-    k = data.config.kelly
-    data.results["kelly"] = kelly_limits(k.win_probability, k.avg_win, k.avg_loss, k.fraction, k.cap,
-                                         max_strategy_allocation=k.max_strategy_allocation,
-                                         max_monthly_addition=k.max_monthly_addition,
-                                         emergency_reserve=k.emergency_reserve)
+    k = cfg.kelly
+    limits: KellyLimits = _pick(KellyLimits, kelly_limits(
+        k.win_probability, k.avg_win, k.avg_loss, k.fraction, k.cap, max_strategy_allocation=k.max_strategy_allocation,
+        max_monthly_addition=k.max_monthly_addition, emergency_reserve=k.emergency_reserve))
+    return limits
 
 
 def positions_at_marked_vol(positions: Any, marked: Any) -> Any:
@@ -305,26 +520,21 @@ def surface_summary(surface: Any) -> dict[str, Any] | None:
             "dropped": [] if dropped is None else to_jsonable(dropped[["expiry", "strike", "kind", "reason"]])}
 
 
-def _risk(data: ReportData) -> None:
+def _risk(cfg: PlanConfig, positions: Any, market: MarketInputs, book: BookResult) -> RiskResult:
     import pandas as pd
 
-    rep = risk_figures(data.positions, data.config, data.market, marked=data.get("marked"))
-    data.results["portfolio_greeks"] = rep["greeks"]
-    data.results["var"] = rep["var"]
-    data.results["alerts"] = pd.DataFrame(rep["alerts"], columns=["alert", "value", "threshold", "status", "detail"])
-    data.results["alerting"] = rep["alerting"]
-    data.results["risk_inputs"] = rep["inputs"]
-    data.results["iv"] = rep["iv"]
-    data.results["surface"] = rep["surface"]
+    rep = risk_figures(positions, cfg, market, marked=book.marked)
+    return RiskResult(greeks=_pick(PortfolioGreeks, rep["greeks"]), var=_pick(VarFigures, rep["var"]),
+                      alerts=pd.DataFrame(rep["alerts"], columns=["alert", "value", "threshold", "status", "detail"]),
+                      alerting=tuple(rep["alerting"]), inputs=rep["inputs"], iv=rep["iv"], surface=rep["surface"])
 
 
-def _assignment(data: ReportData) -> None:
+def _assignment(cfg: PlanConfig, pos: Any) -> tuple[AssignmentRow, ...]:
     from engine.plan.assignment import assignment_plan
 
-    cfg = data.config
-    rows = []
-    pos = data.positions
     m = cfg.market
+    fields = {f.name for f in dataclasses.fields(AssignmentRow)}
+    rows = []
     for i in range(len(pos)):
         r = pos.iloc[i]
         if r["kind"] != "put" or r["side"] != "short":
@@ -334,101 +544,134 @@ def _assignment(data: ReportData) -> None:
                                m.dividend_yield, cfg.valuation_date, cfg.assignment,
                                strike_increment=cfg.strikes.strike_increment,
                                multiplier=cfg.capital.contract_multiplier)
-        rows.append({"row": i, "strike": float(r["strike"]), "expiry": r["expiry"], "contracts": int(r["contracts"]),
-                     "shares": shares, "premium": float(r["premium"]), **plan})
-    data.results["assignment"] = rows
+        rec = {"row": i, "strike": float(r["strike"]), "expiry": r["expiry"], "contracts": int(r["contracts"]),
+               "shares": shares, "premium": float(r["premium"]), **plan}
+        rows.append(AssignmentRow(**{k: v for k, v in rec.items() if k in fields}))
+    return tuple(rows)
 
 
-def _simulation(data: ReportData) -> None:
-    from engine.data.positions import is_stock
+def _simulation(cfg: PlanConfig, positions: Any, paths: int, seed: int) -> Any:
     from engine.risk.simulate import simulate_plan
 
-    if is_stock(data.positions).any():
-        # engine.risk.simulate starts from option positions only: a book holding shares is not
-        # simulated rather than simulated without them
-        data.missing["simulation"] = ("the positions hold stock rows, which the Monte Carlo does not take yet "
-                                      "(engine.risk.simulate starts from option positions only)")
-        return
-    paths = data.meta["paths"]
-    seed = data.meta["seed"]
-    data.results["simulation"] = simulate_plan(data.config, data.positions, paths, seed)
+    return simulate_plan(cfg, positions, paths, seed)
 
 
-def _orders(data: ReportData) -> None:
+def _orders(cfg: PlanConfig, plan: PlanResult, hedges: HedgeResult, account: Any, risk: RiskResult) -> Any:
+    """The month's trades as order tickets (:func:`engine.plan.orders.order_tickets`), each PROPOSED
+    or HELD with the reason by the account model and the firing alerts."""
     import pandas as pd
 
-    from engine.plan.orders import order_tickets
-
-    cfg = data.config
-    alloc = data.get("allocation")
-    if alloc is None:
-        return
     from engine.plan.allocation import put_expiry
+    from engine.plan.orders import TICKET_COLUMNS, order_tickets
 
-    expiry = put_expiry(cfg)
-    und = cfg.market.underlying
+    expiry, und = put_expiry(cfg), cfg.market.underlying
     trades = [{"action": "sell", "underlying": und, "kind": "put", "strike": float(r.strike), "expiry": expiry,
                "contracts": int(r.contracts), "mid": float(r.premium)}
-              for r in alloc.itertuples() if int(r.contracts) > 0]
-    hl = data.get("hedge_ladder")
-    if hl is not None:
-        for r in hl.itertuples():
-            if int(r.contracts) > 0:
-                exp = r.expiry if r.expiry is not None else cfg.valuation_date + _dt.timedelta(days=int(r.dte))
-                trades.append({"action": "buy", "underlying": und, "kind": "call", "strike": float(r.strike), "expiry": exp,
-                               "contracts": int(r.contracts), "mid": float(r.price)})
+              for r in plan.allocation.itertuples() if int(r.contracts) > 0]
+    for r in hedges.ladder.itertuples():
+        if int(r.contracts) > 0:
+            exp = r.expiry if r.expiry is not None else cfg.valuation_date + _dt.timedelta(days=int(r.dte))
+            trades.append({"action": "buy", "underlying": und, "kind": "call", "strike": float(r.strike),
+                           "expiry": exp, "contracts": int(r.contracts), "mid": float(r.price)})
     if not trades:
-        data.results["orders"] = pd.DataFrame(columns=["action", "underlying", "kind", "strike", "expiry", "contracts", "mid"])
-        return
-    from engine.plan.account import account_state
-
-    account = account_state(data.positions, cfg, marked=data.get("marked"))
-    data.results["orders"] = order_tickets(pd.DataFrame(trades), cfg.execution, account=account,
-                                           alerts=data.get("alerting") or (), valuation_date=cfg.valuation_date,
-                                           spot=cfg.market.spot, margin=cfg.margin,
-                                           multiplier=cfg.capital.contract_multiplier)
+        return pd.DataFrame(columns=list(TICKET_COLUMNS))
+    return order_tickets(pd.DataFrame(trades), cfg.execution, account=account, alerts=risk.alerting,
+                         valuation_date=cfg.valuation_date, spot=cfg.market.spot, margin=cfg.margin,
+                         multiplier=cfg.capital.contract_multiplier)
 
 
 def listed_call_strikes(surface: Any) -> list[float] | None:
     """Call strikes quoted in an option chain (for the hedge rungs), or None without a chain."""
-    quotes = getattr(surface, "quotes", None)
+    quotes = None if surface is None else surface.quotes
     if quotes is None or not len(quotes) or "kind" not in quotes.columns:
         return None
     calls = quotes[quotes["kind"] == "call"]
     return sorted({float(k) for k in calls["strike"]}) or None
 
 
-def _rebalance(data: ReportData) -> None:
+def _rebalance(cfg: PlanConfig, positions: Any, book: BookResult, risk: RiskResult, market: MarketInputs) -> Any:
+    """The book rebalanced toward the plan (:func:`engine.plan.rebalance.rebalance`), its orders
+    gated by the account model and the firing alerts like every other ticket."""
     from engine.plan.rebalance import rebalance
 
-    data.results["rebalance"] = rebalance(
-        data.positions, data.config, marked=data.get("marked"), alerts=list(data.get("alerting") or ()),
-        surface=data.market.surface, listed_strikes=listed_call_strikes(data.market.surface))
+    return rebalance(positions, cfg, marked=book.marked, alerts=list(risk.alerting), surface=market.surface,
+                     listed_strikes=listed_call_strikes(market.surface))
 
 
-def _payoff(data: ReportData) -> None:
+def _payoff(cfg: PlanConfig, positions: Any) -> Payoff:
     from workbook import layout as L
 
-    prices, pnl = payoff_grid(data.positions, data.config, L.PAYOFF_STEPS, L.PAYOFF_MAX_MULTIPLE)
-    data.results["payoff"] = {"price": prices, "pnl": pnl}
+    prices, pnl = payoff_grid(positions, cfg, L.PAYOFF_STEPS, L.PAYOFF_MAX_MULTIPLE)
+    return Payoff(price=prices, pnl=pnl)
 
 
-#: (step name, function, engine module it needs) in order; each is one tick of the progress bar.
-STEPS: tuple[tuple[str, Callable[[ReportData], None], str], ...] = (
-    ("mark book", _mark, "engine.risk.book"),
-    ("book totals", _book_totals, ""),
-    ("account", _account, "engine.plan.account"),
-    ("plan", _plan, "engine.plan.allocation"),
-    ("hedges", _hedges, "engine.plan.hedge"),
-    ("projection", _projection, "engine.plan.projection"),
-    ("kelly", _kelly, "engine.plan.kelly"),
-    ("risk", _risk, "engine.risk.checks"),
-    ("assignment", _assignment, "engine.plan.assignment"),
-    ("simulation", _simulation, "engine.risk.simulate"),
-    ("orders", _orders, "engine.plan.orders"),
-    ("rebalance", _rebalance, "engine.plan.rebalance"),
-    ("payoff", _payoff, ""),
-)
+#: The steps of :func:`compute_report` in order; each is one tick of the progress bar.
+STEPS: tuple[str, ...] = ("mark book", "account", "plan", "hedges", "projection", "kelly", "risk", "assignment",
+                          "simulation", "orders", "rebalance", "payoff")
+
+
+def _meta(config: PlanConfig, paths: int | None, seed: int | None, sources: dict[str, str] | None,
+          timestamp: _dt.datetime | None, market: MarketInputs) -> dict[str, Any]:
+    import engine
+
+    all_sources = {**(sources or {}), **{k: v for k, v in market.sources.items() if v}}
+    meta: dict[str, Any] = {
+        "version": getattr(engine, "__version__", "unknown"),
+        "timestamp": (timestamp or report_timestamp()).isoformat(sep=" "),
+        "paths": int(paths if paths is not None else config.simulation.paths),
+        "seed": int(seed if seed is not None else config.simulation.seed),
+        "valuation_date": config.market.valuation_date,
+        "sources": all_sources,
+    }
+    return meta
+
+
+def _measured_iv(config: PlanConfig, market: MarketInputs, meta: dict[str, Any]) -> PlanConfig:
+    """A measured IV percentile replaces the config's stated one everywhere (hedge-ratio rule,
+    Inputs sheet, alerts), so the report never mixes the two."""
+    if market.iv_history is None:
+        return config
+    from engine.data.ivhistory import iv_rank_percentile
+
+    measured = iv_rank_percentile(market.iv_history, window=config.risk.iv_history_days)["iv_percentile"]
+    if measured == measured:  # not NaN (enough history)
+        config = config.replace(market__iv_percentile=round(float(measured), 6))
+        meta["iv_percentile_source"] = f"measured from {market.sources.get('iv_history') or 'IV history'}"
+    return config
+
+
+def _refuse_stock_rows(positions: Any) -> None:
+    """The report workbook's Positions sheet has no ``shares`` column yet: a stock row is refused."""
+    from engine._validate import VolarbInputError
+    from engine.data.positions import is_stock, row_where
+
+    stock = is_stock(positions)
+    if stock.any():
+        i = int(np.flatnonzero(stock)[0])
+        raise VolarbInputError(f"{row_where(positions, i)}, column 'kind': a stock row cannot go into the report "
+                               "workbook yet (its Positions sheet has no shares column); volarb risk and volarb plan "
+                               "take it")
+
+
+def compute_plan(config: PlanConfig, positions: Any) -> PlanData:
+    """The plan of ``volarb plan``: premium split and allocation, hedges, Kelly, projection.
+
+    >>> from engine.config import default_config
+    >>> from engine.data.positions import example_positions
+
+    Premium 4,349 received on the example's puts less 1,210 paid for its illustrative calls = 3,139;
+    80% of it plus the $4,000 addition: 0.8 x 3139 + 4000 = 6,511.20.
+
+    >>> round(compute_plan(default_config(), example_positions()).plan.split.put_expansion_budget, 2)
+    6511.2
+    """
+    from engine.risk.book import mark_book
+
+    account = _account(config, positions, mark_book(positions, config))  # a book may hold no short puts
+    plan = _plan(config, positions, MarketInputs(), account)
+    return PlanData(config=config, account=account, plan=plan, hedges=_hedges(config, plan), kelly=_kelly(config),
+                    projection=_projection(config))
+
 
 
 def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = None, seed: int | None = None,
@@ -447,7 +690,7 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     sources : dict, optional
         Where the config and positions came from (shown on the About sheet).
     progress : callable, optional
-        Called with each step's name after it finishes (drives the progress bar).
+        Called with each step's name (:data:`STEPS`) after it finishes (drives the progress bar).
     timestamp : datetime, optional
         Report time (default :func:`report_timestamp`).
     market : MarketInputs, optional
@@ -456,8 +699,8 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     Returns
     -------
     ReportData
-        Engine outputs by key; modules missing from this build are listed in ``missing``.
-        An input error (:class:`engine.VolarbInputError`) from any step propagates.
+        Typed results per section.  An input error (:class:`engine.VolarbInputError`) from any
+        step propagates, and so does any other failure: there is no partial report.
 
     Raises
     ------
@@ -465,47 +708,28 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
         A stock row in ``positions``: the report workbook's Positions sheet has no ``shares``
         column yet (the engine, ``volarb risk`` and ``volarb plan`` take stock rows).
     """
-    import engine
-    from engine._validate import VolarbInputError
-    from engine.data.positions import is_stock, row_where
-
-    stock = is_stock(positions)
-    if stock.any():
-        i = int(np.flatnonzero(stock)[0])
-        raise VolarbInputError(f"{row_where(positions, i)}, column 'kind': a stock row cannot go into the report "
-                               "workbook yet (its Positions sheet has no shares column); volarb risk and volarb plan "
-                               "take it")
-
-    meta = {
-        "version": getattr(engine, "__version__", "unknown"),
-        "timestamp": (timestamp or report_timestamp()).isoformat(sep=" "),
-        "paths": int(paths if paths is not None else config.simulation.paths),
-        "seed": int(seed if seed is not None else config.simulation.seed),
-        "valuation_date": config.market.valuation_date,
-        "sources": dict(sources or {}),
-    }
+    _refuse_stock_rows(positions)
     mi = market or MarketInputs()
-    meta["sources"].update({k: v for k, v in mi.sources.items() if v})
-    if mi.iv_history is not None:
-        # a measured IV percentile replaces the config's stated one everywhere (hedge-ratio rule,
-        # Inputs sheet, alerts), so the report never mixes the two
-        from engine.data.ivhistory import iv_rank_percentile
+    meta = _meta(config, paths, seed, sources, timestamp, mi)
+    cfg = _measured_iv(config, mi, meta)
+    done = progress or (lambda name: None)
 
-        measured = iv_rank_percentile(mi.iv_history, window=config.risk.iv_history_days)["iv_percentile"]
-        if measured == measured:  # not NaN (enough history)
-            config = config.replace(market__iv_percentile=round(float(measured), 6))
-            meta["iv_percentile_source"] = f"measured from {mi.sources.get('iv_history') or 'IV history'}"
-            meta["valuation_date"] = config.market.valuation_date
-    data = ReportData(config=config, positions=positions, meta=meta, market=mi)
-    for name, func, module in STEPS:
-        try:
-            func(data)
-        except ImportError as exc:
-            if module and (exc.name or "").startswith("engine"):
-                data.missing[name] = f"{module} not available in this build ({exc})"
-            else:
-                raise
-        if progress is not None:
-            progress(name)
-    data.meta["missing"] = dict(data.missing)
-    return data
+    def step(name: str, value: Any) -> Any:
+        done(name)
+        return value
+
+    book = step("mark book", _mark(cfg, positions, mi))
+    account = step("account", _account(cfg, positions, book.marked))
+    plan = step("plan", _plan(cfg, positions, mi, account))
+    hedges = step("hedges", _hedges(cfg, plan))
+    projection = step("projection", _projection(cfg))
+    kelly = step("kelly", _kelly(cfg))
+    risk = step("risk", _risk(cfg, positions, mi, book))
+    assignment = step("assignment", _assignment(cfg, positions))
+    simulation = step("simulation", _simulation(cfg, positions, meta["paths"], meta["seed"]))
+    orders = step("orders", _orders(cfg, plan, hedges, account, risk))
+    rebalance = step("rebalance", _rebalance(cfg, positions, book, risk, mi))
+    payoff = step("payoff", _payoff(cfg, positions))
+    return ReportData(config=cfg, positions=positions, meta=meta, market=mi, book=book, plan=plan, hedges=hedges,
+                      projection=projection, kelly=kelly, risk=risk, account=account, assignment=assignment,
+                      simulation=simulation, orders=orders, rebalance=rebalance, payoff=payoff)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -22,40 +23,30 @@ from workbook.cli.common import (
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    cfg, pos, sources = load_inputs(args)
+    cfg, pos, _sources = load_inputs(args)
     cfg = apply_overrides(args, cfg)
-    from engine.risk.book import mark_book
-    from workbook.compute import ReportData, _account, _hedges, _kelly, _plan, _projection
+    from workbook.compute import compute_plan
 
-    data = ReportData(config=cfg, positions=pos, meta={"sources": sources})
-    data.results["marked"] = mark_book(pos, cfg)  # the marked book only: a book may hold no short puts
-    for step in (_account, _plan, _hedges, _kelly, _projection):
-        step(data)
-    res = data.results
+    data = compute_plan(cfg, pos)
+    plan, hedges, proj = data.plan, data.hedges, data.projection
+    account = data.account.summary()
     if args.json:
-        emit_json({k: res.get(k) for k in ("account", "premium_split", "allocation", "reinvestment", "hedge_ratio",
-                                            "hedge_ladder", "kelly", "projection", "audit")})
+        emit_json({"account": account, "premium_split": plan.split, "allocation": plan.allocation,
+                   "reinvestment": plan.reinvestment, "hedge_ratio": hedges.ratio, "hedge_ladder": hedges.ladder,
+                   "kelly": data.kelly, "projection": proj.table, "audit": proj.audit})
         return EXIT_OK
-    if "account" in res:
-        sys.stdout.write(account_table(res["account"]) + "\n")
-    if "premium_split" in res:
-        sys.stdout.write(kv_table(res["premium_split"], "premium split"))
-        bp = res.get("account", {}).get("buying_power")
-        cap_text = "" if bp is None else f", capped by buying power ${bp:,.0f}"
-        sys.stdout.write("\n" + table(frame_records(res["allocation"]), ["strike", "weight", "capital", "premium",
-                                                                  "capital_per_contract", "contracts_sized", "contracts",
-                                                                  "literal_contracts", "bp_per_contract",
-                                                                  "buying_power_used", "expected_premium", "leftover"],
-                                      f"strike allocation ({cfg.capital.model}, capital per contract net of the "
-                                      f"premium{cap_text}; literal = the plan's int(capital / (premium x 100)))"))
-    if "hedge_ladder" in res:
-        sys.stdout.write(f"\nhedge ratio {res['hedge_ratio']:.4f}\n")
-        sys.stdout.write(table(frame_records(res["hedge_ladder"]), ["rung", "strike", "dte", "budget", "price", "contracts",
-                                                               "cost"], "hedge ladder"))
-    if "kelly" in res:
-        sys.stdout.write("\n" + kv_table(res["kelly"], "Kelly limits"))
-    if "projection" in res:
-        sys.stdout.write("\n" + table(frame_records(res["projection"]), None, "projection"))
+    sys.stdout.write(account_table(account) + "\n")
+    sys.stdout.write(kv_table(dataclasses.asdict(plan.split), "premium split"))
+    sys.stdout.write("\n" + table(frame_records(plan.allocation), [
+        "strike", "weight", "capital", "premium", "capital_per_contract", "contracts_sized", "contracts",
+        "literal_contracts", "bp_per_contract", "buying_power_used", "expected_premium", "leftover"],
+        f"strike allocation ({cfg.capital.model}, capital per contract net of the premium, capped by buying power "
+        f"${account['buying_power']:,.0f}; literal = the plan's int(capital / (premium x 100)))"))
+    sys.stdout.write(f"\nhedge ratio {hedges.ratio:.4f}\n")
+    sys.stdout.write(table(frame_records(hedges.ladder), ["rung", "strike", "dte", "budget", "price", "contracts",
+                                                         "cost"], "hedge ladder"))
+    sys.stdout.write("\n" + kv_table(dataclasses.asdict(data.kelly), "Kelly limits"))
+    sys.stdout.write("\n" + table(frame_records(proj.table), None, "projection"))
     return EXIT_OK
 
 
