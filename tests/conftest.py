@@ -29,8 +29,17 @@ def run_cli(capsys, *argv):
 
 @pytest.fixture(autouse=True)
 def _no_progress_bars(monkeypatch):
-    """Progress bars off in every test (they go to stderr, which CLI tests read)."""
+    """Progress bars off in every test (they go to stderr, which CLI tests read); the CLI's
+    cached-value step (several seconds of formula evaluation a build) off too, except in the
+    tests that check it (``cached_values`` fixture: tests/test_cached.py)."""
     monkeypatch.setenv("VOLARB_NO_PROGRESS", "1")
+    monkeypatch.setenv("VOLARB_NO_CACHED_VALUES", "1")
+
+
+@pytest.fixture
+def cached_values(monkeypatch):
+    """The CLI's default save: cached values in every formula cell."""
+    monkeypatch.delenv("VOLARB_NO_CACHED_VALUES", raising=False)
 
 
 SOFFICE_MISSING = "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from workbook import layout as L
+from workbook import views
 from workbook.compute import ReportData
 
 __all__ = ["Formula", "write_report", "refresh_workbook", "new_workbook", "xlfn", "NEWER_FUNCTIONS"]
@@ -1083,6 +1084,7 @@ def write_report(data: ReportData) -> Any:
     write_positions_computed(ws, data)
     for name in L.COMPUTED_SHEETS:
         _WRITERS[name](wb, data)
+    views.write_views(wb, data, L)
     _finish(wb, data)
     return wb
 
@@ -1134,6 +1136,7 @@ def refresh_workbook(wb: Any, data: ReportData) -> Any:
         for dn in [n for n, v in list(wb.defined_names.items()) if f"'{name}'!" in (v.attr_text or "")]:
             del wb.defined_names[dn]
         _WRITERS[name](wb, data)
+    views.write_views(wb, data, L)
     # restore the original sheet order, new sheets in layout order after known ones
     wanted = [n for n in order if n in wb.sheetnames] + [n for n in wb.sheetnames if n not in order]
     wb._sheets = [wb[n] for n in wanted]

@@ -25,8 +25,30 @@ from workbook.cli.common import (
 )
 
 
+def save_report_file(args: argparse.Namespace, wb: Any, path: Path) -> Path:
+    """Save a report atomically, with cached values in its formula cells (:mod:`workbook.cached`).
+
+    With ``--recalc`` LibreOffice stores its own values afterwards, so the cached-value step is
+    skipped; ``VOLARB_NO_CACHED_VALUES=1`` skips it too (the test suite's CLI runs, for speed).
+    """
+    import os
+
+    from workbook.io import atomic_save
+
+    if args.recalc or os.environ.get("VOLARB_NO_CACHED_VALUES") == "1":
+        return atomic_save(wb, path)
+    from workbook.cached import save_report
+
+    def note(rep: Any) -> None:
+        if rep.missing:
+            sys.stderr.write(f"volarb: note: {len(rep.missing)} formula cells have no stored value (first: "
+                             f"{rep.missing[0]}); a spreadsheet computes them on open\n")
+
+    return save_report(wb, path, on_report=note)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
-    from workbook.io import atomic_save, check_not_locked
+    from workbook.io import check_not_locked
     from workbook.report import write_report
 
     out = Path(args.out)
@@ -37,13 +59,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     cfg = apply_overrides(args, cfg)
     data = compute_data(args, cfg, pos, sources)
     wb = write_report(data)
-    atomic_save(wb, out)
+    save_report_file(args, wb, out)
     return after_write(args, data, out)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     from workbook.io import (
-        atomic_save,
         check_not_locked,
         load_user_workbook,
         make_backup,
@@ -74,7 +95,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     data = compute_data(args, cfg, pos, sources)
     refresh_workbook(wb, data)
     backup = make_backup(path)
-    atomic_save(wb, path)
+    save_report_file(args, wb, path)
     return after_write(args, data, path, backup)
 
 
