@@ -56,3 +56,27 @@ def soffice() -> str:
             pytest.fail(SOFFICE_MISSING + " (CI=true: LibreOffice tests must run on CI)")
         pytest.skip(SOFFICE_MISSING)
     return path
+
+
+def _tool(name: str, package: str) -> str:
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        msg = f"{name} not found: install it with `apt-get install -y {package}` (Debian/Ubuntu)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg + " (CI=true: these tests must run on CI)")
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def ssconvert() -> str:
+    """Path of Gnumeric's ``ssconvert`` (skip, or fail on CI, when missing)."""
+    return _tool("ssconvert", "gnumeric")
+
+
+@pytest.fixture(scope="session")
+def pdftotext() -> str:
+    """Path of poppler's ``pdftotext`` (skip, or fail on CI, when missing)."""
+    return _tool("pdftotext", "poppler-utils")

@@ -19,11 +19,13 @@ the file is still correct, that one cell just shows blank until a spreadsheet re
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
+import os
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,20 @@ def excel_value(value: Any) -> tuple[str | None, str]:
     return "str", escape(str(value))
 
 
+@contextlib.contextmanager
+def _no_progress_bar() -> Iterator[None]:
+    """``formulas`` draws a tqdm bar on stderr while it compiles; the CLI's stderr is for messages."""
+    old = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = old
+
+
 def formula_values(path: str | Path) -> tuple[dict[tuple[str, str], Any], list[tuple[str, str]]]:
     """Evaluate every formula of an .xlsx file.
 
@@ -103,8 +119,9 @@ def formula_values(path: str | Path) -> tuple[dict[tuple[str, str], Any], list[t
     if not cells:
         return {}, []
     upper = {ws.title.upper(): ws.title for ws in wb.worksheets}
-    model = formulas.ExcelModel().loads(str(path)).finish()
-    solution = model.calculate()
+    with _no_progress_bar():
+        model = formulas.ExcelModel().loads(str(path)).finish()
+        solution = model.calculate()
     values: dict[tuple[str, str], Any] = {}
     wanted = set(cells)
     for key, ranges in solution.items():

@@ -76,8 +76,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     path = Path(args.report)
     check_not_locked(path)
     wb = load_user_workbook(path)
-    cfg = read_config_sheet(wb, str(path))
-    pos = read_positions_sheet(wb, str(path))
+    values = load_user_workbook(path, data_only=True)  # cached values of formula cells a writer left in inputs
+    cfg = read_config_sheet(wb, str(path), values=values)
+    pos = read_positions_sheet(wb, str(path), values=values)
     sources = {"config": f"{path} (sheet Inputs)", "positions": f"{path} (sheet Positions)"}
     if args.portfolio_value is not None:
         # an explicit new portfolio value is written into the Inputs cell so the sheet and the

@@ -1,0 +1,187 @@
+"""Trader views (engine.risk.scenarios): hand arithmetic, QuantLib references, identities with the marked book."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from engine._validate import VolarbInputError
+from engine.config import CapitalConfig, default_config
+from engine.data.positions import example_positions
+from engine.risk import scenarios as sc
+from engine.risk.book import mark_book
+
+K, PREM, QTY = 2.50, 0.60, 100.0  # one short $2.50 put sold for $0.60, one contract
+
+
+def _one_put(t: float = 0.05) -> tuple:
+    return ([K], [t], 0.04, [4.25], [-1.0], 0.0, [-1.0], [QTY])
+
+
+def test_short_put_at_expiry_by_hand():
+    prices = np.array([0.0, 0.37, 1.0, 1.9, 2.2, 2.5, 2.51, 4.0, 9.0])
+    strike, t, r, vol, w, q, sign, qty = _one_put()
+    pnl = sc.pnl_curve(prices, strike, t, r, vol, w, q, sign, qty, [PREM], at=t[0])
+    # short put at expiry: (premium - max(K - S, 0)) x 100
+    hand = [(0.60 - 2.50) * 100, (0.60 - 2.13) * 100, (0.60 - 1.50) * 100, 0.0, (0.60 - 0.30) * 100,
+            60.0, 60.0, 60.0, 60.0]
+    assert_allclose(pnl, hand, rtol=0, atol=1e-9)
+    be = sc.breakevens(prices, pnl)
+    assert_allclose(be, [K - PREM], rtol=0, atol=1e-12)  # breakeven = strike - premium = 1.90
+    # off the grid: between 1.0 and 2.2 the curve is linear, so interpolation is exact
+    be2 = sc.breakevens([1.0, 2.2], sc.pnl_curve([1.0, 2.2], strike, t, r, vol, w, q, sign, qty, [PREM], at=t[0]))
+    assert_allclose(be2, [1.90], rtol=0, atol=1e-12)
+    loss, at, unbounded = sc.max_loss(prices, pnl)
+    assert (loss, at, unbounded) == (pytest.approx(-190.0), 0.0, False)  # (0.60 - 2.50) x 100 at S = 0
+
+
+def test_short_straddle_has_two_breakevens_and_short_call_is_open_ended():
+    # short $3 put for 0.50 and short $3 call for 0.70: breakevens 3 - 1.20 and 3 + 1.20
+    prices = np.linspace(0.0, 9.0, 91)
+    args = ([3.0, 3.0], [0.1, 0.1], 0.04, [1.0, 1.0], [-1.0, 1.0], 0.0, [-1.0, -1.0], [QTY, QTY])
+    pnl = sc.pnl_curve(prices, *args, [0.50, 0.70], at=0.1)
+    assert_allclose(sc.breakevens(prices, pnl), [1.80, 4.20], rtol=0, atol=1e-9)
+    loss, at, unbounded = sc.max_loss(prices, pnl)
+    assert unbounded and at == 9.0 and loss == pytest.approx((1.20 - 6.0) * 100)
+
+
+def test_breakevens_edge_cases():
+    assert sc.breakevens([1.0, 2.0, 3.0], [5.0, 6.0, 7.0]).size == 0  # never crosses
+    assert_allclose(sc.breakevens([1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]), [2.0])  # exact zero counted once
+    with pytest.raises(VolarbInputError, match="same length"):
+        sc.breakevens([1.0, 2.0], [1.0])
+
+
+def test_stress_centre_node_is_zero_for_the_plan_book():
+    marked = mark_book(example_positions())
+    kind = marked["kind"].to_numpy(object)
+    pnl = sc.stress_pnl(3.15, marked["strike"], marked["t"], 0.04, marked["vol_used"],
+                        np.where(kind == "call", 1.0, -1.0), 0.0, marked["sign"],
+                        marked["contracts"] * marked["multiplier"])
+    i = sc.DEFAULT_SPOT_SHOCKS.index(0.0)
+    j = sc.DEFAULT_VOL_MULTS.index(1.0)
+    assert pnl.shape == (len(sc.DEFAULT_SPOT_SHOCKS), len(sc.DEFAULT_VOL_MULTS))
+    assert pnl[i, j] == 0.0
+    # a short-put book loses when spot falls and when vol rises
+    assert pnl[0, j] < 0 and pnl[i, -1] < 0 and pnl[i, 0] > 0
+
+
+def test_stress_node_against_quantlib_european():
+    ql = pytest.importorskip("QuantLib")
+
+    def bs(spot, strike, t, rate, vol, kind):
+        today = ql.Date(27, 9, 2025)
+        ql.Settings.instance().evaluationDate = today
+        dc = ql.Actual365Fixed()
+        exercise = ql.EuropeanExercise(today + int(round(t * 365)))
+        payoff = ql.PlainVanillaPayoff(ql.Option.Put if kind < 0 else ql.Option.Call, strike)
+        proc = ql.BlackScholesMertonProcess(
+            ql.QuoteHandle(ql.SimpleQuote(spot)), ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, dc)),
+            ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
+            ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)))
+        opt = ql.VanillaOption(payoff, exercise)
+        opt.setPricingEngine(ql.AnalyticEuropeanEngine(proc))
+        return opt.NPV()
+
+    t = 55 / 365
+    # short 2 contracts of the $2.50 put and long 1 of the $6 call; node: spot -50%, vol x1.25
+    args = ([2.5, 6.0], [t, t], 0.04, [4.25, 3.0], [-1.0, 1.0], 0.0, [-1.0, 1.0], [200.0, 100.0])
+    got = sc.stress_pnl(3.15, *args, [-0.5], [1.25], style="european")[0, 0]
+    want = (-200 * (bs(1.575, 2.5, t, 0.04, 4.25 * 1.25, -1) - bs(3.15, 2.5, t, 0.04, 4.25, -1))
+            + 100 * (bs(1.575, 6.0, t, 0.04, 3.0 * 1.25, 1) - bs(3.15, 6.0, t, 0.04, 3.0, 1)))
+    assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+@given(st.floats(0.5, 10.0), st.floats(0.05, 2.0), st.floats(0.3, 6.0))
+def test_short_put_book_loses_with_vol_and_gains_with_spot(strike, t, vol):
+    args = ([strike], [t], 0.03, [vol], [-1.0], 0.0, [-1.0], [QTY])
+    shocks, mults = [-0.5, -0.2, 0.0, 0.3, 1.0], [0.5, 0.8, 1.0, 1.3]
+    pnl = sc.stress_pnl(3.15, *args, shocks, mults, style="european")
+    tol = 1e-9 * QTY * strike
+    assert np.all(np.diff(pnl, axis=1) <= tol), pnl  # more vol: a short put is worth more, P&L falls
+    assert np.all(np.diff(pnl, axis=0) >= -tol), pnl  # higher spot: P&L rises
+
+
+def test_stress_inputs_validated_and_list_or_array_give_the_same():
+    args = _one_put()
+    a = sc.stress_pnl(3.15, *args, [-0.5, 0.0], [1.0])
+    b = sc.stress_pnl(3.15, *(np.asarray(x) if isinstance(x, list) else x for x in args), np.array([-0.5, 0.0]),
+                      np.array([1.0]))
+    assert_allclose(a, b, rtol=0, atol=0)
+    with pytest.raises(VolarbInputError, match="spot_shocks"):
+        sc.stress_pnl(3.15, *args, [-1.0], [1.0])
+    with pytest.raises(VolarbInputError, match="vol_mults"):
+        sc.stress_pnl(3.15, *args, [0.0], [-0.1])
+
+
+def test_excess_liquidity_by_hand_reg_t_and_cash_secured():
+    # two short puts at a node S = 2.00: $2.50 x 3 contracts marked 0.90, $4.00 x 1 marked 2.10
+    # reg_t full per share: 0.90 + max(0.20 x 2.00 - 0, 0.25) = 1.30 -> net 0.40
+    #                       2.10 + max(0.40 - 0, 0.40) = 2.50       -> net 0.40
+    # requirement = 0.40 x 300 + 0.40 x 100 = 160; EL = 3,000 - 160 = 2,840
+    args = (2.0, [2.5, 4.0], [0.90, 2.10], [-1, -1], [-1, -1], [300, 100])
+    assert float(sc.excess_liquidity_adapter(3000.0, *args, CapitalConfig(model="reg_t"))) == pytest.approx(2840.0)
+    # cash_secured net per share: strike - mark = 1.60 and 1.90 -> 480 + 190 = 670
+    assert float(sc.excess_liquidity_adapter(3000.0, *args, CapitalConfig(model="cash_secured"))) == pytest.approx(2330.0)
+    # a long option needs nothing
+    assert float(sc.excess_liquidity_adapter(3000.0, 2.0, [4.0], [2.1], [-1], [1], [100],
+                                             CapitalConfig(model="reg_t"))) == pytest.approx(3000.0)
+
+
+def test_excess_liquidity_centre_node_matches_the_marked_book():
+    cfg = default_config()
+    marked = mark_book(example_positions(), cfg)
+    kind = marked["kind"].to_numpy(object)
+    el = sc.stress_excess_liquidity(cfg.account.starting_value, cfg.market.spot, marked["strike"], marked["t"],
+                                    cfg.market.rate, marked["vol_used"], np.where(kind == "call", 1.0, -1.0), 0.0,
+                                    marked["sign"], marked["contracts"] * marked["multiplier"], cfg.capital,
+                                    [0.0], [1.0])
+    # the book's reg_t margin column includes the marks (full basis): net = margin - |value|
+    want = cfg.account.starting_value - (marked["margin"].sum() + marked["value"].sum())
+    assert_allclose(el[0, 0], want, rtol=1e-12)
+
+
+def test_pnl_curve_today_is_the_unrealized_pnl_and_after_expiry_is_the_payoff_grid():
+    from workbook.compute import payoff_grid
+
+    cfg = default_config()
+    pos = example_positions()
+    marked = mark_book(pos, cfg)
+    kind = marked["kind"].to_numpy(object)
+    w = np.where(kind == "call", 1.0, -1.0)
+    qty = marked["contracts"] * marked["multiplier"]
+    args = (marked["strike"], marked["t"], cfg.market.rate, marked["vol_used"], w, 0.0, marked["sign"], qty,
+            marked["premium"])
+    today = sc.pnl_curve([cfg.market.spot], *args, at=0.0)
+    assert_allclose(today, [marked["unrealized_pnl"].sum()], rtol=1e-12)
+    prices, hand = payoff_grid(pos, cfg, 40, 3.0)  # independent implementation (workbook.compute)
+    after = sc.pnl_curve(prices, *args, at=float(marked["t"].max()))
+    assert_allclose(after, hand, rtol=0, atol=1e-9)
+
+
+def test_exposure_by_expiry_sums_to_the_book_and_calendar_counts_a_short_call():
+    marked = mark_book(example_positions())
+    e = sc.exposure_by(marked, "expiry")
+    for c in ("contracts", "delta_shares", "theta_day", "vega_point", "obligation", "margin"):
+        assert_allclose(e[c].sum(), marked[c].sum(), rtol=1e-12, err_msg=c)
+    assert e["share_of_obligation"].sum() == pytest.approx(1.0)
+    # Oct 17: 5 x $2.00 + 5 x $2.50 = 1,000 + 1,250 obligation
+    assert e["obligation"].iloc[0] == pytest.approx(2250.0)
+    with pytest.raises(VolarbInputError, match="by must be"):
+        sc.exposure_by(marked, "month")
+    frame = pd.DataFrame({"kind": ["call", "put"], "sign": [-1, -1], "strike": [3.0, 2.0], "contracts": [2, 1],
+                          "multiplier": [100, 100], "premium": [0.5, 0.4], "prob_itm": [0.6, 0.3],
+                          "expiry": [dt.date(2025, 10, 17)] * 2})
+    cal = sc.assignment_calendar(frame, 3.15, dt.date(2025, 9, 27))
+    row = cal.iloc[0]
+    # the $3 call is ITM at 3.15: 200 shares called away; the $2 put is OTM
+    assert (row["days"], row["weekday"], row["shares_if_assigned_now"]) == (20, "Fri", -200)
+    assert row["cash_if_all_assigned"] == pytest.approx(200.0) and row["cash_if_itm_assigned"] == 0.0
+    assert row["expected_assigned_shares"] == pytest.approx(0.6 * 200 + 0.3 * 100)
+    assert row["premium_at_risk"] == pytest.approx(0.5 * 200 + 0.4 * 100)
