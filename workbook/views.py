@@ -194,9 +194,40 @@ def _style(cell: Any, kind: str) -> None:
         cell.font = Font(bold=True)
 
 
+#: Bold header text: about 1.15 column-width units a character, half a unit of cell padding;
+#: one wrapped line of 11 pt text needs 15 pt of row height.
+CHAR_WIDTH, CELL_PADDING, LINE_HEIGHT = 1.15, 0.5, 15.0
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines ``text`` takes when wrapped at word boundaries in a column ``width`` units wide.
+
+    >>> wrapped_lines("Spot $ (model spot x move)", 16), wrapped_lines("Vol x1.00", 13)
+    (2, 1)
+    """
+    per_line = max(1, int((width - CELL_PADDING) / CHAR_WIDTH))
+    lines, used = 1, 0
+    for word in text.split():
+        need = len(word) if used == 0 else used + 1 + len(word)
+        if need <= per_line:
+            used = need
+        else:
+            lines, used = lines + 1, len(word)
+    return lines
+
+
 def _headers(ws: Any, row: int, heads: list[str], start: int = 1) -> None:
+    """A header row; its height fits the wrapped headers (no application grows it on its own
+    when printing, so a two-line header would run into the first row of the table)."""
+    from openpyxl.utils import get_column_letter
+
+    lines = 1
     for j, h in enumerate(heads):
         _style(_put(ws, row, start + j, h), "header")
+        width = ws.column_dimensions[get_column_letter(start + j)].width or 8.43
+        lines = max(lines, wrapped_lines(h, width))
+    if lines > 1:
+        ws.row_dimensions[row].height = LINE_HEIGHT * lines
 
 
 def _widths(ws: Any, widths: dict[int, float]) -> None:
