@@ -50,7 +50,7 @@ def test_build_and_json(capsys, tmp_path, good_csv):
     assert d["meta"]["out"] == str(out) and d["meta"]["paths"] == 100 and d["meta"]["seed"] == 3
     assert abs(d["premium_split"]["premium"] - (5 * 0.98 + 2 * 1.22) * 100) < 1e-9
     wb = openpyxl.load_workbook(out)
-    assert wb["Positions"]["J3"].value == "=HYPERLINK(\"http://x\")" and wb["Positions"]["J3"].data_type == "s"
+    assert wb["Positions"]["J4"].value == "=HYPERLINK(\"http://x\")" and wb["Positions"]["J4"].data_type == "s"
 
 
 def test_build_default_writes_in_cwd(capsys, tmp_path, monkeypatch):

@@ -421,7 +421,7 @@ JSON_KEYS = {
     "build": {"meta", "config", "positions", "marked", "ladder", "book", "premium_split", "strike_premiums",
               "allocation", "reinvestment", "hedge_ratio", "hedge_ladder", "projection", "plan_printed_table",
               "audit", "kelly", "portfolio_greeks", "var", "alerts", "alerting", "risk_inputs", "iv", "surface",
-              "assignment", "simulation", "orders", "payoff", "missing"},
+              "assignment", "simulation", "orders", "payoff", "account"},
     "review": {"as_of", "weekly_return", "total_return", "sharpe", "max_drawdown", "premium_capture_rate",
                "brier_score", "brier_count", "allocation_drift", "allocation_by_strike", "hedge_effectiveness",
                "observations", "iv_percentile", "iv_percentile_week_ago", "iv_percentile_change",

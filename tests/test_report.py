@@ -68,8 +68,6 @@ def test_required_defined_names(wb):
 
 def test_every_name_resolves_to_a_nonempty_cell(wb, data):
     for name, dn in wb.defined_names.items():
-        if name in ("VaR95", "ES95") and "risk" in data.missing:
-            continue
         for sheet, ref in dn.destinations:
             first = ref.replace("$", "").split(":")[0]
             assert wb[sheet][first].value is not None, (name, sheet, ref)
@@ -85,8 +83,10 @@ def test_plan_arithmetic_is_formulas(wb):
     assert "=PlanPremium*CallShareUsed" in formulas
     assert "=PutPremiumBudget+MonthlyAddition" in formulas
     assert any(f.startswith("=IF(E") and "INT(" in f for f in formulas)  # contracts from a budget
+    assert '="Premium split ("&ROUND((1-CallShareUsed)*100,0)&"/"&ROUND(CallShareUsed*100,0)&" rule: puts/calls)"' \
+        in formulas  # the title follows CallShare
     hedges = {c.value for row in wb[L.SHEET_HEDGES].iter_rows() for c in row if c.data_type == "f"}
-    assert "=MIN(B6,HedgeCap)" in hedges
+    assert "=MIN(HedgeUncapped,HedgeCap)" in hedges
     risk = {c.value for row in wb[L.SHEET_RISK].iter_rows() for c in row if c.data_type == "f"}
     assert "=WinProbability-(1-WinProbability)*(AvgLoss/AvgWin)" in risk
 
@@ -112,7 +112,7 @@ def test_input_text_is_inert(wb):
     ws = wb[L.SHEET_POSITIONS]
     note_col = [c[1] for c in L.POSITION_COLUMNS_ALL].index("note") + 1
     for i, text in enumerate(EVIL):
-        cell = ws.cell(row=L.FIRST_ROW + i, column=note_col)
+        cell = ws.cell(row=L.REPORT_FIRST_ROW + i, column=note_col)
         assert cell.value == text
         assert cell.data_type == "s"
         assert cell.quotePrefix is True
@@ -128,11 +128,11 @@ def test_put_text_vs_formula():
 
 def test_formats_and_frozen_headers(wb):
     pos = wb[L.SHEET_POSITIONS]
-    assert pos.freeze_panes == "B2"
-    assert pos.auto_filter.ref.startswith("A1:")
+    assert pos.freeze_panes == "B3"  # banner and header rows, the underlying column
+    assert pos.auto_filter.ref.startswith("A2:")
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
-    assert pos.cell(row=2, column=keys.index("value") + 1).number_format == L.FMT_MONEY
-    assert pos.cell(row=2, column=keys.index("prob_itm") + 1).number_format == L.FMT_PCT
+    assert pos.cell(row=3, column=keys.index("value") + 1).number_format == L.FMT_MONEY
+    assert pos.cell(row=3, column=keys.index("prob_itm") + 1).number_format == L.FMT_PCT
     assert wb[L.SHEET_LADDER].conditional_formatting
     assert wb[L.SHEET_RISK]._charts and wb[L.SHEET_LADDER]._charts
     assert pos.page_setup.orientation == "landscape"
@@ -140,11 +140,11 @@ def test_formats_and_frozen_headers(wb):
 
 def test_values_match_engine(wb, data):
     """Model outputs written as values equal the engine's."""
-    marked = data.results["marked"]
+    marked = data.book.marked
     ws = wb[L.SHEET_POSITIONS]
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
     for key in ("mark", "delta_shares", "theta_day", "vega_point", "prob_itm", "margin"):
-        got = [ws.cell(row=L.FIRST_ROW + i, column=keys.index(key) + 1).value for i in range(len(marked))]
+        got = [ws.cell(row=L.REPORT_FIRST_ROW + i, column=keys.index(key) + 1).value for i in range(len(marked))]
         assert_allclose(np.array(got, dtype=float), marked[key].to_numpy(dtype=float), rtol=1e-12, atol=0)
 
 
@@ -171,7 +171,7 @@ def test_deterministic_contents(positions, tmp_path, monkeypatch):
         for row in ws.iter_rows():
             for c in row:
                 assert c.value == other[c.coordinate].value, (ws.title, c.coordinate)
-    assert books[0][L.SHEET_ABOUT]["B3"].value == "2025-09-27 19:06:40"
+    assert books[0][L.SHEET_ABOUT]["B4"].value == "2025-09-27 19:06:40"
 
 
 def test_json_carries_figures(data):
@@ -195,8 +195,8 @@ def test_refresh_keeps_user_edits_and_extra_sheets(report, tmp_path, positions):
     extra = wb.create_sheet("My journal")
     extra["A1"] = "kept"
     pos = wb[L.SHEET_POSITIONS]
-    pos["F2"] = 6  # 5 -> 6 contracts on the first lot
-    pos["J3"] = "user note"
+    pos["F3"] = 6  # 5 -> 6 contracts on the first lot
+    pos["J4"] = "user note"
     wb[L.SHEET_PLAN]["Z99"] = "stale computed cell"
     path = tmp_path / "edited.xlsx"
     wb.save(path)
@@ -215,15 +215,15 @@ def test_refresh_keeps_user_edits_and_extra_sheets(report, tmp_path, positions):
     assert wb3["My journal"]["A1"].value == "kept"
     assert wb3[L.SHEET_INPUTS][addr].value == 5000
     assert wb3[L.SHEET_INPUTS]["H1"].value == "my own note"
-    assert wb3[L.SHEET_POSITIONS]["F2"].value == 6
-    assert wb3[L.SHEET_POSITIONS]["J3"].value == "user note"
+    assert wb3[L.SHEET_POSITIONS]["F3"].value == 6
+    assert wb3[L.SHEET_POSITIONS]["J4"].value == "user note"
     assert wb3[L.SHEET_PLAN]["Z99"].value is None
     for name in L.REQUIRED_NAMES:
         assert name in wb3.defined_names
     # the new marks use 6 contracts
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
-    assert_allclose(wb3[L.SHEET_POSITIONS].cell(row=2, column=keys.index("delta_shares") + 1).value,
-                    d.results["marked"]["delta_shares"].iloc[0], rtol=1e-12)
+    assert_allclose(wb3[L.SHEET_POSITIONS].cell(row=3, column=keys.index("delta_shares") + 1).value,
+                    d.book.marked["delta_shares"].iloc[0], rtol=1e-12)
 
 
 # --- print and number-format polish (checked by eye in a LibreOffice PDF rendering, then pinned) ---
@@ -236,36 +236,38 @@ def test_simulation_distribution_formats(wb):
     ws = wb[L.SHEET_SIMULATION]
     fmts = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).number_format
             for r in range(1, ws.max_row + 1)}
-    assert fmts["Max drawdown (fraction of the peak)"] == L.FMT_PCT
-    assert fmts["Annualized return"] == L.FMT_PCT
+    assert fmts["Max drawdown (fraction of the peak) %"] == L.FMT_PCT
+    assert fmts["Annualized return %"] == L.FMT_PCT
     assert fmts["Sharpe ratio (annualized)"] == "0.00"
     assert fmts["Final equity $"] == L.FMT_MONEY0
-    assert fmts["Probability of a loss"] == L.FMT_PCT
+    assert fmts["Probability of a loss %"] == L.FMT_PCT
     # the percentile table: dollars, and the plan's deterministic projection beside it
-    hdr = _find_row(ws, "Month")
+    hdr = _find_row(ws, "Month #")
     heads = [ws.cell(row=hdr, column=c).value for c in range(1, 9)]
-    assert heads == ["Month", "p5", "p25", "p50", "p75", "p95", "Mean", "Plan"]
+    assert heads == ["Month #", "p5 $", "p25 $", "p50 $", "p75 $", "p95 $", "Mean $", "Plan $"]
     assert ws.cell(row=hdr + 1, column=8).value == 3792.0  # month 0: the starting value
     assert ws.cell(row=hdr + 1, column=2).number_format == L.FMT_MONEY0
     # uniform widths: the long "Plan target" text overflows instead of widening column C
-    assert [ws.column_dimensions[c].width for c in "ABCDEFGH"] == [34, 14, 14, 14, 14, 14, 14, 16]
+    assert [ws.column_dimensions[c].width for c in "ABCDEFGH"] == [36, 14, 14, 14, 14, 14, 14, 16]
 
 
 def test_risk_prints_payoff_on_its_own_page(wb):
     ws = wb[L.SHEET_RISK]
     title = _find_row(ws, "P&L at expiry of the whole book against the underlying price")
     assert [b.id for b in ws.row_breaks.brk] == [title - 1]
-    assert not ws.print_title_rows  # row 1 heads the Book table only: never repeated above the P&L table
+    assert ws.print_title_rows == "$1:$2"  # the banner and the header row on every page
     (chart,) = ws._charts
     assert chart.x_axis.tickLblPos == "low"  # labels below the plot, not on the zero line
     assert chart.legend is None
 
 
-def test_print_titles_only_where_row_one_is_the_table_header(wb):
-    for name in (L.SHEET_PLAN, L.SHEET_HEDGES, L.SHEET_RISK, L.SHEET_SIMULATION):
-        assert not wb[name].print_title_rows, name
-    for name in (L.SHEET_INPUTS, L.SHEET_POSITIONS, L.SHEET_LADDER, L.SHEET_ASSIGNMENT, L.SHEET_AUDIT):
-        assert wb[name].print_title_rows == "$1:$1", name
+def test_print_titles_repeat_banner_and_header(wb):
+    """Every sheet repeats its banner row (stale inputs) and header row on each printed page;
+    sheets printed two pages wide repeat their key column too."""
+    for name in (L.SHEET_INPUTS, L.SHEET_POSITIONS, L.SHEET_LADDER, L.SHEET_ASSIGNMENT, L.SHEET_AUDIT,
+                 L.SHEET_PLAN, L.SHEET_HEDGES, L.SHEET_RISK, L.SHEET_SIMULATION, L.SHEET_TODAY):
+        assert wb[name].print_title_rows == "$1:$2", name
+    assert wb[L.SHEET_POSITIONS].print_title_cols == "$A:$A"
     from openpyxl.utils import get_column_letter
 
     for ws in wb:
@@ -279,7 +281,7 @@ def test_print_titles_only_where_row_one_is_the_table_header(wb):
 
 def test_audit_long_text_wraps_in_taller_rows(wb):
     ws = wb[L.SHEET_AUDIT]
-    tall = [r for r in range(2, ws.max_row + 1) if (ws.row_dimensions[r].height or 0) > 15]
+    tall = [r for r in range(L.REPORT_FIRST_ROW, ws.max_row + 1) if (ws.row_dimensions[r].height or 0) > 15]
     assert tall, "no audit row was made taller for its wrapped note"
     widths = [spec[3] for spec in L.AUDIT_COLUMNS]
     for r in tall:
@@ -287,9 +289,10 @@ def test_audit_long_text_wraps_in_taller_rows(wb):
         # about one character per width unit (x 1.1): a row of n lines is 14 pt x n
         texts = [(ws.cell(row=r, column=c + 1).value, w) for c, w in enumerate(widths)
                  if ws.cell(row=r, column=c + 1).data_type == "s"]
-        lines = max(sum(max(1, math.ceil(len(part) / int(w * 1.1))) for part in t.split("\n"))
+        # at least the lines the text needs broken anywhere (words are not broken, so maybe more)
+        lines = max(sum(max(1, math.ceil(len(part) / (int(w * 1.1) - 1))) for part in t.split("\n"))
                     for t, w in texts if isinstance(t, str) and t)
-        assert ws.row_dimensions[r].height == 14.0 * lines
+        assert ws.row_dimensions[r].height >= 14.0 * lines
 
 
 # --- review findings: labels a reader sees ------------------------------------------------------
@@ -299,9 +302,9 @@ def test_plan_projection_headers_are_words(report):
     ws = wb[L.SHEET_PLAN]
     heads = set()
     for r in range(1, ws.max_row + 1):
-        if ws.cell(row=r, column=1).value == "Month":
+        if ws.cell(row=r, column=1).value in ("Month", "Month #"):
             heads.update(c.value for c in ws[r] if c.value)
-    assert {"Starting capital $", "Premium income $", "Portfolio value $", "DTE", "Sale date"} <= heads
+    assert {"Starting capital $", "Premium income $", "Portfolio value $", "DTE days", "Sale date"} <= heads
     assert not any("_" in h for h in heads), heads
 
 
@@ -315,8 +318,8 @@ def test_assignment_call_strikes_use_the_configured_increment():
     # $0.25 increment, ceil(1.692 / 0.5) x 0.5 = 2.00 with the default $0.50
     cfg = default_config().replace(strikes__strike_increment=0.25)
     data = compute_report(cfg, example_positions(), paths=20)
-    row = next(r for r in data.results["assignment"] if r["strike"] == 2.5 and abs(r["premium"] - 1.09) < 1e-9)
-    assert row["call_strike"] == 1.75
+    row = next(r for r in data.assignment if r.strike == 2.5 and abs(r.premium - 1.09) < 1e-9)
+    assert row.call_strike == 1.75
     data = compute_report(default_config(), example_positions(), paths=20)
-    row = next(r for r in data.results["assignment"] if r["strike"] == 2.5 and abs(r["premium"] - 1.09) < 1e-9)
-    assert row["call_strike"] == 2.0
+    row = next(r for r in data.assignment if r.strike == 2.5 and abs(r.premium - 1.09) < 1e-9)
+    assert row.call_strike == 2.0

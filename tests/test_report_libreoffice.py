@@ -8,6 +8,7 @@ quantity and hand arithmetic written out below.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import numpy as np
@@ -23,9 +24,46 @@ from workbook.compute import compute_report
 from workbook.io import atomic_save, inputs_key_cells
 from workbook.recalc import recalculate
 from workbook.report import write_report
+from workbook.report.inputs import table_rows
 
 pytestmark = pytest.mark.libreoffice
 PATHS = 200
+
+
+#: Edits made in the workbook (as a user would in Excel or LibreOffice), then recalculated without
+#: refresh: Inputs key -> value, Positions (row index, key) -> value, rows appended to Positions,
+#: and Inputs ladder weight edits (row index -> weight).
+APPENDED = ("ASST", "put", "short", 3.0, dt.date(2025, 10, 17), 4, 1.10, None, None, "added")
+EDITS: dict[str, dict] = {
+    "addition": {"inputs": {"account.monthly_addition": 5000}},
+    "literal": {"inputs": {"capital.model": "premium"}},
+    "spot": {"inputs": {"market.spot": 2.50}},
+    "callshare": {"inputs": {"allocation.call_share": 0.30}},
+    "weight": {"weights": {0: 0.30}},
+    "contracts": {"positions": {(0, "contracts"): 6}},
+    "appended": {"append": [APPENDED]},
+    "note": {"positions": {(0, "note"): "only a note"}},
+}
+
+
+def _edit(src, dest, inputs=(), positions=(), append=(), weights=()):
+    shutil.copyfile(src, dest)
+    wb = openpyxl.load_workbook(dest)
+    cells = inputs_key_cells(wb[L.SHEET_INPUTS])
+    for key, value in dict(inputs).items():
+        wb[L.SHEET_INPUTS][cells[key]] = value
+    ladder = table_rows(wb[L.SHEET_INPUTS])["ladder"]
+    for i, w in dict(weights).items():
+        wb[L.SHEET_INPUTS].cell(row=ladder[i], column=2).value = w
+    ws = wb[L.SHEET_POSITIONS]
+    keys = [c.key for c in L.POSITION_INPUT_COLUMNS]
+    for (i, key), value in dict(positions).items():
+        ws.cell(row=L.REPORT_FIRST_ROW + i, column=keys.index(key) + 1).value = value
+    n = len(example_positions())
+    for k, row in enumerate(append):
+        for j, v in enumerate(row):
+            ws.cell(row=L.REPORT_FIRST_ROW + n + k, column=j + 1).value = v
+    wb.save(dest)
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +72,14 @@ def books(soffice, tmp_path_factory):
     data = compute_report(default_config(), example_positions(), paths=PATHS, seed=7)
     base = src / "base.xlsx"
     atomic_save(write_report(data), base)
-    edits = {"addition": {"account.monthly_addition": 5000}, "literal": {"capital.model": "premium"}}
-    for name, changes in edits.items():
-        shutil.copyfile(base, src / f"{name}.xlsx")
-        wb = openpyxl.load_workbook(src / f"{name}.xlsx")
-        cells = inputs_key_cells(wb[L.SHEET_INPUTS])
-        for key, value in changes.items():
-            wb[L.SHEET_INPUTS][cells[key]] = value
-        wb.save(src / f"{name}.xlsx")
+    for name, edit in EDITS.items():
+        _edit(base, src / f"{name}.xlsx", **edit)
     mixed_data = compute_report(default_config(), _mixed_positions(), paths=PATHS, seed=7)
     atomic_save(write_report(mixed_data), src / "mixed.xlsx")
     _user_edits_then_refresh(base, src / "refreshed.xlsx")
     inputs_data = _with_market_inputs()
     atomic_save(write_report(inputs_data), src / "inputs.xlsx")
-    names = ("base", "addition", "literal", "mixed", "refreshed", "inputs")
+    names = ("base", *EDITS, "mixed", "refreshed", "inputs")
     outs = recalculate([src / f"{n}.xlsx" for n in names], tmp_path_factory.mktemp("out"))
     values = {n: openpyxl.load_workbook(p, data_only=True) for n, p in zip(names, outs)}
     formulas = openpyxl.load_workbook(base)
@@ -71,16 +103,14 @@ def _with_market_inputs():
 
 def _user_edits_then_refresh(base, dest):
     """The morning workflow: the user adds a lot on Positions and edits an input, then refresh."""
-    import datetime as dt
-
     from workbook.io import load_user_workbook, read_config_sheet, read_positions_sheet
     from workbook.report import refresh_workbook
 
     shutil.copyfile(base, dest)
     wb = openpyxl.load_workbook(dest)
     ws = wb[L.SHEET_POSITIONS]
-    row = L.FIRST_ROW + len(example_positions())
-    for j, v in enumerate(("ASST", "put", "short", 3.0, dt.date(2025, 10, 17), 4, 1.10, None, None, "added")):
+    row = L.REPORT_FIRST_ROW + len(example_positions())
+    for j, v in enumerate(APPENDED):
         ws.cell(row=row, column=j + 1).value = v
     cells = inputs_key_cells(wb[L.SHEET_INPUTS])
     wb[L.SHEET_INPUTS][cells["account.monthly_addition"]] = 3000
@@ -121,7 +151,7 @@ def _formula_cells(wb):
                     yield ws.title, c.coordinate, c.value
 
 
-@pytest.mark.parametrize("which", ["base", "addition", "literal", "mixed", "refreshed", "inputs"])
+@pytest.mark.parametrize("which", ["base", *EDITS, "mixed", "refreshed", "inputs"])
 def test_no_excel_errors(books, which):
     wb = books[which]
     bad = []
@@ -135,7 +165,7 @@ def test_no_excel_errors(books, which):
 
 def test_every_formula_computed(books):
     """After recalculation every formula cell has a value (text "" results read back as None)."""
-    blank_ok = ("VaR95/PortfolioValue", '"exit"', "C{r}-B{r}", '"")')
+    blank_ok = ('"exit"', '"")', "InputsChanged,")  # formulas whose result may be the empty text
     missing = [(s, a, f) for s, a, f in _formula_cells(books["formulas"])
                if books["base"][s][a].value is None and not any(k in f for k in blank_ok)]
     assert missing == []
@@ -143,7 +173,7 @@ def test_every_formula_computed(books):
 
 def test_named_plan_cells_equal_engine(books):
     wb, data = books["base"], books["data"]
-    split = data.results["premium_split"]
+    split = data.plan.split
     # hand arithmetic: premium 600+2343+244+490+672 = 4349; 20% = 869.80; 80% = 3479.20; +4000 = 7479.20
     assert_allclose(_named(wb, "PremiumCollected"), 4349.0, rtol=0, atol=1e-9)
     assert_allclose(_named(wb, "CallBudget"), 869.80, rtol=0, atol=1e-9)
@@ -152,24 +182,23 @@ def test_named_plan_cells_equal_engine(books):
     assert_allclose(_named(wb, "CompoundingFactor"), 7479.2 / 4000, rtol=1e-12)
     for key, name in (("call_hedge_budget", "CallBudget"), ("put_expansion_budget", "PutBudget"),
                       ("compounding_factor", "CompoundingFactor")):
-        assert_allclose(_named(wb, name), split[key], rtol=1e-12, err_msg=name)
+        assert_allclose(_named(wb, name), getattr(split, key), rtol=1e-12, err_msg=name)
     # Kelly: 0.892 - 0.108 * 0.087 / 0.123 = 0.815609756...; 25% -> 0.20390; capped at 15%
     assert_allclose(_named(wb, "KellyFraction"), 0.892 - 0.108 * 0.087 / 0.123, rtol=1e-12)
     assert_allclose(_named(wb, "KellyFraction"), 0.8156, atol=5e-5)
-    assert_allclose(_named(wb, "KellyFraction"), data.results["kelly"]["full_kelly"], rtol=1e-12)
-    assert_allclose(_named(wb, "ConservativeKelly"), data.results["kelly"]["fractional_kelly"], rtol=1e-12)
+    assert_allclose(_named(wb, "KellyFraction"), data.kelly.full_kelly, rtol=1e-12)
+    assert_allclose(_named(wb, "ConservativeKelly"), data.kelly.fractional_kelly, rtol=1e-12)
     assert_allclose(_named(wb, "MaxSingleStrike"), 0.15, rtol=0, atol=1e-15)
     # hedge ratio: 0.20 x 1.3 (IV pct 99 > 95) x 1.5 (squeeze 0.45 > 0.4) x 1 ($3,792 < $50k) = 0.39 -> cap 0.35
     assert_allclose(_named(wb, "HedgeRatio"), 0.35, rtol=0, atol=1e-15)
-    assert_allclose(_named(wb, "HedgeRatio"), data.results["hedge_ratio"], rtol=1e-12)
-    book = data.results["book"]
-    assert_allclose(_named(wb, "PortfolioDelta"), book["delta_dollars"], rtol=1e-10)
+    assert_allclose(_named(wb, "HedgeRatio"), data.hedges.ratio, rtol=1e-12)
+    assert_allclose(_named(wb, "PortfolioDelta"), data.book.totals.delta_dollars, rtol=1e-10)
 
 
 def _alloc_rows(wb):
     ws = wb[L.SHEET_PLAN]
     for r in range(1, ws.max_row + 1):
-        if ws.cell(row=r, column=1).value == "Strike" and ws.cell(row=r, column=5).value == "Capital/contract $":
+        if ws.cell(row=r, column=1).value == "Strike $" and ws.cell(row=r, column=5).value == "Capital/contract $":
             first = r + 1
             rows = []
             while isinstance(ws.cell(row=first + len(rows), column=1).value, (int, float)):
@@ -181,7 +210,7 @@ def _alloc_rows(wb):
 
 def test_allocation_formulas_equal_engine(books):
     rows, total = _alloc_rows(books["base"])
-    alloc = books["data"].results["allocation"]
+    alloc = books["data"].plan.allocation
     for j, key in enumerate(("strike", "weight", "capital", "premium", "capital_per_contract", "contracts",
                              "capital_used", "expected_premium", "leftover", "literal_contracts")):
         assert_allclose(rows[:, j], alloc[key].to_numpy(dtype=float), rtol=1e-12, atol=1e-9, err_msg=key)
@@ -215,49 +244,50 @@ def test_literal_capital_model(books):
 @pytest.mark.parametrize("which", ["base", "mixed"])
 def test_positions_formulas_equal_engine(books, which):
     wb, data = books[which], books["data" if which == "base" else "mixed_data"]
-    marked = data.results["marked"]
+    marked = data.book.marked
     ws = wb[L.SHEET_POSITIONS]
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
     w = np.where(marked["kind"] == "call", 1.0, -1.0)
     for key in L.POSITION_FORMULA_KEYS:
-        got = np.array([ws.cell(row=L.FIRST_ROW + i, column=keys.index(key) + 1).value for i in range(len(marked))],
+        got = np.array([ws.cell(row=L.REPORT_FIRST_ROW + i, column=keys.index(key) + 1).value for i in range(len(marked))],
                        dtype=float)
         exp = w if key == "w" else marked[key].to_numpy(dtype=float)
         assert_allclose(got, exp, rtol=1e-10, atol=1e-9, err_msg=key)
-    payoff = data.results["payoff"]["pnl"]
+    payoff = data.payoff.pnl
     rs = wb[L.SHEET_RISK]
     first = next(r for r in range(1, rs.max_row + 1) if rs.cell(row=r, column=1).value == "Underlying $") + 1
     got = np.array([rs.cell(row=first + i, column=2).value for i in range(len(payoff))], dtype=float)
     assert_allclose(got, payoff, rtol=1e-12, atol=1e-9)
-    assert_allclose(_named(wb, "PremiumCollected"), data.results["premium_split"]["premium"], rtol=1e-12)
-    assert_allclose(_named(wb, "PortfolioDelta"), data.results["portfolio_greeks"]["delta_dollars"], rtol=1e-10)
+    assert_allclose(_named(wb, "PremiumCollected"), data.plan.split.premium, rtol=1e-12)
+    assert_allclose(_named(wb, "PortfolioDelta"), data.risk.greeks.delta_dollars, rtol=1e-10)
 
 
 def test_mixed_book_hand_arithmetic(books):
     """Net premium with calls: 4349 received on puts - 3 x 2.05 x 100 paid + 1 x 1.80 x 100 received = 3914."""
     assert_allclose(_named(books["mixed"], "PremiumCollected"), 4349 - 615 + 180, rtol=0, atol=1e-9)
-    note = books["mixed"][L.SHEET_POSITIONS].cell(row=L.FIRST_ROW + 8, column=10).value
+    note = books["mixed"][L.SHEET_POSITIONS].cell(row=L.REPORT_FIRST_ROW + 8, column=10).value
     assert note == "-sold"
 
 
 def test_ladder_formulas_equal_engine(books):
     wb, data = books["base"], books["data"]
     lw = wb[L.SHEET_LADDER]
-    ladder = data.results["ladder"]
+    ladder = data.book.ladder
     ladder = ladder[ladder["strike"].notna()]
     for j, (_, key, _, _) in enumerate(L.LADDER_COLUMNS[:8]):
-        got = np.array([lw.cell(row=L.FIRST_ROW + i, column=j + 1).value for i in range(len(ladder))], dtype=float)
+        got = np.array([lw.cell(row=L.REPORT_FIRST_ROW + i, column=j + 1).value for i in range(len(ladder))],
+                       dtype=float)
         if key in ladder.columns:
             assert_allclose(got, ladder[key].to_numpy(dtype=float), rtol=1e-10, atol=1e-9, err_msg=key)
-    total = [lw.cell(row=L.FIRST_ROW + len(ladder), column=c).value for c in (2, 3)]
+    total = [lw.cell(row=L.REPORT_FIRST_ROW + len(ladder), column=c).value for c in (2, 3)]
     assert total == [38, 4349]
 
 
 def test_hedge_ladder_formulas_equal_engine(books):
     wb, data = books["base"], books["data"]
-    hl = data.results["hedge_ladder"]
+    hl = data.hedges.ladder
     ws = wb[L.SHEET_HEDGES]
-    first = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == "Rung") + 1
+    first = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == "Rung #") + 1
     for j, key in enumerate(("rung", "moneyness", "strike", "dte", "share", "budget", "price", "contracts", "cost",
                              "leftover")):
         got = np.array([ws.cell(row=first + i, column=j + 1).value for i in range(len(hl))], dtype=float)
@@ -266,21 +296,21 @@ def test_hedge_ladder_formulas_equal_engine(books):
 
 def test_payoff_and_assignment_formulas(books):
     wb, data = books["base"], books["data"]
-    payoff = data.results["payoff"]
+    payoff = {"price": data.payoff.price, "pnl": data.payoff.pnl}
     ws = wb[L.SHEET_RISK]
     first = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == "Underlying $") + 1
     got = np.array([ws.cell(row=first + i, column=2).value for i in range(len(payoff["pnl"]))], dtype=float)
     assert_allclose(got, payoff["pnl"], rtol=1e-12, atol=1e-9)
     assert_allclose(got[0], 4349.0 - 9900.0, atol=1e-9)  # S = 0: premium minus every strike x shares
     aw = wb[L.SHEET_ASSIGNMENT]
-    rows = data.results["assignment"]
+    rows = data.assignment
     for i, rec in enumerate(rows):
-        r = L.FIRST_ROW + i
+        r = L.REPORT_FIRST_ROW + i
         # cost basis = strike - premium per share (the plan's effective_cost_basis)
-        assert_allclose(aw.cell(row=r, column=6).value, rec["strike"] - rec["premium"], rtol=1e-12)
-        assert_allclose(aw.cell(row=r, column=6).value, rec["cost_basis"], rtol=1e-12)
-        assert aw.cell(row=r, column=7).value == rec["tier"]
-        assert_allclose(aw.cell(row=r, column=8).value, rec["call_strike_target"], rtol=1e-12)
+        assert_allclose(aw.cell(row=r, column=6).value, rec.strike - rec.premium, rtol=1e-12)
+        assert_allclose(aw.cell(row=r, column=6).value, rec.cost_basis, rtol=1e-12)
+        assert aw.cell(row=r, column=7).value == rec.tier
+        assert_allclose(aw.cell(row=r, column=8).value, rec.call_strike_target, rtol=1e-12)
 
 
 def test_cli_build_recalc_stores_values(soffice, tmp_path, monkeypatch):
@@ -302,10 +332,10 @@ def test_report_with_market_inputs_recalculates(books):
     status = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=4).value for r in range(1, ws.max_row + 1)}
     assert status["DAILY_PNL_ALERT"] == "OK" and status["LOW_IV_ENVIRONMENT"] == "OK"  # +142 < 182.50; pct 99
     data = books["inputs_data"]
-    assert {m for m in data.results["marked"]["vol_source"]} == {"surface"}
-    assert_allclose(_named(wb, "PortfolioDelta"), data.results["portfolio_greeks"]["delta_dollars"], rtol=1e-10)
-    assert_allclose(_named(wb, "VaR95"), data.results["var"]["var"], rtol=1e-12)
-    assert data.results["var"]["method"] == "historical"
+    assert {m for m in data.book.marked["vol_source"]} == {"surface"}
+    assert_allclose(_named(wb, "PortfolioDelta"), data.risk.greeks.delta_dollars, rtol=1e-10)
+    assert_allclose(_named(wb, "ValueAtRisk"), data.risk.var.var, rtol=1e-12)
+    assert data.risk.var.method == "historical"
 
 
 def test_refreshed_report_recalculates(books):
@@ -319,3 +349,178 @@ def test_refreshed_report_recalculates(books):
     assert totals == [42]
     assert wb["Journal"]["A1"].value == "mine"
     assert wb.sheetnames[: len(L.SHEETS)] == list(L.SHEETS)
+
+
+# --- edits in the spreadsheet, recalculated without refresh (issue 12: never silently stale) ---
+
+REPORT_SHEETS = tuple(s for s in L.SHEETS)
+
+
+def _table(ws, first_header, second_header=None):
+    """Rows (dicts by header) of the table whose header row starts with these headers."""
+    for r in range(1, ws.max_row + 1):
+        if ws.cell(row=r, column=1).value == first_header and (
+                second_header is None or ws.cell(row=r, column=2).value == second_header):
+            heads = [ws.cell(row=r, column=c).value for c in range(1, ws.max_column + 1)]
+            out = []
+            rr = r + 1
+            while ws.cell(row=rr, column=1).value not in (None, "", "Total"):
+                out.append({h: ws.cell(row=rr, column=c + 1).value for c, h in enumerate(heads) if h})
+                rr += 1
+            return out
+    raise AssertionError(f"table {first_header!r} not found on {ws.title}")
+
+
+@pytest.mark.parametrize("which", ["base", "note", "refreshed", "inputs"])
+def test_no_banner_while_the_model_inputs_are_the_inputs(books, which):
+    wb = books[which]
+    assert _named(wb, "InputsChanged") is False
+    for name in REPORT_SHEETS:
+        assert wb[name]["A1"].value in (None, ""), (which, name)
+
+
+@pytest.mark.parametrize("which", [k for k in EDITS if k != "note"])
+def test_banner_on_every_sheet_after_a_model_input_changed(books, which):
+    wb = books[which]
+    assert _named(wb, "InputsChanged") is True
+    for name in REPORT_SHEETS:
+        assert wb[name]["A1"].value == L.STALE_TEXT, (which, name)
+
+
+def _split_by_hand(wb, premium, call_share, addition):
+    """The premium split: call = premium x share, put premium = premium - call, budget + addition."""
+    call = premium * call_share
+    for name, want in (("PremiumCollected", premium), ("PlanPremium", premium), ("CallShareUsed", call_share),
+                       ("CallBudget", call), ("PutPremiumBudget", premium - call),
+                       ("PutBudget", premium - call + addition), ("CompoundingFactor", (premium - call + addition)
+                                                                   / addition), ("HedgeBudget", call)):
+        assert_allclose(_named(wb, name), want, rtol=1e-12, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("which, premium, share, addition", [
+    ("base", 4349.0, 0.20, 4000.0), ("note", 4349.0, 0.20, 4000.0), ("spot", 4349.0, 0.20, 4000.0),
+    ("addition", 4349.0, 0.20, 5000.0), ("callshare", 4349.0, 0.30, 4000.0), ("weight", 4349.0, 0.20, 4000.0),
+    # one more contract at $0.50: 4349 + 0.50 x 100; a lot of 4 at $1.10: 4349 + 4 x 1.10 x 100
+    ("contracts", 4399.0, 0.20, 4000.0), ("appended", 4789.0, 0.20, 4000.0)])
+def test_premium_split_by_hand(books, which, premium, share, addition):
+    _split_by_hand(books[which], premium, share, addition)
+
+
+def test_call_share_edit(books):
+    """CallShare 30%: the title says 70/30, every hedge rung's budget is 0.30 x 4349 x its share,
+    the projection's hedge is 30% of each month's income."""
+    wb = books["callshare"]
+    assert wb[L.SHEET_PLAN]["A2"].value == "Premium split (70/30 rule: puts/calls)"
+    assert books["base"][L.SHEET_PLAN]["A2"].value == "Premium split (80/20 rule: puts/calls)"
+    rungs = _table(wb[L.SHEET_HEDGES], "Rung #")
+    assert_allclose([r["Budget $"] for r in rungs], [1304.7 * 0.40, 1304.7 * 0.35, 1304.7 * 0.25], rtol=1e-12)
+    for r in rungs:  # whole contracts of budget / (price x 100), cost, leftover
+        assert r["Contracts"] == int(r["Budget $"] // (r["Price $/sh"] * 100))
+        assert_allclose(r["Leftover $"], r["Budget $"] - r["Contracts"] * r["Price $/sh"] * 100, atol=1e-9)
+    proj = _table(wb[L.SHEET_PLAN], "Month", "Sale date")
+    for m in proj:
+        assert_allclose(m["Call hedge $"], 0.30 * m["Premium income $"], rtol=1e-12)
+        assert_allclose(m["Put reinvestment $"], 0.70 * m["Premium income $"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("which, addition", [("base", 4000.0), ("addition", 5000.0)])
+def test_projection_arithmetic_is_live(books, which, addition):
+    """New capital is MonthlyAddition; the put budget is that plus last month's reinvestment; the
+    portfolio value is start + new capital + income, and the next month starts from it."""
+    proj = _table(books[which][L.SHEET_PLAN], "Month", "Sale date")
+    start = 3792.0
+    for i, m in enumerate(proj):
+        assert m["New capital $"] == addition
+        want_budget = addition + (proj[i - 1]["Put reinvestment $"] if i else 0.0)
+        assert_allclose(m["Put budget $"], want_budget, rtol=1e-12)
+        assert_allclose(m["Starting capital $"], start, rtol=1e-12)
+        start = start + addition + m["Premium income $"]
+        assert_allclose(m["Portfolio value $"], start, rtol=1e-12)
+
+
+def test_order_counts_follow_the_plan(books):
+    """The tickets are model values: after MonthlyAddition 5000 the Plan sells more contracts than
+    the tickets hold, and the Orders sheet says so; unchanged, they agree."""
+    base, edited = books["base"], books["addition"]
+    assert _named(base, "PlanContracts") == _named(base, "OrderPutContracts") == 64
+    rows, total = _alloc_rows(edited)
+    assert _named(edited, "PlanContracts") == int(np.floor(rows[:, 2] / rows[:, 4]).sum()) == total[5]
+    assert _named(edited, "PlanContracts") > _named(edited, "OrderPutContracts") == 64
+    status = {r["Order counts"]: r["Contracts"] for r in _table(edited[L.SHEET_ORDERS], "Order counts")}
+    assert status["Tickets match the Plan"] == "no: run volarb refresh"
+
+
+def test_spot_edit_hand_arithmetic(books):
+    """Spot $2.50: moneyness K/2.50, Reg T capital per contract (premium + max(20% x 2.50 - OTM
+    amount, 10% x K)) x 100, dollar delta = delta shares x 2.50."""
+    wb, data = books["spot"], books["data"]
+    ladder = _table(wb[L.SHEET_LADDER], "Strike $")
+    assert_allclose([r["Moneyness K/S"] for r in ladder], [k / 2.5 for k in (2.0, 2.5, 3.0, 4.0, 5.0)], rtol=1e-12)
+    rows, _ = _alloc_rows(wb)
+    k, prem = rows[:, 0], rows[:, 3]
+    cpc = (prem + np.maximum(0.20 * 2.5 - np.maximum(2.5 - k, 0.0), 0.10 * k)) * 100
+    assert_allclose(rows[:, 4], cpc, rtol=1e-12)
+    assert_allclose(rows[:, 5], np.floor(7479.2 * np.array([0.2, 0.35, 0.3, 0.1, 0.05]) / cpc), rtol=0, atol=0)
+    delta_shares = data.book.marked["delta_shares"].sum()
+    assert_allclose(_named(wb, "PortfolioDelta"), delta_shares * 2.5, rtol=1e-10)
+
+
+def test_weight_edit_is_flagged_and_allocated(books):
+    """First ladder weight 20% -> 30%: the weights sum to 110% (flagged live), and the $2 strike
+    gets 30% of the $7,479.20 budget."""
+    wb = books["weight"]
+    assert _named(wb, "LadderWeightsOK") == "weights sum to 110.0%, not 100%"
+    assert _named(books["base"], "LadderWeightsOK") == "weights sum to 100%"
+    rows, total = _alloc_rows(wb)
+    assert_allclose(rows[0, 2], 0.30 * 7479.2, rtol=1e-12)
+    assert_allclose(total[1], 1.10, rtol=1e-12)
+
+
+@pytest.mark.parametrize("which, strike, contracts, total, obligation", [
+    # one more contract at $2: 10 + 1 at that strike, 38 + 1 in all; obligation 9,900 + 2 x 100
+    ("contracts", 2.0, 11, 39, 10100.0),
+    # an appended lot of 4 at $3: 2 + 4 there, 38 + 4 in all; obligation 9,900 + 3 x 4 x 100
+    ("appended", 3.0, 6, 42, 11100.0)])
+def test_position_edits_count_in_every_total(books, which, strike, contracts, total, obligation):
+    wb = books[which]
+    premium = _named(wb, "PremiumCollected")
+    ladder = {r["Strike $"]: r for r in _table(wb[L.SHEET_LADDER], "Strike $")}
+    assert ladder[strike]["Contracts"] == contracts
+    lw = wb[L.SHEET_LADDER]
+    totals = [lw.cell(row=r, column=2).value for r in range(1, lw.max_row + 1) if lw.cell(row=r, column=1).value == "Total"]
+    assert totals == [total]
+    assert_allclose(_named(wb, "PutObligation"), obligation, rtol=0, atol=1e-9)
+    assert_allclose(sum(r["Obligation $"] for r in ladder.values()), obligation, rtol=0, atol=1e-9)
+    payoff = _table(wb[L.SHEET_RISK], "Underlying $")
+    assert_allclose(payoff[0]["P&L at expiry $"], premium - obligation, atol=1e-9)  # S = 0: every put pays strike
+    assert_allclose(payoff[-1]["P&L at expiry $"], premium, atol=1e-9)  # S = 6.30 > every strike: none pays
+    assert _named(wb, "CurrentPositions") != _named(wb, "ModelPositions")
+
+
+def test_model_fingerprints_equal_the_recalculated_ones(books):
+    """The fingerprints Python wrote equal what LibreOffice computes from the same cells."""
+    for which in ("base", "refreshed", "inputs", "mixed"):
+        wb = books[which]
+        assert_allclose(_named(wb, "CurrentPositions"), _named(wb, "ModelPositions"), rtol=1e-12, err_msg=which)
+        assert_allclose(_named(wb, "CurrentConfig"), _named(wb, "ModelConfig"), rtol=1e-12, err_msg=which)
+
+
+def test_today_sheet(books):
+    """Today opens the workbook: model date, spot and vol, the account, firing alerts with units,
+    the day's orders held with the reason while buying power is negative."""
+    wb, data = books["base"], books["data"]
+    assert wb.sheetnames[0] == L.SHEET_TODAY
+    ws = wb[L.SHEET_TODAY]
+    assert ws["A2"].value == "Today: 2025-09-27 (ASST)"
+    rows = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(1, 12)}
+    assert rows["Spot the model used $/share"] == 3.15 and rows["Vol the model used %"] == 4.25
+    acct = data.account
+    # interim account: excess liquidity = net liquidation 3,792 - requirement (reg_t margin of the book)
+    assert_allclose(rows["Excess liquidity $"], 3792.0 - data.book.totals.margin, rtol=1e-12)
+    assert_allclose(rows["Buying power $"], acct.buying_power, rtol=1e-12)
+    alerts = _table(ws, "Alert", "Status")
+    assert [a["Alert"] for a in alerts] == list(data.risk.alerting)
+    assert {a["Unit"] for a in alerts if a["Alert"] == "VAR_LIMIT_BREACH"} == {"1-day VaR $"}
+    orders = _table(ws, "Status", "Action")
+    assert orders and all(o["Status"] == "HELD" and o["Held because"].startswith("buying power $-")
+                          for o in orders if o["Action"] == "sell")

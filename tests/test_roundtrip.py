@@ -77,9 +77,13 @@ def test_formula_inputs_take_their_cached_values_and_refuse_without_one(report, 
 
 
 def test_positions_dates_as_serials_datetimes_and_numbers_as_text(report, tmp_path):
-    # row 2: expiry 2025-10-17 as the serial 45947 (a writer that dropped the date format),
-    # contracts and premium as text; row 3: expiry as a datetime at midnight
-    path = _edit(report, tmp_path, positions={"E2": 45947, "F2": "6", "G2": " 0.55", "E3": dt.datetime(2025, 11, 21)})
+    # first lot: expiry 2025-10-17 as the serial 45947 (a writer that dropped the date format),
+    # contracts and premium as text; second lot: expiry as a datetime at midnight
+    from workbook.io import positions_header_row
+
+    a = positions_header_row(openpyxl.load_workbook(report)[L.SHEET_POSITIONS]) + 1
+    path = _edit(report, tmp_path, positions={f"E{a}": 45947, f"F{a}": "6", f"G{a}": " 0.55",
+                                              f"E{a + 1}": dt.datetime(2025, 11, 21)})
     _, pos = _read(path)
     assert pos["expiry"].iloc[0] == dt.date(2025, 10, 17) and pos["expiry"].iloc[1] == dt.date(2025, 11, 21)
     assert int(pos["contracts"].iloc[0]) == 6 and float(pos["premium"].iloc[0]) == pytest.approx(0.55)

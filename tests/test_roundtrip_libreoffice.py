@@ -103,14 +103,14 @@ def test_every_formula_cell_has_libreoffices_value_cached(files):
 def test_pandas_reads_the_figures_without_a_spreadsheet(files):
     data = files["data"]
     plan = pd.read_excel(files["base"], sheet_name="Plan", header=None)
-    split = data.results["premium_split"]
-    row = plan.index[plan[0] == "Put expansion budget"][0]
+    split = data.plan.split
+    row = plan.index[plan[0].astype(str).str.startswith("Put expansion budget")][0]
     # put premium budget + monthly addition: (4,349 x 0.80) + 4,000 = 7,479.20
     assert_allclose(plan.iloc[row, 1], 4349.0 * 0.80 + 4000.0, rtol=1e-12)
-    assert_allclose(plan.iloc[row, 1], split["put_expansion_budget"], rtol=1e-12)
+    assert_allclose(plan.iloc[row, 1], split.put_expansion_budget, rtol=1e-12)
     fan = pd.read_excel(files["base"], sheet_name="Fan", header=None)
     head = fan.index[fan[0] == "Month"][0]
-    months = len(data.results["simulation"].percentiles)
+    months = len(data.simulation.percentiles)
     body = fan.iloc[head + 1:head + 1 + months]
     assert body[0].astype(int).tolist() == list(range(months))
     # invested = 3,792 + 4,000 x month, as a cached formula value

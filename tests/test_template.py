@@ -78,7 +78,7 @@ def test_spill_anchors_are_dynamic_arrays(generated):
     with zipfile.ZipFile(generated) as z:
         assert "xl/metadata.xml" in z.namelist()
         sheet = z.read("xl/worksheets/sheet2.xml").decode()
-    assert re.search(r'<c r="K1" cm="1"><f t="array" ref="K1">VA_LADDER\(', sheet)
+    assert re.search(r'<c r="K2" cm="1"><f t="array" ref="K2">VA_LADDER\(', sheet)
 
 
 def _parts(path: Path):

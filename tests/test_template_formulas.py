@@ -30,6 +30,7 @@ What it does not do, and how this test stands in for it:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 
@@ -211,7 +212,7 @@ def test_spills_settle_and_cover_no_other_cell(template, evaluated):
                     assert wb[sheet][addr].value is None, f"#SPILL!: {sheet}!{ref} spills over {addr}"
                 assert (sheet, addr) not in taken, f"#SPILL!: {sheet}!{ref} and {taken[(sheet, addr)]} overlap"
                 taken[(sheet, addr)] = ref
-    assert extents[(L.SHEET_POSITIONS, "K1")] == (1 + POSITIONS_CAPACITY, len(F.LADDER_KEYS))
+    assert extents[(L.SHEET_POSITIONS, "K2")] == (1 + POSITIONS_CAPACITY, len(F.LADDER_KEYS))
 
 
 def test_no_cell_evaluates_to_an_error(evaluated):
@@ -222,22 +223,22 @@ def test_no_cell_evaluates_to_an_error(evaluated):
 
 def test_positions_spill_equals_mark_book(evaluated, report):
     cells, extents, _ = evaluated
-    marked = report.results["marked"].assign(w=lambda m: np.where(m["kind"] == "call", 1.0, -1.0))
+    marked = report.book.marked.assign(w=lambda m: np.where(m["kind"] == "call", 1.0, -1.0))
     n = len(marked)
-    rows = _block(cells, L.SHEET_POSITIONS, "K1", extents[(L.SHEET_POSITIONS, "K1")])
+    rows = _block(cells, L.SHEET_POSITIONS, "K2", extents[(L.SHEET_POSITIONS, "K2")])
     heads = {key: head for head, key, _, _ in L.POSITION_COMPUTED_COLUMNS}
     assert rows[0] == [heads[k] for k in F.LADDER_KEYS]
     _close([r for r in rows[1:1 + n]], marked[list(F.LADDER_KEYS)].to_numpy(dtype=float), "VA_LADDER vs mark_book")
     assert all(c in ("", None) for r in rows[1 + n:] for c in r), "blank position rows must spill blank rows"
-    _close(_get(cells, L.SHEET_POSITIONS, f"{get_column_letter(len(L.POSITION_INPUT_COLUMNS) + len(F.LADDER_KEYS) + 2)}2"),
-           report.results["premium_split"]["premium"], "PremiumCollected")
+    _close(_get(cells, L.SHEET_POSITIONS, f"{get_column_letter(len(L.POSITION_INPUT_COLUMNS) + len(F.LADDER_KEYS) + 2)}{L.REPORT_FIRST_ROW}"),
+           report.plan.split.premium, "PremiumCollected")
 
 
 def test_ladder_sheet_equals_ladder_summary(evaluated, report):
     cells, _, _ = evaluated
-    lad = report.results["ladder"]
+    lad = report.book.ladder
     lad = lad[lad["strike"].notna()].set_index("strike")
-    marked = report.results["marked"]
+    marked = report.book.marked
     puts = marked[(marked["kind"] == "put") & (marked["side"] == "short")]
     obligation = puts.groupby("strike")["obligation"].sum()
     keys = [k for _, k, _, _ in L.LADDER_COLUMNS if k != "status"]
@@ -254,19 +255,19 @@ def test_ladder_sheet_equals_ladder_summary(evaluated, report):
 
 def test_plan_sheet_equals_the_report_plan(evaluated, report):
     cells, extents, _ = evaluated
-    split = report.results["premium_split"]
+    split = report.plan.split
     got = _items(cells, L.SHEET_PLAN, "A1", extents)
     for key in ("call_hedge_budget", "put_premium_budget", "put_expansion_budget", "compounding_factor"):
-        _close(got[key], split[key], f"VA_ALLOCATE {key}")
+        _close(got[key], getattr(split, key), f"VA_ALLOCATE {key}")
     from engine.plan.allocation import put_expiry
 
     expiry = put_expiry(report.config)
     assert _get(cells, L.SHEET_PLAN, "B7") == (expiry - dt.date(1899, 12, 30)).days  # NewPutExpiry serial
-    _close(_get(cells, L.SHEET_PLAN, "B9"), report.results["hedge_ladder"]["budget"].sum(), "HedgeBudget")
+    _close(_get(cells, L.SHEET_PLAN, "B9"), report.hedges.ladder["budget"].sum(), "HedgeBudget")
     n = len(report.config.strikes.strikes)
     _close([r[0] for r in _block(cells, L.SHEET_PLAN, "K12", (n, 1))],
-           list(report.results["strike_premiums"].values()), "LadderPremiums (VA_PRICE)")
-    alloc = report.results["allocation"]
+           list(report.plan.strike_premiums.values()), "LadderPremiums (VA_PRICE)")
+    alloc = report.plan.allocation
     rows = _block(cells, L.SHEET_PLAN, "A11", extents[(L.SHEET_PLAN, "A11")])
     assert rows[0] == [c for c in alloc.columns if c != "literal_contracts"]
     _close([r for r in rows[1:]], alloc[rows[0]].to_numpy(dtype=float), "VA_STRIKE_ALLOCATION")
@@ -274,8 +275,8 @@ def test_plan_sheet_equals_the_report_plan(evaluated, report):
 
 def test_hedges_sheet_equals_the_report_hedges(evaluated, report):
     cells, extents, _ = evaluated
-    _close(_get(cells, L.SHEET_HEDGES, "B1"), report.results["hedge_ratio"], "HedgeRatio")
-    hl = report.results["hedge_ladder"]
+    _close(_get(cells, L.SHEET_HEDGES, "B1"), report.hedges.ratio, "HedgeRatio")
+    hl = report.hedges.ladder
     rows = _block(cells, L.SHEET_HEDGES, "A3", extents[(L.SHEET_HEDGES, "A3")])
     assert rows[0] == list(hl.columns)
     numeric = [c for c in hl.columns if c != "expiry"]
@@ -286,18 +287,18 @@ def test_hedges_sheet_equals_the_report_hedges(evaluated, report):
 def test_risk_sheet_equals_the_report_risk(evaluated, report):
     cells, extents, _ = evaluated
     greeks = _items(cells, L.SHEET_RISK, "A1", extents)
-    for key, want in report.results["portfolio_greeks"].items():
+    for key, want in dataclasses.asdict(report.risk.greeks).items():
         _close(greeks[key], want, f"VA_PORTFOLIO_GREEKS {key}")
     kelly = _items(cells, L.SHEET_RISK, "D1", extents)
-    for key, want in report.results["kelly"].items():
+    for key, want in dataclasses.asdict(report.kelly).items():
         if isinstance(want, (int, float)) and not isinstance(want, bool):
             _close(kelly[key], want, f"VA_KELLY {key}")
     var = _items(cells, L.SHEET_RISK, "G1", extents)
-    want = report.results["var"]
+    want = dataclasses.asdict(report.risk.var)
     assert var["scenarios"] == want["scenarios"] == report.config.risk.var_scenarios
     for key in ("var", "es", "pnl_mean", "pnl_std", "worst_loss", "value"):
         _close(var[key], want[key], f"VA_VAR {key} (same seed and scenarios as the report)")
-    alerts = report.results["alerts"]
+    alerts = report.risk.alerts
     rows = _block(cells, L.SHEET_RISK, "A20", extents[(L.SHEET_RISK, "A20")])
     assert rows[0] == list(alerts.columns)
     assert [r[0] for r in rows[1:]] == alerts["alert"].tolist()
@@ -310,14 +311,14 @@ def test_risk_sheet_equals_the_report_risk(evaluated, report):
 
 def test_named_cells_hold_what_they_name(evaluated, report):
     cells, _, _ = evaluated
-    split = report.results["premium_split"]
+    split = report.plan.split
     for name, sheet, ref, want in (
-            ("CallBudget", L.SHEET_PLAN, "B2", split["call_hedge_budget"]),
-            ("PutBudget", L.SHEET_PLAN, "B4", split["put_expansion_budget"]),
-            ("PortfolioDelta", L.SHEET_RISK, "B3", report.results["portfolio_greeks"]["delta_dollars"]),
-            ("KellyFraction", L.SHEET_RISK, "E2", report.results["kelly"]["full_kelly"]),
-            ("VaR95", L.SHEET_RISK, "H7", report.results["var"]["var"]),
-            ("ES95", L.SHEET_RISK, "H8", report.results["var"]["es"])):
+            ("CallBudget", L.SHEET_PLAN, "B2", split.call_hedge_budget),
+            ("PutBudget", L.SHEET_PLAN, "B4", split.put_expansion_budget),
+            ("PortfolioDelta", L.SHEET_RISK, "B3", report.risk.greeks.delta_dollars),
+            ("KellyFraction", L.SHEET_RISK, "E2", report.kelly.full_kelly),
+            ("ValueAtRisk", L.SHEET_RISK, "H7", report.risk.var.var),
+            ("ExpectedShortfall", L.SHEET_RISK, "H8", report.risk.var.es)):
         _close(_get(cells, sheet, ref), want, f"{name} = {sheet}!{ref}")
 
 
@@ -328,7 +329,7 @@ def test_assignment_sheet_equals_assignment_plan(evaluated, report):
     cfg, m = report.config, report.config.market
     for i, k in enumerate(cfg.strikes.strikes):
         c, v = get_column_letter(2 + 2 * i), get_column_letter(3 + 2 * i)
-        prem = report.results["strike_premiums"][float(k)]
+        prem = report.plan.strike_premiums[float(k)]
         head = _block(cells, L.SHEET_ASSIGNMENT, f"{c}2", (2, 2))
         assert [head[0][0], head[1][0]] == ["strike", "premium"]
         _close([head[0][1], head[1][1]], [k, prem], f"Assignment {v}2:{v}3")
@@ -380,7 +381,7 @@ def test_config_table_names_the_inputs_key_rows(template):
     wb = openpyxl.load_workbook(template)
     rows = sorted(int(a[1:]) for a in inputs_key_cells(wb[L.SHEET_INPUTS]).values())
     assert wb.defined_names[CONFIG_NAME].attr_text == f"'{L.SHEET_INPUTS}'!$B${rows[0]}:$D${rows[-1]}"
-    assert rows == list(range(L.FIRST_ROW, rows[-1] + 1))  # one block, no gap
+    assert rows == list(range(L.REPORT_FIRST_ROW, rows[-1] + 1))  # one block, no gap (row 1 kept for the banner)
 
 
 def test_edited_inputs_evaluate_without_errors(edited):
@@ -402,7 +403,7 @@ def test_edited_capital_model_changes_every_margin(edited, edited_config):
     from engine.risk.checks import portfolio_greeks
 
     cells, extents, _ = edited
-    rows = _block(cells, L.SHEET_POSITIONS, "K1", extents[(L.SHEET_POSITIONS, "K1")])
+    rows = _block(cells, L.SHEET_POSITIONS, "K2", extents[(L.SHEET_POSITIONS, "K2")])
     head = rows[0]
     pos = example_positions()
     n = len(pos)
@@ -476,6 +477,6 @@ def test_template_written_with_a_config_follows_it(edited, edited_config, spills
     cells, extents, _ = _evaluate(write_template(tmp / "t.xlsx", config=edited_config), spills, tmp)
     ref, _, _ = edited
     for sheet, anchor in ((L.SHEET_HEDGES, "B1"), (L.SHEET_RISK, "A1"), (L.SHEET_RISK, "D1"), (L.SHEET_RISK, "G1"),
-                          (L.SHEET_RISK, "A20"), (L.SHEET_POSITIONS, "K1"), (L.SHEET_PLAN, "A11")):
+                          (L.SHEET_RISK, "A20"), (L.SHEET_POSITIONS, "K2"), (L.SHEET_PLAN, "A11")):
         shape = extents.get((sheet, anchor), (1, 1))
         assert _block(cells, sheet, anchor, shape) == _block(ref, sheet, anchor, shape), f"{sheet}!{anchor}"

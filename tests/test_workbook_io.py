@@ -202,7 +202,7 @@ def test_positions_bad_cell_names_row(inputs_book, tmp_path):
 
 def test_positions_formula_text_stays_text(inputs_book, tmp_path):
     wb = _copy(inputs_book, tmp_path)
-    cell = wb[L.SHEET_POSITIONS]["J2"]
+    cell = wb[L.SHEET_POSITIONS][f"J{L.REPORT_FIRST_ROW}"]
     cell.value = "=HYPERLINK(\"http://x\",\"y\")"
     cell.data_type = "s"
     p = tmp_path / "t.xlsx"

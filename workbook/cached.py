@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape
 
 from workbook.io import atomic_write_bytes
 
-__all__ = ["CachedValues", "formula_values", "add_cached_values", "save_report", "excel_value"]
+__all__ = ["CachedValues", "formula_values", "add_cached_values", "save_report", "excel_value", "static_range"]
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -98,6 +98,34 @@ def _no_progress_bar() -> Iterator[None]:
             os.environ["TQDM_DISABLE"] = old
 
 
+@contextlib.contextmanager
+def _excel_isnumber() -> Iterator[None]:
+    """``ISNUMBER`` as Excel and LibreOffice define it while ``formulas`` evaluates.
+
+    ``formulas`` 1.3 counts numeric text (a text cell ``"2"``) as a number; Excel's ISNUMBER is
+    TRUE for numbers only (Microsoft, "IS functions"), which the report's input fingerprints
+    rely on.  The package's function table is restored afterwards.
+    """
+    import functools
+
+    import numpy as np
+    from formulas.functions import FUNCTIONS, wrap_ranges_func
+    from formulas.functions.info import FalseArray, iserror
+
+    def number(x: Any) -> bool:
+        return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+    old = FUNCTIONS.get("ISNUMBER")
+    FUNCTIONS["ISNUMBER"] = wrap_ranges_func(functools.partial(iserror, check=number, array=FalseArray))
+    try:
+        yield
+    finally:
+        if old is None:
+            FUNCTIONS.pop("ISNUMBER", None)
+        else:
+            FUNCTIONS["ISNUMBER"] = old
+
+
 def formula_values(path: str | Path) -> tuple[dict[tuple[str, str], Any], list[tuple[str, str]]]:
     """Evaluate every formula of an .xlsx file.
 
@@ -119,9 +147,14 @@ def formula_values(path: str | Path) -> tuple[dict[tuple[str, str], Any], list[t
     if not cells:
         return {}, []
     upper = {ws.title.upper(): ws.title for ws in wb.worksheets}
-    with _no_progress_bar():
-        model = formulas.ExcelModel().loads(str(path)).finish()
-        solution = model.calculate()
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="volarb-eval-") as folder:
+        work = Path(folder) / path.name
+        _with_static_names(path, work, wb)
+        with _no_progress_bar(), _excel_isnumber():
+            model = formulas.ExcelModel().loads(str(work)).finish()
+            solution = model.calculate()
     values: dict[tuple[str, str], Any] = {}
     wanted = set(cells)
     for key, ranges in solution.items():
@@ -141,6 +174,55 @@ def formula_values(path: str | Path) -> tuple[dict[tuple[str, str], Any], list[t
         if isinstance(v, XlError) or v is not None:
             values[(sheet, m.group(2))] = v
     return values, cells
+
+
+_OFFSET_NAME = re.compile(
+    r"OFFSET\('(?P<sheet>[^']+)'!\$(?P<col>[A-Z]+)\$(?P<row>[0-9]+),0,0,"
+    r"MAX\(1,COUNTA\('(?P<csheet>[^']+)'!\$(?P<ccol>[A-Z]+)\$(?P<crow1>[0-9]+):\$[A-Z]+\$(?P<crow2>[0-9]+)\)\),1\)")
+
+
+def static_range(text: str, wb: Any) -> str | None:
+    """The range a dynamic name ``OFFSET(first,0,0,MAX(1,COUNTA(column)),1)`` covers in ``wb`` now.
+
+    ``formulas`` resolves names that are references but not names that are formulas; the
+    report's Positions names (:mod:`workbook.report.positions`) grow with the rows, so for the
+    evaluation each is replaced by the reference it gives in the file as saved.  None for any
+    other formula.
+
+    >>> import openpyxl
+    >>> wb = openpyxl.Workbook(); ws = wb.active; ws.title = "P"
+    >>> for r in (3, 4, 5): ws[f"A{r}"] = "ASST"
+    >>> static_range("OFFSET('P'!$B$3,0,0,MAX(1,COUNTA('P'!$A$3:$A$5002)),1)", wb)
+    "'P'!$B$3:$B$5"
+    """
+    m = _OFFSET_NAME.fullmatch(text.strip())
+    if m is None or m.group("csheet") not in wb.sheetnames:
+        return None
+    from openpyxl.utils import column_index_from_string
+
+    ws = wb[m.group("csheet")]
+    c = column_index_from_string(m.group("ccol"))
+    count = sum(1 for r in range(int(m.group("crow1")), min(int(m.group("crow2")), ws.max_row) + 1)
+                if ws.cell(row=r, column=c).value not in (None,))
+    first = int(m.group("row"))
+    return f"'{m.group('sheet')}'!${m.group('col')}${first}:${m.group('col')}${first + max(1, count) - 1}"
+
+
+def _with_static_names(src: Path, dest: Path, wb: Any) -> None:
+    """Copy ``src`` to ``dest`` with each dynamic OFFSET name replaced by its current range."""
+    from xml.sax.saxutils import unescape
+
+    def repl(m: re.Match) -> str:
+        ref = static_range(unescape(m.group(2)), wb)
+        return m.group(0) if ref is None else f"{m.group(1)}{escape(ref)}</definedName>"
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                data = re.sub(r"(<definedName [^>]*>)([^<]*OFFSET[^<]*)</definedName>", repl,
+                              data.decode("utf-8")).encode("utf-8")
+            zout.writestr(info, data)
 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:

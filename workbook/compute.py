@@ -1,12 +1,13 @@
-"""Everything the report shows, computed by the engine into one :class:`ReportData`.
+"""Everything the report shows, computed by the engine into one typed :class:`ReportData`.
 
-This is the pure part of the report: no openpyxl here.  :func:`compute_report` runs the engine
-steps in order (marking the book, the plan, hedges, Kelly, risk, assignment, simulation, orders,
-audit), and :meth:`ReportData.to_dict` gives every figure as plain JSON-able data (what
-``volarb build --json`` prints).  :mod:`workbook.report` writes the same data into a workbook.
-
-Engine modules that are not available in this build are recorded in ``ReportData.missing``
-(with the import error) instead of failing the whole report; the sheet then says so.
+This is the pure part of the report: no openpyxl here.  :func:`compute_report` is the one
+public entry point; it runs private steps in order (marking the book, the plan, hedges,
+projection, Kelly, risk, account, assignment, simulation, orders, payoff) and returns frozen
+dataclasses, one per section (:class:`BookResult`, :class:`PlanResult`, :class:`HedgeResult`,
+:class:`ProjectionResult`, :class:`KellyLimits`, :class:`RiskResult`, :class:`AccountFigures`,
+:class:`AssignmentRow`, :class:`Payoff`).  :meth:`ReportData.to_dict` gives every figure as plain
+JSON-able data (what ``volarb build --json`` prints); :mod:`workbook.report` writes the same data
+into a workbook.  A broken engine module fails the report (no fallbacks).
 """
 
 from __future__ import annotations
@@ -15,17 +16,18 @@ import dataclasses
 import datetime as _dt
 import math
 import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
 from engine.config import PlanConfig, config_to_dict
 
-__all__ = ["ReportData", "MarketInputs", "compute_report", "report_timestamp", "to_jsonable", "payoff_grid",
-           "STEPS"]
-
-
+__all__ = ["ReportData", "MarketInputs", "compute_report", "report_timestamp", "to_jsonable",
+           "payoff_grid", "STEPS", "PLAN_STEPS", "BookTotals", "BookResult", "PremiumSplit", "PlanResult", "HedgeResult",
+           "ProjectionResult", "KellyLimits", "PortfolioGreeks", "VarFigures", "RiskResult", "AccountFigures",
+           "AssignmentRow", "Payoff", "interim_account_figures", "risk_figures", "positions_at_marked_vol",
+           "surface_summary"]
 def report_timestamp() -> _dt.datetime:
     """UTC time of the report: ``SOURCE_DATE_EPOCH`` (reproducible builds) if set, else now."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -134,116 +136,325 @@ class MarketInputs:
         return out
 
 
+
+def _pick(cls: type, values: Mapping[str, Any]) -> Any:
+    """An instance of the frozen dataclass ``cls`` from the engine mapping ``values`` (its fields;
+    a field the engine leaves out, such as historical VaR's seed, is None)."""
+    return cls(**{f.name: values.get(f.name) for f in dataclasses.fields(cls)})
+
+
+# --- typed results ------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class BookTotals:
+    """Sums over the marked book, $ unless stated (premium received is +, paid is -).
+
+    ``value`` is the book's mark-to-market value (short options negative: what closing costs),
+    ``obligation`` the cash needed if every short put is assigned (strike x shares), ``margin``
+    the requirement under ``capital.model``; ``delta_shares`` in shares, ``gamma`` in shares per
+    $1, ``theta_day`` $ per calendar day, ``vega_point`` $ per vol point.
+    """
+
+    premium_total: float
+    value: float
+    unrealized_pnl: float
+    delta_shares: float
+    delta_dollars: float
+    gamma: float
+    theta_day: float
+    vega_point: float
+    obligation: float
+    margin: float
+
+
+@dataclasses.dataclass(frozen=True)
+class BookResult:
+    """The marked book (:func:`engine.risk.book.mark_book`), its per-strike ladder and totals."""
+
+    marked: Any
+    ladder: Any
+    totals: BookTotals
+
+
+@dataclasses.dataclass(frozen=True)
+class PremiumSplit:
+    """The plan's premium split, $ (:func:`engine.plan.allocation.allocate_premium`).
+
+    ``premium`` is the book's net premium (received minus paid); ``call_share_used`` the share
+    sent to call hedges (``allocation.call_share``, or the hedge ratio when dynamic).
+    """
+
+    premium: float
+    call_share_used: float
+    call_hedge_budget: float
+    put_premium_budget: float
+    put_expansion_budget: float
+    compounding_factor: float
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanResult:
+    """Premium split, model premiums per ladder strike ($/share), strike allocation, reinvestment."""
+
+    split: PremiumSplit
+    strike_premiums: dict[float, float]
+    allocation: Any
+    reinvestment: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class HedgeResult:
+    """Hedge ratio (decimal share of premium) and the call hedge ladder (one row per rung)."""
+
+    ratio: float
+    ladder: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectionResult:
+    """Month-by-month projection, the plan's printed table (as printed) and the audit of the two."""
+
+    table: Any
+    printed: Any
+    audit: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class KellyLimits:
+    """Kelly position limits (decimal shares of net liquidation; :func:`engine.plan.kelly.kelly_limits`)."""
+
+    full_kelly: float
+    fractional_kelly: float
+    max_single_strike: float
+    max_strategy_allocation: float
+    max_monthly_addition: float
+    emergency_reserve: float
+
+
+@dataclasses.dataclass(frozen=True)
+class PortfolioGreeks:
+    """Book Greeks of the risk report: delta in shares and $, gamma shares per $1, theta $/day,
+    vega and rho $ per point, value and obligation and margin $, number of positions."""
+
+    delta_shares: float
+    delta_dollars: float
+    gamma: float
+    theta_day: float
+    vega_point: float
+    rho_point: float
+    value: float
+    obligation: float
+    margin: float
+    positions: int
+
+
+@dataclasses.dataclass(frozen=True)
+class VarFigures:
+    """Value at risk and expected shortfall, $ loss over ``horizon_days`` at ``confidence``
+    (:func:`engine.risk.var.value_at_risk`: method, pricing style, scenarios, P&L mean and
+    standard deviation $, worst loss $, book value $, seed, a note on the model)."""
+
+    method: str
+    style: str
+    confidence: float
+    horizon_days: int
+    scenarios: int
+    var: float
+    es: float
+    pnl_mean: float
+    pnl_std: float
+    worst_loss: float
+    value: float
+    seed: int | None
+    note: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RiskResult:
+    """The daily risk check: Greeks, VaR, alerts (a table: alert, value, threshold, status, detail),
+    the names of the firing alerts, the run's market inputs, IV rank/percentile and chain summary."""
+
+    greeks: PortfolioGreeks
+    var: VarFigures
+    alerts: Any
+    alerting: tuple[str, ...]
+    inputs: dict[str, Any]
+    iv: dict[str, Any] | None
+    surface: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountFigures:
+    """The account on the broker's bases, $.
+
+    ``net_liquidation`` (cash + long marks - short marks), ``equity_with_loan_value`` (net
+    liquidation less the loan value long options do not have), ``requirement`` (maintenance
+    margin of the book under ``capital.model``), ``excess_liquidity`` (equity with loan value -
+    requirement) and ``buying_power`` (excess liquidity available for new short-option
+    requirements; negative means new sales are held).  ``basis`` says how they were obtained.
+    """
+
+    net_liquidation: float
+    equity_with_loan_value: float
+    requirement: float
+    excess_liquidity: float
+    buying_power: float
+    basis: str
+
+
+@dataclasses.dataclass(frozen=True)
+class AssignmentRow:
+    """The assignment plan of one short put (:func:`engine.plan.assignment.assignment_plan`).
+
+    ``row`` is the position's index; prices are $/share, ``shares`` = contracts x multiplier.
+    """
+
+    row: int
+    strike: float
+    expiry: Any
+    contracts: int
+    shares: int
+    premium: float
+    cost_basis: float
+    tier: str
+    action: str
+    call_strike_target: float
+    call_strike: float
+    call_dte: int
+    call_premium: float
+    stop_level: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Payoff:
+    """P&L at expiry of the whole book ($) on a grid of underlying prices ($/share)."""
+
+    price: np.ndarray
+    pnl: np.ndarray
+
+
 @dataclasses.dataclass
 class ReportData:
-    """All figures of one report (engine outputs; formulas are added by the writer)."""
+    """All figures of one report: the inputs, then one typed result per section.
+
+    ``config``, ``positions``, ``meta`` and ``market`` are the run's inputs; the rest are filled
+    by :func:`compute_report` (every one of them; a step that cannot run raises).
+    """
 
     config: PlanConfig
     positions: Any
     meta: dict[str, Any]
     market: MarketInputs = dataclasses.field(default_factory=MarketInputs)
-    results: dict[str, Any] = dataclasses.field(default_factory=dict)
-    missing: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.results.get(key, default)
+    book: BookResult | None = None
+    plan: PlanResult | None = None
+    hedges: HedgeResult | None = None
+    projection: ProjectionResult | None = None
+    kelly: KellyLimits | None = None
+    risk: RiskResult | None = None
+    account: AccountFigures | None = None
+    assignment: tuple[AssignmentRow, ...] = ()
+    simulation: Any = None
+    orders: Any = None
+    payoff: Payoff | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Every figure as JSON-able data (``volarb build --json``)."""
-        out = {"meta": self.meta, "config": config_to_dict(self.config),
-               "positions": self.positions}
-        out.update(self.results)
-        sim = out.get("simulation")
-        if sim is not None and hasattr(sim, "to_dict"):
-            sim = sim.to_dict()
+        """Every figure as JSON-able data (``volarb build --json``; its keys are documented in
+        docs/cli.md and stable: one flat key per figure family)."""
+        out: dict[str, Any] = {"meta": self.meta, "config": config_to_dict(self.config), "positions": self.positions}
+        if self.book is not None:
+            out |= {"marked": self.book.marked, "ladder": self.book.ladder, "book": self.book.totals}
+        if self.plan is not None:
+            out |= {"premium_split": self.plan.split, "strike_premiums": self.plan.strike_premiums,
+                    "allocation": self.plan.allocation, "reinvestment": self.plan.reinvestment}
+        if self.hedges is not None:
+            out |= {"hedge_ratio": self.hedges.ratio, "hedge_ladder": self.hedges.ladder}
+        if self.projection is not None:
+            out |= {"projection": self.projection.table, "plan_printed_table": self.projection.printed,
+                    "audit": self.projection.audit}
+        if self.kelly is not None:
+            out["kelly"] = self.kelly
+        if self.risk is not None:
+            r = self.risk
+            out |= {"portfolio_greeks": r.greeks, "var": r.var, "alerts": r.alerts, "alerting": list(r.alerting),
+                    "risk_inputs": r.inputs, "iv": r.iv, "surface": r.surface}
+        if self.account is not None:
+            out["account"] = self.account
+        out["assignment"] = list(self.assignment)
+        if self.simulation is not None:
+            sim = self.simulation.to_dict()
             sim.pop("elapsed_seconds", None)  # run time, not a figure: keeps --json reproducible
             out["simulation"] = sim
-        out["missing"] = self.missing
+        if self.orders is not None:
+            out["orders"] = self.orders
+        if self.payoff is not None:
+            out["payoff"] = {"price": self.payoff.price, "pnl": self.payoff.pnl}
         return to_jsonable(out)
+
+
+# --- steps --------------------------------------------------------------------------------------
+
+_TOTAL_KEYS = tuple(f.name for f in dataclasses.fields(BookTotals))
 
 
 def _mark(data: ReportData) -> None:
     from engine.risk.book import ladder_summary, mark_book
 
     marked = mark_book(data.positions, data.config, surface=data.market.surface)
-    data.results["marked"] = marked
-    data.results["ladder"] = ladder_summary(marked)
-
-
-def _book_totals(data: ReportData) -> None:
-    m = data.get("marked")
-    if m is None:
-        return
-    totals = {}
-    for key in ("premium_total", "value", "unrealized_pnl", "delta_shares", "delta_dollars", "gamma",
-                "theta_day", "vega_point", "obligation", "margin"):
-        totals[key] = float(np.nansum(m[key].to_numpy(dtype=float)))
-    data.results["book"] = totals
-
-
-def _plan(data: ReportData) -> None:
-    from engine.plan.allocation import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
-
-    cfg = data.config
-    premium = float(np.sum(np.where(data.positions["side"].to_numpy() == "short", 1.0, -1.0)
-                           * data.positions["premium"].to_numpy(dtype=float)
-                           * data.positions["contracts"].to_numpy(dtype=float)) * cfg.capital.contract_multiplier)
-    share = cfg.allocation.call_share
-    if cfg.hedge.use_dynamic_ratio:
-        share = _hedge_ratio_value(cfg)
-    split = allocate_premium(max(premium, 0.0), cfg.account.monthly_addition, share)
-    split = {"premium": premium, "call_share_used": share, **split}
-    data.results["premium_split"] = split
-    prem = strike_premiums(cfg, surface=data.market.surface)
-    data.results["strike_premiums"] = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
-    alloc = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
-                             cfg.market.spot, cfg.capital.model, cfg.capital)
-    literal = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
-                               cfg.market.spot, "premium", cfg.capital)
-    alloc["literal_contracts"] = literal["contracts"].to_numpy()
-    data.results["allocation"] = alloc
-    data.results["reinvestment"] = reinvestment_plan(split["put_expansion_budget"], cfg,
-                                                     premiums=data.results["strike_premiums"])
-
-
-def _projection(data: ReportData) -> None:
-    from engine.plan.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
-
-    data.results["projection"] = project_plan(data.config)
-    data.results["plan_printed_table"] = PLAN_PRINTED_TABLE
-    data.results["audit"] = plan_discrepancies(data.config)
+    totals = BookTotals(**{k: float(np.nansum(marked[k].to_numpy(dtype=float))) for k in _TOTAL_KEYS})
+    data.book = BookResult(marked=marked, ladder=ladder_summary(marked), totals=totals)
 
 
 def _hedge_ratio_value(cfg: PlanConfig) -> float:
     from engine.plan.hedge import hedge_ratio
 
-    h = cfg.hedge
-    return float(hedge_ratio(cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability, h))
+    return float(hedge_ratio(cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability,
+                             cfg.hedge))
+
+
+def _plan(data: ReportData) -> None:
+    from engine.plan.allocation import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
+
+    cfg, pos = data.config, data.positions
+    sign = np.where(pos["side"].to_numpy() == "short", 1.0, -1.0)
+    premium = float(np.sum(sign * pos["premium"].to_numpy(dtype=float) * pos["contracts"].to_numpy(dtype=float))
+                    * cfg.capital.contract_multiplier)
+    share = _hedge_ratio_value(cfg) if cfg.hedge.use_dynamic_ratio else cfg.allocation.call_share
+    split = PremiumSplit(premium=premium, call_share_used=float(share),
+                         **allocate_premium(max(premium, 0.0), cfg.account.monthly_addition, share))
+    prem = strike_premiums(cfg, surface=data.market.surface)
+    by_strike = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
+    args = (split.put_expansion_budget, cfg.strikes.strikes, cfg.strikes.weights, prem, cfg.market.spot)
+    alloc = allocate_strikes(*args, cfg.capital.model, cfg.capital)
+    alloc["literal_contracts"] = allocate_strikes(*args, "premium", cfg.capital)["contracts"].to_numpy()
+    data.plan = PlanResult(split=split, strike_premiums=by_strike, allocation=alloc,
+                           reinvestment=reinvestment_plan(split.put_expansion_budget, cfg, premiums=by_strike))
 
 
 def _hedges(data: ReportData) -> None:
     from engine.plan.hedge import hedge_ladder
 
-    cfg = data.config
-    data.results["hedge_ratio"] = _hedge_ratio_value(cfg)
-    budget = data.results.get("premium_split", {}).get("call_hedge_budget")
-    if budget is None:
-        budget = 0.0
-    m = cfg.market
-    data.results["hedge_ladder"] = hedge_ladder(budget, m.spot, m.vol, m.rate, m.dividend_yield, cfg.hedge.ladder,
-                                                cfg.valuation_date, cfg.strikes.strike_increment,
-                                                multiplier=cfg.capital.contract_multiplier)
+    cfg, m = data.config, data.config.market
+    budget = data.plan.split.call_hedge_budget if data.plan is not None else 0.0
+    ladder = hedge_ladder(budget, m.spot, m.vol, m.rate, m.dividend_yield, cfg.hedge.ladder, cfg.valuation_date,
+                          cfg.strikes.strike_increment, multiplier=cfg.capital.contract_multiplier)
+    data.hedges = HedgeResult(ratio=_hedge_ratio_value(cfg), ladder=ladder)
+
+
+def _projection(data: ReportData) -> None:
+    from engine.plan.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
+
+    data.projection = ProjectionResult(table=project_plan(data.config), printed=PLAN_PRINTED_TABLE,
+                                       audit=plan_discrepancies(data.config))
 
 
 def _kelly(data: ReportData) -> None:
     from engine.plan.kelly import kelly_limits
 
     k = data.config.kelly
-    data.results["kelly"] = kelly_limits(k.win_probability, k.avg_win, k.avg_loss, k.fraction, k.cap,
-                                         max_strategy_allocation=k.max_strategy_allocation,
-                                         max_monthly_addition=k.max_monthly_addition,
-                                         emergency_reserve=k.emergency_reserve)
-
+    data.kelly = _pick(KellyLimits, kelly_limits(k.win_probability, k.avg_win, k.avg_loss, k.fraction, k.cap,
+                                                 max_strategy_allocation=k.max_strategy_allocation,
+                                                 max_monthly_addition=k.max_monthly_addition,
+                                                 emergency_reserve=k.emergency_reserve))
 
 def positions_at_marked_vol(positions: Any, marked: Any) -> Any:
     """Positions whose ``iv`` is the vol each was marked at (surface vol where the row had none).
@@ -299,23 +510,56 @@ def surface_summary(surface: Any) -> dict[str, Any] | None:
 def _risk(data: ReportData) -> None:
     import pandas as pd
 
-    rep = risk_figures(data.positions, data.config, data.market, marked=data.get("marked"))
-    data.results["portfolio_greeks"] = rep["greeks"]
-    data.results["var"] = rep["var"]
-    data.results["alerts"] = pd.DataFrame(rep["alerts"], columns=["alert", "value", "threshold", "status", "detail"])
-    data.results["alerting"] = rep["alerting"]
-    data.results["risk_inputs"] = rep["inputs"]
-    data.results["iv"] = rep["iv"]
-    data.results["surface"] = rep["surface"]
+    marked = data.book.marked if data.book is not None else None
+    rep = risk_figures(data.positions, data.config, data.market, marked=marked)
+    data.risk = RiskResult(greeks=_pick(PortfolioGreeks, rep["greeks"]), var=_pick(VarFigures, rep["var"]),
+                           alerts=pd.DataFrame(rep["alerts"], columns=["alert", "value", "threshold", "status",
+                                                                       "detail"]),
+                           alerting=tuple(rep["alerting"]), inputs=rep["inputs"], iv=rep["iv"],
+                           surface=rep["surface"])
+
+
+def interim_account_figures(config: PlanConfig, book: BookResult) -> AccountFigures:
+    """The account figures from the config's stated net liquidation and the marked book.
+
+    Interim model until the account model of issue 9 (``engine.plan.account``) is on main:
+    net liquidation is ``account.starting_value`` (the user's statement), equity with loan value
+    is net liquidation less the value of long options (which have no loan value, FINRA 4210(f)
+    (2)(C)), the requirement is the book's margin under ``capital.model``, excess liquidity is
+    equity with loan value minus the requirement, and buying power for new short options is the
+    excess liquidity.
+
+    >>> from engine.config import default_config
+    >>> import pandas as pd
+    >>> b = BookResult(marked=pd.DataFrame({"side": ["long"], "value": [100.0]}), ladder=None,
+    ...                totals=BookTotals(0, 100, 0, 0, 0, 0, 0, 0, 0, 2500.0))
+    >>> interim_account_figures(default_config(), b).excess_liquidity  # 3792 - 100 - 2500
+    1192.0
+    """
+    marked = book.marked
+    long_value = float(np.nansum(np.where(marked["side"].to_numpy() == "long",
+                                          marked["value"].to_numpy(dtype=float), 0.0))) if len(marked) else 0.0
+    netliq = float(config.account.starting_value)
+    elv = netliq - long_value
+    req = float(book.totals.margin)
+    excess = elv - req
+    return AccountFigures(net_liquidation=netliq, equity_with_loan_value=elv, requirement=req,
+                          excess_liquidity=excess, buying_power=excess,
+                          basis=f"interim: net liquidation = account.starting_value; requirement = "
+                                f"{config.capital.model} margin of the book")
+
+
+def _account(data: ReportData) -> None:
+    assert data.book is not None
+    data.account = interim_account_figures(data.config, data.book)
 
 
 def _assignment(data: ReportData) -> None:
     from engine.plan.assignment import assignment_plan
 
-    cfg = data.config
+    cfg, pos, m = data.config, data.positions, data.config.market
+    fields = {f.name for f in dataclasses.fields(AssignmentRow)}
     rows = []
-    pos = data.positions
-    m = cfg.market
     for i in range(len(pos)):
         r = pos.iloc[i]
         if r["kind"] != "put" or r["side"] != "short":
@@ -325,74 +569,120 @@ def _assignment(data: ReportData) -> None:
                                m.dividend_yield, cfg.valuation_date, cfg.assignment,
                                strike_increment=cfg.strikes.strike_increment,
                                multiplier=cfg.capital.contract_multiplier)
-        rows.append({"row": i, "strike": float(r["strike"]), "expiry": r["expiry"], "contracts": int(r["contracts"]),
-                     "shares": shares, "premium": float(r["premium"]), **plan})
-    data.results["assignment"] = rows
+        rec = {"row": i, "strike": float(r["strike"]), "expiry": r["expiry"], "contracts": int(r["contracts"]),
+               "shares": shares, "premium": float(r["premium"]), **plan}
+        rows.append(AssignmentRow(**{k: v for k, v in rec.items() if k in fields}))
+    data.assignment = tuple(rows)
 
 
 def _simulation(data: ReportData) -> None:
     from engine.risk.simulate import simulate_plan
 
-    paths = data.meta["paths"]
-    seed = data.meta["seed"]
-    data.results["simulation"] = simulate_plan(data.config, data.positions, paths, seed)
+    data.simulation = simulate_plan(data.config, data.positions, data.meta["paths"], data.meta["seed"])
+
+
+#: Order columns added by the account gate: READY or HELD, and why a held order waits.
+ORDER_GATE_COLUMNS = ("status", "hold_reason")
 
 
 def _orders(data: ReportData) -> None:
     import pandas as pd
 
+    from engine.plan.allocation import put_expiry
     from engine.plan.orders import order_tickets
 
     cfg = data.config
-    alloc = data.get("allocation")
-    if alloc is None:
-        return
-    from engine.plan.allocation import put_expiry
-
-    expiry = put_expiry(cfg)
-    und = cfg.market.underlying
+    assert data.plan is not None and data.hedges is not None
+    expiry, und = put_expiry(cfg), cfg.market.underlying
     trades = [{"action": "sell", "underlying": und, "kind": "put", "strike": float(r.strike), "expiry": expiry,
                "contracts": int(r.contracts), "mid": float(r.premium)}
-              for r in alloc.itertuples() if int(r.contracts) > 0]
-    hl = data.get("hedge_ladder")
-    if hl is not None:
-        for r in hl.itertuples():
-            if int(r.contracts) > 0:
-                exp = r.expiry if r.expiry is not None else cfg.valuation_date + _dt.timedelta(days=int(r.dte))
-                trades.append({"action": "buy", "underlying": und, "kind": "call", "strike": float(r.strike), "expiry": exp,
-                               "contracts": int(r.contracts), "mid": float(r.price)})
-    if not trades:
-        data.results["orders"] = pd.DataFrame(columns=["action", "underlying", "kind", "strike", "expiry", "contracts", "mid"])
-        return
-    data.results["orders"] = order_tickets(pd.DataFrame(trades), cfg.execution)
+              for r in data.plan.allocation.itertuples() if int(r.contracts) > 0]
+    for r in data.hedges.ladder.itertuples():
+        if int(r.contracts) > 0:
+            exp = r.expiry if r.expiry is not None else cfg.valuation_date + _dt.timedelta(days=int(r.dte))
+            trades.append({"action": "buy", "underlying": und, "kind": "call", "strike": float(r.strike),
+                           "expiry": exp, "contracts": int(r.contracts), "mid": float(r.price)})
+    cols = ["action", "underlying", "kind", "strike", "expiry", "contracts", "mid"]
+    tickets = order_tickets(pd.DataFrame(trades), cfg.execution) if trades else pd.DataFrame(columns=cols)
+    data.orders = _gate_orders(tickets, data.account, data.risk)
+
+
+def _gate_orders(tickets: Any, account: AccountFigures | None, risk: RiskResult | None) -> Any:
+    """Mark each ticket READY or HELD: new short puts wait while buying power is negative or the
+    BUYING_POWER_EXCEEDED alert fires (the reason names the figure and its basis); buys go ahead."""
+    out = tickets.copy()
+    reason = ""
+    if account is not None and account.buying_power < 0:
+        reason = (f"buying power ${account.buying_power:,.2f} < $0 (excess liquidity = equity with loan value "
+                  f"${account.equity_with_loan_value:,.2f} - requirement ${account.requirement:,.2f})")
+    elif risk is not None and "BUYING_POWER_EXCEEDED" in risk.alerting:
+        reason = "BUYING_POWER_EXCEEDED alert: margin requirement above net liquidation"
+    held = (out["action"].astype(str) == "sell").to_numpy() & bool(reason) if len(out) else np.zeros(0, bool)
+    out["status"] = np.where(held, "HELD", "READY")
+    out["hold_reason"] = np.where(held, reason, "")
+    return out
 
 
 def _payoff(data: ReportData) -> None:
     from workbook import layout as L
 
     prices, pnl = payoff_grid(data.positions, data.config, L.PAYOFF_STEPS, L.PAYOFF_MAX_MULTIPLE)
-    data.results["payoff"] = {"price": prices, "pnl": pnl}
+    data.payoff = Payoff(price=prices, pnl=pnl)
 
 
-#: (step name, function, engine module it needs) in order; each is one tick of the progress bar.
-STEPS: tuple[tuple[str, Callable[[ReportData], None], str], ...] = (
-    ("mark book", _mark, "engine.risk.book"),
-    ("book totals", _book_totals, ""),
-    ("plan", _plan, "engine.plan.allocation"),
-    ("hedges", _hedges, "engine.plan.hedge"),
-    ("projection", _projection, "engine.plan.projection"),
-    ("kelly", _kelly, "engine.plan.kelly"),
-    ("risk", _risk, "engine.risk.checks"),
-    ("assignment", _assignment, "engine.plan.assignment"),
-    ("simulation", _simulation, "engine.risk.simulate"),
-    ("orders", _orders, "engine.plan.orders"),
-    ("payoff", _payoff, ""),
+Step = Callable[[ReportData], None]
+#: (step name, function) in order; each is one tick of the progress bar.
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("mark book", _mark),
+    ("plan", _plan),
+    ("hedges", _hedges),
+    ("projection", _projection),
+    ("kelly", _kelly),
+    ("risk", _risk),
+    ("account", _account),
+    ("assignment", _assignment),
+    ("simulation", _simulation),
+    ("orders", _orders),
+    ("payoff", _payoff),
 )
+#: The steps of ``volarb plan`` (no marks, risk or simulation).
+PLAN_STEPS: tuple[str, ...] = ("plan", "hedges", "kelly", "projection")
+
+
+def _meta(config: PlanConfig, paths: int | None, seed: int | None, sources: dict[str, str] | None,
+          timestamp: _dt.datetime | None, market: MarketInputs) -> dict[str, Any]:
+    import engine
+
+    meta = {
+        "version": getattr(engine, "__version__", "unknown"),
+        "timestamp": (timestamp or report_timestamp()).isoformat(sep=" "),
+        "paths": int(paths if paths is not None else config.simulation.paths),
+        "seed": int(seed if seed is not None else config.simulation.seed),
+        "valuation_date": config.market.valuation_date,
+        "sources": dict(sources or {}),
+    }
+    meta["sources"].update({k: v for k, v in market.sources.items() if v})
+    return meta
+
+
+def _measured_iv(config: PlanConfig, market: MarketInputs, meta: dict[str, Any]) -> PlanConfig:
+    """A measured IV percentile replaces the config's stated one everywhere (hedge-ratio rule,
+    Inputs sheet, alerts), so the report never mixes the two."""
+    if market.iv_history is None:
+        return config
+    from engine.data.ivhistory import iv_rank_percentile
+
+    measured = iv_rank_percentile(market.iv_history, window=config.risk.iv_history_days)["iv_percentile"]
+    if measured == measured:  # not NaN (enough history)
+        config = config.replace(market__iv_percentile=round(float(measured), 6))
+        meta["iv_percentile_source"] = f"measured from {market.sources.get('iv_history') or 'IV history'}"
+    return config
 
 
 def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = None, seed: int | None = None,
                    sources: dict[str, str] | None = None, progress: Callable[[str], None] | None = None,
-                   timestamp: _dt.datetime | None = None, market: MarketInputs | None = None) -> ReportData:
+                   timestamp: _dt.datetime | None = None, market: MarketInputs | None = None,
+                   steps: Literal["report", "plan"] = "report") -> ReportData:
     """Run every engine step for the report.
 
     Parameters
@@ -411,45 +701,23 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
         Report time (default :func:`report_timestamp`).
     market : MarketInputs, optional
         IV history, price history, VaR method, yesterday's value and chain surface of this run.
+    steps : {"report", "plan"}
+        ``"plan"`` runs only the plan, hedges, Kelly and projection (``volarb plan``).
 
     Returns
     -------
     ReportData
-        Engine outputs by key; modules missing from this build are listed in ``missing``.
-        An input error (:class:`engine.VolarbInputError`) from any step propagates.
+        Typed results per section.  An input error (:class:`engine.VolarbInputError`) from any
+        step propagates, and so does any other failure: there is no partial report.
     """
-    import engine
-
-    meta = {
-        "version": getattr(engine, "__version__", "unknown"),
-        "timestamp": (timestamp or report_timestamp()).isoformat(sep=" "),
-        "paths": int(paths if paths is not None else config.simulation.paths),
-        "seed": int(seed if seed is not None else config.simulation.seed),
-        "valuation_date": config.market.valuation_date,
-        "sources": dict(sources or {}),
-    }
     mi = market or MarketInputs()
-    meta["sources"].update({k: v for k, v in mi.sources.items() if v})
-    if mi.iv_history is not None:
-        # a measured IV percentile replaces the config's stated one everywhere (hedge-ratio rule,
-        # Inputs sheet, alerts), so the report never mixes the two
-        from engine.data.ivhistory import iv_rank_percentile
-
-        measured = iv_rank_percentile(mi.iv_history, window=config.risk.iv_history_days)["iv_percentile"]
-        if measured == measured:  # not NaN (enough history)
-            config = config.replace(market__iv_percentile=round(float(measured), 6))
-            meta["iv_percentile_source"] = f"measured from {mi.sources.get('iv_history') or 'IV history'}"
-            meta["valuation_date"] = config.market.valuation_date
+    meta = _meta(config, paths, seed, sources, timestamp, mi)
+    config = _measured_iv(config, mi, meta)
     data = ReportData(config=config, positions=positions, meta=meta, market=mi)
-    for name, func, module in STEPS:
-        try:
-            func(data)
-        except ImportError as exc:
-            if module and (exc.name or "").startswith("engine"):
-                data.missing[name] = f"{module} not available in this build ({exc})"
-            else:
-                raise
+    for name, func in STEPS:
+        if steps == "plan" and name not in PLAN_STEPS:
+            continue
+        func(data)
         if progress is not None:
             progress(name)
-    data.meta["missing"] = dict(data.missing)
     return data

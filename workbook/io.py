@@ -28,7 +28,7 @@ from workbook import layout as L
 
 __all__ = ["WorkbookError", "atomic_save", "atomic_write_bytes", "lock_file_for", "check_not_locked",
            "read_about_risk_inputs", "backup_path", "make_backup", "load_user_workbook", "read_config_sheet",
-           "read_positions_sheet", "inputs_key_cells"]
+           "read_positions_sheet", "inputs_key_cells", "positions_header_row", "clean_stale_temp_files"]
 
 
 class WorkbookError(VolarbInputError):
@@ -73,6 +73,30 @@ def _writable_dir(path: Path) -> Path:
     return folder
 
 
+#: Temporary files older than this (seconds) are leftovers of a killed run and are removed.
+STALE_TEMP_SECONDS = 600.0
+_TEMP_PREFIX, _TEMP_SUFFIX = ".~volarb-", ".tmp"
+
+
+def clean_stale_temp_files(folder: str | Path, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove volarb's own temporary files (``.~volarb-*.tmp``) left in ``folder`` by a killed run.
+
+    Only files older than ``older_than`` seconds go, so a run writing right now keeps its file.
+    Returns the files removed.
+    """
+    import time
+
+    now, removed = time.time(), []
+    for tmp in Path(folder).glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+        try:
+            if now - tmp.stat().st_mtime > older_than:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue
+    return removed
+
+
 def atomic_write_bytes(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` then move the temporary file onto ``path`` atomically.
 
@@ -82,8 +106,9 @@ def atomic_write_bytes(path: str | Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
     check_not_locked(path)
     folder = _writable_dir(path)
+    clean_stale_temp_files(folder)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".~volarb-", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=folder)
     except OSError as exc:
         raise WorkbookError(f"{path}: cannot write the report in {folder}: {exc.strerror}") from None
     os.close(fd)
@@ -320,15 +345,17 @@ def read_positions_sheet(wb: Any, source: str, values: Any = None) -> Any:
     from engine.data.positions import positions_from_records
 
     ws = _sheet(wb, L.SHEET_POSITIONS, source)
-    headers = [ws.cell(row=L.HEADER_ROW, column=c).value for c in range(1, ws.max_column + 1)]
+    header_row = positions_header_row(ws)
+    first_row = header_row + 1
+    headers = [ws.cell(row=header_row, column=c).value for c in range(1, ws.max_column + 1)]
     cols = {}
     for _, key, _, _ in L.POSITION_INPUT_COLUMNS:
         if key not in headers:
-            raise WorkbookError(f"{source}, sheet {L.SHEET_POSITIONS}: header row {L.HEADER_ROW} has no "
+            raise WorkbookError(f"{source}, sheet {L.SHEET_POSITIONS}: header row {header_row} has no "
                                 f"column {key!r} (expected {', '.join(k for _, k, _, _ in L.POSITION_INPUT_COLUMNS)})")
         cols[key] = headers.index(key) + 1
     records = []
-    for row in range(L.FIRST_ROW, ws.max_row + 1):
+    for row in range(first_row, ws.max_row + 1):
         rec = {k: _cell(ws, row, c, f"{source}, sheet {L.SHEET_POSITIONS}", values) for k, c in cols.items()}
         for k in _DATE_COLUMNS:
             if k in rec:
@@ -339,4 +366,11 @@ def read_positions_sheet(wb: Any, source: str, values: Any = None) -> Any:
             break
         records.append({k: ("" if v is None else v) for k, v in rec.items()})
     return positions_from_records(records, source=f"{source}, sheet {L.SHEET_POSITIONS}",
-                                  first_row=L.FIRST_ROW, row_label="row")
+                                  first_row=first_row, row_label="row")
+
+
+def positions_header_row(ws: Any) -> int:
+    """The header row of a Positions sheet: row 2 of a report (row 1 is the stale banner), row 1
+    of the template and of reports written before the banner existed."""
+    first_key = L.POSITION_INPUT_COLUMNS[0].key
+    return L.REPORT_HEADER_ROW if ws.cell(row=L.REPORT_HEADER_ROW, column=1).value == first_key else L.HEADER_ROW

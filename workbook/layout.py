@@ -18,12 +18,29 @@ Conventions
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+
+class Column(NamedTuple):
+    """One table column, named once: header (with its unit), key, number format, width (characters).
+
+    ``key`` is the engine's column name (or a report-only key); writers build formulas from
+    keys (:class:`workbook.report.cells.Table`), readers find columns by key.
+    """
+
+    header: str
+    key: str
+    fmt: str
+    width: int
+
+
 # --- sheets -------------------------------------------------------------------------------
 #: VA_LADDER output and the Positions sheet's computed columns (keys of :func:`engine.mark_book`)
 LADDER_KEYS = ("sign", "w", "dte", "vol_used", "mark", "value", "premium_total", "unrealized_pnl",
                "delta_shares", "delta_dollars", "gamma", "theta_day", "vega_point", "prob_itm",
                "obligation", "margin")
 
+SHEET_TODAY = "Today"
 SHEET_INPUTS = "Inputs"
 SHEET_POSITIONS = "Positions"
 SHEET_LADDER = "Ladder"
@@ -37,7 +54,7 @@ SHEET_AUDIT = "Audit"
 SHEET_ABOUT = "About"
 
 SHEETS: tuple[str, ...] = (
-    SHEET_INPUTS, SHEET_POSITIONS, SHEET_LADDER, SHEET_PLAN, SHEET_HEDGES, SHEET_RISK,
+    SHEET_TODAY, SHEET_INPUTS, SHEET_POSITIONS, SHEET_LADDER, SHEET_PLAN, SHEET_HEDGES, SHEET_RISK,
     SHEET_ASSIGNMENT, SHEET_SIMULATION, SHEET_ORDERS, SHEET_AUDIT, SHEET_ABOUT,
 )
 #: Sheets the user edits; ``refresh`` reads them and never rewrites their contents.
@@ -45,8 +62,16 @@ USER_SHEETS: tuple[str, ...] = (SHEET_INPUTS, SHEET_POSITIONS)
 #: Sheets ``refresh`` rebuilds from the engine.
 COMPUTED_SHEETS: tuple[str, ...] = tuple(s for s in SHEETS if s not in USER_SHEETS)
 
+#: Template workbook (templates/): header on row 1, data from row 2.
 HEADER_ROW = 1
 FIRST_ROW = 2
+#: Report workbook: row 1 of every sheet is the live stale-inputs banner, the header is on row
+#: 2 and data start on row 3 (readers also accept reports written before the banner existed).
+BANNER_ROW = 1
+REPORT_HEADER_ROW = 2
+REPORT_FIRST_ROW = 3
+#: The banner's text while any model input differs from the inputs the model ran on.
+STALE_TEXT = "inputs changed since the model ran: run volarb refresh"
 
 # --- number formats -----------------------------------------------------------------------
 FMT_MONEY = '"$"#,##0.00;[Red]-"$"#,##0.00'
@@ -63,13 +88,13 @@ FMT_GENERAL = "General"
 
 # --- Inputs sheet ---------------------------------------------------------------------------
 #: Inputs header: label, value, unit, config key, defined name, meaning.
-INPUT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
-    ("Parameter", "label", FMT_GENERAL, 30),
-    ("Value", "value", FMT_GENERAL, 16),
-    ("Unit", "unit", FMT_GENERAL, 12),
-    ("Config key", "key", FMT_TEXT, 34),
-    ("Name", "name", FMT_TEXT, 22),
-    ("Meaning", "doc", FMT_GENERAL, 80),
+INPUT_COLUMNS: tuple[Column, ...] = (
+    Column("Parameter", "label", FMT_GENERAL, 30),
+    Column("Value", "value", FMT_GENERAL, 16),
+    Column("Unit", "unit", FMT_GENERAL, 12),
+    Column("Config key", "key", FMT_TEXT, 34),
+    Column("Name", "name", FMT_TEXT, 22),
+    Column("Meaning", "doc", FMT_GENERAL, 80),
 )
 INPUT_COL_VALUE = 2      # column B holds the value
 INPUT_COL_KEY = 4        # column D holds the config key the reader uses
@@ -141,89 +166,89 @@ NAME_LADDER_WEIGHTS = "LadderWeights"
 
 # --- Positions sheet ------------------------------------------------------------------------
 #: User-editable columns (the engine's POSITION_COLUMNS, in order) then computed columns.
-POSITION_INPUT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
-    ("underlying", "underlying", FMT_TEXT, 11),
-    ("kind", "kind", FMT_TEXT, 7),
-    ("side", "side", FMT_TEXT, 7),
-    ("strike", "strike", FMT_PRICE, 9),
-    ("expiry", "expiry", FMT_DATE, 11),
-    ("contracts", "contracts", FMT_INT, 10),
-    ("premium", "premium", FMT_PRICE, 10),
-    ("open_date", "open_date", FMT_DATE, 11),
-    ("iv", "iv", FMT_PCT, 8),
-    ("note", "note", FMT_TEXT, 20),
+POSITION_INPUT_COLUMNS: tuple[Column, ...] = (
+    Column("underlying", "underlying", FMT_TEXT, 11),
+    Column("kind", "kind", FMT_TEXT, 7),
+    Column("side", "side", FMT_TEXT, 7),
+    Column("strike", "strike", FMT_PRICE, 9),
+    Column("expiry", "expiry", FMT_DATE, 11),
+    Column("contracts", "contracts", FMT_INT, 10),
+    Column("premium", "premium", FMT_PRICE, 10),
+    Column("open_date", "open_date", FMT_DATE, 11),
+    Column("iv", "iv", FMT_PCT, 8),
+    Column("note", "note", FMT_TEXT, 20),
 )
-POSITION_COMPUTED_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
-    ("Long +1 / short -1", "sign", FMT_GENERAL, 17),  # formula: +1 long, -1 short
-    ("Call +1 / put -1", "w", FMT_GENERAL, 15),  # formula: +1 call, -1 put
-    ("DTE", "dte", FMT_INT, 6),
-    ("Vol used", "vol_used", FMT_PCT, 9),
-    ("Mark $/sh", "mark", FMT_PRICE, 10),
-    ("Value $", "value", FMT_MONEY, 12),            # formula
-    ("Premium $", "premium_total", FMT_MONEY, 12),  # formula
-    ("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 14),  # formula
-    ("Delta sh", "delta_shares", FMT_NUM, 10),
-    ("Delta $", "delta_dollars", FMT_MONEY, 12),    # formula
-    ("Gamma sh/$", "gamma", FMT_NUM, 10),
-    ("Theta $/day", "theta_day", FMT_MONEY, 11),
-    ("Vega $/pt", "vega_point", FMT_MONEY, 10),
-    ("Prob ITM", "prob_itm", FMT_PCT, 9),
-    ("Obligation $", "obligation", FMT_MONEY0, 12),  # formula
-    ("Margin $", "margin", FMT_MONEY0, 11),
+POSITION_COMPUTED_COLUMNS: tuple[Column, ...] = (
+    Column("Long +1 / short -1", "sign", FMT_INT, 17),  # formula: +1 long, -1 short
+    Column("Call +1 / put -1", "w", FMT_INT, 15),  # formula: +1 call, -1 put
+    Column("DTE days", "dte", FMT_INT, 8),
+    Column("Vol used %", "vol_used", FMT_PCT, 10),
+    Column("Mark $/sh", "mark", FMT_PRICE, 10),
+    Column("Value $", "value", FMT_MONEY, 12),            # formula
+    Column("Premium $", "premium_total", FMT_MONEY, 12),  # formula
+    Column("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 14),  # formula
+    Column("Delta shares", "delta_shares", FMT_NUM, 10),
+    Column("Delta $", "delta_dollars", FMT_MONEY, 12),    # formula
+    Column("Gamma shares/$", "gamma", FMT_NUM, 10),
+    Column("Theta $/day", "theta_day", FMT_MONEY, 11),
+    Column("Vega $/pt", "vega_point", FMT_MONEY, 10),
+    Column("Prob ITM %", "prob_itm", FMT_PCT, 10),
+    Column("Obligation $", "obligation", FMT_MONEY0, 12),  # formula
+    Column("Margin $", "margin", FMT_MONEY0, 11),
 )
 POSITION_COLUMNS_ALL = POSITION_INPUT_COLUMNS + POSITION_COMPUTED_COLUMNS
 #: Positions columns whose cells are live formulas (the rest of the computed ones are values).
 POSITION_FORMULA_KEYS = ("sign", "w", "value", "premium_total", "unrealized_pnl", "delta_dollars", "obligation")
 
 # --- Ladder sheet ---------------------------------------------------------------------------
-LADDER_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
-    ("Strike", "strike", FMT_PRICE, 9),
-    ("Contracts", "contracts", FMT_INT, 10),                 # formula SUMIFS
-    ("Premium collected $", "premium_collected", FMT_MONEY, 16),  # formula
-    ("Cost to close $", "current_value", FMT_MONEY, 14),     # formula -value
-    ("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 15),   # formula
-    ("Share of contracts", "share_of_contracts", FMT_PCT, 12),  # formula
-    ("Moneyness K/S", "moneyness", FMT_NUM, 12),            # formula
-    ("Obligation $", "obligation", FMT_MONEY0, 13),          # formula
-    ("Prob ITM", "prob_itm", FMT_PCT, 9),
-    ("Status", "status", FMT_TEXT, 10),
+LADDER_COLUMNS: tuple[Column, ...] = (
+    Column("Strike $", "strike", FMT_PRICE, 10),
+    Column("Contracts", "contracts", FMT_INT, 11),                 # formula SUMIFS
+    Column("Premium collected $", "premium_collected", FMT_MONEY, 16),  # formula
+    Column("Cost to close $", "current_value", FMT_MONEY, 14),     # formula -value
+    Column("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 15),   # formula
+    Column("Share of contracts %", "share_of_contracts", FMT_PCT, 14),  # formula
+    Column("Moneyness K/S", "moneyness", FMT_NUM, 13),            # formula
+    Column("Obligation $", "obligation", FMT_MONEY0, 13),          # formula
+    Column("Prob ITM %", "prob_itm", FMT_PCT, 10),
+    Column("Status", "status", FMT_TEXT, 10),
 )
 
 # --- Plan sheet -----------------------------------------------------------------------------
-ALLOCATION_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
-    ("Strike", "strike", FMT_PRICE, 12),
-    ("Weight", "weight", FMT_PCT, 10),
-    ("Capital $", "capital", FMT_MONEY, 13),                 # formula
-    ("Premium $/sh", "premium", FMT_PRICE, 12),              # value (American model)
-    ("Capital/contract $", "capital_per_contract", FMT_MONEY, 15),  # formula by CapitalModel
-    ("Contracts", "contracts", FMT_INT, 10),                 # formula INT(capital / cpc)
-    ("Capital used $", "capital_used", FMT_MONEY, 14),       # formula
-    ("Expected premium $", "expected_premium", FMT_MONEY, 15),  # formula
-    ("Leftover $", "leftover", FMT_MONEY, 12),               # formula
-    ("Plan literal contracts", "literal_contracts", FMT_INT, 14),  # formula INT(capital/(prem*100))
+ALLOCATION_COLUMNS: tuple[Column, ...] = (
+    Column("Strike $", "strike", FMT_PRICE, 12),
+    Column("Weight %", "weight", FMT_PCT, 10),
+    Column("Capital $", "capital", FMT_MONEY, 13),                 # formula
+    Column("Premium $/sh", "premium", FMT_PRICE, 12),              # value (American model)
+    Column("Capital/contract $", "capital_per_contract", FMT_MONEY, 15),  # formula by CapitalModel
+    Column("Contracts", "contracts", FMT_INT, 11),                 # formula INT(capital / cpc)
+    Column("Capital used $", "capital_used", FMT_MONEY, 14),       # formula
+    Column("Expected premium $", "expected_premium", FMT_MONEY, 15),  # formula
+    Column("Leftover $", "leftover", FMT_MONEY, 12),               # formula
+    Column("Plan literal contracts", "literal_contracts", FMT_INT, 16),  # formula INT(capital/(prem*100))
 )
 
 # --- Hedges sheet ---------------------------------------------------------------------------
-HEDGE_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
-    ("Rung", "rung", FMT_INT, 6),
-    ("Moneyness", "moneyness", FMT_NUM, 10),
-    ("Strike", "strike", FMT_PRICE, 9),
-    ("DTE", "dte", FMT_INT, 6),
-    ("Share", "share", FMT_PCT, 8),
-    ("Budget $", "budget", FMT_MONEY, 11),        # formula
-    ("Price $/sh", "price", FMT_PRICE, 10),
-    ("Contracts", "contracts", FMT_INT, 10),      # formula
-    ("Cost $", "cost", FMT_MONEY, 11),            # formula
-    ("Leftover $", "leftover", FMT_MONEY, 11),    # formula
+HEDGE_COLUMNS: tuple[Column, ...] = (
+    Column("Rung #", "rung", FMT_INT, 7),
+    Column("Moneyness K/S", "moneyness", FMT_NUM, 13),
+    Column("Strike $", "strike", FMT_PRICE, 10),
+    Column("DTE days", "dte", FMT_INT, 8),
+    Column("Share %", "share", FMT_PCT, 9),
+    Column("Budget $", "budget", FMT_MONEY, 11),        # formula
+    Column("Price $/sh", "price", FMT_PRICE, 10),
+    Column("Contracts", "contracts", FMT_INT, 11),      # formula
+    Column("Cost $", "cost", FMT_MONEY, 11),            # formula
+    Column("Leftover $", "leftover", FMT_MONEY, 11),    # formula
 )
 
 # --- Risk sheet -----------------------------------------------------------------------------
-ALERT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
-    ("Alert", "alert", FMT_TEXT, 24),
-    ("Value", "value", FMT_NUM, 14),
-    ("Threshold", "threshold", FMT_NUM, 14),
-    ("Status", "status", FMT_TEXT, 10),
-    ("Detail", "detail", FMT_TEXT, 60),
+ALERT_COLUMNS: tuple[Column, ...] = (
+    Column("Alert", "alert", FMT_TEXT, 24),
+    Column("Value (unit in Detail)", "value", FMT_NUM, 14),
+    Column("Limit (same unit)", "threshold", FMT_NUM, 14),
+    Column("Status", "status", FMT_TEXT, 10),
+    Column("Detail", "detail", FMT_TEXT, 60),
 )
 #: Alert status words coloured by conditional formatting (text -> fill colour).
 STATUS_COLOURS: dict[str, str] = {
@@ -235,31 +260,31 @@ PAYOFF_MAX_MULTIPLE = 2.5
 PAYOFF_STEPS = 50
 
 # --- Assignment sheet -----------------------------------------------------------------------
-ASSIGNMENT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
-    ("Strike", "strike", FMT_PRICE, 9),
-    ("Expiry", "expiry", FMT_DATE, 11),
-    ("Contracts", "contracts", FMT_INT, 10),
-    ("Shares", "shares", FMT_INT, 9),                       # formula
-    ("Premium $/sh", "premium", FMT_PRICE, 11),
-    ("Cost basis $/sh", "cost_basis", FMT_PRICE, 13),       # formula
-    ("Tier", "tier", FMT_TEXT, 11),                         # formula
-    ("Call strike target $", "call_strike_target", FMT_PRICE, 12),  # formula basis x (1 + upside)
-    ("Stop level $", "stop_level", FMT_PRICE, 11),          # formula
-    ("Action", "action", FMT_TEXT, 34),
-    ("Listed call strike $", "call_strike", FMT_PRICE, 12),
-    ("Call DTE", "call_dte", FMT_INT, 8),
-    ("Call premium $/sh", "call_premium", FMT_PRICE, 14),
-    ("Prob ITM", "prob_itm", FMT_PCT, 9),
+ASSIGNMENT_COLUMNS: tuple[Column, ...] = (
+    Column("Strike $", "strike", FMT_PRICE, 10),
+    Column("Expiry date", "expiry", FMT_DATE, 11),
+    Column("Contracts", "contracts", FMT_INT, 11),
+    Column("Shares", "shares", FMT_INT, 9),                       # formula
+    Column("Premium $/sh", "premium", FMT_PRICE, 11),
+    Column("Cost basis $/sh", "cost_basis", FMT_PRICE, 13),       # formula
+    Column("Tier", "tier", FMT_TEXT, 11),                         # formula
+    Column("Call strike target $", "call_strike_target", FMT_PRICE, 12),  # formula basis x (1 + upside)
+    Column("Stop level $", "stop_level", FMT_PRICE, 11),          # formula
+    Column("Action", "action", FMT_TEXT, 34),
+    Column("Listed call strike $", "call_strike", FMT_PRICE, 12),
+    Column("Call DTE days", "call_dte", FMT_INT, 9),
+    Column("Call premium $/sh", "call_premium", FMT_PRICE, 14),
+    Column("Prob ITM %", "prob_itm", FMT_PCT, 10),
 )
 
 # --- Orders, Audit, About -------------------------------------------------------------------
-AUDIT_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
-    ("Item", "item", FMT_TEXT, 40),
-    ("Printed in plan", "printed", FMT_NUM, 16),
-    ("Computed", "computed", FMT_NUM, 16),
-    ("Difference", "difference", FMT_NUM, 14),   # formula
-    ("Formula", "formula", FMT_TEXT, 50),
-    ("Note", "note", FMT_TEXT, 60),
+AUDIT_COLUMNS: tuple[Column, ...] = (
+    Column("Item", "item", FMT_TEXT, 40),
+    Column("Printed in plan (unit in Item)", "printed", FMT_NUM, 16),
+    Column("Computed (same unit)", "computed", FMT_NUM, 16),
+    Column("Difference (same unit)", "difference", FMT_NUM, 14),   # formula
+    Column("Formula", "formula", FMT_TEXT, 50),
+    Column("Note", "note", FMT_TEXT, 60),
 )
 
 # --- defined names of computed cells ---------------------------------------------------------
@@ -271,8 +296,8 @@ COMPUTED_NAMES: dict[str, str] = {
     "HedgeRatio": SHEET_HEDGES,
     "HedgeBudget": SHEET_PLAN,
     "PortfolioDelta": SHEET_RISK,
-    "VaR95": SHEET_RISK,
-    "ES95": SHEET_RISK,
+    "ValueAtRisk": SHEET_RISK,
+    "ExpectedShortfall": SHEET_RISK,
     "PlanPremium": SHEET_PLAN,
     "CallBudget": SHEET_PLAN,
     "PutPremiumBudget": SHEET_PLAN,
@@ -282,7 +307,30 @@ COMPUTED_NAMES: dict[str, str] = {
 
 #: Defined names the issue requires at least.
 REQUIRED_NAMES = ("Spot", "Vol", "Rate", "MonthlyAddition", "CallShare", "PortfolioValue",
-                  "PremiumCollected", "KellyFraction", "HedgeRatio", "PortfolioDelta", "VaR95")
+                  "PremiumCollected", "KellyFraction", "HedgeRatio", "PortfolioDelta", "ValueAtRisk")
+
+# --- model inputs and the stale banner ---------------------------------------------------------
+#: Named cells (on Today) holding the inputs the model ran on, and the live check against the
+#: current inputs: ``InputsChanged`` is TRUE when any of them differs.
+MODEL_NAMES: dict[str, str] = {
+    "ModelSpot": "spot the model used, $/share",
+    "ModelVol": "implied vol the model used, decimal",
+    "ModelDate": "valuation date the model used",
+    "ModelPositions": "positions fingerprint the model used",
+    "ModelConfig": "Inputs fingerprint the model used",
+    "CurrentPositions": "positions fingerprint now (live)",
+    "CurrentConfig": "Inputs fingerprint now (live)",
+    "InputRowsChanged": "Inputs rows whose check term differs from the model's (live)",
+    "InputsChanged": "TRUE when an input changed since the model ran (live)",
+}
+#: Inputs column holding each row's live fingerprint term (hidden; rewritten by refresh).
+INPUT_CHECK_COL = 7
+#: Spare Inputs rows below the last table row that still count in the fingerprint (rows a user appends).
+INPUT_CHECK_SPARE_ROWS = 20
+#: Positions rows the dynamic ranges can reach (a contiguous block from REPORT_FIRST_ROW).
+POSITIONS_MAX_ROWS = 5000
+#: Defined-name prefix of the dynamic Positions column ranges (``PosStrike``, ``PosContracts``...).
+POSITION_NAME_PREFIX = "Pos"
 
 #: Excel error values a recalculated workbook must never show.
 EXCEL_ERRORS = ("#NAME?", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#N/A", "#NULL!", "Err:")

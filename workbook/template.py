@@ -65,22 +65,23 @@ def _spill(ws: Any, ref: str, formula: str, anchors: list[tuple[str, str]]) -> N
 
 
 def _positions(wb: Any, data: Any, anchors: list) -> str:
-    from workbook.report import write_positions_inputs
+    from workbook.report.positions import write_positions_inputs
 
     ws = wb.create_sheet(L.SHEET_POSITIONS)
     write_positions_inputs(ws, data)
+    ws.protection.sheet = False
     last_col = L.POSITION_INPUT_COLUMNS.__len__()
-    end = L.FIRST_ROW + POSITIONS_CAPACITY - 1
-    rng = f"'{L.SHEET_POSITIONS}'!$A${L.HEADER_ROW}:${_col(last_col)}${end}"
+    end = L.REPORT_FIRST_ROW + POSITIONS_CAPACITY - 1
+    rng = f"'{L.SHEET_POSITIONS}'!$A${L.REPORT_HEADER_ROW}:${_col(last_col)}${end}"
     _name(wb, "PositionsTable", rng)
-    _spill(ws, f"{_col(last_col + 1)}{L.HEADER_ROW}",
+    _spill(ws, f"{_col(last_col + 1)}{L.REPORT_HEADER_ROW}",
            f"=VA_LADDER(PositionsTable, {_MARKET_ARGS}, {_STYLE_HDR}, {CONFIG_NAME})", anchors)
     # PremiumCollected: the premium_total column of the VA_LADDER spill
 
     pcol = _col(last_col + 1 + L.LADDER_KEYS.index("premium_total"))
-    ws.cell(L.HEADER_ROW, last_col + len(L.LADDER_KEYS) + 2, "Premium collected $")
-    ws.cell(L.FIRST_ROW, last_col + len(L.LADDER_KEYS) + 2, f"=SUM({pcol}{L.FIRST_ROW}:{pcol}{end})")
-    _name(wb, "PremiumCollected", f"'{L.SHEET_POSITIONS}'!${_col(last_col + len(L.LADDER_KEYS) + 2)}${L.FIRST_ROW}")
+    ws.cell(L.REPORT_HEADER_ROW, last_col + len(L.LADDER_KEYS) + 2, "Premium collected $")
+    ws.cell(L.REPORT_FIRST_ROW, last_col + len(L.LADDER_KEYS) + 2, f"=SUM({pcol}{L.REPORT_FIRST_ROW}:{pcol}{end})")
+    _name(wb, "PremiumCollected", f"'{L.SHEET_POSITIONS}'!${_col(last_col + len(L.LADDER_KEYS) + 2)}${L.REPORT_FIRST_ROW}")
     return pcol
 
 
@@ -107,12 +108,12 @@ def _ladder(wb: Any, cfg: Any) -> None:
             ws.cell(L.HEADER_ROW, j, h)
     n_in = len(L.POSITION_INPUT_COLUMNS)
     p = f"'{L.SHEET_POSITIONS}'!"
-    end = L.FIRST_ROW + POSITIONS_CAPACITY - 1
+    end = L.REPORT_FIRST_ROW + POSITIONS_CAPACITY - 1
 
     def pc(key: str) -> str:
         c = _col(n_in + 1 + L.LADDER_KEYS.index(key)) if key in L.LADDER_KEYS else \
             _col(1 + [k for _, k, _, _ in L.POSITION_INPUT_COLUMNS].index(key))
-        return f"{p}${c}${L.FIRST_ROW}:${c}${end}"
+        return f"{p}${c}${L.REPORT_FIRST_ROW}:${c}${end}"
 
     short_put = f'{pc("strike")}, A{{r}}, {pc("kind")}, "put", {pc("side")}, "short"'
     last = L.FIRST_ROW + len(cfg.strikes.strikes) - 1
@@ -160,7 +161,9 @@ def _hedges(wb: Any, data: Any, anchors: list) -> None:
     ws = wb.create_sheet(L.SHEET_HEDGES)
     ws["A1"], ws["B1"] = "Hedge ratio", f"=VA_HEDGE_RATIO(PortfolioValue, IVPercentile, SqueezeProbability, {CONFIG_NAME})"
     _name(wb, "HedgeRatio", f"'{L.SHEET_HEDGES}'!$B$1")
-    rows = data.results["_cells"]["hedge_rows"]
+    from workbook.report.inputs import table_rows
+
+    rows = table_rows(wb[L.SHEET_INPUTS])["hedge"]
     _name(wb, "HedgeRungs", f"'{L.SHEET_INPUTS}'!$A${rows[0]}:$C${rows[-1]}")
     _spill(ws, "A3", "=VA_HEDGE_LADDER(HedgeBudget, Spot, Vol, HedgeRungs, Rate, DividendYield, ValuationDate, "
                      f'"", {_STYLE_HDR}, {CONFIG_NAME})', anchors)
@@ -174,8 +177,8 @@ def _risk(wb: Any, anchors: list) -> None:
     for name, row in (("KellyFraction", 2), ("ConservativeKelly", 3), ("MaxSingleStrike", 4)):
         _name(wb, name, f"'{L.SHEET_RISK}'!$E${row}")
     _spill(ws, "G1", f'=VA_VAR(PositionsTable, {_MARKET_ARGS}, VarConfidence, "", "", TRUE, {CONFIG_NAME})', anchors)
-    _name(wb, "VaR95", f"'{L.SHEET_RISK}'!$H$7")  # var row of the VA_VAR spill
-    _name(wb, "ES95", f"'{L.SHEET_RISK}'!$H$8")
+    _name(wb, "ValueAtRisk", f"'{L.SHEET_RISK}'!$H$7")  # var row of the VA_VAR spill
+    _name(wb, "ExpectedShortfall", f"'{L.SHEET_RISK}'!$H$8")
     _spill(ws, "A20", "=VA_RISK_CHECK(PositionsTable, Spot, Vol, PortfolioValue, Rate, DividendYield, ValuationDate, "
                       f"TRUE, {CONFIG_NAME})", anchors)
 
@@ -198,10 +201,10 @@ def _assignment(wb: Any, cfg: Any, anchors: list) -> None:
 def _config_table(wb: Any) -> None:
     """Name the Inputs key rows (columns Value, Unit, Config key) ``ConfigTable``."""
     ws = wb[L.SHEET_INPUTS]
-    last = L.FIRST_ROW
+    last = L.REPORT_FIRST_ROW
     while isinstance(ws.cell(last + 1, L.INPUT_COL_KEY).value, str) and "." in ws.cell(last + 1, L.INPUT_COL_KEY).value:
         last += 1
-    _name(wb, CONFIG_NAME, f"'{L.SHEET_INPUTS}'!${_col(L.INPUT_COL_VALUE)}${L.FIRST_ROW}:"
+    _name(wb, CONFIG_NAME, f"'{L.SHEET_INPUTS}'!${_col(L.INPUT_COL_VALUE)}${L.REPORT_FIRST_ROW}:"
                            f"${_col(L.INPUT_COL_KEY)}${last}")
 
 
@@ -214,7 +217,7 @@ def _conf(wb: Any) -> None:
 
 def _build(wb: Any, cfg: Any, positions: Any) -> list[tuple[str, str]]:
     from workbook.compute import ReportData
-    from workbook.report import write_inputs
+    from workbook.report.inputs import write_inputs
 
     data = ReportData(cfg, positions, {})
     anchors: list[tuple[str, str]] = []

@@ -31,7 +31,7 @@ import numpy as np
 
 from engine.risk import scenarios as sc
 
-__all__ = ["VIEW_SHEETS", "SHEET_STRESS", "SHEET_PAYOFF", "SHEET_EXPIRIES", "SHEET_FAN", "TraderViews",
+__all__ = ["VIEW_SHEETS", "VIEW_WRITERS", "SHEET_STRESS", "SHEET_PAYOFF", "SHEET_EXPIRIES", "SHEET_FAN", "TraderViews",
            "compute_views", "write_views", "write_stress", "write_payoff", "write_expiries", "write_fan",
            "PAYOFF_STEPS", "PAYOFF_MAX_MULTIPLE"]
 
@@ -134,7 +134,7 @@ def compute_views(data: Any) -> TraderViews | None:
     """The trader views of a report's data (None when the book could not be marked)."""
     from engine.units import DAYS_PER_YEAR
 
-    marked = data.get("marked")
+    marked = data.book.marked if data.book is not None else None
     if marked is None or len(marked) == 0:
         return None
     cfg = data.config
@@ -167,16 +167,10 @@ def compute_views(data: Any) -> TraderViews | None:
 # --- writing -----------------------------------------------------------------------------------
 
 def _put(ws: Any, row: int, column: int, value: Any, fmt: str | None = None, model: bool = False) -> Any:
-    from workbook.report import put
+    """The report's cell writer (``model=True``: a model value, greyed while the inputs are stale)."""
+    from workbook.report.cells import put
 
-    cell = put(ws, row, column, value, fmt)
-    if model:
-        cells = getattr(ws, "_volarb_model_cells", None)
-        if cells is None:
-            cells = []
-            ws._volarb_model_cells = cells
-        cells.append(cell.coordinate)
-    return cell
+    return put(ws, row, column, value, fmt, model=model)
 
 
 def _style(cell: Any, kind: str) -> None:
@@ -252,7 +246,7 @@ def _frame(ws: Any, landscape: bool = True) -> None:
 
 
 def _no_data(ws: Any, data: Any) -> None:
-    why = data.missing.get("mark book") or "the book has no positions to mark"
+    why = "the book has no positions to mark"
     _style(_put(ws, FIRST_ROW + 1, 1, f"Not computed: {why}."), "note")
 
 
@@ -260,7 +254,7 @@ def _grid(ws: Any, row: int, title: str, views: TraderViews, values: np.ndarray 
           formula: Any = None) -> tuple[int, int]:
     """One spot x vol table at ``row``: title, header, a row per spot move.  Returns (first, last) body rows."""
     from workbook.layout import FMT_PCT, FMT_PRICE
-    from workbook.report import Formula
+    from workbook.report.cells import Formula
 
     _style(_put(ws, row, 1, title), "title")
     heads = ["Spot move %", "Spot $ (model spot x move)"] + [f"Vol x{v:.2f}" for v in views.vol_mults]
@@ -412,7 +406,7 @@ def _fmt(layout: Any, code: str) -> str:
 
 def _frame_table(ws: Any, row: int, df: Any, key: tuple[str, str, str] | None, heads: tuple, layout: Any,
                  total: bool) -> int:
-    from workbook.report import Formula
+    from workbook.report.cells import Formula
 
     cols = ([key] if key else []) + list(heads)
     _headers(ws, row, [h for _, h, _ in cols])
@@ -463,14 +457,13 @@ def write_fan(wb: Any, data: Any, layout: Any) -> None:
     from openpyxl.chart import AreaChart, LineChart, Reference
     from openpyxl.chart.shapes import GraphicalProperties
 
-    from workbook.report import Formula
+    from workbook.report.cells import Formula
 
     ws = wb.create_sheet(SHEET_FAN)
     _widths(ws, {c: 14 for c in range(1, 11)})
-    sim = data.get("simulation")
-    pct = getattr(sim, "percentiles", None)
+    pct = getattr(data.simulation, "percentiles", None)
     if pct is None or len(pct) < 2:
-        why = data.missing.get("simulation") or "the simulation has fewer than two months"
+        why = "the simulation has fewer than two months"
         _style(_put(ws, FIRST_ROW + 1, 1, f"Not computed: {why}."), "note")
         _frame(ws)
         return
@@ -526,8 +519,9 @@ def write_fan(wb: Any, data: Any, layout: Any) -> None:
     _frame(ws)
 
 
-_WRITERS = {SHEET_STRESS: write_stress, SHEET_PAYOFF: write_payoff, SHEET_EXPIRIES: write_expiries,
-            SHEET_FAN: write_fan}
+#: One writer per view sheet, same order as :data:`VIEW_SHEETS`.
+VIEW_WRITERS = (write_stress, write_payoff, write_expiries, write_fan)
+_WRITERS = dict(zip(VIEW_SHEETS, VIEW_WRITERS))
 
 
 def write_views(wb: Any, data: Any, layout: Any) -> None:

@@ -256,33 +256,32 @@ def compute_data(args: argparse.Namespace, cfg: Any, pos: Any, sources: dict[str
 
 
 def report_summary(data: Any, out: Path | None) -> str:
-    res = data.results
-    split = res.get("premium_split", {})
-    lines = []
-    if out is not None:
-        lines.append(f"wrote {out}")
-    book = res.get("book", {})
-    kelly = res.get("kelly", {})
-    var = res.get("var") or {}
+    """The short text summary ``volarb build`` / ``refresh`` print (a :class:`workbook.compute.ReportData`)."""
+    lines = [f"wrote {out}"] if out is not None else []
+    split, totals, acct = data.plan.split, data.book.totals, data.account
     d = {
+        "as of": data.config.market.valuation_date,
         "positions": len(data.positions),
-        "premium collected $": split.get("premium"),
-        "book value $": book.get("value"),
-        "unrealized P&L $": book.get("unrealized_pnl"),
-        "portfolio delta $": book.get("delta_dollars"),
-        "call hedge budget $": split.get("call_hedge_budget"),
-        "put expansion budget $": split.get("put_expansion_budget"),
-        "hedge ratio": res.get("hedge_ratio"),
-        "full Kelly": kelly.get("full_kelly"),
-        "VaR 95% $": var.get("var"),
+        "net liquidation $": acct.net_liquidation,
+        "excess liquidity $": acct.excess_liquidity,
+        "buying power $": acct.buying_power,
+        "premium collected $": split.premium,
+        "book value $": totals.value,
+        "unrealized P&L $": totals.unrealized_pnl,
+        "portfolio delta $": totals.delta_dollars,
+        "call hedge budget $": split.call_hedge_budget,
+        "put expansion budget $": split.put_expansion_budget,
+        "hedge ratio": data.hedges.ratio,
+        "full Kelly": data.kelly.full_kelly,
+        f"VaR {data.risk.var.confidence:.0%} $": data.risk.var.var,
     }
-    lines.append(kv_table({k: v for k, v in d.items() if v is not None}).rstrip())
-    alerts = res.get("alerts")
-    if alerts is not None and len(alerts):
-        lines.append(table(frame_records(alerts), [c for c in ("alert", "status", "value", "threshold") if c in alerts.columns],
-                           "alerts").rstrip())
-    for name, why in data.missing.items():
-        lines.append(f"note: {name} not computed: {why}")
+    lines.append(kv_table(d).rstrip())
+    alerts = data.risk.alerts
+    if len(alerts):
+        lines.append(table(frame_records(alerts), ["alert", "status", "value", "threshold"], "alerts").rstrip())
+    held = int((data.orders["status"] == "HELD").sum()) if len(data.orders) else 0
+    if held:
+        lines.append(f"{held} of {len(data.orders)} order tickets HELD: {data.orders['hold_reason'].iloc[0]}")
     return "\n".join(lines) + "\n"
 
 

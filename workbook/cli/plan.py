@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -23,35 +24,25 @@ from workbook.cli.common import (
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg, pos, sources = load_inputs(args)
     cfg = apply_overrides(args, cfg)
-    from workbook.compute import ReportData, _hedges, _kelly, _plan, _projection
+    from workbook.compute import compute_report
 
-    data = ReportData(config=cfg, positions=pos, meta={"sources": sources})
-    for name, step in (("plan", _plan), ("hedges", _hedges), ("kelly", _kelly), ("projection", _projection)):
-        try:
-            step(data)
-        except ImportError as exc:
-            data.missing[name] = str(exc)
-    res = data.results
+    data = compute_report(cfg, pos, sources=sources, steps="plan")
+    plan, hedges, proj = data.plan, data.hedges, data.projection
     if args.json:
-        emit_json({k: res.get(k) for k in ("premium_split", "allocation", "reinvestment", "hedge_ratio",
-                                            "hedge_ladder", "kelly", "projection", "audit")} | {"missing": data.missing})
+        emit_json({"premium_split": plan.split, "allocation": plan.allocation, "reinvestment": plan.reinvestment,
+                   "hedge_ratio": hedges.ratio, "hedge_ladder": hedges.ladder, "kelly": data.kelly,
+                   "projection": proj.table, "audit": proj.audit})
         return EXIT_OK
-    if "premium_split" in res:
-        sys.stdout.write(kv_table(res["premium_split"], "premium split"))
-        sys.stdout.write("\n" + table(frame_records(res["allocation"]), ["strike", "weight", "capital", "premium",
-                                                                  "capital_per_contract", "contracts", "literal_contracts",
-                                                                  "expected_premium", "leftover"],
-                                      f"strike allocation ({cfg.capital.model})"))
-    if "hedge_ladder" in res:
-        sys.stdout.write(f"\nhedge ratio {res['hedge_ratio']:.4f}\n")
-        sys.stdout.write(table(frame_records(res["hedge_ladder"]), ["rung", "strike", "dte", "budget", "price", "contracts",
-                                                               "cost"], "hedge ladder"))
-    if "kelly" in res:
-        sys.stdout.write("\n" + kv_table(res["kelly"], "Kelly limits"))
-    if "projection" in res:
-        sys.stdout.write("\n" + table(frame_records(res["projection"]), None, "projection"))
-    for name, why in data.missing.items():
-        sys.stdout.write(f"note: {name} not computed: {why}\n")
+    sys.stdout.write(kv_table(dataclasses.asdict(plan.split), "premium split"))
+    sys.stdout.write("\n" + table(frame_records(plan.allocation), ["strike", "weight", "capital", "premium",
+                                                                  "capital_per_contract", "contracts",
+                                                                  "literal_contracts", "expected_premium", "leftover"],
+                                  f"strike allocation ({cfg.capital.model})"))
+    sys.stdout.write(f"\nhedge ratio {hedges.ratio:.4f}\n")
+    sys.stdout.write(table(frame_records(hedges.ladder), ["rung", "strike", "dte", "budget", "price", "contracts",
+                                                         "cost"], "hedge ladder"))
+    sys.stdout.write("\n" + kv_table(dataclasses.asdict(data.kelly), "Kelly limits"))
+    sys.stdout.write("\n" + table(frame_records(proj.table), None, "projection"))
     return EXIT_OK
 
 

@@ -48,19 +48,24 @@ def save_report_file(args: argparse.Namespace, wb: Any, path: Path) -> Path:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from workbook.io import check_not_locked
+    from workbook.io import backup_path, check_not_locked, make_backup
     from workbook.report import write_report
 
     out = Path(args.out)
     if out.suffix.lower() != ".xlsx":
         raise CliError(f"{out}: the report is an .xlsx workbook; give --out a name ending in .xlsx")
     check_not_locked(out)
+    if out.exists() and not args.force:
+        raise CliError(f"{out} already exists: not overwriting a report you may have edited; run `volarb refresh "
+                       f"{out}` to recompute it keeping your edits, or `volarb build --force` to replace it "
+                       f"(the old file is kept as {backup_path(out).name})")
     cfg, pos, sources = load_inputs(args)
     cfg = apply_overrides(args, cfg)
     data = compute_data(args, cfg, pos, sources)
     wb = write_report(data)
+    backup = make_backup(out) if out.exists() else None
     save_report_file(args, wb, out)
-    return after_write(args, data, out)
+    return after_write(args, data, out, backup)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -197,7 +202,8 @@ def register(sub: Any) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser("build", help="write the report workbook", formatter_class=fmt,
                        description="Compute the plan, risk and simulation and write the report workbook "
-                                   "(atomically: an interrupted run leaves the previous file intact).",
+                                   "(atomically: an interrupted run leaves the previous file intact). An existing "
+                                   "file is never replaced without --force, and then it is backed up first.",
                        epilog=usage_examples("volarb build", "volarb build --positions positions.csv --out today.xlsx",
                                         "volarb build --config plan.toml --paths 20000 --seed 7 --recalc",
                                         "volarb build --iv-history iv.csv --previous-value 3650 --chain chain.csv",
@@ -207,6 +213,8 @@ def register(sub: Any) -> None:
     p.add_argument("--paths", type=positive_int, help="simulation paths (default: config simulation.paths)")
     p.add_argument("--seed", type=nonneg_int, help="simulation seed (default: config simulation.seed)")
     p.add_argument("--recalc", action="store_true", help="store computed values with LibreOffice headless")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out file (it is first copied to NAME.bak.xlsx)")
     add_risk_args(p)
     p.set_defaults(func=cmd_build)
 

@@ -1,0 +1,147 @@
+"""The first sheet, "Today": what is at risk and what to do, readable in ten seconds.
+
+As-of date, the spot and vol the model used (beside the current inputs), the account on its
+bases (net liquidation, equity with loan value, requirement, excess liquidity, buying power),
+the alerts with value and limit in units, the day's orders (held orders say why), expiries and
+assignments coming up, two charts, and the block of model inputs the stale banner compares.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from workbook import layout as L
+from workbook.compute import ReportData
+from workbook.layout import Column
+from workbook.report.cells import Formula, Table, frame_sheet, label_rows, note, put, status_colours, title
+
+__all__ = ["write_today", "ALERT_UNITS"]
+
+#: The unit of each alert's value and limit (engine.risk.checks.ALERT_NAMES).
+ALERT_UNITS: dict[str, tuple[str, str]] = {
+    "HIGH_DELTA_EXPOSURE": ("|dollar delta| $", L.FMT_MONEY),
+    "VAR_LIMIT_BREACH": ("1-day VaR $", L.FMT_MONEY),
+    "CONCENTRATION_RISK": ("obligation at one strike $", L.FMT_MONEY),
+    "DAILY_PNL_ALERT": ("P&L since yesterday $", L.FMT_MONEY),
+    "ASSIGNMENT_RISK": ("probability ITM %", L.FMT_PCT),
+    "LOW_IV_ENVIRONMENT": ("IV percentile (0-100)", L.FMT_NUM),
+    "BUYING_POWER_EXCEEDED": ("requirement vs net liquidation $", L.FMT_MONEY),
+}
+
+_ALERT_COLUMNS = (Column("Alert", "alert", L.FMT_TEXT, 26), Column("Status", "status", L.FMT_TEXT, 14),
+                  Column("Unit", "unit", L.FMT_TEXT, 30), Column("Value", "value", L.FMT_GENERAL, 14),
+                  Column("Limit", "threshold", L.FMT_GENERAL, 14), Column("Detail", "detail", L.FMT_TEXT, 60))
+_ORDER_COLUMNS = (Column("Status", "status", L.FMT_TEXT, 26), Column("Action", "action", L.FMT_TEXT, 14),
+                  Column("Kind", "kind", L.FMT_TEXT, 30), Column("Strike $", "strike", L.FMT_PRICE, 14),
+                  Column("Contracts", "contracts", L.FMT_INT, 14), Column("Limit $/sh", "limit", L.FMT_PRICE, 60),
+                  Column("Held because", "hold_reason", L.FMT_TEXT, 60))
+_EXPIRY_COLUMNS = (Column("Expiry date", "expiry", L.FMT_DATE, 26), Column("Days", "dte", L.FMT_INT, 14),
+                   Column("Short put contracts", "contracts", L.FMT_INT, 30),
+                   Column("Obligation $", "obligation", L.FMT_MONEY0, 14),
+                   Column("Expected shares assigned", "expected_shares", L.FMT_INT, 14),
+                   Column("Highest prob ITM %", "prob_itm", L.FMT_PCT, 60))
+
+
+def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float, rows_changed: str) -> None:
+    """The Today sheet (first in the workbook); the model block feeds every sheet's banner."""
+    from workbook.report.stale import write_model_block
+
+    ws = wb.create_sheet(L.SHEET_TODAY, 0)
+    hdr = L.REPORT_HEADER_ROW
+    t = Table(ws, (Column("Today", "label", "", 30), Column("Value", "value", "", 16),
+                   Column("Now (live)", "now", "", 16), Column("", "how", "", 30)), hdr).write_header(widths=True)
+    ws.cell(row=hdr, column=1).value = Formula('="Today: "&ModelDate&" ("&Underlying&")"')
+    acct = data.account
+    rows = [
+        ("As-of (valuation) date", Formula("=ModelDate"), L.FMT_TEXT, "", ""),
+        ("Spot the model used $/share", Formula("=ModelSpot"), L.FMT_PRICE, "", ""),
+        ("Vol the model used %", Formula("=ModelVol"), L.FMT_PCT, "", ""),
+        ("Net liquidation $", acct.net_liquidation, L.FMT_MONEY, "NetLiquidation", ""),
+        ("Equity with loan value $", acct.equity_with_loan_value, L.FMT_MONEY, "EquityWithLoanValue", ""),
+        ("Margin requirement $", acct.requirement, L.FMT_MONEY, "Requirement", ""),
+        ("Excess liquidity $", acct.excess_liquidity, L.FMT_MONEY, "ExcessLiquidity", ""),
+        ("Buying power $", acct.buying_power, L.FMT_MONEY, "BuyingPower", ""),
+    ]
+    label_rows(wb, ws, t.first, rows)
+    for i, (f, fmt) in enumerate(((None, None), ("=Spot", L.FMT_PRICE), ("=Vol", L.FMT_PCT))):
+        if f:
+            put(ws, t.first + i, 3, Formula(f), fmt)
+    put(ws, t.first + 3, 4, acct.basis)
+    r = t.first + len(rows) + 1
+    r = _alerts(ws, data, r)
+    r = _orders(ws, data, r)
+    r, exp = _expiries(ws, data, r)
+    _charts(ws, data, t, exp)
+    r = write_model_block(wb, ws, max(r, t.first + 30), data.config, positions_fp, config_fp, rows_changed)
+    frame_sheet(ws, freeze="A3", landscape=False)
+    ws.page_setup.fitToHeight = 0
+
+
+def _alerts(ws: Any, data: ReportData, r: int) -> int:
+    alerts = data.risk.alerts
+    firing = alerts[alerts["status"].isin(["ALERT", "BREACH", "WARN", "WARNING"])]
+    title(ws, r, f"Alerts firing: {len(firing)} of {len(alerts)} checks (model)")
+    t = Table(ws, _ALERT_COLUMNS, r + 1).write_header(widths=False)
+    recs = [{**rec, "unit": ALERT_UNITS.get(rec["alert"], ("", L.FMT_NUM))[0]} for rec in firing.to_dict("records")]
+    t.rows(recs, model=[c.key for c in _ALERT_COLUMNS])
+    for i, rec in enumerate(recs):
+        fmt = ALERT_UNITS.get(rec["alert"], ("", L.FMT_NUM))[1]
+        for key in ("value", "threshold"):
+            ws.cell(row=t.first + i, column=t.index(key)).number_format = fmt
+    if not recs:
+        note(ws, t.first, "No alert fires.")
+    else:
+        status_colours(ws, t.span("status"))
+    return t.first + max(t.n, 1) + 1
+
+
+def _orders(ws: Any, data: ReportData, r: int) -> int:
+    orders = data.orders
+    held = int((orders["status"] == "HELD").sum()) if len(orders) else 0
+    title(ws, r, f"The day's orders: {len(orders)} tickets, {held} held (details on Orders)")
+    t = Table(ws, _ORDER_COLUMNS, r + 1).write_header(widths=False)
+    t.rows(orders.to_dict("records") if len(orders) else [], model=[c.key for c in _ORDER_COLUMNS])
+    if not len(orders):
+        note(ws, t.first, "No orders today.")
+    return t.first + max(t.n, 1) + 1
+
+
+def _expiries(ws: Any, data: ReportData, r: int) -> tuple[int, Table]:
+    """Short-put expiries ahead: contracts, obligation, expected assigned shares (sum of shares x
+    probability ITM, the model's risk-neutral estimate)."""
+    m = data.book.marked
+    short_puts = m[(m["kind"] == "put") & (m["side"] == "short") & (m["dte"] >= 0)]
+    mult = float(data.config.capital.contract_multiplier)
+    recs = []
+    for exp, g in sorted(short_puts.groupby("expiry"), key=lambda kv: kv[0]):
+        recs.append({"expiry": exp, "dte": int(g["dte"].min()), "contracts": int(g["contracts"].sum()),
+                     "obligation": float(g["obligation"].sum()),
+                     "expected_shares": float(np.sum(g["contracts"] * mult * g["prob_itm"])),
+                     "prob_itm": float(g["prob_itm"].max())})
+    title(ws, r, "Expiries and assignments coming up (model)")
+    t = Table(ws, _EXPIRY_COLUMNS, r + 1).write_header(widths=False)
+    t.rows(recs, model=[c.key for c in _EXPIRY_COLUMNS])
+    if not recs:
+        note(ws, t.first, "No short puts open.")
+    return t.first + max(t.n, 1) + 1, t
+
+
+def _charts(ws: Any, data: ReportData, top: Table, exp: Table) -> None:
+    """Account bases (bar) and obligation by expiry (bar), to the right of the tables."""
+    from openpyxl.chart import BarChart, Reference
+
+    acct = BarChart()
+    acct.type, acct.title = "bar", "Account ($): net liquidation, requirement, excess liquidity, buying power"
+    acct.add_data(Reference(ws, min_col=2, min_row=top.first + 3, max_row=top.first + 7))
+    acct.set_categories(Reference(ws, min_col=1, min_row=top.first + 3, max_row=top.first + 7))
+    acct.legend, acct.height, acct.width = None, 7, 14
+    ws.add_chart(acct, f"H{top.header_row}")
+    if exp.n:
+        ob = BarChart()
+        ob.type, ob.title = "col", "Put obligation by expiry ($)"
+        ob.add_data(Reference(ws, min_col=exp.index("obligation"), min_row=exp.first, max_row=exp.last))
+        ob.set_categories(Reference(ws, min_col=1, min_row=exp.first, max_row=exp.last))
+        ob.legend, ob.height, ob.width = None, 7, 14
+        ws.add_chart(ob, f"H{top.header_row + 16}")
