@@ -188,9 +188,21 @@ def _style(cell: Any, kind: str) -> None:
         cell.font = Font(bold=True)
 
 
-#: Bold header text: about 1.15 column-width units a character, half a unit of cell padding;
-#: one wrapped line of 11 pt text needs 15 pt of row height.
-CHAR_WIDTH, CELL_PADDING, LINE_HEIGHT = 1.15, 0.5, 15.0
+#: Bold 11 pt header text as LibreOffice prints it, in column-width units (one unit is one digit
+#: of the default font): narrow letters and punctuation 0.6, capitals and m/w 1.25, the rest 1;
+#: one unit of cell padding; one wrapped line needs 15 pt of row height.  ("Held because" fits a
+#: 13-wide column, "Capital/contract" a 15-wide one.)
+NARROW, WIDE = frozenset("ilIjtfr./,:;'!|()[] -"), frozenset("ABCDEFGHJKLMNOPQRSTUVWXYZmw%")
+CELL_PADDING, LINE_HEIGHT = 1.0, 15.0
+
+
+def text_width(text: str) -> float:
+    """Printed width of ``text`` in column-width units (see :data:`NARROW`, :data:`WIDE`).
+
+    >>> text_width("Held because"), text_width("Vol x1.00")
+    (11.45, 8.05)
+    """
+    return round(sum(0.6 if ch in NARROW else 1.25 if ch in WIDE else 1.0 for ch in text), 6)
 
 
 def wrapped_lines(text: str, width: float) -> int:
@@ -199,14 +211,14 @@ def wrapped_lines(text: str, width: float) -> int:
     >>> wrapped_lines("Spot $ (model spot x move)", 16), wrapped_lines("Vol x1.00", 13)
     (2, 1)
     """
-    per_line = max(1, int((width - CELL_PADDING) / CHAR_WIDTH))
-    lines, used = 1, 0
+    room = width - CELL_PADDING
+    lines, line = 1, ""
     for word in text.split():
-        need = len(word) if used == 0 else used + 1 + len(word)
-        if need <= per_line:
-            used = need
+        trial = word if not line else f"{line} {word}"
+        if text_width(trial) <= room or not line:
+            line = trial
         else:
-            lines, used = lines + 1, len(word)
+            lines, line = lines + 1, word
     return lines
 
 
