@@ -185,3 +185,12 @@ def test_exposure_by_expiry_sums_to_the_book_and_calendar_counts_a_short_call():
     assert row["cash_if_all_assigned"] == pytest.approx(200.0) and row["cash_if_itm_assigned"] == 0.0
     assert row["expected_assigned_shares"] == pytest.approx(0.6 * 200 + 0.3 * 100)
     assert row["premium_at_risk"] == pytest.approx(0.5 * 200 + 0.4 * 100)
+
+
+def test_stock_rows_move_one_for_one_with_spot():
+    # long 100 shares bought at 3.00 (w = 0) and short one $2.50 put at expiry: at S 2.00 the shares
+    # lose 100 x (2.00 - 3.00) = -100 and the put (0.60 - 0.50) x 100 = +10
+    args = ([0.0, 2.5], [0.0, 0.0], 0.04, [0.0, 4.25], [0.0, -1.0], 0.0, [1.0, -1.0], [100.0, 100.0])
+    assert_allclose(sc.pnl_curve([2.0], *args, [3.0, 0.6], at=0.0), [-90.0], rtol=0, atol=1e-9)
+    # instant: -50% spot from 3.15 moves the shares by -157.50 and the expired put by -(2.50 - 1.575) x 100
+    assert_allclose(sc.stress_pnl(3.15, *args, [-0.5], [1.5])[0, 0], -157.5 - 92.5, rtol=0, atol=1e-9)

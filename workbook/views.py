@@ -103,7 +103,7 @@ def _book_arrays(marked: Any) -> dict[str, np.ndarray]:
         "strike": marked["strike"].to_numpy(float),
         "t": np.where(marked["dte"].to_numpy(float) > 0, marked["t"].to_numpy(float), 0.0),
         "vol": marked["vol_used"].to_numpy(float),
-        "w": np.where(kind == "call", 1.0, -1.0),
+        "w": np.select([kind == "call", kind == "put"], [1.0, -1.0], 0.0),  # 0: shares of stock
         "sign": marked["sign"].to_numpy(float),
         "qty": marked["contracts"].to_numpy(float) * marked["multiplier"].to_numpy(float),
         "premium": marked["premium"].to_numpy(float),

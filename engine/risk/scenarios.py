@@ -3,8 +3,8 @@
 Every function takes the book as arrays (one element per position, the glossary's order: spot,
 strike, t, rate, vol, w, q, then the position's ``sign`` and ``qty``) and returns arrays; there is
 no Python loop over positions.  Units: $ per share for prices, years ACT/365 for times,
-annualized decimal vols, ``w`` +1 call / -1 put, ``sign`` +1 long / -1 short, ``qty`` shares
-(contracts x multiplier).  Money results are $ for the whole book, signed (+ gain, - loss).
+annualized decimal vols, ``w`` +1 call / -1 put / 0 a share of stock (worth the spot at any
+time), ``sign`` +1 long / -1 short, ``qty`` shares (contracts x multiplier, or shares of stock).  Money results are $ for the whole book, signed (+ gain, - loss).
 
 * :func:`stress_pnl` - instant P&L of the book when spot moves by ``spot_shock`` (fraction,
   -0.75 = -75%) and every vol is multiplied by ``vol_mult``, all other inputs unchanged: full
@@ -69,8 +69,8 @@ def _price(spot, strike, t, rate, vol, w, q, style: str) -> np.ndarray:
 
     spot, strike, t, vol, w = np.broadcast_arrays(spot, strike, t, vol, w)
     rate, q = np.broadcast_to(rate, spot.shape), np.broadcast_to(q, spot.shape)
-    out = np.maximum(w * (spot - strike), 0.0)
-    live = (t > 0) & (spot > 0)
+    out = np.where(w == 0, spot, np.maximum(w * (spot - strike), 0.0))  # w = 0: a share (worth the spot)
+    live = (t > 0) & (spot > 0) & (w != 0)
     if style != "american":
         # a European put at S = 0 is worth the discounted strike (an American one is exercised: K)
         out = np.where((spot <= 0) & (t > 0) & (w < 0), strike * np.exp(-rate * np.maximum(t, 0.0)), out)
