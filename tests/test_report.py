@@ -274,9 +274,11 @@ def test_print_titles_repeat_banner_and_header(wb):
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         # one page wide, or two when the columns add up to more than 200 character widths
         # (one landscape page would print them at about 4 pt)
-        width = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(1, ws.max_column + 1))
+        width = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(1, ws.max_column + 1)
+                    if not ws.column_dimensions[get_column_letter(c)].hidden)
         assert ws.page_setup.fitToWidth == (1 if width <= 200 else 2), ws.title
     assert wb[L.SHEET_POSITIONS].page_setup.fitToWidth == 2 and wb[L.SHEET_LADDER].page_setup.fitToWidth == 1
+    assert wb[L.SHEET_INPUTS].page_setup.fitToWidth == 1  # the hidden check columns do not count
 
 
 def test_audit_long_text_wraps_in_taller_rows(wb):
@@ -323,3 +325,25 @@ def test_assignment_call_strikes_use_the_configured_increment():
     data = compute_report(default_config(), example_positions(), paths=20)
     row = next(r for r in data.assignment if r.strike == 2.5 and abs(r.premium - 1.09) < 1e-9)
     assert row.call_strike == 2.0
+
+
+def test_refresh_upgrades_a_report_without_the_banner_row(report, tmp_path):
+    """A report written before the banner row (headers on row 1) refreshes: its user sheets move
+    down one row, Today is added first, the user's edits are kept and read from the right rows."""
+    wb = openpyxl.load_workbook(report)
+    for name in (L.SHEET_INPUTS, L.SHEET_POSITIONS):
+        wb[name].delete_rows(1)  # the old layout
+    del wb[L.SHEET_TODAY]
+    wb[L.SHEET_POSITIONS]["F2"] = 6  # first lot 5 -> 6 contracts, on the old row 2
+    path = tmp_path / "old.xlsx"
+    wb.save(path)
+    wb2 = load_user_workbook(path)
+    pos = read_positions_sheet(wb2, str(path))
+    assert int(pos["contracts"].iloc[0]) == 6 and len(pos) == 7
+    d = compute_report(read_config_sheet(wb2, str(path)), pos, paths=PATHS, seed=7)
+    refresh_workbook(wb2, d)
+    assert wb2.sheetnames[0] == L.SHEET_TODAY
+    assert wb2[L.SHEET_POSITIONS]["A2"].value == "underlying" and wb2[L.SHEET_POSITIONS]["F3"].value == 6
+    assert wb2[L.SHEET_INPUTS]["A2"].value == "Parameter"
+    (sheet, ref), = dict(wb2.defined_names["Spot"].destinations).items()
+    assert wb2[sheet][ref.replace("$", "")].value == 3.15

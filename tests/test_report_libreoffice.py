@@ -83,7 +83,8 @@ def books(soffice, tmp_path_factory):
     outs = recalculate([src / f"{n}.xlsx" for n in names], tmp_path_factory.mktemp("out"))
     values = {n: openpyxl.load_workbook(p, data_only=True) for n, p in zip(names, outs)}
     formulas = openpyxl.load_workbook(base)
-    return {"data": data, "mixed_data": mixed_data, "inputs_data": inputs_data, "formulas": formulas, **values}
+    return {"data": data, "mixed_data": mixed_data, "inputs_data": inputs_data, "formulas": formulas, "_src": src,
+            **values}
 
 
 def _with_market_inputs():
@@ -520,7 +521,45 @@ def test_today_sheet(books):
     assert_allclose(rows["Buying power $"], acct.buying_power, rtol=1e-12)
     alerts = _table(ws, "Alert", "Status")
     assert [a["Alert"] for a in alerts] == list(data.risk.alerting)
-    assert {a["Unit"] for a in alerts if a["Alert"] == "VAR_LIMIT_BREACH"} == {"1-day VaR $"}
-    orders = _table(ws, "Status", "Action")
+    assert {a["Unit of value and limit"] for a in alerts if a["Alert"] == "VAR_LIMIT_BREACH"} == {"1-day VaR $"}
+    orders = _table(ws, "Status", "Contracts")
     assert orders and all(o["Status"] == "HELD" and o["Held because"].startswith("buying power $-")
-                          for o in orders if o["Action"] == "sell")
+                          for o in orders if o["Order"].startswith("sell put"))
+
+
+# --- the same workbooks recalculated by Gnumeric -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def gnumeric_books(books, tmp_path_factory):
+    """Base, appended-lot and CallShare books recalculated by Gnumeric's ssconvert (one file per call)."""
+    import subprocess
+
+    exe = shutil.which("ssconvert")
+    if exe is None:
+        pytest.skip("Gnumeric not found: install it with `apt-get install -y gnumeric` (Debian/Ubuntu)")
+    src, out = books["_src"], tmp_path_factory.mktemp("gnumeric")
+    got = {}
+    for name in ("base", "appended", "callshare", "note"):
+        subprocess.run([exe, "--recalc", str(src / f"{name}.xlsx"), str(out / f"{name}.xlsx")], check=True,
+                       capture_output=True, timeout=120)
+        got[name] = openpyxl.load_workbook(out / f"{name}.xlsx", data_only=True)
+    return got
+
+
+def test_gnumeric_recalculates_without_errors_and_agrees(gnumeric_books):
+    """No error cell in any Gnumeric-recalculated book; the banner and the totals as in LibreOffice:
+    4349 + 4 x 1.10 x 100 = 4789 with the appended lot, 9,900 + 1,200 obligation; 70/30 title."""
+    for name, wb in gnumeric_books.items():
+        bad = [(ws.title, c.coordinate, c.value) for ws in wb for row in ws.iter_rows() for c in row
+               if isinstance(c.value, str) and c.value.startswith(L.EXCEL_ERRORS)]
+        assert bad == [], name
+    assert _named(gnumeric_books["base"], "InputsChanged") is False
+    assert _named(gnumeric_books["note"], "InputsChanged") is False
+    wb = gnumeric_books["appended"]
+    assert _named(wb, "InputsChanged") is True and wb[L.SHEET_PLAN]["A1"].value == L.STALE_TEXT
+    assert_allclose(_named(wb, "PremiumCollected"), 4789.0, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "PutObligation"), 11100.0, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "PutBudget"), 0.8 * 4789 + 4000, rtol=0, atol=1e-9)
+    wb = gnumeric_books["callshare"]
+    assert wb[L.SHEET_PLAN]["A2"].value == "Premium split (70/30 rule: puts/calls)"
+    assert_allclose(_named(wb, "CallBudget"), 0.30 * 4349, rtol=1e-12)

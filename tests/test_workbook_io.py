@@ -121,10 +121,10 @@ def inputs_book():
     import pandas as pd
 
     from engine.data.positions import example_positions
-    from workbook.compute import ReportData
+    from workbook.compute import ReportInputs
     from workbook.report import new_workbook, write_inputs, write_positions_inputs
 
-    data = ReportData(config=default_config(), positions=example_positions(), meta={})
+    data = ReportInputs(config=default_config(), positions=example_positions(), meta={})
     wb = new_workbook()
     write_inputs(wb, data)
     ws = wb.create_sheet(L.SHEET_POSITIONS)

@@ -17,14 +17,14 @@ import datetime as _dt
 import math
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from engine.config import PlanConfig, config_to_dict
 
 __all__ = ["ReportData", "MarketInputs", "compute_report", "report_timestamp", "to_jsonable",
-           "payoff_grid", "STEPS", "PLAN_STEPS", "BookTotals", "BookResult", "PremiumSplit", "PlanResult", "HedgeResult",
+           "payoff_grid", "STEPS", "compute_plan", "ReportInputs", "PlanData", "BookTotals", "BookResult", "PremiumSplit", "PlanResult", "HedgeResult",
            "ProjectionResult", "KellyLimits", "PortfolioGreeks", "VarFigures", "RiskResult", "AccountFigures",
            "AssignmentRow", "Payoff", "interim_account_figures", "risk_figures", "positions_at_marked_vol",
            "surface_summary"]
@@ -334,28 +334,45 @@ class Payoff:
 
 
 @dataclasses.dataclass
-class ReportData:
-    """All figures of one report: the inputs, then one typed result per section.
+class ReportInputs:
+    """The inputs of one report: validated config, positions table, run metadata, market inputs.
 
-    ``config``, ``positions``, ``meta`` and ``market`` are the run's inputs; the rest are filled
-    by :func:`compute_report` (every one of them; a step that cannot run raises).
+    The Inputs and Positions writers need only these (the template builder uses them alone).
     """
 
     config: PlanConfig
     positions: Any
     meta: dict[str, Any]
     market: MarketInputs = dataclasses.field(default_factory=MarketInputs)
-    book: BookResult | None = None
-    plan: PlanResult | None = None
-    hedges: HedgeResult | None = None
-    projection: ProjectionResult | None = None
-    kelly: KellyLimits | None = None
-    risk: RiskResult | None = None
-    account: AccountFigures | None = None
-    assignment: tuple[AssignmentRow, ...] = ()
-    simulation: Any = None
-    orders: Any = None
-    payoff: Payoff | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanData:
+    """What ``volarb plan`` prints: the plan, hedges, Kelly limits and projection of a config."""
+
+    config: PlanConfig
+    plan: PlanResult
+    hedges: HedgeResult
+    kelly: KellyLimits
+    projection: ProjectionResult
+
+
+@dataclasses.dataclass(kw_only=True)
+class ReportData(ReportInputs):
+    """All figures of one report: the inputs, then one typed result per section (all computed by
+    :func:`compute_report`; none is optional)."""
+
+    book: BookResult
+    plan: PlanResult
+    hedges: HedgeResult
+    projection: ProjectionResult
+    kelly: KellyLimits
+    risk: RiskResult
+    account: AccountFigures
+    assignment: tuple[AssignmentRow, ...]
+    simulation: Any
+    orders: Any
+    payoff: Payoff
 
     def to_dict(self) -> dict[str, Any]:
         """Every figure as JSON-able data (``volarb build --json``; its keys are documented in
@@ -396,12 +413,12 @@ class ReportData:
 _TOTAL_KEYS = tuple(f.name for f in dataclasses.fields(BookTotals))
 
 
-def _mark(data: ReportData) -> None:
+def _mark(cfg: PlanConfig, positions: Any, market: MarketInputs) -> BookResult:
     from engine.risk.book import ladder_summary, mark_book
 
-    marked = mark_book(data.positions, data.config, surface=data.market.surface)
+    marked = mark_book(positions, cfg, surface=market.surface)
     totals = BookTotals(**{k: float(np.nansum(marked[k].to_numpy(dtype=float))) for k in _TOTAL_KEYS})
-    data.book = BookResult(marked=marked, ladder=ladder_summary(marked), totals=totals)
+    return BookResult(marked=marked, ladder=ladder_summary(marked), totals=totals)
 
 
 def _hedge_ratio_value(cfg: PlanConfig) -> float:
@@ -411,50 +428,48 @@ def _hedge_ratio_value(cfg: PlanConfig) -> float:
                              cfg.hedge))
 
 
-def _plan(data: ReportData) -> None:
+def _plan(cfg: PlanConfig, pos: Any, market: MarketInputs) -> PlanResult:
     from engine.plan.allocation import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
 
-    cfg, pos = data.config, data.positions
     sign = np.where(pos["side"].to_numpy() == "short", 1.0, -1.0)
     premium = float(np.sum(sign * pos["premium"].to_numpy(dtype=float) * pos["contracts"].to_numpy(dtype=float))
                     * cfg.capital.contract_multiplier)
     share = _hedge_ratio_value(cfg) if cfg.hedge.use_dynamic_ratio else cfg.allocation.call_share
     split = PremiumSplit(premium=premium, call_share_used=float(share),
                          **allocate_premium(max(premium, 0.0), cfg.account.monthly_addition, share))
-    prem = strike_premiums(cfg, surface=data.market.surface)
+    prem = strike_premiums(cfg, surface=market.surface)
     by_strike = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
     args = (split.put_expansion_budget, cfg.strikes.strikes, cfg.strikes.weights, prem, cfg.market.spot)
     alloc = allocate_strikes(*args, cfg.capital.model, cfg.capital)
     alloc["literal_contracts"] = allocate_strikes(*args, "premium", cfg.capital)["contracts"].to_numpy()
-    data.plan = PlanResult(split=split, strike_premiums=by_strike, allocation=alloc,
-                           reinvestment=reinvestment_plan(split.put_expansion_budget, cfg, premiums=by_strike))
+    return PlanResult(split=split, strike_premiums=by_strike, allocation=alloc,
+                      reinvestment=reinvestment_plan(split.put_expansion_budget, cfg, premiums=by_strike))
 
 
-def _hedges(data: ReportData) -> None:
+def _hedges(cfg: PlanConfig, plan: PlanResult) -> HedgeResult:
     from engine.plan.hedge import hedge_ladder
 
-    cfg, m = data.config, data.config.market
-    budget = data.plan.split.call_hedge_budget if data.plan is not None else 0.0
-    ladder = hedge_ladder(budget, m.spot, m.vol, m.rate, m.dividend_yield, cfg.hedge.ladder, cfg.valuation_date,
-                          cfg.strikes.strike_increment, multiplier=cfg.capital.contract_multiplier)
-    data.hedges = HedgeResult(ratio=_hedge_ratio_value(cfg), ladder=ladder)
+    m = cfg.market
+    ladder = hedge_ladder(plan.split.call_hedge_budget, m.spot, m.vol, m.rate, m.dividend_yield, cfg.hedge.ladder,
+                          cfg.valuation_date, cfg.strikes.strike_increment, multiplier=cfg.capital.contract_multiplier)
+    return HedgeResult(ratio=_hedge_ratio_value(cfg), ladder=ladder)
 
 
-def _projection(data: ReportData) -> None:
+def _projection(cfg: PlanConfig) -> ProjectionResult:
     from engine.plan.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
 
-    data.projection = ProjectionResult(table=project_plan(data.config), printed=PLAN_PRINTED_TABLE,
-                                       audit=plan_discrepancies(data.config))
+    return ProjectionResult(table=project_plan(cfg), printed=PLAN_PRINTED_TABLE, audit=plan_discrepancies(cfg))
 
 
-def _kelly(data: ReportData) -> None:
+def _kelly(cfg: PlanConfig) -> KellyLimits:
     from engine.plan.kelly import kelly_limits
 
-    k = data.config.kelly
-    data.kelly = _pick(KellyLimits, kelly_limits(k.win_probability, k.avg_win, k.avg_loss, k.fraction, k.cap,
-                                                 max_strategy_allocation=k.max_strategy_allocation,
-                                                 max_monthly_addition=k.max_monthly_addition,
-                                                 emergency_reserve=k.emergency_reserve))
+    k = cfg.kelly
+    limits: KellyLimits = _pick(KellyLimits, kelly_limits(
+        k.win_probability, k.avg_win, k.avg_loss, k.fraction, k.cap, max_strategy_allocation=k.max_strategy_allocation,
+        max_monthly_addition=k.max_monthly_addition, emergency_reserve=k.emergency_reserve))
+    return limits
+
 
 def positions_at_marked_vol(positions: Any, marked: Any) -> Any:
     """Positions whose ``iv`` is the vol each was marked at (surface vol where the row had none).
@@ -507,16 +522,13 @@ def surface_summary(surface: Any) -> dict[str, Any] | None:
             "dropped": [] if dropped is None else to_jsonable(dropped[["expiry", "strike", "kind", "reason"]])}
 
 
-def _risk(data: ReportData) -> None:
+def _risk(cfg: PlanConfig, positions: Any, market: MarketInputs, book: BookResult) -> RiskResult:
     import pandas as pd
 
-    marked = data.book.marked if data.book is not None else None
-    rep = risk_figures(data.positions, data.config, data.market, marked=marked)
-    data.risk = RiskResult(greeks=_pick(PortfolioGreeks, rep["greeks"]), var=_pick(VarFigures, rep["var"]),
-                           alerts=pd.DataFrame(rep["alerts"], columns=["alert", "value", "threshold", "status",
-                                                                       "detail"]),
-                           alerting=tuple(rep["alerting"]), inputs=rep["inputs"], iv=rep["iv"],
-                           surface=rep["surface"])
+    rep = risk_figures(positions, cfg, market, marked=book.marked)
+    return RiskResult(greeks=_pick(PortfolioGreeks, rep["greeks"]), var=_pick(VarFigures, rep["var"]),
+                      alerts=pd.DataFrame(rep["alerts"], columns=["alert", "value", "threshold", "status", "detail"]),
+                      alerting=tuple(rep["alerting"]), inputs=rep["inputs"], iv=rep["iv"], surface=rep["surface"])
 
 
 def interim_account_figures(config: PlanConfig, book: BookResult) -> AccountFigures:
@@ -549,15 +561,10 @@ def interim_account_figures(config: PlanConfig, book: BookResult) -> AccountFigu
                                 f"{config.capital.model} margin of the book")
 
 
-def _account(data: ReportData) -> None:
-    assert data.book is not None
-    data.account = interim_account_figures(data.config, data.book)
-
-
-def _assignment(data: ReportData) -> None:
+def _assignment(cfg: PlanConfig, pos: Any) -> tuple[AssignmentRow, ...]:
     from engine.plan.assignment import assignment_plan
 
-    cfg, pos, m = data.config, data.positions, data.config.market
+    m = cfg.market
     fields = {f.name for f in dataclasses.fields(AssignmentRow)}
     rows = []
     for i in range(len(pos)):
@@ -572,50 +579,46 @@ def _assignment(data: ReportData) -> None:
         rec = {"row": i, "strike": float(r["strike"]), "expiry": r["expiry"], "contracts": int(r["contracts"]),
                "shares": shares, "premium": float(r["premium"]), **plan}
         rows.append(AssignmentRow(**{k: v for k, v in rec.items() if k in fields}))
-    data.assignment = tuple(rows)
+    return tuple(rows)
 
 
-def _simulation(data: ReportData) -> None:
+def _simulation(cfg: PlanConfig, positions: Any, paths: int, seed: int) -> Any:
     from engine.risk.simulate import simulate_plan
 
-    data.simulation = simulate_plan(data.config, data.positions, data.meta["paths"], data.meta["seed"])
+    return simulate_plan(cfg, positions, paths, seed)
 
 
-#: Order columns added by the account gate: READY or HELD, and why a held order waits.
-ORDER_GATE_COLUMNS = ("status", "hold_reason")
-
-
-def _orders(data: ReportData) -> None:
+def _orders(cfg: PlanConfig, plan: PlanResult, hedges: HedgeResult, account: AccountFigures,
+            risk: RiskResult) -> Any:
+    """The month's trades as order tickets, gated by the account (:func:`_gate_orders`)."""
     import pandas as pd
 
     from engine.plan.allocation import put_expiry
     from engine.plan.orders import order_tickets
 
-    cfg = data.config
-    assert data.plan is not None and data.hedges is not None
     expiry, und = put_expiry(cfg), cfg.market.underlying
     trades = [{"action": "sell", "underlying": und, "kind": "put", "strike": float(r.strike), "expiry": expiry,
                "contracts": int(r.contracts), "mid": float(r.premium)}
-              for r in data.plan.allocation.itertuples() if int(r.contracts) > 0]
-    for r in data.hedges.ladder.itertuples():
+              for r in plan.allocation.itertuples() if int(r.contracts) > 0]
+    for r in hedges.ladder.itertuples():
         if int(r.contracts) > 0:
             exp = r.expiry if r.expiry is not None else cfg.valuation_date + _dt.timedelta(days=int(r.dte))
             trades.append({"action": "buy", "underlying": und, "kind": "call", "strike": float(r.strike),
                            "expiry": exp, "contracts": int(r.contracts), "mid": float(r.price)})
     cols = ["action", "underlying", "kind", "strike", "expiry", "contracts", "mid"]
     tickets = order_tickets(pd.DataFrame(trades), cfg.execution) if trades else pd.DataFrame(columns=cols)
-    data.orders = _gate_orders(tickets, data.account, data.risk)
+    return _gate_orders(tickets, account, risk)
 
 
-def _gate_orders(tickets: Any, account: AccountFigures | None, risk: RiskResult | None) -> Any:
+def _gate_orders(tickets: Any, account: AccountFigures, risk: RiskResult) -> Any:
     """Mark each ticket READY or HELD: new short puts wait while buying power is negative or the
     BUYING_POWER_EXCEEDED alert fires (the reason names the figure and its basis); buys go ahead."""
     out = tickets.copy()
     reason = ""
-    if account is not None and account.buying_power < 0:
+    if account.buying_power < 0:
         reason = (f"buying power ${account.buying_power:,.2f} < $0 (excess liquidity = equity with loan value "
                   f"${account.equity_with_loan_value:,.2f} - requirement ${account.requirement:,.2f})")
-    elif risk is not None and "BUYING_POWER_EXCEEDED" in risk.alerting:
+    elif "BUYING_POWER_EXCEEDED" in risk.alerting:
         reason = "BUYING_POWER_EXCEEDED alert: margin requirement above net liquidation"
     held = (out["action"].astype(str) == "sell").to_numpy() & bool(reason) if len(out) else np.zeros(0, bool)
     out["status"] = np.where(held, "HELD", "READY")
@@ -623,45 +626,31 @@ def _gate_orders(tickets: Any, account: AccountFigures | None, risk: RiskResult 
     return out
 
 
-def _payoff(data: ReportData) -> None:
+def _payoff(cfg: PlanConfig, positions: Any) -> Payoff:
     from workbook import layout as L
 
-    prices, pnl = payoff_grid(data.positions, data.config, L.PAYOFF_STEPS, L.PAYOFF_MAX_MULTIPLE)
-    data.payoff = Payoff(price=prices, pnl=pnl)
+    prices, pnl = payoff_grid(positions, cfg, L.PAYOFF_STEPS, L.PAYOFF_MAX_MULTIPLE)
+    return Payoff(price=prices, pnl=pnl)
 
 
-Step = Callable[[ReportData], None]
-#: (step name, function) in order; each is one tick of the progress bar.
-STEPS: tuple[tuple[str, Step], ...] = (
-    ("mark book", _mark),
-    ("plan", _plan),
-    ("hedges", _hedges),
-    ("projection", _projection),
-    ("kelly", _kelly),
-    ("risk", _risk),
-    ("account", _account),
-    ("assignment", _assignment),
-    ("simulation", _simulation),
-    ("orders", _orders),
-    ("payoff", _payoff),
-)
-#: The steps of ``volarb plan`` (no marks, risk or simulation).
-PLAN_STEPS: tuple[str, ...] = ("plan", "hedges", "kelly", "projection")
+#: The steps of :func:`compute_report` in order; each is one tick of the progress bar.
+STEPS: tuple[str, ...] = ("mark book", "plan", "hedges", "projection", "kelly", "risk", "account", "assignment",
+                          "simulation", "orders", "payoff")
 
 
 def _meta(config: PlanConfig, paths: int | None, seed: int | None, sources: dict[str, str] | None,
           timestamp: _dt.datetime | None, market: MarketInputs) -> dict[str, Any]:
     import engine
 
-    meta = {
+    all_sources = {**(sources or {}), **{k: v for k, v in market.sources.items() if v}}
+    meta: dict[str, Any] = {
         "version": getattr(engine, "__version__", "unknown"),
         "timestamp": (timestamp or report_timestamp()).isoformat(sep=" "),
         "paths": int(paths if paths is not None else config.simulation.paths),
         "seed": int(seed if seed is not None else config.simulation.seed),
         "valuation_date": config.market.valuation_date,
-        "sources": dict(sources or {}),
+        "sources": all_sources,
     }
-    meta["sources"].update({k: v for k, v in market.sources.items() if v})
     return meta
 
 
@@ -679,10 +668,22 @@ def _measured_iv(config: PlanConfig, market: MarketInputs, meta: dict[str, Any])
     return config
 
 
+def compute_plan(config: PlanConfig, positions: Any) -> PlanData:
+    """The plan of ``volarb plan``: premium split and allocation, hedges, Kelly, projection.
+
+    >>> from engine.config import default_config
+    >>> from engine.data.positions import example_positions
+    >>> round(compute_plan(default_config(), example_positions()).plan.split.put_expansion_budget, 2)
+    7479.2
+    """
+    plan = _plan(config, positions, MarketInputs())
+    return PlanData(config=config, plan=plan, hedges=_hedges(config, plan), kelly=_kelly(config),
+                    projection=_projection(config))
+
+
 def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = None, seed: int | None = None,
                    sources: dict[str, str] | None = None, progress: Callable[[str], None] | None = None,
-                   timestamp: _dt.datetime | None = None, market: MarketInputs | None = None,
-                   steps: Literal["report", "plan"] = "report") -> ReportData:
+                   timestamp: _dt.datetime | None = None, market: MarketInputs | None = None) -> ReportData:
     """Run every engine step for the report.
 
     Parameters
@@ -696,13 +697,11 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     sources : dict, optional
         Where the config and positions came from (shown on the About sheet).
     progress : callable, optional
-        Called with each step's name after it finishes (drives the progress bar).
+        Called with each step's name (:data:`STEPS`) after it finishes (drives the progress bar).
     timestamp : datetime, optional
         Report time (default :func:`report_timestamp`).
     market : MarketInputs, optional
         IV history, price history, VaR method, yesterday's value and chain surface of this run.
-    steps : {"report", "plan"}
-        ``"plan"`` runs only the plan, hedges, Kelly and projection (``volarb plan``).
 
     Returns
     -------
@@ -712,12 +711,24 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     """
     mi = market or MarketInputs()
     meta = _meta(config, paths, seed, sources, timestamp, mi)
-    config = _measured_iv(config, mi, meta)
-    data = ReportData(config=config, positions=positions, meta=meta, market=mi)
-    for name, func in STEPS:
-        if steps == "plan" and name not in PLAN_STEPS:
-            continue
-        func(data)
-        if progress is not None:
-            progress(name)
-    return data
+    cfg = _measured_iv(config, mi, meta)
+    done = progress or (lambda name: None)
+
+    def step(name: str, value: Any) -> Any:
+        done(name)
+        return value
+
+    book = step("mark book", _mark(cfg, positions, mi))
+    plan = step("plan", _plan(cfg, positions, mi))
+    hedges = step("hedges", _hedges(cfg, plan))
+    projection = step("projection", _projection(cfg))
+    kelly = step("kelly", _kelly(cfg))
+    risk = step("risk", _risk(cfg, positions, mi, book))
+    account = step("account", interim_account_figures(cfg, book))
+    assignment = step("assignment", _assignment(cfg, positions))
+    simulation = step("simulation", _simulation(cfg, positions, meta["paths"], meta["seed"]))
+    orders = step("orders", _orders(cfg, plan, hedges, account, risk))
+    payoff = step("payoff", _payoff(cfg, positions))
+    return ReportData(config=cfg, positions=positions, meta=meta, market=mi, book=book, plan=plan, hedges=hedges,
+                      projection=projection, kelly=kelly, risk=risk, account=account, assignment=assignment,
+                      simulation=simulation, orders=orders, payoff=payoff)

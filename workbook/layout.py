@@ -18,20 +18,36 @@ Conventions
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
-
-class Column(NamedTuple):
+class Column(tuple):
     """One table column, named once: header (with its unit), key, number format, width (characters).
 
     ``key`` is the engine's column name (or a report-only key); writers build formulas from
-    keys (:class:`workbook.report.cells.Table`), readers find columns by key.
+    keys (:class:`workbook.report.cells.Table`), readers find columns by key.  A 4-tuple (so
+    ``header, key, fmt, width = column`` works), defined without imports: this module is data only.
     """
 
-    header: str
-    key: str
-    fmt: str
-    width: int
+    __slots__ = ()
+    _fields = ("header", "key", "fmt", "width")
+
+    def __new__(cls, header: str, key: str, fmt: str, width: int) -> Column:
+        return tuple.__new__(cls, (header, key, fmt, width))
+
+    @property
+    def header(self) -> str:
+        return self[0]
+
+    @property
+    def key(self) -> str:
+        return self[1]
+
+    @property
+    def fmt(self) -> str:
+        return self[2]
+
+    @property
+    def width(self) -> int:
+        return self[3]
 
 
 # --- sheets -------------------------------------------------------------------------------
@@ -85,6 +101,8 @@ FMT_INT = "#,##0"
 FMT_DATE = "yyyy-mm-dd"
 FMT_TEXT = "@"
 FMT_GENERAL = "General"
+#: TRUE/FALSE shown as words in every application (LibreOffice would show 1/0 under General).
+FMT_BOOL = '"TRUE";"TRUE";"FALSE"'
 
 # --- Inputs sheet ---------------------------------------------------------------------------
 #: Inputs header: label, value, unit, config key, defined name, meaning.
@@ -120,7 +138,7 @@ INPUT_NAMES: dict[str, tuple[str, str, str, str]] = {
     "hedge.size_threshold": ("HedgeSizeThreshold", "Hedge: portfolio size threshold", "$", FMT_MONEY0),
     "hedge.size_multiplier": ("HedgeSizeMultiplier", "Hedge: size multiplier", "x", FMT_NUM),
     "hedge.cap": ("HedgeCap", "Hedge ratio cap", "decimal", FMT_PCT),
-    "hedge.use_dynamic_ratio": ("UseDynamicRatio", "Use dynamic hedge ratio", "TRUE/FALSE", FMT_GENERAL),
+    "hedge.use_dynamic_ratio": ("UseDynamicRatio", "Use dynamic hedge ratio", "TRUE/FALSE", FMT_BOOL),
     "kelly.win_probability": ("WinProbability", "Kelly: win probability", "decimal", FMT_PCT),
     "kelly.avg_win": ("AvgWin", "Kelly: average win", "decimal", FMT_PCT),
     "kelly.avg_loss": ("AvgLoss", "Kelly: average loss", "decimal", FMT_PCT),
@@ -208,7 +226,7 @@ LADDER_COLUMNS: tuple[Column, ...] = (
     Column("Cost to close $", "current_value", FMT_MONEY, 14),     # formula -value
     Column("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 15),   # formula
     Column("Share of contracts %", "share_of_contracts", FMT_PCT, 14),  # formula
-    Column("Moneyness K/S", "moneyness", FMT_NUM, 13),            # formula
+    Column("Moneyness K/S", "moneyness", FMT_NUM, 15),            # formula
     Column("Obligation $", "obligation", FMT_MONEY0, 13),          # formula
     Column("Prob ITM %", "prob_itm", FMT_PCT, 10),
     Column("Status", "status", FMT_TEXT, 10),
@@ -231,7 +249,7 @@ ALLOCATION_COLUMNS: tuple[Column, ...] = (
 # --- Hedges sheet ---------------------------------------------------------------------------
 HEDGE_COLUMNS: tuple[Column, ...] = (
     Column("Rung #", "rung", FMT_INT, 7),
-    Column("Moneyness K/S", "moneyness", FMT_NUM, 13),
+    Column("Moneyness K/S", "moneyness", FMT_NUM, 15),
     Column("Strike $", "strike", FMT_PRICE, 10),
     Column("DTE days", "dte", FMT_INT, 8),
     Column("Share %", "share", FMT_PCT, 9),

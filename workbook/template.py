@@ -216,10 +216,10 @@ def _conf(wb: Any) -> None:
 
 
 def _build(wb: Any, cfg: Any, positions: Any) -> list[tuple[str, str]]:
-    from workbook.compute import ReportData
+    from workbook.compute import ReportInputs
     from workbook.report.inputs import write_inputs
 
-    data = ReportData(cfg, positions, {})
+    data = ReportInputs(cfg, positions, {})
     anchors: list[tuple[str, str]] = []
     write_inputs(wb, data)
     _config_table(wb)

@@ -22,11 +22,11 @@ from workbook.cli.common import (
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    cfg, pos, sources = load_inputs(args)
+    cfg, pos, _sources = load_inputs(args)
     cfg = apply_overrides(args, cfg)
-    from workbook.compute import compute_report
+    from workbook.compute import compute_plan
 
-    data = compute_report(cfg, pos, sources=sources, steps="plan")
+    data = compute_plan(cfg, pos)
     plan, hedges, proj = data.plan, data.hedges, data.projection
     if args.json:
         emit_json({"premium_split": plan.split, "allocation": plan.allocation, "reinvestment": plan.reinvestment,

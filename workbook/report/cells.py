@@ -217,7 +217,8 @@ def frame_sheet(ws: Any, freeze: str | None = "A3", landscape: bool = True, titl
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     # one page wide unless the sheet is so wide that one page would print ~5 pt text: landscape
     # Letter/A4 holds about 150 character widths at a readable scale
-    width = sum((ws.column_dimensions[col(c)].width or 8.43) for c in range(1, ws.max_column + 1))
+    width = sum((ws.column_dimensions[col(c)].width or 8.43) for c in range(1, ws.max_column + 1)
+                if not ws.column_dimensions[col(c)].hidden)
     ws.page_setup.fitToWidth = 1 if width <= 200 else 2
     ws.page_setup.fitToHeight = pages_tall
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -304,16 +305,20 @@ class Table:
         return Formula(template.format_map(Row(self, r)))
 
     def rows(self, records: Iterable[Mapping[str, Any]], formulas: Mapping[str, str | Callable[[Row], Any]]
-             | None = None, model: Iterable[str] = ()) -> Table:
+             | None = None, model: Iterable[str] = (), keys: Iterable[str] | None = None) -> Table:
         """Write the body: each column's cell is its formula (a template or a function of the
-        :class:`Row`) if it has one, else the record's value (``model`` keys: engine values)."""
+        :class:`Row`) if it has one, else the record's value (``model`` keys: engine values).
+        With ``keys`` only those columns are written (the others are left as they are)."""
         formulas = formulas or {}
         model = set(model)
+        only = None if keys is None else set(keys)
         self.n = 0
         for i, rec in enumerate(records):
             r = self.first + i
             row = Row(self, r)
             for j, c in enumerate(self.columns):
+                if only is not None and c.key not in only:
+                    continue
                 f = formulas.get(c.key)
                 v = (f(row) if callable(f) else self.fill(f, r)) if f is not None else rec.get(c.key)
                 put(self.ws, r, self.start_col + j, v, c.fmt, model=c.key in model)

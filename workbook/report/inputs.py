@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from workbook import layout as L
-from workbook.compute import ReportData
+from workbook.compute import ReportInputs
 from workbook.layout import Column
 from workbook.report.cells import (
     Formula,
@@ -46,7 +46,7 @@ class InputRule:
             return L.FMT_PCT
         if self.kind == "float":
             return L.FMT_NUM4 if (self.hi is not None and self.hi <= 10) else L.FMT_NUM
-        return L.FMT_TEXT if self.kind == "text" else L.FMT_GENERAL
+        return {"text": L.FMT_TEXT, "bool": L.FMT_BOOL}.get(self.kind, L.FMT_GENERAL)
 
     @property
     def unit(self) -> str:
@@ -132,11 +132,12 @@ def _validate(ws: Any, cell: str, rule: InputRule | None, label: str, cache: dic
     cache[sig].add(cell)
 
 
-def write_inputs(wb: Any, data: ReportData) -> None:
+def write_inputs(wb: Any, data: ReportInputs) -> None:
     """Create the Inputs sheet: key rows, then the three tables, validation and the check column."""
     ws = wb.create_sheet(L.SHEET_INPUTS)
     header(ws, L.REPORT_HEADER_ROW, L.INPUT_COLUMNS)
-    cfg, rules, cache = data.config, input_rules(data.config), {}
+    cfg, rules = data.config, input_rules(data.config)
+    cache: dict[tuple[InputRule, str], Any] = {}
     flat = {k: (v, d) for k, v, d in _flat_config(cfg)}
     ordered = [k for k in L.INPUT_NAMES if k in flat] + [k for k in flat if k not in L.INPUT_NAMES]
     row = L.REPORT_FIRST_ROW
@@ -165,7 +166,7 @@ def write_inputs(wb: Any, data: ReportData) -> None:
     frame_sheet(ws)
 
 
-def _input_tables(wb: Any, ws: Any, data: ReportData, row: int, rules: dict, cache: dict) -> int:
+def _input_tables(wb: Any, ws: Any, data: ReportInputs, row: int, rules: dict, cache: dict) -> int:
     """The ladder (with the live weights check), hedge and reinvestment tables; returns the next row."""
     cfg = data.config
     tables = (

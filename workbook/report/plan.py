@@ -37,18 +37,18 @@ def write_ladder(wb: Any, data: ReportData) -> None:
         return f"SUMIFS({_P(key)},{_P('strike')},{{strike}}{crit}"
 
     def short_puts(expr: str) -> str:
-        return f"SUMPRODUCT(({_P('strike')}={{strike}})*{IS_SHORT_PUT},{expr})"
+        return f"SUMPRODUCT(({_P('strike')}={{strike}})*{IS_SHORT_PUT}*{expr})"
 
     t = Table(ws, L.LADDER_COLUMNS, L.REPORT_HEADER_ROW).write_header()
     total_contracts = f"SUM({t.letter('contracts')}${t.first}:{t.letter('contracts')}${t.first + len(ladder) - 1})"
     t.rows(ladder.to_dict(orient="records"), {
         "contracts": "=" + short_puts(_P("contracts")),
-        "premium_collected": "=" + short_puts(f"{_P('premium')},{_P('contracts')}") + "*Multiplier",
+        "premium_collected": "=" + short_puts(f"{_P('premium')}*{_P('contracts')}") + "*Multiplier",
         "current_value": "=-" + sumifs("value"),
         "unrealized_pnl": "=" + sumifs("unrealized_pnl"),
         "share_of_contracts": f"=IF({total_contracts}=0,0,{{contracts}}/{total_contracts})",
         "moneyness": "={strike}/Spot",
-        "obligation": "=" + short_puts(f"{_P('strike')},{_P('contracts')}") + "*Multiplier",
+        "obligation": "=" + short_puts(f"{_P('strike')}*{_P('contracts')}") + "*Multiplier",
     }, model=("strike", "prob_itm", "status"))
     tot = t.total(("contracts", "premium_collected", "current_value", "unrealized_pnl", "obligation"))
     if t.n:
@@ -93,7 +93,7 @@ def write_plan(wb: Any, data: ReportData) -> None:
     """Premium split, strike allocation, reinvestment priorities and the projection."""
     ws = wb.create_sheet(L.SHEET_PLAN)
     hdr = L.REPORT_HEADER_ROW
-    Table(ws, (Column("", "label", "", 34), Column("Value", "value", "", 14), Column("Formula", "how", "", 40)),
+    Table(ws, (Column("", "label", "", 40), Column("Value", "value", "", 14), Column("Formula", "how", "", 40)),
           hdr).write_header()
     ws.cell(row=hdr, column=1).value = Formula(_SPLIT_TITLE)
     split_rows = [
@@ -215,6 +215,14 @@ def _proj_fmt(key: str) -> str:
 def write_hedges(wb: Any, data: ReportData) -> None:
     """The hedge-ratio rule (formulas over the Inputs thresholds) and the call hedge ladder."""
     ws = wb.create_sheet(L.SHEET_HEDGES)
+    r = _hedge_rule(wb, ws)
+    title(ws, r, "Call hedge ladder")
+    _hedge_ladder(wb, ws, data, r + 1)
+    frame_sheet(ws)
+
+
+def _hedge_rule(wb: Any, ws: Any) -> int:
+    """The hedge ratio step by step; returns the next free row."""
     hdr = L.REPORT_HEADER_ROW
     Table(ws, (Column("Hedge ratio rule", "label", "", 30), Column("Value", "value", "", 12),
                Column("Formula", "how", "", 50)), hdr).write_header()
@@ -233,8 +241,12 @@ def write_hedges(wb: Any, data: ReportData) -> None:
          "Plan sheet call hedge budget"),
     ]
     label_rows(wb, ws, hdr + 1, rule_rows)
-    r = hdr + 1 + len(rule_rows) + 1
-    title(ws, r, "Call hedge ladder")
+    return hdr + 1 + len(rule_rows) + 1
+
+
+def _hedge_ladder(wb: Any, ws: Any, data: ReportData, hdr: int) -> None:
+    """One row per rung: moneyness and share from Inputs, model strike, DTE and price, live budget,
+    contracts, cost and leftover."""
     from workbook.report.inputs import table_rows
 
     rows = table_rows(wb[L.SHEET_INPUTS])["hedge"]
@@ -244,7 +256,7 @@ def write_hedges(wb: Any, data: ReportData) -> None:
         return lambda row: (Formula(f"='{L.SHEET_INPUTS}'!${c}${rows[row.r - t.first]}")
                             if row.r - t.first < len(rows) else hl[row.r - t.first][key])
 
-    t = Table(ws, L.HEDGE_COLUMNS, r + 1).write_header()
+    t = Table(ws, L.HEDGE_COLUMNS, hdr).write_header()
     t.rows(hl, {
         "moneyness": from_inputs("A", "moneyness"),
         "share": from_inputs("B", "share"),
@@ -257,4 +269,3 @@ def write_hedges(wb: Any, data: ReportData) -> None:
     note(ws, tot + 1, "Strike (spot x moneyness rounded to the listed increment), DTE (to the first listed monthly "
                       "expiry at least the Inputs target days out) and price (American model) are values; budget, "
                       "contracts, cost and leftover are formulas.")
-    frame_sheet(ws)

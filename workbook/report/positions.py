@@ -15,17 +15,20 @@ from __future__ import annotations
 from typing import Any
 
 from workbook import layout as L
-from workbook.compute import ReportData
+from workbook.compute import ReportData, ReportInputs
 from workbook.report.cells import Table, col, define_name, frame_sheet, header, mark_input, put
 from workbook.report.stale import pos_name
 
 __all__ = ["write_positions_inputs", "write_positions_computed", "define_position_ranges", "SIGN", "W",
            "IS_SHORT_PUT", "positions_table"]
 
-#: +1 long / -1 short and +1 call / -1 put over the Positions input columns (array expressions).
-SIGN = f'((LOWER({pos_name("side")})="long")*2-1)'
-W = f'((LOWER({pos_name("kind")})="call")*2-1)'
-IS_SHORT_PUT = f'(LOWER({pos_name("kind")})="put")*(LOWER({pos_name("side")})="short")'
+#: +1 long / -1 short and +1 call / -1 put over the Positions input columns (array expressions;
+#: ``=`` compares text case-insensitively).  Used inside one-argument ``SUMPRODUCT`` products
+#: only: Gnumeric evaluates a comparison of a range as an array there, but not as a separate
+#: ``SUMPRODUCT`` argument nor inside ``LOWER``.
+SIGN = f'(({pos_name("side")}="long")*2-1)'
+W = f'(({pos_name("kind")}="call")*2-1)'
+IS_SHORT_PUT = f'({pos_name("kind")}="put")*({pos_name("side")}="short")'
 
 _FORMULAS = {
     "sign": '=IF(LOWER({side})="long",1,-1)',
@@ -74,7 +77,7 @@ def _validations(ws: Any) -> None:
         ws.column_dimensions[col(j + 1)].protection = Protection(locked=False)  # rows a user appends
 
 
-def write_positions_inputs(ws: Any, data: ReportData) -> None:
+def write_positions_inputs(ws: Any, data: ReportInputs) -> None:
     """The user columns of Positions (only on build; refresh keeps the user's)."""
     t = positions_table(ws, len(data.positions))
     header(ws, t.header_row, L.POSITION_INPUT_COLUMNS)
@@ -106,11 +109,8 @@ def write_positions_computed(wb: Any, ws: Any, data: ReportData) -> None:
         for j in range(len(L.POSITION_COMPUTED_COLUMNS)):
             ws.cell(row=r, column=start + j).value = None
     t = positions_table(ws, len(data.positions))
-    computed = Table(ws, L.POSITION_COMPUTED_COLUMNS, t.header_row, start_col=start)
-    computed.letter = t.letter  # formulas may name the user columns too
-    marked = data.book.marked.to_dict(orient="records")
-    computed.rows(marked, _FORMULAS, model=[c.key for c in L.POSITION_COMPUTED_COLUMNS])
-    t.n = len(marked)
+    keys = [c.key for c in L.POSITION_COMPUTED_COLUMNS]
+    t.rows(data.book.marked.to_dict(orient="records"), _FORMULAS, model=keys, keys=keys)
     ws.auto_filter.ref = f"A{t.header_row}:{col(len(L.POSITION_COLUMNS_ALL))}{t.last}"
     define_position_ranges(wb)
     frame_sheet(ws, freeze=f"B{t.first}")

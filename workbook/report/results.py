@@ -57,19 +57,43 @@ def _kv(ws: Any, r: int, head: tuple[str, ...], rows: list[tuple[Any, ...]], fmt
 
 def write_simulation(wb: Any, data: ReportData) -> None:
     """Fan chart percentiles beside the plan, the targets, summary, distributions, assumptions."""
-    import pandas as pd
-
     ws = wb.create_sheet(L.SHEET_SIMULATION)
     for j, w in enumerate(SIM_COL_WIDTHS):
         ws.column_dimensions[col(j + 1)].width = w
-    sim = data.simulation
-    d = sim.to_dict()
+    d = data.simulation.to_dict()
     title(ws, L.REPORT_HEADER_ROW, f"Monte Carlo of the plan: {data.meta['paths']:,} paths, seed {data.meta['seed']}")
-    r = L.REPORT_HEADER_ROW + 2
+    r = _percentiles(ws, data, L.REPORT_HEADER_ROW + 2, d)
+    r = _sim_targets(ws, r, d)
+    title(ws, r, "Summary")
+    summary = [(label, d[k], fmt) for k, (label, fmt) in _SIM_SUMMARY.items() if isinstance(d.get(k), (int, float))]
+    Table(ws, (Column("Quantity", "label", "", 36), Column("Value", "value", "", 14)), r + 1).write_header(widths=False)
+    for i, (label, v, fmt) in enumerate(summary):  # one number format per quantity
+        put(ws, r + 2 + i, 1, label)
+        put(ws, r + 2 + i, 2, v, fmt, model=True)
+    r = _distributions(ws, r + 3 + len(summary), d)
+    targets = d.get("prob_targets") or {}
+    if targets:
+        title(ws, r, "Probability of reaching the plan's scenario targets (final equity)")
+        r = _kv(ws, r + 1, ("Scenario", "From $", "To $", "P(in range) %", "P(at least) %"),
+                [(str(n), t.get("low"), t.get("high"), t.get("in_range"), t.get("at_least"))
+                 for n, t in targets.items()], ("", L.FMT_MONEY0, L.FMT_MONEY0, L.FMT_PCT, L.FMT_PCT))
+    assumptions = d.get("assumptions") or {}
+    if assumptions:
+        title(ws, r, "Model assumptions")
+        _kv(ws, r + 1, ("Assumption", "Value"), [(str(k).replace("_", " "), v) for k, v in assumptions.items()],
+            ("", L.FMT_GENERAL))
+    frame_sheet(ws, freeze="A3", title_rows="1:2")
+
+
+def _percentiles(ws: Any, data: ReportData, r: int, d: dict) -> int:
+    """Equity percentiles by month beside the plan's deterministic projection, and the fan chart."""
+    import pandas as pd
+
+    sim = data.simulation
     pdf = sim.percentiles if isinstance(sim.percentiles, pd.DataFrame) else pd.DataFrame(sim.percentiles)
     pdf = pdf.reset_index() if not isinstance(pdf.index, pd.RangeIndex) else pdf
     det = d.get("deterministic")
-    if det and "month" in pdf.columns:  # the plan's deterministic projection beside the percentiles
+    if det and "month" in pdf.columns:
         by_month = {int(x["month"]): x.get("portfolio_value") for x in det}
         start = float(data.config.account.starting_value)
         pdf = pdf.assign(plan=[start if int(m) == 0 else by_month.get(int(m)) for m in pdf["month"]])
@@ -81,34 +105,21 @@ def write_simulation(wb: Any, data: ReportData) -> None:
     r_next = value_table(ws, r + 1, pdf, cols)
     if len(pdf) > 1 and pdf.shape[1] > 1:
         _fan_chart(ws, r + 1, len(pdf), pdf.shape[1])
-    r = _sim_targets(ws, r_next, d)
-    title(ws, r, "Summary")
-    summary = [(label, d[k], fmt) for k, (label, fmt) in _SIM_SUMMARY.items() if isinstance(d.get(k), (int, float))]
-    Table(ws, (Column("Quantity", "label", "", 36), Column("Value", "value", "", 14)), r + 1).write_header(widths=False)
-    for i, (label, v, fmt) in enumerate(summary):  # one number format per quantity
-        put(ws, r + 2 + i, 1, label)
-        put(ws, r + 2 + i, 2, v, fmt, model=True)
-    r = r + 3 + len(summary)
+    return r_next
+
+
+def _distributions(ws: Any, r: int, d: dict) -> int:
+    """One row per simulated quantity, its statistics across paths in that quantity's format."""
     dists = [(k, v) for k, v in _SIM_DISTRIBUTIONS.items() if isinstance(d.get(k), dict)]
-    if dists:
-        title(ws, r, "Distributions across paths")
-        r = _kv(ws, r + 1, ("Quantity", "Mean", *_STAT_COLUMNS[1:]),
-                [(label, *(d[k].get(s) for s in _STAT_COLUMNS)) for k, (label, _f) in dists], ())
-        for i, (_k, (_label, fmt)) in enumerate(dists):
-            for j in range(len(_STAT_COLUMNS)):
-                ws.cell(row=r - 1 - len(dists) + i, column=2 + j).number_format = fmt
-    targets = d.get("prob_targets") or {}
-    if targets:
-        title(ws, r, "Probability of reaching the plan's scenario targets (final equity)")
-        r = _kv(ws, r + 1, ("Scenario", "From $", "To $", "P(in range) %", "P(at least) %"),
-                [(str(n), t.get("low"), t.get("high"), t.get("in_range"), t.get("at_least"))
-                 for n, t in targets.items()], ("", L.FMT_MONEY0, L.FMT_MONEY0, L.FMT_PCT, L.FMT_PCT))
-    assumptions = d.get("assumptions") or {}
-    if assumptions:
-        title(ws, r, "Model assumptions")
-        r = _kv(ws, r + 1, ("Assumption", "Value"), [(str(k).replace("_", " "), v) for k, v in assumptions.items()],
-                ("", L.FMT_GENERAL))
-    frame_sheet(ws, freeze="A3", title_rows="1:2")
+    if not dists:
+        return r
+    title(ws, r, "Distributions across paths")
+    r_next = _kv(ws, r + 1, ("Quantity", "Mean", *_STAT_COLUMNS[1:]),
+                 [(label, *(d[k].get(s) for s in _STAT_COLUMNS)) for k, (label, _f) in dists], ())
+    for i, (_k, (_label, fmt)) in enumerate(dists):
+        for j in range(len(_STAT_COLUMNS)):
+            ws.cell(row=r + 2 + i, column=2 + j).number_format = fmt
+    return r_next
 
 
 def _fan_chart(ws: Any, header_row: int, n: int, ncols: int) -> None:

@@ -39,7 +39,7 @@ def write_risk(wb: Any, data: ReportData) -> None:
     var = data.risk.var
     conf = f"{var.confidence:.0%}"
     book = [
-        ("Premium collected (net) $", Formula(f"=SUMPRODUCT(-{SIGN},{_P('premium')},{_P('contracts')})*Multiplier"),
+        ("Premium collected (net) $", Formula(f"=SUMPRODUCT(-{SIGN}*{_P('premium')}*{_P('contracts')})*Multiplier"),
          L.FMT_MONEY, "PremiumCollected", "Positions premium x contracts x multiplier, received - paid"),
         ("Book value $", _sum("value"), L.FMT_MONEY, "BookValue", "sum of Positions value"),
         ("Unrealized P&L $", _sum("unrealized_pnl"), L.FMT_MONEY, "UnrealizedPnL", "sum of Positions P&L"),
@@ -48,7 +48,7 @@ def write_risk(wb: Any, data: ReportData) -> None:
         ("Gamma (shares per $)", _sum("gamma"), L.FMT_NUM, "", "sum of Positions gamma"),
         ("Theta ($ per day)", _sum("theta_day"), L.FMT_MONEY, "", "sum of Positions theta/day"),
         ("Vega ($ per vol point)", _sum("vega_point"), L.FMT_MONEY, "", "sum of Positions vega/point"),
-        ("Put obligation $", Formula(f"=SUMPRODUCT({IS_SHORT_PUT},{_P('strike')},{_P('contracts')})*Multiplier"),
+        ("Put obligation $", Formula(f"=SUMPRODUCT({IS_SHORT_PUT}*{_P('strike')}*{_P('contracts')})*Multiplier"),
          L.FMT_MONEY0, "PutObligation", "sum of short-put strike x shares"),
         ("Margin requirement $ (capital model)", _sum("margin"), L.FMT_MONEY0, "", "sum of Positions margin"),
         (f"VaR {conf} $ (model)", var.var, L.FMT_MONEY, "ValueAtRisk",
@@ -103,7 +103,7 @@ def _payoff(ws: Any, data: ReportData, r: int) -> None:
     k, n = _P("strike"), _P("contracts")
     t = Table(ws, _PAYOFF_COLUMNS, r + 1).write_header()
     t.rows([{"price": float(s)} for s in data.payoff.price], {
-        "pnl": f"=SUMPRODUCT({SIGN},{n},(({W}*({{price}}-{k}))>0)*({W}*({{price}}-{k})))*Multiplier+PremiumCollected",
+        "pnl": f"=SUMPRODUCT({SIGN}*{n}*(({W}*({{price}}-{k}))>0)*({W}*({{price}}-{k})))*Multiplier+PremiumCollected",
     })
     chart = ScatterChart()
     chart.title, chart.style = "P&L at expiry vs underlying price", 13

@@ -97,8 +97,8 @@ def positions_fingerprint_formula() -> Formula:
 
     kind, side = pos_name("kind"), pos_name("side")
     return Formula(f"={sp('strike')}+3*{sp('contracts')}+7*{sp('premium')}+{sp('expiry')}/1000+11*{sp('iv')}"
-                   f'+13*SUMPRODUCT(ROW({kind})*(LOWER({kind})="put"))'
-                   f'+17*SUMPRODUCT(ROW({side})*(LOWER({side})="short"))'
+                   f'+13*SUMPRODUCT(ROW({kind})*({kind}="put"))'
+                   f'+17*SUMPRODUCT(ROW({side})*({side}="short"))'
                    f"+19*COUNTA({pos_name('underlying')})")
 
 

@@ -30,18 +30,20 @@ ALERT_UNITS: dict[str, tuple[str, str]] = {
     "BUYING_POWER_EXCEEDED": ("requirement vs net liquidation $", L.FMT_MONEY),
 }
 
-_ALERT_COLUMNS = (Column("Alert", "alert", L.FMT_TEXT, 26), Column("Status", "status", L.FMT_TEXT, 14),
-                  Column("Unit", "unit", L.FMT_TEXT, 30), Column("Value", "value", L.FMT_GENERAL, 14),
-                  Column("Limit", "threshold", L.FMT_GENERAL, 14), Column("Detail", "detail", L.FMT_TEXT, 60))
-_ORDER_COLUMNS = (Column("Status", "status", L.FMT_TEXT, 26), Column("Action", "action", L.FMT_TEXT, 14),
-                  Column("Kind", "kind", L.FMT_TEXT, 30), Column("Strike $", "strike", L.FMT_PRICE, 14),
-                  Column("Contracts", "contracts", L.FMT_INT, 14), Column("Limit $/sh", "limit", L.FMT_PRICE, 60),
-                  Column("Held because", "hold_reason", L.FMT_TEXT, 60))
-_EXPIRY_COLUMNS = (Column("Expiry date", "expiry", L.FMT_DATE, 26), Column("Days", "dte", L.FMT_INT, 14),
-                   Column("Short put contracts", "contracts", L.FMT_INT, 30),
+#: Today's column widths (characters): one landscape page wide.
+_WIDTHS = (30, 12, 14, 14, 26, 70)
+
+_ALERT_COLUMNS = (Column("Alert", "alert", L.FMT_TEXT, 30), Column("Status", "status", L.FMT_TEXT, 12),
+                  Column("Value", "value", L.FMT_GENERAL, 14), Column("Limit", "threshold", L.FMT_GENERAL, 14),
+                  Column("Unit of value and limit", "unit", L.FMT_TEXT, 26), Column("Detail", "detail", L.FMT_TEXT, 70))
+_ORDER_COLUMNS = (Column("Status", "status", L.FMT_TEXT, 30), Column("Contracts", "contracts", L.FMT_INT, 12),
+                  Column("Strike $", "strike", L.FMT_PRICE, 14), Column("Limit $/sh", "limit", L.FMT_PRICE, 14),
+                  Column("Order", "what", L.FMT_TEXT, 26), Column("Held because", "hold_reason", L.FMT_TEXT, 70))
+_EXPIRY_COLUMNS = (Column("Expiry date", "expiry", L.FMT_DATE, 30), Column("Days", "dte", L.FMT_INT, 12),
+                   Column("Short put contracts", "contracts", L.FMT_INT, 14),
                    Column("Obligation $", "obligation", L.FMT_MONEY0, 14),
-                   Column("Expected shares assigned", "expected_shares", L.FMT_INT, 14),
-                   Column("Highest prob ITM %", "prob_itm", L.FMT_PCT, 60))
+                   Column("Expected shares assigned", "expected_shares", L.FMT_INT, 26),
+                   Column("Highest prob ITM %", "prob_itm", L.FMT_PCT, 70))
 
 
 def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float, rows_changed: str) -> None:
@@ -49,9 +51,11 @@ def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float
     from workbook.report.stale import write_model_block
 
     ws = wb.create_sheet(L.SHEET_TODAY, 0)
+    for c, w in zip("ABCDEF", _WIDTHS):
+        ws.column_dimensions[c].width = w
     hdr = L.REPORT_HEADER_ROW
-    t = Table(ws, (Column("Today", "label", "", 30), Column("Value", "value", "", 16),
-                   Column("Now (live)", "now", "", 16), Column("", "how", "", 30)), hdr).write_header(widths=True)
+    t = Table(ws, (Column("Today", "label", "", 30), Column("Value", "value", "", 12),
+                   Column("Now (live)", "now", "", 14), Column("", "how", "", 14)), hdr).write_header(widths=False)
     ws.cell(row=hdr, column=1).value = Formula('="Today: "&ModelDate&" ("&Underlying&")"')
     acct = data.account
     rows = [
@@ -73,10 +77,9 @@ def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float
     r = _alerts(ws, data, r)
     r = _orders(ws, data, r)
     r, exp = _expiries(ws, data, r)
-    _charts(ws, data, t, exp)
-    r = write_model_block(wb, ws, max(r, t.first + 30), data.config, positions_fp, config_fp, rows_changed)
-    frame_sheet(ws, freeze="A3", landscape=False)
-    ws.page_setup.fitToHeight = 0
+    r = _charts(ws, t, exp, r)
+    write_model_block(wb, ws, r, data.config, positions_fp, config_fp, rows_changed)
+    frame_sheet(ws, freeze="A3")
 
 
 def _alerts(ws: Any, data: ReportData, r: int) -> int:
@@ -90,6 +93,7 @@ def _alerts(ws: Any, data: ReportData, r: int) -> int:
         fmt = ALERT_UNITS.get(rec["alert"], ("", L.FMT_NUM))[1]
         for key in ("value", "threshold"):
             ws.cell(row=t.first + i, column=t.index(key)).number_format = fmt
+    _wrap_last(ws, t)
     if not recs:
         note(ws, t.first, "No alert fires.")
     else:
@@ -102,10 +106,23 @@ def _orders(ws: Any, data: ReportData, r: int) -> int:
     held = int((orders["status"] == "HELD").sum()) if len(orders) else 0
     title(ws, r, f"The day's orders: {len(orders)} tickets, {held} held (details on Orders)")
     t = Table(ws, _ORDER_COLUMNS, r + 1).write_header(widths=False)
-    t.rows(orders.to_dict("records") if len(orders) else [], model=[c.key for c in _ORDER_COLUMNS])
+    recs = [{**o, "what": f"{o['action']} {o['kind']} {o['expiry']:%Y-%m-%d}"} for o in orders.to_dict("records")]
+    t.rows(recs, model=[c.key for c in _ORDER_COLUMNS])
+    _wrap_last(ws, t)
     if not len(orders):
         note(ws, t.first, "No orders today.")
     return t.first + max(t.n, 1) + 1
+
+
+def _wrap_last(ws: Any, t: Table) -> None:
+    """Wrap the long text of a table's last column (detail, hold reason) inside the page."""
+    from workbook.report.cells import fit_row_height, styles
+
+    c = t.start_col + len(t.columns) - 1
+    for r in range(t.first, t.first + t.n):
+        for cell in ws[r]:
+            cell.alignment = styles()["wrap"] if cell.column == c else styles()["top"]
+        fit_row_height(ws, r)
 
 
 def _expiries(ws: Any, data: ReportData, r: int) -> tuple[int, Table]:
@@ -128,20 +145,22 @@ def _expiries(ws: Any, data: ReportData, r: int) -> tuple[int, Table]:
     return t.first + max(t.n, 1) + 1, t
 
 
-def _charts(ws: Any, data: ReportData, top: Table, exp: Table) -> None:
-    """Account bases (bar) and obligation by expiry (bar), to the right of the tables."""
+def _charts(ws: Any, top: Table, exp: Table, r: int) -> int:
+    """Account bases (bar) and obligation by expiry (bar), side by side below the tables; returns
+    the first row below them."""
     from openpyxl.chart import BarChart, Reference
 
     acct = BarChart()
-    acct.type, acct.title = "bar", "Account ($): net liquidation, requirement, excess liquidity, buying power"
+    acct.type, acct.title = "bar", "Account $"
     acct.add_data(Reference(ws, min_col=2, min_row=top.first + 3, max_row=top.first + 7))
     acct.set_categories(Reference(ws, min_col=1, min_row=top.first + 3, max_row=top.first + 7))
-    acct.legend, acct.height, acct.width = None, 7, 14
-    ws.add_chart(acct, f"H{top.header_row}")
+    acct.legend, acct.height, acct.width = None, 7, 13
+    ws.add_chart(acct, f"A{r}")
     if exp.n:
         ob = BarChart()
         ob.type, ob.title = "col", "Put obligation by expiry ($)"
         ob.add_data(Reference(ws, min_col=exp.index("obligation"), min_row=exp.first, max_row=exp.last))
         ob.set_categories(Reference(ws, min_col=1, min_row=exp.first, max_row=exp.last))
-        ob.legend, ob.height, ob.width = None, 7, 14
-        ws.add_chart(ob, f"H{top.header_row + 16}")
+        ob.legend, ob.height, ob.width = None, 7, 16
+        ws.add_chart(ob, f"D{r}")
+    return r + 16
