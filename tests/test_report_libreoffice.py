@@ -132,9 +132,9 @@ def _mixed_positions():
     pos = example_positions()
     extra = pd.DataFrame([
         {"underlying": "ASST", "kind": "call", "side": "long", "strike": 4.5, "expiry": dt.date(2025, 12, 26),
-         "contracts": 3, "premium": 2.05, "open_date": None, "iv": float("nan"), "note": "hedge"},
+         "contracts": 3, "premium": 2.05, "open_date": None, "iv": float("nan"), "note": "hedge", "shares": 0},
         {"underlying": "ASST", "kind": "call", "side": "short", "strike": 9.5, "expiry": dt.date(2025, 12, 26),
-         "contracts": 1, "premium": 1.80, "open_date": None, "iv": 3.9, "note": "-sold"},
+         "contracts": 1, "premium": 1.80, "open_date": None, "iv": 3.9, "note": "-sold", "shares": 0},
     ])
     return pd.concat([pos, extra[pos.columns]], ignore_index=True)
 
@@ -199,12 +199,12 @@ def test_named_plan_cells_equal_engine(books):
 def _alloc_rows(wb):
     ws = wb[L.SHEET_PLAN]
     for r in range(1, ws.max_row + 1):
-        if ws.cell(row=r, column=1).value == "Strike $" and ws.cell(row=r, column=5).value == "Capital/contract $":
+        if ws.cell(row=r, column=1).value == "Strike $" and ws.cell(row=r, column=5).value == "Capital/contract $ (net)":
             first = r + 1
             rows = []
             while isinstance(ws.cell(row=first + len(rows), column=1).value, (int, float)):
-                rows.append([ws.cell(row=first + len(rows), column=c).value for c in range(1, 11)])
-            total = [ws.cell(row=first + len(rows), column=c).value for c in range(1, 11)]
+                rows.append([ws.cell(row=first + len(rows), column=c).value for c in range(1, 13)])
+            total = [ws.cell(row=first + len(rows), column=c).value for c in range(1, 13)]
             return np.array(rows, dtype=float), total
     raise AssertionError("allocation table not found")
 
@@ -213,10 +213,14 @@ def test_allocation_formulas_equal_engine(books):
     rows, total = _alloc_rows(books["base"])
     alloc = books["data"].plan.allocation
     for j, key in enumerate(("strike", "weight", "capital", "premium", "capital_per_contract", "contracts",
-                             "capital_used", "expected_premium", "leftover", "literal_contracts")):
+                             "capital_used", "expected_premium", "leftover", "literal_contracts", "contracts_sized",
+                             "bp_per_contract")):
         assert_allclose(rows[:, j], alloc[key].to_numpy(dtype=float), rtol=1e-12, atol=1e-9, err_msg=key)
     assert_allclose(total[2], 7479.2, rtol=1e-12)
     assert_allclose(total[5], alloc["contracts"].sum(), rtol=0, atol=0)
+    # the cap: contracts use no more buying power than the account has (engine.plan.account: 2,694)
+    assert_allclose(_named(books["base"], "BuyingPower"), 2694.0, rtol=0, atol=1e-6)
+    assert float(np.sum(rows[:, 5] * rows[:, 11])) <= 2694.0 + 1e-9
 
 
 def test_changed_monthly_addition_updates_plan(books):
@@ -227,10 +231,13 @@ def test_changed_monthly_addition_updates_plan(books):
     rows, total = _alloc_rows(wb)
     cfg = default_config()
     assert_allclose(rows[:, 2], 8479.2 * np.array(cfg.strikes.weights), rtol=1e-12)
-    # contracts = whole contracts of capital / capital-per-contract (capital per contract unchanged)
-    assert_allclose(rows[:, 5], np.floor(rows[:, 2] / rows[:, 4]), rtol=0, atol=0)
+    # contracts before the cap = whole contracts of capital / capital-per-contract (capital per contract
+    # unchanged); then capped by the buying power cell (the book's, unchanged by the addition)
+    assert_allclose(rows[:, 10], np.floor(rows[:, 2] / rows[:, 4]), rtol=0, atol=0)
+    bp = _named(wb, "BuyingPower")
     engine = allocate_strikes(8479.2, cfg.strikes.strikes, cfg.strikes.weights, rows[:, 3], cfg.market.spot,
-                              "reg_t", cfg.capital)
+                              "reg_t", cfg.capital, buying_power=bp, margin=cfg.margin)
+    assert_allclose(rows[:, 10], engine["contracts_sized"].to_numpy(dtype=float), rtol=0, atol=0)
     assert_allclose(rows[:, 5], engine["contracts"].to_numpy(dtype=float), rtol=0, atol=0)
     assert_allclose(total[5], engine["contracts"].sum(), rtol=0, atol=0)
 
@@ -238,8 +245,10 @@ def test_changed_monthly_addition_updates_plan(books):
 def test_literal_capital_model(books):
     rows, _ = _alloc_rows(books["literal"])
     # the plan's formula: capital per contract = premium x 100, contracts = int(capital / (premium x 100))
+    # before the buying-power cap
     assert_allclose(rows[:, 4], rows[:, 3] * 100, rtol=1e-12)
-    assert_allclose(rows[:, 5], rows[:, 9], rtol=0, atol=0)
+    assert_allclose(rows[:, 10], rows[:, 9], rtol=0, atol=0)
+    assert (rows[:, 5] <= rows[:, 10]).all()
 
 
 @pytest.mark.parametrize("which", ["base", "mixed"])
@@ -440,15 +449,27 @@ def test_projection_arithmetic_is_live(books, which, addition):
 
 
 def test_order_counts_follow_the_plan(books):
-    """The tickets are model values: after MonthlyAddition 5000 the Plan sells more contracts than
-    the tickets hold, and the Orders sheet says so; unchanged, they agree."""
-    base, edited = books["base"], books["addition"]
-    assert _named(base, "PlanContracts") == _named(base, "OrderPutContracts") == 64
+    """The tickets are model values: the Plan's live contract count is the capped allocation
+    (whole contracts of int(capital / capital per contract) x the buying-power scale); after
+    MonthlyAddition 5000 it is compared with the unchanged tickets and the Orders sheet says whether
+    they still match."""
+    base, edited, data = books["base"], books["addition"], books["data"]
+    sells = data.orders[data.orders["action"] == "sell"]["contracts"].sum()
+    assert _named(base, "PlanContracts") == _named(base, "OrderPutContracts") == sells
+    assert _named(base, "OrderPutContracts") == data.plan.allocation["contracts"].sum()
     rows, total = _alloc_rows(edited)
-    assert _named(edited, "PlanContracts") == int(np.floor(rows[:, 2] / rows[:, 4]).sum()) == total[5]
-    assert _named(edited, "PlanContracts") > _named(edited, "OrderPutContracts") == 64
+    scale = _named(edited, "BuyingPowerScale")
+    need = float(np.sum(rows[:, 10] * rows[:, 11]))  # before-cap contracts x buying power per contract
+    bp = _named(edited, "BuyingPower")
+    assert_allclose(scale, min(1.0, max(bp, 0.0) / need) if need > 0 else 1.0, rtol=1e-12)
+    assert_allclose(rows[:, 10], np.floor(rows[:, 2] / rows[:, 4]), rtol=0, atol=0)
+    assert _named(edited, "PlanContracts") == int(np.floor(rows[:, 10] * scale + 1e-12).sum()) == total[5]
+    assert _named(edited, "OrderPutContracts") == sells
     status = {r["Order counts"]: r["Contracts"] for r in _table(edited[L.SHEET_ORDERS], "Order counts")}
-    assert status["Tickets match the Plan"] == "no: run volarb refresh"
+    same = _named(edited, "PlanContracts") == sells
+    assert status["Tickets match the Plan"] == ("yes" if same else "no: run volarb refresh")
+    status = {r["Order counts"]: r["Contracts"] for r in _table(base[L.SHEET_ORDERS], "Order counts")}
+    assert status["Tickets match the Plan"] == "yes"
 
 
 def test_spot_edit_hand_arithmetic(books):
@@ -458,10 +479,13 @@ def test_spot_edit_hand_arithmetic(books):
     ladder = _table(wb[L.SHEET_LADDER], "Strike $")
     assert_allclose([r["Moneyness K/S"] for r in ladder], [k / 2.5 for k in (2.0, 2.5, 3.0, 4.0, 5.0)], rtol=1e-12)
     rows, _ = _alloc_rows(wb)
-    k, prem = rows[:, 0], rows[:, 3]
-    cpc = (prem + np.maximum(0.20 * 2.5 - np.maximum(2.5 - k, 0.0), 0.10 * k)) * 100
+    k = rows[:, 0]
+    # net basis (the requirement net of the premium credited): max(20% x 2.50 - OTM amount, 10% x K) x 100
+    cpc = np.maximum(0.20 * 2.5 - np.maximum(2.5 - k, 0.0), 0.10 * k) * 100
     assert_allclose(rows[:, 4], cpc, rtol=1e-12)
-    assert_allclose(rows[:, 5], np.floor(7479.2 * np.array([0.2, 0.35, 0.3, 0.1, 0.05]) / cpc), rtol=0, atol=0)
+    sized = np.floor(7479.2 * np.array([0.2, 0.35, 0.3, 0.1, 0.05]) / cpc)
+    assert_allclose(rows[:, 10], sized, rtol=0, atol=0)
+    assert_allclose(rows[:, 5], np.floor(sized * _named(wb, "BuyingPowerScale") + 1e-12), rtol=0, atol=0)
     delta_shares = data.book.marked["delta_shares"].sum()
     assert_allclose(_named(wb, "PortfolioDelta"), delta_shares * 2.5, rtol=1e-10)
 
@@ -513,18 +537,25 @@ def test_today_sheet(books):
     assert wb.sheetnames[0] == L.SHEET_TODAY
     ws = wb[L.SHEET_TODAY]
     assert ws["A2"].value == "Today: 2025-09-27 (ASST)"
-    rows = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(1, 12)}
+    rows = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(1, 13)}
     assert rows["Spot the model used $/share"] == 3.15 and rows["Vol the model used %"] == 4.25
     acct = data.account
-    # interim account: excess liquidity = net liquidation 3,792 - requirement (reg_t margin of the book)
-    assert_allclose(rows["Excess liquidity $"], 3792.0 - data.book.totals.margin, rtol=1e-12)
-    assert_allclose(rows["Buying power $"], acct.buying_power, rtol=1e-12)
+    assert rows["Net liquidation $ (NLV)"] == 3792.0
+    # the bases: excess liquidity = EWL - maintenance requirement; buying power = EWL - initial
+    ewl = rows["Equity with loan value $ (EWL)"]
+    assert_allclose(rows["Excess liquidity $ (EWL - maintenance)"], ewl - rows["Maintenance requirement $ (vs EWL)"],
+                    rtol=1e-12)
+    assert_allclose(rows["Buying power $ (EWL - initial)"], ewl - rows["Initial requirement $ (vs EWL)"], rtol=1e-12)
+    assert_allclose(rows["Buying power $ (EWL - initial)"], acct.buying_power, rtol=1e-12)
     alerts = _table(ws, "Alert", "Status")
     assert [a["Alert"] for a in alerts] == list(data.risk.alerting)
     assert {a["Unit of value and limit"] for a in alerts if a["Alert"] == "VAR_LIMIT_BREACH"} == {"1-day VaR $"}
     orders = _table(ws, "Status", "Contracts")
-    assert orders and all(o["Status"] == "HELD" and o["Held because"].startswith("buying power $-")
-                          for o in orders if o["Order"].startswith("sell put"))
+    assert [o["Status"] for o in orders] == data.orders["status"].tolist()
+    assert [o["Contracts"] for o in orders] == data.orders["contracts"].tolist()
+    held = [o for o in orders if o["Status"] == "HELD"]
+    assert all(o["Held because"] for o in held)  # a held order says why
+    assert all(not o["Held because"] for o in orders if o["Status"] == "PROPOSED")
 
 
 # --- the same workbooks recalculated by Gnumeric -----------------------------------------------

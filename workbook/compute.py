@@ -1,11 +1,13 @@
 """Everything the report shows, computed by the engine into one typed :class:`ReportData`.
 
 This is the pure part of the report: no openpyxl here.  :func:`compute_report` is the one
-public entry point; it runs private steps in order (marking the book, the plan, hedges,
-projection, Kelly, risk, account, assignment, simulation, orders, payoff) and returns frozen
+public entry point of the report (:func:`compute_plan` that of ``volarb plan``); it runs private
+steps in order (marking the book, the account, the plan, hedges, projection, Kelly, risk,
+assignment, simulation, orders, payoff), each taking its inputs and returning its result, frozen
 dataclasses, one per section (:class:`BookResult`, :class:`PlanResult`, :class:`HedgeResult`,
-:class:`ProjectionResult`, :class:`KellyLimits`, :class:`RiskResult`, :class:`AccountFigures`,
-:class:`AssignmentRow`, :class:`Payoff`).  :meth:`ReportData.to_dict` gives every figure as plain
+:class:`ProjectionResult`, :class:`KellyLimits`, :class:`RiskResult`,
+:class:`AssignmentRow`, :class:`Payoff`; the account is the engine's
+:class:`engine.plan.account.AccountState`).  :meth:`ReportData.to_dict` gives every figure as plain
 JSON-able data (what ``volarb build --json`` prints); :mod:`workbook.report` writes the same data
 into a workbook.  A broken engine module fails the report (no fallbacks).
 """
@@ -23,10 +25,11 @@ import numpy as np
 
 from engine.config import PlanConfig, config_to_dict
 
-__all__ = ["ReportData", "MarketInputs", "compute_report", "report_timestamp", "to_jsonable",
-           "payoff_grid", "STEPS", "compute_plan", "ReportInputs", "PlanData", "BookTotals", "BookResult", "PremiumSplit", "PlanResult", "HedgeResult",
-           "ProjectionResult", "KellyLimits", "PortfolioGreeks", "VarFigures", "RiskResult", "AccountFigures",
-           "AssignmentRow", "Payoff", "interim_account_figures", "risk_figures", "positions_at_marked_vol",
+__all__ = ["ReportData", "ReportInputs", "PlanData", "MarketInputs", "compute_report", "compute_plan",
+           "report_timestamp", "to_jsonable", "payoff_grid", "STEPS", "BookTotals", "BookResult", "PremiumSplit",
+           "PlanResult", "HedgeResult",
+           "ProjectionResult", "KellyLimits", "PortfolioGreeks", "VarFigures", "RiskResult",
+           "AssignmentRow", "Payoff", "risk_figures", "positions_at_marked_vol",
            "surface_summary"]
 def report_timestamp() -> _dt.datetime:
     """UTC time of the report: ``SOURCE_DATE_EPOCH`` (reproducible builds) if set, else now."""
@@ -284,25 +287,6 @@ class RiskResult:
 
 
 @dataclasses.dataclass(frozen=True)
-class AccountFigures:
-    """The account on the broker's bases, $.
-
-    ``net_liquidation`` (cash + long marks - short marks), ``equity_with_loan_value`` (net
-    liquidation less the loan value long options do not have), ``requirement`` (maintenance
-    margin of the book under ``capital.model``), ``excess_liquidity`` (equity with loan value -
-    requirement) and ``buying_power`` (excess liquidity available for new short-option
-    requirements; negative means new sales are held).  ``basis`` says how they were obtained.
-    """
-
-    net_liquidation: float
-    equity_with_loan_value: float
-    requirement: float
-    excess_liquidity: float
-    buying_power: float
-    basis: str
-
-
-@dataclasses.dataclass(frozen=True)
 class AssignmentRow:
     """The assignment plan of one short put (:func:`engine.plan.assignment.assignment_plan`).
 
@@ -348,9 +332,10 @@ class ReportInputs:
 
 @dataclasses.dataclass(frozen=True)
 class PlanData:
-    """What ``volarb plan`` prints: the plan, hedges, Kelly limits and projection of a config."""
+    """What ``volarb plan`` prints: the account, plan, hedges, Kelly limits and projection of a book."""
 
     config: PlanConfig
+    account: Any  # engine.plan.account.AccountState
     plan: PlanResult
     hedges: HedgeResult
     kelly: KellyLimits
@@ -368,7 +353,7 @@ class ReportData(ReportInputs):
     projection: ProjectionResult
     kelly: KellyLimits
     risk: RiskResult
-    account: AccountFigures
+    account: Any  # engine.plan.account.AccountState
     assignment: tuple[AssignmentRow, ...]
     simulation: Any
     orders: Any
@@ -395,7 +380,7 @@ class ReportData(ReportInputs):
             out |= {"portfolio_greeks": r.greeks, "var": r.var, "alerts": r.alerts, "alerting": list(r.alerting),
                     "risk_inputs": r.inputs, "iv": r.iv, "surface": r.surface}
         if self.account is not None:
-            out["account"] = self.account
+            out["account"] = self.account.summary()
         out["assignment"] = list(self.assignment)
         if self.simulation is not None:
             sim = self.simulation.to_dict()
@@ -428,7 +413,15 @@ def _hedge_ratio_value(cfg: PlanConfig) -> float:
                              cfg.hedge))
 
 
-def _plan(cfg: PlanConfig, pos: Any, market: MarketInputs) -> PlanResult:
+def _account(cfg: PlanConfig, positions: Any, marked: Any) -> Any:
+    """The account of the book (:func:`engine.plan.account.account_state`) at the config's net liquidation."""
+    from engine.plan.account import account_state
+
+    return account_state(positions, cfg, marked=marked)
+
+
+def _plan(cfg: PlanConfig, pos: Any, market: MarketInputs, account: Any) -> PlanResult:
+    """Premium split, strike premiums, the allocation capped by the account's buying power, reinvestment."""
     from engine.plan.allocation import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
 
     sign = np.where(pos["side"].to_numpy() == "short", 1.0, -1.0)
@@ -440,10 +433,12 @@ def _plan(cfg: PlanConfig, pos: Any, market: MarketInputs) -> PlanResult:
     prem = strike_premiums(cfg, surface=market.surface)
     by_strike = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
     args = (split.put_expansion_budget, cfg.strikes.strikes, cfg.strikes.weights, prem, cfg.market.spot)
-    alloc = allocate_strikes(*args, cfg.capital.model, cfg.capital)
+    bp = float(account.buying_power)
+    alloc = allocate_strikes(*args, cfg.capital.model, cfg.capital, buying_power=bp, margin=cfg.margin)
     alloc["literal_contracts"] = allocate_strikes(*args, "premium", cfg.capital)["contracts"].to_numpy()
     return PlanResult(split=split, strike_premiums=by_strike, allocation=alloc,
-                      reinvestment=reinvestment_plan(split.put_expansion_budget, cfg, premiums=by_strike))
+                      reinvestment=reinvestment_plan(split.put_expansion_budget, cfg, premiums=by_strike,
+                                                     buying_power=bp))
 
 
 def _hedges(cfg: PlanConfig, plan: PlanResult) -> HedgeResult:
@@ -531,36 +526,6 @@ def _risk(cfg: PlanConfig, positions: Any, market: MarketInputs, book: BookResul
                       alerting=tuple(rep["alerting"]), inputs=rep["inputs"], iv=rep["iv"], surface=rep["surface"])
 
 
-def interim_account_figures(config: PlanConfig, book: BookResult) -> AccountFigures:
-    """The account figures from the config's stated net liquidation and the marked book.
-
-    Interim model until the account model of issue 9 (``engine.plan.account``) is on main:
-    net liquidation is ``account.starting_value`` (the user's statement), equity with loan value
-    is net liquidation less the value of long options (which have no loan value, FINRA 4210(f)
-    (2)(C)), the requirement is the book's margin under ``capital.model``, excess liquidity is
-    equity with loan value minus the requirement, and buying power for new short options is the
-    excess liquidity.
-
-    >>> from engine.config import default_config
-    >>> import pandas as pd
-    >>> b = BookResult(marked=pd.DataFrame({"side": ["long"], "value": [100.0]}), ladder=None,
-    ...                totals=BookTotals(0, 100, 0, 0, 0, 0, 0, 0, 0, 2500.0))
-    >>> interim_account_figures(default_config(), b).excess_liquidity  # 3792 - 100 - 2500
-    1192.0
-    """
-    marked = book.marked
-    long_value = float(np.nansum(np.where(marked["side"].to_numpy() == "long",
-                                          marked["value"].to_numpy(dtype=float), 0.0))) if len(marked) else 0.0
-    netliq = float(config.account.starting_value)
-    elv = netliq - long_value
-    req = float(book.totals.margin)
-    excess = elv - req
-    return AccountFigures(net_liquidation=netliq, equity_with_loan_value=elv, requirement=req,
-                          excess_liquidity=excess, buying_power=excess,
-                          basis=f"interim: net liquidation = account.starting_value; requirement = "
-                                f"{config.capital.model} margin of the book")
-
-
 def _assignment(cfg: PlanConfig, pos: Any) -> tuple[AssignmentRow, ...]:
     from engine.plan.assignment import assignment_plan
 
@@ -588,13 +553,13 @@ def _simulation(cfg: PlanConfig, positions: Any, paths: int, seed: int) -> Any:
     return simulate_plan(cfg, positions, paths, seed)
 
 
-def _orders(cfg: PlanConfig, plan: PlanResult, hedges: HedgeResult, account: AccountFigures,
-            risk: RiskResult) -> Any:
-    """The month's trades as order tickets, gated by the account (:func:`_gate_orders`)."""
+def _orders(cfg: PlanConfig, plan: PlanResult, hedges: HedgeResult, account: Any, risk: RiskResult) -> Any:
+    """The month's trades as order tickets (:func:`engine.plan.orders.order_tickets`), each PROPOSED
+    or HELD with the reason by the account model and the firing alerts."""
     import pandas as pd
 
     from engine.plan.allocation import put_expiry
-    from engine.plan.orders import order_tickets
+    from engine.plan.orders import TICKET_COLUMNS, order_tickets
 
     expiry, und = put_expiry(cfg), cfg.market.underlying
     trades = [{"action": "sell", "underlying": und, "kind": "put", "strike": float(r.strike), "expiry": expiry,
@@ -605,25 +570,11 @@ def _orders(cfg: PlanConfig, plan: PlanResult, hedges: HedgeResult, account: Acc
             exp = r.expiry if r.expiry is not None else cfg.valuation_date + _dt.timedelta(days=int(r.dte))
             trades.append({"action": "buy", "underlying": und, "kind": "call", "strike": float(r.strike),
                            "expiry": exp, "contracts": int(r.contracts), "mid": float(r.price)})
-    cols = ["action", "underlying", "kind", "strike", "expiry", "contracts", "mid"]
-    tickets = order_tickets(pd.DataFrame(trades), cfg.execution) if trades else pd.DataFrame(columns=cols)
-    return _gate_orders(tickets, account, risk)
-
-
-def _gate_orders(tickets: Any, account: AccountFigures, risk: RiskResult) -> Any:
-    """Mark each ticket READY or HELD: new short puts wait while buying power is negative or the
-    BUYING_POWER_EXCEEDED alert fires (the reason names the figure and its basis); buys go ahead."""
-    out = tickets.copy()
-    reason = ""
-    if account.buying_power < 0:
-        reason = (f"buying power ${account.buying_power:,.2f} < $0 (excess liquidity = equity with loan value "
-                  f"${account.equity_with_loan_value:,.2f} - requirement ${account.requirement:,.2f})")
-    elif "BUYING_POWER_EXCEEDED" in risk.alerting:
-        reason = "BUYING_POWER_EXCEEDED alert: margin requirement above net liquidation"
-    held = (out["action"].astype(str) == "sell").to_numpy() & bool(reason) if len(out) else np.zeros(0, bool)
-    out["status"] = np.where(held, "HELD", "READY")
-    out["hold_reason"] = np.where(held, reason, "")
-    return out
+    if not trades:
+        return pd.DataFrame(columns=list(TICKET_COLUMNS))
+    return order_tickets(pd.DataFrame(trades), cfg.execution, account=account, alerts=risk.alerting,
+                         valuation_date=cfg.valuation_date, spot=cfg.market.spot, margin=cfg.margin,
+                         multiplier=cfg.capital.contract_multiplier)
 
 
 def _payoff(cfg: PlanConfig, positions: Any) -> Payoff:
@@ -634,7 +585,7 @@ def _payoff(cfg: PlanConfig, positions: Any) -> Payoff:
 
 
 #: The steps of :func:`compute_report` in order; each is one tick of the progress bar.
-STEPS: tuple[str, ...] = ("mark book", "plan", "hedges", "projection", "kelly", "risk", "account", "assignment",
+STEPS: tuple[str, ...] = ("mark book", "account", "plan", "hedges", "projection", "kelly", "risk", "assignment",
                           "simulation", "orders", "payoff")
 
 
@@ -668,6 +619,19 @@ def _measured_iv(config: PlanConfig, market: MarketInputs, meta: dict[str, Any])
     return config
 
 
+def _refuse_stock_rows(positions: Any) -> None:
+    """The report workbook's Positions sheet has no ``shares`` column yet: a stock row is refused."""
+    from engine._validate import VolarbInputError
+    from engine.data.positions import is_stock, row_where
+
+    stock = is_stock(positions)
+    if stock.any():
+        i = int(np.flatnonzero(stock)[0])
+        raise VolarbInputError(f"{row_where(positions, i)}, column 'kind': a stock row cannot go into the report "
+                               "workbook yet (its Positions sheet has no shares column); volarb risk and volarb plan "
+                               "take it")
+
+
 def compute_plan(config: PlanConfig, positions: Any) -> PlanData:
     """The plan of ``volarb plan``: premium split and allocation, hedges, Kelly, projection.
 
@@ -676,9 +640,13 @@ def compute_plan(config: PlanConfig, positions: Any) -> PlanData:
     >>> round(compute_plan(default_config(), example_positions()).plan.split.put_expansion_budget, 2)
     7479.2
     """
-    plan = _plan(config, positions, MarketInputs())
-    return PlanData(config=config, plan=plan, hedges=_hedges(config, plan), kelly=_kelly(config),
+    from engine.risk.book import mark_book
+
+    account = _account(config, positions, mark_book(positions, config))  # a book may hold no short puts
+    plan = _plan(config, positions, MarketInputs(), account)
+    return PlanData(config=config, account=account, plan=plan, hedges=_hedges(config, plan), kelly=_kelly(config),
                     projection=_projection(config))
+
 
 
 def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = None, seed: int | None = None,
@@ -708,7 +676,14 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     ReportData
         Typed results per section.  An input error (:class:`engine.VolarbInputError`) from any
         step propagates, and so does any other failure: there is no partial report.
+
+    Raises
+    ------
+    engine.VolarbInputError
+        A stock row in ``positions``: the report workbook's Positions sheet has no ``shares``
+        column yet (the engine, ``volarb risk`` and ``volarb plan`` take stock rows).
     """
+    _refuse_stock_rows(positions)
     mi = market or MarketInputs()
     meta = _meta(config, paths, seed, sources, timestamp, mi)
     cfg = _measured_iv(config, mi, meta)
@@ -719,12 +694,12 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
         return value
 
     book = step("mark book", _mark(cfg, positions, mi))
-    plan = step("plan", _plan(cfg, positions, mi))
+    account = step("account", _account(cfg, positions, book.marked))
+    plan = step("plan", _plan(cfg, positions, mi, account))
     hedges = step("hedges", _hedges(cfg, plan))
     projection = step("projection", _projection(cfg))
     kelly = step("kelly", _kelly(cfg))
     risk = step("risk", _risk(cfg, positions, mi, book))
-    account = step("account", interim_account_figures(cfg, book))
     assignment = step("assignment", _assignment(cfg, positions))
     simulation = step("simulation", _simulation(cfg, positions, meta["paths"], meta["seed"]))
     orders = step("orders", _orders(cfg, plan, hedges, account, risk))

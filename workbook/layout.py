@@ -159,9 +159,11 @@ INPUT_NAMES: dict[str, tuple[str, str, str, str]] = {
     "assignment.exit_call_upside": ("ExitCallUpside", "Assignment: call upside, exit", "decimal", FMT_PCT),
     "assignment.exit_stop": ("ExitStop", "Assignment: stop below basis, exit", "decimal", FMT_PCT),
     "capital.model": ("CapitalModel", "Capital model per short put", "text", FMT_TEXT),
-    "capital.reg_t_underlying_pct": ("RegTUnderlyingPct", "Reg T: underlying share", "decimal", FMT_PCT),
-    "capital.reg_t_minimum_pct": ("RegTMinimumPct", "Reg T: minimum share of strike", "decimal", FMT_PCT),
-    "capital.house_addon_pct": ("HouseAddonPct", "Broker house add-on", "decimal", FMT_PCT),
+    "margin.account": ("MarginAccount", "Account type (margin or cash)", "text", FMT_TEXT),
+    "margin.naked_underlying_pct": ("RegTUnderlyingPct", "Reg T: underlying share", "decimal", FMT_PCT),
+    "margin.naked_minimum_pct": ("RegTMinimumPct", "Reg T: minimum share of strike", "decimal", FMT_PCT),
+    "margin.per_contract_floor": ("PerContractFloor", "House floor per short option", "$/contract", FMT_MONEY),
+    "margin.concentration_addon_pct": ("HouseAddonPct", "House concentration add-on", "decimal", FMT_PCT),
     "capital.contract_multiplier": ("Multiplier", "Shares per contract", "shares", FMT_INT),
     "simulation.paths": ("SimPaths", "Simulation paths", "paths", FMT_INT),
     "simulation.seed": ("SimSeed", "Simulation seed", "seed", FMT_GENERAL),
@@ -238,12 +240,14 @@ ALLOCATION_COLUMNS: tuple[Column, ...] = (
     Column("Weight %", "weight", FMT_PCT, 10),
     Column("Capital $", "capital", FMT_MONEY, 13),                 # formula
     Column("Premium $/sh", "premium", FMT_PRICE, 12),              # value (American model)
-    Column("Capital/contract $", "capital_per_contract", FMT_MONEY, 15),  # formula by CapitalModel
-    Column("Contracts", "contracts", FMT_INT, 11),                 # formula INT(capital / cpc)
+    Column("Capital/contract $ (net)", "capital_per_contract", FMT_MONEY, 15),  # formula by CapitalModel, net
+    Column("Contracts", "contracts", FMT_INT, 11),                 # formula: before cap x BuyingPowerScale
     Column("Capital used $", "capital_used", FMT_MONEY, 14),       # formula
     Column("Expected premium $", "expected_premium", FMT_MONEY, 15),  # formula
     Column("Leftover $", "leftover", FMT_MONEY, 12),               # formula
     Column("Plan literal contracts", "literal_contracts", FMT_INT, 16),  # formula INT(capital/(prem*100))
+    Column("Contracts before cap", "contracts_sized", FMT_INT, 13),  # formula INT(capital / cpc)
+    Column("Buying power/contract $", "bp_per_contract", FMT_MONEY, 15),  # value (engine, account's basis)
 )
 
 # --- Hedges sheet ---------------------------------------------------------------------------

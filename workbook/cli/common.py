@@ -54,6 +54,13 @@ def load_input(path: str | None, what: str) -> tuple[Any, str]:
                 f"{p} (sheet {sheet})")
     if not p.exists():
         raise CliError(f"{p}: {what} file not found")
+    if what == "positions" and p.is_file():
+        from engine.data.brokers import is_broker_file
+
+        if is_broker_file(p):  # a broker export (volarb import layouts)
+            from workbook.cli.brokers import broker_positions
+
+            return broker_positions(p), f"{p} (broker export)"
     return read_file(p), str(p)
 
 
@@ -263,8 +270,8 @@ def report_summary(data: Any, out: Path | None) -> str:
         "as of": data.config.market.valuation_date,
         "positions": len(data.positions),
         "net liquidation $": acct.net_liquidation,
-        "excess liquidity $": acct.excess_liquidity,
-        "buying power $": acct.buying_power,
+        "excess liquidity $ (EWL - maintenance)": acct.excess_liquidity,
+        "buying power $ (EWL - initial)": acct.buying_power,
         "premium collected $": split.premium,
         "book value $": totals.value,
         "unrealized P&L $": totals.unrealized_pnl,
@@ -279,9 +286,9 @@ def report_summary(data: Any, out: Path | None) -> str:
     alerts = data.risk.alerts
     if len(alerts):
         lines.append(table(frame_records(alerts), ["alert", "status", "value", "threshold"], "alerts").rstrip())
-    held = int((data.orders["status"] == "HELD").sum()) if len(data.orders) else 0
-    if held:
-        lines.append(f"{held} of {len(data.orders)} order tickets HELD: {data.orders['hold_reason'].iloc[0]}")
+    held = data.orders[data.orders["status"] == "HELD"] if len(data.orders) else data.orders
+    if len(held):
+        lines.append(f"{len(held)} of {len(data.orders)} order tickets HELD (first: {held['reason'].iloc[0]})")
     return "\n".join(lines) + "\n"
 
 
@@ -311,7 +318,8 @@ def usage_examples(*lines: str) -> str:
 def add_common(p: argparse.ArgumentParser, inputs: bool = True, json_flag: bool = True) -> None:
     if inputs:
         p.add_argument("--positions", metavar="CSV|XLSX",
-                       help="positions CSV (or a report's Positions sheet); default: the plan's 38 short puts")
+                       help="positions CSV, a broker export (volarb import layouts) or a report's Positions "
+                            "sheet; default: the plan's 38 short puts")
         p.add_argument("--config", metavar="TOML|XLSX",
                        help="plan config TOML (or a report's Inputs sheet); default: the plan's parameters")
     if json_flag:
@@ -392,3 +400,24 @@ def one_line(exc: BaseException) -> str:
     if len(lines) <= 1:
         return lines[0] if lines else type(exc).__name__
     return "\n".join([lines[0], *("  " + ln for ln in lines[1:])])
+
+
+#: (account key, terminal label naming the basis) of ``risk`` and ``plan``.
+ACCOUNT_LABELS = (
+    ("cash", "cash $"),
+    ("net_liquidation", "net liquidation value $ (NLV)"),
+    ("equity_with_loan_value", "equity with loan value $ (EWL)"),
+    ("initial_requirement", "initial requirement $ (full basis, vs EWL)"),
+    ("maintenance_requirement", "maintenance requirement $ (full basis, vs EWL)"),
+    ("initial_requirement_net", "initial requirement $ (net of value, vs NLV)"),
+    ("maintenance_requirement_net", "maintenance requirement $ (net of value, vs NLV)"),
+    ("excess_liquidity", "excess liquidity $ (EWL - maintenance)"),
+    ("buying_power", "buying power $ (available funds: EWL - initial)"),
+)
+
+
+def account_table(acct: dict[str, Any]) -> str:
+    """The account figures as a two-column table, each label naming its basis."""
+    return kv_table({label: acct[key] for key, label in ACCOUNT_LABELS},
+                    f"account ({acct['account']} account; full basis vs equity with loan value, "
+                    "net basis vs net liquidation)")

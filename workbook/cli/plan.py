@@ -9,6 +9,7 @@ from typing import Any
 
 from workbook.cli.common import (
     EXIT_OK,
+    account_table,
     add_common,
     add_portfolio_arg,
     apply_overrides,
@@ -28,16 +29,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     data = compute_plan(cfg, pos)
     plan, hedges, proj = data.plan, data.hedges, data.projection
+    account = data.account.summary()
     if args.json:
-        emit_json({"premium_split": plan.split, "allocation": plan.allocation, "reinvestment": plan.reinvestment,
-                   "hedge_ratio": hedges.ratio, "hedge_ladder": hedges.ladder, "kelly": data.kelly,
-                   "projection": proj.table, "audit": proj.audit})
+        emit_json({"account": account, "premium_split": plan.split, "allocation": plan.allocation,
+                   "reinvestment": plan.reinvestment, "hedge_ratio": hedges.ratio, "hedge_ladder": hedges.ladder,
+                   "kelly": data.kelly, "projection": proj.table, "audit": proj.audit})
         return EXIT_OK
+    sys.stdout.write(account_table(account) + "\n")
     sys.stdout.write(kv_table(dataclasses.asdict(plan.split), "premium split"))
-    sys.stdout.write("\n" + table(frame_records(plan.allocation), ["strike", "weight", "capital", "premium",
-                                                                  "capital_per_contract", "contracts",
-                                                                  "literal_contracts", "expected_premium", "leftover"],
-                                  f"strike allocation ({cfg.capital.model})"))
+    sys.stdout.write("\n" + table(frame_records(plan.allocation), [
+        "strike", "weight", "capital", "premium", "capital_per_contract", "contracts_sized", "contracts",
+        "literal_contracts", "bp_per_contract", "buying_power_used", "expected_premium", "leftover"],
+        f"strike allocation ({cfg.capital.model}, capital per contract net of the premium, capped by buying power "
+        f"${account['buying_power']:,.0f}; literal = the plan's int(capital / (premium x 100)))"))
     sys.stdout.write(f"\nhedge ratio {hedges.ratio:.4f}\n")
     sys.stdout.write(table(frame_records(hedges.ladder), ["rung", "strike", "dte", "budget", "price", "contracts",
                                                          "cost"], "hedge ladder"))

@@ -187,8 +187,29 @@ def _input_tables(wb: Any, ws: Any, data: ReportInputs, row: int, rules: dict, c
                 mark_input(ws.cell(row=r, column=j + 1))
         if name == L.LADDER_TABLE_TITLE:
             _ladder_checks(wb, ws, t)
+        else:
+            _table_rules(ws, t, _HEDGE_RULES if name == L.HEDGE_TABLE_TITLE else _REINVEST_RULES)
         row = t.first + t.n + 1
     return row
+
+
+#: (column key, type, operator, formula1, formula2, message) of the hedge and reinvestment tables.
+_HEDGE_RULES = (("moneyness", "decimal", "greaterThan", "0", None, "Moneyness: strike / spot above 0"),
+                ("share", "decimal", "between", "0", "1", "Share: between 0% and 100%"),
+                ("dte", "whole", "between", "1", "730", "DTE: whole days, 1 to 730"))
+_REINVEST_RULES = (("share", "decimal", "between", "0", "1", "Share: between 0% and 100%"),)
+
+
+def _table_rules(ws: Any, t: Table, rules: tuple) -> None:
+    """Data validation on the body of an Inputs table."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    for key, typ, op, lo, hi, msg in rules:
+        dv = DataValidation(type=typ, operator=op, formula1=lo, formula2=hi, allow_blank=True, showErrorMessage=True)
+        dv.error, dv.errorTitle = msg, "volarb input"
+        ws.add_data_validation(dv)
+        c = t.letter(key)
+        dv.add(f"{c}{t.first}:{c}{t.first + max(t.n, 1) - 1}")
 
 
 def _ladder_checks(wb: Any, ws: Any, t: Table) -> None:

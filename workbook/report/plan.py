@@ -75,10 +75,12 @@ def _bar_chart(ws: Any, t: Table, key: str, name: str, y_title: str, anchor: str
 
 _SPLIT_TITLE = ('="Premium split ("&ROUND((1-CallShareUsed)*100,0)&"/"&ROUND(CallShareUsed*100,0)'
                 '&" rule: puts/calls)"')
+#: Capital per contract on the net basis (the requirement net of the premium credited: what a
+#: contract takes from net liquidation), by CapitalModel.
 _CAPITAL_PER_CONTRACT = (
     '=IF(CapitalModel="premium",{premium}*Multiplier,IF(CapitalModel="cash_secured",({strike}-{premium})*Multiplier,'
-    "({premium}+MAX(RegTUnderlyingPct*Spot-MAX(Spot-{strike},0),RegTMinimumPct*{strike})+HouseAddonPct*Spot)"
-    "*Multiplier))")
+    "(MAX(RegTUnderlyingPct*Spot-MAX(Spot-{strike},0),RegTMinimumPct*{strike},PerContractFloor/Multiplier)"
+    "+HouseAddonPct*Spot)*Multiplier))")
 _REINVEST_COLUMNS = (
     Column("Action", "action", L.FMT_TEXT, 30), Column("Group strikes", "group_strikes", L.FMT_TEXT, 14),
     Column("Group share %", "group_share", L.FMT_PCT, 12), Column("Strike $", "strike", L.FMT_PRICE, 12),
@@ -110,6 +112,8 @@ def write_plan(wb: Any, data: ReportData) -> None:
          "put premium budget + monthly addition"),
         ("Compounding factor x", Formula('=IF(MonthlyAddition>0,PutBudget/MonthlyAddition,"")'), L.FMT_NUM4,
          "CompoundingFactor", "put expansion budget / monthly addition"),
+        ("Buying power $ (EWL - initial)", Formula("=BuyingPower"), L.FMT_MONEY, "",
+         "Today sheet (engine.plan.account, a value); caps the contracts below"),
     ]
     label_rows(wb, ws, hdr + 1, split_rows)
     r = hdr + 1 + len(split_rows) + 1
@@ -125,26 +129,39 @@ def _allocation(wb: Any, ws: Any, data: ReportData, r: int) -> int:
     title(ws, r, Formula('="Strike allocation of the put expansion budget, capital model: "&CapitalModel'))
     rows = table_rows(wb[L.SHEET_INPUTS])["ladder"]
     prem = data.plan.strike_premiums
-    recs = [{"premium": prem.get(float(k))} for k in data.config.strikes.strikes][: len(rows)]
     t = Table(ws, L.ALLOCATION_COLUMNS, r + 1).write_header()
+    alloc = data.plan.allocation
+    recs = [{"premium": prem.get(float(k)), "bp_per_contract": bpc}
+            for k, bpc in zip(data.config.strikes.strikes, alloc["bp_per_contract"])][: len(rows)]
     t.rows(recs, {
         "strike": lambda row: Formula(f"='{L.SHEET_INPUTS}'!$A${rows[row.r - t.first]}"),
         "weight": lambda row: Formula(f"='{L.SHEET_INPUTS}'!$B${rows[row.r - t.first]}"),
         "capital": "=PutBudget*{weight}",
         "capital_per_contract": _CAPITAL_PER_CONTRACT,
-        "contracts": "=IF({capital_per_contract}>0,INT({capital}/{capital_per_contract}),0)",
+        "contracts_sized": "=IF({capital_per_contract}>0,INT({capital}/{capital_per_contract}),0)",
+        "contracts": "=INT({contracts_sized}*BuyingPowerScale+1E-12)",
         "capital_used": "={contracts}*{capital_per_contract}",
         "expected_premium": "={contracts}*{premium}*Multiplier",
         "leftover": "={capital}-{capital_used}",
         "literal_contracts": "=IF({premium}>0,INT({capital}/({premium}*Multiplier)),0)",
-    }, model=("premium",))
+    }, model=("premium", "bp_per_contract"))
     tot = t.total(("weight", "capital", "contracts", "capital_used", "expected_premium", "leftover",
-                   "literal_contracts"))
-    from workbook.report.cells import define_name
+                   "literal_contracts", "contracts_sized"))
+    from workbook.report.cells import define_name, put
 
+    need = f"SUMPRODUCT({t.span('contracts_sized')},{t.span('bp_per_contract')})"
+    put(ws, tot + 1, 1, "Buying power scale x")
+    put(ws, tot + 1, 2, Formula(f"=IF(AND(ISNUMBER(BuyingPower),{need}>MAX(BuyingPower,0)),"
+                                f"MAX(BuyingPower,0)/{need},1)"), L.FMT_NUM4)
+    put(ws, tot + 1, 3, "contracts before cap x this: the buying power they use (sum of before-cap x BP/contract) "
+                        "never exceeds BuyingPower")
+    define_name(wb, "BuyingPowerScale", L.SHEET_PLAN, f"B{tot + 1}")
     define_name(wb, "PlanContracts", L.SHEET_PLAN, f"{t.letter('contracts')}{tot}")
-    note(ws, tot + 1, "Premium $/sh is the American model price at the next monthly expiry (a value); everything "
-                      "else is a formula. 'Plan literal contracts' is the plan's int(capital / (premium x 100)), "
+    tot += 1
+    note(ws, tot + 1, "Premium $/sh is the American model price at the next monthly expiry (a value); so is "
+                      "BP/contract (engine.plan.account: a new put takes its requirement net of the premium "
+                      "credited); everything else is a formula. Capital/contract is net of the premium (compared "
+                      "with net liquidation). 'Plan literal contracts' is the plan's int(capital / (premium x 100)), "
                       "which treats premium received as capital spent.")
     return tot + 3
 

@@ -32,6 +32,8 @@ _SIM_SUMMARY: dict[str, tuple[str, str]] = {
     "prob_loss": ("Probability of a loss %", L.FMT_PCT),
     "prob_margin_call": ("Probability of a margin call %", L.FMT_PCT),
     "share_with_assignment": ("Share of paths with an assignment %", L.FMT_PCT),
+    "share_with_early_assignment": ("Share of paths with an early assignment %", L.FMT_PCT),
+    "mean_discounted_costs": ("Mean discounted trading costs $", L.FMT_MONEY0),
     "mean_discounted_final": ("Mean discounted final equity $", L.FMT_MONEY0),
     "se_discounted_final": ("Standard error of that mean $", L.FMT_MONEY0),
     "discounted_invested": ("Discounted invested $", L.FMT_MONEY0),
@@ -62,7 +64,12 @@ def write_simulation(wb: Any, data: ReportData) -> None:
         ws.column_dimensions[col(j + 1)].width = w
     d = data.simulation.to_dict()
     title(ws, L.REPORT_HEADER_ROW, f"Monte Carlo of the plan: {data.meta['paths']:,} paths, seed {data.meta['seed']}")
-    r = _percentiles(ws, data, L.REPORT_HEADER_ROW + 2, d)
+    rule = "; ".join(str(d[k]) for k in ("sizing", "costs") if d.get(k))
+    if rule:  # the sizing rule and costs behind every figure of the sheet
+        note(ws, L.REPORT_HEADER_ROW + 1, rule[0].upper() + rule[1:] + ". Equity = net liquidation value at model "
+                                          "mid marks; margin calls = maintenance requirement above equity with loan "
+                                          "value.")
+    r = _percentiles(ws, data, L.REPORT_HEADER_ROW + 3, d)
     r = _sim_targets(ws, r, d)
     title(ws, r, "Summary")
     summary = [(label, d[k], fmt) for k, (label, fmt) in _SIM_SUMMARY.items() if isinstance(d.get(k), (int, float))]
@@ -172,12 +179,14 @@ _ORDER_COLUMNS = (
     Column("Order type", "order_type", L.FMT_TEXT, 10), Column("Mid $/sh", "mid", L.FMT_PRICE, 10),
     Column("Limit $/sh", "limit", L.FMT_PRICE, 10), Column("Worst $/sh", "worst", L.FMT_PRICE, 10),
     Column("Tick $", "tick", L.FMT_PRICE, 8), Column("Time in force", "time_in_force", L.FMT_TEXT, 12),
-    Column("Held because", "hold_reason", L.FMT_TEXT, 60), Column("Trading windows", "windows", L.FMT_TEXT, 40),
+    Column("Held because", "reason", L.FMT_TEXT, 60),
+    Column("Buying power after $", "buying_power_after", L.FMT_MONEY, 14),
+    Column("Trading windows", "windows", L.FMT_TEXT, 40),
 )
 
 
 def write_orders(wb: Any, data: ReportData) -> None:
-    """The day's tickets (model: READY or HELD with the reason) and live counts against the Plan."""
+    """The day's tickets (model: PROPOSED, or HELD with the reason) and live counts against the Plan."""
     ws = wb.create_sheet(L.SHEET_ORDERS)
     orders = data.orders
     hdr = L.REPORT_HEADER_ROW
@@ -249,7 +258,8 @@ def write_about(wb: Any, data: ReportData) -> None:
         ("Config", m["sources"].get("config", "built-in example (the plan's parameters)")),
         ("Positions", m["sources"].get("positions", "built-in example (the plan's 38 short puts)")),
         *((label, m["sources"].get(key) or "none") for key, (label, _flag) in L.ABOUT_RISK_INPUTS.items()),
-        ("Account figures", data.account.basis),
+        ("Account figures", f"engine.plan.account: {data.account.account} account, FINRA 4210 / CBOE "
+                            "strategy-based margin of the Positions at PortfolioValue (docs/margin.md)"),
         ("Python", platform.python_version()),
         ("Recalculation", "Formulas recalculate on open (fullCalcOnLoad). Model outputs are values: the red banner "
                           "in row 1 says when an input changed since they were computed; run `volarb refresh`."),

@@ -50,13 +50,20 @@ def write_risk(wb: Any, data: ReportData) -> None:
         ("Vega ($ per vol point)", _sum("vega_point"), L.FMT_MONEY, "", "sum of Positions vega/point"),
         ("Put obligation $", Formula(f"=SUMPRODUCT({IS_SHORT_PUT}*{_P('strike')}*{_P('contracts')})*Multiplier"),
          L.FMT_MONEY0, "PutObligation", "sum of short-put strike x shares"),
-        ("Margin requirement $ (capital model)", _sum("margin"), L.FMT_MONEY0, "", "sum of Positions margin"),
+        ("Margin $ (net of value, vs net liquidation)", _sum("margin"), L.FMT_MONEY0, "", "sum of Positions margin"),
         (f"VaR {conf} $ (model)", var.var, L.FMT_MONEY, "ValueAtRisk",
          f"engine.risk.var.value_at_risk ({var.method}, {var.horizon_days} day)"),
         (f"Expected shortfall {conf} $ (model)", var.es, L.FMT_MONEY, "ExpectedShortfall",
          "engine.risk.var.value_at_risk (mean loss beyond VaR)"),
         ("VaR / net liquidation %", Formula('=IF(PortfolioValue>0,ValueAtRisk/PortfolioValue,"")'), L.FMT_PCT, "",
          "ValueAtRisk / PortfolioValue"),
+        *((label, Formula(f"={name}"), L.FMT_MONEY, "", f"Today sheet {name} (engine.plan.account)")
+          for label, name in (("Net liquidation value $ (NLV)", "NetLiquidation"),
+                              ("Equity with loan value $ (EWL)", "EquityWithLoanValue"),
+                              ("Initial requirement $ (full basis, vs EWL)", "InitialRequirement"),
+                              ("Maintenance requirement $ (full basis, vs EWL)", "MaintenanceRequirement"),
+                              ("Excess liquidity $ (EWL - maintenance)", "ExcessLiquidity"),
+                              ("Buying power $ (available funds: EWL - initial)", "BuyingPower"))),
     ]
     label_rows(wb, ws, hdr + 1, book)
     r = _kelly(wb, ws, hdr + 2 + len(book))

@@ -1,7 +1,7 @@
 """The first sheet, "Today": what is at risk and what to do, readable in ten seconds.
 
 As-of date, the spot and vol the model used (beside the current inputs), the account on its
-bases (net liquidation, equity with loan value, requirement, excess liquidity, buying power),
+bases (net liquidation, equity with loan value, requirements, excess liquidity, buying power),
 the alerts with value and limit in units, the day's orders (held orders say why), expiries and
 assignments coming up, two charts, and the block of model inputs the stale banner compares.
 """
@@ -38,7 +38,7 @@ _ALERT_COLUMNS = (Column("Alert", "alert", L.FMT_TEXT, 30), Column("Status", "st
                   Column("Unit of value and limit", "unit", L.FMT_TEXT, 26), Column("Detail", "detail", L.FMT_TEXT, 70))
 _ORDER_COLUMNS = (Column("Status", "status", L.FMT_TEXT, 30), Column("Contracts", "contracts", L.FMT_INT, 12),
                   Column("Strike $", "strike", L.FMT_PRICE, 14), Column("Limit $/sh", "limit", L.FMT_PRICE, 14),
-                  Column("Order", "what", L.FMT_TEXT, 26), Column("Held because", "hold_reason", L.FMT_TEXT, 70))
+                  Column("Order", "what", L.FMT_TEXT, 26), Column("Held because", "reason", L.FMT_TEXT, 70))
 _EXPIRY_COLUMNS = (Column("Expiry date", "expiry", L.FMT_DATE, 30), Column("Days", "dte", L.FMT_INT, 12),
                    Column("Short put contracts", "contracts", L.FMT_INT, 14),
                    Column("Obligation $", "obligation", L.FMT_MONEY0, 14),
@@ -62,17 +62,20 @@ def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float
         ("As-of (valuation) date", Formula("=ModelDate"), L.FMT_TEXT, "", ""),
         ("Spot the model used $/share", Formula("=ModelSpot"), L.FMT_PRICE, "", ""),
         ("Vol the model used %", Formula("=ModelVol"), L.FMT_PCT, "", ""),
-        ("Net liquidation $", acct.net_liquidation, L.FMT_MONEY, "NetLiquidation", ""),
-        ("Equity with loan value $", acct.equity_with_loan_value, L.FMT_MONEY, "EquityWithLoanValue", ""),
-        ("Margin requirement $", acct.requirement, L.FMT_MONEY, "Requirement", ""),
-        ("Excess liquidity $", acct.excess_liquidity, L.FMT_MONEY, "ExcessLiquidity", ""),
-        ("Buying power $", acct.buying_power, L.FMT_MONEY, "BuyingPower", ""),
+        ("Net liquidation $ (NLV)", acct.net_liquidation, L.FMT_MONEY, "NetLiquidation", ""),
+        ("Equity with loan value $ (EWL)", acct.equity_with_loan_value, L.FMT_MONEY, "EquityWithLoanValue", ""),
+        ("Initial requirement $ (vs EWL)", acct.initial_requirement, L.FMT_MONEY, "InitialRequirement", ""),
+        ("Maintenance requirement $ (vs EWL)", acct.maintenance_requirement, L.FMT_MONEY, "MaintenanceRequirement",
+         ""),
+        ("Excess liquidity $ (EWL - maintenance)", acct.excess_liquidity, L.FMT_MONEY, "ExcessLiquidity", ""),
+        ("Buying power $ (EWL - initial)", acct.buying_power, L.FMT_MONEY, "BuyingPower", ""),
     ]
     label_rows(wb, ws, t.first, rows)
     for i, (f, fmt) in enumerate(((None, None), ("=Spot", L.FMT_PRICE), ("=Vol", L.FMT_PCT))):
         if f:
             put(ws, t.first + i, 3, Formula(f), fmt)
-    put(ws, t.first + 3, 4, acct.basis)
+    put(ws, t.first + 3, 4, f"engine.plan.account: {acct.account} account, FINRA 4210 / CBOE strategy-based "
+                            "margin of the Positions at PortfolioValue (docs/margin.md)")
     r = t.first + len(rows) + 1
     r = _alerts(ws, data, r)
     r = _orders(ws, data, r)
@@ -152,8 +155,8 @@ def _charts(ws: Any, top: Table, exp: Table, r: int) -> int:
 
     acct = BarChart()
     acct.type, acct.title = "bar", "Account $"
-    acct.add_data(Reference(ws, min_col=2, min_row=top.first + 3, max_row=top.first + 7))
-    acct.set_categories(Reference(ws, min_col=1, min_row=top.first + 3, max_row=top.first + 7))
+    acct.add_data(Reference(ws, min_col=2, min_row=top.first + 3, max_row=top.first + 8))
+    acct.set_categories(Reference(ws, min_col=1, min_row=top.first + 3, max_row=top.first + 8))
     acct.legend, acct.height, acct.width = None, 7, 13
     ws.add_chart(acct, f"A{r}")
     if exp.n:
