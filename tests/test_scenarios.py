@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from engine._validate import VolarbInputError
-from engine.config import CapitalConfig, default_config
+from engine.config import MarginConfig, default_config
 from engine.data.positions import example_positions
 from engine.risk import scenarios as sc
 from engine.risk.book import mark_book
@@ -120,31 +121,47 @@ def test_stress_inputs_validated_and_list_or_array_give_the_same():
         sc.stress_pnl(3.15, *args, [0.0], [-0.1])
 
 
-def test_excess_liquidity_by_hand_reg_t_and_cash_secured():
+def _acct(kind, side, strike, qty, dte=20):
+    n = len(kind)
+    return sc.AccountBook(np.array(kind, dtype=object), np.array(side, dtype=object), np.asarray(strike, float),
+                          np.asarray(qty, float), np.full(n, dte), np.zeros(n, bool), np.array(["ASST"] * n, dtype=object))
+
+
+def test_excess_liquidity_by_hand_naked_puts_spread_and_cash_account():
     # two short puts at a node S = 2.00: $2.50 x 3 contracts marked 0.90, $4.00 x 1 marked 2.10
-    # reg_t full per share: 0.90 + max(0.20 x 2.00 - 0, 0.25) = 1.30 -> net 0.40
-    #                       2.10 + max(0.40 - 0, 0.40) = 2.50       -> net 0.40
+    # FINRA 4210 full per share: 0.90 + max(0.20 x 2.00 - 0, 0.10 x 2.50) = 1.30 -> net of value 0.40
+    #                            2.10 + max(0.40 - 0, 0.40) = 2.50                -> net 0.40
     # requirement = 0.40 x 300 + 0.40 x 100 = 160; EL = 3,000 - 160 = 2,840
-    args = (2.0, [2.5, 4.0], [0.90, 2.10], [-1, -1], [-1, -1], [300, 100])
-    assert float(sc.excess_liquidity_adapter(3000.0, *args, CapitalConfig(model="reg_t"))) == pytest.approx(2840.0)
-    # cash_secured net per share: strike - mark = 1.60 and 1.90 -> 480 + 190 = 670
-    assert float(sc.excess_liquidity_adapter(3000.0, *args, CapitalConfig(model="cash_secured"))) == pytest.approx(2330.0)
-    # a long option needs nothing
-    assert float(sc.excess_liquidity_adapter(3000.0, 2.0, [4.0], [2.1], [-1], [1], [100],
-                                             CapitalConfig(model="reg_t"))) == pytest.approx(3000.0)
+    book = _acct(["put", "put"], ["short", "short"], [2.5, 4.0], [3, 1])
+    el = sc.excess_liquidity_adapter(3000.0, 2.0, [0.90, 2.10], book, MarginConfig())
+    assert float(el) == pytest.approx(2840.0)
+    # cash account: cash-secured puts need the strike in cash, net of the value: (2.50 - 0.90) x 300 + (4 - 2.10) x 100
+    cash = sc.excess_liquidity_adapter(3000.0, 2.0, [0.90, 2.10], book, MarginConfig(account="cash"))
+    assert float(cash) == pytest.approx(3000.0 - 480.0 - 190.0)
+    # a put spread: short $4.00 against long $2.50, 1 x 1: width (4.00 - 2.50) x 100 = 150 full,
+    # net of the values (-2.10 + 0.90) x 100: 150 - 120 = 30
+    spread = _acct(["put", "put"], ["short", "long"], [4.0, 2.5], [1, 1])
+    assert float(sc.excess_liquidity_adapter(3000.0, 2.0, [2.10, 0.90], spread, MarginConfig())) == pytest.approx(2970.0)
 
 
-def test_excess_liquidity_centre_node_matches_the_marked_book():
+def test_excess_liquidity_centre_node_is_the_account_models():
+    from engine.plan.account import account_state
+
     cfg = default_config()
-    marked = mark_book(example_positions(), cfg)
+    pos = example_positions()
+    marked = mark_book(pos, cfg)
     kind = marked["kind"].to_numpy(object)
+    book = _acct(kind, marked["side"], marked["strike"], marked["contracts"])
+    book = dataclasses.replace(book, dte=marked["dte"].to_numpy())
     el = sc.stress_excess_liquidity(cfg.account.starting_value, cfg.market.spot, marked["strike"], marked["t"],
                                     cfg.market.rate, marked["vol_used"], np.where(kind == "call", 1.0, -1.0), 0.0,
-                                    marked["sign"], marked["contracts"] * marked["multiplier"], cfg.capital,
-                                    [0.0], [1.0])
-    # the book's reg_t margin column includes the marks (full basis): net = margin - |value|
-    want = cfg.account.starting_value - (marked["margin"].sum() + marked["value"].sum())
-    assert_allclose(el[0, 0], want, rtol=1e-12)
+                                    marked["sign"], marked["contracts"] * marked["multiplier"], book, cfg.margin,
+                                    [-0.5, 0.0], [1.0, 1.5])
+    acct = account_state(pos, cfg, marked=marked)
+    assert_allclose(el[1, 0], acct.excess_liquidity, rtol=1e-12)
+    # the plan's book: requirement net of the puts' value 1,098 against NLV 3,792 (engine.plan.account)
+    assert round(cfg.account.starting_value - el[1, 0]) == 1098
+    assert el[0, 1] < el[1, 0]  # spot -50% with vol x1.5: less excess liquidity
 
 
 def test_pnl_curve_today_is_the_unrealized_pnl_and_after_expiry_is_the_payoff_grid():

@@ -99,16 +99,35 @@ class TraderViews:
 
 def _book_arrays(marked: Any) -> dict[str, np.ndarray]:
     kind = marked["kind"].to_numpy(object)
+    stock = kind == "stock"
+    shares = marked["shares"].to_numpy(float) if "shares" in marked.columns else np.zeros(len(marked))
     return {
         "strike": marked["strike"].to_numpy(float),
         "t": np.where(marked["dte"].to_numpy(float) > 0, marked["t"].to_numpy(float), 0.0),
-        "vol": marked["vol_used"].to_numpy(float),
+        "vol": np.nan_to_num(marked["vol_used"].to_numpy(float)),
         "w": np.select([kind == "call", kind == "put"], [1.0, -1.0], 0.0),  # 0: shares of stock
         "sign": marked["sign"].to_numpy(float),
-        "qty": marked["contracts"].to_numpy(float) * marked["multiplier"].to_numpy(float),
+        "qty": np.where(stock, shares, marked["contracts"].to_numpy(float) * marked["multiplier"].to_numpy(float)),
         "premium": marked["premium"].to_numpy(float),
         "dte": marked["dte"].to_numpy(float),
     }
+
+
+def _account_book(marked: Any, cfg: Any) -> sc.AccountBook:
+    """The marked book as :func:`engine.risk.scenarios.excess_liquidity_adapter` passes it to the account model."""
+    from engine.plan.account import long_dated
+
+    kind = marked["kind"].to_numpy(object)
+    stock = kind == "stock"
+    side = marked["side"].to_numpy(object)
+    expiry = [None if st else e for e, st in zip(marked["expiry"], stock, strict=True)]
+    shares = marked["shares"].to_numpy(float) if "shares" in marked.columns else np.zeros(len(marked))
+    return sc.AccountBook(
+        kind=kind, side=side, strike=marked["strike"].to_numpy(float),
+        qty=np.where(stock, shares, marked["contracts"].to_numpy(float)),
+        dte=np.where(stock, 0, marked["dte"].to_numpy(np.int64)),
+        long_dated=long_dated(expiry, cfg.valuation_date, cfg.margin.long_option_loan_months) & (side == "long"),
+        underlying=marked["underlying"].to_numpy(object), multiplier=int(cfg.capital.contract_multiplier))
 
 
 def payoff_prices(spot: float, strikes: np.ndarray, breakevens: np.ndarray) -> np.ndarray:
@@ -144,14 +163,15 @@ def compute_views(data: Any) -> TraderViews | None:
     mults = np.asarray(sc.DEFAULT_VOL_MULTS)
     book = (a["strike"], a["t"], m.rate, a["vol"], a["w"], m.dividend_yield, a["sign"], a["qty"])
     pnl = sc.stress_pnl(m.spot, *book, shocks, mults)
-    nlv = float(cfg.account.starting_value)
-    el = sc.stress_excess_liquidity(nlv, m.spot, *book, cfg.capital, shocks, mults)
+    nlv = float(data.account.net_liquidation) if data.account is not None else float(cfg.account.starting_value)
+    el = sc.stress_excess_liquidity(nlv, m.spot, *book, _account_book(marked, cfg), cfg.margin, shocks, mults)
     req = nlv + pnl - el
-    live_expiries = sorted({float(d) for d in a["dte"] if d >= 0})
+    options = a["w"] != 0
+    live_expiries = sorted({float(d) for d, o in zip(a["dte"], options) if d >= 0 and o})
     be_expiry = a["strike"] - a["premium"]
     prices = payoff_prices(m.spot, a["strike"], be_expiry[(a["sign"] < 0) & (a["w"] < 0)])
     times = np.array([0.0] + [d / DAYS_PER_YEAR for d in live_expiries if d > 0])
-    exp_dates = sorted({e for e, d in zip(marked["expiry"], a["dte"]) if d > 0})
+    exp_dates = sorted({e for e, d, o in zip(marked["expiry"], a["dte"], options) if d > 0 and o})
     labels = ("Today",) + tuple(f"At {e.isoformat()}" for e in exp_dates)
     curves = np.vstack([sc.pnl_curve(prices, a["strike"], a["t"], m.rate, a["vol"], a["w"], m.dividend_yield,
                                      a["sign"], a["qty"], a["premium"], at=at) for at in times])
@@ -308,8 +328,9 @@ def write_stress(wb: Any, data: Any, layout: Any) -> None:
         start_type="min", start_color="F8696B", mid_type="num", mid_value=0, mid_color="FFFFFF",
         end_type="max", end_color="63BE7B"))
     r = p2 + 2
-    q1, q2 = _grid(ws, r, f"Net maintenance requirement at the node, $ (net-liquidation basis; capital model "
-                          f"{cfg.capital.model})", views, views.stress_requirement, fmt)
+    q1, q2 = _grid(ws, r, f"Net maintenance requirement at the node, $ (account model, {cfg.margin.account} account: "
+                          "strategy-based FINRA 4210 rules, net of the positions' value)", views,
+                   views.stress_requirement, fmt)
     r = q2 + 2
     e0 = r + 2  # first body row of the excess-liquidity table (title, header, body)
     e1, e2 = _grid(ws, r, "Excess liquidity at the node, $ = net liquidation (PortfolioValue) + node P&L - node "

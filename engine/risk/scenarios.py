@@ -4,7 +4,8 @@ Every function takes the book as arrays (one element per position, the glossary'
 strike, t, rate, vol, w, q, then the position's ``sign`` and ``qty``) and returns arrays; there is
 no Python loop over positions.  Units: $ per share for prices, years ACT/365 for times,
 annualized decimal vols, ``w`` +1 call / -1 put / 0 a share of stock (worth the spot at any
-time), ``sign`` +1 long / -1 short, ``qty`` shares (contracts x multiplier, or shares of stock).  Money results are $ for the whole book, signed (+ gain, - loss).
+time), ``sign`` +1 long / -1 short, ``qty`` shares (contracts x multiplier, or shares of stock).
+Money results are $ for the whole book, signed (+ gain, - loss).
 
 * :func:`stress_pnl` - instant P&L of the book when spot moves by ``spot_shock`` (fraction,
   -0.75 = -75%) and every vol is multiplied by ``vol_mult``, all other inputs unchanged: full
@@ -12,7 +13,8 @@ time), ``sign`` +1 long / -1 short, ``qty`` shares (contracts x multiplier, or s
   centre node (0, x1) is zero by construction.
 * :func:`stress_excess_liquidity` - the account's excess liquidity at each node (net
   liquidation + node P&L - net maintenance requirement at the node's spot and marks), through
-  :func:`excess_liquidity_adapter`.
+  :func:`excess_liquidity_adapter`, the one call into the account model
+  (:mod:`engine.plan.account`).
 * :func:`pnl_curve` - P&L against the entry premium on a grid of underlying prices, at an
   evaluation time (0 = today; a position expired by then counts at intrinsic value).
 * :func:`breakevens`, :func:`max_loss` - the prices where a curve crosses zero (linear
@@ -29,11 +31,12 @@ References
 Hull, J. C. *Options, Futures, and Other Derivatives*, 10th ed., ch. 12 (payoffs and
 breakevens of option positions) and ch. 22 (stress testing: full revaluation over a grid of
 market moves).  FINRA Rule 4210(f)(2) and the CBOE Margin Manual for the requirement behind the
-excess liquidity (via :mod:`engine.plan.margin`).
+excess liquidity (via :mod:`engine.plan.account`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from typing import Any
 
@@ -41,7 +44,8 @@ import numpy as np
 
 from engine._validate import VolarbInputError
 
-__all__ = ["DEFAULT_SPOT_SHOCKS", "DEFAULT_VOL_MULTS", "book_value", "stress_pnl", "excess_liquidity_adapter",
+__all__ = ["DEFAULT_SPOT_SHOCKS", "DEFAULT_VOL_MULTS", "AccountBook", "book_value", "stress_pnl",
+           "excess_liquidity_adapter",
            "stress_excess_liquidity", "pnl_curve", "breakevens", "max_loss", "exposure_by",
            "assignment_calendar", "EXPOSURE_COLUMNS"]
 
@@ -149,96 +153,111 @@ def stress_pnl(spot, strike, t, rate, vol, w, q, sign, qty, spot_shocks=DEFAULT_
     return pnl
 
 
-def excess_liquidity_adapter(net_liquidation, spot, strike, mark, w, sign, qty, capital: Any) -> np.ndarray:
-    """Excess liquidity of the account, $: net liquidation - net maintenance requirement.
+@dataclasses.dataclass(frozen=True)
+class AccountBook:
+    """The book as the account model needs it (arrays, one element per position).
 
-    The one place the stress views reach the account model.  Until the account model of
-    ``engine.plan.account`` is on this branch, the requirement is the capital model's
-    (:func:`engine.plan.margin.capital_per_contract`, ``capital.model``) for each short
-    option at the node's spot and mark, put on the net-liquidation basis: the ``reg_t`` figure
-    (mark + the FINRA 4210 add-on) and the ``premium`` figure (the mark) include the option's
-    value, so the value is taken off (full basis, compared with equity with loan value, minus
-    the value); ``cash_secured`` (strike - mark) is already net of it.  So
-    ``EL = NLV - sum(net requirement x qty)`` over short options (long options are paid in
-    full: no requirement).  Short calls under ``cash_secured`` take the ``reg_t`` requirement,
-    as the marked book does.
+    Attributes
+    ----------
+    kind, side : ndarray of str
+        "put" / "call" / "stock"; "long" / "short".
+    strike : ndarray
+        $ per share (stock rows: any placeholder).
+    qty : ndarray
+        Contracts (options) or shares (stock).
+    dte : ndarray of int
+        Days to expiry (stock rows 0; < 0 expired).
+    long_dated : ndarray of bool
+        Long options with loan value (more than ``margin.long_option_loan_months`` to expiry).
+    underlying : ndarray of str
+    multiplier : int
+        Shares per contract.
+    """
+
+    kind: np.ndarray
+    side: np.ndarray
+    strike: np.ndarray
+    qty: np.ndarray
+    dte: np.ndarray
+    long_dated: np.ndarray
+    underlying: np.ndarray
+    multiplier: int = 100
+
+
+def excess_liquidity_adapter(net_liquidation, spot, marks, book: AccountBook, margin: Any) -> np.ndarray:
+    """Excess liquidity of the account at each node, $: net liquidation - net maintenance requirement.
+
+    The one place the stress views reach the account model, :mod:`engine.plan.account`: at each
+    node the book's strategy-based requirements (:func:`engine.plan.account.position_requirements`,
+    FINRA 4210 / CBOE pairing of covered calls and spreads, stock rows) are taken at the node's
+    spot and marks, on the net-liquidation basis (``margin``: the requirement net of the
+    positions' value), so ``EL = NLV - sum(margin)`` - the same identity as
+    ``AccountState.excess_liquidity = EWL - full maintenance requirement``.
 
     Parameters
     ----------
     net_liquidation : array_like
-        NLV at each node, $ (broadcast against the leading axes of ``spot`` / ``mark``).
+        NLV at each node, $ (shape of ``spot``).
     spot : array_like
-        Node spot, $ per share, shape ``(...,)`` or ``(..., 1)``.
-    strike, w, sign, qty : array_like
-        Per position (last axis).
-    mark : array_like
-        Node model price per share, shape ``(..., n_positions)``.
-    capital : engine.config.CapitalConfig
-        Capital model and its percentages.
+        Node spot, $ per share.
+    marks : array_like
+        Node price of each position, $ per share, shape ``spot.shape + (n_positions,)``.
+    book : AccountBook
+        The positions as the account model reads them.
+    margin : engine.config.MarginConfig
+        Account type and house rules.
 
     Returns
     -------
     ndarray
-        Excess liquidity, $ (negative: a margin call), shape of the leading axes.
+        Excess liquidity, $ (negative: a margin call), shape of ``spot``.
 
     Examples
     --------
-    $3,792 NLV, one short $2.50 put marked 1.15 at S 3.15 under reg_t: (1.15 + 0.25) x 100 = 140
-    full, 140 - 115 = 25 net, so EL = 3,792 - 25 = 3,767.
+    $3,792 NLV, one short $2.50 put marked 1.15 at S 3.15 (FINRA 4210: 1.15 + max(0.20 x 3.15 -
+    0.65, 0.10 x 2.50) = 1.40 a share full, 0.25 net of the value): EL = 3,792 - 25 = 3,767.
 
-    >>> from engine.config import CapitalConfig
-    >>> float(excess_liquidity_adapter(3792.0, 3.15, [2.5], [1.15], [-1], [-1], [100], CapitalConfig(model="reg_t")))
+    >>> from engine.config import MarginConfig
+    >>> b = AccountBook(np.array(["put"]), np.array(["short"]), np.array([2.5]), np.array([1.0]),
+    ...                 np.array([20]), np.array([False]), np.array(["ASST"]))
+    >>> float(excess_liquidity_adapter(3792.0, 3.15, [1.15], b, MarginConfig()))
     3767.0
-
-    Cash-secured: (2.50 - 1.15) x 100 = 135 net, EL = 3,792 - 135 = 3,657.
-
-    >>> float(excess_liquidity_adapter(3792.0, 3.15, [2.5], [1.15], [-1], [-1], [100], CapitalConfig(model="cash_secured")))
-    3657.0
     """
-    from engine.plan.margin import capital_per_contract
+    from engine.plan.account import position_requirements
 
-    strike = np.asarray(strike, dtype=float)
-    w, sign, qty = (np.asarray(x, dtype=float) for x in (w, sign, qty))
-    mark = np.asarray(mark, dtype=float)
     spot = np.asarray(spot, dtype=float)
-    spot_b = np.broadcast_to(spot.reshape(spot.shape + (1,) * (mark.ndim - spot.ndim)) if spot.ndim < mark.ndim
-                             else spot, mark.shape)
-    strike_b, w_b = np.broadcast_to(strike, mark.shape), np.broadcast_to(w, mark.shape)
-    m = float(capital.contract_multiplier)
-    net = np.zeros(mark.shape)
-    short = np.broadcast_to(sign < 0, mark.shape)
-    for kind, wk in (("put", -1.0), ("call", 1.0)):
-        sel = short & (w_b == wk)
-        if not sel.any():
-            continue
-        model = "reg_t" if (kind == "call" and capital.model == "cash_secured") else capital.model
-        per = np.asarray(capital_per_contract(model, spot_b[sel], strike_b[sel], mark[sel], kind=kind,
-                                              capital=capital), dtype=float)
-        # $ per share on the net-liquidation basis (cash_secured is already net of the value)
-        net[sel] = per / m - (0.0 if model == "cash_secured" else mark[sel])
-    requirement = np.sum(net * np.broadcast_to(qty, mark.shape), axis=-1)
-    return np.asarray(net_liquidation, dtype=float) - requirement
+    marks = np.asarray(marks, dtype=float).reshape(spot.shape + (book.strike.size,))
+    req = np.empty(spot.shape)
+    for idx in np.ndindex(spot.shape):  # a loop over nodes; positions are arrays
+        r = position_requirements(book.kind, book.side, book.strike, book.qty, marks[idx], float(spot[idx]), margin,
+                                  dte=book.dte, long_dated_mask=book.long_dated, underlying=book.underlying,
+                                  multiplier=book.multiplier)
+        req[idx] = float(np.sum(r["margin"]))
+    return np.asarray(net_liquidation, dtype=float) - req
 
 
-def stress_excess_liquidity(net_liquidation: float, spot, strike, t, rate, vol, w, q, sign, qty, capital: Any,
-                            spot_shocks=DEFAULT_SPOT_SHOCKS, vol_mults=DEFAULT_VOL_MULTS,
+def stress_excess_liquidity(net_liquidation: float, spot, strike, t, rate, vol, w, q, sign, qty, account: AccountBook,
+                            margin: Any, spot_shocks=DEFAULT_SPOT_SHOCKS, vol_mults=DEFAULT_VOL_MULTS,
                             style: str = "american") -> np.ndarray:
     """Excess liquidity at each node of the stress grid, $ (rows: spot shocks, columns: vol multipliers).
 
     The node's net liquidation is ``net_liquidation + stress_pnl(node)`` (the book is
-    revalued; cash is unchanged), and the requirement is taken at the node's spot and marks
-    (:func:`excess_liquidity_adapter`).
+    revalued; cash is unchanged), and the requirement is the account model's at the node's spot
+    and marks (:func:`excess_liquidity_adapter`).  ``strike ... qty`` are the pricing arrays of
+    :func:`stress_pnl` (``qty`` in shares); ``account`` the same positions for the account model.
 
     Examples
     --------
-    One expired $2.50 short put (intrinsic marks) under reg_t and $3,792 NLV: at S 3.15 it is
-    OTM (requirement 0.25 x 100 = 25 net of a 0 mark); at -50% (S 1.575) the mark is 0.925,
-    NLV 3,792 - 92.50 = 3,699.50, requirement max(0.20 x 1.575 - 0, 0.25) = 0.315 a share net, so
+    One expired $2.50 short put (intrinsic marks) and $3,792 NLV: at S 3.15 it is OTM (net
+    requirement max(0.20 x 3.15 - 0.65, 0.25) = 0.25 x 100 = 25); at -50% (S 1.575) the mark is
+    0.925, NLV 3,792 - 92.50 = 3,699.50, net requirement max(0.20 x 1.575, 0.25) = 0.315 x 100, so
     EL = 3,699.50 - 31.50 = 3,668.
 
-    >>> from engine.config import CapitalConfig
-    >>> stress_excess_liquidity(3792.0, 3.15, [2.5], [0.0], 0.04, [4.25], [-1], 0.0, [-1], [100],
-    ...                         CapitalConfig(model="reg_t"), [-0.5, 0.0], [1.0]).round(2).tolist()
+    >>> from engine.config import MarginConfig
+    >>> b = AccountBook(np.array(["put"]), np.array(["short"]), np.array([2.5]), np.array([1.0]),
+    ...                 np.array([0]), np.array([False]), np.array(["ASST"]))
+    >>> stress_excess_liquidity(3792.0, 3.15, [2.5], [0.0], 0.04, [4.25], [-1], 0.0, [-1], [100], b,
+    ...                         MarginConfig(), [-0.5, 0.0], [1.0]).round(2).tolist()
     [[3668.0], [3767.0]]
     """
     a = _arrays(strike=strike, t=t, vol=vol, w=w, sign=sign, qty=qty)
@@ -249,8 +268,7 @@ def stress_excess_liquidity(net_liquidation: float, spot, strike, t, rate, vol, 
     v = a["vol"][None, None, :] * mults[None, :, None]
     marks = _price(s, a["strike"][None, None, :], a["t"][None, None, :], rate, v, a["w"][None, None, :], q, style)
     s_nodes = np.broadcast_to(s[:, :, 0], pnl.shape)
-    return excess_liquidity_adapter(float(net_liquidation) + pnl, s_nodes, a["strike"], marks, a["w"], a["sign"],
-                                    a["qty"], capital)
+    return excess_liquidity_adapter(float(net_liquidation) + pnl, s_nodes, marks, account, margin)
 
 
 def pnl_curve(prices, strike, t, rate, vol, w, q, sign, qty, premium, at=0.0, style: str = "american") -> np.ndarray:
