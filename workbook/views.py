@@ -7,9 +7,9 @@ sheets, on build and on refresh) writes the sheets of :data:`VIEW_SHEETS`, one w
 in the report's shape ``write_<sheet>(wb, data, layout) -> None``:
 
 * **Stress** - instant P&L of the book ($) over spot -75%..+200% x vol x0.5..x1.5 (model
-  values), the net maintenance requirement at each node (model values) and the excess liquidity
-  at each node (formula: ``PortfolioValue`` (net liquidation) + node P&L - node requirement,
-  red below zero).
+  values), the net maintenance requirement at each node (the account model's, model values) and
+  the excess liquidity at each node (formula: ``PortfolioValue`` (net liquidation) + node P&L -
+  node requirement, red below zero).
 * **Payoff** - P&L against the entry premium ($) on a price grid today and at each expiry
   date, breakevens, max loss, and a chart.
 * **Expiries** - Greeks, obligation and margin per expiry and per strike; the expiry and
