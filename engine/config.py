@@ -39,7 +39,8 @@ def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None,
        choices: tuple[str, ...] | None = None, lo_open: bool = False, alias: str | None = None) -> Any:
     meta = {"doc": doc, "min": lo, "max": hi, "choices": choices, "lo_open": lo_open, "alias": alias}
     if isinstance(default, (list, tuple)):
-        return field(default_factory=lambda d=default: tuple(d), metadata=meta)
+        items = tuple(default)
+        return field(default_factory=lambda: items, metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -579,11 +580,12 @@ def _pair_value(value: Any, ftype: Any, base: Any) -> Any:
             text = value.isoformat()[:10]
             return text[:7] if re.fullmatch(r"\d{4}-\d{2}", str(base)) else text  # YYYY-MM keys
         if isinstance(value, numbers.Real) and type(value).__name__ not in ("bool", "bool_"):
-            if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", str(base)) and float(value).is_integer() and 1 <= value < 2958466:
+            x = float(value)
+            if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", str(base)) and x.is_integer() and 1 <= x < 2958466:
                 # a date key whose cell lost its date format: an Excel serial (1 = 1900-01-01)
-                text = (_dt.date(1899, 12, 30) + _dt.timedelta(days=int(value))).isoformat()
+                text = (_dt.date(1899, 12, 30) + _dt.timedelta(days=int(x))).isoformat()
                 return text[:7] if re.fullmatch(r"\d{4}-\d{2}", str(base)) else text
-            return str(int(value)) if float(value).is_integer() else str(float(value))
+            return str(int(x)) if x.is_integer() else str(x)
         return value.strip() if isinstance(value, str) else value
     if tname in ("int", "float"):
         return _pair_number(value)
@@ -719,7 +721,7 @@ def load_config(path: str | Path) -> PlanConfig:
 
 
 def config_to_dict_section(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: config_to_dict_section(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, tuple):
         return [config_to_dict_section(v) for v in value]

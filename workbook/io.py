@@ -97,7 +97,7 @@ def clean_stale_temp_files(folder: str | Path, older_than: float = STALE_TEMP_SE
     return removed
 
 
-def atomic_write_bytes(path: str | Path, write: Callable[[Path], None]) -> Path:
+def atomic_write_bytes(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp_path)`` then move the temporary file onto ``path`` atomically.
 
     The temporary file lives in the same folder (so :func:`os.replace` is atomic on one file

@@ -354,11 +354,10 @@ def capital_model_comparison(budget, strikes, weights, premiums, spot,
     >>> df[["strike", "contracts_printed", "contracts_premium", "contracts_reg_t"]].values.tolist()
     [[2.0, 16.0, 16.0, 56.0], [2.5, 15.0, 17.0, 79.0], [3.0, 10.0, 10.0, 35.0], [4.0, 2.0, 2.0, 8.0], [5.0, 1.0, 0.0, 4.0]]
     """
-    base = None
-    for model in ("premium", "cash_secured", "reg_t"):
-        df = allocate_strikes(budget, strikes, weights, premiums, spot, model, capital)
-        if base is None:
-            base = df[["strike", "weight", "capital", "premium"]].copy()
+    frames = {model: allocate_strikes(budget, strikes, weights, premiums, spot, model, capital)
+              for model in ("premium", "cash_secured", "reg_t")}
+    base = frames["premium"][["strike", "weight", "capital", "premium"]].copy()
+    for model, df in frames.items():
         base[f"contracts_{model}"] = df["contracts"].to_numpy()
     if printed is not None:
         base["contracts_printed"] = [printed.get(float(k), np.nan) for k in base["strike"]]
