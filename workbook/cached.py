@@ -236,7 +236,7 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     for s in wbx.iter(f"{{{_NS_MAIN}}}sheet"):
         t = target.get(s.get(f"{{{_NS_REL}}}id")) or ""
         t = t.lstrip("/")
-        out[s.get("name")] = t if t.startswith("xl/") else "xl/" + t
+        out[s.get("name") or ""] = t if t.startswith("xl/") else "xl/" + t
     return out
 
 

@@ -25,6 +25,7 @@ its inputs differ from the model's).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -256,7 +257,7 @@ def _headers(ws: Any, row: int, heads: list[str], start: int = 1) -> None:
         ws.row_dimensions[row].height = LINE_HEIGHT * lines
 
 
-def _widths(ws: Any, widths: dict[int, float]) -> None:
+def _widths(ws: Any, widths: Mapping[int, float]) -> None:
     from openpyxl.utils import get_column_letter
 
     for c, w in widths.items():
@@ -299,7 +300,7 @@ def _grid(ws: Any, row: int, title: str, views: TraderViews, values: np.ndarray 
         for j in range(len(views.vol_mults)):
             if formula is not None:
                 _put(ws, r, 3 + j, Formula(formula(r, 3 + j)), fmt)
-            else:
+            elif values is not None:
                 _put(ws, r, 3 + j, float(values[i, j]), fmt, model=True)
     return first, first + len(views.spot_shocks) - 1
 
