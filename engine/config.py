@@ -566,6 +566,7 @@ def config_from_dict(data: dict, source: str = "<config>") -> PlanConfig:
     return cfg
 
 
+_BOOL_FORMULAS = {"=TRUE()": True, "=FALSE()": False, "=TRUE": True, "=FALSE": False}
 _TRUE_WORDS = ("true", "yes", "y", "1")
 _FALSE_WORDS = ("false", "no", "n", "0")
 
@@ -608,6 +609,8 @@ def _pair_value(value: Any, ftype: Any, base: Any) -> Any:
     if tname == "bool":
         if type(value).__name__ in ("bool", "bool_"):
             return bool(value)
+        if isinstance(value, str) and value.strip().upper().replace(" ", "") in _BOOL_FORMULAS:
+            return _BOOL_FORMULAS[value.strip().upper().replace(" ", "")]  # LibreOffice saves TRUE as =TRUE()
         if isinstance(value, numbers.Real) and value in (0, 1):
             return bool(value)
         if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS + _FALSE_WORDS:
@@ -619,6 +622,10 @@ def _pair_value(value: Any, ftype: Any, base: Any) -> Any:
             return text[:7] if re.fullmatch(r"\d{4}-\d{2}", str(base)) else text  # YYYY-MM keys
         if isinstance(value, numbers.Real) and type(value).__name__ not in ("bool", "bool_"):
             x = float(value)
+            if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", str(base)) and x.is_integer() and 1 <= x < 2958466:
+                # a date key whose cell lost its date format: an Excel serial (1 = 1900-01-01)
+                text = (_dt.date(1899, 12, 30) + _dt.timedelta(days=int(x))).isoformat()
+                return text[:7] if re.fullmatch(r"\d{4}-\d{2}", str(base)) else text
             return str(int(x)) if x.is_integer() else str(x)
         return value.strip() if isinstance(value, str) else value
     if tname in ("int", "float"):
@@ -648,8 +655,9 @@ def config_from_pairs(pairs: Any, source: str = "<cells>", base: PlanConfig | No
     Each key is a dotted config key as in the Inputs sheet's "Config key" column
     (``"hedge.cap"``, ``"capital.model"``); the value replaces that key of ``base`` (default
     :func:`default_config`).  Values are converted to the field's type first: numbers from text
-    (``"0.30"``, ``"30%"``, ``"$50,000"``), ``TRUE``/``FALSE`` (also Excel booleans, 1/0 and
-    "yes"/"no"), dates to ``YYYY-MM-DD`` text, and comma-separated text or a list for a list key
+    (``"0.30"``, ``"30%"``, ``"$50,000"``), ``TRUE``/``FALSE`` (also Excel booleans, 1/0,
+    "yes"/"no" and LibreOffice's ``=TRUE()``/``=FALSE()``), dates (or Excel date serials, for a
+    date key) to ``YYYY-MM-DD`` text, and comma-separated text or a list for a list key
     (``"strikes.strikes"``: ``"2, 2.5, 3, 4, 5"``).  ``hedge.ladder`` and ``reinvestment`` take a
     list of tables (dicts).  A blank value (``None`` or empty text) keeps the base value.  The
     result is validated by :func:`config_from_dict`, so every rule applies, including the
@@ -682,6 +690,9 @@ def config_from_pairs(pairs: Any, source: str = "<cells>", base: PlanConfig | No
     (0.3, 'cash_secured', True, 3.15)
     >>> config_from_pairs([("strikes.strikes", "2, 3"), ("strikes.weights", [0.5, 0.5])]).strikes.strikes
     (2.0, 3.0)
+    >>> c = config_from_pairs([("strikes.use_monthly_expiry", "=FALSE()"), ("market.valuation_date", 45927)])
+    >>> c.strikes.use_monthly_expiry, c.market.valuation_date
+    (False, '2025-09-27')
     >>> config_from_pairs([("hedge.cap", 1.5)], source="cfg")
     Traceback (most recent call last):
     ...

@@ -29,8 +29,17 @@ def run_cli(capsys, *argv):
 
 @pytest.fixture(autouse=True)
 def _no_progress_bars(monkeypatch):
-    """Progress bars off in every test (they go to stderr, which CLI tests read)."""
+    """Progress bars off in every test (they go to stderr, which CLI tests read); the CLI's
+    cached-value step (several seconds of formula evaluation a build) off too, except in the
+    tests that check it (``cached_values`` fixture: tests/test_cached.py)."""
     monkeypatch.setenv("VOLARB_NO_PROGRESS", "1")
+    monkeypatch.setenv("VOLARB_NO_CACHED_VALUES", "1")
+
+
+@pytest.fixture
+def cached_values(monkeypatch):
+    """The CLI's default save: cached values in every formula cell."""
+    monkeypatch.delenv("VOLARB_NO_CACHED_VALUES", raising=False)
 
 
 SOFFICE_MISSING = "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"
@@ -47,3 +56,27 @@ def soffice() -> str:
             pytest.fail(SOFFICE_MISSING + " (CI=true: LibreOffice tests must run on CI)")
         pytest.skip(SOFFICE_MISSING)
     return path
+
+
+def _tool(name: str, package: str) -> str:
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        msg = f"{name} not found: install it with `apt-get install -y {package}` (Debian/Ubuntu)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg + " (CI=true: these tests must run on CI)")
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def ssconvert() -> str:
+    """Path of Gnumeric's ``ssconvert`` (skip, or fail on CI, when missing)."""
+    return _tool("ssconvert", "gnumeric")
+
+
+@pytest.fixture(scope="session")
+def pdftotext() -> str:
+    """Path of poppler's ``pdftotext`` (skip, or fail on CI, when missing)."""
+    return _tool("pdftotext", "poppler-utils")

@@ -49,7 +49,9 @@ def wb(report):
 
 
 def test_sheets_in_order(wb):
-    assert wb.sheetnames == list(L.SHEETS)
+    from workbook.views import VIEW_SHEETS
+
+    assert wb.sheetnames == list(L.SHEETS) + list(VIEW_SHEETS)
 
 
 def test_required_defined_names(wb):
@@ -212,7 +214,9 @@ def test_refresh_keeps_user_edits_and_extra_sheets(report, tmp_path, positions):
     refresh_workbook(wb2, d)
     atomic_save(wb2, path)
     wb3 = openpyxl.load_workbook(path)
-    assert wb3.sheetnames == list(L.SHEETS) + ["My journal"]
+    from workbook.views import VIEW_SHEETS
+
+    assert wb3.sheetnames == list(L.SHEETS) + list(VIEW_SHEETS) + ["My journal"]
     assert wb3["My journal"]["A1"].value == "kept"
     assert wb3[L.SHEET_INPUTS][addr].value == 5000
     assert wb3[L.SHEET_INPUTS]["H1"].value == "my own note"

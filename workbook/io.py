@@ -191,6 +191,9 @@ def _sheet(wb: Any, name: str, source: str) -> Any:
     return wb[name]
 
 
+_BOOL_FORMULAS = {"=TRUE()": True, "=FALSE()": False, "=TRUE": True, "=FALSE": False}
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, _dt.datetime):
         if value.time() == _dt.time(0, 0):
@@ -199,6 +202,27 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str):
         return value.strip()
     return value
+
+
+def _cell(ws: Any, row: int, column: int, where: str, values: Any = None) -> Any:
+    """A user cell's value as the readers want it, whoever saved the file.
+
+    LibreOffice saves a typed TRUE/FALSE as the formula ``=TRUE()``/``=FALSE()``: that is the
+    boolean.  Any other formula cell gives its cached value from ``values`` (the same file
+    opened with ``data_only=True``); a formula without one is refused naming the cell.
+    """
+    cell = ws.cell(row=row, column=column)
+    value = cell.value
+    if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=") and cell.data_type != "s"):
+        text = str(value).strip().upper().replace(" ", "")
+        if text in _BOOL_FORMULAS:
+            return _BOOL_FORMULAS[text]
+        cached = None if values is None else values[ws.title].cell(row=row, column=column).value
+        if cached is None:
+            raise WorkbookError(f"{where}, cell {cell.coordinate}: holds the formula {value} without a stored value; "
+                                "type the value, or save the file in a spreadsheet application first")
+        value = cached
+    return _plain(value)
 
 
 def inputs_key_cells(ws: Any) -> dict[str, str]:
@@ -211,7 +235,7 @@ def inputs_key_cells(ws: Any) -> dict[str, str]:
     return out
 
 
-def _table(ws: Any, title: str, ncols: int) -> list[tuple[int, list[Any]]]:
+def _table(ws: Any, title: str, ncols: int, where: str = "", values: Any = None) -> list[tuple[int, list[Any]]]:
     """Rows (row number, values) of the Inputs table whose title cell is ``title``."""
     start = None
     for row in range(1, ws.max_row + 1):
@@ -222,7 +246,7 @@ def _table(ws: Any, title: str, ncols: int) -> list[tuple[int, list[Any]]]:
         return []
     rows = []
     for row in range(start, ws.max_row + 1):
-        vals = [_plain(ws.cell(row=row, column=c).value) for c in range(1, ncols + 1)]
+        vals = [_cell(ws, row, c, where, values) for c in range(1, ncols + 1)]
         if all(v is None or v == "" for v in vals):
             break
         rows.append((row, vals))
@@ -247,7 +271,7 @@ def read_about_risk_inputs(wb: Any) -> dict[str, str]:
     return out
 
 
-def read_config_sheet(wb: Any, source: str, base: PlanConfig | None = None) -> PlanConfig:
+def read_config_sheet(wb: Any, source: str, base: PlanConfig | None = None, values: Any = None) -> PlanConfig:
     """Read the Inputs sheet back into a validated :class:`PlanConfig`.
 
     The key rows and the three tables become ``(key, value)`` pairs parsed by
@@ -255,18 +279,28 @@ def read_config_sheet(wb: Any, source: str, base: PlanConfig | None = None) -> P
     uses too).  Keys not on the sheet, and blank values, keep the values of ``base`` (default:
     the plan's defaults).  An invalid value raises :class:`WorkbookError` naming the sheet, the
     cell and the rule.
+
+    Files saved by other writers read the same (LibreOffice's ``=TRUE()`` booleans and own
+    number formats, Gnumeric, openpyxl): a formula cell gives its cached value from ``values``
+    (the workbook opened with ``data_only=True``); numbers stored as text, percents and dates
+    as serial numbers or datetimes are normalized by :func:`engine.config.config_from_pairs`.
     """
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
     ws = _sheet(wb, L.SHEET_INPUTS, source)
     cells = inputs_key_cells(ws)
     where = f"{source}, sheet {L.SHEET_INPUTS}"
-    pairs: list[tuple[str, Any]] = [(key, _plain(ws[addr].value)) for key, addr in cells.items()]
-    ladder = _table(ws, L.LADDER_TABLE_TITLE, 2)
+    pairs: list[tuple[str, Any]] = []
+    for key, addr in cells.items():
+        letter, row = coordinate_from_string(addr)
+        pairs.append((key, _cell(ws, row, column_index_from_string(letter), where, values)))
+    ladder = _table(ws, L.LADDER_TABLE_TITLE, 2, where, values)
     if ladder:
         pairs += [("strikes.strikes", [v[0] for _, v in ladder]), ("strikes.weights", [v[1] for _, v in ladder])]
-    hedge = _table(ws, L.HEDGE_TABLE_TITLE, 3)
+    hedge = _table(ws, L.HEDGE_TABLE_TITLE, 3, where, values)
     if hedge:
         pairs.append(("hedge.ladder", [{"moneyness": v[0], "share": v[1], "dte": v[2]} for _, v in hedge]))
-    reinv = _table(ws, L.REINVEST_TABLE_TITLE, 4)
+    reinv = _table(ws, L.REINVEST_TABLE_TITLE, 4, where, values)
     if reinv:
         pairs.append(("reinvestment", [{"action": str(v[0] or ""), "strikes": [] if v[1] is None else v[1],
                                         "share": v[2], "reasoning": str(v[3] or "")} for _, v in reinv]))
@@ -284,11 +318,29 @@ def read_config_sheet(wb: Any, source: str, base: PlanConfig | None = None) -> P
         raise WorkbookError(msg) from None
 
 
-def read_positions_sheet(wb: Any, source: str) -> Any:
+_DATE_COLUMNS = ("expiry", "open_date")
+
+
+def excel_serial_date(value: Any) -> Any:
+    """An Excel date serial (1900 system, 1 = 1900-01-01; e.g. 45947) as a date; anything else unchanged.
+
+    >>> excel_serial_date(45947), excel_serial_date("2025-10-17"), excel_serial_date(None)
+    (datetime.date(2025, 10, 17), '2025-10-17', None)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if not (1 <= value < 2958466) or float(value) != int(value):
+        return value
+    return _dt.date(1899, 12, 30) + _dt.timedelta(days=int(value))
+
+
+def read_positions_sheet(wb: Any, source: str, values: Any = None) -> Any:
     """Read the Positions sheet's input columns into the engine's positions table.
 
     Uses :func:`engine.data.positions.positions_from_records` (``row_label="row"``), so a bad cell
-    is reported as ``report.xlsx, sheet Positions, row 5, column 'strike': ...``.
+    is reported as ``report.xlsx, sheet Positions, row 5, column 'strike': ...``.  A formula
+    cell gives its cached value from ``values`` (the workbook opened with ``data_only=True``);
+    dates saved as serial numbers (a writer that dropped the date format) are read as dates.
     """
     from engine.data.positions import positions_from_records
 
@@ -304,7 +356,10 @@ def read_positions_sheet(wb: Any, source: str) -> Any:
         cols[key] = headers.index(key) + 1
     records = []
     for row in range(first_row, ws.max_row + 1):
-        rec = {k: _plain(ws.cell(row=row, column=c).value) for k, c in cols.items()}
+        rec = {k: _cell(ws, row, c, f"{source}, sheet {L.SHEET_POSITIONS}", values) for k, c in cols.items()}
+        for k in _DATE_COLUMNS:
+            if k in rec:
+                rec[k] = excel_serial_date(rec[k])
         if all(v is None or v == "" for v in rec.values()):
             break
         if isinstance(rec.get("underlying"), str) and rec["underlying"].upper() == "TOTAL":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from workbook.io import WorkbookError, atomic_write_bytes
 
-__all__ = ["find_soffice", "recalculate", "recalculate_in_place", "SOFFICE_HINT"]
+__all__ = ["find_soffice", "recalculate", "recalculate_in_place", "export_pdf", "SOFFICE_HINT"]
 
 SOFFICE_HINT = "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"
 
@@ -61,6 +61,21 @@ def recalculate(paths: Sequence[str | Path], outdir: str | Path, timeout: float 
     WorkbookError
         LibreOffice missing, timed out, failed, or produced no output.
     """
+    return _convert(paths, outdir, "xlsx:Calc MS Excel 2007 XML", ".xlsx", timeout)
+
+
+def export_pdf(paths: Sequence[str | Path], outdir: str | Path, timeout: float = 180.0) -> list[Path]:
+    """Recalculate each workbook in LibreOffice headless and print it to PDF in ``outdir``.
+
+    The print setup of the workbook applies (fit to width, repeated title rows, footers), so
+    the PDF is what a reader printing the report gets.  One soffice process for all the files;
+    arguments, errors and the recalculation on load as :func:`recalculate`.
+    """
+    return _convert(paths, outdir, "pdf:calc_pdf_Export", ".pdf", timeout)
+
+
+def _convert(paths: Sequence[str | Path], outdir: str | Path, target: str, suffix: str,
+             timeout: float) -> list[Path]:
     soffice = find_soffice()
     if soffice is None:
         raise WorkbookError(SOFFICE_HINT)
@@ -74,18 +89,18 @@ def recalculate(paths: Sequence[str | Path], outdir: str | Path, timeout: float 
         user.mkdir()
         (user / "registrymodifications.xcu").write_text(_REGISTRY, encoding="utf-8")
         cmd = [soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
-               "--nolockcheck", "--calc", "--convert-to", "xlsx:Calc MS Excel 2007 XML",
+               "--nolockcheck", "--calc", "--convert-to", target,
                "--outdir", str(folder), *map(str, files)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                                   stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise WorkbookError(f"LibreOffice did not finish recalculating within {timeout:g} s") from None
-    outs = [folder / (p.stem + ".xlsx") for p in files]
+    outs = [folder / (p.stem + suffix) for p in files]
     missing = [o for o in outs if not o.exists()]
     if proc.returncode != 0 or missing:
         detail = (proc.stderr or proc.stdout or "").strip().splitlines()
-        raise WorkbookError(f"LibreOffice failed to recalculate {', '.join(str(p) for p in files)} "
+        raise WorkbookError(f"LibreOffice failed to convert {', '.join(str(p) for p in files)} to {suffix} "
                             f"(exit {proc.returncode}{': ' + detail[-1] if detail else ''})")
     return outs
 

@@ -7,4 +7,5 @@ checks    portfolio Greeks, strike obligations and the plan's daily alerts
 var       one-day VaR and expected shortfall (full revaluation, delta-gamma, historical)
 simulate  Monte Carlo of the whole plan
 review    the weekly review and its performance metrics
+scenarios trader views: spot x vol stress grid, P&L curves and breakevens, exposure by expiry/strike, calendar
 """

@@ -50,7 +50,8 @@ def load_input(path: str | None, what: str) -> tuple[Any, str]:
     if is_workbook(p):
         import workbook.io as wio  # openpyxl only when a workbook is read
 
-        return getattr(wio, read_sheet)(wio.load_user_workbook(p), str(p)), f"{p} (sheet {sheet})"
+        return (getattr(wio, read_sheet)(wio.load_user_workbook(p), str(p), values=wio.load_user_workbook(p, data_only=True)),
+                f"{p} (sheet {sheet})")
     if not p.exists():
         raise CliError(f"{p}: {what} file not found")
     if what == "positions" and p.is_file():

@@ -25,8 +25,30 @@ from workbook.cli.common import (
 )
 
 
+def save_report_file(args: argparse.Namespace, wb: Any, path: Path) -> Path:
+    """Save a report atomically, with cached values in its formula cells (:mod:`workbook.cached`).
+
+    With ``--recalc`` LibreOffice stores its own values afterwards, so the cached-value step is
+    skipped; ``VOLARB_NO_CACHED_VALUES=1`` skips it too (the test suite's CLI runs, for speed).
+    """
+    import os
+
+    from workbook.io import atomic_save
+
+    if args.recalc or os.environ.get("VOLARB_NO_CACHED_VALUES") == "1":
+        return atomic_save(wb, path)
+    from workbook.cached import save_report
+
+    def note(rep: Any) -> None:
+        if rep.missing:
+            sys.stderr.write(f"volarb: note: {len(rep.missing)} formula cells have no stored value (first: "
+                             f"{rep.missing[0]}); a spreadsheet computes them on open\n")
+
+    return save_report(wb, path, on_report=note)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
-    from workbook.io import atomic_save, backup_path, check_not_locked, make_backup
+    from workbook.io import backup_path, check_not_locked, make_backup
     from workbook.report import write_report
 
     out = Path(args.out)
@@ -42,13 +64,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     data = compute_data(args, cfg, pos, sources)
     wb = write_report(data)
     backup = make_backup(out) if out.exists() else None
-    atomic_save(wb, out)
+    save_report_file(args, wb, out)
     return after_write(args, data, out, backup)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     from workbook.io import (
-        atomic_save,
         check_not_locked,
         load_user_workbook,
         make_backup,
@@ -60,8 +81,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     path = Path(args.report)
     check_not_locked(path)
     wb = load_user_workbook(path)
-    cfg = read_config_sheet(wb, str(path))
-    pos = read_positions_sheet(wb, str(path))
+    values = load_user_workbook(path, data_only=True)  # cached values of formula cells a writer left in inputs
+    cfg = read_config_sheet(wb, str(path), values=values)
+    pos = read_positions_sheet(wb, str(path), values=values)
     sources = {"config": f"{path} (sheet Inputs)", "positions": f"{path} (sheet Positions)"}
     if args.portfolio_value is not None:
         # an explicit new portfolio value is written into the Inputs cell so the sheet and the
@@ -79,7 +101,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     data = compute_data(args, cfg, pos, sources)
     refresh_workbook(wb, data)
     backup = make_backup(path)
-    atomic_save(wb, path)
+    save_report_file(args, wb, path)
     return after_write(args, data, path, backup)
 
 
