@@ -113,6 +113,10 @@ class MarketInputs:
     surface : engine.pricing.surface.VolSurface, optional
         Vol surface from an option chain: marks, Greeks and VaR of positions without their own
         ``iv`` use its vol at their strike and expiry instead of ``market.vol``.
+    outcomes : pandas.DataFrame, optional
+        Recorded expiry outcomes (:func:`engine.risk.expiry.read_outcomes`).
+    clock : engine.data.clock.ValuationClock, optional
+        The run's valuation date, its source and freshness (About sheet, terminal notes).
     sources : dict
         Where each input came from (file names), shown on the About sheet and in ``--json``.
     """
@@ -123,6 +127,8 @@ class MarketInputs:
     previous_value: float | None = None
     contribution: float = 0.0
     surface: Any = None
+    outcomes: Any = None
+    clock: Any = None
     sources: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
@@ -282,7 +288,19 @@ def risk_figures(positions: Any, config: PlanConfig, market: MarketInputs | None
 
         rep["iv"] = to_jsonable(iv_rank_percentile(mi.iv_history, window=config.risk.iv_history_days))
     rep["surface"] = surface_summary(mi.surface)
+    rep.update(expiry_figures(positions, config, mi, marked))
     return rep
+
+
+def expiry_figures(positions: Any, config: PlanConfig, market: MarketInputs, marked: Any) -> dict[str, Any]:
+    """``expired`` (what to do about each lot past expiry), ``events`` (position events) and
+    ``shares_held`` (from recorded assignments), JSON-ready (:mod:`engine.risk.expiry`)."""
+    from engine.risk.expiry import expiry_actions, position_events, shares_from_outcomes
+
+    shares = shares_from_outcomes(market.outcomes, positions, config.capital.contract_multiplier)
+    actions = expiry_actions(positions, config, outcomes=market.outcomes, prices=market.prices)
+    events = position_events(marked, config, outcomes=market.outcomes, shares_held=shares)
+    return {"expired": to_jsonable(actions), "events": to_jsonable(events), "shares_held": shares}
 
 
 def surface_summary(surface: Any) -> dict[str, Any] | None:
@@ -307,6 +325,8 @@ def _risk(data: ReportData) -> None:
     data.results["risk_inputs"] = rep["inputs"]
     data.results["iv"] = rep["iv"]
     data.results["surface"] = rep["surface"]
+    data.results["expired"] = rep["expired"]
+    data.results["events"] = rep["events"]
 
 
 def _assignment(data: ReportData) -> None:
@@ -425,10 +445,14 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
         "timestamp": (timestamp or report_timestamp()).isoformat(sep=" "),
         "paths": int(paths if paths is not None else config.simulation.paths),
         "seed": int(seed if seed is not None else config.simulation.seed),
-        "valuation_date": config.market.valuation_date,
+        "valuation_date": config.valuation_date.isoformat(),
         "sources": dict(sources or {}),
     }
     mi = market or MarketInputs()
+    if mi.clock is not None:
+        meta["valuation_source"] = mi.clock.source
+        meta["freshness"] = mi.clock.freshness
+        meta["clock_notes"] = list(mi.clock.notes)
     meta["sources"].update({k: v for k, v in mi.sources.items() if v})
     if mi.iv_history is not None:
         # a measured IV percentile replaces the config's stated one everywhere (hedge-ratio rule,
@@ -439,7 +463,7 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
         if measured == measured:  # not NaN (enough history)
             config = config.replace(market__iv_percentile=round(float(measured), 6))
             meta["iv_percentile_source"] = f"measured from {mi.sources.get('iv_history') or 'IV history'}"
-            meta["valuation_date"] = config.market.valuation_date
+            meta["valuation_date"] = config.valuation_date.isoformat()
     data = ReportData(config=config, positions=positions, meta=meta, market=mi)
     for name, func, module in STEPS:
         try:

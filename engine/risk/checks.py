@@ -23,6 +23,10 @@ if all of them were assigned, ``strike x 100 x contracts`` (summed over expiries
 Status is ``"ALERT"``, ``"OK"``, or ``"N/A"`` when an input is missing (no yesterday's value,
 no IV history); the detail column says what was used.
 
+Lots past expiry (expiry before the valuation date) are left out of every figure: Greeks,
+VaR, concentration and all the alerts (:func:`engine.risk.expiry.split_expired`; they are
+listed with what to do by :func:`engine.risk.expiry.expiry_actions`).
+
 References
 ----------
 Hull, *Risk Management and Financial Institutions* (2018), ch. 12 (VaR limits), ch. 8 (Greeks
@@ -203,6 +207,10 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         from engine.risk.book import mark_book
 
         marked = mark_book(positions, config, valuation_date=vd)
+    from engine.risk.expiry import split_expired
+
+    # lots past expiry are out of every figure below (engine.risk.expiry lists them instead)
+    positions, marked, _ = split_expired(positions, vd, marked)
     spot = float(config.market.spot)
     g = portfolio_greeks(marked, shares=shares, spot=spot)
     rows = []
@@ -313,7 +321,8 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
         ``valuation_date`` (ISO text), ``portfolio_value``, ``greeks`` (see
         :func:`portfolio_greeks`), ``var`` (the :func:`engine.risk.var.value_at_risk` dict),
         ``alerts`` (list of dicts alert/value/threshold/status/detail; NaN as ``None``),
-        ``alerting`` (names with status ALERT) and ``any_alert`` (bool).
+        ``alerting`` (names with status ALERT), ``any_alert`` (bool) and ``expired_lots``
+        (lots past expiry, left out of every figure).
 
     Examples
     --------
@@ -321,15 +330,17 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
     >>> from engine.data.positions import example_positions
     >>> rep = risk_report(example_positions(), default_config())
     >>> sorted(rep)[:4]
-    ['alerting', 'alerts', 'any_alert', 'greeks']
+    ['alerting', 'alerts', 'any_alert', 'expired_lots']
     """
     from engine.risk.book import mark_book
+    from engine.risk.expiry import split_expired
     from engine.risk.var import value_at_risk
 
     vd = kwargs.get("valuation_date") or config.valuation_date
     marked = kwargs.pop("marked", None)
     if marked is None:
         marked = mark_book(positions, config, valuation_date=vd)
+    positions, marked, expired = split_expired(positions, vd, marked)
     var_result = kwargs.pop("var_result", None)
     if var_result is None:
         var_result = value_at_risk(positions, config, shares=kwargs.get("shares", 0.0),
@@ -345,4 +356,5 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
         "alerts": alerts,
         "alerting": [a["alert"] for a in alerts if a["status"] == "ALERT"],
         "any_alert": any(a["status"] == "ALERT" for a in alerts),
+        "expired_lots": int(len(expired)),
     }
