@@ -78,17 +78,43 @@ def daily_returns(equity, contributions=None) -> np.ndarray:
         return np.where(ok, (e[1:] - c[1:]) / np.where(ok, prev, 1.0) - 1.0, np.nan)
 
 
+def _columns(returns) -> tuple[np.ndarray, Any]:
+    """Returns as a 2-D float array (one column per series) and a function shaping the result.
+
+    empyrical's convention: 1-D input (list, ndarray, Series) gives a float; 2-D gives one value
+    per column, an ndarray for an ndarray and a Series indexed by the columns for a DataFrame.
+    """
+    import sys
+
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(returns, pd.DataFrame):
+        cols = returns.columns
+        return returns.to_numpy(dtype=float), lambda v: pd.Series(v, index=cols, dtype=float)
+    r = np.asarray(returns, dtype=float)
+    if r.ndim == 2:
+        return r, lambda v: v
+    return r.reshape(-1, 1), lambda v: float(v[0])
+
+
 def sharpe_ratio(returns, risk_free: float = 0.0, periods: int = 252):
     """Annualized Sharpe ratio of periodic returns (NaN with fewer than 2 returns or zero spread).
 
+    ``(mean(r) - risk_free / periods) / std(r, ddof=1) * sqrt(periods)`` over the finite returns.
+
     Parameters
     ----------
-    returns : array_like
-        1-D (a float) or 2-D (one value per column); NaNs are dropped.
+    returns : array_like, pandas.Series or pandas.DataFrame
+        1-D (a float) or 2-D (one value per column: an ndarray, or a Series indexed by the
+        columns of a DataFrame); NaNs are dropped per column.
     risk_free : float
         Annual risk-free rate (continuous-ish; ``rf/periods`` per period).
     periods : int
         Periods per year (252 for daily).
+
+    References
+    ----------
+    Sharpe, W. F. (1994), "The Sharpe Ratio", *Journal of Portfolio Management* 21(1); the
+    annualization as in empyrical's ``sharpe_ratio``.
 
     Examples
     --------
@@ -97,35 +123,41 @@ def sharpe_ratio(returns, risk_free: float = 0.0, periods: int = 252):
     >>> round(sharpe_ratio([0.01, 0.03]), 4)
     22.4499
     """
-    r = np.asarray(returns, dtype=float)
-    if r.ndim == 2:
-        return np.array([sharpe_ratio(r[:, j], risk_free, periods) for j in range(r.shape[1])])
-    r = r[np.isfinite(r)]
-    if r.size < 2:
-        return float("nan")
-    sd = r.std(ddof=1)
-    if sd == 0:
-        return float("nan")
-    return float((r.mean() - risk_free / periods) / sd * math.sqrt(periods))
+    r, shape = _columns(returns)
+    ok = np.isfinite(r)
+    n = ok.sum(axis=0)
+    x = np.where(ok, r, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x.sum(axis=0) / n
+        var = (np.where(ok, x - mean, 0.0) ** 2).sum(axis=0) / (n - 1)
+        sd = np.sqrt(var)
+        out = (mean - risk_free / periods) / sd * math.sqrt(periods)
+    out = np.where((n < 2) | ~(sd > 0), np.nan, out)
+    return shape(out)
 
 
 def max_drawdown(returns):
     """Largest fall of the compounded index from its running peak, a positive fraction.
 
-    NaN for no returns; the index starts at 1 before the first return.
+    NaN for no returns; the index starts at 1 before the first return; a NaN return is a
+    period left out (the index does not move).  1-D input gives a float, 2-D one value per
+    column (a Series for a DataFrame), as :func:`sharpe_ratio`.
+
+    References
+    ----------
+    Magdon-Ismail, M. and Atiya, A. (2004), "Maximum drawdown", *Risk* 17(10); empyrical's
+    ``max_drawdown``.
 
     >>> round(max_drawdown([0.1, -0.5, 0.2]), 6)
     0.5
     """
-    r = np.asarray(returns, dtype=float)
-    if r.ndim == 2:
-        return np.array([max_drawdown(r[:, j]) for j in range(r.shape[1])])
-    r = r[np.isfinite(r)]
-    if r.size == 0:
-        return float("nan")
-    idx = np.concatenate([[1.0], np.cumprod(1.0 + r)])
-    peak = np.maximum.accumulate(idx)
-    return float(np.max(1.0 - idx / peak))
+    r, shape = _columns(returns)
+    ok = np.isfinite(r)
+    growth = np.where(ok, 1.0 + r, 1.0)
+    idx = np.vstack([np.ones((1, r.shape[1])), np.cumprod(growth, axis=0)])
+    peak = np.maximum.accumulate(idx, axis=0)
+    out = np.max(1.0 - idx / peak, axis=0)
+    return shape(np.where(ok.sum(axis=0) == 0, np.nan, out))
 
 
 def weekly_return(dates, returns, as_of: _dt.date | None = None) -> float:

@@ -1,0 +1,394 @@
+"""Shared pieces of the ``volarb`` commands: exit codes, input loaders, tables, JSON, progress, argparse types."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+
+
+EXIT_ALERT = 1
+
+
+EXIT_INPUT = 2
+
+
+EXIT_INTERRUPT = 130
+
+
+class CliError(Exception):
+    """An error the user can fix; printed as one line, exit status 2."""
+
+
+def is_workbook(path: Path) -> bool:
+    return path.suffix.lower() in (".xlsx", ".xlsm")
+
+
+def load_input(path: str | None, what: str) -> tuple[Any, str]:
+    """The config or the positions from a file, a report workbook's sheet, or the built-in example.
+
+    ``what`` is "config" (TOML, or a workbook's Inputs sheet) or "positions" (CSV, or a
+    workbook's Positions sheet).  Returns the value and a description of its source.
+    """
+    import engine.config as cfg_mod
+    import engine.data.positions as pos_mod
+
+    example, read_file, read_sheet, sheet, builtin = {
+        "config": (cfg_mod.default_config, cfg_mod.load_config, "read_config_sheet", "Inputs",
+                   "built-in example (the plan's parameters)"),
+        "positions": (pos_mod.example_positions, pos_mod.read_positions, "read_positions_sheet",
+                      "Positions", "built-in example (the plan's 38 short puts)"),
+    }[what]
+    if not path:
+        return example(), builtin
+    p = Path(path)
+    if is_workbook(p):
+        import workbook.io as wio  # openpyxl only when a workbook is read
+
+        return getattr(wio, read_sheet)(wio.load_user_workbook(p), str(p)), f"{p} (sheet {sheet})"
+    if not p.exists():
+        raise CliError(f"{p}: {what} file not found")
+    return read_file(p), str(p)
+
+
+def load_config_arg(path: str | None) -> tuple[Any, str]:
+    """Config from a TOML file, a report workbook's Inputs sheet, or the built-in example."""
+    return load_input(path, "config")
+
+
+def load_positions_arg(path: str | None) -> tuple[Any, str]:
+    """Positions from a CSV, a report workbook's Positions sheet, or the built-in example."""
+    return load_input(path, "positions")
+
+
+def load_inputs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, str]]:
+    cfg, csrc = load_config_arg(getattr(args, "config", None))
+    pos, psrc = load_positions_arg(getattr(args, "positions", None))
+    return cfg, pos, {"config": csrc, "positions": psrc}
+
+
+def read_data_file(path: str, reader: Any, what: str, flag: str, columns: str) -> Any:
+    """Read one optional input file with ``reader``; every failure is one line naming the file."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists():
+        raise CliError(f"{p}: {what} file not found ({flag})")
+    if p.is_dir():
+        raise CliError(f"{p}: is a folder, expected a {what} CSV ({flag})")
+    try:
+        df = reader(p)
+    except pd.errors.EmptyDataError:
+        raise CliError(f"{p.name}: the file is empty (expected a header line: {columns})") from None
+    except pd.errors.ParserError as exc:
+        raise CliError(f"{p.name}: not a valid CSV ({one_line(exc)})") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{p.name}: not UTF-8 text; save the CSV as UTF-8") from None
+    if isinstance(df, pd.DataFrame) and df.empty:  # a chain reader returns a VolSurface
+        raise CliError(f"{p.name}: no data rows after the header (expected {columns})")
+    return df
+
+
+def money_arg(text: str) -> float:
+    """argparse type: a positive dollar amount (``4100``, ``$4,100.50``)."""
+    try:
+        v = float(str(text).replace("$", "").replace(",", "").strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive dollar amount, got {text!r}") from None
+    if not (v > 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive dollar amount, got {text!r}")
+    return v
+
+
+def flow_arg(text: str) -> float:
+    """argparse type: a signed dollar amount (``4000``, ``-$1,500``): deposits +, withdrawals -."""
+    raw = str(text).replace("$", "").replace(",", "").strip()
+    try:
+        v = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a dollar amount (negative for a withdrawal), got {text!r}") from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a dollar amount (negative for a withdrawal), got {text!r}")
+    return v
+
+
+def apply_overrides(args: argparse.Namespace, cfg: Any) -> Any:
+    """The config with ``--portfolio-value`` applied (``account.starting_value``)."""
+    pv = getattr(args, "portfolio_value", None)
+    if pv is not None:
+        cfg = cfg.replace(account__starting_value=float(pv))
+    return cfg
+
+
+def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
+    """The optional market data of a run (``--iv-history``, ``--prices``, ``--chain``, ...).
+
+    Files are read and validated here, before any computation, so a bad file stops the run
+    with one line naming the file, line and column (exit 2).
+    """
+    from workbook.compute import MarketInputs
+
+    mi = MarketInputs(previous_value=getattr(args, "previous_value", None),
+                      contribution=getattr(args, "contribution", None) or 0.0)
+    if getattr(args, "iv_history", None):
+        from engine.data.ivhistory import read_iv_history
+
+        mi.iv_history = read_data_file(args.iv_history, read_iv_history, "IV history", "--iv-history", "date, iv")
+        mi.sources["iv_history"] = str(args.iv_history)
+    if getattr(args, "prices", None):
+        from engine.risk.var import read_price_history
+
+        mi.prices = read_data_file(args.prices, read_price_history, "price history", "--prices", "date, close")
+        mi.sources["prices"] = str(args.prices)
+    method = getattr(args, "var_method", None)
+    if method is None:
+        method = "historical" if mi.prices is not None else cfg.risk.var_method
+    mi.var_method = method
+    if method == "historical":
+        if mi.prices is None:
+            raise CliError("--var-method historical needs --prices CSV (daily closes: date, close)")
+        need = cfg.risk.var_horizon_days + 20
+        if len(mi.prices) < need:
+            raise CliError(f"{Path(args.prices).name}: {len(mi.prices)} closes; historical VaR over "
+                           f"{cfg.risk.var_horizon_days} day(s) needs at least {need} (--prices)")
+    if getattr(args, "chain", None):
+        from engine.pricing.surface import read_option_chain
+
+        mi.surface = read_data_file(args.chain, lambda p: read_option_chain(p, cfg), "option chain", "--chain",
+                                     "expiry, strike, kind, bid, ask")
+        mi.sources["chain"] = str(args.chain)
+    return mi
+
+
+def fmt_value(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        a = abs(v)
+        if a >= 1000:
+            return f"{v:,.2f}"
+        if a >= 1 or a == 0:
+            return f"{v:.4g}" if a < 10 else f"{v:.2f}"
+        return f"{v:.4f}"
+    return str(v)
+
+
+def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None,
+          right: Any = ()) -> str:
+    """Plain-text table of dict rows (numbers, and the columns named in ``right``, right-aligned)."""
+    from workbook.compute import to_jsonable
+
+    rows = [to_jsonable(r) for r in rows]
+    if not rows:
+        return (title + "\n" if title else "") + "(none)\n"
+    columns = columns or list(rows[0].keys())
+    cells = [[fmt_value(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(str(c)), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    numeric = [c in right or all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in columns]
+    out = [title] if title else []
+    out.append("  ".join(str(c).rjust(w) if n else str(c).ljust(w) for c, w, n in zip(columns, widths, numeric)))
+    out.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        out.append("  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(row, widths, numeric)))
+    return "\n".join(out) + "\n"
+
+
+def kv_table(d: dict[str, Any], title: str | None = None) -> str:
+    return table([{"quantity": k, "value": v} for k, v in d.items()], ["quantity", "value"], title)
+
+
+def frame_records(df: Any) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    return df.to_dict(orient="records") if isinstance(df, pd.DataFrame) else list(df)
+
+
+def emit_json(obj: Any) -> None:
+    from workbook.compute import to_jsonable
+
+    json.dump(to_jsonable(obj), sys.stdout, indent=2, sort_keys=False, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+class Progress:
+    """tqdm bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, desc: str) -> None:
+        self.bar = None
+        if sys.stderr.isatty() and not os.environ.get("VOLARB_NO_PROGRESS"):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False, unit="step")
+
+    def __call__(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(name)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def compute_data(args: argparse.Namespace, cfg: Any, pos: Any, sources: dict[str, str]) -> Any:
+    from workbook.compute import STEPS, compute_report
+
+    paths = getattr(args, "paths", None)
+    seed = getattr(args, "seed", None)
+    market = load_market_inputs(args, cfg)
+    bar = Progress(len(STEPS), "volarb")
+    try:
+        return compute_report(cfg, pos, paths=paths, seed=seed, sources=sources, progress=bar, market=market)
+    finally:
+        bar.close()
+
+
+def report_summary(data: Any, out: Path | None) -> str:
+    res = data.results
+    split = res.get("premium_split", {})
+    lines = []
+    if out is not None:
+        lines.append(f"wrote {out}")
+    book = res.get("book", {})
+    kelly = res.get("kelly", {})
+    var = res.get("var") or {}
+    d = {
+        "positions": len(data.positions),
+        "premium collected $": split.get("premium"),
+        "book value $": book.get("value"),
+        "unrealized P&L $": book.get("unrealized_pnl"),
+        "portfolio delta $": book.get("delta_dollars"),
+        "call hedge budget $": split.get("call_hedge_budget"),
+        "put expansion budget $": split.get("put_expansion_budget"),
+        "hedge ratio": res.get("hedge_ratio"),
+        "full Kelly": kelly.get("full_kelly"),
+        "VaR 95% $": var.get("var"),
+    }
+    lines.append(kv_table({k: v for k, v in d.items() if v is not None}).rstrip())
+    alerts = res.get("alerts")
+    if alerts is not None and len(alerts):
+        lines.append(table(frame_records(alerts), [c for c in ("alert", "status", "value", "threshold") if c in alerts.columns],
+                           "alerts").rstrip())
+    for name, why in data.missing.items():
+        lines.append(f"note: {name} not computed: {why}")
+    return "\n".join(lines) + "\n"
+
+
+def after_write(args: argparse.Namespace, data: Any, path: Path, backup: Path | None = None) -> int:
+    """After a report is saved: ``--recalc`` through LibreOffice, then ``--json`` or the summary."""
+    if args.recalc:
+        from workbook.recalc import recalculate_in_place
+
+        recalculate_in_place(path)
+    if args.json:
+        d = data.to_dict()
+        d["meta"]["out"] = str(path)
+        if backup is not None:
+            d["meta"]["backup"] = str(backup)
+        emit_json(d)
+    else:
+        sys.stdout.write(report_summary(data, path))
+        if backup is not None:
+            sys.stdout.write(f"backup of the previous file: {backup}\n")
+    return EXIT_OK
+
+
+def usage_examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {ln}" for ln in lines)
+
+
+def add_common(p: argparse.ArgumentParser, inputs: bool = True, json_flag: bool = True) -> None:
+    if inputs:
+        p.add_argument("--positions", metavar="CSV|XLSX",
+                       help="positions CSV (or a report's Positions sheet); default: the plan's 38 short puts")
+        p.add_argument("--config", metavar="TOML|XLSX",
+                       help="plan config TOML (or a report's Inputs sheet); default: the plan's parameters")
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print JSON (every figure) instead of tables")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
+
+
+def add_risk_args(p: argparse.ArgumentParser) -> None:
+    """Market data of the daily risk check (risk, build, refresh)."""
+    g = p.add_argument_group("risk-check inputs")
+    g.add_argument("--iv-history", metavar="CSV",
+                   help="implied-vol history (columns date, iv as a decimal): IV rank/percentile and the "
+                        "LOW_IV_ENVIRONMENT alert (N/A without it)")
+    g.add_argument("--prices", metavar="CSV",
+                   help="daily closes of the underlying (columns date, close) for historical VaR; "
+                        "selects --var-method historical unless another method is given")
+    g.add_argument("--var-method", choices=("full", "delta_gamma", "historical"),
+                   help="VaR method (default: config risk.var_method, or historical with --prices)")
+    g.add_argument("--previous-value", type=money_arg, metavar="$",
+                   help="yesterday's portfolio value, $: the DAILY_PNL_ALERT (N/A without it)")
+    g.add_argument("--contribution", type=flow_arg, metavar="$",
+                   help="money deposited since yesterday's value, $ (negative: withdrawn); the daily P&L "
+                        "nets it out, so the monthly deposit does not trip DAILY_PNL_ALERT")
+    g.add_argument("--chain", metavar="CSV",
+                   help="option chain (expiry, strike, kind, bid, ask): its implied-vol surface marks "
+                        "positions that have no iv of their own (instead of market.vol)")
+    add_portfolio_arg(p)
+
+
+def add_portfolio_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--portfolio-value", type=money_arg, metavar="$",
+                   help="today's portfolio value (net liquidation), $; overrides config account.starting_value")
+
+
+def add_market_args(p: argparse.ArgumentParser, with_vol: bool) -> None:
+    p.add_argument("--kind", choices=("put", "call"), default="put", help="option kind (default put)")
+    p.add_argument("--spot", type=float, help="underlying price $ (default: config market.spot, 3.15)")
+    if with_vol:
+        p.add_argument("--vol", type=float, help="annualized vol, decimal: 4.25 = 425%% (default: config market.vol)")
+    p.add_argument("--rate", type=float, help="continuous risk-free rate, decimal (default: config market.rate)")
+    p.add_argument("--q", type=float, help="continuous dividend yield (default: config market.dividend_yield)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--days", type=float, nargs="+", default=[30.0], help="calendar days to expiry (default 30)")
+    g.add_argument("--t", type=float, nargs="+", help="years to expiry (ACT/365)")
+    g.add_argument("--expiry", nargs="+", help="expiry date(s) YYYY-MM-DD (days from config valuation date)")
+    p.add_argument("--style", choices=("american", "european"), default="american", help="exercise style (default american)")
+    p.add_argument("--config", metavar="TOML|XLSX", help="take market defaults from this config")
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {text!r}")
+    return v
+
+
+def nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return v
+
+
+def one_line(exc: BaseException) -> str:
+    """The error text for the terminal: one problem per line.
+
+    Collected errors (several bad CSV cells, say) arrive as a heading line followed by one line
+    per problem; each problem goes on its own indented line, so every one names its file, line
+    and column and none is cut short.
+    """
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else type(exc).__name__
+    return "\n".join([lines[0], *("  " + ln for ln in lines[1:])])
