@@ -135,11 +135,11 @@ def resolve_clock(config: PlanConfig, as_of: _dt.date | None = None, now: _dt.da
         if builtin:
             notes.append(f"built-in example: valued at the plan's date {vd} (market.valuation_date), not today; "
                          "a config file of your own is valued today")
-        if not is_trading_day(vd, ex):
+        elif not is_trading_day(vd, ex):
             notes.append(f"valuation date {vd} is not a trading day on {ex} (kept as written in the config)")
     old = sessions_between(vd, today, ex)
     stale = old > config.data.stale_sessions
-    if stale:
+    if stale and not builtin:  # the built-in example's note already says it is not today
         notes.append(f"valuation date {vd} is {old} trading sessions before today ({today}): the figures are as "
                      f"of then (data.stale_sessions = {config.data.stale_sessions})")
     return config, ValuationClock(vd, source, today, old, stale, tuple(notes))

@@ -10,12 +10,14 @@ from typing import Any
 from workbook.cli.common import (
     EXIT_OK,
     CliError,
+    add_clock_args,
     add_common,
     add_risk_args,
     after_write,
     apply_overrides,
     compute_data,
     emit_json,
+    is_builtin,
     load_config_arg,
     load_inputs,
     load_positions_arg,
@@ -34,7 +36,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         raise CliError(f"{out}: the report is an .xlsx workbook; give --out a name ending in .xlsx")
     check_not_locked(out)
     cfg, pos, sources = load_inputs(args)
-    cfg = apply_overrides(args, cfg)
+    cfg = apply_overrides(args, cfg, is_builtin(sources))
     data = compute_data(args, cfg, pos, sources)
     wb = write_report(data)
     atomic_save(wb, out)
@@ -64,10 +66,18 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         from workbook import layout as L
         from workbook.io import inputs_key_cells
 
-        cfg = apply_overrides(args, cfg)
         cell = inputs_key_cells(wb[L.SHEET_INPUTS]).get("account.starting_value")
         if cell is not None:
             wb[L.SHEET_INPUTS][cell].value = float(args.portfolio_value)
+    cfg = apply_overrides(args, cfg)
+    if args.as_of is not None:
+        # the date asked for is written into the Inputs cell too, so the sheet and the figures agree
+        from workbook import layout as L
+        from workbook.io import inputs_key_cells
+
+        cell = inputs_key_cells(wb[L.SHEET_INPUTS]).get("market.valuation_date")
+        if cell is not None:
+            wb[L.SHEET_INPUTS][cell].value = cfg.market.valuation_date
     from workbook.io import read_about_risk_inputs
 
     _dropped_risk_inputs(read_about_risk_inputs(wb), args)
@@ -185,6 +195,7 @@ def register(sub: Any) -> None:
     p.add_argument("--paths", type=positive_int, help="simulation paths (default: config simulation.paths)")
     p.add_argument("--seed", type=nonneg_int, help="simulation seed (default: config simulation.seed)")
     p.add_argument("--recalc", action="store_true", help="store computed values with LibreOffice headless")
+    add_clock_args(p)
     add_risk_args(p)
     p.set_defaults(func=cmd_build)
 
@@ -198,6 +209,7 @@ def register(sub: Any) -> None:
     p.add_argument("--paths", type=positive_int, help="simulation paths (default: the Inputs sheet's)")
     p.add_argument("--seed", type=nonneg_int, help="simulation seed (default: the Inputs sheet's)")
     p.add_argument("--recalc", action="store_true", help="store computed values with LibreOffice headless")
+    add_clock_args(p)
     add_risk_args(p)
     p.set_defaults(func=cmd_refresh)
 

@@ -8,11 +8,13 @@ from typing import Any
 
 from workbook.cli.common import (
     EXIT_OK,
+    add_clock_args,
     add_common,
     add_portfolio_arg,
     apply_overrides,
     emit_json,
     frame_records,
+    is_builtin,
     load_inputs,
     nonneg_int,
     positive_int,
@@ -22,8 +24,8 @@ from workbook.cli.common import (
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    cfg, pos, _ = load_inputs(args)
-    cfg = apply_overrides(args, cfg)
+    cfg, pos, sources = load_inputs(args)
+    cfg = apply_overrides(args, cfg, is_builtin(sources))
     from engine.risk.simulate import simulate_plan
 
     paths = args.paths if args.paths is not None else cfg.simulation.paths
@@ -106,4 +108,5 @@ def register(sub: Any) -> None:
     p.add_argument("--paths", type=positive_int, help="paths (default: config simulation.paths)")
     p.add_argument("--seed", type=nonneg_int, help="seed (default: config simulation.seed)")
     add_portfolio_arg(p)
+    add_clock_args(p)
     p.set_defaults(func=cmd_simulate)
