@@ -66,7 +66,8 @@ class MarketConfig:
 
 @dataclass(frozen=True)
 class AccountConfig:
-    starting_value: float = _f(3792.0, "Portfolio value (net liquidation) at the start, $ (plan: $3,792).", 0.0, None)
+    starting_value: float = _f(3792.0, "Portfolio value (net liquidation) at the start, $ (plan: $3,792); every risk "
+                               "limit is a share of it, so it must be > 0.", 0.0, None, lo_open=True)
     monthly_addition: float = _f(4000.0, "New capital added every month, $ (plan: $4,000).", 0.0, None)
 
 
@@ -429,6 +430,9 @@ def _cross_checks(cfg: PlanConfig, src: str) -> None:
             _dt.date.fromisoformat(text)
         except ValueError:
             raise ConfigError(f"{src}: {key}: expected a date YYYY-MM-DD or \"today\", got {text!r}") from None
+    if not re.fullmatch(r"[A-Z0-9.]{1,6}", cfg.market.underlying.strip().upper()):
+        raise ConfigError(f"{src}: market.underlying: expected a ticker of 1-6 letters or digits (an OCC option "
+                          f"root), got {cfg.market.underlying!r}")
     bad = [c for c in cfg.alerts.channels if c not in ALERT_CHANNELS]
     if bad:
         raise ConfigError(f"{src}: alerts.channels: unknown channel {bad[0]!r} (allowed: {', '.join(ALERT_CHANNELS)})")

@@ -98,6 +98,9 @@ PLAN_TARGETS = {"conservative": (45_000.0, 55_000.0), "expected": (60_000.0, 70_
 STOCK_MAINTENANCE = 0.25  # FINRA 4210(c) minimum maintenance on long stock
 
 
+#: the smallest option price bought in the simulation, $ per share (one cent, the minimum tick)
+MIN_OPTION_PRICE = 0.01
+
 class SimulationError(VolarbInputError):
     """Bad argument to the simulation (message names it and the rule)."""
 
@@ -408,8 +411,8 @@ class _Plan:
             kk = np.full(n, float(k))
             price = self._trade_price(-1.0, spot, kk, put_steps, iv)
             cpc = np.asarray(capital_per_contract(cfg.capital.model, spot, kk, price, "put", cfg.capital))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cnt = np.where(self.alive & (cpc > 0), np.floor(budget * wgt / cpc), 0.0)
+            sell = self.alive & (cpc > 0)
+            cnt = np.floor(np.divide(budget * wgt, cpc, out=np.zeros(n), where=sell))
             cnt = np.where(np.isfinite(cnt), np.maximum(cnt, 0.0), 0.0)
             self.cash += cnt * price * mult
             collected += cnt * price * mult
@@ -421,8 +424,10 @@ class _Plan:
             k = _round_to(rung.moneyness * spot, inc)
             steps = max(1, round(rung.dte * STEPS_PER_YEAR / 365.0))
             price = self._trade_price(1.0, spot, k, steps, iv)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cnt = np.where(self.alive & (price > 0), np.floor(hedge_budget * rung.share / (price * mult)), 0.0)
+            # a call quoted below one cent (far out of the money on a path that fell) is not bought:
+            # dividing by it overflows and would buy an absurd count (#11: projection.months = 120)
+            buy = self.alive & (price >= MIN_OPTION_PRICE)
+            cnt = np.floor(np.divide(hedge_budget * rung.share, price * mult, out=np.zeros(n), where=buy))
             cnt = np.where(np.isfinite(cnt), cnt, 0.0)
             self.cash -= cnt * price * mult
             self.slots.append(_Slot(1.0, k, step + steps, cnt, price, "hedge"))

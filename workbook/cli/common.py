@@ -380,36 +380,77 @@ def emit_json(obj: Any) -> None:
 
 
 class Progress:
-    """tqdm bar on stderr, only when stderr is a terminal."""
+    """tqdm bar on stderr, only when stderr is a terminal (and ``VOLARB_NO_PROGRESS`` is unset).
 
-    def __init__(self, total: int, desc: str) -> None:
+    ``bar(name)`` counts one finished step and shows its name; :meth:`label` shows what runs
+    next without counting (the save of a large report); :meth:`to` moves a bar counted in
+    units (paths) to an absolute position.
+    """
+
+    def __init__(self, total: int, desc: str, unit: str = "step") -> None:
         self.bar = None
         if sys.stderr.isatty() and not os.environ.get("VOLARB_NO_PROGRESS"):
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False, unit="step")
+            self.bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False, unit=unit,
+                            unit_scale=unit != "step")
 
     def __call__(self, name: str) -> None:
         if self.bar is not None:
             self.bar.set_postfix_str(name)
             self.bar.update(1)
 
+    def label(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text)
+
+    def to(self, done: int, total: int | None = None) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def compute_data(args: argparse.Namespace, cfg: Any, pos: Any, sources: dict[str, str]) -> Any:
+def compute_data(args: argparse.Namespace, cfg: Any, pos: Any, sources: dict[str, str],
+                 bar: Progress | None = None) -> Any:
+    """Every engine step of a report; ``bar`` (owned by the caller, who closes it) counts them,
+    else a bar of its own is shown and closed here."""
     from workbook.compute import STEPS, compute_report
 
     paths = getattr(args, "paths", None)
     seed = getattr(args, "seed", None)
     market = load_market_inputs(args, cfg)
-    bar = Progress(len(STEPS), "volarb")
+    own = bar is None
+    bar = bar if bar is not None else Progress(len(STEPS), "volarb")
     try:
         return compute_report(cfg, pos, paths=paths, seed=seed, sources=sources, progress=bar, market=market)
     finally:
+        if own:
+            bar.close()
+
+
+def save_with_progress(args: argparse.Namespace, cfg: Any, pos: Any, sources: dict[str, str], make_wb: Any,
+                       save: Any) -> Any:
+    """Compute, write the sheets and save, with one bar over all of it (steps + sheets + save).
+
+    ``make_wb(data)`` returns the workbook; ``save(wb)`` writes it.  Returns the data.
+    """
+    from workbook.compute import STEPS
+
+    bar = Progress(len(STEPS) + 2, f"volarb {getattr(args, 'command', '')}".strip())
+    try:
+        data = compute_data(args, cfg, pos, sources, bar=bar)
+        bar.label("writing sheets")
+        wb = make_wb(data)
+        bar("sheets written")
+        bar.label("saving")
+        save(wb)
+        bar("saved")
+    finally:
         bar.close()
+    return data
 
 
 def report_summary(data: Any, out: Path | None) -> str:
@@ -496,6 +537,9 @@ def add_risk_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--chain", metavar="CSV",
                    help="option chain (expiry, strike, kind, bid, ask): its implied-vol surface marks "
                         "positions that have no iv of their own (instead of market.vol)")
+    g.add_argument("--outcomes", metavar="CSV",
+                   help="recorded expiry outcomes (underlying, kind, side, strike, expiry, outcome: "
+                        "expired_worthless/assigned/exercised/closed); default: config alerts.outcomes_file")
     add_portfolio_arg(p)
 
 

@@ -296,7 +296,6 @@ def register(sub: Any) -> None:
                    help="deliver on this channel (repeatable; default: config alerts.channels)")
     p.add_argument("--state", metavar="JSON", help="alert state file (default: config alerts.state_file)")
     p.add_argument("--dry-run", action="store_true", help="do not send or record alerts")
-    p.add_argument("--outcomes", metavar="CSV", help="recorded expiry outcomes (default: config alerts.outcomes_file)")
     p.add_argument("--paths", type=positive_int, help="simulation paths of the report (default: config)")
     p.add_argument("--seed", type=nonneg_int, help="simulation seed of the report (default: config)")
     p.add_argument("--recalc", action="store_true", help=argparse.SUPPRESS)

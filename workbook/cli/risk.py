@@ -105,9 +105,6 @@ def register(sub: Any) -> None:
     add_common(p)
     p.add_argument("--fail-on-alert", action="store_true", help="exit with status 1 when any alert fires")
     p.add_argument("--email", action="store_true", help="email the alert summary (config [email] section)")
-    p.add_argument("--outcomes", metavar="CSV",
-                   help="recorded expiry outcomes (underlying, kind, side, strike, expiry, outcome); default: "
-                        "config alerts.outcomes_file")
     add_clock_args(p)
     add_risk_args(p)
     p.set_defaults(func=cmd_risk)

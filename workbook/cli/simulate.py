@@ -8,6 +8,7 @@ from typing import Any
 
 from workbook.cli.common import (
     EXIT_OK,
+    Progress,
     add_clock_args,
     add_common,
     add_portfolio_arg,
@@ -30,7 +31,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     paths = args.paths if args.paths is not None else cfg.simulation.paths
     seed = args.seed if args.seed is not None else cfg.simulation.seed
-    result = simulate_plan(cfg, pos, paths, seed)
+    # chunks of about a twentieth of the paths so the bar moves (chunking does not change results)
+    chunk = min(cfg.simulation.chunk_size, max(500, -(-paths // 20)))
+    bar = Progress(paths, "volarb simulate", unit="path")
+    try:
+        result = simulate_plan(cfg, pos, paths, seed, chunk_size=chunk, progress=bar.to)
+    finally:
+        bar.close()
     d = result.to_dict()
     if args.json:
         emit_json({"paths": paths, "seed": seed, **d})
