@@ -1,11 +1,13 @@
-"""Regenerate the generated sections of README.md.
+"""Regenerate the generated sections of the docs site's pages.
 
-Sections: the config keys table (from engine/config.py), the audit of the plan's printed
-numbers (from engine.plan.projection.plan_discrepancies), and docs/excel.md, docs/cli.md and
-docs/benchmarks.md included verbatim (edit those files, not the README copy).
+Sections, each between ``<!-- name:start -->`` and ``<!-- name:end -->`` markers in a page under
+docs/: the config keys table (from engine/config.py) in docs/config.md, and the findings and the
+audit of the plan's printed numbers (from engine.plan.projection.plan_discrepancies and a run of the
+engine on the built-in example) in docs/findings.md. A section may appear in any page of docs/;
+every page is scanned. The API reference pages are generated separately (tools/gen_api_docs.py).
 
-Usage: ``python tools/gen_readme.py`` rewrites README.md in place; ``--check`` exits 1 when the
-README is out of date (tests/test_docs.py runs the check).
+Usage: ``python tools/gen_docs.py`` rewrites the pages in place; ``--check`` exits 1 when a page
+is out of date (tests/test_docs.py runs the check).
 """
 
 from __future__ import annotations
@@ -42,35 +44,6 @@ def config_table() -> str:
     for r in config_reference():
         lines.append(f"| `{r['key']}` | {r['default']} | {r['allowed']} | {r['meaning']} |")
     return "\n".join(lines)
-
-
-def _include(name: str):
-    """docs/<name> verbatim, with its headings shifted so the top level is ``##``."""
-
-    def read() -> str:
-        lines = (ROOT / "docs" / name).read_text(encoding="utf-8").strip().splitlines()
-        in_code = False
-        levels = []
-        for line in lines:
-            in_code ^= line.startswith("```")
-            if not in_code and line.startswith("#"):
-                levels.append(len(line) - len(line.lstrip("#")))
-        shift = 2 - min(levels) if levels else 0
-        out, in_code = [], False
-        for line in lines:
-            if line.startswith("```"):
-                in_code = not in_code
-            elif not in_code and line.startswith("#") and shift:
-                line = "#" * shift + line if shift > 0 else line[-shift:]
-            out.append(line)
-        return "\n".join(out)
-
-    return read
-
-
-for _name, _file in (("excel", "excel.md"), ("cli", "cli.md"), ("bench", "benchmarks.md"),
-                     ("architecture", "architecture.md")):
-    SECTIONS[_name] = _include(_file)
 
 
 @section("findings")
@@ -115,7 +88,7 @@ def findings() -> str:
         f"call (forced liquidation) {sim['prob_margin_call']:.0%}; of reaching the plan's \"expected\" "
         f"$60,000-$70,000 {tgt['in_range']:.1%}.",
         "",
-        "These figures are regenerated from the code (`python tools/gen_readme.py`; a test checks "
+        "These figures are regenerated from the code (`python tools/gen_docs.py`; a test checks "
         "they are current); `volarb build` puts them, and their distributions, in the report.",
     ])
 
@@ -144,16 +117,29 @@ def render(text: str) -> str:
     return text
 
 
-def main(argv: list[str]) -> int:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    new = render(text)
-    if "--check" in argv:
-        if new != text:
-            print("README.md generated sections are out of date: run python tools/gen_readme.py")
-            return 1
-        return 0
-    readme.write_text(new, encoding="utf-8")
+def pages(root: Path = ROOT) -> list[Path]:
+    """Every Markdown page of docs/ that holds at least one generated section."""
+    found = []
+    for page in sorted((root / "docs").rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        if any(f"<!-- {name}:start -->" in text for name in SECTIONS):
+            found.append(page)
+    return found
+
+
+def main(argv: list[str], root: Path = ROOT) -> int:
+    stale = []
+    for page in pages(root):
+        text = page.read_text(encoding="utf-8")
+        new = render(text)
+        if new == text:
+            continue
+        stale.append(page.relative_to(root))
+        if "--check" not in argv:
+            page.write_text(new, encoding="utf-8")
+    if "--check" in argv and stale:
+        print(f"generated sections out of date in {', '.join(map(str, stale))}: run python tools/gen_docs.py")
+        return 1
     return 0
 
 
