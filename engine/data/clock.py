@@ -139,7 +139,7 @@ def resolve_clock(config: PlanConfig, as_of: _dt.date | None = None, now: _dt.da
             notes.append(f"valuation date {vd} is not a trading day on {ex} (kept as written in the config)")
     old = sessions_between(vd, today, ex)
     stale = old > config.data.stale_sessions
-    if stale and not builtin:  # the built-in example's note already says it is not today
+    if stale and source != "built-in example":  # that note already says it is not today
         notes.append(f"valuation date {vd} is {old} trading sessions before today ({today}): the figures are as "
                      f"of then (data.stale_sessions = {config.data.stale_sessions})")
     return config, ValuationClock(vd, source, today, old, stale, tuple(notes))

@@ -38,6 +38,8 @@ __all__ = ["MarketDataError", "MarketSnapshot", "AtmIv", "CHAIN_FILE_COLUMNS", "
            "check_snapshot", "atm_iv", "merge_history"]
 
 CHAIN_FILE_COLUMNS = ("expiry", "strike", "kind", "bid", "ask", "iv", "open_interest")
+#: an implied vol below this (0.1%) is a provider's "could not invert" placeholder, not a vol
+IV_PLACEHOLDER = 1e-3
 #: Kinds of :class:`MarketDataError` (each exits 3 in the CLI, previous files untouched).
 FAULTS = ("unreachable", "rate_limited", "empty_chain", "malformed", "no_options", "stale")
 
@@ -128,7 +130,8 @@ def chain_frame(rows, source: str):
     """Validate provider chain rows (dicts) into the ``chain.csv`` table.
 
     Each row needs ``expiry``, ``strike``, ``kind`` (put/call, P/C), ``bid`` and ``ask``;
-    ``iv`` (decimal) and ``open_interest`` are optional.  A quote without a two-sided market
+    ``iv`` (decimal; below 0.1% it is a placeholder and left blank) and ``open_interest`` are
+    optional.  A quote without a two-sided market
     (bid or ask missing, ask < bid, or ask 0) is dropped: it is no price.
 
     Raises
@@ -159,8 +162,8 @@ def chain_frame(rows, source: str):
                                   f"({type(exc).__name__}: {exc}); expected expiry, strike, kind, bid, ask") from None
         if not (rec["strike"] > 0):
             raise MarketDataError("malformed", f"{source}: chain row {i + 1}: strike must be > 0, got {r['strike']!r}")
-        if rec["iv"] == rec["iv"] and not rec["iv"] > 0:
-            rec["iv"] = math.nan  # Yahoo reports 0 / 1e-5 for quotes it could not invert
+        if rec["iv"] == rec["iv"] and not rec["iv"] >= IV_PLACEHOLDER:
+            rec["iv"] = math.nan  # Yahoo reports 0 or 1e-05 for quotes it could not invert
         if rec["bid"] == rec["bid"] and rec["ask"] == rec["ask"] and 0 <= rec["bid"] <= rec["ask"] and rec["ask"] > 0:
             out.append(rec)
     if not out:

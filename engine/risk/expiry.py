@@ -238,8 +238,10 @@ def read_outcomes(path: str | Path):
         und = r["underlying"].strip().upper()
         rows.append({"underlying": und, "kind": kind, "side": side, "strike": strike, "expiry": expiry,
                      "outcome": outcome, "key": position_key(und, kind, side, strike, expiry)})
+    if len(errors) == 1:
+        raise OutcomesError(errors[0])
     if errors:
-        raise OutcomesError("\n".join([f"{p.name}: {len(errors)} bad outcome row(s)", *errors]))
+        raise OutcomesError("\n".join([f"{p.name}: {len(errors)} bad outcome rows", *errors]))
     return pd.DataFrame(rows, columns=[*OUTCOME_COLUMNS, "key"])
 
 

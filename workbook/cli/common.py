@@ -552,7 +552,8 @@ def add_market_args(p: argparse.ArgumentParser, with_vol: bool) -> None:
     p.add_argument("--kind", choices=("put", "call"), default="put", help="option kind (default put)")
     p.add_argument("--spot", type=float, help="underlying price $ (default: config market.spot, 3.15)")
     if with_vol:
-        p.add_argument("--vol", type=float, help="annualized vol, decimal: 4.25 = 425%% (default: config market.vol)")
+        p.add_argument("--vol", type=vol_arg, help="annualized vol, decimal 4.25 or percent 425%% "
+                                                   "(default: config market.vol)")
     p.add_argument("--rate", type=float, help="continuous risk-free rate, decimal (default: config market.rate)")
     p.add_argument("--q", type=float, help="continuous dividend yield (default: config market.dividend_yield)")
     g = p.add_mutually_exclusive_group()
