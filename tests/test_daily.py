@@ -188,3 +188,27 @@ def test_alert_state_dedup_unit(tmp_path):
         bad = tmp_path / "state-bad.json"
         bad.write_text("{not json")
         load_state(bad)
+
+
+def test_daily_on_a_report_moves_its_date(capsys, plan, monkeypatch):
+    """A report whose Inputs hold a fixed date: daily values it today (the clock pinned to
+    Tuesday 2025-10-21 here), says so, and writes "today" into the Inputs cell."""
+    import engine.data.calendar as cal
+    from workbook import layout as L
+    from workbook.io import inputs_key_cells
+
+    root, sent = plan
+    report = root / "report.xlsx"
+    code, _, err = run_cli(capsys, "build", "--config", root / "plan.toml", "--positions", root / "positions.csv",
+                           "--as-of", "2025-10-17", "--paths", "20", "--out", report)
+    assert code == 0, err
+    monkeypatch.setattr(cal, "_now_utc", lambda: dt.datetime(2025, 10, 21, 21, 0, tzinfo=dt.UTC))
+    code, out, err = run_cli(capsys, "daily", "--report", report, "--no-fetch", "--paths", "20", "--dry-run", "--json",
+                             "--folder", root / "nomd")
+    d = json.loads(out)
+    assert code == 1, err
+    assert d["valuation_date"] == "2025-10-21"
+    assert any("not at the config's fixed market.valuation_date 2025-10-17" in n for n in d["notes"])
+    ws = openpyxl.load_workbook(report)[L.SHEET_INPUTS]
+    assert ws[inputs_key_cells(ws)["market.valuation_date"]].value == "today"
+    assert sent == [] and not (root / "state.json").exists()  # --dry-run: nothing sent or recorded

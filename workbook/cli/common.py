@@ -392,8 +392,9 @@ class Progress:
         if sys.stderr.isatty() and not os.environ.get("VOLARB_NO_PROGRESS"):
             from tqdm import tqdm
 
+            # ncols from terminal_width(): a terminal that reports 0 columns would get an empty bar
             self.bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False, unit=unit,
-                            unit_scale=unit != "step")
+                            unit_scale=unit != "step", ncols=min(terminal_width(), 100))
 
     def __call__(self, name: str) -> None:
         if self.bar is not None:

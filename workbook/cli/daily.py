@@ -177,7 +177,14 @@ def _write_report(args: argparse.Namespace, cfg: Any, pos: Any, sources: dict, f
     check_not_locked(out)
     data = compute_data(args, cfg, pos, sources)
     if from_report:
+        from workbook import layout as L
+        from workbook.io import inputs_key_cells
+
         wb = load_user_workbook(out)
+        # the Inputs cell says what the figures used: "today", or the --as-of date
+        cell = inputs_key_cells(wb[L.SHEET_INPUTS]).get("market.valuation_date")
+        if cell is not None:
+            wb[L.SHEET_INPUTS][cell].value = cfg.market.valuation_date
         refresh_workbook(wb, data)
         make_backup(out)
     else:
@@ -203,9 +210,16 @@ def cmd_daily(args: argparse.Namespace) -> int:
         sources = {"config": f"{report} (sheet Inputs)", "positions": f"{report} (sheet Positions)"}
     else:
         cfg, pos, sources = load_inputs(args)
+    notes: list[str] = []
+    fixed = cfg.market.valuation_date
+    if args.as_of is None and fixed.strip().lower() != "today" and not is_builtin(sources):
+        # the morning routine values today's book: a date left in the config or the report's
+        # Inputs sheet would freeze it (DTE never shrinking); --as-of re-runs a past day
+        cfg = cfg.replace(market__valuation_date="today")
+        notes.append(f"valued today, not at the config's fixed market.valuation_date {fixed} "
+                     "(use --as-of to re-run a past day)")
     cfg = apply_overrides(args, cfg, is_builtin(sources))
     now = reference_now(args.clock, args.as_of is not None, cfg.execution.exchange)
-    notes: list[str] = []
     data_fault = None
     provider = args.provider or (cfg.data.provider if cfg.data.provider != "none" else None)
     if provider and not args.no_fetch:
