@@ -212,3 +212,26 @@ def test_daily_on_a_report_moves_its_date(capsys, plan, monkeypatch):
     ws = openpyxl.load_workbook(report)[L.SHEET_INPUTS]
     assert ws[inputs_key_cells(ws)["market.valuation_date"]].value == "today"
     assert sent == [] and not (root / "state.json").exists()  # --dry-run: nothing sent or recorded
+
+
+def test_email_channel_gets_only_the_new_alerts(capsys, plan, monkeypatch):
+    import connect.notify
+
+    root, _ = plan
+    mails = []
+
+    def record(report, cfg, **kw):
+        mails.append(report)
+        return {"sent": True, "recipients": list(cfg.email.recipients), "subject": "s", "server": "h:587"}
+
+    monkeypatch.setattr(connect.notify, "send_alert_email", record)
+    text = (root / "plan.toml").read_text().replace('channels = ["push"]', 'channels = ["email"]')
+    text += '[email]\nenabled = true\nsender = "me@example.org"\nrecipients = ["me@example.org"]\n'
+    (root / "plan.toml").write_text(text)
+    code, out, _ = _daily(capsys, root, "--as-of", "2025-10-17")
+    d = json.loads(out)
+    assert code == 1 and d["delivered"] == ["emailed me@example.org"] and len(mails) == 1
+    assert len(mails[0]["alerts"]) == len(d["alerts"]) and all(a["status"] == "ALERT" for a in mails[0]["alerts"])
+    assert any(a["detail"].startswith("[ASST 2025-12-19 P5 short]") for a in mails[0]["alerts"])
+    _daily(capsys, root, "--as-of", "2025-10-17")
+    assert len(mails) == 1

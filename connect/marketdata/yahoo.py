@@ -68,7 +68,8 @@ def fetch_raw(symbol: str, max_expiries: int = 8) -> dict[str, Any]:  # pragma: 
         expirations = list(t.options)
         if not expirations:
             raise MarketDataError("no_options", f"yahoo: {symbol} has no listed options")
-        chains, underlying = {}, {}
+        chains: dict[str, Any] = {}
+        underlying: dict[str, Any] = {}
         for e in expirations[:max_expiries]:
             oc = t.option_chain(e)
             chains[e] = {"calls": _records(oc.calls), "puts": _records(oc.puts)}

@@ -154,18 +154,19 @@ def chain_frame(rows, source: str):
     for i, r in enumerate(rows):
         try:
             kind = kinds[str(r["kind"]).strip().lower()]
-            rec = {"expiry": _date(r["expiry"]), "strike": _num(r["strike"]), "kind": kind,
-                   "bid": _num(r.get("bid")), "ask": _num(r.get("ask")), "iv": _num(r.get("iv")),
-                   "open_interest": _num(r.get("open_interest"))}
+            expiry = _date(r["expiry"])
+            strike, bid, ask = _num(r["strike"]), _num(r.get("bid")), _num(r.get("ask"))
+            iv, oi = _num(r.get("iv")), _num(r.get("open_interest"))
         except (KeyError, ValueError, TypeError, OverflowError) as exc:
             raise MarketDataError("malformed", f"{source}: chain row {i + 1} is malformed "
                                   f"({type(exc).__name__}: {exc}); expected expiry, strike, kind, bid, ask") from None
-        if not (rec["strike"] > 0):
+        if not (strike > 0):
             raise MarketDataError("malformed", f"{source}: chain row {i + 1}: strike must be > 0, got {r['strike']!r}")
-        if rec["iv"] == rec["iv"] and not rec["iv"] >= IV_PLACEHOLDER:
-            rec["iv"] = math.nan  # Yahoo reports 0 or 1e-05 for quotes it could not invert
-        if rec["bid"] == rec["bid"] and rec["ask"] == rec["ask"] and 0 <= rec["bid"] <= rec["ask"] and rec["ask"] > 0:
-            out.append(rec)
+        if iv == iv and not iv >= IV_PLACEHOLDER:
+            iv = math.nan  # Yahoo reports 0 or 1e-05 for quotes it could not invert
+        if bid == bid and ask == ask and 0 <= bid <= ask and ask > 0:
+            out.append({"expiry": expiry, "strike": strike, "kind": kind, "bid": bid, "ask": ask, "iv": iv,
+                        "open_interest": oi})
     if not out:
         raise MarketDataError("empty_chain", f"{source}: the option chain has no two-sided quote (bid and ask)")
     df = pd.DataFrame(out, columns=list(CHAIN_FILE_COLUMNS))
