@@ -235,3 +235,11 @@ def test_email_channel_gets_only_the_new_alerts(capsys, plan, monkeypatch):
     assert any(a["detail"].startswith("[ASST 2025-12-19 P5 short]") for a in mails[0]["alerts"])
     _daily(capsys, root, "--as-of", "2025-10-17")
     assert len(mails) == 1
+
+
+def test_market_folder_of_another_symbol_refused(capsys, plan):
+    root, _ = plan
+    assert _daily(capsys, root, "--as-of", "2025-10-17")[0] == 1
+    (root / "plan.toml").write_text((root / "plan.toml").read_text() + '[market]\nunderlying = "GME"\n')
+    code, out, err = _daily(capsys, root, "--as-of", "2025-10-17", "--no-fetch")
+    assert code == 2 and "spot.json: market data for ASST, but the config trades GME" in err

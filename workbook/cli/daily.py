@@ -131,6 +131,10 @@ def _market_folder_inputs(args: argparse.Namespace, cfg: Any, now: _dt.datetime)
         notes.append(f"no market data in {folder} (run volarb fetch, or set [data] provider): using the config's "
                      f"spot ${cfg.market.spot:.2f} and vol {cfg.market.vol:.0%}")
         return cfg, notes
+    want = (cfg.data.symbol or cfg.market.underlying).upper()
+    if mf.symbol.upper() != want:
+        raise CliError(f"{folder / 'spot.json'}: market data for {mf.symbol}, but the config trades {want} "
+                       "(market.underlying / data.symbol); fetch into another --folder")
     if args.spot is None:
         cfg = cfg.replace(market__spot=mf.spot)
     if args.vol is None and mf.atm_iv is not None:
