@@ -25,8 +25,9 @@ from engine._validate import VolarbInputError
 __all__ = [
     "ConfigError", "PlanConfig", "MarketConfig", "AccountConfig", "AllocationConfig",
     "StrikesConfig", "ReinvestmentGroup", "HedgeRung", "HedgeConfig", "KellyConfig",
-    "RiskConfig", "AssignmentConfig", "ExecutionConfig", "CapitalConfig", "ProjectionConfig",
-    "SimulationConfig", "EmailConfig", "DataConfig", "AlertsConfig", "TODAY", "default_config", "load_config", "config_from_dict",
+    "RiskConfig", "AssignmentConfig", "ExecutionConfig", "CapitalConfig", "MarginConfig", "ProjectionConfig",
+    "SimulationConfig", "EmailConfig", "DataConfig", "AlertsConfig", "TODAY", "default_config", "load_config",
+    "config_from_dict",
     "config_to_dict", "config_to_toml", "config_reference", "config_from_pairs", "SECTIONS",
 ]
 
@@ -42,8 +43,8 @@ class ConfigError(VolarbInputError):
 
 
 def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None,
-       choices: tuple[str, ...] | None = None, lo_open: bool = False) -> Any:
-    meta = {"doc": doc, "min": lo, "max": hi, "choices": choices, "lo_open": lo_open}
+       choices: tuple[str, ...] | None = None, lo_open: bool = False, alias: str | None = None) -> Any:
+    meta = {"doc": doc, "min": lo, "max": hi, "choices": choices, "lo_open": lo_open, "alias": alias}
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda d=default: tuple(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -184,13 +185,42 @@ class ExecutionConfig:
 
 @dataclass(frozen=True)
 class CapitalConfig:
-    model: str = _f("reg_t", "Capital per short put: premium (plan's literal formula), cash_secured, reg_t.",
+    model: str = _f("reg_t", "Capital per short put when sizing the plan, $ per contract on the net-liquidation basis "
+                    "(requirement net of the option's value): premium (the plan's literal formula), cash_secured, reg_t.",
                     choices=("premium", "cash_secured", "reg_t"))
-    reg_t_underlying_pct: float = _f(0.20, "Reg T: share of underlying value (CBOE/FINRA: 20%).", 0.0, 1.0)
-    reg_t_minimum_pct: float = _f(0.10, "Reg T: minimum share of strike (CBOE/FINRA: 10%).", 0.0, 1.0)
-    house_addon_pct: float = _f(0.0, "Broker house add-on as a share of underlying value.", 0.0, 1.0)
     contract_multiplier: int = _f(100, "Shares per contract.", 1, 10000)
-    stock_maintenance_pct: float = _f(0.25, "Maintenance margin on assigned shares held long (FINRA Rule 4210 minimum: 25%).", 0.0, 1.0)
+    # Legacy aliases (kept loading; the source of truth is [margin]; PlanConfig keeps them equal to it).
+    reg_t_underlying_pct: float = _f(0.20, "Legacy alias of margin.naked_underlying_pct.", 0.0, 1.0, alias="margin.naked_underlying_pct")
+    reg_t_minimum_pct: float = _f(0.10, "Legacy alias of margin.naked_minimum_pct.", 0.0, 1.0, alias="margin.naked_minimum_pct")
+    house_addon_pct: float = _f(0.0, "Legacy alias of margin.concentration_addon_pct.", 0.0, 1.0, alias="margin.concentration_addon_pct")
+    stock_maintenance_pct: float = _f(0.25, "Legacy alias of margin.stock_maintenance_pct.", 0.0, 1.0, alias="margin.stock_maintenance_pct")
+
+
+@dataclass(frozen=True)
+class MarginConfig:
+    """The account's margin rules (FINRA Rule 4210 / CBOE strategy-based minimums by default).
+
+    Defaults are the exchange minimums with no house rule, so the plan's literal figures stay
+    reproducible; a broker's own numbers (per-contract floor, low-priced-stock threshold,
+    concentration add-on) go here.  Used by :mod:`engine.plan.margin` and the account model.
+    """
+
+    account: str = _f("margin", "Account type: margin (Reg T strategy-based margin, FINRA 4210 / CBOE) or cash "
+                      "(cash-secured puts, covered calls, no loan on anything).", choices=("margin", "cash"))
+    naked_underlying_pct: float = _f(0.20, "Uncovered short option: share of the underlying value, less the out-of-the-money "
+                                     "amount (FINRA 4210(f)(2)(G): 20%).", 0.0, 1.0)
+    naked_minimum_pct: float = _f(0.10, "Uncovered short option: minimum share of the strike (puts) or of the underlying "
+                                  "value (calls) (FINRA 4210(f)(2)(G): 10%).", 0.0, 1.0)
+    per_contract_floor: float = _f(0.0, "House floor on the margin part of an uncovered short option, $ per contract "
+                                   "(beside the 10% minimum; FINRA: none).", 0.0, None)
+    stock_initial_pct: float = _f(0.50, "Initial margin on long stock, share of value (Regulation T: 50%).", 0.0, 1.0)
+    stock_maintenance_pct: float = _f(0.25, "Maintenance margin on long stock, share of value (FINRA 4210(c): 25%).", 0.0, 1.0)
+    low_price_threshold: float = _f(0.0, "Shares priced under this get no loan value (100% margin), $ per share "
+                                    "(FINRA: none; many brokers use $2-$5).", 0.0, None)
+    concentration_addon_pct: float = _f(0.0, "House add-on for one concentrated name: extra share of the underlying value "
+                                        "on every uncovered short option (FINRA: none).", 0.0, 1.0)
+    long_option_loan_months: int = _f(9, "Long options expiring within this many months have no loan value (paid 100%); "
+                                      "longer ones lend 25% (FINRA 4210(f)(2)(D): 9 months).", 0, 120)
 
 
 @dataclass(frozen=True)
@@ -275,11 +305,30 @@ class PlanConfig:
     assignment: AssignmentConfig = field(default_factory=AssignmentConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     capital: CapitalConfig = field(default_factory=CapitalConfig)
+    margin: MarginConfig = field(default_factory=MarginConfig)
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     data: DataConfig = field(default_factory=DataConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+
+    def __post_init__(self) -> None:
+        # One source of truth for the margin rules: [margin].  A legacy capital.* alias given
+        # with a non-default value while the margin key is at its default is adopted; then the
+        # aliases are set equal to the margin section so that old readers see the same numbers.
+        m, d = self.margin, MarginConfig()
+        adopt = {}
+        for f in _ALIAS_FIELDS:
+            target = f.metadata["alias"].split(".", 1)[1]
+            value = getattr(self.capital, f.name)
+            if value != f.default and getattr(m, target) == getattr(d, target):
+                adopt[target] = value
+        if adopt:
+            m = dataclasses.replace(m, **adopt)
+            object.__setattr__(self, "margin", m)
+        mirror = {f.name: getattr(m, f.metadata["alias"].split(".", 1)[1]) for f in _ALIAS_FIELDS}
+        if any(getattr(self.capital, k) != v for k, v in mirror.items()):
+            object.__setattr__(self, "capital", dataclasses.replace(self.capital, **mirror))
 
     @property
     def valuation_date(self) -> _dt.date:
@@ -308,6 +357,10 @@ class PlanConfig:
                 data[sec][name] = value
             else:
                 data[key] = config_to_dict_section(value)
+                if isinstance(value, CapitalConfig):  # keep only legacy aliases the caller set
+                    for f in _ALIAS_FIELDS:
+                        if data[key][f.name] == f.default:
+                            del data[key][f.name]
         return config_from_dict(data, source="<replace>")
 
 
@@ -316,9 +369,10 @@ _SECTION_CLASSES = {
     "market": MarketConfig, "account": AccountConfig, "allocation": AllocationConfig,
     "strikes": StrikesConfig, "hedge": HedgeConfig, "kelly": KellyConfig, "risk": RiskConfig,
     "assignment": AssignmentConfig, "execution": ExecutionConfig, "capital": CapitalConfig,
-    "projection": ProjectionConfig, "simulation": SimulationConfig, "email": EmailConfig,
+    "margin": MarginConfig, "projection": ProjectionConfig, "simulation": SimulationConfig, "email": EmailConfig,
     "data": DataConfig, "alerts": AlertsConfig,
 }
+_ALIAS_FIELDS = tuple(f for f in dataclasses.fields(CapitalConfig) if f.metadata.get("alias"))
 _LIST_TABLES = {"reinvestment": ReinvestmentGroup, ("hedge", "ladder"): HedgeRung}
 
 
@@ -451,6 +505,29 @@ def _cross_checks(cfg: PlanConfig, src: str) -> None:
             raise ConfigError(f"{src}: execution.{key}: expected HH:MM-HH:MM with start before end, got {text!r}") from None
 
 
+def _map_legacy_aliases(data: dict, source: str) -> dict:
+    """Move legacy ``capital.*`` margin keys to their ``margin.*`` key (one source of truth)."""
+    cap = data.get("capital")
+    if not isinstance(cap, dict) or not any(f.name in cap for f in _ALIAS_FIELDS):
+        return data
+    data = dict(data)
+    cap = dict(cap)
+    margin = data.get("margin", {})
+    margin = dict(margin) if isinstance(margin, dict) else margin
+    for f in _ALIAS_FIELDS:
+        if f.name not in cap:
+            continue
+        value = cap.pop(f.name)
+        target = f.metadata["alias"].split(".", 1)[1]
+        if isinstance(margin, dict):
+            if target in margin and margin[target] != value:
+                raise ConfigError(f"{source}: capital.{f.name} ({value!r}) is a legacy alias of margin.{target} "
+                                  f"({margin[target]!r}); give one of them")
+            margin[target] = value
+    data["capital"], data["margin"] = cap, margin
+    return data
+
+
 def config_from_dict(data: dict, source: str = "<config>") -> PlanConfig:
     """Build and validate a :class:`PlanConfig` from nested dicts (missing keys take defaults).
 
@@ -474,6 +551,7 @@ def config_from_dict(data: dict, source: str = "<config>") -> PlanConfig:
     unknown = sorted(set(data) - set(_SECTION_CLASSES) - {"reinvestment"})
     if unknown:
         raise ConfigError(f"{source}: unknown section {unknown[0]!r} (allowed: {', '.join(list(_SECTION_CLASSES) + ['reinvestment'])})")
+    data = _map_legacy_aliases(data, source)
     kwargs: dict[str, Any] = {}
     for name, cls in _SECTION_CLASSES.items():
         if name in data:
@@ -638,6 +716,9 @@ def config_from_pairs(pairs: Any, source: str = "<cells>", base: PlanConfig | No
             continue
         if cls is HedgeConfig and name == "ladder":
             data[sec][name] = _pair_table(HedgeRung, value, data[sec][name])
+        elif fields[name].metadata.get("alias"):  # legacy capital.* alias: set the margin key
+            target = fields[name].metadata["alias"].split(".", 1)[1]
+            data["margin"][target] = _pair_value(value, fields[name].type, data["margin"][target])
         else:
             data[sec][name] = _pair_value(value, fields[name].type, data[sec][name])
     return config_from_dict(data, source=source)
@@ -684,7 +765,10 @@ def config_to_dict_section(value: Any) -> Any:
 
 def config_to_dict(cfg: PlanConfig) -> dict:
     """Nested plain dicts/lists (TOML-shaped) of a config; round-trips through config_from_dict."""
-    return {f.name: config_to_dict_section(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    out = {f.name: config_to_dict_section(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    for f in _ALIAS_FIELDS:  # legacy aliases of [margin] keys: written once, under margin
+        out["capital"].pop(f.name, None)
+    return out
 
 
 def config_reference() -> list[dict[str, str]]:
@@ -693,6 +777,8 @@ def config_reference() -> list[dict[str, str]]:
     defaults = config_to_dict(default_config())
     for sec, cls in list(_SECTION_CLASSES.items()) + [("reinvestment", ReinvestmentGroup)]:
         for f in dataclasses.fields(cls):
+            if f.metadata.get("alias"):
+                continue
             if sec == "hedge" and f.name == "ladder":
                 for g in dataclasses.fields(HedgeRung):
                     rows.append({"key": f"hedge.ladder[].{g.name}", "default": ", ".join(str(r[g.name]) for r in defaults["hedge"]["ladder"]),
@@ -739,7 +825,7 @@ def config_to_toml(cfg: PlanConfig | None = None, comments: bool = True) -> str:
         out.append("")
         out.append(header)
         for f in dataclasses.fields(cls):
-            if cls is HedgeConfig and f.name == "ladder":
+            if (cls is HedgeConfig and f.name == "ladder") or f.metadata.get("alias"):
                 continue
             if comments and f.metadata.get("doc"):
                 out.append(f"# {f.metadata['doc']} Allowed: {_range_text(dict(f.metadata))}.")

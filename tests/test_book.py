@@ -66,10 +66,11 @@ def test_example_book_hand_arithmetic():
     np.testing.assert_allclose(book["moneyness"], book["strike"] / 3.15, rtol=1e-15, atol=0)
     # intrinsic of puts at 3.15: 0, 0, 0, 0, 0, 0.85, 1.85
     np.testing.assert_allclose(book["intrinsic"], [0, 0, 0, 0, 0, 0.85, 1.85], rtol=0, atol=1e-12)
-    # Reg T, first lot (K=2, OTM by 1.15): (mark + max(0.20*3.15 - 1.15, 0.10*2)) x 100 x 5 = (mark + 0.2) x 500
-    assert abs(book["margin"][0] - (mark[0] + 0.2) * 500) < 1e-9
-    # K=5 lot (ITM): (mark + max(0.63 - 0, 0.5)) x 100 x 2 = (mark + 0.63) x 200
-    assert abs(book["margin"][6] - (mark[6] + 0.63) * 200) < 1e-9
+    # Reg T net of the put's value (the basis compared with net liquidation value), first lot
+    # (K=2, OTM by 1.15): max(0.20*3.15 - 1.15, 0.10*2) x 100 x 5 = 0.2 x 500 = 100
+    assert abs(book["margin"][0] - 0.2 * 500) < 1e-9
+    # K=5 lot (ITM): max(0.63 - 0, 0.5) x 100 x 2 = 0.63 x 200 = 126
+    assert abs(book["margin"][6] - 0.63 * 200) < 1e-9
     # short puts: long delta, collect theta, short vega
     assert (book["delta_shares"] > 0).all() and (book["theta_day"] > 0).all() and (book["vega_point"] < 0).all()
     np.testing.assert_allclose(book["delta_dollars"], book["delta_shares"] * 3.15, rtol=1e-15, atol=0)
@@ -85,7 +86,11 @@ def test_greeks_scaled_from_the_core():
                                [300 * g["delta"], 300 * g["gamma"], 300 * g["theta"] / 365, 300 * g["vega"] / 100,
                                 300 * g["rho"] / 100], rtol=1e-12, atol=1e-12)
     assert book["premium_total"][0] == -300.0  # paid for a long
-    assert book["margin"][0] == 0 and book["obligation"][0] == 0 and book["status"][0] == "Long"
+    # a long option of <= 9 months is paid 100%: no requirement on the full basis, no loan value,
+    # so net of value it ties up its whole market value
+    assert book["requirement"][0] == 0 and book["ewl_value"][0] == 0
+    assert book["margin"][0] == book["value"][0] > 0
+    assert book["obligation"][0] == 0 and book["status"][0] == "Long"
 
 
 def test_ladder_matches_the_plan_hand_arithmetic():
@@ -189,20 +194,27 @@ def test_refusals():
         ladder_summary(book_of(rec(side="long")))
 
 
-def test_short_call_margin_under_cash_secured_is_the_naked_call_requirement():
-    # A short call cannot be cash-secured; the book must not drop its margin (NaN, then skipped
-    # by the portfolio sum).  It gets the CBOE/FINRA naked-call requirement, as simulate_plan
-    # applies: $5 call, spot 3.15: OTM 5 - 3.15 = 1.85; 20% x 3.15 - 1.85 = -1.22 < 10% x 3.15
-    # = 0.315, so (mark + 0.315) x 100 per contract, x 2 contracts.
+def test_short_call_margin_is_the_naked_call_requirement_and_a_cash_account_refuses_it():
+    # The book's margin follows the account (margin.account), not the sizing rule (capital.model).
+    # Margin account, $5 call, spot 3.15: OTM 5 - 3.15 = 1.85; 20% x 3.15 - 1.85 = -1.22 < 10% x 3.15
+    # = 0.315, so 0.315 x 100 per contract net of the call's value, x 2 contracts = 63.
     cfg = CFG.replace(capital__model="cash_secured")
     book = mark_book(positions_from_records([rec(kind="call", strike=5.0, contracts=2, premium=2.0)], "test"), cfg)
     mark = float(book["mark"].iloc[0])
-    np.testing.assert_allclose(book["margin"].iloc[0], (mark + 0.315) * 100 * 2, rtol=1e-12, atol=0,
+    np.testing.assert_allclose(book["margin"].iloc[0], 0.315 * 100 * 2, rtol=1e-12, atol=0,
                                err_msg=f"mark {mark}")
-    # a short put under cash_secured keeps (strike - mark) x 100 x contracts
-    put = mark_book(positions_from_records([rec(strike=2.5, contracts=3)], "test"), cfg)
+    np.testing.assert_allclose(book["requirement"].iloc[0], (mark + 0.315) * 100 * 2, rtol=1e-12, atol=0)
+    # a cash account: the short put is cash-secured, strike x 100 x contracts full, (strike - mark) x 100 x 3 net
+    cash = CFG.replace(margin__account="cash")
+    put = mark_book(positions_from_records([rec(strike=2.5, contracts=3)], "test"), cash)
     pm = float(put["mark"].iloc[0])
+    np.testing.assert_allclose(put["requirement"].iloc[0], 2.5 * 100 * 3, rtol=1e-12, atol=0)
     np.testing.assert_allclose(put["margin"].iloc[0], (2.5 - pm) * 100 * 3, rtol=1e-12, atol=0)
+    # ... and an uncovered short call is refused, naming where it came from
+    from engine.plan.account import AccountError
+
+    with pytest.raises(AccountError, match=r"^test, line 2: a cash account \(margin.account = cash\) cannot be short an uncovered call"):
+        mark_book(positions_from_records([rec(kind="call", strike=5.0, contracts=2, premium=2.0)], "test"), cash)
 
 
 def test_expiring_today_keeps_intrinsic_delta_margin_and_status():

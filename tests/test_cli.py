@@ -259,7 +259,7 @@ def test_every_problem_of_a_bad_csv_on_its_own_line(capsys, tmp_path):
     assert lines[0] == "volarb check: error: bad.csv: 4 problems in 2 rows; nothing was loaded:"
     assert lines[1:] == [
         "  bad.csv, line 2, column 'strike': expected a positive number, got 'abc'",
-        "  bad.csv, line 3, column 'kind': expected put or call (P/C, any case), got 'pot'",
+        "  bad.csv, line 3, column 'kind': expected put or call (P/C, any case) or stock, got 'pot'",
         "  bad.csv, line 3, column 'expiry': expected a date YYYY-MM-DD or M/D/YYYY, got '2025-13-17'",
         "  bad.csv, line 3, column 'contracts': expected a positive whole number of contracts (direction goes in 'side'), got '-1'",
     ]

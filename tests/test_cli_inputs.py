@@ -412,13 +412,13 @@ def test_shipped_synthetic_examples_are_regenerated_exactly(tmp_path):
 # --- the JSON contract ----------------------------------------------------------------------------------
 
 JSON_KEYS = {
-    "risk": {"valuation_date", "portfolio_value", "greeks", "var", "alerts", "alerting", "any_alert", "inputs", "iv",
-             "surface", "sources", "email", "expired_lots", "expired", "events", "shares_held"},
+    "risk": {"valuation_date", "portfolio_value", "account", "greeks", "var", "alerts", "alerting", "any_alert", "inputs",
+             "iv", "surface", "sources", "email", "expired_lots", "expired", "events", "shares_held"},
     "simulate": {"paths", "seed", "months", "invested", "prob_loss", "prob_margin_call", "prob_targets",
                  "max_drawdown", "annual_return", "sharpe", "share_with_assignment", "mean_discounted_final",
                  "se_discounted_final", "discounted_invested", "deterministic", "assumptions", "elapsed_seconds",
                  "percentiles", "final_equity_summary"},
-    "build": {"meta", "config", "positions", "marked", "ladder", "book", "premium_split", "strike_premiums",
+    "build": {"meta", "config", "positions", "marked", "ladder", "book", "account", "premium_split", "strike_premiums",
               "allocation", "reinvestment", "hedge_ratio", "hedge_ladder", "projection", "plan_printed_table",
               "audit", "kelly", "portfolio_greeks", "var", "alerts", "alerting", "risk_inputs", "iv", "surface",
               "expired", "events", "assignment", "simulation", "orders", "payoff", "missing"},
@@ -506,7 +506,11 @@ def test_simulate_table_shows_every_documented_distribution(capsys):
 def test_risk_greeks_are_labelled_with_units(capsys):
     code, out, err = run(capsys, "risk")
     assert code == 0, err
-    for label in ("delta (shares)", "theta $ per day", "vega $ per vol point", "margin $ (capital model)"):
+    for label in ("delta (shares)", "theta $ per day", "vega $ per vol point",
+                  "margin $ (requirement net of value, vs net liquidation)",
+                  "net liquidation value $ (NLV)", "equity with loan value $ (EWL)",
+                  "maintenance requirement $ (full basis, vs EWL)", "excess liquidity $ (EWL - maintenance)",
+                  "buying power $ (available funds: EWL - initial)"):
         assert label in out, label
     assert "theta_day" not in out and "vega_point" not in out
 

@@ -1,6 +1,6 @@
 """Market-data providers: recorded responses through the pure parsers, the faults, the ATM IV.
 
-The recorded responses are written by tests/fixtures/marketdata/make_fixtures.py from each
+The recorded responses are written by tests/fixtures/marketdata/make_marketdata_fixtures.py from each
 provider's documented response shape (no network here, ever): the three providers carry the same
 market, so their parsed chains must agree quote for quote.
 """

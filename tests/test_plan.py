@@ -65,9 +65,12 @@ def test_month2_cash_secured_and_reg_t_by_hand():
     # (K - P) * 100 = 130, 135, 140, 155, 164 -> 1130.4/130=8.7, 1978.2/135=14.65, 1695.6/140=12.1, 565.2/155=3.6, 282.6/164=1.7
     assert cs["contracts"].tolist() == [8, 14, 12, 3, 1]
     rt = allocate_strikes(5652, K, W, P, 3.15, model="reg_t")
-    # reg T per contract: 90, 140, 208, 308, 399 (5.00: 3.36 + 0.63 = 3.99)
-    np.testing.assert_allclose(rt["capital_per_contract"], [90, 140, 208, 308, 399], rtol=0, atol=1e-9)
-    assert rt["contracts"].tolist() == [12, 14, 8, 1, 0]
+    # reg T per contract, net of the put's value (the basis compared with net liquidation):
+    # max(0.63 - OTM, 0.10 K) x 100 = 20 (2.00: OTM 1.15), 25 (2.50: OTM 0.65), 48 (3.00: 0.63 - 0.15),
+    # 63 (4.00 ITM), 63 (5.00 ITM); the full figures (+ premium x 100) are 90, 140, 208, 308, 399.
+    np.testing.assert_allclose(rt["capital_per_contract"], [20, 25, 48, 63, 63], rtol=0, atol=1e-9)
+    # 1130.4/20 = 56.5, 1978.2/25 = 79.1, 1695.6/48 = 35.3, 565.2/63 = 8.97, 282.6/63 = 4.49
+    assert rt["contracts"].tolist() == [56, 79, 35, 8, 4]
 
 
 def test_comparison_table_flags_printed():

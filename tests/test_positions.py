@@ -71,7 +71,7 @@ def test_formula_like_text_stays_text(tmp_path):
 @pytest.mark.parametrize("cell_col,value,expected", [
     ("strike", "abc", "positions.csv, line 2, column 'strike': expected a positive number, got 'abc'"),
     ("strike", "-2", "column 'strike': expected a positive number, got '-2'"),
-    ("kind", "X", "column 'kind': expected put or call (P/C, any case), got 'X'"),
+    ("kind", "X", "column 'kind': expected put or call (P/C, any case) or stock, got 'X'"),
     ("side", "flat", "column 'side': expected short or long (S/L, sell/buy), got 'flat'"),
     ("expiry", "2025-13-01", "column 'expiry': expected a date YYYY-MM-DD or M/D/YYYY, got '2025-13-01'"),
     ("expiry", "17.10.2025", "column 'expiry': expected a date YYYY-MM-DD or M/D/YYYY"),
@@ -90,7 +90,7 @@ def test_formula_like_text_stays_text(tmp_path):
 ])
 def test_refused_cells_name_line_column_and_rule(tmp_path, cell_col, value, expected):
     good = {"underlying": "ASST", "kind": "put", "side": "short", "strike": "2.5", "expiry": "2025-10-17",
-            "contracts": "10", "premium": "1.0", "open_date": "", "iv": "", "note": ""}
+            "contracts": "10", "premium": "1.0", "open_date": "", "iv": "", "note": "", "shares": ""}
     good[cell_col] = value
     p = write(tmp_path, HEADER + ",".join(good[c] for c in POSITION_COLUMNS) + "\n")
     with pytest.raises(PositionsError) as exc:

@@ -101,9 +101,9 @@ def _mixed_positions():
     pos = example_positions()
     extra = pd.DataFrame([
         {"underlying": "ASST", "kind": "call", "side": "long", "strike": 4.5, "expiry": dt.date(2025, 12, 26),
-         "contracts": 3, "premium": 2.05, "open_date": None, "iv": float("nan"), "note": "hedge"},
+         "contracts": 3, "premium": 2.05, "open_date": None, "iv": float("nan"), "note": "hedge", "shares": 0},
         {"underlying": "ASST", "kind": "call", "side": "short", "strike": 9.5, "expiry": dt.date(2025, 12, 26),
-         "contracts": 1, "premium": 1.80, "open_date": None, "iv": 3.9, "note": "-sold"},
+         "contracts": 1, "premium": 1.80, "open_date": None, "iv": 3.9, "note": "-sold", "shares": 0},
     ])
     return pd.concat([pos, extra[pos.columns]], ignore_index=True)
 
@@ -169,12 +169,12 @@ def test_named_plan_cells_equal_engine(books):
 def _alloc_rows(wb):
     ws = wb[L.SHEET_PLAN]
     for r in range(1, ws.max_row + 1):
-        if ws.cell(row=r, column=1).value == "Strike" and ws.cell(row=r, column=5).value == "Capital/contract $":
+        if ws.cell(row=r, column=1).value == "Strike" and ws.cell(row=r, column=5).value == "Capital/contract $ (net)":
             first = r + 1
             rows = []
             while isinstance(ws.cell(row=first + len(rows), column=1).value, (int, float)):
-                rows.append([ws.cell(row=first + len(rows), column=c).value for c in range(1, 11)])
-            total = [ws.cell(row=first + len(rows), column=c).value for c in range(1, 11)]
+                rows.append([ws.cell(row=first + len(rows), column=c).value for c in range(1, 13)])
+            total = [ws.cell(row=first + len(rows), column=c).value for c in range(1, 13)]
             return np.array(rows, dtype=float), total
     raise AssertionError("allocation table not found")
 
@@ -183,10 +183,14 @@ def test_allocation_formulas_equal_engine(books):
     rows, total = _alloc_rows(books["base"])
     alloc = books["data"].results["allocation"]
     for j, key in enumerate(("strike", "weight", "capital", "premium", "capital_per_contract", "contracts",
-                             "capital_used", "expected_premium", "leftover", "literal_contracts")):
+                             "capital_used", "expected_premium", "leftover", "literal_contracts", "contracts_sized",
+                             "bp_per_contract")):
         assert_allclose(rows[:, j], alloc[key].to_numpy(dtype=float), rtol=1e-12, atol=1e-9, err_msg=key)
     assert_allclose(total[2], 7479.2, rtol=1e-12)
     assert_allclose(total[5], alloc["contracts"].sum(), rtol=0, atol=0)
+    # the cap: contracts use no more buying power than the account has (engine.plan.account: 2,694)
+    assert_allclose(_named(books["base"], "BuyingPower"), 2694.0, rtol=0, atol=1e-6)
+    assert float(np.sum(rows[:, 5] * rows[:, 11])) <= 2694.0 + 1e-9
 
 
 def test_changed_monthly_addition_updates_plan(books):
@@ -197,10 +201,13 @@ def test_changed_monthly_addition_updates_plan(books):
     rows, total = _alloc_rows(wb)
     cfg = default_config()
     assert_allclose(rows[:, 2], 8479.2 * np.array(cfg.strikes.weights), rtol=1e-12)
-    # contracts = whole contracts of capital / capital-per-contract (capital per contract unchanged)
-    assert_allclose(rows[:, 5], np.floor(rows[:, 2] / rows[:, 4]), rtol=0, atol=0)
+    # contracts before the cap = whole contracts of capital / capital-per-contract (capital per contract
+    # unchanged); then capped by the buying power cell (the book's, unchanged by the addition)
+    assert_allclose(rows[:, 10], np.floor(rows[:, 2] / rows[:, 4]), rtol=0, atol=0)
+    bp = _named(wb, "BuyingPower")
     engine = allocate_strikes(8479.2, cfg.strikes.strikes, cfg.strikes.weights, rows[:, 3], cfg.market.spot,
-                              "reg_t", cfg.capital)
+                              "reg_t", cfg.capital, buying_power=bp, margin=cfg.margin)
+    assert_allclose(rows[:, 10], engine["contracts_sized"].to_numpy(dtype=float), rtol=0, atol=0)
     assert_allclose(rows[:, 5], engine["contracts"].to_numpy(dtype=float), rtol=0, atol=0)
     assert_allclose(total[5], engine["contracts"].sum(), rtol=0, atol=0)
 
@@ -208,8 +215,10 @@ def test_changed_monthly_addition_updates_plan(books):
 def test_literal_capital_model(books):
     rows, _ = _alloc_rows(books["literal"])
     # the plan's formula: capital per contract = premium x 100, contracts = int(capital / (premium x 100))
+    # before the buying-power cap
     assert_allclose(rows[:, 4], rows[:, 3] * 100, rtol=1e-12)
-    assert_allclose(rows[:, 5], rows[:, 9], rtol=0, atol=0)
+    assert_allclose(rows[:, 10], rows[:, 9], rtol=0, atol=0)
+    assert (rows[:, 5] <= rows[:, 10]).all()
 
 
 @pytest.mark.parametrize("which", ["base", "mixed"])

@@ -55,9 +55,10 @@ def test_no_free_lunch(vol):
 
 
 def _put_cpc(spot, strike, premium):
-    """Reg T short put requirement per contract, by hand (FINRA 4210)."""
+    """Reg T short put requirement per contract, by hand (FINRA 4210), net of the put's value
+    (the basis compared with net liquidation value): max(20% S - OTM, 10% K) x 100."""
     otm = max(spot - strike, 0.0)
-    return (premium + max(0.20 * spot - otm, 0.10 * strike)) * 100
+    return max(0.20 * spot - otm, 0.10 * strike) * 100
 
 
 def _flat_reference(cfg, months):

@@ -268,8 +268,13 @@ def test_plan_sheet_equals_the_report_plan(evaluated, report):
            list(report.results["strike_premiums"].values()), "LadderPremiums (VA_PRICE)")
     alloc = report.results["allocation"]
     rows = _block(cells, L.SHEET_PLAN, "A11", extents[(L.SHEET_PLAN, "A11")])
-    assert rows[0] == [c for c in alloc.columns if c != "literal_contracts"]
-    _close([r for r in rows[1:]], alloc[rows[0]].to_numpy(dtype=float), "VA_STRIKE_ALLOCATION")
+    from udfs.functions import STRIKE_ALLOCATION_KEYS
+
+    assert rows[0] == list(STRIKE_ALLOCATION_KEYS)
+    _close([r for r in rows[1:]], alloc[rows[0]].to_numpy(dtype=float), "VA_STRIKE_ALLOCATION (capped by BuyingPower)")
+    # the cap is the account's buying power (VA_BUYING_POWER on the Risk sheet = engine.plan.account)
+    _close(_get(cells, L.SHEET_RISK, "K11"), report.results["account"]["buying_power"], "BuyingPower (VA_BUYING_POWER)")
+    assert (alloc["contracts"] < alloc["contracts_sized"]).any()  # the example's budget is capped
 
 
 def test_hedges_sheet_equals_the_report_hedges(evaluated, report):
@@ -346,7 +351,7 @@ def test_assignment_sheet_equals_assignment_plan(evaluated, report):
 # --------------------------------------------------------------------------- Inputs rows read through cfg
 
 #: Inputs rows no VA_ function read before ``cfg`` (they came from the built-in config), edited
-EDITS = {"hedge.cap": 0.30, "capital.model": "cash_secured", "risk.var_confidence": 0.99,
+EDITS = {"hedge.cap": 0.30, "capital.model": "cash_secured", "margin.account": "cash", "risk.var_confidence": 0.99,
          "risk.delta_limit": 0.50, "kelly.emergency_reserve": 0.10, "assignment.good_call_upside": 0.25}
 
 
@@ -408,9 +413,10 @@ def test_edited_capital_model_changes_every_margin(edited, edited_config):
     n = len(pos)
     margin = np.array([r[head.index("Margin $")] for r in rows[1:1 + n]], dtype=float)
     mark = np.array([r[head.index("Mark $/sh")] for r in rows[1:1 + n]], dtype=float)
-    # hand, cash-secured short put: (strike - mark) x 100 shares x contracts (all 38 lots are short puts)
+    # hand, cash account (margin.account edited to cash): a cash-secured short put needs strike x 100 x
+    # contracts (full basis), i.e. (strike - mark) x 100 x contracts net of its value (all 38 lots are short puts)
     hand = (pos["strike"].to_numpy(float) - mark) * 100 * pos["contracts"].to_numpy(float)
-    _close(margin, hand, "VA_LADDER margin, capital.model edited to cash_secured")
+    _close(margin, hand, "VA_LADDER margin (net of value), margin.account edited to cash")
     marked = mark_book(pos, edited_config)
     _close(margin, marked["margin"].to_numpy(float), "VA_LADDER margin vs mark_book(edited config)")
     greeks = _items(cells, L.SHEET_RISK, "A1", extents)

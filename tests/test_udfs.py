@@ -235,11 +235,12 @@ def test_kelly_hand_arithmetic():
 
 
 def test_margin_reg_t_hand_arithmetic_and_bad_cell():
-    # hand: (premium + max(20% x spot - OTM, 10% x strike)) x 100
-    #   K=3: OTM = 0.15 -> (1.10 + max(0.63 - 0.15, 0.30)) x 100 = 158
-    #   K=2: OTM = 1.15 -> (0.50 + max(0.63 - 1.15, 0.20)) x 100 = 70
+    # hand, net of the option's value (the basis compared with net liquidation value):
+    # max(20% x spot - OTM, 10% x strike) x 100 (the full figure adds premium x 100: 158, 70)
+    #   K=3: OTM = 0.15 -> max(0.63 - 0.15, 0.30) x 100 = 48
+    #   K=2: OTM = 1.15 -> max(0.63 - 1.15, 0.20) x 100 = 20
     out = F.VA_MARGIN(3.15, [[3.0], [2.0], [-1]], [[1.1], [0.5], [1.0]])
-    assert_allclose([out[0][0], out[1][0]], [158.0, 70.0], rtol=1e-12)
+    assert_allclose([out[0][0], out[1][0]], [48.0, 20.0], rtol=1e-12)
     assert out[2][0] == "#VALUE! strike must be > 0, got -1"
     assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, "cash_secured"), (3.0 - 1.1) * 100, rtol=1e-12)
 
@@ -415,10 +416,10 @@ def test_cfg_reaches_margins_kelly_orders_and_book():
     cash = _cfg(["cash_secured", "text", "capital.model"])
     # hand: cash-secured put = (strike - premium) x 100 = (3.00 - 1.10) x 100 = 190
     assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, None, None, cash), 190.0, rtol=1e-12)
-    assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, "reg_t", None, cash), 158.0, rtol=1e-12)  # argument overrides
-    # hand, Reg T with a 30% underlying share: 1.10 + max(0.30 x 3.15 - 0.15, 0.30) = 1.895 -> 189.5
+    assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, "reg_t", None, cash), 48.0, rtol=1e-12)  # argument overrides
+    # hand, Reg T net with a 30% underlying share: max(0.30 x 3.15 - 0.15, 0.30) = 0.795 -> 79.5
     assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, None, None, _cfg([0.30, "", "capital.reg_t_underlying_pct"])),
-                    189.5, rtol=1e-12)
+                    79.5, rtol=1e-12)
     kelly = dict(F.VA_KELLY(0.892, 0.123, 0.087, None, None, False, _cfg(["10%", "", "kelly.cap"])))
     assert kelly["max_single_strike"] == 0.10
     trade = [["action", "kind", "strike", "expiry", "contracts", "mid"], ["sell", "put", 3.0, "2025-10-17", 25, 1.10]]
@@ -426,10 +427,11 @@ def test_cfg_reaches_margins_kelly_orders_and_book():
     head = tickets[0]
     assert [r[head.index("contracts")] for r in tickets[1:]] == [20, 5]  # hand: 25 split at 20
     pos, rng = _positions_range()
-    cash_ladder = F.VA_LADDER(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, True, cash)
+    cash_account = _cfg(["cash", "text", "margin.account"])
+    cash_ladder = F.VA_LADDER(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, True, cash_account)
     m, mk, j = F.LADDER_KEYS.index("margin"), F.LADDER_KEYS.index("mark"), 0
     for r, (_, p) in zip(cash_ladder[1:], pos.iterrows()):
-        # hand: cash-secured short put = (strike - mark) x 100 x contracts
+        # hand, cash account: cash-secured short put = (strike - mark) x 100 x contracts net of its value
         assert_allclose(r[m], (p["strike"] - r[mk]) * 100 * p["contracts"], rtol=1e-12)
         j += 1
     assert j == len(pos)

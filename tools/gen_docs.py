@@ -59,6 +59,7 @@ def findings() -> str:
     rep = risk_report(book, cfg)
     alerts = {a["alert"]: a for a in rep["alerts"]}
     bp = alerts["BUYING_POWER_EXCEEDED"]
+    acct = rep["account"]
     sim = simulate_plan(cfg, book, paths=cfg.simulation.paths, seed=cfg.simulation.seed).to_dict()
     last = sim["percentiles"][-1]
     tgt = sim["prob_targets"]["expected"]
@@ -67,15 +68,22 @@ def findings() -> str:
         "Run on the plan's own inputs (the built-in example), volarb says:",
         "",
         f"* **The plan's growth table assumes every put expires worthless.** Recomputed with its own "
-        f"rules and model premiums, that assumption gives ${value['worthless']:,.0f} after {months} months "
+        f"rules and model premiums (sized under `capital.model = \"{cfg.capital.model}\"`: capital per "
+        f"contract net of the premium, capped by buying power), that assumption gives "
+        f"${value['worthless']:,.0f} after {months} months "
         f"(the plan prints $67,324). Weighting assignment losses by the pricing model's own "
         f"probabilities gives ${value['expected']:,.0f} - about the ${invested:,.0f} put in: at fair "
         f"prices, selling puts earns nothing on average. If the stock's realized vol is "
         f"{cfg.simulation.realized_vol:.0%} instead of the implied {cfg.market.vol:.0%} (the seller's edge; "
         f"the plan states none, so this is the assumption `simulation.realized_vol`), "
         f"${value['physical']:,.0f}.",
-        f"* **The starting book already exceeds the account.** Its Reg T requirement is "
-        f"${bp['value']:,.0f} against ${bp['threshold']:,.0f} of equity (BUYING_POWER_EXCEEDED); "
+        f"* **The starting book fits the account's margin, not its risk limits.** On one basis "
+        f"(FINRA 4210 / CBOE strategy-based, `[margin]` at the FINRA minimums) its requirement net of "
+        f"the puts' value is ${acct['maintenance_requirement_net']:,.0f} against "
+        f"${acct['net_liquidation']:,.0f} of net liquidation value (full basis: "
+        f"${acct['maintenance_requirement']:,.0f} against ${acct['equity_with_loan_value']:,.0f} of equity "
+        f"with loan value), leaving ${acct['buying_power']:,.0f} of buying power: BUYING_POWER_EXCEEDED "
+        f"{'fires' if bp['status'] == 'ALERT' else 'does not fire'}. But "
         f"one-day 95% VaR is ${alerts['VAR_LIMIT_BREACH']['value']:,.0f}, "
         f"{alerts['VAR_LIMIT_BREACH']['value'] / cfg.account.starting_value:.0%} of the account against "
         f"the plan's 5% limit; the $2.50 strike alone obliges ${alerts['CONCENTRATION_RISK']['value']:,.0f} "

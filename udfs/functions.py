@@ -377,16 +377,23 @@ def VA_ALLOCATE(premium, addition, share=None, hdr=None):
 
 
 @xw.func
-@_args("budget", "strikes", "weights", "prems", "spot", "model", "hdr", "cfg", docs=PLAN_DOCS)
+@_args("budget", "strikes", "weights", "prems", "spot", "model", "hdr", "cfg", "bp",
+       docs={**PLAN_DOCS, "bp": "Buying power (available funds) $ capping the contracts, e.g. VA_BUYING_POWER's (blank: no cap)."})
 @udf
-def VA_STRIKE_ALLOCATION(budget, strikes, weights, prems, spot, model=None, hdr=None, cfg=None):
-    """Whole contracts per ladder strike for a put budget under a capital model, with leftovers."""
+def VA_STRIKE_ALLOCATION(budget, strikes, weights, prems, spot, model=None, hdr=None, cfg=None, bp=None):
+    """Whole contracts per ladder strike for a put budget under a capital model (net of premium), capped by buying power."""
     from engine.plan.allocation import allocate_strikes
     c = _config(cfg)
     k, w, p = _vector(strikes, "strikes", "pos"), _vector(weights, "weights", "prob"), _vector(prems, "prems", "nonneg")
     df = allocate_strikes(number(budget, "budget", "nonneg"), k, w, p, number(spot, "spot", "pos"),
-                          model=_text_arg(model, "model", c.capital.model), capital=c.capital)
-    return _frame_table(df, hdr)
+                          model=_text_arg(model, "model", c.capital.model), capital=c.capital, margin=c.margin,
+                          buying_power=number(bp, "bp", "any", default=None))
+    return _frame_table(df[list(STRIKE_ALLOCATION_KEYS)], hdr)
+
+
+#: VA_STRIKE_ALLOCATION output columns (the sizing, then the buying-power cap)
+STRIKE_ALLOCATION_KEYS = ("strike", "weight", "capital", "premium", "capital_per_contract", "contracts",
+                          "capital_used", "expected_premium", "leftover", "contracts_sized")
 
 
 def _text_arg(x: Any, name: str, default: str) -> str:
@@ -493,7 +500,7 @@ def VA_ASSIGNMENT(strike, premium, shares, spot, vol, rate=None, q=None, val=Non
        docs={**PLAN_DOCS, "premium": "Premium of the option, $ per share.", "pc": "put (blank) or call."})
 @udf
 def VA_MARGIN(spot, strike, premium, model=None, pc=None, cfg=None):
-    """Capital one short option contract ties up, $ per contract (reg_t, cash_secured or premium)."""
+    """Capital one short option contract takes out of net liquidation, $ per contract, net of its value (reg_t, cash_secured or premium)."""
     from engine.plan.margin import capital_per_contract
     c = _config(cfg)
     shape, g = _broadcast({"spot": spot, "strike": strike, "premium": premium})
@@ -502,7 +509,7 @@ def VA_MARGIN(spot, strike, premium, model=None, pc=None, cfg=None):
     for i, j in np.ndindex(shape):
         try:
             s, x, p = (number(g[n][i, j], n, r) for n, r in (("spot", "pos"), ("strike", "pos"), ("premium", "nonneg")))
-            res[i, j] = float(capital_per_contract(m, s, x, p, kind=k, capital=c.capital))
+            res[i, j] = float(capital_per_contract(m, s, x, p, kind=k, capital=c.capital, margin=c.margin))
         except UdfArgError as exc:
             if res.size == 1:
                 raise
@@ -614,7 +621,7 @@ def _ladder_header() -> list[str]:
 @_args("pos", "spot", "vol", "rate", "q", "val", "style", "hdr", "cfg", docs=BOOK_DOCS)
 @udf
 def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None, cfg=None):
-    """Marks, P&L, Greeks ($/day, $/vol pt), prob ITM, obligation and margin (cfg's capital model): one row per position."""
+    """Marks, P&L, Greeks ($/day, $/vol pt), prob ITM, obligation and margin net of value (cfg's margin rules): one row per position."""
     from engine.risk.book import mark_book
     cfg = _market(spot, vol, rate, q, val, cfg)
     df, rows, status = _positions(pos)
@@ -635,12 +642,36 @@ def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None,
 @_args("pos", "spot", "vol", "rate", "q", "val", "style", "hdr", "cfg", docs=BOOK_DOCS)
 @udf
 def VA_PORTFOLIO_GREEKS(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None, cfg=None):
-    """Book totals: delta (shares, $), gamma, theta $/day, vega $/pt, value, obligation, margin."""
+    """Book totals: delta (shares, $), gamma, theta $/day, vega $/pt, value, obligation, margin (net of value)."""
     from engine.risk.book import mark_book
     from engine.risk.checks import portfolio_greeks
     c = _market(spot, vol, rate, q, val, cfg)
     df = _book_or_error(pos)
     return _kv(portfolio_greeks(mark_book(df, c, style=parse_style(style))), hdr)
+
+
+@xw.func
+@_args("pos", "spot", "vol", "value", "cash", "rate", "q", "val", "style", "hdr", "cfg",
+       docs={**BOOK_DOCS, "value": "Net liquidation value of the account, $ (blank: cfg's account.starting_value).",
+             "cash": "Cash balance, $ (blank: net liquidation value minus the positions' market value)."})
+@udf
+def VA_BUYING_POWER(pos, spot, vol, value=None, cash=None, rate=None, q=None, val=None, style=None, hdr=None, cfg=None):
+    """Account of the book (cfg's margin rules): NLV, EWL, requirement (full and net of value), excess liquidity, buying power $."""
+    from engine.plan.account import account_state
+    c = _market(spot, vol, rate, q, val, cfg)
+    df = _book_or_error(pos)
+    nlv = number(value, "value", "any", default=None)
+    cash_v = number(cash, "cash", "any", default=None)
+    if nlv is not None and cash_v is not None:
+        raise UdfArgError("give value or cash, not both")
+    acct = account_state(df, c, cash=cash_v, net_liquidation=nlv, marked=mark_book_cached(df, c, parse_style(style)))
+    return _kv(acct.summary(), hdr)
+
+
+def mark_book_cached(df, cfg, style):
+    """:func:`engine.risk.book.mark_book` (kept as one call site for the account UDF)."""
+    from engine.risk.book import mark_book
+    return mark_book(df, cfg, style=style)
 
 
 def _book_or_error(pos):

@@ -187,6 +187,13 @@ def _book_totals(data: ReportData) -> None:
     data.results["book"] = totals
 
 
+def _account(data: ReportData) -> None:
+    """The account model of the book (:func:`engine.plan.account.account_state`), at the config's NLV."""
+    from engine.plan.account import account_state
+
+    data.results["account"] = account_state(data.positions, data.config, marked=data.get("marked")).summary()
+
+
 def _plan(data: ReportData) -> None:
     from engine.plan.allocation import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
 
@@ -202,14 +209,16 @@ def _plan(data: ReportData) -> None:
     data.results["premium_split"] = split
     prem = strike_premiums(cfg, surface=data.market.surface)
     data.results["strike_premiums"] = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
+    account = data.results.get("account")
+    bp = None if account is None else float(account["buying_power"])
     alloc = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
-                             cfg.market.spot, cfg.capital.model, cfg.capital)
+                             cfg.market.spot, cfg.capital.model, cfg.capital, buying_power=bp, margin=cfg.margin)
     literal = allocate_strikes(split["put_expansion_budget"], cfg.strikes.strikes, cfg.strikes.weights, prem,
                                cfg.market.spot, "premium", cfg.capital)
     alloc["literal_contracts"] = literal["contracts"].to_numpy()
     data.results["allocation"] = alloc
     data.results["reinvestment"] = reinvestment_plan(split["put_expansion_budget"], cfg,
-                                                     premiums=data.results["strike_premiums"])
+                                                     premiums=data.results["strike_premiums"], buying_power=bp)
 
 
 def _projection(data: ReportData) -> None:
@@ -294,10 +303,10 @@ def risk_figures(positions: Any, config: PlanConfig, market: MarketInputs | None
 
 def expiry_figures(positions: Any, config: PlanConfig, market: MarketInputs, marked: Any) -> dict[str, Any]:
     """``expired`` (what to do about each lot past expiry), ``events`` (position events) and
-    ``shares_held`` (from recorded assignments), JSON-ready (:mod:`engine.risk.expiry`)."""
-    from engine.risk.expiry import expiry_actions, position_events, shares_from_outcomes
+    ``shares_held`` (stock rows, else recorded assignments), JSON-ready (:mod:`engine.risk.expiry`)."""
+    from engine.risk.expiry import expiry_actions, position_events, shares_held
 
-    shares = shares_from_outcomes(market.outcomes, positions, config.capital.contract_multiplier)
+    shares = shares_held(positions, market.outcomes, config.capital.contract_multiplier)
     actions = expiry_actions(positions, config, outcomes=market.outcomes, prices=market.prices)
     events = position_events(marked, config, outcomes=market.outcomes, shares_held=shares)
     return {"expired": to_jsonable(actions), "events": to_jsonable(events), "shares_held": shares}
@@ -351,8 +360,15 @@ def _assignment(data: ReportData) -> None:
 
 
 def _simulation(data: ReportData) -> None:
+    from engine.data.positions import is_stock
     from engine.risk.simulate import simulate_plan
 
+    if is_stock(data.positions).any():
+        # engine.risk.simulate starts from option positions only: a book holding shares is not
+        # simulated rather than simulated without them
+        data.missing["simulation"] = ("the positions hold stock rows, which the Monte Carlo does not take yet "
+                                      "(engine.risk.simulate starts from option positions only)")
+        return
     paths = data.meta["paths"]
     seed = data.meta["seed"]
     data.results["simulation"] = simulate_plan(data.config, data.positions, paths, seed)
@@ -384,7 +400,13 @@ def _orders(data: ReportData) -> None:
     if not trades:
         data.results["orders"] = pd.DataFrame(columns=["action", "underlying", "kind", "strike", "expiry", "contracts", "mid"])
         return
-    data.results["orders"] = order_tickets(pd.DataFrame(trades), cfg.execution)
+    from engine.plan.account import account_state
+
+    account = account_state(data.positions, cfg, marked=data.get("marked"))
+    data.results["orders"] = order_tickets(pd.DataFrame(trades), cfg.execution, account=account,
+                                           alerts=data.get("alerting") or (), valuation_date=cfg.valuation_date,
+                                           spot=cfg.market.spot, margin=cfg.margin,
+                                           multiplier=cfg.capital.contract_multiplier)
 
 
 def _payoff(data: ReportData) -> None:
@@ -398,6 +420,7 @@ def _payoff(data: ReportData) -> None:
 STEPS: tuple[tuple[str, Callable[[ReportData], None], str], ...] = (
     ("mark book", _mark, "engine.risk.book"),
     ("book totals", _book_totals, ""),
+    ("account", _account, "engine.plan.account"),
     ("plan", _plan, "engine.plan.allocation"),
     ("hedges", _hedges, "engine.plan.hedge"),
     ("projection", _projection, "engine.plan.projection"),
@@ -437,8 +460,23 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     ReportData
         Engine outputs by key; modules missing from this build are listed in ``missing``.
         An input error (:class:`engine.VolarbInputError`) from any step propagates.
+
+    Raises
+    ------
+    engine.VolarbInputError
+        A stock row in ``positions``: the report workbook's Positions sheet has no ``shares``
+        column yet (the engine, ``volarb risk`` and ``volarb plan`` take stock rows).
     """
     import engine
+    from engine._validate import VolarbInputError
+    from engine.data.positions import is_stock, row_where
+
+    stock = is_stock(positions)
+    if stock.any():
+        i = int(np.flatnonzero(stock)[0])
+        raise VolarbInputError(f"{row_where(positions, i)}, column 'kind': a stock row cannot go into the report "
+                               "workbook yet (its Positions sheet has no shares column); volarb risk and volarb plan "
+                               "take it")
 
     meta = {
         "version": getattr(engine, "__version__", "unknown"),

@@ -116,9 +116,11 @@ INPUT_NAMES: dict[str, tuple[str, str, str, str]] = {
     "assignment.exit_call_upside": ("ExitCallUpside", "Assignment: call upside, exit", "decimal", FMT_PCT),
     "assignment.exit_stop": ("ExitStop", "Assignment: stop below basis, exit", "decimal", FMT_PCT),
     "capital.model": ("CapitalModel", "Capital model per short put", "text", FMT_TEXT),
-    "capital.reg_t_underlying_pct": ("RegTUnderlyingPct", "Reg T: underlying share", "decimal", FMT_PCT),
-    "capital.reg_t_minimum_pct": ("RegTMinimumPct", "Reg T: minimum share of strike", "decimal", FMT_PCT),
-    "capital.house_addon_pct": ("HouseAddonPct", "Broker house add-on", "decimal", FMT_PCT),
+    "margin.account": ("MarginAccount", "Account type (margin or cash)", "text", FMT_TEXT),
+    "margin.naked_underlying_pct": ("RegTUnderlyingPct", "Reg T: underlying share", "decimal", FMT_PCT),
+    "margin.naked_minimum_pct": ("RegTMinimumPct", "Reg T: minimum share of strike", "decimal", FMT_PCT),
+    "margin.per_contract_floor": ("PerContractFloor", "House floor per short option", "$/contract", FMT_MONEY),
+    "margin.concentration_addon_pct": ("HouseAddonPct", "House concentration add-on", "decimal", FMT_PCT),
     "capital.contract_multiplier": ("Multiplier", "Shares per contract", "shares", FMT_INT),
     "simulation.paths": ("SimPaths", "Simulation paths", "paths", FMT_INT),
     "simulation.seed": ("SimSeed", "Simulation seed", "seed", FMT_GENERAL),
@@ -195,12 +197,14 @@ ALLOCATION_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
     ("Weight", "weight", FMT_PCT, 10),
     ("Capital $", "capital", FMT_MONEY, 13),                 # formula
     ("Premium $/sh", "premium", FMT_PRICE, 12),              # value (American model)
-    ("Capital/contract $", "capital_per_contract", FMT_MONEY, 15),  # formula by CapitalModel
-    ("Contracts", "contracts", FMT_INT, 10),                 # formula INT(capital / cpc)
+    ("Capital/contract $ (net)", "capital_per_contract", FMT_MONEY, 15),  # formula by CapitalModel, net of premium
+    ("Contracts", "contracts", FMT_INT, 10),                 # formula: before cap x BuyingPowerScale
     ("Capital used $", "capital_used", FMT_MONEY, 14),       # formula
     ("Expected premium $", "expected_premium", FMT_MONEY, 15),  # formula
     ("Leftover $", "leftover", FMT_MONEY, 12),               # formula
     ("Plan literal contracts", "literal_contracts", FMT_INT, 14),  # formula INT(capital/(prem*100))
+    ("Contracts before cap", "contracts_sized", FMT_INT, 12),  # formula INT(capital / cpc)
+    ("Buying power/contract $", "bp_per_contract", FMT_MONEY, 15),  # value (engine, account's basis)
 )
 
 # --- Hedges sheet ---------------------------------------------------------------------------

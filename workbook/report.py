@@ -527,11 +527,14 @@ def write_plan(wb: Any, data: ReportData) -> None:
          "put premium budget + monthly addition"),
         ("Compounding factor", '=IF(MonthlyAddition>0,PutBudget/MonthlyAddition,"")', L.FMT_NUM4,
          "CompoundingFactor", "put expansion budget / monthly addition"),
+        ("Buying power $ (available funds: EWL - initial requirement)",
+         (data.get("account") or {}).get("buying_power"), L.FMT_MONEY, "BuyingPower",
+         "engine.plan.account.account_state of the Positions at PortfolioValue (value); caps the contracts below"),
     ]
     r = 2
     for label, f, fmt, name, doc in rows:
         put(ws, r, 1, label)
-        put(ws, r, 2, Formula(f), fmt)
+        put(ws, r, 2, Formula(f) if isinstance(f, str) else f, fmt)
         put(ws, r, 3, doc)
         if name:
             _name(wb, name, L.SHEET_PLAN, f"B{r}")
@@ -544,6 +547,8 @@ def write_plan(wb: Any, data: ReportData) -> None:
     cells = data.results.get("_cells", {})
     ladder_rows = cells.get("ladder_rows", [])
     prem = data.get("strike_premiums", {})
+    alloc_df = data.get("allocation")
+    alloc_bp = [] if alloc_df is None or "bp_per_contract" not in alloc_df else alloc_df["bp_per_contract"].tolist()
     first = hdr + 1
     for i, (k, lr) in enumerate(zip(data.config.strikes.strikes, ladder_rows)):
         rr = first + i
@@ -551,28 +556,41 @@ def write_plan(wb: Any, data: ReportData) -> None:
         put(ws, rr, 2, Formula(f"='{L.SHEET_INPUTS}'!$B${lr}"), L.FMT_PCT)
         put(ws, rr, 3, Formula(f"=PutBudget*B{rr}"), L.FMT_MONEY)
         put(ws, rr, 4, prem.get(float(k)), L.FMT_PRICE)
+        # net basis (requirement net of the premium credited, what a contract takes from net liquidation)
         put(ws, rr, 5, Formula(
             f'=IF(CapitalModel="premium",D{rr}*Multiplier,IF(CapitalModel="cash_secured",(A{rr}-D{rr})*Multiplier,'
-            f"(D{rr}+MAX(RegTUnderlyingPct*Spot-MAX(Spot-A{rr},0),RegTMinimumPct*A{rr})+HouseAddonPct*Spot)*Multiplier))"),
-            L.FMT_MONEY)
-        put(ws, rr, 6, Formula(f"=IF(E{rr}>0,INT(C{rr}/E{rr}),0)"), L.FMT_INT)
+            f"(MAX(RegTUnderlyingPct*Spot-MAX(Spot-A{rr},0),RegTMinimumPct*A{rr},PerContractFloor/Multiplier)"
+            f"+HouseAddonPct*Spot)*Multiplier))"), L.FMT_MONEY)
+        put(ws, rr, 6, Formula(f"=INT(K{rr}*BuyingPowerScale+1E-12)"), L.FMT_INT)
         put(ws, rr, 7, Formula(f"=F{rr}*E{rr}"), L.FMT_MONEY)
         put(ws, rr, 8, Formula(f"=F{rr}*D{rr}*Multiplier"), L.FMT_MONEY)
         put(ws, rr, 9, Formula(f"=C{rr}-G{rr}"), L.FMT_MONEY)
         put(ws, rr, 10, Formula(f"=IF(D{rr}>0,INT(C{rr}/(D{rr}*Multiplier)),0)"), L.FMT_INT)
+        put(ws, rr, 11, Formula(f"=IF(E{rr}>0,INT(C{rr}/E{rr}),0)"), L.FMT_INT)
+        bpc = alloc_bp[i] if i < len(alloc_bp) else None
+        put(ws, rr, 12, bpc, L.FMT_MONEY)
     last = first + len(ladder_rows) - 1
     tot = last + 1
     put(ws, tot, 1, "Total").font = st["bold"]
-    for c in (2, 3, 6, 7, 8, 9, 10):
+    need = f"SUMPRODUCT(K{first}:K{last},L{first}:L{last})"
+    put(ws, tot + 1, 1, "Buying power scale")
+    put(ws, tot + 1, 2, Formula(f'=IF(AND(ISNUMBER(BuyingPower),{need}>MAX(BuyingPower,0)),MAX(BuyingPower,0)/{need},1)'),
+        L.FMT_NUM4)
+    put(ws, tot + 1, 3, "contracts before cap x this: the buying power they use (sum of before-cap x BP/contract) "
+                        "never exceeds BuyingPower")
+    _name(wb, "BuyingPowerScale", L.SHEET_PLAN, f"B{tot + 1}")
+    for c in (2, 3, 6, 7, 8, 9, 10, 11):
         fmt = L.ALLOCATION_COLUMNS[c - 1][2]
         cell = put(ws, tot, c, Formula(f"=SUM({col(c)}{first}:{col(c)}{last})"), fmt)
         cell.font = st["bold"]
         cell.border = st["total_border"]
     data.results["_cells"]["allocation_rows"] = (first, last, tot)
-    _note(ws, tot + 1, "Premium $/sh is the American model price at the next monthly expiry (a value); everything "
-                       "else is a formula. 'Plan literal contracts' is the plan's int(capital / (premium x 100)), "
-                       "which treats premium received as capital spent.")
-    r = tot + 3
+    _note(ws, tot + 2, "Premium $/sh is the American model price at the next monthly expiry (a value); so are "
+                       "BuyingPower and BP/contract (engine.plan.account: a new put takes its requirement net of the "
+                       "premium credited); everything else is a formula. Capital/contract is net of the premium "
+                       "(compared with net liquidation). 'Plan literal contracts' is the plan's int(capital / "
+                       "(premium x 100)), which treats premium received as capital spent.")
+    r = tot + 4
     # reinvestment priorities
     _title(ws, r, "Reinvestment priorities (share of the put expansion budget)")
     reinv = data.get("reinvestment")
@@ -636,7 +654,7 @@ def write_hedges(wb: Any, data: ReportData) -> None:
     for i, (label, f, fmt, name, doc) in enumerate(rows):
         r = 2 + i
         put(ws, r, 1, label)
-        put(ws, r, 2, Formula(f), fmt)
+        put(ws, r, 2, Formula(f) if isinstance(f, str) else f, fmt)
         put(ws, r, 3, doc)
         if name:
             _name(wb, name, L.SHEET_HEDGES, f"B{r}")
@@ -691,18 +709,31 @@ def write_risk(wb: Any, data: ReportData) -> None:
         ("Theta ($ per day)", Formula(f"=SUM({_prange('theta_day', data)})"), L.FMT_MONEY, ""),
         ("Vega ($ per vol point)", Formula(f"=SUM({_prange('vega_point', data)})"), L.FMT_MONEY, ""),
         ("Put obligation", Formula(f"=SUM({_prange('obligation', data)})"), L.FMT_MONEY0, ""),
-        ("Margin (capital model)", Formula(f"=SUM({_prange('margin', data)})"), L.FMT_MONEY0, ""),
+        ("Margin $ (net of value, vs net liquidation)", Formula(f"=SUM({_prange('margin', data)})"), L.FMT_MONEY0, ""),
         ("VaR 95% (model)", var.get("var"), L.FMT_MONEY, "VaR95"),
         ("Expected shortfall 95% (model)", var.get("es"), L.FMT_MONEY, "ES95"),
         ("VaR / portfolio value", Formula('=IF(AND(ISNUMBER(VaR95),PortfolioValue>0),VaR95/PortfolioValue,"")'),
          L.FMT_PCT, ""),
     ]
+    acct = data.get("account") or {}
+    account_rows = [
+        ("Net liquidation value $ (NLV)", "net_liquidation", "AccountNLV"),
+        ("Equity with loan value $ (EWL)", "equity_with_loan_value", "AccountEWL"),
+        ("Initial requirement $ (full basis, vs EWL)", "initial_requirement", ""),
+        ("Maintenance requirement $ (full basis, vs EWL)", "maintenance_requirement", "MaintenanceRequirement"),
+        ("Maintenance requirement $ (net of value, vs NLV)", "maintenance_requirement_net", ""),
+        ("Excess liquidity $ (EWL - maintenance)", "excess_liquidity", "ExcessLiquidity"),
+        ("Buying power $ (available funds: EWL - initial)", "buying_power", "AccountBuyingPower"),
+    ]
+    rows += [(label, acct.get(key), L.FMT_MONEY, name) for label, key, name in account_rows]
     hows = ["sum of Positions premium", "sum of Positions value", "sum of Positions P&L", "sum of Positions delta",
             "sum of Positions dollar delta", "sum of Positions gamma", "sum of Positions theta/day",
             "sum of Positions vega/point", "sum of short-put strike x shares", "sum of Positions margin",
             f"engine.risk.var.value_at_risk ({var.get('method', data.config.risk.var_method)}, "
             f"{data.config.risk.var_horizon_days} day)",
             "engine.risk.var.value_at_risk (mean loss beyond VaR)", "VaR95 / PortfolioValue"]
+    hows += [f"engine.plan.account ({acct.get('account', data.config.margin.account)} account, FINRA 4210 / CBOE "
+             "strategy-based; docs/margin.md)"] * len(account_rows)
     for i, (label, v, fmt, name) in enumerate(rows):
         r = 2 + i
         put(ws, r, 1, label)

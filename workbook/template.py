@@ -153,7 +153,7 @@ def _plan(wb: Any, cfg: Any, anchors: list) -> None:
     _spill(ws, "K12", f'=VA_PRICE(Spot, {L.NAME_LADDER_STRIKES}, NewPutExpiry, Vol, "put", Rate, DividendYield, ValuationDate)', anchors)
     _name(wb, "LadderPremiums", f"'{L.SHEET_PLAN}'!$K$12:$K${11 + n}")
     _spill(ws, "A11", f"=VA_STRIKE_ALLOCATION(PutBudget, {L.NAME_LADDER_STRIKES}, {L.NAME_LADDER_WEIGHTS}, "
-                      f"LadderPremiums, Spot, CapitalModel, TRUE, {CONFIG_NAME})", anchors)
+                      f"LadderPremiums, Spot, CapitalModel, TRUE, {CONFIG_NAME}, BuyingPower)", anchors)
 
 
 def _hedges(wb: Any, data: Any, anchors: list) -> None:
@@ -178,6 +178,10 @@ def _risk(wb: Any, anchors: list) -> None:
     _name(wb, "ES95", f"'{L.SHEET_RISK}'!$H$8")
     _spill(ws, "A20", "=VA_RISK_CHECK(PositionsTable, Spot, Vol, PortfolioValue, Rate, DividendYield, ValuationDate, "
                       f"TRUE, {CONFIG_NAME})", anchors)
+    # the account model (net liquidation, equity with loan value, requirements, excess, buying power)
+    _spill(ws, "J1", f'=VA_BUYING_POWER(PositionsTable, Spot, Vol, PortfolioValue, "", Rate, DividendYield, '
+                     f'ValuationDate, "", TRUE, {CONFIG_NAME})', anchors)
+    _name(wb, "BuyingPower", f"'{L.SHEET_RISK}'!$K$11")  # buying_power row of the VA_BUYING_POWER spill
 
 
 def _assignment(wb: Any, cfg: Any, anchors: list) -> None:

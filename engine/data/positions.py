@@ -71,12 +71,14 @@ from engine._validate import VolarbInputError
 __all__ = [
     "POSITION_COLUMNS", "PositionsError", "MAX_REPORTED_ERRORS", "read_positions",
     "positions_from_records", "example_positions", "parse_occ_symbol", "occ_symbol",
-    "parse_date", "parse_iv",
+    "parse_date", "parse_iv", "row_where", "is_stock",
 ]
 
 POSITION_COLUMNS = ("underlying", "kind", "side", "strike", "expiry", "contracts", "premium",
-                    "open_date", "iv", "note")
-_OPTIONAL = ("open_date", "iv", "note")
+                    "open_date", "iv", "note", "shares")
+_OPTIONAL = ("open_date", "iv", "note", "shares")
+#: columns a stock row leaves blank, and the one it needs instead of ``contracts``
+_STOCK_BLANK = ("strike", "expiry", "contracts", "iv")
 _SYMBOL_PARTS = ("underlying", "kind", "strike", "expiry")
 _ALLOWED = set(POSITION_COLUMNS) | {"symbol"}
 MAX_REPORTED_ERRORS = 20
@@ -101,6 +103,7 @@ class _CellError(Exception):
 
 
 _KINDS = {"put": "put", "p": "put", "call": "call", "c": "call"}
+_POSITION_KINDS = {**_KINDS, "stock": "stock", "stk": "stock", "shares": "stock", "equity": "stock"}
 _SIDES = {"short": "short", "s": "short", "sell": "short", "long": "long", "l": "long", "buy": "long"}
 _OCC_RE = re.compile(r"^\s*([A-Za-z0-9.]{1,6})\s*(\d{6})([CPcp])(\d{8})\s*$")
 _MDY_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -112,6 +115,14 @@ def _blank(value: Any) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, str) and not value.strip()
+
+
+def _is_zero(value: Any) -> bool:
+    """0 (or "0") in the shares column of an option row reads as blank (a marked book's own output)."""
+    try:
+        return float(str(value).strip()) == 0.0
+    except ValueError:
+        return False
 
 
 def _shown(value: Any) -> str:
@@ -204,6 +215,13 @@ def _cell_kind(v: Any) -> str:
     return k
 
 
+def _cell_position_kind(v: Any) -> str:
+    k = _POSITION_KINDS.get(str(v).strip().lower()) if isinstance(v, str) else None
+    if k is None:
+        raise _CellError(f"expected put or call (P/C, any case) or stock, got {_shown(v)}")
+    return k
+
+
 def _cell_side(v: Any) -> str:
     s = _SIDES.get(str(v).strip().lower()) if isinstance(v, str) else None
     if s is None:
@@ -220,6 +238,14 @@ def _cell_strike(v: Any) -> float:
 
 def _cell_contracts(v: Any) -> int:
     what = "a positive whole number of contracts"
+    x = _number(v, what)
+    if x <= 0 or not float(x).is_integer():
+        raise _CellError(f"expected {what} (direction goes in 'side'), got {_shown(v)}")
+    return int(x)
+
+
+def _cell_shares(v: Any) -> int:
+    what = "a positive whole number of shares"
     x = _number(v, what)
     if x <= 0 or not float(x).is_integer():
         raise _CellError(f"expected {what} (direction goes in 'side'), got {_shown(v)}")
@@ -260,9 +286,10 @@ def _cell_underlying(v: Any) -> str:
 
 
 _PARSERS = {
-    "underlying": _cell_underlying, "kind": _cell_kind, "side": _cell_side,
+    "underlying": _cell_underlying, "kind": _cell_position_kind, "side": _cell_side,
     "strike": _cell_strike, "expiry": _cell_date, "contracts": _cell_contracts,
     "premium": _cell_premium, "open_date": _cell_date, "iv": _cell_iv, "note": _cell_text,
+    "shares": _cell_shares,
 }
 
 
@@ -372,13 +399,31 @@ def _validate_row(rec: Mapping[str, Any], where: str) -> tuple[dict[str, Any] | 
             from_symbol = parse_occ_symbol(str(sym))
         except VolarbInputError as exc:
             errors.append(f"{where}, column 'symbol': {exc}")
+    raw_kind = rec.get("kind")
+    stock = (_blank(sym) and isinstance(raw_kind, str) and _POSITION_KINDS.get(raw_kind.strip().lower()) == "stock")
+    if stock:  # a stock row: shares and a cost per share; no strike, expiry, contracts or vol
+        for col in _STOCK_BLANK:
+            if not _blank(rec.get(col)):
+                errors.append(f"{where}, column {col!r}: a stock row (kind = stock) leaves {col} blank, "
+                              f"got {_shown(rec.get(col))}")
+        if _blank(rec.get("shares")):
+            errors.append(f"{where}, column 'shares': a stock row (kind = stock) needs a positive whole number of shares")
+    elif not _blank(rec.get("shares")) and not _is_zero(rec.get("shares")):
+        errors.append(f"{where}, column 'shares': an option row takes 'contracts', not 'shares' "
+                      f"(got {_shown(rec.get('shares'))}); use kind = stock for shares")
     for col in POSITION_COLUMNS:
         value = rec.get(col)
+        if stock and col in _STOCK_BLANK:
+            out[col] = {"strike": math.nan, "expiry": None, "contracts": 0, "iv": math.nan}[col]
+            continue
+        if not stock and col == "shares":
+            out[col] = 0
+            continue
         if _blank(value):
             if col in from_symbol or (col in _SYMBOL_PARTS and not _blank(sym)):
                 continue
             if col in _OPTIONAL:
-                out[col] = {"open_date": None, "iv": math.nan, "note": ""}[col]
+                out[col] = {"open_date": None, "iv": math.nan, "note": "", "shares": 0}[col]
                 continue
             hint = " (or give a symbol)" if col in _SYMBOL_PARTS else ""
             errors.append(f"{where}, column {col!r}: required value is empty{hint}")
@@ -397,22 +442,39 @@ def _validate_row(rec: Mapping[str, Any], where: str) -> tuple[dict[str, Any] | 
         # this large is a total instead of a per-share figure, or columns swapped
         errors.append(f"{where}, column 'premium': {out['premium']:g} per share is not below the put's strike "
                       f"{out['strike']:g} (give the premium per share, not the total)")
-    if not errors and out.get("open_date") is not None and out["open_date"] > out["expiry"]:
+    if not errors and out.get("open_date") is not None and out.get("expiry") is not None and out["open_date"] > out["expiry"]:
         errors.append(f"{where}, column 'open_date': {out['open_date']} is after the expiry {out['expiry']}")
     return (None if errors else out), errors
 
 
-def _frame(rows: list[dict[str, Any]]):
+def _frame(rows: list[dict[str, Any]], source: str | None = None, where: list[str] | None = None):
+    """The positions DataFrame; ``attrs["where"]`` keeps each row's "<source>, line <n>" for messages."""
     import pandas as pd
 
     df = pd.DataFrame(rows, columns=list(POSITION_COLUMNS))
     if rows:
-        df = df.astype({"strike": float, "contracts": "int64", "premium": float, "iv": float})
+        df = df.astype({"strike": float, "contracts": "int64", "premium": float, "iv": float, "shares": "int64"})
     else:
-        df = df.astype({"strike": float, "contracts": "int64", "premium": float, "iv": float,
+        df = df.astype({"strike": float, "contracts": "int64", "premium": float, "iv": float, "shares": "int64",
                         "underlying": object, "kind": object, "side": object, "expiry": object,
                         "open_date": object, "note": object})
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    if where is not None:
+        df.attrs["source"] = source
+        df.attrs["where"] = list(where)
+    return df
+
+
+def row_where(positions, i: int) -> str:
+    """Where row ``i`` of a positions table came from (``"positions.csv, line 4"``), for messages.
+
+    >>> row_where(example_positions(), 0)
+    'example_positions.csv, line 2'
+    """
+    where = getattr(positions, "attrs", {}).get("where")
+    if where is not None and len(where) == len(positions) and 0 <= i < len(where):
+        return str(where[i])
+    return f"positions row {i + 1}"
 
 
 def _raise_collected(source: str, errors: list[str], n_rows_bad: int) -> None:
@@ -462,6 +524,7 @@ def positions_from_records(records: Iterable[Mapping[str, Any]], source: str, fi
     ('ASST', 'put', 'short', 2.5, 10, 4.25)
     """
     rows: list[dict[str, Any]] = []
+    wheres: list[str] = []
     errors: list[str] = []
     n_bad = 0
     header: list[str] | None = None
@@ -479,11 +542,12 @@ def positions_from_records(records: Iterable[Mapping[str, Any]], source: str, fi
             errors.extend(errs)
         else:
             rows.append(out)
+            wheres.append(f"{source}, {row_label} {first_row + i}")
     if errors:
         _raise_collected(source, errors, n_bad)
     if not rows:
         raise PositionsError(f"{source}: no positions (the table has no data rows)")
-    return _frame(rows)
+    return _frame(rows, source, wheres)
 
 
 def _read_text(text: str, source: str):
@@ -497,6 +561,7 @@ def _read_text(text: str, source: str):
         raise PositionsError(f"{source}, line 1: not readable as CSV ({exc})") from None
     cols = _normalize_header(header, source)
     rows: list[dict[str, Any]] = []
+    wheres: list[str] = []
     errors: list[str] = []
     n_bad = 0
     while True:
@@ -523,11 +588,12 @@ def _read_text(text: str, source: str):
             errors.extend(errs)
         else:
             rows.append(out)
+            wheres.append(where)
     if errors:
         _raise_collected(source, errors, n_bad)
     if not rows:
         raise PositionsError(f"{source}: no positions (only a header line)")
-    return _frame(rows)
+    return _frame(rows, source, wheres)
 
 
 def read_positions(path: str | Path):
@@ -567,6 +633,19 @@ def read_positions(path: str | Path):
     except UnicodeDecodeError as exc:
         raise PositionsError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
     return _read_text(text, path.name)
+
+
+def is_stock(positions):
+    """Boolean mask of the stock rows (``kind == "stock"``) of a positions table.
+
+    >>> is_stock(example_positions()).any()
+    np.False_
+    """
+    import numpy as np
+
+    if "kind" not in getattr(positions, "columns", ()):
+        return np.zeros(len(positions), dtype=bool)
+    return (positions["kind"].astype(str).to_numpy() == "stock")
 
 
 def example_positions_path() -> Path:

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from engine._validate import VolarbInputError
-from engine.config import CapitalConfig, PlanConfig
-from engine.plan.margin import capital_per_contract, check_model
-from engine.pricing.american import american_price
+from engine.config import CapitalConfig, MarginConfig, PlanConfig
+from engine.plan.margin import capital_per_contract, check_model, margin_from_capital
 from engine.units import days_to_years
+from engine.pricing.american import american_price
 
 __all__ = [
     "PLAN_PREMIUMS", "PLAN_MONTH2_CONTRACTS", "allocate_premium", "put_expiry", "strike_premiums",
@@ -188,6 +188,10 @@ def strike_premiums(config: PlanConfig, strikes=None, expiry: _dt.date | None = 
     return np.atleast_1d(american_price(m.spot, k, t, m.rate, vol, "put", m.dividend_yield))
 
 
+#: the largest contract count :func:`whole_contracts` returns (2**53, exact in floating point)
+MAX_CONTRACTS = float(2**53)
+
+
 def whole_contracts(capital, per_contract) -> np.ndarray:
     """Largest whole number of contracts n with ``n * per_contract <= capital`` (0 if per_contract <= 0).
 
@@ -204,7 +208,9 @@ def whole_contracts(capital, per_contract) -> np.ndarray:
     n = np.floor(c / safe)
     n = np.where((n + 1) * safe <= c, n + 1, n)
     n = np.where(n * safe > c, n - 1, n)
-    return np.where(ok, np.maximum(n, 0), 0).astype(np.int64)
+    # at most 2**53 (the largest whole number a float holds exactly): a count past int64 would
+    # wrap to a negative number (a 120-month projection compounding without bound reached it)
+    return np.where(ok, np.clip(n, 0, MAX_CONTRACTS), 0).astype(np.int64)
 
 
 def _ladder_arrays(strikes, weights, premiums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -228,7 +234,8 @@ def _ladder_arrays(strikes, weights, premiums) -> tuple[np.ndarray, np.ndarray, 
 
 
 def allocate_strikes(budget, strikes, weights, premiums, spot, model="reg_t",
-                     capital: CapitalConfig = CapitalConfig()):
+                     capital: CapitalConfig = CapitalConfig(), *, buying_power: float | None = None,
+                     margin: MarginConfig | None = None):
     """Split a put budget over the strike ladder and size whole contracts under a capital model.
 
     Parameters
@@ -245,16 +252,29 @@ def allocate_strikes(budget, strikes, weights, premiums, spot, model="reg_t",
         received as capital spent.
     capital : CapitalConfig
         Reg T percentages, house add-on, contract multiplier.
+    buying_power : float, optional
+        The account's buying power (available funds, ``EWL - initial requirement``, $;
+        :attr:`engine.plan.account.AccountState.buying_power`).  When given, the contracts are
+        capped so that the buying power they consume does not exceed it (scaled down in
+        proportion, then rounded down).
+    margin : MarginConfig, optional
+        The account's rules, for the buying power each contract consumes (default the legacy
+        aliases of ``capital``, a margin account).
 
     Returns
     -------
     pandas.DataFrame
         One row per strike: ``strike``, ``weight``, ``capital`` (= budget * weight, $),
-        ``premium`` ($/share), ``capital_per_contract`` ($), ``contracts`` (largest whole number
-        with contracts * capital_per_contract <= capital; 0 when capital_per_contract is 0),
-        ``capital_used`` ($), ``expected_premium`` (contracts * premium * multiplier, $),
-        ``leftover`` (capital - capital_used, $ >= 0).  Unlike the plan's code, strikes with 0
-        contracts are kept (their capital shows as leftover).
+        ``premium`` ($/share), ``capital_per_contract`` ($, net basis), ``contracts`` (largest
+        whole number with contracts * capital_per_contract <= capital, 0 when
+        capital_per_contract is 0, then capped by ``buying_power``), ``capital_used`` ($),
+        ``expected_premium`` (contracts * premium * multiplier, $), ``leftover`` (capital -
+        capital_used, $ >= 0), ``bp_per_contract`` (buying power one new contract consumes, $:
+        its requirement net of the premium credited, :func:`engine.plan.margin.capital_per_contract`
+        under ``"reg_t"`` in a margin account, ``"cash_secured"`` in a cash account),
+        ``contracts_sized`` (before the cap), ``buying_power_used`` ($) and ``capped``
+        (bool).  Unlike the plan's code, strikes with 0 contracts are kept (their capital shows
+        as leftover).
 
     Raises
     ------
@@ -279,6 +299,15 @@ def allocate_strikes(budget, strikes, weights, premiums, spot, model="reg_t",
     [1130.4, 1978.2, 1695.6, 565.2, 282.6]
     >>> df["contracts"].tolist()
     [16, 17, 10, 2, 0]
+
+    Capped by $500 of buying power in a margin account, where a new put consumes its net Reg T
+    requirement (20, 25, 48, 63, 63 $): the 16/17/10/2/0 contracts would use 320 + 425 + 480 +
+    126 = 1,351, so they scale by 500/1,351 and round down to 5/6/3/0/0 (using 100 + 150 + 144).
+
+    >>> capped = allocate_strikes(5652, [2.0, 2.5, 3.0, 4.0, 5.0], [0.20, 0.35, 0.30, 0.10, 0.05],
+    ...                           [0.70, 1.15, 1.60, 2.45, 3.36], 3.15, model="premium", buying_power=500)
+    >>> capped["contracts"].tolist(), round(float(capped["buying_power_used"].sum()), 2)
+    ([5, 6, 3, 0, 0], 394.0)
     """
     import pandas as pd
 
@@ -291,12 +320,24 @@ def allocate_strikes(budget, strikes, weights, premiums, spot, model="reg_t",
     cap = b * w
     cpc = np.asarray(capital_per_contract(model, s, k, p, "put", capital), dtype=float)
     n = whole_contracts(cap, cpc)
+    rules = margin_from_capital(capital) if margin is None else margin
+    bp_model = "cash_secured" if rules.account == "cash" else "reg_t"
+    bp_cost = np.asarray(capital_per_contract(bp_model, s, k, p, "put", capital, margin=rules), dtype=float)
+    sized = n.copy()
+    capped = np.zeros(n.shape, dtype=bool)
+    if buying_power is not None:
+        bp = max(_number(buying_power, "buying_power"), 0.0)  # negative buying power: no new contract
+        need = float(np.sum(n * bp_cost))
+        if need > bp:
+            n = np.floor(n * (bp / need) + 1e-12).astype(n.dtype)
+            capped = n < sized
     used = n * cpc
     mult = float(capital.contract_multiplier)
     return pd.DataFrame({
         "strike": k, "weight": w, "capital": cap, "premium": p, "capital_per_contract": cpc,
         "contracts": n, "capital_used": used, "expected_premium": n * p * mult,
-        "leftover": cap - used,
+        "leftover": cap - used, "bp_per_contract": bp_cost, "contracts_sized": sized,
+        "buying_power_used": n * bp_cost, "capped": capped,
     })
 
 
@@ -317,7 +358,7 @@ def capital_model_comparison(budget, strikes, weights, premiums, spot,
     >>> df = capital_model_comparison(5652, list(PLAN_PREMIUMS), [0.20, 0.35, 0.30, 0.10, 0.05],
     ...                               list(PLAN_PREMIUMS.values()), 3.15, printed=PLAN_MONTH2_CONTRACTS)
     >>> df[["strike", "contracts_printed", "contracts_premium", "contracts_reg_t"]].values.tolist()
-    [[2.0, 16.0, 16.0, 12.0], [2.5, 15.0, 17.0, 14.0], [3.0, 10.0, 10.0, 8.0], [4.0, 2.0, 2.0, 1.0], [5.0, 1.0, 0.0, 0.0]]
+    [[2.0, 16.0, 16.0, 56.0], [2.5, 15.0, 17.0, 79.0], [3.0, 10.0, 10.0, 35.0], [4.0, 2.0, 2.0, 8.0], [5.0, 1.0, 0.0, 4.0]]
     """
     base = None
     for model in ("premium", "cash_secured", "reg_t"):
@@ -341,7 +382,7 @@ def _group_split(group_strikes: Sequence[float], config: PlanConfig) -> tuple[np
     return np.full(len(group_strikes), 1.0 / len(group_strikes)), "equal"
 
 
-def reinvestment_plan(budget, config: PlanConfig, premiums=None):
+def reinvestment_plan(budget, config: PlanConfig, premiums=None, *, buying_power: float | None = None):
     """The plan's reinvestment priorities: 65% to $2.50/$3.00, 20% to $2.00, 15% to $4.00/$5.00.
 
     Within a group the share is split in proportion to the strike weights of
@@ -358,6 +399,9 @@ def reinvestment_plan(budget, config: PlanConfig, premiums=None):
     premiums : mapping or array_like, optional
         Premium $ per share by strike (mapping) or in the order of the rows; default
         :func:`strike_premiums` of the config.
+    buying_power : float, optional
+        Available funds, $ (``EWL - initial requirement``): caps the contracts as in
+        :func:`allocate_strikes`.
 
     Returns
     -------
@@ -365,7 +409,8 @@ def reinvestment_plan(budget, config: PlanConfig, premiums=None):
         One row per (group, strike): ``action``, ``group_strikes``, ``group_share``, ``split``,
         ``strike``, ``share`` (of the budget), ``amount`` ($), ``premium``,
         ``capital_per_contract``, ``contracts``, ``capital_used``, ``expected_premium``,
-        ``leftover``, ``reasoning``.
+        ``leftover``, ``contracts_sized``, ``bp_per_contract``, ``buying_power_used``, ``capped``
+        (as :func:`allocate_strikes`), ``reasoning``.
 
     Examples
     --------
@@ -399,11 +444,13 @@ def reinvestment_plan(budget, config: PlanConfig, premiums=None):
             raise VolarbInputError(f"premiums must have one entry per reinvestment strike ({len(strikes)}), got {len(prem)}")
     shares = np.array([r["share"] for r in rows])
     alloc = allocate_strikes(b, strikes, shares / shares.sum(), prem, config.market.spot,
-                             config.capital.model, config.capital)
+                             config.capital.model, config.capital, buying_power=buying_power, margin=config.margin)
     df = pd.DataFrame(rows)
     df["amount"] = alloc["capital"].to_numpy()
-    for col in ("premium", "capital_per_contract", "contracts", "capital_used", "expected_premium", "leftover"):
+    for col in ("premium", "capital_per_contract", "contracts", "capital_used", "expected_premium", "leftover",
+                "contracts_sized", "bp_per_contract", "buying_power_used", "capped"):
         df[col] = alloc[col].to_numpy()
     order = ["action", "group_strikes", "group_share", "split", "strike", "share", "amount", "premium",
-             "capital_per_contract", "contracts", "capital_used", "expected_premium", "leftover", "reasoning"]
+             "capital_per_contract", "contracts", "capital_used", "expected_premium", "leftover",
+             "contracts_sized", "bp_per_contract", "buying_power_used", "capped", "reasoning"]
     return df[order]

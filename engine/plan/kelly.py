@@ -105,6 +105,8 @@ def kelly_inputs_from_journal(journal) -> dict:
     journal : pandas.DataFrame
         One row per closed trade with either ``return`` (P&L as a fraction of capital at risk)
         or ``pnl`` ($) and ``capital_at_risk`` ($, > 0).  ``return`` wins when both are given.
+        A trade journal (it has an ``action`` column, as ``volarb import`` writes) may leave
+        ``pnl`` blank on lines that close nothing; those lines are not trades and are skipped.
 
     Returns
     -------
@@ -140,6 +142,10 @@ def kelly_inputs_from_journal(journal) -> dict:
             i = int(np.argmax(bad))
             raise VolarbInputError(f"journal row {i}, column 'return': expected a number, got {journal['return'].tolist()[i]!r}")
     elif {"pnl", "capital_at_risk"} <= set(journal.columns):
+        if "action" in journal.columns:
+            # a trade journal (volarb import): only the closing lines carry a P&L; openings are blank
+            blank = journal["pnl"].map(lambda v: v is None or str(v).strip() in ("", "nan"))
+            journal = journal[~blank.to_numpy()]
         pnl = pd.to_numeric(journal["pnl"], errors="coerce").to_numpy(dtype=float)
         car = pd.to_numeric(journal["capital_at_risk"], errors="coerce").to_numpy(dtype=float)
         for name, arr, positive in (("pnl", pnl, False), ("capital_at_risk", car, True)):

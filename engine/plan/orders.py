@@ -32,11 +32,13 @@ import numpy as np
 
 from engine._validate import VolarbInputError
 
-__all__ = ["order_tickets", "round_to_tick", "tick_size", "OrdersError", "TICKET_COLUMNS"]
+__all__ = ["order_tickets", "round_to_tick", "tick_size", "OrdersError", "TICKET_COLUMNS", "TICKET_STATUSES"]
 
 TICKET_COLUMNS = ("sequence", "trade", "slice", "slices", "underlying", "symbol", "action", "kind",
                   "strike", "expiry", "contracts", "order_type", "mid", "limit", "worst", "tick",
-                  "time_in_force", "windows")
+                  "time_in_force", "windows", "status", "reason", "buying_power_after")
+#: ticket statuses: proposed to the broker, or held back (with the reason)
+TICKET_STATUSES = ("PROPOSED", "HELD")
 _EPS = 1e-9
 
 
@@ -158,7 +160,52 @@ def _normalize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def order_tickets(trades, execution=None):
+def _hold_reason(t: dict, state: dict, alerts: frozenset, mult: float) -> tuple[str, float]:
+    """Why a ticket is held ("" if it may be proposed) and the buying power after it ($, NaN: no account)."""
+    from engine.plan.account import evaluate_account
+
+    reasons = []
+    sell = t["action"] == "sell"
+    delta_sign = (1.0 if t["kind"] == "put" else -1.0) * (1.0 if sell else -1.0)  # sign of the order's delta
+    if "CONCENTRATION_RISK" in alerts and sell and t["kind"] == "put":
+        ob = state.setdefault("obligations", {})
+        top = max(ob.values(), default=0.0)
+        new_ob = ob.get(float(t["strike"]), 0.0) + float(t["strike"]) * mult * t["contracts"]
+        if new_ob > top + 1e-9:  # the largest strike obligation (the alert's value) would grow
+            reasons.append(f"CONCENTRATION_RISK is firing and this short put raises the largest strike obligation "
+                           f"to {new_ob:,.0f} $ (from {top:,.0f})")
+    if "VAR_LIMIT_BREACH" in alerts and sell:
+        reasons.append("VAR_LIMIT_BREACH is firing and a short option adds to the loss tail")
+    if "HIGH_DELTA_EXPOSURE" in alerts and state.get("delta") is not None and delta_sign * state["delta"] > 0:
+        reasons.append("HIGH_DELTA_EXPOSURE is firing and the order adds delta of the same sign")
+    bp_after = float("nan")
+    if state.get("arrays") is not None:
+        a = state["arrays"]
+        new = {"kind": t["kind"], "side": "short" if sell else "long", "strike": float(t["strike"]),
+               "qty": float(t["contracts"]), "mark": float(t["mid"]), "dte": (t["expiry"] - state["valuation_date"]).days,
+               "underlying": t["underlying"] or (a["underlying"][0] if a["underlying"] else "")}
+        trial = {k: v + [new[k]] for k, v in a.items()}
+        cash = state["cash"] + (1.0 if sell else -1.0) * t["mid"] * mult * t["contracts"]
+        after = evaluate_account(trial["kind"], trial["side"], trial["strike"], trial["qty"], trial["mark"], state["spot"],
+                                 cash=cash, margin=state["margin"], dte=trial["dte"], underlying=trial["underlying"],
+                                 multiplier=int(mult))
+        bp_after = after.buying_power
+        before = state["buying_power"]
+        if bp_after < 0 and bp_after < before - 1e-9:
+            reasons.append(f"would exceed buying power: available funds {before:,.2f} -> {bp_after:,.2f} $ "
+                           f"(EWL - initial requirement, {state['margin'].account} account)")
+        elif "BUYING_POWER_EXCEEDED" in alerts and bp_after < before - 1e-9:
+            reasons.append("BUYING_POWER_EXCEEDED is firing and the order uses buying power")
+        if not reasons:
+            state["arrays"], state["cash"], state["buying_power"] = trial, cash, bp_after
+    if not reasons and sell and t["kind"] == "put":
+        ob = state.setdefault("obligations", {})
+        ob[float(t["strike"])] = ob.get(float(t["strike"]), 0.0) + float(t["strike"]) * mult * t["contracts"]
+    return "; ".join(reasons), bp_after
+
+
+def order_tickets(trades, execution=None, *, account=None, alerts=(), valuation_date=None, spot=None,
+                  margin=None, multiplier: int = 100):
     """Split planned trades into limit-order tickets under the plan's execution rules.
 
     Parameters
@@ -169,6 +216,27 @@ def order_tickets(trades, execution=None):
         ``underlying``; or ``symbol`` (OCC) in place of underlying/kind/strike/expiry.
     execution : ExecutionConfig, optional
         Price improvement, slippage, order size, ticks, time in force, windows (default: the plan's).
+    account : engine.plan.account.AccountState, optional
+        The account before the orders (its ``positions`` frame from
+        :func:`engine.plan.account.account_state`).  Each ticket, in sequence, is re-margined with
+        the book and the tickets proposed before it (filled at its mid); a ticket after which
+        buying power (available funds, ``EWL - initial requirement``) would be below 0, and
+        lower than before it, is HELD.
+    alerts : iterable of str
+        Names of the risk alerts firing now (:data:`engine.risk.checks.ALERT_NAMES`).  A ticket that
+        would deepen one is HELD: a short put that raises the largest strike obligation (strike x
+        multiplier x contracts, over the book and the tickets proposed before it) under
+        CONCENTRATION_RISK, any short option under
+        VAR_LIMIT_BREACH, an order adding delta of the book's sign under HIGH_DELTA_EXPOSURE
+        (needs ``account``), an order using buying power under BUYING_POWER_EXCEEDED.
+    valuation_date : datetime.date, optional
+        For the days to expiry of the new orders (needed with ``account``).
+    spot : float, optional
+        Underlying price, $ (needed with ``account``).
+    margin : MarginConfig, optional
+        The account's rules (default: a margin account at the FINRA minimums).
+    multiplier : int
+        Shares per contract.
 
     Returns
     -------
@@ -176,7 +244,10 @@ def order_tickets(trades, execution=None):
         :data:`TICKET_COLUMNS`, one row per order: ``sequence`` (1, 2, ... across all orders),
         ``trade`` (row of ``trades``), ``slice`` / ``slices``, ``symbol`` (OCC, when the
         underlying is known), ``order_type`` ("LIMIT"), ``mid``, ``limit``, ``worst``, ``tick``
-        ($ per share; ``tick`` is the tick at the limit price), ``time_in_force``, ``windows``.
+        ($ per share; ``tick`` is the tick at the limit price), ``time_in_force``, ``windows``,
+        ``status`` ("PROPOSED" or "HELD"), ``reason`` (why held; "" when proposed) and
+        ``buying_power_after`` ($, available funds after the ticket; NaN without ``account``).
+        Held tickets never change the account seen by the tickets after them.
 
     Raises
     ------
@@ -207,6 +278,29 @@ def order_tickets(trades, execution=None):
     worst = np.where(sell, round_to_tick(np.maximum(mids - ex.max_slippage, 0.0), "up", ex),
                      round_to_tick(mids + ex.max_slippage, "down", ex))
     tick = tick_size(limit, ex)
+    from engine.config import MarginConfig
+
+    rules = margin if margin is not None else (MarginConfig(account=account.account) if account is not None else MarginConfig())
+    firing = frozenset(str(a) for a in alerts)
+    state: dict[str, Any] = {"margin": rules}
+    if account is not None:
+        if valuation_date is None or spot is None:
+            raise OrdersError("order_tickets: account needs valuation_date and spot")
+        pf = account.positions
+        stock = pf["kind"].astype(str).to_numpy() == "stock"
+        state.update({
+            "arrays": {"kind": list(pf["kind"]), "side": list(pf["side"]),
+                       "strike": [float(x) for x in pf["strike"]],
+                       "qty": [float(sh) if st else float(c) for st, sh, c in zip(stock, pf["shares"], pf["contracts"], strict=True)],
+                       "mark": [float(x) for x in pf["mark"]], "dte": [int(x) for x in pf["dte"]],
+                       "underlying": list(pf["underlying"])},
+            "cash": float(account.cash), "buying_power": float(account.buying_power),
+            "valuation_date": valuation_date, "spot": float(spot),
+            "delta": float(pf["delta_shares"].sum()) if "delta_shares" in pf else None,
+        })
+        sp = (pf["kind"].astype(str) == "put") & (pf["side"].astype(str) == "short")
+        ob = (pf.loc[sp, "strike"].astype(float) * float(multiplier) * pf.loc[sp, "contracts"].astype(float))
+        state["obligations"] = {float(k): float(v) for k, v in ob.groupby(pf.loc[sp, "strike"].astype(float)).sum().items()}
     tickets = []
     seq = 0
     for i, r in enumerate(rows):
@@ -215,7 +309,9 @@ def order_tickets(trades, execution=None):
         symbol = occ_symbol(r["underlying"], r["expiry"], r["kind"], r["strike"]) if r["underlying"] else ""
         for j, c in enumerate(parts):
             seq += 1
+            reason, bp_after = _hold_reason({**r, "contracts": c}, state, firing, float(multiplier))
             tickets.append({
+                "status": "HELD" if reason else "PROPOSED", "reason": reason, "buying_power_after": bp_after,
                 "sequence": seq, "trade": i, "slice": j + 1, "slices": len(parts),
                 "underlying": r["underlying"], "symbol": symbol, "action": r["action"], "kind": r["kind"],
                 "strike": r["strike"], "expiry": r["expiry"], "contracts": c, "order_type": "LIMIT",

@@ -20,9 +20,11 @@ How :func:`project_plan` works (each month m = 1..months)
 3. **Sizing**: the month's put budget is ``monthly_addition + (1 - call_share) * premium of the
    previous month`` (the plan's month-2 rule: $4,000 + 80% of $2,065 = $5,652; month 1 has
    only the addition).  The budget is split by the strike weights and turned into whole
-   contracts under ``capital.model`` (:func:`engine.plan.allocation.allocate_strikes`); ``margin_used`` is
-   the sum of contracts x capital per contract under that model (<= the budget by
-   construction).  Under ``"premium"`` (the plan's literal formula) the "margin" is the premium
+   contracts under ``capital.model`` (:func:`engine.plan.allocation.allocate_strikes`, capital per
+   contract net of the premium, the basis compared with net liquidation), capped by the
+   account's buying power (``[margin]`` rules; with last month's puts expired it is the value at
+   the sale plus the addition); ``margin_used`` is the sum of contracts x capital per contract
+   under that model (<= the budget by construction).  Under ``"premium"`` (the plan's literal formula) the "margin" is the premium
    itself, so the premium income comes out close to the whole budget.
 4. **Hedge**: ``call_hedge = premium_income * call_share`` (or :func:`engine.plan.hedge.hedge_ratio`
    of the portfolio when ``hedge.use_dynamic_ratio``); ``put_reinvestment`` is the rest and
@@ -159,7 +161,10 @@ def project_plan(config: PlanConfig, months: int | None = None, assumption: str 
         t = days_to_years(days)
         prem = strike_premiums(config, st.strikes, expiry=expiry, valuation_date=sale)
         budget = addition + (1.0 - config.allocation.call_share) * prev_income
-        alloc = allocate_strikes(budget, st.strikes, st.weights, prem, mk.spot, cap.model, cap)
+        # the month's puts are the only open positions (last month's expired): buying power is the
+        # account's net liquidation value at the sale, value + addition (engine.plan.account)
+        alloc = allocate_strikes(budget, st.strikes, st.weights, prem, mk.spot, cap.model, cap,
+                                 buying_power=value + addition, margin=config.margin)
         n = alloc["contracts"].to_numpy()
         income = float(alloc["expected_premium"].sum())
         if config.hedge.use_dynamic_ratio:

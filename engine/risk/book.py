@@ -56,7 +56,7 @@ from engine.units import DAYS_PER_YEAR
 
 __all__ = ["mark_book", "ladder_summary", "position_status", "STATUS_LABELS"]
 
-STATUS_LABELS = ("Good", "Fair", "Watch", "Expired", "Long")
+STATUS_LABELS = ("Good", "Fair", "Watch", "Expired", "Long", "Stock")
 
 
 def position_status(kind, side, strike, premium, spot, expired=False) -> np.ndarray:
@@ -171,15 +171,23 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     val = valuation_date if valuation_date is not None else cfg.valuation_date
     m = cfg.market
     mult = float(cfg.capital.contract_multiplier)
-    out = positions[list(POSITION_COLUMNS)].copy().reset_index(drop=True)
+    out = positions.reindex(columns=list(POSITION_COLUMNS)).reset_index(drop=True)
+    if "shares" not in positions.columns:  # a table from before stock rows: options only
+        out["shares"] = 0
+    out["shares"] = out["shares"].fillna(0).astype("int64")
     n = len(out)
-    strike = out["strike"].to_numpy(float)
-    contracts = out["contracts"].to_numpy(float)
-    premium = out["premium"].to_numpy(float)
     kinds = out["kind"].to_numpy(object)
+    stock = kinds == "stock"
+    # stock rows carry no strike/expiry: harmless placeholders for the option arithmetic,
+    # overwritten below
+    strike = np.where(stock, float(m.spot), out["strike"].to_numpy(float))
+    contracts = np.where(stock, 0.0, out["contracts"].to_numpy(float))
+    shares = out["shares"].to_numpy(float)
+    premium = out["premium"].to_numpy(float)
     w = np.where(kinds == "put", -1.0, 1.0)
     sign = np.where(out["side"].to_numpy(object) == "long", 1.0, -1.0)
-    days = np.array([(e - val).days for e in out["expiry"]], dtype=np.int64).reshape(n)
+    days = np.array([0 if st else (e - val).days for e, st in zip(out["expiry"], stock, strict=True)],
+                    dtype=np.int64).reshape(n)
     live = days > 0
     t = np.where(live, days, 0) / DAYS_PER_YEAR
 
@@ -239,28 +247,40 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     short_put = (sign < 0) & (kinds == "put")
     # an expired short put obliges nothing any more (assigned or not, it is history: #11)
     out["obligation"] = np.where(short_put & (days >= 0), strike * mult * contracts, 0.0)
-    out["margin"] = _margin(cfg, strike, mark, kinds, contracts, (sign < 0) & (live | today))
     out["status"] = position_status(kinds, out["side"].to_numpy(object), strike, premium, m.spot, days < 0)
+    if stock.any():
+        st_scale = sign[stock] * shares[stock]
+        out.loc[stock, "mark"] = float(m.spot)
+        out.loc[stock, "mark_basis"] = "market (stock at spot)"
+        out.loc[stock, "vol_source"] = ""
+        out.loc[stock, "value"] = st_scale * m.spot
+        out.loc[stock, "premium_total"] = -st_scale * premium[stock]
+        out.loc[stock, "unrealized_pnl"] = st_scale * (m.spot - premium[stock])
+        out.loc[stock, "delta_shares"] = st_scale
+        out.loc[stock, "delta_dollars"] = st_scale * m.spot
+        for col in ("intrinsic", "moneyness", "prob_itm", "vol_used", "t"):
+            out.loc[stock, col] = np.nan
+        out.loc[stock, "status"] = "Stock"
+    _requirements(out, positions, cfg, val)
     return out
 
 
-def _margin(cfg, strike, mark, kinds, contracts, short_live) -> np.ndarray:
-    """Capital model requirement ($) of the live short options, at the current mark."""
-    margin = np.zeros(strike.shape)
-    if not short_live.any():
-        return margin
-    from engine.plan.margin import capital_per_contract  # lazy: owned by the plan-rules module
+def _requirements(out, positions, cfg, val: _dt.date) -> None:
+    """The account model's per-position columns (:func:`engine.plan.account.position_requirements`)."""
+    from engine.data.positions import row_where
+    from engine.plan.account import long_dated, position_requirements
 
-    for kind in ("put", "call"):
-        sel = short_live & (kinds == kind)
-        if sel.any():
-            # a short call cannot be cash-secured: it carries the naked-call (Reg T) requirement,
-            # as in engine.risk.simulate, instead of a NaN that a portfolio sum would silently skip
-            model = "reg_t" if (kind == "call" and cfg.capital.model == "cash_secured") else cfg.capital.model
-            per = capital_per_contract(model, cfg.market.spot, strike[sel], mark[sel], kind=kind,
-                                       capital=cfg.capital)
-            margin[sel] = np.asarray(per, dtype=float) * contracts[sel]
-    return margin
+    stock = out["kind"].to_numpy(object) == "stock"
+    qty = np.where(stock, out["shares"].to_numpy(float), out["contracts"].to_numpy(float))
+    dte = np.where(stock, 0, out["dte"].to_numpy(np.int64))
+    expiry = [None if st else e for e, st in zip(out["expiry"], stock, strict=True)]
+    ld = long_dated(expiry, val, cfg.margin.long_option_loan_months) & (out["side"].to_numpy(object) == "long")
+    r = position_requirements(out["kind"].to_numpy(object), out["side"].to_numpy(object),
+                              out["strike"].to_numpy(float), qty, out["mark"].to_numpy(float), cfg.market.spot,
+                              cfg.margin, dte=dte, long_dated_mask=ld, underlying=out["underlying"].to_numpy(object),
+                              multiplier=int(cfg.capital.contract_multiplier), where=lambda i: row_where(positions, i))
+    for k, v in r.items():
+        out[k] = v
 
 
 def ladder_summary(marked) -> Any:

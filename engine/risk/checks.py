@@ -13,8 +13,15 @@ DAILY_PNL_ALERT          ``PV - PV_yesterday`` ($)                              
 ASSIGNMENT_RISK          highest probability ITM of a short option within 3 trading  > 80%
                          days of its expiry (expiring today included: ITM is 1)
 LOW_IV_ENVIRONMENT       IV percentile (from an IV history)                          < 30
-BUYING_POWER_EXCEEDED    buying power used = sum of the capital-model margin ($)     > PV
+BUYING_POWER_EXCEEDED    initial requirement net of the positions' value ($,         > PV
+                         :mod:`engine.plan.account`; = buying power below 0)
 =======================  ==========================================================  =========
+
+**Buying power** (BUYING_POWER_EXCEEDED) is on one basis (:mod:`engine.plan.account`): the
+requirement *net of the positions' value* is compared with net liquidation value PV, which
+is the same test as the full requirement against equity with loan value (EWL = cash + loan
+value positions): buying power (available funds) ``EWL - full initial requirement = PV -
+net initial requirement`` is below 0.  The option value is never counted twice.
 
 **Strike obligation** (CONCENTRATION_RISK): for the short puts at one strike, the cash needed
 if all of them were assigned, ``strike x 100 x contracts`` (summed over expiries), the
@@ -173,7 +180,9 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
     shares : float
         Shares of the underlying held (delta and VaR include them).
     buying_power_used : float, optional
-        Broker-reported margin in use, $ (default: the capital-model margin of the book).
+        Broker-reported margin in use, $, *net of the positions' value* (the basis compared
+        with PV); default: the account model's initial requirement net of value
+        (:func:`engine.plan.account.account_state`).
     price_history : path or DataFrame, optional
         Daily closes, needed when ``config.risk.var_method == "historical"``.
 
@@ -257,7 +266,8 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         rows.append(_row("DAILY_PNL_ALERT", pnl, lim, "ALERT" if abs(pnl) > lim else "OK",
                          f"daily P&L {pnl:+,.0f} ({pnl / prev:+.1%}){net} vs +-{rc.daily_pnl_limit:.0%} of {prev:,.0f}"))
 
-    short = marked[marked["side"].astype(str).str.lower() == "short"] if len(marked) else marked
+    short = marked[(marked["side"].astype(str).str.lower() == "short") & (marked["kind"].astype(str) != "stock")] \
+        if len(marked) else marked
     near = []
     for _, r in short.iterrows():
         exp = r["expiry"]
@@ -294,10 +304,23 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
                              f"IV {r['current_iv']:.0%} at percentile {pct:.0f} (rank {r['iv_rank']:.0f}) "
                              f"of {r['observations']} days"))
 
-    bp = g["margin"] if buying_power_used is None else float(buying_power_used)
-    rows.append(_row("BUYING_POWER_EXCEEDED", bp, pv, "ALERT" if bp > pv else "OK",
-                     f"buying power used {bp:,.0f} ({config.capital.model} model"
-                     f"{'' if buying_power_used is None else ', as given'}) vs PV {pv:,.0f}"))
+    from engine.plan.account import REQUIREMENT_COLUMNS, account_state
+
+    if buying_power_used is None and not all(c in marked.columns for c in REQUIREMENT_COLUMNS):
+        # a marked book from elsewhere without the account columns: its margin column is taken
+        # as the requirement net of the positions' value
+        bp = float(g["margin"])
+        detail = f"margin column {bp:,.0f} (taken as net of the positions' value) vs net liquidation {pv:,.0f}"
+    elif buying_power_used is None:
+        acct = account_state(positions, config, net_liquidation=pv, marked=marked)
+        bp = acct.initial_requirement_net
+        detail = (f"initial requirement net of the positions' value {bp:,.0f} vs net liquidation {pv:,.0f} "
+                  f"({config.margin.account} account; full basis {acct.initial_requirement:,.0f} vs equity with "
+                  f"loan value {acct.equity_with_loan_value:,.0f}); buying power (available funds) {acct.buying_power:,.0f}")
+    else:
+        bp = float(buying_power_used)
+        detail = f"margin in use {bp:,.0f} (as given, net of the positions' value) vs net liquidation {pv:,.0f}"
+    rows.append(_row("BUYING_POWER_EXCEEDED", bp, pv, "ALERT" if bp > pv else "OK", detail))
     return pd.DataFrame(rows, columns=["alert", "value", "threshold", "status", "detail"])
 
 
@@ -318,7 +341,10 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
     Returns
     -------
     dict
-        ``valuation_date`` (ISO text), ``portfolio_value``, ``greeks`` (see
+        ``valuation_date`` (ISO text), ``portfolio_value``, ``account`` (the
+        :class:`engine.plan.account.AccountState` figures: net liquidation, equity with loan value,
+        initial / maintenance requirement on the full and the net basis, excess liquidity,
+        buying power), ``greeks`` (see
         :func:`portfolio_greeks`), ``var`` (the :func:`engine.risk.var.value_at_risk` dict),
         ``alerts`` (list of dicts alert/value/threshold/status/detail; NaN as ``None``),
         ``alerting`` (names with status ALERT), ``any_alert`` (bool) and ``expired_lots``
@@ -330,7 +356,9 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
     >>> from engine.data.positions import example_positions
     >>> rep = risk_report(example_positions(), default_config())
     >>> sorted(rep)[:4]
-    ['alerting', 'alerts', 'any_alert', 'expired_lots']
+    ['account', 'alerting', 'alerts', 'any_alert']
+    >>> rep["account"]["buying_power"], rep["account"]["maintenance_requirement_net"]
+    (2694.0, 1098.0)
     """
     from engine.risk.book import mark_book
     from engine.risk.expiry import split_expired
@@ -348,9 +376,16 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
     chk = daily_risk_check(positions, config, portfolio_value, marked=marked, var_result=var_result, **kwargs)
     alerts = [{k: _json_float(v) for k, v in rec.items()} for rec in chk.to_dict("records")]
     pv = float(config.account.starting_value if portfolio_value is None else portfolio_value)
+    from engine.plan.account import REQUIREMENT_COLUMNS, account_state
+
+    acct = None
+    if all(c in marked.columns for c in REQUIREMENT_COLUMNS):
+        acct = {k: _json_float(v) for k, v in account_state(positions, config, net_liquidation=pv,
+                                                             marked=marked).summary().items()}
     return {
         "valuation_date": vd.isoformat(),
         "portfolio_value": pv,
+        "account": acct,
         "greeks": portfolio_greeks(marked, shares=kwargs.get("shares", 0.0), spot=config.market.spot),
         "var": {k: _json_float(v) for k, v in var_result.items()},
         "alerts": alerts,

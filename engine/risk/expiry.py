@@ -48,7 +48,7 @@ import numpy as np
 from engine._validate import VolarbInputError
 
 __all__ = ["OUTCOMES", "EVENT_NAMES", "ShareLotFromExpiry", "ExpiryAction", "PositionEvent", "position_key",
-           "expired_mask", "split_expired", "read_outcomes", "expiry_actions", "shares_from_outcomes",
+           "expired_mask", "split_expired", "read_outcomes", "expiry_actions", "shares_from_outcomes", "shares_held",
            "position_events", "OutcomesError"]
 
 Outcome = Literal["expired_worthless", "assigned", "exercised", "closed"]
@@ -127,10 +127,13 @@ def position_key(underlying: Any, kind: Any, side: Any, strike: Any, expiry: Any
     return f"{str(underlying).upper()} {exp[:10]} {str(kind)[0].upper()}{float(strike):g} {str(side).lower()}"
 
 
-def _dates(col) -> list[_dt.date]:
-    out = []
+def _dates(col) -> list[_dt.date | None]:
+    """Dates of a column; None for a blank (a stock row has no expiry)."""
+    out: list[_dt.date | None] = []
     for e in col:
-        if isinstance(e, _dt.datetime):
+        if e is None or (isinstance(e, float) and e != e) or str(e) in ("NaT", "None", ""):
+            out.append(None)
+        elif isinstance(e, _dt.datetime):
             out.append(e.date())
         elif isinstance(e, _dt.date):
             out.append(e)
@@ -140,7 +143,8 @@ def _dates(col) -> list[_dt.date]:
 
 
 def expired_mask(positions, valuation_date: _dt.date) -> np.ndarray:
-    """True for each lot whose expiry is before ``valuation_date`` (expiring today is still open).
+    """True for each lot whose expiry is before ``valuation_date`` (expiring today is still open;
+    a stock row, without an expiry, never expires).
 
     >>> import pandas as pd
     >>> expired_mask(pd.DataFrame({"expiry": [_dt.date(2025, 10, 17), _dt.date(2025, 11, 21)]}),
@@ -149,7 +153,7 @@ def expired_mask(positions, valuation_date: _dt.date) -> np.ndarray:
     """
     if len(positions) == 0:
         return np.zeros(0, dtype=bool)
-    return np.array([e < valuation_date for e in _dates(positions["expiry"])], dtype=bool)
+    return np.array([e is not None and e < valuation_date for e in _dates(positions["expiry"])], dtype=bool)
 
 
 def split_expired(positions, valuation_date: _dt.date, marked=None) -> tuple[Any, Any, Any]:
@@ -252,7 +256,7 @@ def _spot_on(prices, day: _dt.date) -> float | None:
     d = _dates(prices["date"])
     best = None
     for di, c in zip(d, prices["close"]):
-        if di <= day and (best is None or di >= best[0]):
+        if di is not None and di <= day and (best is None or di >= best[0]):
             best = (di, float(c))
     return None if best is None else best[1]
 
@@ -336,6 +340,18 @@ def expiry_actions(positions, config, valuation_date: _dt.date | None = None, ou
     return out
 
 
+def shares_held(positions, outcomes=None, multiplier: int = 100) -> int:
+    """Net shares of the underlying held: the positions' stock rows (kind = stock, + long,
+    - short) when there are any (they are the trader's record of the shares); otherwise the
+    shares the recorded assignments and exercises delivered (:func:`shares_from_outcomes`)."""
+    if len(positions) and "shares" in positions.columns:
+        stock = positions["kind"].astype(str).to_numpy() == "stock"
+        if stock.any():
+            sign = np.where(positions.loc[stock, "side"].astype(str).to_numpy() == "short", -1.0, 1.0)
+            return int(np.sum(sign * positions.loc[stock, "shares"].to_numpy(float)))
+    return shares_from_outcomes(outcomes, positions, multiplier)
+
+
 def shares_from_outcomes(outcomes, positions, multiplier: int = 100) -> int:
     """Net shares the recorded assignments and exercises delivered (+ received, - delivered).
 
@@ -344,6 +360,7 @@ def shares_from_outcomes(outcomes, positions, multiplier: int = 100) -> int:
     if outcomes is None or len(outcomes) == 0 or len(positions) == 0:
         return 0
     pos = positions.reset_index(drop=True)
+    pos = pos[pos["kind"].astype(str) != "stock"]
     keys = [position_key(r.underlying, r.kind, r.side, r.strike, _dates([r.expiry])[0]) for r in pos.itertuples()]
     contracts = dict(zip(keys, pos["contracts"].astype(int)))
     total = 0
@@ -389,6 +406,8 @@ def position_events(marked, config, valuation_date: _dt.date | None = None, outc
     short_calls = 0
     for r in m.itertuples():
         exp = _dates([r.expiry])[0]
+        if exp is None or r.kind == "stock":  # stock rows: counted in shares_held by the caller
+            continue
         key = position_key(r.underlying, r.kind, r.side, r.strike, exp)
         days = (exp - vd).days
         if days < 0:

@@ -16,6 +16,12 @@ contracts, price`` required; ``predicted_prob_itm`` optional):
 * ``price``: $ per share; ``contracts`` > 0.
 * ``predicted_prob_itm``: on a ``sell`` of a put, the model's probability that it ends in the
   money (the plan's "assignment prediction").
+* Optional, written by ``volarb import`` (:mod:`engine.data.brokers.lifecycle`) and kept in the
+  returned frame: ``underlying``, ``account`` (positions are matched within one account and
+  underlying), ``shares``, ``effect`` (open/close), ``commission``, ``fees``, ``amount``, ``pnl``,
+  ``capital_at_risk`` ($), ``chain_id``, ``trade_id``, ``note``.  ``kind`` ``stock`` lines (share
+  lots from assignments, call-aways) need ``shares`` > 0 and may leave strike, expiry and contracts
+  blank; the option metrics skip them.
 
 Daily equity CSV: ``date, equity`` and optionally ``contribution`` (deposit made that day, $).
 
@@ -56,6 +62,8 @@ __all__ = ["ReviewError", "daily_returns", "sharpe_ratio", "max_drawdown", "week
            "read_equity", "weekly_review"]
 
 _ACTIONS = ("sell", "buy", "expire", "assign", "exercise")
+_IMPORT_COLUMNS = ("underlying", "shares", "effect", "commission", "fees", "amount", "pnl", "capital_at_risk",
+                   "account", "chain_id", "trade_id", "note")
 
 
 class ReviewError(VolarbInputError):
@@ -267,6 +275,8 @@ def read_journal(path_or_frame):
     for col in need:
         if col not in df.columns:
             raise ReviewError(f"{src}: missing column {col!r} (need {', '.join(need)})")
+    # optional columns written by `volarb import` (engine.data.brokers.lifecycle.JOURNAL_COLUMNS) are kept
+    extra = [c for c in _IMPORT_COLUMNS if c in df.columns]
     rows = []
     for i, rec in enumerate(df.to_dict("records")):
         line = i + 2
@@ -275,18 +285,25 @@ def read_journal(path_or_frame):
             raise ReviewError(f"{src}, line {line}, column 'action': must be one of {', '.join(_ACTIONS)}, got {rec['action']!r}")
         kind = str(rec["kind"]).strip().lower()
         kind = {"p": "put", "c": "call"}.get(kind, kind)
-        if kind not in ("put", "call"):
-            raise ReviewError(f"{src}, line {line}, column 'kind': must be put or call, got {rec['kind']!r}")
+        if kind not in ("put", "call", "stock"):
+            raise ReviewError(f"{src}, line {line}, column 'kind': must be put, call or stock, got {rec['kind']!r}")
         p = _num(rec.get("predicted_prob_itm", ""), src, line, "predicted_prob_itm", blank_ok=True)
         if math.isfinite(p) and p > 1:
             raise ReviewError(f"{src}, line {line}, column 'predicted_prob_itm': must be in [0, 1], got {rec['predicted_prob_itm']!r}")
-        rows.append({"date": _date(rec["date"], src, line, "date"), "action": action, "kind": kind,
-                     "strike": _num(rec["strike"], src, line, "strike", positive=True),
-                     "expiry": _date(rec["expiry"], src, line, "expiry"),
-                     "contracts": _num(rec["contracts"], src, line, "contracts", positive=True),
-                     "price": _num(rec["price"], src, line, "price"), "predicted_prob_itm": p})
+        stock = kind == "stock"  # a share lot line (volarb import): shares, no contracts/expiry needed
+        if stock and not math.isfinite(_num(rec.get("shares", ""), src, line, "shares", positive=True, blank_ok=True)):
+            raise ReviewError(f"{src}, line {line}, column 'shares': a stock line needs shares > 0")
+        blank_expiry = stock and str(rec["expiry"]).strip() in ("", "nan", "NaT", "None")
+        row = {"date": _date(rec["date"], src, line, "date"), "action": action, "kind": kind,
+               "strike": _num(rec["strike"], src, line, "strike", positive=True, blank_ok=stock),
+               "expiry": None if blank_expiry else _date(rec["expiry"], src, line, "expiry"),
+               "contracts": _num(rec["contracts"], src, line, "contracts", positive=True, blank_ok=stock),
+               "price": _num(rec["price"], src, line, "price"), "predicted_prob_itm": p}
+        for col in extra:
+            row[col] = rec.get(col)
+        rows.append(row)
     return pd.DataFrame(rows, columns=["date", "action", "kind", "strike", "expiry", "contracts", "price",
-                                       "predicted_prob_itm"])
+                                       "predicted_prob_itm", *extra])
 
 
 def read_equity(path_or_frame):
@@ -315,6 +332,10 @@ def read_equity(path_or_frame):
     return pd.DataFrame({"date": dates, "equity": eq, "contribution": dep})
 
 
+def _txt(v: Any) -> str:
+    return v.strip().upper() if isinstance(v, str) else ""
+
+
 def journal_metrics(journal) -> dict:
     """Premium capture, hedge effectiveness, Brier score and open short puts from a journal.
 
@@ -331,7 +352,9 @@ def journal_metrics(journal) -> dict:
     preds: list[float] = []
     outs: list[float] = []
     for r in journal.sort_values("date", kind="stable").to_dict("records"):
-        key = (r["kind"], r["strike"], r["expiry"])
+        if r["kind"] == "stock":
+            continue  # share lots (imported journals): not an option position
+        key = (_txt(r.get("account")), _txt(r.get("underlying")), r["kind"], r["strike"], r["expiry"])
         st = pos.setdefault(key, [0.0, 0.0, []])
         qty, px, act = r["contracts"], r["price"], r["action"]
         side = -1.0 if act == "sell" else (1.0 if act == "buy" else (-1.0 if st[0] > 0 else 1.0))
@@ -356,7 +379,7 @@ def journal_metrics(journal) -> dict:
         if st[0] == 0:
             st[2] = []
     open_puts: dict[float, float] = {}
-    for (kind, strike, _exp), st in pos.items():
+    for (_acct, _und, kind, strike, _exp), st in pos.items():
         if kind == "put" and st[0] < 0:
             open_puts[strike] = open_puts.get(strike, 0.0) - st[0]
     nan = float("nan")

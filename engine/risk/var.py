@@ -315,7 +315,8 @@ def value_at_risk(positions, config, method: str | None = None, confidence: floa
     ----------
     positions : pandas.DataFrame
         Positions table (``kind, side, strike, expiry, contracts`` and optionally ``iv``), as
-        from :func:`engine.data.positions.read_positions`.  May be empty.
+        from :func:`engine.data.positions.read_positions`.  May be empty.  Stock rows (``kind =
+        stock``) count as ``shares``.
     config : PlanConfig
         Spot, vol, rate, q (``market``), contract multiplier, and the defaults of
         ``risk.var_method/var_confidence/var_horizon_days/var_scenarios/seed``.
@@ -393,6 +394,12 @@ def value_at_risk(positions, config, method: str | None = None, confidence: floa
     s0 = float(m.spot if spot is None else spot)
     rate, q = float(m.rate), float(m.dividend_yield)
     h = horizon_days / TRADING_DAYS_PER_YEAR
+    if "kind" in getattr(positions, "columns", ()) and (positions["kind"].astype(str) == "stock").any():
+        # stock rows of the positions table: their signed shares join ``shares``
+        st = positions["kind"].astype(str) == "stock"
+        sgn = np.where(positions.loc[st, "side"].astype(str).str.lower() == "long", 1.0, -1.0)
+        shares = float(shares) + float(np.sum(sgn * positions.loc[st, "shares"].to_numpy(float)))
+        positions = positions.loc[~st]
     b = book_arrays(positions, config, valuation_date)
     t_new = np.maximum(b["t"] - h, 0.0)
     sig = float(m.vol)

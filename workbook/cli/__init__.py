@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbook.cli import daily, plan, pricing, report, review, risk, simulate
+from workbook.cli import brokers, daily, plan, pricing, report, review, risk, simulate
 from workbook.cli.common import (
     EXIT_ALERT,
     EXIT_DATA,
@@ -36,7 +36,7 @@ __all__ = ["main", "build_parser", "load_inputs", "CliError", "FAMILIES", "EXAMP
            "EXIT_OK", "EXIT_INPUT", "EXIT_ALERT", "EXIT_DATA", "EXIT_INTERRUPT"]
 
 #: the command families, in the order their commands are listed by ``volarb --help``
-FAMILIES = (report, pricing, risk, plan, simulate, review, daily)
+FAMILIES = (report, pricing, risk, plan, simulate, review, brokers, daily)
 
 
 def build_parser() -> argparse.ArgumentParser:

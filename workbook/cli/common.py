@@ -56,6 +56,13 @@ def load_input(path: str | None, what: str) -> tuple[Any, str]:
         return getattr(wio, read_sheet)(wio.load_user_workbook(p), str(p)), f"{p} (sheet {sheet})"
     if not p.exists():
         raise CliError(f"{p}: {what} file not found")
+    if what == "positions" and p.is_file():
+        from engine.data.brokers import is_broker_file
+
+        if is_broker_file(p):  # a broker export (volarb import layouts)
+            from workbook.cli.brokers import broker_positions
+
+            return broker_positions(p), f"{p} (broker export)"
     return read_file(p), str(p)
 
 
@@ -324,9 +331,9 @@ def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: s
     from workbook.compute import to_jsonable
 
     rows = [to_jsonable(r) for r in rows]
+    width = width or terminal_width()
     if not rows:
         return (title + "\n" if title else "") + "(none)\n"
-    width = width or terminal_width()
     columns = columns or list(rows[0].keys())
     decimals = [(_column_decimals([r.get(c) for r in rows]) if per_column else None) for c in columns]
     cells = [[_cell(r.get(c), d) for c, d in zip(columns, decimals)] for r in rows]
@@ -351,7 +358,9 @@ def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: s
         cur.append(i)
         used += 2 + widths[i]
     blocks.append(cur)
-    out = [title] if title else []
+    import textwrap
+
+    out = textwrap.wrap(title, width) if title else []
     for b, idx in enumerate(blocks):
         if b:
             out.append("")
@@ -511,7 +520,8 @@ def usage_examples(*lines: str) -> str:
 def add_common(p: argparse.ArgumentParser, inputs: bool = True, json_flag: bool = True) -> None:
     if inputs:
         p.add_argument("--positions", metavar="CSV|XLSX",
-                       help="positions CSV (or a report's Positions sheet); default: the plan's 38 short puts")
+                       help="positions CSV, a broker export (volarb import layouts) or a report's Positions "
+                            "sheet; default: the plan's 38 short puts")
         p.add_argument("--config", metavar="TOML|XLSX",
                        help="plan config TOML (or a report's Inputs sheet); default: the plan's parameters")
     if json_flag:
@@ -596,3 +606,24 @@ def one_line(exc: BaseException) -> str:
     if len(lines) <= 1:
         return lines[0] if lines else type(exc).__name__
     return "\n".join([lines[0], *("  " + ln for ln in lines[1:])])
+
+
+#: (account key, terminal label naming the basis) of ``risk`` and ``plan``.
+ACCOUNT_LABELS = (
+    ("cash", "cash $"),
+    ("net_liquidation", "net liquidation value $ (NLV)"),
+    ("equity_with_loan_value", "equity with loan value $ (EWL)"),
+    ("initial_requirement", "initial requirement $ (full basis, vs EWL)"),
+    ("maintenance_requirement", "maintenance requirement $ (full basis, vs EWL)"),
+    ("initial_requirement_net", "initial requirement $ (net of value, vs NLV)"),
+    ("maintenance_requirement_net", "maintenance requirement $ (net of value, vs NLV)"),
+    ("excess_liquidity", "excess liquidity $ (EWL - maintenance)"),
+    ("buying_power", "buying power $ (available funds: EWL - initial)"),
+)
+
+
+def account_table(acct: dict[str, Any]) -> str:
+    """The account figures as a two-column table, each label naming its basis."""
+    return kv_table({label: acct[key] for key, label in ACCOUNT_LABELS},
+                    f"account ({acct['account']} account; full basis vs equity with loan value, "
+                    "net basis vs net liquidation)")

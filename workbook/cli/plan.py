@@ -8,6 +8,7 @@ from typing import Any
 
 from workbook.cli.common import (
     EXIT_OK,
+    account_table,
     add_clock_args,
     add_common,
     add_portfolio_arg,
@@ -25,25 +26,30 @@ from workbook.cli.common import (
 def cmd_plan(args: argparse.Namespace) -> int:
     cfg, pos, sources = load_inputs(args)
     cfg = apply_overrides(args, cfg, is_builtin(sources))
-    from workbook.compute import ReportData, _hedges, _kelly, _plan, _projection
+    from engine.risk.book import mark_book
+    from workbook.compute import ReportData, _account, _hedges, _kelly, _plan, _projection
 
     data = ReportData(config=cfg, positions=pos, meta={"sources": sources})
-    for name, step in (("plan", _plan), ("hedges", _hedges), ("kelly", _kelly), ("projection", _projection)):
-        try:
-            step(data)
-        except ImportError as exc:
-            data.missing[name] = str(exc)
+    data.results["marked"] = mark_book(pos, cfg)  # the marked book only: a book may hold no short puts
+    for step in (_account, _plan, _hedges, _kelly, _projection):
+        step(data)
     res = data.results
     if args.json:
-        emit_json({k: res.get(k) for k in ("premium_split", "allocation", "reinvestment", "hedge_ratio",
-                                            "hedge_ladder", "kelly", "projection", "audit")} | {"missing": data.missing})
+        emit_json({k: res.get(k) for k in ("account", "premium_split", "allocation", "reinvestment", "hedge_ratio",
+                                            "hedge_ladder", "kelly", "projection", "audit")})
         return EXIT_OK
+    if "account" in res:
+        sys.stdout.write(account_table(res["account"]) + "\n")
     if "premium_split" in res:
         sys.stdout.write(kv_table(res["premium_split"], "premium split"))
+        bp = res.get("account", {}).get("buying_power")
+        cap_text = "" if bp is None else f", capped by buying power ${bp:,.0f}"
         sys.stdout.write("\n" + table(frame_records(res["allocation"]), ["strike", "weight", "capital", "premium",
-                                                                  "capital_per_contract", "contracts", "literal_contracts",
-                                                                  "expected_premium", "leftover"],
-                                      f"strike allocation ({cfg.capital.model})"))
+                                                                  "capital_per_contract", "contracts_sized", "contracts",
+                                                                  "literal_contracts", "bp_per_contract",
+                                                                  "buying_power_used", "expected_premium", "leftover"],
+                                      f"strike allocation ({cfg.capital.model}, capital per contract net of the "
+                                      f"premium{cap_text}; literal = the plan's int(capital / (premium x 100)))"))
     if "hedge_ladder" in res:
         sys.stdout.write(f"\nhedge ratio {res['hedge_ratio']:.4f}\n")
         sys.stdout.write(table(frame_records(res["hedge_ladder"]), ["rung", "strike", "dte", "budget", "price", "contracts",
@@ -52,8 +58,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
         sys.stdout.write("\n" + kv_table(res["kelly"], "Kelly limits"))
     if "projection" in res:
         sys.stdout.write("\n" + table(frame_records(res["projection"]), None, "projection"))
-    for name, why in data.missing.items():
-        sys.stdout.write(f"note: {name} not computed: {why}\n")
     return EXIT_OK
 
 

@@ -58,11 +58,15 @@ def cmd_review(args: argparse.Namespace) -> int:
     second = args.second or (str(example_path("second")) if example else None)
     from engine.data.ivhistory import read_iv_history
     from engine.risk.var import read_price_history
+    from workbook.cli.brokers import review_broker_inputs
 
+    journal, equity = review_broker_inputs(journal, equity)  # a broker export becomes its imported frame
     # validated here (one line per bad file), then passed by path so messages keep the file name
-    read_data_file(journal, read_journal, "trade journal", "--journal",
-                    "date, action, kind, strike, expiry, contracts, price")
-    read_data_file(equity, read_equity, "equity history", "--equity", "date, equity")
+    if isinstance(journal, str):
+        read_data_file(journal, read_journal, "trade journal", "--journal",
+                       "date, action, kind, strike, expiry, contracts, price")
+    if isinstance(equity, str):
+        read_data_file(equity, read_equity, "equity history", "--equity", "date, equity")
     if iv:
         read_data_file(iv, read_iv_history, "IV history", "--iv-history", "date, iv")
     if second:
@@ -99,7 +103,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         rows.append({"metric": label, "value": text, "key": key})
     sys.stdout.write(table(rows, ["metric", "value", "key"], "weekly review"))
     if res.get("allocation_by_strike"):
-        alloc = [{"strike $": f"{r['strike']:.2f}", "target": f"{r['target']:.1%}", "actual": f"{r['actual']:.1%}",
+        alloc = [{"strike $": f"{r['strike']:.2f}" if isinstance(r["strike"], (int, float)) else str(r["strike"]), "target": f"{r['target']:.1%}", "actual": f"{r['actual']:.1%}",
                   "drift": f"{r['actual'] - r['target']:+.1%}"} for r in res["allocation_by_strike"]]
         sys.stdout.write("\n" + table(alloc, ["strike $", "target", "actual", "drift"],
                                       "allocation of open short-put obligation by strike"))
@@ -121,7 +125,7 @@ def register(sub: Any) -> None:
                                         "volarb review --journal journal.csv --equity equity.csv "
                                         "--iv-history iv.csv --second bitcoin.csv --json"))
     p.add_argument("--journal", metavar="CSV", help="trade journal: date, action, kind, strike, expiry, contracts, "
-                                                    "price[, predicted_prob_itm]")
+                                                    "price[, predicted_prob_itm], or a broker export")
     p.add_argument("--equity", metavar="CSV", help="daily equity: date, equity[, contribution]")
     p.add_argument("--iv-history", metavar="CSV", help="implied-vol history (date, iv): IV percentile trend")
     p.add_argument("--second", metavar="CSV", help="second price series (date, close), e.g. bitcoin: correlation")

@@ -10,6 +10,7 @@ from workbook.cli.common import (
     EXIT_ALERT,
     EXIT_OK,
     CliError,
+    account_table,
     add_clock_args,
     add_common,
     add_risk_args,
@@ -33,7 +34,7 @@ _GREEK_LABELS = {
     "rho_point": "rho $ per rate point",
     "value": "book value $ (model)",
     "obligation": "put obligation $ (if all assigned)",
-    "margin": "margin $ (capital model)",
+    "margin": "margin $ (requirement net of value, vs net liquidation)",
     "positions": "positions (lots)",
 }
 
@@ -63,6 +64,8 @@ def cmd_risk(args: argparse.Namespace) -> int:
         sys.stdout.write(kv_table({_GREEK_LABELS.get(k, k): v for k, v in rep["greeks"].items()},
                                   f"portfolio Greeks (short negative; x {cfg.capital.contract_multiplier} shares "
                                   "per contract)"))
+        if rep.get("account"):
+            sys.stdout.write("\n" + account_table(rep["account"]))
         sys.stdout.write(f"\nVaR {var['confidence']:.0%} {var['horizon_days']}-day ({var['method']}): "
                          f"${var['var']:,.2f}   ES: ${var['es']:,.2f}\n")
         if rep["iv"] is not None:
