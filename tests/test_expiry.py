@@ -176,3 +176,23 @@ def test_bad_outcomes_rows_named(tmp_path):
 
 def test_position_key_is_stable():
     assert position_key("asst", "Put", "SHORT", 2.50, "2025-10-17") == "ASST 2025-10-17 P2.5 short"
+
+
+def test_stock_rows_never_expire_and_are_the_shares_held(tmp_path):
+    from engine.data.positions import read_positions
+    from engine.risk.expiry import expired_mask, shares_held
+
+    f = tmp_path / "book.csv"
+    f.write_text("underlying,kind,side,strike,expiry,contracts,premium,shares\n"
+                 "ASST,stock,long,,,,1.52,300\n"
+                 "ASST,call,short,3.0,2025-11-21,2,0.40,\n"
+                 "ASST,put,short,2.5,2025-10-17,5,0.98,\n")
+    pos = read_positions(f)
+    assert expired_mask(pos, MON).tolist() == [False, False, True]
+    assert shares_held(pos) == 300
+    cfg = default_config().replace(market__valuation_date=MON.isoformat())
+    ev = position_events(mark_book(pos, cfg), cfg, shares_held=shares_held(pos))
+    # 300 shares, 2 covered calls (200 shares): 100 uncovered, one contract's worth
+    unc = [e for e in ev if e.alert == "UNCOVERED_SHARES"]
+    assert len(unc) == 1 and unc[0].detail.startswith("100 of 300 ASST shares have no covered call")
+    assert [a.key for a in expiry_actions(pos, cfg)] == ["ASST 2025-10-17 P2.5 short"]
