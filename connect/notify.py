@@ -134,7 +134,7 @@ def send_alert_email(report, config, *, env: Mapping[str, str] | None = None, ti
                                       "refusing to send the password in clear") from None
                 smtp.ehlo()
             if e.username:
-                smtp.login(e.username, password)
+                smtp.login(e.username, password or "")
             refused = smtp.send_message(msg, from_addr=e.sender, to_addrs=list(e.recipients))
     except smtplib.SMTPAuthenticationError as exc:
         raise NotifyError(f"SMTP server {server} refused the login of {e.username!r}: {exc.smtp_code}") from None

@@ -46,7 +46,8 @@ def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None,
        choices: tuple[str, ...] | None = None, lo_open: bool = False, alias: str | None = None) -> Any:
     meta = {"doc": doc, "min": lo, "max": hi, "choices": choices, "lo_open": lo_open, "alias": alias}
     if isinstance(default, (list, tuple)):
-        return field(default_factory=lambda d=default: tuple(d), metadata=meta)
+        items = tuple(default)
+        return field(default_factory=lambda: items, metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -169,6 +170,13 @@ class AssignmentConfig:
     exit_call_dte: int = _f(30, "Covered call days, exit tier (plan is silent; 30).", 1, 365)
 
 
+def _measured_half_spread(which: int) -> float:
+    """The example chain's measured half-spread: 0 = fraction of mid, 1 = $ minimum per share."""
+    from engine.plan.costs import example_half_spread
+
+    return example_half_spread()[which]
+
+
 @dataclass(frozen=True)
 class ExecutionConfig:
     price_improvement: float = _f(0.05, "Limit price improvement vs mid, $ (plan: 0.05).", 0.0, None)
@@ -181,6 +189,21 @@ class ExecutionConfig:
     morning_window: str = _f("09:45-10:30", "Morning order window, exchange time (plan).")
     afternoon_window: str = _f("14:00-15:30", "Afternoon order window, exchange time (plan).")
     exchange: str = _f("XNYS", "Exchange calendar (exchange_calendars code).")
+    half_spread_pct: float = field(default_factory=lambda: _measured_half_spread(0), metadata={
+        "doc": "Option half-spread as a fraction of mid: a sale fills at mid - max(pct x mid, half_spread_min), a "
+               "purchase at mid + that (simulation). Default measured on engine/data/example_chain.csv.",
+        "min": 0.0, "max": 1.0, "choices": None, "lo_open": False})
+    half_spread_min: float = field(default_factory=lambda: _measured_half_spread(1), metadata={
+        "doc": "Minimum option half-spread, $ per share (simulation). Default measured on engine/data/example_chain.csv "
+               "(its tightest quote).", "min": 0.0, "max": None, "choices": None, "lo_open": False})
+    stock_half_spread: float = _f(0.005, "Stock half-spread, $ per share, paid when shares are sold (stop loss, margin "
+                                         "call); 0.005 = half the $0.01 minimum quote increment (Reg NMS Rule 612).", 0.0, None)
+    commission_per_contract: float = _f(0.65, "Commission per option contract bought or sold, $ (plan is silent; 0.65 is a "
+                                              "common US retail rate).", 0.0, None)
+    assignment_fee: float = _f(0.0, "Fee per assignment or exercise (one per option line per day), $ (set your broker's).",
+                               0.0, None)
+    max_orders_per_day: int = _f(10, "Daily fill cap: orders of at most max_order_size contracts filled per option "
+                                     "series per day (simulation; day orders, the rest is not filled).", 1, 100000)
 
 
 @dataclass(frozen=True)
@@ -242,6 +265,12 @@ class SimulationConfig:
     iv_reversion_speed: float = _f(2.0, "Mean-reversion speed of implied vol per year (0 = constant IV).", 0.0, 100.0)
     iv_vol: float = _f(0.0, "Volatility of log implied vol per sqrt(year).", 0.0, 10.0)
     chunk_size: int = _f(10000, "Paths per chunk (memory bound).", 1, 10_000_000)
+    sizing: str = _f("plan", "Put sizing (simulation): plan (monthly budget / capital.model's capital per contract, net "
+                             "basis, as the plan's strike allocation), full_requirement (monthly budget / the account's "
+                             "full-basis requirement per contract, premium included: volarb's sizing before issue 9) or "
+                             "buying_power (all buying power each month, by strike weight); every rule is capped by the "
+                             "account's buying power.", choices=("plan", "full_requirement", "buying_power"))
+    costs: bool = _f(True, "Charge the execution.* costs (half-spreads, commissions, assignment fees) in the simulation.")
 
 
 @dataclass(frozen=True)
@@ -615,7 +644,8 @@ def _pair_value(value: Any, ftype: Any, base: Any) -> Any:
             text = value.isoformat()[:10]
             return text[:7] if re.fullmatch(r"\d{4}-\d{2}", str(base)) else text  # YYYY-MM keys
         if isinstance(value, numbers.Real) and type(value).__name__ not in ("bool", "bool_"):
-            return str(int(value)) if float(value).is_integer() else str(float(value))
+            x = float(value)
+            return str(int(x)) if x.is_integer() else str(x)
         return value.strip() if isinstance(value, str) else value
     if tname in ("int", "float"):
         return _pair_number(value)
@@ -756,7 +786,7 @@ def load_config(path: str | Path) -> PlanConfig:
 
 
 def config_to_dict_section(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: config_to_dict_section(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, tuple):
         return [config_to_dict_section(v) for v in value]

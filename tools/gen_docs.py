@@ -61,7 +61,13 @@ def findings() -> str:
     bp = alerts["BUYING_POWER_EXCEEDED"]
     acct = rep["account"]
     sim = simulate_plan(cfg, book, paths=cfg.simulation.paths, seed=cfg.simulation.seed).to_dict()
-    last = sim["percentiles"][-1]
+    # the same run sized as volarb sized it before issue 9 (the premium counted as capital used)
+    old = simulate_plan(cfg.replace(simulation__sizing="full_requirement"), book, paths=cfg.simulation.paths,
+                        seed=cfg.simulation.seed, deterministic=False).to_dict()
+    last, old_last = sim["percentiles"][-1], old["percentiles"][-1]
+    from engine.plan.margin import capital_per_contract
+
+    reg_t_net = capital_per_contract("reg_t", cfg.market.spot, 2.5, 0.0, "put", cfg.capital, cfg.margin)
     tgt = sim["prob_targets"]["expected"]
     invested = sim["invested"]
     return "\n".join([
@@ -90,11 +96,22 @@ def findings() -> str:
         f"if assigned.",
         f"* **Monte Carlo of the whole plan** ({sim['paths']:,} paths, seed {sim['seed']}, realized vol "
         f"{cfg.simulation.realized_vol:.0%}, implied vol mean-reverting from {cfg.market.vol:.0%} toward "
-        f"{cfg.simulation.iv_long_run:.0%}): median equity after {months} months "
+        f"{cfg.simulation.iv_long_run:.0%}; American options exercised early at the boundary; margin calls "
+        f"when the maintenance requirement exceeds equity with loan value). With the plan's own sizing "
+        f"- {sim['sizing']}; {sim['costs']} - median equity after {months} months "
         f"${last['p50']:,.0f} (5th-95th percentile ${last['p5']:,.0f} - ${last['p95']:,.0f}); "
         f"probability of ending below the ${invested:,.0f} invested {sim['prob_loss']:.0%}; of a margin "
         f"call (forced liquidation) {sim['prob_margin_call']:.0%}; of reaching the plan's \"expected\" "
-        f"$60,000-$70,000 {tgt['in_range']:.1%}.",
+        f"$60,000-$70,000 {tgt['in_range']:.1%}; mean trading costs ${sim['mean_discounted_costs']:,.0f}. "
+        f"Net of the premium, Reg T asks only ${reg_t_net:,.0f} a contract for the $2.50 put "
+        f"(max(20% of the stock less the out-of-the-money amount, 10% of the strike)), so the monthly "
+        f"budget sells many contracts and most paths are margin-called.",
+        f"* **Sized as before issue 9** - {old['sizing']}; same costs - probability of a margin call "
+        f"{old['prob_margin_call']:.1%}, median ${old_last['p50']:,.0f} (5th-95th percentile "
+        f"${old_last['p5']:,.0f} - ${old_last['p95']:,.0f}). The 73% margin-call probability volarb "
+        f"reported before issue 9 came mostly from counting the option's value twice (a requirement that "
+        f"includes the premium compared with net liquidation value, which has already subtracted it; "
+        f"issue 9 found 258 of 1,000 paths liquidated on day 1).",
         "",
         "These figures are regenerated from the code (`python tools/gen_docs.py`; a test checks "
         "they are current); `volarb build` puts them, and their distributions, in the report.",

@@ -73,7 +73,7 @@ def _writable_dir(path: Path) -> Path:
     return folder
 
 
-def atomic_write_bytes(path: str | Path, write: Callable[[Path], None]) -> Path:
+def atomic_write_bytes(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp_path)`` then move the temporary file onto ``path`` atomically.
 
     The temporary file lives in the same folder (so :func:`os.replace` is atomic on one file

@@ -64,28 +64,28 @@ def recalculate(paths: Sequence[str | Path], outdir: str | Path, timeout: float 
     soffice = find_soffice()
     if soffice is None:
         raise WorkbookError(SOFFICE_HINT)
-    paths = [Path(p).resolve() for p in paths]
-    outdir = Path(outdir).resolve()
-    outdir.mkdir(parents=True, exist_ok=True)
-    if any(p.parent == outdir for p in paths):
-        raise WorkbookError(f"{outdir}: the output folder must differ from the input folder")
+    files = [Path(p).resolve() for p in paths]
+    folder = Path(outdir).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(p.parent == folder for p in files):
+        raise WorkbookError(f"{folder}: the output folder must differ from the input folder")
     with tempfile.TemporaryDirectory(prefix="volarb-lo-") as profile:
         user = Path(profile) / "user"
         user.mkdir()
         (user / "registrymodifications.xcu").write_text(_REGISTRY, encoding="utf-8")
         cmd = [soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
                "--nolockcheck", "--calc", "--convert-to", "xlsx:Calc MS Excel 2007 XML",
-               "--outdir", str(outdir), *map(str, paths)]
+               "--outdir", str(folder), *map(str, files)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                                   stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise WorkbookError(f"LibreOffice did not finish recalculating within {timeout:g} s") from None
-    outs = [outdir / (p.stem + ".xlsx") for p in paths]
+    outs = [folder / (p.stem + ".xlsx") for p in files]
     missing = [o for o in outs if not o.exists()]
     if proc.returncode != 0 or missing:
         detail = (proc.stderr or proc.stdout or "").strip().splitlines()
-        raise WorkbookError(f"LibreOffice failed to recalculate {', '.join(str(p) for p in paths)} "
+        raise WorkbookError(f"LibreOffice failed to recalculate {', '.join(str(p) for p in files)} "
                             f"(exit {proc.returncode}{': ' + detail[-1] if detail else ''})")
     return outs
 

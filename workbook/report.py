@@ -873,6 +873,8 @@ _SIM_SUMMARY: dict[str, tuple[str, str]] = {
     "prob_loss": ("Probability of a loss", L.FMT_PCT),
     "prob_margin_call": ("Probability of a margin call", L.FMT_PCT),
     "share_with_assignment": ("Share of paths with an assignment", L.FMT_PCT),
+    "share_with_early_assignment": ("Share of paths with an early assignment", L.FMT_PCT),
+    "mean_discounted_costs": ("Mean discounted trading costs $", L.FMT_MONEY0),
     "mean_discounted_final": ("Mean discounted final equity $", L.FMT_MONEY0),
     "se_discounted_final": ("Standard error of that mean $", L.FMT_MONEY0),
     "discounted_invested": ("Discounted invested $", L.FMT_MONEY0),
@@ -902,6 +904,10 @@ def write_simulation(wb: Any, data: ReportData) -> None:
         return
     d = sim.to_dict() if hasattr(sim, "to_dict") else dict(sim)
     r = 3
+    rule = "; ".join(str(d[k]) for k in ("sizing", "costs") if d.get(k))
+    if rule:  # the sizing rule and costs behind every figure of the sheet
+        _note(ws, 2, rule[0].upper() + rule[1:] + ". Equity = net liquidation value at model mid marks; margin "
+                     "calls = maintenance requirement above equity with loan value.")
     pct = getattr(sim, "percentiles", None)
     if pct is not None:
         pdf = pct if isinstance(pct, pd.DataFrame) else pd.DataFrame(pct)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from engine._validate import VolarbInputError
+from engine.data.tables import parse_date
 
 __all__ = ["CalendarError", "monthly_expiration", "next_monthly_expiration", "trading_days",
            "is_trading_day", "protocol_dates", "dte", "execution_windows", "CALENDAR_START",
@@ -61,20 +62,10 @@ def _calendar(exchange: str):
 
 
 def _as_date(value: Any, name: str) -> _dt.date:
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    if isinstance(value, np.datetime64):
-        return _dt.date.fromisoformat(str(value.astype("datetime64[D]")))
-    if isinstance(value, str):
-        try:
-            return _dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    if hasattr(value, "date") and callable(value.date):  # pandas Timestamp
-        return value.date()
-    raise CalendarError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise CalendarError(f"{name} must be a date (YYYY-MM-DD), got {value!r}") from None
 
 
 def _check_range(d: _dt.date, name: str) -> None:
@@ -247,7 +238,7 @@ def dte(valuation, expiry):
     >>> dte("2025-09-27", ["2025-10-17", "2025-11-21"]).tolist()
     [20, 55]
     """
-    def conv(x: Any, name: str) -> np.ndarray:
+    def conv(x: Any, name: str) -> Any:
         if np.ndim(x) == 0:
             return np.datetime64(_as_date(x, name), "D")
         return np.array([np.datetime64(_as_date(v, name), "D") for v in np.asarray(x, dtype=object).ravel()],

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
@@ -62,18 +61,10 @@ def read_iv_history(path_or_frame):
 
     import pandas as pd
 
-    if isinstance(path_or_frame, pd.DataFrame):
-        df, src = path_or_frame.copy(), "IV history"
-    else:
-        src = Path(path_or_frame).name
-        try:
-            df = pd.read_csv(path_or_frame, dtype=str)
-        except OSError as exc:
-            raise IVHistoryError(f"{path_or_frame}: cannot read IV history ({exc.strerror})") from None
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    for col in ("date", "iv"):
-        if col not in df.columns:
-            raise IVHistoryError(f"{src}: missing column {col!r} (need 'date' and 'iv')")
+    from engine.data.tables import read_text_table
+
+    df, src = read_text_table(path_or_frame, "IV history", IVHistoryError, ("date", "iv"), "'date' and 'iv'",
+                              blanks_as_text=False)
     dates, ivs = [], []
     for i, (d, v) in enumerate(zip(df["date"], df["iv"], strict=True)):
         line = i + 2

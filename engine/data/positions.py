@@ -67,6 +67,7 @@ from pathlib import Path
 from typing import Any
 
 from engine._validate import VolarbInputError
+from engine.data.tables import parse_date  # the one date parser (re-exported here)
 
 __all__ = [
     "POSITION_COLUMNS", "PositionsError", "MAX_REPORTED_ERRORS", "read_positions",
@@ -106,7 +107,6 @@ _KINDS = {"put": "put", "p": "put", "call": "call", "c": "call"}
 _POSITION_KINDS = {**_KINDS, "stock": "stock", "stk": "stock", "shares": "stock", "equity": "stock"}
 _SIDES = {"short": "short", "s": "short", "sell": "short", "long": "long", "l": "long", "buy": "long"}
 _OCC_RE = re.compile(r"^\s*([A-Za-z0-9.]{1,6})\s*(\d{6})([CPcp])(\d{8})\s*$")
-_MDY_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
 def _blank(value: Any) -> bool:
@@ -145,38 +145,6 @@ def _number(value: Any, what: str) -> float:
     if not math.isfinite(x):
         raise _CellError(f"expected {what}, got {_shown(value)}")
     return x
-
-
-def parse_date(value: Any) -> _dt.date:
-    """A date from ``YYYY-MM-DD``, ``M/D/YYYY`` text, or a :class:`datetime.date`/``datetime``.
-
-    Raises
-    ------
-    ValueError
-        With the text "expected a date YYYY-MM-DD or M/D/YYYY, got ...".
-
-    Examples
-    --------
-    >>> parse_date("10/17/2025"), parse_date(" 2025-10-17 ")
-    (datetime.date(2025, 10, 17), datetime.date(2025, 10, 17))
-    """
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    msg = f"expected a date YYYY-MM-DD or M/D/YYYY, got {_shown(value)}"
-    if not isinstance(value, str):
-        raise ValueError(msg)
-    text = value.strip()
-    m = _MDY_RE.match(text)
-    try:
-        if m:
-            return _dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return _dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise ValueError(msg)
 
 
 def parse_iv(value: Any) -> float:
@@ -537,7 +505,7 @@ def positions_from_records(records: Iterable[Mapping[str, Any]], source: str, fi
             continue
         rec = {h: v for h, v in zip(header, raw.values(), strict=True) if h}
         out, errs = _validate_row(rec, f"{source}, {row_label} {first_row + i}")
-        if errs:
+        if errs or out is None:
             n_bad += 1
             errors.extend(errs)
         else:
@@ -583,7 +551,7 @@ def _read_text(text: str, source: str):
             continue
         rec = {c: (cells[j] if j < len(cells) else "") for j, c in enumerate(cols) if c}
         out, errs = _validate_row(rec, where)
-        if errs:
+        if errs or out is None:
             n_bad += 1
             errors.extend(errs)
         else:
@@ -623,16 +591,10 @@ def read_positions(path: str | Path):
     >>> int(read_positions(example_positions_path())["contracts"].sum())
     38
     """
+    from engine.data.tables import read_csv_text
+
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PositionsError(f"{path}: cannot read positions file ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PositionsError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
-    return _read_text(text, path.name)
+    return _read_text(read_csv_text(path, "positions file", PositionsError), path.name)
 
 
 def is_stock(positions):

@@ -31,8 +31,8 @@ import numpy as np
 from engine._validate import VolarbInputError
 from engine.config import CapitalConfig, MarginConfig, PlanConfig
 from engine.plan.margin import capital_per_contract, check_model, margin_from_capital
-from engine.units import days_to_years
 from engine.pricing.american import american_price
+from engine.units import days_to_years
 
 __all__ = [
     "PLAN_PREMIUMS", "PLAN_MONTH2_CONTRACTS", "allocate_premium", "put_expiry", "strike_premiums",
@@ -360,11 +360,10 @@ def capital_model_comparison(budget, strikes, weights, premiums, spot,
     >>> df[["strike", "contracts_printed", "contracts_premium", "contracts_reg_t"]].values.tolist()
     [[2.0, 16.0, 16.0, 56.0], [2.5, 15.0, 17.0, 79.0], [3.0, 10.0, 10.0, 35.0], [4.0, 2.0, 2.0, 8.0], [5.0, 1.0, 0.0, 4.0]]
     """
-    base = None
-    for model in ("premium", "cash_secured", "reg_t"):
-        df = allocate_strikes(budget, strikes, weights, premiums, spot, model, capital)
-        if base is None:
-            base = df[["strike", "weight", "capital", "premium"]].copy()
+    frames = {model: allocate_strikes(budget, strikes, weights, premiums, spot, model, capital)
+              for model in ("premium", "cash_secured", "reg_t")}
+    base = frames["premium"][["strike", "weight", "capital", "premium"]].copy()
+    for model, df in frames.items():
         base[f"contracts_{model}"] = df["contracts"].to_numpy()
     if printed is not None:
         base["contracts_printed"] = [printed.get(float(k), np.nan) for k in base["strike"]]

@@ -185,7 +185,7 @@ def chain_from_records(records, source: str, first_row: int = 2, row_label: str 
     """
     import pandas as pd
 
-    from engine.data.positions import parse_date
+    from engine.data.tables import parse_date
 
     rows, errors = [], []
     cols: list[str] | None = None
@@ -204,7 +204,8 @@ def chain_from_records(records, source: str, first_row: int = 2, row_label: str 
         if all(v is None or not str(v).strip() for v in rec.values()):
             continue
         where = f"{source}, {row_label} {first_row + i}"
-        out, bad = {}, False
+        out: dict[str, Any] = {}
+        bad = False
         try:
             out["expiry"] = parse_date(rec.get("expiry") if rec.get("expiry") is not None else "")
         except ValueError as exc:
@@ -344,13 +345,10 @@ def read_option_chain(path: str | Path, config=None, valuation_date=None, style:
     >>> round(float(s.vol(3.15, 55 / 365)), 2)
     4.25
     """
+    from engine.data.tables import read_csv_text
+
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ChainError(f"{path}: cannot read option chain ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise ChainError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
+    text = read_csv_text(path, "option chain", ChainError)
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
         raise ChainError(f"{path.name}: the file is empty (expected a header: expiry, strike, kind, bid, ask)")

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -223,25 +222,16 @@ def correlation(a, b) -> float:
 # ---------------------------------------------------------------------------------------------
 
 def _read_csv(path_or_frame, what: str):
-    import pandas as pd
+    from engine.data.tables import read_text_table
 
-    if isinstance(path_or_frame, pd.DataFrame):
-        df, src = path_or_frame.copy(), what
-    else:
-        src = Path(path_or_frame).name
-        try:
-            df = pd.read_csv(path_or_frame, dtype=str, keep_default_na=False)
-        except OSError as exc:
-            raise ReviewError(f"{path_or_frame}: cannot read {what} ({exc.strerror})") from None
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    return df, src
+    return read_text_table(path_or_frame, what, ReviewError)
 
 
 def _date(v: Any, src: str, line: int, col: str) -> _dt.date:
-    if isinstance(v, _dt.date):
-        return v
+    from engine.data.tables import parse_date
+
     try:
-        return _dt.date.fromisoformat(str(v).strip())
+        return parse_date(v)
     except ValueError:
         raise ReviewError(f"{src}, line {line}, column {col!r}: expected YYYY-MM-DD, got {v!r}") from None
 
@@ -411,7 +401,8 @@ def allocation_drift(open_short_puts: dict, strikes, weights) -> dict:
     targets = {float(k): float(w) for k, w in zip(strikes, weights, strict=True)}
     if total <= 0:
         return {"drift": float("nan"), "by_strike": []}
-    rows = [{"strike": k, "target": w, "actual": ob.get(k, 0.0) / total} for k, w in targets.items()]
+    rows: list[dict[str, Any]] = [{"strike": k, "target": w, "actual": ob.get(k, 0.0) / total}
+                                  for k, w in targets.items()]
     other = sum(v for k, v in ob.items() if k not in targets) / total
     if other > 0:
         rows.append({"strike": "other", "target": 0.0, "actual": other})

@@ -36,12 +36,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from engine._validate import VolarbInputError
+from engine.data.tables import parse_date, read_text_table
 from engine.pricing.black import black_parts, black_value
 
 __all__ = ["VarError", "american_fast", "value_at_risk", "read_price_history", "book_arrays",
@@ -203,7 +202,7 @@ def book_arrays(positions, config, valuation_date: _dt.date | None = None) -> di
     sign = np.where(side == "long", 1.0, -1.0)
     qty = sign * np.asarray(positions["contracts"], dtype=float) * mult
     strike = np.asarray(positions["strike"], dtype=float)
-    days = np.array([(_as_date(e) - vd).days for e in positions["expiry"]], dtype=float)
+    days = np.array([(parse_date(e) - vd).days for e in positions["expiry"]], dtype=float)
     t = np.maximum(days, 0.0) / 365.0
     qty = np.where(days < 0, 0.0, qty)  # expired lots carry no risk (engine.risk.expiry)
     vol = np.full(n, float(config.market.vol))
@@ -212,16 +211,6 @@ def book_arrays(positions, config, valuation_date: _dt.date | None = None) -> di
         vol = np.where(np.isfinite(iv) & (iv > 0), iv, vol)
     premium = np.asarray(positions["premium"], dtype=float) if "premium" in positions else np.zeros(n)
     return {"w": w, "qty": qty, "strike": strike, "t": t, "vol": vol, "premium": premium}
-
-
-def _as_date(value: Any) -> _dt.date:
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    if hasattr(value, "date"):
-        return value.date()
-    return _dt.date.fromisoformat(str(value))
 
 
 def read_price_history(path_or_frame, column: str = "close"):
@@ -246,24 +235,14 @@ def read_price_history(path_or_frame, column: str = "close"):
     """
     import pandas as pd
 
-    if isinstance(path_or_frame, pd.DataFrame):
-        df, src = path_or_frame.copy(), "price history"
-    else:
-        src = Path(path_or_frame).name
-        try:
-            df = pd.read_csv(path_or_frame, dtype=str)
-        except OSError as exc:
-            raise VarError(f"{path_or_frame}: cannot read price history ({exc.strerror})") from None
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    for col in ("date", column):
-        if col not in df.columns:
-            raise VarError(f"{src}: missing column {col!r} (need 'date' and {column!r})")
+    df, src = read_text_table(path_or_frame, "price history", VarError, ("date", column),
+                              f"'date' and {column!r}", blanks_as_text=False)
     dates, closes = [], []
     for i, (d, c) in enumerate(zip(df["date"], df[column], strict=True)):
         line = i + 2
         try:
-            dates.append(_as_date(str(d).strip()) if isinstance(d, str) else _as_date(d))
-        except (ValueError, TypeError):
+            dates.append(parse_date(d))
+        except ValueError:
             raise VarError(f"{src}, line {line}, column 'date': expected YYYY-MM-DD, got {d!r}") from None
         try:
             val = float(c)

@@ -44,6 +44,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         emit_json({"paths": paths, "seed": seed, **d})
         return EXIT_OK
     sys.stdout.write(f"simulation: {paths:,} paths, seed {seed}\n")
+    for key in ("sizing", "costs"):  # the rule and costs behind every figure below
+        if d.get(key):
+            sys.stdout.write(f"{d[key]}\n")
     pct = result.percentiles
     if "month" not in pct.columns:
         pct = pct.reset_index()  # the month is the index
@@ -57,6 +60,8 @@ _SIM_SCALARS = (
     ("prob_loss", "probability of ending below invested", "pct"),
     ("prob_margin_call", "probability of a margin call", "pct"),
     ("share_with_assignment", "share of paths with an assignment", "pct"),
+    ("share_with_early_assignment", "share of paths with an early assignment", "pct"),
+    ("mean_discounted_costs", "mean discounted trading costs $", "money"),
     ("mean_discounted_final", "mean discounted final equity $", "money"),
     ("se_discounted_final", "standard error of that mean $", "money"),
     ("discounted_invested", "discounted invested $", "money"),
