@@ -315,6 +315,8 @@ def expiry_actions(positions, config, valuation_date: _dt.date | None = None, ou
     for i in np.flatnonzero(gone):
         r = pos.iloc[int(i)]
         exp = _dates([r["expiry"]])[0]
+        if exp is None:  # not reached: expired_mask is False for rows without an expiry
+            continue
         kind, side = str(r["kind"]).lower(), str(r["side"]).lower()
         strike, premium = float(r["strike"]), float(r["premium"])
         contracts = int(r["contracts"])
