@@ -443,7 +443,9 @@ def test_allocation_capped_by_buying_power_beside_the_literal_sizing():
 def test_cli_bad_account_input_exits_2_and_writes_nothing(tmp_path, capsys, command, config, book, message):
     from workbook.cli import main
 
-    (tmp_path / "plan.toml").write_text(config, encoding="utf-8")
+    # valued at the plan's date: a config file without one is valued today (#11), when these
+    # October 2025 lots are past expiry and out of the risk check
+    (tmp_path / "plan.toml").write_text('[market]\nvaluation_date = "2025-09-27"\n' + config, encoding="utf-8")
     (tmp_path / "book.csv").write_text("underlying,kind,side,strike,expiry,contracts,premium,shares\n" + book, encoding="utf-8")
     out = tmp_path / "report.xlsx"
     extra = ["--out", str(out), "--paths", "20"] if command == "build" else []

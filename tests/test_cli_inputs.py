@@ -413,7 +413,7 @@ def test_shipped_synthetic_examples_are_regenerated_exactly(tmp_path):
 
 JSON_KEYS = {
     "risk": {"valuation_date", "portfolio_value", "account", "greeks", "var", "alerts", "alerting", "any_alert", "inputs",
-             "iv", "surface", "sources", "email"},
+             "iv", "surface", "sources", "email", "expired_lots", "expired", "events", "shares_held"},
     "simulate": {"paths", "seed", "months", "invested", "prob_loss", "prob_margin_call", "prob_targets",
                  "max_drawdown", "annual_return", "sharpe", "share_with_assignment", "mean_discounted_final",
                  "se_discounted_final", "discounted_invested", "deterministic", "assumptions", "elapsed_seconds",
@@ -422,7 +422,7 @@ JSON_KEYS = {
     "build": {"meta", "config", "positions", "marked", "ladder", "book", "account", "premium_split", "strike_premiums",
               "allocation", "reinvestment", "hedge_ratio", "hedge_ladder", "projection", "plan_printed_table",
               "audit", "kelly", "portfolio_greeks", "var", "alerts", "alerting", "risk_inputs", "iv", "surface",
-              "assignment", "simulation", "orders", "rebalance", "payoff"},
+              "expired", "events", "assignment", "simulation", "orders", "rebalance", "payoff"},
     "review": {"as_of", "weekly_return", "total_return", "sharpe", "max_drawdown", "premium_capture_rate",
                "brier_score", "brier_count", "allocation_drift", "allocation_by_strike", "hedge_effectiveness",
                "observations", "iv_percentile", "iv_percentile_week_ago", "iv_percentile_change",
@@ -479,14 +479,14 @@ def test_refresh_names_the_risk_inputs_it_was_not_given(capsys, tmp_path):
     assert about["Daily closes (--prices)"] == "none"
     code, _, err = run(capsys, "refresh", out, "--paths", "50")
     assert code == 0, err
-    notes = [ln for ln in err.splitlines() if ln.startswith("volarb refresh: note:")]
+    notes = [ln for ln in err.splitlines() if ln.startswith("volarb refresh: note: the report was last computed")]
     assert len(notes) == 2, err
     assert f"last computed with --iv-history {iv}" in err and f"pass --chain {chain} again" in err
     # the refresh itself recorded that it ran without them: the next refresh has nothing to say
     code, _, err = run(capsys, "refresh", out, "--paths", "50")
-    assert code == 0 and "note:" not in err, err
+    assert code == 0 and "last computed" not in err, err
     code, _, err = run(capsys, "refresh", out, "--paths", "50", "--iv-history", iv)
-    assert code == 0 and "note:" not in err, err
+    assert code == 0 and "last computed" not in err, err
 
 
 def test_simulate_table_shows_every_documented_distribution(capsys):

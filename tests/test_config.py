@@ -93,7 +93,7 @@ def test_partial_file_takes_defaults(tmp_path):
         ({"hedge": {"ladder": []}}, "plan.toml: hedge.ladder: expected a non-empty list of tables"),
         ({"reinvestment": [{"action": "A", "strikes": [2.0], "share": 0.5}]}, "reinvestment shares must sum to 1, they sum to 0.5"),
         ({"assignment": {"excellent_basis": 2.6}}, "excellent_basis <= good_basis <= fair_basis"),
-        ({"market": {"valuation_date": "27/09/2025"}}, "market.valuation_date: expected a date YYYY-MM-DD, got '27/09/2025'"),
+        ({"market": {"valuation_date": "27/09/2025"}}, "market.valuation_date: expected a date YYYY-MM-DD or \"today\", got '27/09/2025'"),
         ({"projection": {"start_month": "October"}}, "projection.start_month: expected YYYY-MM, got 'October'"),
         ({"execution": {"morning_window": "10:30-09:45"}}, "execution.morning_window: expected HH:MM-HH:MM with start before end"),
         ({"email": {"recipients": "me@example.com"}}, "plan.toml: email.recipients: expected a list of strings"),
@@ -140,7 +140,8 @@ def test_valuation_date_property():
 def test_path_object_accepted(tmp_path):
     p = Path(tmp_path) / "x.toml"
     p.write_text("")
-    assert load_config(p) == default_config()
+    # a config file without market.valuation_date is valued "today"; the built-in example is not
+    assert load_config(p) == default_config().replace(market__valuation_date="today")
 
 
 # --------------------------------------------------------------------------- config_from_pairs
@@ -214,7 +215,7 @@ def test_pairs_round_trip_every_inputs_key():
     ([(None, 0.3)], "cell range ConfigTable: config key must be text such as 'hedge.cap', got None"),
     ([("hedge.cap", 0.3), ("hedge.cap ", 0.2)], "cell range ConfigTable: config key 'hedge.cap' is given twice"),
     ([("hedge.cap",)], "cell range ConfigTable: expected (key, value) pairs, got ('hedge.cap',)"),
-    ([("market.valuation_date", "27/09/2025")], "market.valuation_date: expected a date YYYY-MM-DD, got '27/09/2025'"),
+    ([("market.valuation_date", "27/09/2025")], "market.valuation_date: expected a date YYYY-MM-DD or \"today\", got '27/09/2025'"),
 ])
 def test_pairs_refusals_name_source_key_and_rule(pairs, message):
     with pytest.raises(ConfigError) as info:

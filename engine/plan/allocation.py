@@ -188,6 +188,10 @@ def strike_premiums(config: PlanConfig, strikes=None, expiry: _dt.date | None = 
     return np.atleast_1d(american_price(m.spot, k, t, m.rate, vol, "put", m.dividend_yield))
 
 
+#: the largest contract count :func:`whole_contracts` returns (2**53, exact in floating point)
+MAX_CONTRACTS = float(2**53)
+
+
 def whole_contracts(capital, per_contract) -> np.ndarray:
     """Largest whole number of contracts n with ``n * per_contract <= capital`` (0 if per_contract <= 0).
 
@@ -204,7 +208,9 @@ def whole_contracts(capital, per_contract) -> np.ndarray:
     n = np.floor(c / safe)
     n = np.where((n + 1) * safe <= c, n + 1, n)
     n = np.where(n * safe > c, n - 1, n)
-    return np.where(ok, np.maximum(n, 0), 0).astype(np.int64)
+    # at most 2**53 (the largest whole number a float holds exactly): a count past int64 would
+    # wrap to a negative number (a 120-month projection compounding without bound reached it)
+    return np.where(ok, np.clip(n, 0, MAX_CONTRACTS), 0).astype(np.int64)
 
 
 def _ladder_arrays(strikes, weights, premiums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

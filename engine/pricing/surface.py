@@ -38,7 +38,7 @@ from engine.units import DAYS_PER_YEAR
 __all__ = ["VolSurface", "ChainError", "read_option_chain", "chain_from_records",
            "example_chain_path", "example_smile", "example_chain_frame", "write_example_chain"]
 
-_CHAIN_COLUMNS = ("expiry", "strike", "kind", "bid", "ask", "last", "underlying")
+_CHAIN_COLUMNS = ("expiry", "strike", "kind", "bid", "ask", "last", "underlying", "iv", "open_interest")  # iv, open_interest: volarb fetch writes them; not read
 _MAX_ERRORS = 20
 
 

@@ -63,7 +63,8 @@ class VarError(VolarbInputError):
 def book_arrays(positions, config, valuation_date: _dt.date | None = None) -> dict[str, np.ndarray]:
     """Arrays of a positions table: w (+1 call/-1 put), qty (signed shares), strike, t, vol.
 
-    ``qty = sign x contracts x contract_multiplier`` (short negative); ``t`` is ACT/365 from
+    ``qty = sign x contracts x contract_multiplier`` (short negative; 0 for a lot past expiry);
+    ``t`` is ACT/365 from
     the valuation date (``config.valuation_date`` by default); ``vol`` is the position's own
     ``iv`` when given, else ``config.market.vol``.
     """
@@ -84,6 +85,7 @@ def book_arrays(positions, config, valuation_date: _dt.date | None = None) -> di
     strike = np.asarray(positions["strike"], dtype=float)
     days = np.array([(parse_date(e) - vd).days for e in positions["expiry"]], dtype=float)
     t = np.asarray(days_to_years(np.maximum(days, 0.0)))
+    qty = np.where(days < 0, 0.0, qty)  # expired lots carry no risk (engine.risk.expiry)
     vol = np.full(n, float(config.market.vol))
     if "iv" in positions:
         iv = np.asarray(positions["iv"], dtype=float)

@@ -9,6 +9,7 @@ from typing import Any
 from workbook.cli.common import (
     EXIT_OK,
     CliError,
+    add_clock_args,
     emit_json,
     fmt_value,
     load_config_arg,
@@ -41,6 +42,10 @@ def cmd_review(args: argparse.Namespace) -> int:
     from engine.risk.review import read_equity, read_journal, weekly_review
 
     cfg, csrc = load_config_arg(args.config)
+    if args.spot is not None:
+        cfg = cfg.replace(market__spot=float(args.spot))
+    if args.vol is not None:
+        cfg = cfg.replace(market__vol=float(args.vol))
     given = [f for f in (args.journal, args.equity) if f]
     if args.example and given:
         raise CliError("--example uses the built-in journal and equity files; drop --journal/--equity or --example")
@@ -134,4 +139,5 @@ def register(sub: Any) -> None:
     p.add_argument("--config", metavar="TOML|XLSX", help="plan config (strike weights, rate, IV window)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
+    add_clock_args(p, as_of=False)  # review's own --as-of is the last day of the review week
     p.set_defaults(func=cmd_review)
