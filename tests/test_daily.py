@@ -91,10 +91,11 @@ def test_daily_end_to_end_then_dedup_then_next_morning(capsys, plan):
     assert len(sent) == 2  # a new day: its alerts go out once
     # DTE shrank by the three calendar days from Friday to Monday
     wb = openpyxl.load_workbook(root / "report.xlsx")
-    assert wb["About"]["B2"].value is not None
+    about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True) if r and r[0]}
+    assert str(about["Valuation date"]).startswith("2025-10-20")
     rep = json.loads(run_cli(capsys, "risk", "--config", root / "plan.toml", "--positions", root / "positions.csv",
                              "--as-of", "2025-10-20", "--json")[1])
-    assert rep["expired_lots"] == 2 and rep["greeks"]["positions"] == 5
+    assert rep["expired_lots"] == 2 and rep["greeks"]["positions"] == 9  # 11 lots (7 puts, 4 calls), 2 expired
 
 
 def test_risk_dte_shrinks_one_session_later(capsys, tmp_path):
@@ -105,10 +106,12 @@ def test_risk_dte_shrinks_one_session_later(capsys, tmp_path):
         return json.loads(out)["marked"]
 
     fri, mon = marked("2025-10-17"), marked("2025-10-20")
-    # calendar days to expiry by hand: Oct 17 -> Nov 21 is 35, -> Dec 19 is 63; Monday is 3 later
-    assert [r["dte"] for r in fri] == [0, 35, 0, 35, 35, 63, 63]
-    assert [r["dte"] for r in mon] == [-3, 32, -3, 32, 32, 60, 60]
-    assert [r["status"] for r in mon] == ["Expired", "Good", "Expired", "Good", "Good", "Fair", "Fair"]
+    # calendar days to expiry by hand: Oct 17 -> Nov 21 is 14 + 21 = 35, -> Dec 19 is 35 + 28 = 63,
+    # -> Jan 16 is 63 + 28 = 91, -> Jun 18 2026 is 91 + 15 + 28 + 31 + 30 + 31 + 18 = 244 (the
+    # illustrative calls); Monday is 3 days later
+    assert [r["dte"] for r in fri] == [0, 35, 0, 35, 35, 63, 63, 35, 91, 63, 244]
+    assert [r["dte"] for r in mon] == [-3, 32, -3, 32, 32, 60, 60, 32, 88, 60, 241]
+    assert [r["status"] for r in mon] == ["Expired", "Good", "Expired", "Good", "Good", "Fair", "Fair"] + ["Long"] * 4
 
 
 def test_unreachable_source_exit_3_previous_data_kept_and_used(capsys, plan):

@@ -16,7 +16,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from engine.config import default_config
-from engine.data.positions import example_positions
+from engine.data.positions import example_positions as _example_book
 from engine.risk.book import mark_book
 from engine.risk.checks import daily_risk_check, risk_report
 from engine.risk.expiry import (
@@ -30,6 +30,13 @@ from engine.risk.expiry import (
 from engine.risk.var import value_at_risk
 
 MON = dt.date(2025, 10, 20)
+
+
+def example_positions():
+    """The plan's seven put lots of the example book (its four illustrative long-call lots, which
+    expire later, left out so the counts below are the plan's)."""
+    book = _example_book()
+    return book[book["kind"] == "put"].reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")

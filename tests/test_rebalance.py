@@ -136,13 +136,13 @@ def test_a_book_on_target_gets_no_orders():
 def test_a_book_inside_the_tolerance_band_gets_no_orders():
     # 9 / 14 / 10 / 2 / 1: obligation 1800 + 3500 + 3000 + 800 + 500 = 9,600; exact targets
     # 9.6 (target 10, held 9: 0.6 off), 13.44 (target 13, held 14: 0.56 off), 9.6, 2.4, 0.96
-    recs = [put(2.0, 9, 0.7), put(2.5, 14, 5.0), put(3.0, 10, 1.2), put(4.0, 2, 2.0), put(5.0, 1, 3.0)]
+    recs = [put(2.0, 9, 0.7), put(2.5, 14, 2.4), put(3.0, 10, 1.2), put(4.0, 2, 2.0), put(5.0, 1, 3.0)]
     c = cfg(allocation__call_share=0.0, rebalance__keep_strikes=[])
     r = rebalance(book(*recs), c, net_liquidation=RICH)
     s = by_strike(r)
     assert (s[2.0].difference, s[2.5].difference) == (1, -1)
     assert s[2.0].action == s[2.5].action == "within band" and len(r.tickets) == 0
-    # with no band the same drift trades: sell 1 at $2.00, close 1 at $2.50 (sold 5.00: profitable)
+    # with no band the same drift trades: sell 1 at $2.00, close 1 at $2.50 (sold 2.40: profitable)
     r0 = rebalance(book(*recs), c.replace(rebalance__tolerance_contracts=0.0), net_liquidation=RICH)
     got = r0.tickets[["action", "strike", "contracts", "effect"]].values.tolist()
     assert sorted(got) == [["buy", 2.5, 1, "close"], ["sell", 2.0, 1, "open"]]
@@ -326,7 +326,8 @@ def test_tickets_follow_the_execution_rules():
 
 # --------------------------------------------------------------------------- property
 strikes_st = st.sampled_from([2.0, 2.5, 3.0, 4.0, 5.0, 3.5])
-lot_st = st.tuples(strikes_st, st.integers(1, 25), st.floats(0.05, 4.0), st.sampled_from(["2025-10-17", "2025-11-21"]))
+# the premium as a share of the strike: a put sells for less than its strike (the reader refuses more)
+lot_st = st.tuples(strikes_st, st.integers(1, 25), st.floats(0.02, 0.95), st.sampled_from(["2025-10-17", "2025-11-21"]))
 call_st = st.tuples(st.sampled_from([3.5, 4.5, 6.5, 9.5, 12.0]), st.integers(1, 4),
                     st.sampled_from(["2025-11-21", "2026-01-16", "2026-02-20", "2026-03-20"]))
 
@@ -336,7 +337,7 @@ call_st = st.tuples(st.sampled_from([3.5, 4.5, 6.5, 9.5, 12.0]), st.integers(1, 
        obligation=st.sampled_from([0.0, 4000.0, 12000.0]), tol=st.sampled_from([0.0, 1.0, 2.0]),
        keep=st.sampled_from([[], [2.5]]), budget=st.sampled_from([0.0, 300.0, 2500.0]))
 def test_applying_the_orders_then_rebalancing_proposes_nothing(lots, calls, obligation, tol, keep, budget):
-    recs = [put(k, n, round(p, 2), e) for k, n, p, e in lots] + [call(k, n, 1.0, e) for k, n, e in calls]
+    recs = [put(k, n, round(p * k, 2), e) for k, n, p, e in lots] + [call(k, n, 1.0, e) for k, n, e in calls]
     pos = book(*recs)
     held_ob = sum(k * 100 * n for k, n, _, _ in lots)
     budget = budget or 0.01   # 0.01: no rung call (a hedge budget too small for any)

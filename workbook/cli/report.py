@@ -187,9 +187,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         args.paths = min(cfg.simulation.paths, CHECK_PATHS)  # the rules do not depend on the path count
     data = compute_data(args, cfg, pos, sources)
     write_report(data)  # the writer's rules too (in memory; nothing is saved)
-    warnings = [f"{a['key']} expired on {a['expiry']}: {a['action']}" for a in data.results.get("expired") or ()
+    warnings = [f"{a['key']} expired on {a['expiry']}: {a['action']}" for a in data.risk.expired or ()
                 if a["recorded_outcome"] is None]
-    warnings += [e["detail"] for e in data.results.get("events") or () if e["alert"] == "SHORT_NEAR_EXPIRY"]
+    warnings += [e["detail"] for e in data.risk.events or () if e["alert"] == "SHORT_NEAR_EXPIRY"]
     out = {"config": sources["config"], "positions": sources["positions"], "n_positions": len(pos),
            "contracts": int(pos["contracts"].sum()), "valid": True, "valuation_date": data.meta["valuation_date"],
            "warnings": warnings}
