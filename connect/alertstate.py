@@ -49,8 +49,11 @@ def alert_items(report: dict) -> list[AlertItem]:
     ...              "events": [{"alert": "SHORT_ITM", "key": "ASST 2025-12-19 P5 short", "detail": "itm"}]})
     [AlertItem(alert='VAR_LIMIT_BREACH', key='portfolio', detail='d'), AlertItem(alert='SHORT_ITM', key='ASST 2025-12-19 P5 short', detail='itm')]
     """
-    items = [AlertItem(a["alert"], "portfolio", a.get("detail", "")) for a in report.get("alerts", [])
-             if a.get("status") == "ALERT"]
+    items = [
+        AlertItem(a["alert"], "portfolio", a.get("detail", ""))
+        for a in report.get("alerts", [])
+        if a.get("status") == "ALERT"
+    ]
     items += [AlertItem(e["alert"], e["key"], e.get("detail", "")) for e in report.get("events", [])]
     return items
 
@@ -65,8 +68,9 @@ def load_state(path: str | Path) -> dict:
         if not isinstance(d, dict) or not isinstance(d.get("sent"), dict):
             raise ValueError("no 'sent' table")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise VolarbInputError(f"{p}: alert state file is not valid ({exc}); fix or delete it "
-                               "(deleting re-sends today's alerts)") from None
+        raise VolarbInputError(
+            f"{p}: alert state file is not valid ({exc}); fix or delete it (deleting re-sends today's alerts)"
+        ) from None
     return d
 
 

@@ -41,8 +41,10 @@ def apprise_urls(config, env: Mapping[str, str] | None = None) -> list[str]:
     var = config.alerts.apprise_urls_env
     urls = [u for u in re.split(r"[\s,]+", env.get(var, "") or "") if u]
     if not urls:
-        raise NotifyError(f"alerts.channels has push but the environment variable {var} (alerts.apprise_urls_env) "
-                          "holding the apprise URLs is not set")
+        raise NotifyError(
+            f"alerts.channels has push but the environment variable {var} (alerts.apprise_urls_env) "
+            "holding the apprise URLs is not set"
+        )
     return urls
 
 
@@ -56,8 +58,10 @@ def format_push(items: Sequence[Any], config, valuation_date: str) -> tuple[str,
     '[volarb] ASST 2025-10-17: 1 alert (SHORT_ITM)'
     """
     names = sorted({i.alert for i in items})
-    title = f"[volarb] {config.market.underlying} {valuation_date}: {len(items)} alert{'s' if len(items) != 1 else ''} " \
-            f"({', '.join(names)})"
+    title = (
+        f"[volarb] {config.market.underlying} {valuation_date}: {len(items)} alert{'s' if len(items) != 1 else ''} "
+        f"({', '.join(names)})"
+    )
     body = "\n".join(f"{i.alert} [{i.key}]: {i.detail}" for i in items)
     return title, body
 
@@ -93,8 +97,10 @@ def send_push(title: str, body: str, urls: Sequence[str], apprise_module: Any = 
     a = apprise_module.Apprise()
     for i, url in enumerate(urls, 1):
         if not a.add(url):
-            raise NotifyError(f"{_scheme(url)} (URL #{i} of the apprise URLs): apprise cannot use this URL; "
-                              "check its format at https://github.com/caronc/apprise/wiki")
+            raise NotifyError(
+                f"{_scheme(url)} (URL #{i} of the apprise URLs): apprise cannot use this URL; "
+                "check its format at https://github.com/caronc/apprise/wiki"
+            )
     if not a.notify(title=title, body=body):
         raise NotifyError(f"push delivery failed for at least one of {', '.join(_scheme(u) for u in urls)}")
     return {"sent": True, "services": [_scheme(u) for u in urls]}

@@ -106,8 +106,9 @@ class Form:
 
     __slots__ = ("scalar", "shape", "index", "name", "columns")
 
-    def __init__(self, scalar: bool, shape: tuple[int, ...], index: Any = None, name: Any = None,
-                 columns: Any = None) -> None:
+    def __init__(
+        self, scalar: bool, shape: tuple[int, ...], index: Any = None, name: Any = None, columns: Any = None
+    ) -> None:
         self.scalar, self.shape, self.index, self.name, self.columns = scalar, shape, index, name, columns
 
     def __bool__(self) -> bool:

@@ -22,28 +22,77 @@ def run_cli(capsys, *argv):
         out, err = capsys.readouterr()
         return exc.code, out, err
 
+
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "underlying,kind,side,strike,expiry,contracts,premium,open_date,iv,note\n"
 
 #: (case, positions CSV rows or None, config TOML or None, extra flags, text the message must hold)
 BAD = [
-    ("premium >= strike", "ASST,put,short,2.00,2025-10-17,5,2.50,,,\n", None, (),
-     "line 2, column 'premium': 2.5 per share is not below the put's strike 2"),
-    ("7-letter ticker in positions", "ABCDEFG,put,short,2.00,2025-10-17,5,0.50,,,\n", None, (),
-     "line 2, column 'underlying': expected a ticker of 1-6 letters or digits"),
-    ("7-letter underlying in config", None, '[market]\nunderlying = "ABCDEFG"\n', (),
-     "market.underlying: expected a ticker of 1-6 letters or digits"),
-    ("starting value 0", None, "[account]\nstarting_value = 0\n", (), "account.starting_value: must be > 0, got 0.0"),
-    ("weights do not sum to 1", None, "[strikes]\nweights = [0.2, 0.35, 0.30, 0.10, 0.10]\n", (),
-     "strikes.weights must sum to 1"),
-    ("bare 425 iv in positions", "ASST,put,short,2.00,2025-10-17,5,0.50,,425,\n", None, (),
-     "column 'iv': expected an implied vol as a decimal (4.25 = 425%) at most 10"),
-    ("negative contracts", "ASST,put,short,2.00,2025-10-17,-5,0.50,,,\n", None, (),
-     "column 'contracts': expected a positive whole number of contracts"),
+    (
+        "premium >= strike",
+        "ASST,put,short,2.00,2025-10-17,5,2.50,,,\n",
+        None,
+        (),
+        "line 2, column 'premium': 2.5 per share is not below the put's strike 2",
+    ),
+    (
+        "7-letter ticker in positions",
+        "ABCDEFG,put,short,2.00,2025-10-17,5,0.50,,,\n",
+        None,
+        (),
+        "line 2, column 'underlying': expected a ticker of 1-6 letters or digits",
+    ),
+    (
+        "7-letter underlying in config",
+        None,
+        '[market]\nunderlying = "ABCDEFG"\n',
+        (),
+        "market.underlying: expected a ticker of 1-6 letters or digits",
+    ),
+    (
+        "starting value 0",
+        None,
+        "[account]\nstarting_value = 0\n",
+        (),
+        "account.starting_value: must be > 0, got 0.0",
+    ),
+    (
+        "weights do not sum to 1",
+        None,
+        "[strikes]\nweights = [0.2, 0.35, 0.30, 0.10, 0.10]\n",
+        (),
+        "strikes.weights must sum to 1",
+    ),
+    (
+        "bare 425 iv in positions",
+        "ASST,put,short,2.00,2025-10-17,5,0.50,,425,\n",
+        None,
+        (),
+        "column 'iv': expected an implied vol as a decimal (4.25 = 425%) at most 10",
+    ),
+    (
+        "negative contracts",
+        "ASST,put,short,2.00,2025-10-17,-5,0.50,,,\n",
+        None,
+        (),
+        "column 'contracts': expected a positive whole number of contracts",
+    ),
     ("impossible expiry", "ASST,put,short,2.00,2025-02-30,5,0.50,,,\n", None, (), "column 'expiry'"),
-    ("months beyond the maximum", None, "[projection]\nmonths = 121\n", (), "projection.months: must be >= 1 and <= 120"),
+    (
+        "months beyond the maximum",
+        None,
+        "[projection]\nmonths = 121\n",
+        (),
+        "projection.months: must be >= 1 and <= 120",
+    ),
     ("bad outcomes file", None, None, ("--outcomes", "OUTCOMES"), "line 2, column outcome"),
-    ("missing chain file", None, None, ("--chain", "nochain.csv"), "nochain.csv: option chain file not found"),
+    (
+        "missing chain file",
+        None,
+        None,
+        ("--chain", "nochain.csv"),
+        "nochain.csv: option chain file not found",
+    ),
 ]
 
 
@@ -54,13 +103,18 @@ def test_check_and_build_refuse_alike(capsys, tmp_path, case, rows, toml, extra,
         (tmp_path / "positions.csv").write_text(HEADER + rows)
         args += ["--positions", tmp_path / "positions.csv"]
     if toml is not None:
-        (tmp_path / "plan.toml").write_text('[market]\nvaluation_date = "2025-09-27"\n' + toml
-                                            if "[market]" not in toml else toml)
+        (tmp_path / "plan.toml").write_text(
+            '[market]\nvaluation_date = "2025-09-27"\n' + toml if "[market]" not in toml else toml
+        )
         args += ["--config", tmp_path / "plan.toml"]
     if "OUTCOMES" in extra:
-        (tmp_path / "o.csv").write_text("underlying,kind,side,strike,expiry,outcome\nASST,put,short,2.5,2025-10-17,sold\n")
-    flags = [str(tmp_path / "o.csv") if a == "OUTCOMES" else str(tmp_path / a) if a.endswith(".csv") else a
-             for a in extra]
+        (tmp_path / "o.csv").write_text(
+            "underlying,kind,side,strike,expiry,outcome\nASST,put,short,2.5,2025-10-17,sold\n"
+        )
+    flags = [
+        str(tmp_path / "o.csv") if a == "OUTCOMES" else str(tmp_path / a) if a.endswith(".csv") else a
+        for a in extra
+    ]
     results = {}
     for command, more in (("check", []), ("build", ["--out", tmp_path / "r.xlsx", "--paths", "20"])):
         code, out, err = run_cli(capsys, command, *args, *flags, *more)
@@ -78,14 +132,28 @@ def test_good_inputs_pass_both_and_check_warns_about_expiry(capsys, tmp_path):
     warns = [ln for ln in out.splitlines() if ln.startswith("warning:")]
     assert len(warns) == 2 and all("expired on 2025-10-17" in w and "record the outcome" in w for w in warns)
     code, out, err = run_cli(capsys, "check", "--as-of", "2025-10-14")
-    assert [ln.split(":")[1].strip() for ln in out.splitlines() if ln.startswith("warning:")] == \
-        ["ASST 2025-10-17 P2 short", "ASST 2025-10-17 P2.5 short"]
-    code, _, err = run_cli(capsys, "build", "--as-of", "2025-10-20", "--paths", "20", "--out", tmp_path / "r.xlsx")
+    assert [ln.split(":")[1].strip() for ln in out.splitlines() if ln.startswith("warning:")] == [
+        "ASST 2025-10-17 P2 short",
+        "ASST 2025-10-17 P2.5 short",
+    ]
+    code, _, err = run_cli(
+        capsys, "build", "--as-of", "2025-10-20", "--paths", "20", "--out", tmp_path / "r.xlsx"
+    )
     assert code == 0, err
 
 
-@pytest.mark.parametrize("text,ok", [("425%", 4.25), ("4.25", 4.25), ("0.9", 0.9), ("425", None), ("1000%", 10.0),
-                                     ("-1", None), ("abc", None)])
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("425%", 4.25),
+        ("4.25", 4.25),
+        ("0.9", 0.9),
+        ("425", None),
+        ("1000%", 10.0),
+        ("-1", None),
+        ("abc", None),
+    ],
+)
 def test_vol_spellings(capsys, text, ok):
     import json
 
@@ -163,7 +231,8 @@ def test_example_files_then_daily_recipe_command_parses(capsys, tmp_path):
     """The recipe line of docs/daily.md parses (the scheduler calls exactly this)."""
     from workbook.cli import build_parser
 
-    args = build_parser().parse_args(["daily", "--config", "plan.toml", "--positions", "positions.csv",
-                                      "--report", "report.xlsx"])
+    args = build_parser().parse_args(
+        ["daily", "--config", "plan.toml", "--positions", "positions.csv", "--report", "report.xlsx"]
+    )
     assert args.func.__name__ == "cmd_daily"
     shutil.rmtree(tmp_path, ignore_errors=True)

@@ -36,7 +36,9 @@ def test_today_on_a_sunday_is_fridays_session():
     assert clock.valuation_date == dt.date(2025, 10, 17) and clock.source == "today"
     assert clock.today == dt.date(2025, 10, 19) and clock.sessions_old == 0 and not clock.stale
     assert cfg2.market.valuation_date == "2025-10-17"
-    assert clock.notes == ("today (2025-10-19) is not a trading day on XNYS: valued at the previous session 2025-10-17",)
+    assert clock.notes == (
+        "today (2025-10-19) is not a trading day on XNYS: valued at the previous session 2025-10-17",
+    )
 
 
 def test_today_property_follows_the_clock(monkeypatch):
@@ -62,7 +64,9 @@ def test_as_of_wins_and_staleness_counts_sessions():
 def test_builtin_example_keeps_the_plans_date_and_says_so():
     cfg, clock = resolve_clock(default_config(), now=dt.datetime(2026, 1, 5, 15, 0, tzinfo=UTC), builtin=True)
     assert cfg.market.valuation_date == "2025-09-27" and clock.valuation_date == dt.date(2025, 9, 27)
-    assert len(clock.notes) == 1 and "built-in example: valued at the plan's date 2025-09-27" in clock.notes[0]
+    assert (
+        len(clock.notes) == 1 and "built-in example: valued at the plan's date 2025-09-27" in clock.notes[0]
+    )
     assert clock.stale and clock.freshness.startswith("STALE")
 
 
@@ -72,7 +76,9 @@ def test_config_file_without_date_is_today_and_refusals_named(tmp_path):
     assert load_config(p).market.valuation_date == "today"
     p.write_text('[market]\nvaluation_date = "2025-10-17"\n')
     assert load_config(p).market.valuation_date == "2025-10-17"
-    with pytest.raises(Exception, match=r'market.valuation_date: expected a date YYYY-MM-DD or "today", got \'tomorrow\''):
+    with pytest.raises(
+        Exception, match=r'market.valuation_date: expected a date YYYY-MM-DD or "today", got \'tomorrow\''
+    ):
         config_from_dict({"market": {"valuation_date": "tomorrow"}}, "plan.toml")
     with pytest.raises(Exception, match="alerts.channels: unknown channel 'sms'"):
         config_from_dict({"alerts": {"channels": ["sms"]}}, "plan.toml")
@@ -90,5 +96,9 @@ def test_report_about_sheet_names_the_freshness(tmp_path, capsys):
     dn = wb.defined_names["DataFreshness"]
     sheet, ref = next(iter(dn.destinations))
     text = wb[sheet][ref.replace("$", "")].value
-    assert sheet == "About" and text.startswith("STALE: valued 2025-10-17") and "trading sessions before today" in text
+    assert (
+        sheet == "About"
+        and text.startswith("STALE: valued 2025-10-17")
+        and "trading sessions before today" in text
+    )
     assert "valuation date 2025-10-17 is" in err and "sessions before today" in err

@@ -26,11 +26,15 @@ def plan(tmp_path, monkeypatch):
     src = tmp_path / "inbox"
     shutil.copytree(FIX / "folder", src)
     (tmp_path / "plan.toml").write_text(
-        "[data]\nprovider = \"folder\"\n"
-        f"source_folder = \"{src.as_posix()}\"\nfolder = \"{(tmp_path / 'md').as_posix()}\"\n"
-        "[alerts]\nchannels = [\"push\"]\n"
-        f"state_file = \"{(tmp_path / 'state.json').as_posix()}\"\n", encoding="utf-8")
-    shutil.copy(Path(__file__).parents[1] / "engine" / "data" / "example_positions.csv", tmp_path / "positions.csv")
+        '[data]\nprovider = "folder"\n'
+        f'source_folder = "{src.as_posix()}"\nfolder = "{(tmp_path / "md").as_posix()}"\n'
+        '[alerts]\nchannels = ["push"]\n'
+        f'state_file = "{(tmp_path / "state.json").as_posix()}"\n',
+        encoding="utf-8",
+    )
+    shutil.copy(
+        Path(__file__).parents[1] / "engine" / "data" / "example_positions.csv", tmp_path / "positions.csv"
+    )
     sent: list[tuple[str, str, list[str]]] = []
 
     def record(title, body, urls, apprise_module=None):
@@ -46,8 +50,20 @@ def plan(tmp_path, monkeypatch):
 
 
 def _daily(capsys, root, *extra):
-    return run_cli(capsys, "daily", "--config", root / "plan.toml", "--positions", root / "positions.csv",
-                   "--report", root / "report.xlsx", "--paths", "50", "--json", *extra)
+    return run_cli(
+        capsys,
+        "daily",
+        "--config",
+        root / "plan.toml",
+        "--positions",
+        root / "positions.csv",
+        "--report",
+        root / "report.xlsx",
+        "--paths",
+        "50",
+        "--json",
+        *extra,
+    )
 
 
 def test_daily_end_to_end_then_dedup_then_next_morning(capsys, plan):
@@ -66,10 +82,17 @@ def test_daily_end_to_end_then_dedup_then_next_morning(capsys, plan):
     md = root / "md"
     assert json.loads((md / "spot.json").read_text())["valuation_date"] == "2025-10-17"
     assert (md / "iv-history.csv").read_text().splitlines()[1].startswith("2025-10-17,")
-    about = {r[0]: r[1] for r in openpyxl.load_workbook(root / "report.xlsx")["About"].iter_rows(values_only=True)}
-    assert about["Valuation date"] == "2025-10-17" and str(about["Option chain (--chain)"]).endswith("chain.csv")
+    about = {
+        r[0]: r[1] for r in openpyxl.load_workbook(root / "report.xlsx")["About"].iter_rows(values_only=True)
+    }
+    assert about["Valuation date"] == "2025-10-17" and str(about["Option chain (--chain)"]).endswith(
+        "chain.csv"
+    )
     assert len(sent) == 1 and sent[0][2] == ["ntfy://volarb-test"]
-    assert sent[0][0].startswith("[volarb] ASST 2025-10-17: ") and "SHORT_ITM [ASST 2025-12-19 P5 short]" in sent[0][1]
+    assert (
+        sent[0][0].startswith("[volarb] ASST 2025-10-17: ")
+        and "SHORT_ITM [ASST 2025-12-19 P5 short]" in sent[0][1]
+    )
     assert len(d["new_today"]) == len(d["alerts"])
 
     # a second run the same day: the same alerts, nothing new, nothing sent
@@ -93,15 +116,29 @@ def test_daily_end_to_end_then_dedup_then_next_morning(capsys, plan):
     wb = openpyxl.load_workbook(root / "report.xlsx")
     about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True) if r and r[0]}
     assert str(about["Valuation date"]).startswith("2025-10-20")
-    rep = json.loads(run_cli(capsys, "risk", "--config", root / "plan.toml", "--positions", root / "positions.csv",
-                             "--as-of", "2025-10-20", "--json")[1])
-    assert rep["expired_lots"] == 2 and rep["greeks"]["positions"] == 9  # 11 lots (7 puts, 4 calls), 2 expired
+    rep = json.loads(
+        run_cli(
+            capsys,
+            "risk",
+            "--config",
+            root / "plan.toml",
+            "--positions",
+            root / "positions.csv",
+            "--as-of",
+            "2025-10-20",
+            "--json",
+        )[1]
+    )
+    assert (
+        rep["expired_lots"] == 2 and rep["greeks"]["positions"] == 9
+    )  # 11 lots (7 puts, 4 calls), 2 expired
 
 
 def test_risk_dte_shrinks_one_session_later(capsys, tmp_path):
     def marked(as_of):
-        code, out, err = run_cli(capsys, "build", "--as-of", as_of, "--paths", "20", "--json", "--out",
-                                 tmp_path / f"{as_of}.xlsx")
+        code, out, err = run_cli(
+            capsys, "build", "--as-of", as_of, "--paths", "20", "--json", "--out", tmp_path / f"{as_of}.xlsx"
+        )
         assert code == 0, err
         return json.loads(out)["marked"]
 
@@ -111,7 +148,9 @@ def test_risk_dte_shrinks_one_session_later(capsys, tmp_path):
     # illustrative calls); Monday is 3 days later
     assert [r["dte"] for r in fri] == [0, 35, 0, 35, 35, 63, 63, 35, 91, 63, 244]
     assert [r["dte"] for r in mon] == [-3, 32, -3, 32, 32, 60, 60, 32, 88, 60, 241]
-    assert [r["status"] for r in mon] == ["Expired", "Good", "Expired", "Good", "Good", "Fair", "Fair"] + ["Long"] * 4
+    assert [r["status"] for r in mon] == ["Expired", "Good", "Expired", "Good", "Good", "Fair", "Fair"] + [
+        "Long"
+    ] * 4
 
 
 def test_unreachable_source_exit_3_previous_data_kept_and_used(capsys, plan):
@@ -158,8 +197,9 @@ def test_push_without_urls_names_the_variable(capsys, plan, monkeypatch):
 def test_daily_without_alerts_exits_0(capsys, plan):
     root, sent = plan
     # one far out-of-the-money short put with a month to go on a big account: nothing fires
-    (root / "positions.csv").write_text("underlying,kind,side,strike,expiry,contracts,premium\n"
-                                        "ASST,put,short,0.5,2025-11-21,1,0.05\n")
+    (root / "positions.csv").write_text(
+        "underlying,kind,side,strike,expiry,contracts,premium\nASST,put,short,0.5,2025-11-21,1,0.05\n"
+    )
     text = (root / "plan.toml").read_text() + "[account]\nstarting_value = 100000.0\n"
     (root / "plan.toml").write_text(text)
     code, out, err = _daily(capsys, root, "--as-of", "2025-10-17")
@@ -179,7 +219,10 @@ def test_alert_state_dedup_unit(tmp_path):
     from connect.alertstate import AlertItem, load_state, mark_sent, unsent
 
     day = dt.date(2025, 10, 17)
-    a, b = AlertItem("SHORT_ITM", "ASST 2025-12-19 P5 short", "x"), AlertItem("VAR_LIMIT_BREACH", "portfolio", "y")
+    a, b = (
+        AlertItem("SHORT_ITM", "ASST 2025-12-19 P5 short", "x"),
+        AlertItem("VAR_LIMIT_BREACH", "portfolio", "y"),
+    )
     s = {"version": 1, "sent": {}}
     assert unsent(s, day, [a, b, a]) == [a, b]  # a repeat within one run is one alert
     s = mark_sent(s, day, [a])
@@ -202,12 +245,35 @@ def test_daily_on_a_report_moves_its_date(capsys, plan, monkeypatch):
 
     root, sent = plan
     report = root / "report.xlsx"
-    code, _, err = run_cli(capsys, "build", "--config", root / "plan.toml", "--positions", root / "positions.csv",
-                           "--as-of", "2025-10-17", "--paths", "20", "--out", report)
+    code, _, err = run_cli(
+        capsys,
+        "build",
+        "--config",
+        root / "plan.toml",
+        "--positions",
+        root / "positions.csv",
+        "--as-of",
+        "2025-10-17",
+        "--paths",
+        "20",
+        "--out",
+        report,
+    )
     assert code == 0, err
     monkeypatch.setattr(cal, "_now_utc", lambda: dt.datetime(2025, 10, 21, 21, 0, tzinfo=dt.UTC))
-    code, out, err = run_cli(capsys, "daily", "--report", report, "--no-fetch", "--paths", "20", "--dry-run", "--json",
-                             "--folder", root / "nomd")
+    code, out, err = run_cli(
+        capsys,
+        "daily",
+        "--report",
+        report,
+        "--no-fetch",
+        "--paths",
+        "20",
+        "--dry-run",
+        "--json",
+        "--folder",
+        root / "nomd",
+    )
     d = json.loads(out)
     assert code == 1, err
     assert d["valuation_date"] == "2025-10-21"
@@ -234,7 +300,9 @@ def test_email_channel_gets_only_the_new_alerts(capsys, plan, monkeypatch):
     code, out, _ = _daily(capsys, root, "--as-of", "2025-10-17")
     d = json.loads(out)
     assert code == 1 and d["delivered"] == ["emailed me@example.org"] and len(mails) == 1
-    assert len(mails[0]["alerts"]) == len(d["alerts"]) and all(a["status"] == "ALERT" for a in mails[0]["alerts"])
+    assert len(mails[0]["alerts"]) == len(d["alerts"]) and all(
+        a["status"] == "ALERT" for a in mails[0]["alerts"]
+    )
     assert any(a["detail"].startswith("[ASST 2025-12-19 P5 short]") for a in mails[0]["alerts"])
     _daily(capsys, root, "--as-of", "2025-10-17")
     assert len(mails) == 1

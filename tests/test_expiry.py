@@ -65,7 +65,9 @@ def test_every_risk_figure_equals_the_live_book_alone(cfg):
         assert_allclose(full["greeks"][k], v, rtol=1e-12, atol=1e-9, err_msg=k)
     assert_allclose(full["var"]["var"], ref["var"]["var"], rtol=1e-12)
     assert_allclose(full["var"]["es"], ref["var"]["es"], rtol=1e-12)
-    assert [(a["alert"], a["status"]) for a in full["alerts"]] == [(a["alert"], a["status"]) for a in ref["alerts"]]
+    assert [(a["alert"], a["status"]) for a in full["alerts"]] == [
+        (a["alert"], a["status"]) for a in ref["alerts"]
+    ]
     # concentration by hand: at $2.50 only the November lot is left, 2.50 x 100 x 17 = $4,250
     conc = {a["alert"]: a for a in full["alerts"]}["CONCENTRATION_RISK"]
     assert conc["value"] == pytest.approx(2.5 * 100 * 17)
@@ -110,8 +112,12 @@ def test_expired_itm_short_put_becomes_a_share_lot_at_strike_minus_premium():
 
 def test_close_on_the_expiry_date_decides_over_todays_spot():
     cfg = default_config().replace(market__spot=3.15)  # today: both out of the money
-    prices = pd.DataFrame({"date": [dt.date(2025, 10, 16), dt.date(2025, 10, 17), dt.date(2025, 10, 20)],
-                           "close": [2.6, 1.9, 3.15]})
+    prices = pd.DataFrame(
+        {
+            "date": [dt.date(2025, 10, 16), dt.date(2025, 10, 17), dt.date(2025, 10, 20)],
+            "close": [2.6, 1.9, 3.15],
+        }
+    )
     acts = {a.key: a for a in expiry_actions(example_positions(), cfg, MON, prices=prices)}
     a = acts["ASST 2025-10-17 P2 short"]
     assert a.spot_at_expiry == 1.9 and a.spot_basis == "close on 2025-10-17"
@@ -119,9 +125,17 @@ def test_close_on_the_expiry_date_decides_over_todays_spot():
 
 
 def test_other_kinds_share_lots():
-    pos = pd.DataFrame({"underlying": ["ASST"] * 3, "kind": ["call", "call", "put"], "side": ["short", "long", "long"],
-                        "strike": [3.0, 3.0, 4.0], "expiry": [dt.date(2025, 10, 17)] * 3, "contracts": [2, 1, 1],
-                        "premium": [0.4, 0.5, 0.3]})
+    pos = pd.DataFrame(
+        {
+            "underlying": ["ASST"] * 3,
+            "kind": ["call", "call", "put"],
+            "side": ["short", "long", "long"],
+            "strike": [3.0, 3.0, 4.0],
+            "expiry": [dt.date(2025, 10, 17)] * 3,
+            "contracts": [2, 1, 1],
+            "premium": [0.4, 0.5, 0.3],
+        }
+    )
     acts = expiry_actions(pos, default_config().replace(market__spot=3.5), MON)
     lots = [(a.share_lot.shares, a.share_lot.basis, a.share_lot.basis_label) for a in acts]
     assert lots[0] == (-200, pytest.approx(3.4), "effective sale price")  # called away at 3 + 0.40
@@ -150,9 +164,28 @@ def test_outcomes_recorded_events_and_uncovered_shares(tmp_path):
     acts = {a.key: a for a in expiry_actions(pos, cfg, outcomes=out)}
     assert acts["ASST 2025-10-17 P2.5 short"].action == "recorded as assigned; nothing to do"
     # five covered calls cover the 500 shares
-    calls = pd.concat([pos, pd.DataFrame([{"underlying": "ASST", "kind": "call", "side": "short", "strike": 3.0,
-                                           "expiry": dt.date(2025, 11, 21), "contracts": 5, "premium": 0.9,
-                                           "open_date": None, "iv": np.nan, "note": ""}])], ignore_index=True)
+    calls = pd.concat(
+        [
+            pos,
+            pd.DataFrame(
+                [
+                    {
+                        "underlying": "ASST",
+                        "kind": "call",
+                        "side": "short",
+                        "strike": 3.0,
+                        "expiry": dt.date(2025, 11, 21),
+                        "contracts": 5,
+                        "premium": 0.9,
+                        "open_date": None,
+                        "iv": np.nan,
+                        "note": "",
+                    }
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
     ev2 = position_events(mark_book(calls, cfg), cfg, outcomes=out, shares_held=shares)
     assert "UNCOVERED_SHARES" not in {e.alert for e in ev2}
 
@@ -173,8 +206,10 @@ def test_bad_outcomes_rows_named(tmp_path):
     from engine.risk.expiry import OutcomesError
 
     f = tmp_path / "o.csv"
-    f.write_text("underlying,kind,side,strike,expiry,outcome\nASST,put,short,2.5,2025-10-17,sold\n"
-                 "ASST,put,short,-1,2025-10-17,assigned\n")
+    f.write_text(
+        "underlying,kind,side,strike,expiry,outcome\nASST,put,short,2.5,2025-10-17,sold\n"
+        "ASST,put,short,-1,2025-10-17,assigned\n"
+    )
     with pytest.raises(OutcomesError) as e:
         read_outcomes(f)
     text = str(e.value)
@@ -190,10 +225,12 @@ def test_stock_rows_never_expire_and_are_the_shares_held(tmp_path):
     from engine.risk.expiry import expired_mask, shares_held
 
     f = tmp_path / "book.csv"
-    f.write_text("underlying,kind,side,strike,expiry,contracts,premium,shares\n"
-                 "ASST,stock,long,,,,1.52,300\n"
-                 "ASST,call,short,3.0,2025-11-21,2,0.40,\n"
-                 "ASST,put,short,2.5,2025-10-17,5,0.98,\n")
+    f.write_text(
+        "underlying,kind,side,strike,expiry,contracts,premium,shares\n"
+        "ASST,stock,long,,,,1.52,300\n"
+        "ASST,call,short,3.0,2025-11-21,2,0.40,\n"
+        "ASST,put,short,2.5,2025-10-17,5,0.98,\n"
+    )
     pos = read_positions(f)
     assert expired_mask(pos, MON).tolist() == [False, False, True]
     assert shares_held(pos) == 300

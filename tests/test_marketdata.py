@@ -45,9 +45,11 @@ def _key(df):
 
 @pytest.fixture(scope="module")
 def parsed():
-    return {"folder": folder_mod.parse_raw(folder_mod.fetch_raw(FIX / "folder"), "ASST"),
-            "yahoo": yahoo.parse_raw(_json("yahoo_asst.json"), today=dt.date(2025, 10, 17)),
-            "tastytrade": tt.parse_raw(_json("tastytrade_asst.json"))}
+    return {
+        "folder": folder_mod.parse_raw(folder_mod.fetch_raw(FIX / "folder"), "ASST"),
+        "yahoo": yahoo.parse_raw(_json("yahoo_asst.json"), today=dt.date(2025, 10, 17)),
+        "tastytrade": tt.parse_raw(_json("tastytrade_asst.json")),
+    }
 
 
 @pytest.mark.parametrize("name", ["folder", "yahoo", "tastytrade"])
@@ -67,8 +69,12 @@ def test_three_providers_agree_quote_for_quote(parsed):
     for name in ("yahoo", "tastytrade"):
         got = _key(parsed[name].chain)
         assert got["expiry"].tolist() == ref["expiry"].tolist()
-        assert_allclose(got[["strike", "bid", "ask", "open_interest"]].to_numpy(float),
-                        ref[["strike", "bid", "ask", "open_interest"]].to_numpy(float), rtol=0, atol=1e-12)
+        assert_allclose(
+            got[["strike", "bid", "ask", "open_interest"]].to_numpy(float),
+            ref[["strike", "bid", "ask", "open_interest"]].to_numpy(float),
+            rtol=0,
+            atol=1e-12,
+        )
 
 
 def test_yahoo_iv_placeholder_is_blank_and_real_iv_kept(parsed):
@@ -102,6 +108,7 @@ def test_closes_parsed(parsed):
 
 
 # --- faults -------------------------------------------------------------------------------------
+
 
 def test_no_options_empty_and_malformed_chains():
     raw = _json("yahoo_asst.json")
@@ -138,7 +145,9 @@ def test_stale_quotes_refused_by_age():
     check_snapshot(snap, QUOTE_TIME + dt.timedelta(hours=95.9), 96)  # inside the limit: no error
     with pytest.raises(MarketDataError) as e:
         check_snapshot(snap, QUOTE_TIME + dt.timedelta(hours=96.5), 96)
-    assert e.value.kind == "stale" and "96.5 hours old" in str(e.value) and "max_quote_age_hours" in str(e.value)
+    assert (
+        e.value.kind == "stale" and "96.5 hours old" in str(e.value) and "max_quote_age_hours" in str(e.value)
+    )
 
 
 def test_folder_provider_unreachable_and_wrong_symbol(tmp_path):
@@ -159,8 +168,11 @@ def test_tastytrade_credentials_env_then_keyring_never_a_file():
     store = {("volarb-tastytrade", "client_secret"): "ks", ("volarb-tastytrade", "refresh_token"): "kt"}
     assert tt.credentials(d, env={}, keyring_get=lambda s, u: store.get((s, u))) == ("ks", "kt")
     # the environment wins over the keyring
-    assert tt.credentials(d, env={"TASTYTRADE_CLIENT_SECRET": "e", "TASTYTRADE_REFRESH_TOKEN": "f"},
-                          keyring_get=lambda s, u: store.get((s, u))) == ("e", "f")
+    assert tt.credentials(
+        d,
+        env={"TASTYTRADE_CLIENT_SECRET": "e", "TASTYTRADE_REFRESH_TOKEN": "f"},
+        keyring_get=lambda s, u: store.get((s, u)),
+    ) == ("e", "f")
 
 
 def test_unknown_provider_named():
@@ -174,20 +186,27 @@ def test_provider_modules_import_nothing_networked():
     import subprocess
     import sys
 
-    code = ("import sys, connect.marketdata, connect.marketdata.yahoo, connect.marketdata.tastytrade, "
-            "connect.marketdata.folder, connect.push; "
-            "print([m for m in ('yfinance', 'tastytrade', 'apprise', 'requests', 'keyring') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    code = (
+        "import sys, connect.marketdata, connect.marketdata.yahoo, connect.marketdata.tastytrade, "
+        "connect.marketdata.folder, connect.push; "
+        "print([m for m in ('yfinance', 'tastytrade', 'apprise', 'requests', 'keyring') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1]
+    )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 # --- pure shaping -------------------------------------------------------------------------------
 
+
 def test_chain_frame_drops_one_sided_and_crossed_quotes():
-    rows = [{"expiry": "2025-11-21", "strike": 3, "kind": "P", "bid": 1.0, "ask": 1.1},
-            {"expiry": "2025-11-21", "strike": 3, "kind": "C", "bid": 1.2, "ask": 1.1},   # crossed
-            {"expiry": "2025-11-21", "strike": 4, "kind": "put", "bid": "", "ask": "1.9"},  # one-sided
-            {"expiry": "2025-11-21", "strike": 4, "kind": "call", "bid": 0, "ask": 0}]   # no market
+    rows = [
+        {"expiry": "2025-11-21", "strike": 3, "kind": "P", "bid": 1.0, "ask": 1.1},
+        {"expiry": "2025-11-21", "strike": 3, "kind": "C", "bid": 1.2, "ask": 1.1},  # crossed
+        {"expiry": "2025-11-21", "strike": 4, "kind": "put", "bid": "", "ask": "1.9"},  # one-sided
+        {"expiry": "2025-11-21", "strike": 4, "kind": "call", "bid": 0, "ask": 0},
+    ]  # no market
     df = chain_frame(rows, "t")
     assert df[["strike", "kind"]].values.tolist() == [[3.0, "put"]]
 
@@ -202,7 +221,9 @@ def test_atm_iv_implied_from_mids_recovers_the_vol():
     for days in (20, 30, 40):
         for kind in ("put", "call"):
             p = float(american_price(spot, 3.0, days / 365, 0.04, 4.0, kind, 0.0))
-            rows.append({"expiry": vd + dt.timedelta(days=days), "strike": 3.0, "kind": kind, "bid": p, "ask": p})
+            rows.append(
+                {"expiry": vd + dt.timedelta(days=days), "strike": 3.0, "kind": kind, "bid": p, "ask": p}
+            )
     ch = chain_frame(rows, "t")
     assert_allclose(atm_iv(ch, spot, vd).iv, 4.0, atol=1e-4)
     two = ch[ch["expiry"] != vd + dt.timedelta(days=30)]
@@ -213,9 +234,17 @@ def test_atm_iv_implied_from_mids_recovers_the_vol():
 
 def test_atm_iv_off_grid_flat_outside_and_nearest_strike():
     vd = dt.date(2025, 10, 1)
-    ch = pd.DataFrame({"expiry": [vd + dt.timedelta(days=45)] * 4, "strike": [2.5, 2.5, 3.5, 3.5],
-                       "kind": ["put", "call"] * 2, "bid": [1.0] * 4, "ask": [1.1] * 4,
-                       "iv": [5.0, 4.8, 3.0, 3.2], "open_interest": [math.nan] * 4})
+    ch = pd.DataFrame(
+        {
+            "expiry": [vd + dt.timedelta(days=45)] * 4,
+            "strike": [2.5, 2.5, 3.5, 3.5],
+            "kind": ["put", "call"] * 2,
+            "bid": [1.0] * 4,
+            "ask": [1.1] * 4,
+            "iv": [5.0, 4.8, 3.0, 3.2],
+            "open_interest": [math.nan] * 4,
+        }
+    )
     # spot 2.9 is nearest 2.5: mean of 5.0 and 4.8; 30 days is before the only expiry: flat
     assert atm_iv(ch, 2.9, vd).iv == pytest.approx(4.9, abs=1e-12)
     assert atm_iv(ch, 3.2, vd, target_dte=90).iv == pytest.approx(3.1, abs=1e-12)
@@ -254,8 +283,15 @@ def test_written_files_read_back_in_the_other_commands_formats(tmp_path):
     assert mf.spot == 3.15 and mf.next_earnings == dt.date(2025, 11, 13) and mf.valuation_date == vd
     # a second fetch the same day replaces that day's IV, a fetch the next session appends
     write_market_files(tmp_path, snap, vd, atm, QUOTE_TIME)
-    nxt = MarketSnapshot(snap.symbol, 3.30, QUOTE_TIME + dt.timedelta(days=3), snap.chain,
-                         snap.closes.iloc[0:0], None, "folder")
+    nxt = MarketSnapshot(
+        snap.symbol,
+        3.30,
+        QUOTE_TIME + dt.timedelta(days=3),
+        snap.chain,
+        snap.closes.iloc[0:0],
+        None,
+        "folder",
+    )
     write_market_files(tmp_path, nxt, dt.date(2025, 10, 20), atm, QUOTE_TIME + dt.timedelta(days=3))
     iv = read_iv_history(tmp_path / "iv-history.csv")
     assert iv["date"].tolist() == [vd, dt.date(2025, 10, 20)]
@@ -269,20 +305,31 @@ def test_mocked_yahoo_thin_layer_through_the_cli(capsys, monkeypatch, tmp_path):
     from tests.conftest import run_cli
 
     monkeypatch.setattr(yahoo, "fetch_raw", lambda symbol, max_expiries=8: _json("yahoo_asst.json"))
-    code, out, err = run_cli(capsys, "fetch", "--provider", "yahoo", "--folder", tmp_path, "--as-of", "2025-10-17")
+    code, out, err = run_cli(
+        capsys, "fetch", "--provider", "yahoo", "--folder", tmp_path, "--as-of", "2025-10-17"
+    )
     assert code == 0, err
     assert "spot $3.15" in out and "after earnings 2025-11-13" in out
     assert json.loads((tmp_path / "spot.json").read_text())["source"] == "yahoo"
 
     def limited(symbol, max_expiries=8):
-        raise MarketDataError("rate_limited", "yahoo: rate-limited by Yahoo (YFRateLimitError); try again later")
+        raise MarketDataError(
+            "rate_limited", "yahoo: rate-limited by Yahoo (YFRateLimitError); try again later"
+        )
 
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     monkeypatch.setattr(yahoo, "fetch_raw", limited)
-    code, out, err = run_cli(capsys, "fetch", "--provider", "yahoo", "--folder", tmp_path, "--as-of", "2025-10-17")
+    code, out, err = run_cli(
+        capsys, "fetch", "--provider", "yahoo", "--folder", tmp_path, "--as-of", "2025-10-17"
+    )
     assert code == 3
     line = [ln for ln in err.splitlines() if "data source" in ln]
-    assert len(line) == 1 and "rate-limited" in line[0] and "previous data kept" in line[0] and "hours old" in line[0]
+    assert (
+        len(line) == 1
+        and "rate-limited" in line[0]
+        and "previous data kept" in line[0]
+        and "hours old" in line[0]
+    )
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 

@@ -30,8 +30,11 @@ class FakeApprise:
 
 def test_urls_from_the_environment_only():
     cfg = default_config()
-    assert apprise_urls(cfg, env={"VOLARB_APPRISE_URLS": "tgram://bot/chat  discord://a/b,ntfy://t"}) == \
-        ["tgram://bot/chat", "discord://a/b", "ntfy://t"]
+    assert apprise_urls(cfg, env={"VOLARB_APPRISE_URLS": "tgram://bot/chat  discord://a/b,ntfy://t"}) == [
+        "tgram://bot/chat",
+        "discord://a/b",
+        "ntfy://t",
+    ]
     with pytest.raises(NotifyError, match="VOLARB_APPRISE_URLS"):
         apprise_urls(cfg, env={})
     other = cfg.replace(alerts__apprise_urls_env="MY_URLS")
@@ -41,13 +44,20 @@ def test_urls_from_the_environment_only():
 
 def test_send_and_failures_never_show_the_token():
     fake = FakeApprise()
-    items = [PositionEvent("SHORT_ITM", "ASST 2025-12-19 P5 short", "in the money"),
-             PositionEvent("SHORT_NEAR_EXPIRY", "ASST 2025-10-17 P2 short", "0 days")]
+    items = [
+        PositionEvent("SHORT_ITM", "ASST 2025-12-19 P5 short", "in the money"),
+        PositionEvent("SHORT_NEAR_EXPIRY", "ASST 2025-10-17 P2 short", "0 days"),
+    ]
     title, body = format_push(items, default_config(), "2025-10-17")
     assert title == "[volarb] ASST 2025-10-17: 2 alerts (SHORT_ITM, SHORT_NEAR_EXPIRY)"
-    assert body.splitlines() == ["SHORT_ITM [ASST 2025-12-19 P5 short]: in the money",
-                                 "SHORT_NEAR_EXPIRY [ASST 2025-10-17 P2 short]: 0 days"]
-    assert send_push(title, body, ["tgram://SECRET/1"], apprise_module=fake) == {"sent": True, "services": ["tgram://"]}
+    assert body.splitlines() == [
+        "SHORT_ITM [ASST 2025-12-19 P5 short]: in the money",
+        "SHORT_NEAR_EXPIRY [ASST 2025-10-17 P2 short]: 0 days",
+    ]
+    assert send_push(title, body, ["tgram://SECRET/1"], apprise_module=fake) == {
+        "sent": True,
+        "services": ["tgram://"],
+    }
     assert fake.sent == [(title, body)]
     with pytest.raises(NotifyError) as e:
         send_push(title, body, ["ntfy://ok", "bogus://SECRET"], apprise_module=FakeApprise(accept=False))

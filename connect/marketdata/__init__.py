@@ -72,8 +72,9 @@ def get_provider(config, name: str | None = None, source_folder: str | None = No
     raise VolarbInputError(f"data.provider: unknown provider {choice!r} (one of {', '.join(PROVIDERS)})")
 
 
-def fetch_to_folder(provider: Provider, symbol: str, config, folder, valuation_date: _dt.date,
-                    now: _dt.datetime) -> dict:
+def fetch_to_folder(
+    provider: Provider, symbol: str, config, folder, valuation_date: _dt.date, now: _dt.datetime
+) -> dict:
     """Ask ``provider`` for ``symbol``, validate, and write the market-data folder.
 
     Steps: ``provider.snapshot`` -> :func:`engine.data.marketfiles.check_snapshot` (age limit

@@ -37,7 +37,9 @@ def fetch_raw(folder: str | Path) -> dict[str, Any]:
     """
     root = Path(folder)
     if not root.is_dir():
-        raise MarketDataError("unreachable", f"folder provider: source folder {root} not found (data.source_folder)")
+        raise MarketDataError(
+            "unreachable", f"folder provider: source folder {root} not found (data.source_folder)"
+        )
     qpath, cpath = root / "quote.json", root / "chain.csv"
     for p in (qpath, cpath):
         if not p.is_file():
@@ -45,7 +47,9 @@ def fetch_raw(folder: str | Path) -> dict[str, Any]:
     try:
         quote = json.loads(qpath.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MarketDataError("malformed", f"folder provider: {qpath.name} is not valid JSON ({exc})") from None
+        raise MarketDataError(
+            "malformed", f"folder provider: {qpath.name} is not valid JSON ({exc})"
+        ) from None
     with cpath.open(encoding="utf-8-sig", newline="") as fh:
         chain = [{str(k).strip().lower(): v for k, v in r.items()} for r in csv.DictReader(fh)]
     closes: list[dict[str, Any]] = []
@@ -60,8 +64,9 @@ def _time(text: Any, where: str) -> _dt.datetime:
     try:
         t = _dt.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
     except ValueError:
-        raise MarketDataError("malformed", f"{where}: expected an ISO 8601 time such as 2025-10-17T20:00:00Z, "
-                              f"got {text!r}") from None
+        raise MarketDataError(
+            "malformed", f"{where}: expected an ISO 8601 time such as 2025-10-17T20:00:00Z, got {text!r}"
+        ) from None
     return t if t.tzinfo else t.replace(tzinfo=_dt.UTC)
 
 
@@ -93,23 +98,36 @@ def parse_raw(raw: dict[str, Any], symbol: str) -> MarketSnapshot:
     try:
         spot = float(q["last"])
     except (TypeError, ValueError):
-        raise MarketDataError("malformed", f"folder provider: quote.json last: expected a price, got {q['last']!r}") from None
+        raise MarketDataError(
+            "malformed", f"folder provider: quote.json last: expected a price, got {q['last']!r}"
+        ) from None
     earnings = None
     if q.get("next_earnings"):
         try:
             earnings = _dt.date.fromisoformat(str(q["next_earnings"])[:10])
         except ValueError:
-            raise MarketDataError("malformed", f"folder provider: quote.json next_earnings: expected YYYY-MM-DD, "
-                                  f"got {q['next_earnings']!r}") from None
+            raise MarketDataError(
+                "malformed",
+                f"folder provider: quote.json next_earnings: expected YYYY-MM-DD, got {q['next_earnings']!r}",
+            ) from None
     chain = chain_frame(raw.get("chain") or [], "folder provider chain.csv")
     rows = []
     for i, r in enumerate(raw.get("closes") or []):
         try:
             rows.append({"date": _dt.date.fromisoformat(str(r["date"]).strip()), "close": float(r["close"])})
         except (KeyError, ValueError, TypeError):
-            raise MarketDataError("malformed", f"folder provider: prices.csv line {i + 2}: expected date, close") from None
-    return MarketSnapshot(qsym, spot, _time(q["time"], "folder provider: quote.json time"), chain,
-                          pd.DataFrame(rows, columns=["date", "close"]), earnings, "folder")
+            raise MarketDataError(
+                "malformed", f"folder provider: prices.csv line {i + 2}: expected date, close"
+            ) from None
+    return MarketSnapshot(
+        qsym,
+        spot,
+        _time(q["time"], "folder provider: quote.json time"),
+        chain,
+        pd.DataFrame(rows, columns=["date", "close"]),
+        earnings,
+        "folder",
+    )
 
 
 class FolderProvider:

@@ -26,8 +26,15 @@ from typing import Any
 from engine._validate import VolarbInputError
 from engine.data.marketfiles import AtmIv, MarketSnapshot, merge_history
 
-__all__ = ["SPOT_FILE", "CHAIN_FILE", "IV_FILE", "PRICES_FILE", "MarketFolder", "write_market_files",
-           "read_market_folder"]
+__all__ = [
+    "SPOT_FILE",
+    "CHAIN_FILE",
+    "IV_FILE",
+    "PRICES_FILE",
+    "MarketFolder",
+    "write_market_files",
+    "read_market_folder",
+]
 
 SPOT_FILE, CHAIN_FILE, IV_FILE, PRICES_FILE = "spot.json", "chain.csv", "iv-history.csv", "prices.csv"
 
@@ -49,7 +56,7 @@ class MarketFolder:
     prices: Path | None
 
     def age_text(self, now: _dt.datetime) -> str:
-        """"quotes of 2025-10-17 20:00 UTC, 14.0 hours old"."""
+        """ "quotes of 2025-10-17 20:00 UTC, 14.0 hours old"."""
         hours = (now - self.quote_time).total_seconds() / 3600.0
         return f"quotes of {self.quote_time.astimezone(_dt.UTC):%Y-%m-%d %H:%M} UTC, {hours:.1f} hours old"
 
@@ -72,8 +79,14 @@ def _session_closed(when: _dt.datetime, day: _dt.date, exchange: str) -> bool:
     return when >= close
 
 
-def write_market_files(folder: str | Path, snap: MarketSnapshot, valuation_date: _dt.date, atm: AtmIv,
-                       now: _dt.datetime, exchange: str = "XNYS") -> dict[str, Any]:
+def write_market_files(
+    folder: str | Path,
+    snap: MarketSnapshot,
+    valuation_date: _dt.date,
+    atm: AtmIv,
+    now: _dt.datetime,
+    exchange: str = "XNYS",
+) -> dict[str, Any]:
     """Write the snapshot into ``folder`` (created if missing); returns what was written.
 
     Raises
@@ -96,21 +109,30 @@ def write_market_files(folder: str | Path, snap: MarketSnapshot, valuation_date:
             px = merge_history(px, d, float(c), "close")
     if _session_closed(snap.quote_time, valuation_date, exchange):
         px = merge_history(px, valuation_date, snap.spot, "close")
-    meta = {"symbol": snap.symbol, "spot": snap.spot, "quote_time": snap.quote_time.astimezone(_dt.UTC).isoformat(),
-            "source": snap.source, "valuation_date": valuation_date.isoformat(), "atm_iv": atm.iv,
-            "target_dte": atm.target_dte,
-            "atm_expiries": [{"expiry": e.isoformat(), "days": d, "iv": v} for e, d, v in atm.expiries],
-            "next_earnings": snap.earnings.isoformat() if snap.earnings else None,
-            "expiries": sorted({e.isoformat() for e in snap.chain["expiry"]}),
-            "fetched_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()}
+    meta = {
+        "symbol": snap.symbol,
+        "spot": snap.spot,
+        "quote_time": snap.quote_time.astimezone(_dt.UTC).isoformat(),
+        "source": snap.source,
+        "valuation_date": valuation_date.isoformat(),
+        "atm_iv": atm.iv,
+        "target_dte": atm.target_dte,
+        "atm_expiries": [{"expiry": e.isoformat(), "days": d, "iv": v} for e, d, v in atm.expiries],
+        "next_earnings": snap.earnings.isoformat() if snap.earnings else None,
+        "expiries": sorted({e.isoformat() for e in snap.chain["expiry"]}),
+        "fetched_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
+    }
     chain = snap.chain.copy()
     chain["expiry"] = [e.isoformat() for e in chain["expiry"]]
-    texts = {CHAIN_FILE: chain.to_csv(index=False, float_format="%.6g", na_rep=""),
-             IV_FILE: iv.assign(date=[d.isoformat() for d in iv["date"]]).to_csv(index=False, float_format="%.6g"),
-             SPOT_FILE: json.dumps(meta, indent=2) + "\n"}
+    texts = {
+        CHAIN_FILE: chain.to_csv(index=False, float_format="%.6g", na_rep=""),
+        IV_FILE: iv.assign(date=[d.isoformat() for d in iv["date"]]).to_csv(index=False, float_format="%.6g"),
+        SPOT_FILE: json.dumps(meta, indent=2) + "\n",
+    }
     if px is not None:
-        texts[PRICES_FILE] = px.assign(date=[d.isoformat() for d in px["date"]]).to_csv(index=False,
-                                                                                        float_format="%.6g")
+        texts[PRICES_FILE] = px.assign(date=[d.isoformat() for d in px["date"]]).to_csv(
+            index=False, float_format="%.6g"
+        )
     tmps: dict[str, Path] = {}
     try:
         for name, text in texts.items():
@@ -121,8 +143,13 @@ def write_market_files(folder: str | Path, snap: MarketSnapshot, valuation_date:
         for tmp in tmps.values():
             if tmp.exists():
                 tmp.unlink()
-    return {"folder": str(root), "files": [str(root / n) for n in texts], "iv_rows": len(iv),
-            "price_rows": 0 if px is None else len(px), **meta}
+    return {
+        "folder": str(root),
+        "files": [str(root / n) for n in texts],
+        "iv_rows": len(iv),
+        "price_rows": 0 if px is None else len(px),
+        **meta,
+    }
 
 
 def read_market_folder(folder: str | Path) -> MarketFolder | None:
@@ -140,14 +167,19 @@ def read_market_folder(folder: str | Path) -> MarketFolder | None:
     try:
         d = json.loads(p.read_text(encoding="utf-8"))
         qt = _dt.datetime.fromisoformat(d["quote_time"])
-        out = MarketFolder(root, str(d["symbol"]), float(d["spot"]),
-                           None if d.get("atm_iv") is None else float(d["atm_iv"]),
-                           qt if qt.tzinfo else qt.replace(tzinfo=_dt.UTC),
-                           _dt.date.fromisoformat(d["valuation_date"]),
-                           _dt.date.fromisoformat(d["next_earnings"]) if d.get("next_earnings") else None,
-                           str(d.get("source", "")),
-                           *((root / n) if (root / n).is_file() else None for n in (CHAIN_FILE, IV_FILE, PRICES_FILE)))
+        out = MarketFolder(
+            root,
+            str(d["symbol"]),
+            float(d["spot"]),
+            None if d.get("atm_iv") is None else float(d["atm_iv"]),
+            qt if qt.tzinfo else qt.replace(tzinfo=_dt.UTC),
+            _dt.date.fromisoformat(d["valuation_date"]),
+            _dt.date.fromisoformat(d["next_earnings"]) if d.get("next_earnings") else None,
+            str(d.get("source", "")),
+            *((root / n) if (root / n).is_file() else None for n in (CHAIN_FILE, IV_FILE, PRICES_FILE)),
+        )
     except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise VolarbInputError(f"{p}: not a volarb market snapshot ({type(exc).__name__}: {exc}); "
-                               "run volarb fetch again") from None
+        raise VolarbInputError(
+            f"{p}: not a volarb market snapshot ({type(exc).__name__}: {exc}); run volarb fetch again"
+        ) from None
     return out

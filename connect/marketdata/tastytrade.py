@@ -54,8 +54,11 @@ def _keyring_get(service: str, user: str) -> str | None:  # pragma: no cover - O
         return None
 
 
-def credentials(data_cfg, env: Mapping[str, str] | None = None,
-                keyring_get: Callable[[str, str], str | None] | None = None) -> tuple[str, str]:
+def credentials(
+    data_cfg,
+    env: Mapping[str, str] | None = None,
+    keyring_get: Callable[[str, str], str | None] | None = None,
+) -> tuple[str, str]:
     """``(client_secret, refresh_token)`` from the environment, else the OS keyring.
 
     Raises
@@ -75,11 +78,16 @@ def credentials(data_cfg, env: Mapping[str, str] | None = None,
     env = os.environ if env is None else env
     get = _keyring_get if keyring_get is None else keyring_get
     out = []
-    for var, user in ((data_cfg.tastytrade_secret_env, "client_secret"), (data_cfg.tastytrade_token_env, "refresh_token")):
+    for var, user in (
+        (data_cfg.tastytrade_secret_env, "client_secret"),
+        (data_cfg.tastytrade_token_env, "refresh_token"),
+    ):
         value = env.get(var) or get(KEYRING_SERVICE, user)
         if not value:
-            raise CredentialsError(f"tastytrade: the environment variable {var} is not set (nor the OS keyring entry "
-                                   f"service {KEYRING_SERVICE!r}, user {user!r}); credentials are never read from a file")
+            raise CredentialsError(
+                f"tastytrade: the environment variable {var} is not set (nor the OS keyring entry "
+                f"service {KEYRING_SERVICE!r}, user {user!r}); credentials are never read from a file"
+            )
         out.append(value)
     return out[0], out[1]
 
@@ -88,7 +96,9 @@ def _dump(model: Any) -> Any:  # pragma: no cover - SDK objects
     return model.model_dump(mode="json") if hasattr(model, "model_dump") else model
 
 
-def fetch_raw(symbol: str, secret: str, token: str, max_expiries: int = 8) -> dict[str, Any]:  # pragma: no cover
+def fetch_raw(
+    symbol: str, secret: str, token: str, max_expiries: int = 8
+) -> dict[str, Any]:  # pragma: no cover
     """Ask tastytrade through the SDK (network; the tests mock this function).
 
     Raises
@@ -104,8 +114,9 @@ def fetch_raw(symbol: str, secret: str, token: str, max_expiries: int = 8) -> di
         from tastytrade.market_data import get_market_data_by_type
         from tastytrade.metrics import get_market_metrics
     except ImportError:
-        raise VolarbInputError('data.provider = "tastytrade" needs the tastytrade SDK: '
-                               'pip install "volarb[tastytrade]"') from None
+        raise VolarbInputError(
+            'data.provider = "tastytrade" needs the tastytrade SDK: pip install "volarb[tastytrade]"'
+        ) from None
     try:
         session = Session(secret, token)
         chains = NestedOptionChain.get(session, symbol)
@@ -117,17 +128,26 @@ def fetch_raw(symbol: str, secret: str, token: str, max_expiries: int = 8) -> di
         equity = get_market_data_by_type(session, equities=[symbol])
         options = []
         for i in range(0, len(symbols), 100):
-            options.extend(get_market_data_by_type(session, options=symbols[i:i + 100]))
+            options.extend(get_market_data_by_type(session, options=symbols[i : i + 100]))
         metrics = get_market_metrics(session, [symbol])
     except MarketDataError:
         raise
     except Exception as exc:  # the thin layer maps every client failure to one fault
         text = str(exc)
         if "429" in text or "rate" in text.lower():
-            raise MarketDataError("rate_limited", f"tastytrade: rate-limited ({text[:120]}); try again later") from None
-        raise MarketDataError("unreachable", f"tastytrade: request failed ({type(exc).__name__}: {text[:160]})") from None
-    return {"symbol": symbol.upper(), "chain": _dump(chain), "equity": _dump(equity[0]) if equity else {},
-            "options": [_dump(o) for o in options], "metrics": [_dump(m) for m in metrics]}
+            raise MarketDataError(
+                "rate_limited", f"tastytrade: rate-limited ({text[:120]}); try again later"
+            ) from None
+        raise MarketDataError(
+            "unreachable", f"tastytrade: request failed ({type(exc).__name__}: {text[:160]})"
+        ) from None
+    return {
+        "symbol": symbol.upper(),
+        "chain": _dump(chain),
+        "equity": _dump(equity[0]) if equity else {},
+        "options": [_dump(o) for o in options],
+        "metrics": [_dump(m) for m in metrics],
+    }
 
 
 def _snake(d: Any) -> Any:
@@ -177,7 +197,9 @@ def parse_raw(raw: dict[str, Any]) -> MarketSnapshot:
     price = eq.get("last") if eq.get("last") is not None else eq.get("mark")
     when = _time(eq.get("updated_at"))
     if price is None or when is None:
-        raise MarketDataError("malformed", f"tastytrade: {sym}: equity market data has no last/mark or updated_at")
+        raise MarketDataError(
+            "malformed", f"tastytrade: {sym}: equity market data has no last/mark or updated_at"
+        )
     quotes = {str(o.get("symbol")): o for o in r.get("options") or [] if isinstance(o, dict)}
     rows = []
     for e in exps:
@@ -186,20 +208,37 @@ def parse_raw(raw: dict[str, Any]) -> MarketSnapshot:
                 q = quotes.get(str(k.get(kind)))
                 if q is None:
                     continue
-                rows.append({"expiry": e.get("expiration_date"), "strike": k.get("strike_price"), "kind": kind,
-                             "bid": q.get("bid"), "ask": q.get("ask"), "iv": None,
-                             "open_interest": q.get("open_interest")})
+                rows.append(
+                    {
+                        "expiry": e.get("expiration_date"),
+                        "strike": k.get("strike_price"),
+                        "kind": kind,
+                        "bid": q.get("bid"),
+                        "ask": q.get("ask"),
+                        "iv": None,
+                        "open_interest": q.get("open_interest"),
+                    }
+                )
     frame = chain_frame(rows, f"tastytrade {sym}")
     closes = []
     if eq.get("close") is not None and eq.get("summary_date"):
-        closes.append({"date": _dt.date.fromisoformat(str(eq["summary_date"])[:10]), "close": float(eq["close"])})
+        closes.append(
+            {"date": _dt.date.fromisoformat(str(eq["summary_date"])[:10]), "close": float(eq["close"])}
+        )
     earnings = None
     for m in r.get("metrics") or []:
         d = ((m or {}).get("earnings") or {}).get("expected_report_date")
         if d:
             earnings = _dt.date.fromisoformat(str(d)[:10])
-    return MarketSnapshot(sym, float(price), when, frame, pd.DataFrame(closes, columns=["date", "close"]), earnings,
-                          "tastytrade")
+    return MarketSnapshot(
+        sym,
+        float(price),
+        when,
+        frame,
+        pd.DataFrame(closes, columns=["date", "close"]),
+        earnings,
+        "tastytrade",
+    )
 
 
 class TastytradeProvider:

@@ -34,8 +34,10 @@ from engine.data.marketfiles import MarketDataError, MarketSnapshot, chain_frame
 
 __all__ = ["YahooProvider", "fetch_raw", "parse_raw", "TERMS"]
 
-TERMS = ("Yahoo Finance data through yfinance: personal use only (Yahoo terms of service); "
-         "not affiliated with Yahoo; option quotes may be delayed")
+TERMS = (
+    "Yahoo Finance data through yfinance: personal use only (Yahoo terms of service); "
+    "not affiliated with Yahoo; option quotes may be delayed"
+)
 
 
 def _records(df: Any) -> list[dict[str, Any]]:
@@ -62,7 +64,9 @@ def fetch_raw(symbol: str, max_expiries: int = 8) -> dict[str, Any]:  # pragma: 
     try:
         import yfinance as yf
     except ImportError:
-        raise VolarbInputError('data.provider = "yahoo" needs yfinance: pip install "volarb[yahoo]"') from None
+        raise VolarbInputError(
+            'data.provider = "yahoo" needs yfinance: pip install "volarb[yahoo]"'
+        ) from None
     try:
         t = yf.Ticker(symbol)
         expirations = list(t.options)
@@ -75,21 +79,33 @@ def fetch_raw(symbol: str, max_expiries: int = 8) -> dict[str, Any]:  # pragma: 
             chains[e] = {"calls": _records(oc.calls), "puts": _records(oc.puts)}
             underlying = dict(oc.underlying or underlying)
         hist = t.history(period="1mo", auto_adjust=False)
-        history = [{"date": ts.date().isoformat(), "close": float(c)} for ts, c in zip(hist.index, hist["Close"])]
+        history = [
+            {"date": ts.date().isoformat(), "close": float(c)} for ts, c in zip(hist.index, hist["Close"])
+        ]
         try:
             cal = t.calendar or {}
         except Exception:  # the calendar is optional; its absence must not fail the fetch
             cal = {}
-        calendar = {"Earnings Date": [d.isoformat() for d in cal.get("Earnings Date", []) if hasattr(d, "isoformat")]}
+        calendar = {
+            "Earnings Date": [d.isoformat() for d in cal.get("Earnings Date", []) if hasattr(d, "isoformat")]
+        }
     except MarketDataError:
         raise
     except Exception as exc:  # the thin layer maps every client failure to one fault
         name = type(exc).__name__
         if "RateLimit" in name or "429" in str(exc) or "Too Many Requests" in str(exc):
-            raise MarketDataError("rate_limited", f"yahoo: rate-limited by Yahoo ({name}); try again later") from None
+            raise MarketDataError(
+                "rate_limited", f"yahoo: rate-limited by Yahoo ({name}); try again later"
+            ) from None
         raise MarketDataError("unreachable", f"yahoo: request failed ({name}: {str(exc)[:160]})") from None
-    return {"symbol": symbol.upper(), "underlying": underlying, "expirations": expirations, "chains": chains,
-            "history": history, "calendar": calendar}
+    return {
+        "symbol": symbol.upper(),
+        "underlying": underlying,
+        "expirations": expirations,
+        "chains": chains,
+        "history": history,
+        "calendar": calendar,
+    }
 
 
 def _epoch(value: Any) -> _dt.datetime | None:
@@ -127,7 +143,9 @@ def parse_raw(raw: dict[str, Any], today: _dt.date | None = None) -> MarketSnaps
     price = und.get("regularMarketPrice")
     when = _epoch(und.get("regularMarketTime"))
     if price is None or when is None:
-        raise MarketDataError("malformed", f"yahoo: {sym}: the quote has no regularMarketPrice/regularMarketTime")
+        raise MarketDataError(
+            "malformed", f"yahoo: {sym}: the quote has no regularMarketPrice/regularMarketTime"
+        )
     rows = []
     chains = raw.get("chains")
     if not isinstance(chains, dict):
@@ -136,17 +154,34 @@ def parse_raw(raw: dict[str, Any], today: _dt.date | None = None) -> MarketSnaps
         for kind, key in (("call", "calls"), ("put", "puts")):
             recs = (sides or {}).get(key) or []
             if not isinstance(recs, list):
-                raise MarketDataError("malformed", f"yahoo: {sym} {expiry} {key}: expected a list of contracts")
+                raise MarketDataError(
+                    "malformed", f"yahoo: {sym} {expiry} {key}: expected a list of contracts"
+                )
             for r in recs:
                 if not isinstance(r, dict):
-                    raise MarketDataError("malformed", f"yahoo: {sym} {expiry} {key}: a contract is not a record")
-                rows.append({"expiry": expiry, "strike": r.get("strike"), "kind": kind, "bid": r.get("bid"),
-                             "ask": r.get("ask"), "iv": r.get("impliedVolatility"),
-                             "open_interest": r.get("openInterest")})
+                    raise MarketDataError(
+                        "malformed", f"yahoo: {sym} {expiry} {key}: a contract is not a record"
+                    )
+                rows.append(
+                    {
+                        "expiry": expiry,
+                        "strike": r.get("strike"),
+                        "kind": kind,
+                        "bid": r.get("bid"),
+                        "ask": r.get("ask"),
+                        "iv": r.get("impliedVolatility"),
+                        "open_interest": r.get("openInterest"),
+                    }
+                )
     chain = chain_frame(rows, f"yahoo {sym}")
-    closes = pd.DataFrame([{"date": _dt.date.fromisoformat(h["date"][:10]), "close": float(h["close"])}
-                           for h in raw.get("history") or [] if h.get("close") is not None],
-                          columns=["date", "close"])
+    closes = pd.DataFrame(
+        [
+            {"date": _dt.date.fromisoformat(h["date"][:10]), "close": float(h["close"])}
+            for h in raw.get("history") or []
+            if h.get("close") is not None
+        ],
+        columns=["date", "close"],
+    )
     ref = today or when.date()
     earnings = None
     for d in (raw.get("calendar") or {}).get("Earnings Date", []):

@@ -56,8 +56,10 @@ class ValuationClock:
     def freshness(self) -> str:
         """One line for the report's About sheet (``DataFreshness`` cell)."""
         if self.stale:
-            return (f"STALE: valued {self.valuation_date}, {self.sessions_old} trading sessions before today "
-                    f"({self.today}); refresh with today's data")
+            return (
+                f"STALE: valued {self.valuation_date}, {self.sessions_old} trading sessions before today "
+                f"({self.today}); refresh with today's data"
+            )
         return f"current: valued {self.valuation_date} ({self.sessions_old} session(s) before {self.today})"
 
 
@@ -80,8 +82,9 @@ def parse_as_of(text: str) -> _dt.date:
         raise CalendarError(f"--as-of: expected a date YYYY-MM-DD or 'today', got {text!r}") from None
 
 
-def resolve_clock(config: PlanConfig, as_of: _dt.date | None = None, now: _dt.datetime | None = None,
-                  builtin: bool = False) -> tuple[PlanConfig, ValuationClock]:
+def resolve_clock(
+    config: PlanConfig, as_of: _dt.date | None = None, now: _dt.datetime | None = None, builtin: bool = False
+) -> tuple[PlanConfig, ValuationClock]:
     """The config with its valuation date settled, and the clock describing it.
 
     Parameters
@@ -133,14 +136,17 @@ def resolve_clock(config: PlanConfig, as_of: _dt.date | None = None, now: _dt.da
         source = "built-in example" if builtin else "config"
         vd = _dt.date.fromisoformat(text)
         if builtin:
-            notes.append(f"built-in example: valued at the plan's date {vd} (market.valuation_date), not today; "
-                         "a config file of your own is valued today")
+            notes.append(
+                f"built-in example: valued at the plan's date {vd} (market.valuation_date), not today; "
+                "a config file of your own is valued today"
+            )
         elif not is_trading_day(vd, ex):
             notes.append(f"valuation date {vd} is not a trading day on {ex} (kept as written in the config)")
     old = sessions_between(vd, today, ex)
     stale = old > config.data.stale_sessions
     if stale and source != "built-in example":  # that note already says it is not today
-        notes.append(f"valuation date {vd} is {old} trading sessions before today ({today}): the figures are as "
-                     f"of then (data.stale_sessions = {config.data.stale_sessions})")
+        notes.append(
+            f"valuation date {vd} is {old} trading sessions before today ({today}): the figures are as "
+            f"of then (data.stale_sessions = {config.data.stale_sessions})"
+        )
     return config, ValuationClock(vd, source, today, old, stale, tuple(notes))
-

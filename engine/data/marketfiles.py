@@ -34,8 +34,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MarketDataError", "MarketSnapshot", "AtmIv", "CHAIN_FILE_COLUMNS", "FAULTS", "chain_frame",
-           "check_snapshot", "atm_iv", "merge_history"]
+__all__ = [
+    "MarketDataError",
+    "MarketSnapshot",
+    "AtmIv",
+    "CHAIN_FILE_COLUMNS",
+    "FAULTS",
+    "chain_frame",
+    "check_snapshot",
+    "atm_iv",
+    "merge_history",
+]
 
 CHAIN_FILE_COLUMNS = ("expiry", "strike", "kind", "bid", "ask", "iv", "open_interest")
 #: an implied vol below this (0.1%) is a provider's "could not invert" placeholder, not a vol
@@ -158,17 +167,33 @@ def chain_frame(rows, source: str):
             strike, bid, ask = _num(r["strike"]), _num(r.get("bid")), _num(r.get("ask"))
             iv, oi = _num(r.get("iv")), _num(r.get("open_interest"))
         except (KeyError, ValueError, TypeError, OverflowError) as exc:
-            raise MarketDataError("malformed", f"{source}: chain row {i + 1} is malformed "
-                                  f"({type(exc).__name__}: {exc}); expected expiry, strike, kind, bid, ask") from None
+            raise MarketDataError(
+                "malformed",
+                f"{source}: chain row {i + 1} is malformed "
+                f"({type(exc).__name__}: {exc}); expected expiry, strike, kind, bid, ask",
+            ) from None
         if not (strike > 0):
-            raise MarketDataError("malformed", f"{source}: chain row {i + 1}: strike must be > 0, got {r['strike']!r}")
+            raise MarketDataError(
+                "malformed", f"{source}: chain row {i + 1}: strike must be > 0, got {r['strike']!r}"
+            )
         if iv == iv and not iv >= IV_PLACEHOLDER:
             iv = math.nan  # Yahoo reports 0 or 1e-05 for quotes it could not invert
         if bid == bid and ask == ask and 0 <= bid <= ask and ask > 0:
-            out.append({"expiry": expiry, "strike": strike, "kind": kind, "bid": bid, "ask": ask, "iv": iv,
-                        "open_interest": oi})
+            out.append(
+                {
+                    "expiry": expiry,
+                    "strike": strike,
+                    "kind": kind,
+                    "bid": bid,
+                    "ask": ask,
+                    "iv": iv,
+                    "open_interest": oi,
+                }
+            )
     if not out:
-        raise MarketDataError("empty_chain", f"{source}: the option chain has no two-sided quote (bid and ask)")
+        raise MarketDataError(
+            "empty_chain", f"{source}: the option chain has no two-sided quote (bid and ask)"
+        )
     df = pd.DataFrame(out, columns=list(CHAIN_FILE_COLUMNS))
     return df.sort_values(["expiry", "strike", "kind"], kind="stable").reset_index(drop=True)
 
@@ -193,19 +218,25 @@ def check_snapshot(snap: MarketSnapshot, now: _dt.datetime, max_age_hours: float
     engine.data.marketfiles.MarketDataError: demo: ASST quotes are 100.0 hours old (2025-10-17 20:00 UTC), older than data.max_quote_age_hours = 96
     """
     if not (isinstance(snap.spot, (int, float)) and math.isfinite(snap.spot) and snap.spot > 0):
-        raise MarketDataError("malformed", f"{snap.source}: {snap.symbol}: no valid last price (got {snap.spot!r})")
+        raise MarketDataError(
+            "malformed", f"{snap.source}: {snap.symbol}: no valid last price (got {snap.spot!r})"
+        )
     if snap.chain is None or len(snap.chain) == 0:
         raise MarketDataError("no_options", f"{snap.source}: {snap.symbol} has no listed options")
     qt = snap.quote_time if snap.quote_time.tzinfo else snap.quote_time.replace(tzinfo=_dt.UTC)
     age = (now - qt).total_seconds() / 3600.0
     if age > max_age_hours:
-        raise MarketDataError("stale", f"{snap.source}: {snap.symbol} quotes are {age:.1f} hours old "
-                              f"({qt.astimezone(_dt.UTC):%Y-%m-%d %H:%M} UTC), older than "
-                              f"data.max_quote_age_hours = {max_age_hours:g}")
+        raise MarketDataError(
+            "stale",
+            f"{snap.source}: {snap.symbol} quotes are {age:.1f} hours old "
+            f"({qt.astimezone(_dt.UTC):%Y-%m-%d %H:%M} UTC), older than "
+            f"data.max_quote_age_hours = {max_age_hours:g}",
+        )
 
 
-def atm_iv(chain, spot: float, valuation_date: _dt.date, target_dte: int = 30, rate: float = 0.04,
-           q: float = 0.0) -> AtmIv:
+def atm_iv(
+    chain, spot: float, valuation_date: _dt.date, target_dte: int = 30, rate: float = 0.04, q: float = 0.0
+) -> AtmIv:
     """The constant-maturity ATM implied vol of a chain (see the module docstring).
 
     Parameters
@@ -256,13 +287,18 @@ def atm_iv(chain, spot: float, valuation_date: _dt.date, target_dte: int = 30, r
         vols = at["iv"].to_numpy(float)
         if not np.isfinite(vols).any():
             mid = (at["bid"].to_numpy(float) + at["ask"].to_numpy(float)) / 2.0
-            vols = np.atleast_1d(implied_vol(mid, spot, k, days / 365.0, rate, at["kind"].to_numpy(object), q,
-                                             style="american"))
+            vols = np.atleast_1d(
+                implied_vol(
+                    mid, spot, k, days / 365.0, rate, at["kind"].to_numpy(object), q, style="american"
+                )
+            )
         vols = vols[np.isfinite(vols)]
         if vols.size:
             per.append((_date(expiry), int(days), float(vols.mean())))
     if not per:
-        raise MarketDataError("empty_chain", "no expiry after the valuation date has an at-the-money implied vol")
+        raise MarketDataError(
+            "empty_chain", "no expiry after the valuation date has an at-the-money implied vol"
+        )
     tt = target_dte / 365.0
     below = [p for p in per if p[1] <= target_dte]
     above = [p for p in per if p[1] >= target_dte]

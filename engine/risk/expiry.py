@@ -47,9 +47,22 @@ import numpy as np
 
 from engine._validate import VolarbInputError
 
-__all__ = ["OUTCOMES", "EVENT_NAMES", "ShareLotFromExpiry", "ExpiryAction", "PositionEvent", "position_key",
-           "expired_mask", "split_expired", "read_outcomes", "expiry_actions", "shares_from_outcomes", "shares_held",
-           "position_events", "OutcomesError"]
+__all__ = [
+    "OUTCOMES",
+    "EVENT_NAMES",
+    "ShareLotFromExpiry",
+    "ExpiryAction",
+    "PositionEvent",
+    "position_key",
+    "expired_mask",
+    "split_expired",
+    "read_outcomes",
+    "expiry_actions",
+    "shares_from_outcomes",
+    "shares_held",
+    "position_events",
+    "OutcomesError",
+]
 
 Outcome = Literal["expired_worthless", "assigned", "exercised", "closed"]
 #: Outcomes a lot can be recorded with (``closed``: bought/sold back before expiry).
@@ -201,12 +214,16 @@ def read_outcomes(path: str | Path):
     try:
         df = pd.read_csv(p, dtype=str, keep_default_na=False)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise OutcomesError(f"{p.name}: not a readable CSV ({type(exc).__name__}); expected the header "
-                            + ", ".join(OUTCOME_COLUMNS)) from None
+        raise OutcomesError(
+            f"{p.name}: not a readable CSV ({type(exc).__name__}); expected the header "
+            + ", ".join(OUTCOME_COLUMNS)
+        ) from None
     df.columns = [str(c).strip().lower() for c in df.columns]
     missing = [c for c in OUTCOME_COLUMNS if c not in df.columns]
     if missing:
-        raise OutcomesError(f"{p.name}: missing column(s) {', '.join(missing)} (expected {', '.join(OUTCOME_COLUMNS)})")
+        raise OutcomesError(
+            f"{p.name}: missing column(s) {', '.join(missing)} (expected {', '.join(OUTCOME_COLUMNS)})"
+        )
     kinds = {"put": "put", "p": "put", "call": "call", "c": "call"}
     sides = {"short": "short", "s": "short", "sell": "short", "long": "long", "l": "long", "buy": "long"}
     rows, errors = [], []
@@ -227,7 +244,9 @@ def read_outcomes(path: str | Path):
             if not strike > 0:
                 raise ValueError
         except ValueError:
-            errors.append(f"{p.name}: line {line}, column strike: expected a positive number, got {r['strike']!r}")
+            errors.append(
+                f"{p.name}: line {line}, column strike: expected a positive number, got {r['strike']!r}"
+            )
             continue
         try:
             expiry = parse_date(r["expiry"])
@@ -236,12 +255,23 @@ def read_outcomes(path: str | Path):
             continue
         outcome = r["outcome"].strip().lower().replace(" ", "_")
         if outcome not in OUTCOMES:
-            errors.append(f"{p.name}: line {line}, column outcome: expected one of {', '.join(OUTCOMES)}, "
-                          f"got {r['outcome']!r}")
+            errors.append(
+                f"{p.name}: line {line}, column outcome: expected one of {', '.join(OUTCOMES)}, "
+                f"got {r['outcome']!r}"
+            )
             continue
         und = r["underlying"].strip().upper()
-        rows.append({"underlying": und, "kind": kind, "side": side, "strike": strike, "expiry": expiry,
-                     "outcome": outcome, "key": position_key(und, kind, side, strike, expiry)})
+        rows.append(
+            {
+                "underlying": und,
+                "kind": kind,
+                "side": side,
+                "strike": strike,
+                "expiry": expiry,
+                "outcome": outcome,
+                "key": position_key(und, kind, side, strike, expiry),
+            }
+        )
     if len(errors) == 1:
         raise OutcomesError(errors[0])
     if errors:
@@ -271,8 +301,9 @@ def _share_lot(kind: str, side: str, strike: float, premium: float, shares: int)
     return ShareLotFromExpiry(-shares, strike, strike - premium, "effective sale price")
 
 
-def expiry_actions(positions, config, valuation_date: _dt.date | None = None, outcomes=None,
-                   prices=None) -> list[ExpiryAction]:
+def expiry_actions(
+    positions, config, valuation_date: _dt.date | None = None, outcomes=None, prices=None
+) -> list[ExpiryAction]:
     """The expired lots with their expected outcome, share lot and the action to take.
 
     Parameters
@@ -321,8 +352,11 @@ def expiry_actions(positions, config, valuation_date: _dt.date | None = None, ou
         strike, premium = float(r["strike"]), float(r["premium"])
         contracts = int(r["contracts"])
         close = _spot_on(prices, exp)
-        spot, basis = ((close, f"close on {exp}") if close is not None
-                       else (float(config.market.spot), "current spot (no close on the expiry date given)"))
+        spot, basis = (
+            (close, f"close on {exp}")
+            if close is not None
+            else (float(config.market.spot), "current spot (no close on the expiry date given)")
+        )
         intrinsic = max(spot - strike, 0.0) if kind == "call" else max(strike - spot, 0.0)
         itm = intrinsic >= EXERCISE_THRESHOLD
         expected = ("assigned" if side == "short" else "exercised") if itm else "expired_worthless"
@@ -333,12 +367,31 @@ def expiry_actions(positions, config, valuation_date: _dt.date | None = None, ou
             action = f"recorded as {rec}; nothing to do"
         elif lot is not None:
             verb = "received" if lot.shares > 0 else "delivered"
-            action = (f"record the outcome ({expected}) in the outcomes file; {abs(lot.shares)} shares {verb} at "
-                      f"${strike:.2f}, {lot.basis_label} ${lot.basis:.2f} per share")
+            action = (
+                f"record the outcome ({expected}) in the outcomes file; {abs(lot.shares)} shares {verb} at "
+                f"${strike:.2f}, {lot.basis_label} ${lot.basis:.2f} per share"
+            )
         else:
             action = "record the outcome (expired_worthless) in the outcomes file and drop the lot from the positions"
-        out.append(ExpiryAction(key, str(r["underlying"]).upper(), kind, side, strike, exp, contracts, premium, spot,
-                                basis, itm, expected, rec, lot, action))
+        out.append(
+            ExpiryAction(
+                key,
+                str(r["underlying"]).upper(),
+                kind,
+                side,
+                strike,
+                exp,
+                contracts,
+                premium,
+                spot,
+                basis,
+                itm,
+                expected,
+                rec,
+                lot,
+                action,
+            )
+        )
     return out
 
 
@@ -363,10 +416,14 @@ def shares_from_outcomes(outcomes, positions, multiplier: int = 100) -> int:
         return 0
     pos = positions.reset_index(drop=True)
     pos = pos[pos["kind"].astype(str) != "stock"]
-    keys = [position_key(r.underlying, r.kind, r.side, r.strike, _dates([r.expiry])[0]) for r in pos.itertuples()]
+    keys = [
+        position_key(r.underlying, r.kind, r.side, r.strike, _dates([r.expiry])[0]) for r in pos.itertuples()
+    ]
     contracts = dict(zip(keys, pos["contracts"].astype(int)))
     total = 0
-    for key, outcome, kind, side in zip(outcomes["key"], outcomes["outcome"], outcomes["kind"], outcomes["side"]):
+    for key, outcome, kind, side in zip(
+        outcomes["key"], outcomes["outcome"], outcomes["kind"], outcomes["side"]
+    ):
         if outcome not in ("assigned", "exercised") or key not in contracts:
             continue
         n = contracts[key] * multiplier
@@ -374,8 +431,9 @@ def shares_from_outcomes(outcomes, positions, multiplier: int = 100) -> int:
     return int(total)
 
 
-def position_events(marked, config, valuation_date: _dt.date | None = None, outcomes=None,
-                    shares_held: int = 0) -> list[PositionEvent]:
+def position_events(
+    marked, config, valuation_date: _dt.date | None = None, outcomes=None, shares_held: int = 0
+) -> list[PositionEvent]:
     """The position events of a marked book (see the module docstring).
 
     Parameters
@@ -414,23 +472,46 @@ def position_events(marked, config, valuation_date: _dt.date | None = None, outc
         days = (exp - vd).days
         if days < 0:
             if key not in recorded:
-                events.append(PositionEvent("EXPIRED_UNRECORDED", key, f"{key} expired {exp} ({-days} days ago) and "
-                                            "no outcome is recorded"))
+                events.append(
+                    PositionEvent(
+                        "EXPIRED_UNRECORDED",
+                        key,
+                        f"{key} expired {exp} ({-days} days ago) and no outcome is recorded",
+                    )
+                )
             continue
         if r.side != "short":
             continue
         if r.kind == "call":
             short_calls += int(r.contracts)
         if days <= config.alerts.expiry_days:
-            events.append(PositionEvent("SHORT_NEAR_EXPIRY", key, f"{key}: {days} calendar day(s) to expiry "
-                                        f"(alerts.expiry_days {config.alerts.expiry_days}); {int(r.contracts)} contracts"))
+            events.append(
+                PositionEvent(
+                    "SHORT_NEAR_EXPIRY",
+                    key,
+                    f"{key}: {days} calendar day(s) to expiry "
+                    f"(alerts.expiry_days {config.alerts.expiry_days}); {int(r.contracts)} contracts",
+                )
+            )
         itm = spot < r.strike if r.kind == "put" else spot > r.strike
         if itm:
-            events.append(PositionEvent("SHORT_ITM", key, f"{key} is in the money: spot ${spot:.2f} "
-                                        f"{'<' if r.kind == 'put' else '>'} strike ${float(r.strike):.2f}"))
+            events.append(
+                PositionEvent(
+                    "SHORT_ITM",
+                    key,
+                    f"{key} is in the money: spot ${spot:.2f} "
+                    f"{'<' if r.kind == 'put' else '>'} strike ${float(r.strike):.2f}",
+                )
+            )
     uncovered = int(shares_held) - short_calls * mult
     if uncovered >= mult:
         und = str(config.market.underlying).upper()
-        events.append(PositionEvent("UNCOVERED_SHARES", f"{und} shares", f"{uncovered} of {int(shares_held)} {und} "
-                                    f"shares have no covered call ({short_calls} short call contracts x {mult})"))
+        events.append(
+            PositionEvent(
+                "UNCOVERED_SHARES",
+                f"{und} shares",
+                f"{uncovered} of {int(shares_held)} {und} "
+                f"shares have no covered call ({short_calls} short call contracts x {mult})",
+            )
+        )
     return events

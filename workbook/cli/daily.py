@@ -98,8 +98,14 @@ def _expiry_rows(out: dict) -> list[dict[str, Any]]:
     rows = []
     for expiry, grp in chain.groupby("expiry", sort=True):
         e = expiry if isinstance(expiry, _dt.date) else pd.Timestamp(expiry).date()
-        rows.append({"expiry": e.isoformat(), "days": (e - vd).days, "quotes": len(grp),
-                     "earnings": "" if earn is None else (f"after earnings {earn}" if earn <= e else "")})
+        rows.append(
+            {
+                "expiry": e.isoformat(),
+                "days": (e - vd).days,
+                "quotes": len(grp),
+                "earnings": "" if earn is None else (f"after earnings {earn}" if earn <= e else ""),
+            }
+        )
     return rows
 
 
@@ -111,9 +117,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({k: v for k, v in out.items() if k != "chain"} | {"expiry_table": _expiry_rows(out)})
         return EXIT_OK
-    sys.stdout.write(f"{symbol} from {out['source']}: spot ${out['spot']:.2f} at {out['quote_time']}; "
-                     f"{out['target_dte']}-day ATM IV {out['atm_iv']:.1%} (appended to the IV history, "
-                     f"{out['iv_rows']} rows)\n")
+    sys.stdout.write(
+        f"{symbol} from {out['source']}: spot ${out['spot']:.2f} at {out['quote_time']}; "
+        f"{out['target_dte']}-day ATM IV {out['atm_iv']:.1%} (appended to the IV history, "
+        f"{out['iv_rows']} rows)\n"
+    )
     sys.stdout.write(table(_expiry_rows(out), ["expiry", "days", "quotes", "earnings"], "expiries"))
     sys.stdout.write(f"next earnings: {out['next_earnings'] or 'not given by the provider'}\n")
     sys.stdout.write("wrote " + ", ".join(out["files"]) + "\n")
@@ -128,13 +136,17 @@ def _market_folder_inputs(args: argparse.Namespace, cfg: Any, now: _dt.datetime)
     mf = read_market_folder(folder)
     notes: list[str] = []
     if mf is None:
-        notes.append(f"no market data in {folder} (run volarb fetch, or set [data] provider): using the config's "
-                     f"spot ${cfg.market.spot:.2f} and vol {cfg.market.vol:.0%}")
+        notes.append(
+            f"no market data in {folder} (run volarb fetch, or set [data] provider): using the config's "
+            f"spot ${cfg.market.spot:.2f} and vol {cfg.market.vol:.0%}"
+        )
         return cfg, notes
     want = (cfg.data.symbol or cfg.market.underlying).upper()
     if mf.symbol.upper() != want:
-        raise CliError(f"{folder / 'spot.json'}: market data for {mf.symbol}, but the config trades {want} "
-                       "(market.underlying / data.symbol); fetch into another --folder")
+        raise CliError(
+            f"{folder / 'spot.json'}: market data for {mf.symbol}, but the config trades {want} "
+            "(market.underlying / data.symbol); fetch into another --folder"
+        )
     if args.spot is None:
         cfg = cfg.replace(market__spot=mf.spot)
     if args.vol is None and mf.atm_iv is not None:
@@ -146,8 +158,10 @@ def _market_folder_inputs(args: argparse.Namespace, cfg: Any, now: _dt.datetime)
         from engine.data.calendar import sessions_between
 
         n = sessions_between(mf.valuation_date, args.clock.valuation_date, cfg.execution.exchange)
-        notes.append(f"market data in {folder} is from {mf.valuation_date} ({n} session(s) before "
-                     f"{args.clock.valuation_date}; {mf.age_text(now)})")
+        notes.append(
+            f"market data in {folder} is from {mf.valuation_date} ({n} session(s) before "
+            f"{args.clock.valuation_date}; {mf.age_text(now)})"
+        )
     return cfg, notes
 
 
@@ -157,9 +171,19 @@ def _deliver(items: list, cfg: Any, rep: dict, channels: tuple[str, ...]) -> lis
     if "email" in channels:
         from connect.notify import send_alert_email
 
-        mail = {"valuation_date": rep["valuation_date"],
-                "alerts": [{"alert": i.alert, "status": "ALERT", "value": None, "threshold": None,
-                            "detail": f"[{i.key}] {i.detail}"} for i in items]}
+        mail = {
+            "valuation_date": rep["valuation_date"],
+            "alerts": [
+                {
+                    "alert": i.alert,
+                    "status": "ALERT",
+                    "value": None,
+                    "threshold": None,
+                    "detail": f"[{i.key}] {i.detail}",
+                }
+                for i in items
+            ],
+        }
         sent = send_alert_email(mail, cfg)
         lines.append(f"emailed {', '.join(sent['recipients'])}")
     if "push" in channels:
@@ -171,7 +195,9 @@ def _deliver(items: list, cfg: Any, rep: dict, channels: tuple[str, ...]) -> lis
     return lines
 
 
-def _write_report(args: argparse.Namespace, cfg: Any, pos: Any, sources: dict, from_report: bool) -> tuple[Any, Path]:
+def _write_report(
+    args: argparse.Namespace, cfg: Any, pos: Any, sources: dict, from_report: bool
+) -> tuple[Any, Path]:
     from workbook.io import atomic_save, check_not_locked, load_user_workbook, make_backup
     from workbook.report import refresh_workbook, write_report
 
@@ -220,8 +246,10 @@ def cmd_daily(args: argparse.Namespace) -> int:
         # the morning routine values today's book: a date left in the config or the report's
         # Inputs sheet would freeze it (DTE never shrinking); --as-of re-runs a past day
         cfg = cfg.replace(market__valuation_date="today")
-        notes.append(f"valued today, not at the config's fixed market.valuation_date {fixed} "
-                     "(use --as-of to re-run a past day)")
+        notes.append(
+            f"valued today, not at the config's fixed market.valuation_date {fixed} "
+            "(use --as-of to re-run a past day)"
+        )
     cfg = apply_overrides(args, cfg, is_builtin(sources))
     now = reference_now(args.clock, args.as_of is not None, cfg.execution.exchange)
     data_fault = None
@@ -230,8 +258,10 @@ def cmd_daily(args: argparse.Namespace) -> int:
         symbol = (cfg.data.symbol or cfg.market.underlying).upper()
         try:
             out = _fetch(args, cfg, symbol, provider)
-            notes.append(f"fetched {symbol} from {out['source']}: spot ${out['spot']:.2f}, "
-                         f"{out['target_dte']}-day ATM IV {out['atm_iv']:.1%}")
+            notes.append(
+                f"fetched {symbol} from {out['source']}: spot ${out['spot']:.2f}, "
+                f"{out['target_dte']}-day ATM IV {out['atm_iv']:.1%}"
+            )
         except MarketDataError as exc:
             data_fault = str(exc)
     cfg, more = _market_folder_inputs(args, cfg, now)
@@ -250,10 +280,19 @@ def cmd_daily(args: argparse.Namespace) -> int:
         delivered = _deliver(new, cfg, rep, channels)
         save_state(state_path, mark_sent(state, day, new))
     code = EXIT_DATA if data_fault else (EXIT_ALERT if items else EXIT_OK)
-    summary = {"valuation_date": rep["valuation_date"], "exit": code, "report": str(written),
-               "data_fault": data_fault, "notes": notes, "alerts": [i.__dict__ for i in items],
-               "new_today": [i.__dict__ for i in new], "delivered": delivered, "channels": list(channels),
-               "expired": rep["expired"], "state_file": str(state_path)}
+    summary = {
+        "valuation_date": rep["valuation_date"],
+        "exit": code,
+        "report": str(written),
+        "data_fault": data_fault,
+        "notes": notes,
+        "alerts": [i.__dict__ for i in items],
+        "new_today": [i.__dict__ for i in new],
+        "delivered": delivered,
+        "channels": list(channels),
+        "expired": rep["expired"],
+        "state_file": str(state_path),
+    }
     if args.json:
         emit_json(summary)
         return code
@@ -262,8 +301,13 @@ def cmd_daily(args: argparse.Namespace) -> int:
     for n in notes:
         sys.stdout.write(f"note: {n}\n")
     sys.stdout.write(f"daily routine {rep['valuation_date']}: report {written}\n")
-    sys.stdout.write(table([{"alert": i.alert, "position": i.key, "new today": i in new, "detail": i.detail}
-                            for i in items], ["alert", "position", "new today", "detail"], "alerts and events"))
+    sys.stdout.write(
+        table(
+            [{"alert": i.alert, "position": i.key, "new today": i in new, "detail": i.detail} for i in items],
+            ["alert", "position", "new today", "detail"],
+            "alerts and events",
+        )
+    )
     for a in rep["expired"]:
         sys.stdout.write(f"expired: {a['key']}: {a['action']}\n")
     if delivered:
@@ -278,40 +322,60 @@ def cmd_daily(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``fetch`` and ``daily`` to the ``volarb`` parser."""
     fmt = argparse.RawDescriptionHelpFormatter
-    p = sub.add_parser("fetch", help="today's spot, option chain, ATM IV and closes from the data provider",
-                       formatter_class=fmt,
-                       description="Ask the configured provider (config [data] provider: folder, yahoo, tastytrade) "
-                                   "for SYMBOL and write data.folder: spot.json, chain.csv (expiry, strike, kind, bid, "
-                                   "ask, iv, open_interest), today's 30-day ATM IV appended to iv-history.csv and the "
-                                   "closes to prices.csv. Unreachable, rate-limited, empty or stale data: exit 3 and "
-                                   "the previous files are untouched.",
-                       epilog=usage_examples("volarb fetch --provider folder --source inbox",
-                                             "volarb fetch ASST --config plan.toml",
-                                             "volarb fetch --provider yahoo   # personal use (Yahoo terms)"))
+    p = sub.add_parser(
+        "fetch",
+        help="today's spot, option chain, ATM IV and closes from the data provider",
+        formatter_class=fmt,
+        description="Ask the configured provider (config [data] provider: folder, yahoo, tastytrade) "
+        "for SYMBOL and write data.folder: spot.json, chain.csv (expiry, strike, kind, bid, "
+        "ask, iv, open_interest), today's 30-day ATM IV appended to iv-history.csv and the "
+        "closes to prices.csv. Unreachable, rate-limited, empty or stale data: exit 3 and "
+        "the previous files are untouched.",
+        epilog=usage_examples(
+            "volarb fetch --provider folder --source inbox",
+            "volarb fetch ASST --config plan.toml",
+            "volarb fetch --provider yahoo   # personal use (Yahoo terms)",
+        ),
+    )
     p.add_argument("symbol", nargs="?", help="ticker (default: config data.symbol, else market.underlying)")
-    p.add_argument("--config", metavar="TOML|XLSX", help="plan config ([data] provider, folder, max_quote_age_hours)")
+    p.add_argument(
+        "--config", metavar="TOML|XLSX", help="plan config ([data] provider, folder, max_quote_age_hours)"
+    )
     _data_args(p)
     add_clock_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
     p.set_defaults(func=cmd_fetch)
 
-    p = sub.add_parser("daily", help="the morning routine: fetch, risk check, report, notify (exit 0/1/2/3)",
-                       formatter_class=fmt,
-                       description="fetch (when [data] provider is set) -> risk check -> refresh the report -> "
-                                   "notify ([alerts] channels; each alert once per day per position). Exit 0 no "
-                                   "alert, 1 alert, 2 input error, 3 data source unreachable (the previous data "
-                                   "are used and the message says how old they are).",
-                       epilog=usage_examples("volarb daily --config plan.toml --positions positions.csv",
-                                             "volarb daily --report volarb-report.xlsx   # its own Inputs/Positions",
-                                             "volarb daily --config plan.toml --as-of 2025-10-17 --dry-run"))
+    p = sub.add_parser(
+        "daily",
+        help="the morning routine: fetch, risk check, report, notify (exit 0/1/2/3)",
+        formatter_class=fmt,
+        description="fetch (when [data] provider is set) -> risk check -> refresh the report -> "
+        "notify ([alerts] channels; each alert once per day per position). Exit 0 no "
+        "alert, 1 alert, 2 input error, 3 data source unreachable (the previous data "
+        "are used and the message says how old they are).",
+        epilog=usage_examples(
+            "volarb daily --config plan.toml --positions positions.csv",
+            "volarb daily --report volarb-report.xlsx   # its own Inputs/Positions",
+            "volarb daily --config plan.toml --as-of 2025-10-17 --dry-run",
+        ),
+    )
     add_common(p)
-    p.add_argument("--report", default="volarb-report.xlsx", metavar="XLSX",
-                   help="report to refresh (built when missing; default volarb-report.xlsx)")
+    p.add_argument(
+        "--report",
+        default="volarb-report.xlsx",
+        metavar="XLSX",
+        help="report to refresh (built when missing; default volarb-report.xlsx)",
+    )
     _data_args(p)
     p.add_argument("--no-fetch", action="store_true", help="skip the fetch step (use the folder as it is)")
-    p.add_argument("--channel", action="append", choices=("email", "push"),
-                   help="deliver on this channel (repeatable; default: config alerts.channels)")
+    p.add_argument(
+        "--channel",
+        action="append",
+        choices=("email", "push"),
+        help="deliver on this channel (repeatable; default: config alerts.channels)",
+    )
     p.add_argument("--state", metavar="JSON", help="alert state file (default: config alerts.state_file)")
     p.add_argument("--dry-run", action="store_true", help="do not send or record alerts")
     p.add_argument("--paths", type=positive_int, help="simulation paths of the report (default: config)")
@@ -323,7 +387,12 @@ def register(sub: Any) -> None:
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--provider", choices=("folder", "yahoo", "tastytrade"),
-                   help="data provider (default: config data.provider; none means folder for fetch)")
-    p.add_argument("--source", metavar="DIR", help="folder provider: folder to read (default: data.source_folder)")
+    p.add_argument(
+        "--provider",
+        choices=("folder", "yahoo", "tastytrade"),
+        help="data provider (default: config data.provider; none means folder for fetch)",
+    )
+    p.add_argument(
+        "--source", metavar="DIR", help="folder provider: folder to read (default: data.source_folder)"
+    )
     p.add_argument("--folder", metavar="DIR", help="market-data folder to write/read (default: data.folder)")
