@@ -27,9 +27,14 @@ from engine.pricing.american import american_price  # noqa: E402
 
 
 def random_options(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {"strike": rng.uniform(0.5, 10.0, n), "days": rng.integers(1, 731, n).astype(float),
-            "vol": rng.uniform(0.05, 5.0, n), "rate": rng.uniform(0.0, 0.08, n),
-            "q": rng.uniform(0.0, 0.05, n), "w": rng.choice([-1.0, 1.0], n)}
+    return {
+        "strike": rng.uniform(0.5, 10.0, n),
+        "days": rng.integers(1, 731, n).astype(float),
+        "vol": rng.uniform(0.05, 5.0, n),
+        "rate": rng.uniform(0.0, 0.08, n),
+        "q": rng.uniform(0.0, 0.05, n),
+        "w": rng.choice([-1.0, 1.0], n),
+    }
 
 
 def timed(fn, repeat: int = 1):
@@ -54,18 +59,28 @@ def main(argv: list[str] | None = None) -> None:
         return american_price(SPOT, o["strike"], o["days"] / 365.0, o["rate"], o["vol"], o["w"], o["q"])
 
     def ql(scheme, sl=slice(None)):
-        return lambda: ql_american(SPOT, o["strike"][sl], o["days"][sl], o["rate"][sl], o["vol"][sl],
-                                   o["w"][sl], o["q"][sl], scheme=scheme)
+        return lambda: ql_american(
+            SPOT,
+            o["strike"][sl],
+            o["days"][sl],
+            o["rate"][sl],
+            o["vol"][sl],
+            o["w"][sl],
+            o["q"][sl],
+            scheme=scheme,
+        )
 
     ours()  # warm-up (scheme tables)
     p_ours, t_ours = timed(ours, repeat=3)
     p_fast, t_fast = timed(ql("fast"))
     p_baw, t_baw = timed(ql("baw"))
     p_high, t_high = timed(ql("high", ref_idx))
-    rows = [("volarb american_price (ALO, vectorized)", args.n, t_ours, p_ours[ref_idx]),
-            ("QuantLib QdFp fastScheme, looped", args.n, t_fast, p_fast[ref_idx]),
-            ("QuantLib QdFp highPrecision, looped", args.n_ref, t_high, p_high),
-            ("QuantLib Barone-Adesi-Whaley, looped", args.n, t_baw, p_baw[ref_idx])]
+    rows = [
+        ("volarb american_price (ALO, vectorized)", args.n, t_ours, p_ours[ref_idx]),
+        ("QuantLib QdFp fastScheme, looped", args.n, t_fast, p_fast[ref_idx]),
+        ("QuantLib QdFp highPrecision, looped", args.n_ref, t_high, p_high),
+        ("QuantLib Barone-Adesi-Whaley, looped", args.n, t_baw, p_baw[ref_idx]),
+    ]
     fast_rate = args.n / t_fast
     print(f"{'engine':<42}{'N':>7}{'options/s':>12}{'max|err| vs QdFp high':>24}{'speed / QdFp fast':>19}")
     for name, n, t, p in rows:
@@ -80,8 +95,10 @@ def grid_table() -> None:
     """Max |error| / strike of volarb and of QdFp fast on the stored QuantLib reference grids
     (tests/data, made by tools/gen_american_reference.py), with each one's time."""
     data = Path(__file__).resolve().parents[1] / "tests" / "data"
-    print(f"{'grid (reference)':<46}{'N':>6}{'volarb max|err|/K':>19}{'QdFp fast max|err|/K':>22}"
-          f"{'volarb s':>10}{'QdFp fast s':>13}")
+    print(
+        f"{'grid (reference)':<46}{'N':>6}{'volarb max|err|/K':>19}{'QdFp fast max|err|/K':>22}"
+        f"{'volarb s':>10}{'QdFp fast s':>13}"
+    )
     for name, ref in (("plan", "QdFp high"), ("wide", "QdFp high"), ("double", "QuantLib FD, Aitken")):
         path = data / f"american_reference_{name}.npz"
         if not path.exists():
@@ -90,13 +107,17 @@ def grid_table() -> None:
             g = {k.split("_", 1)[1]: f[k] for k in f.files}
         cols = [g[c] for c in ("spot", "strike", "days", "rate", "vol", "w", "q")]
         strike = cols[1]
-        p_ours, t_ours = timed(lambda c=cols: american_price(c[0], c[1], c[2] / 365.0, c[3], c[4], c[5], c[6]))
+        p_ours, t_ours = timed(
+            lambda c=cols: american_price(c[0], c[1], c[2] / 365.0, c[3], c[4], c[5], c[6])
+        )
         err_fast, t_fast = "n/a", float("nan")
         if name != "double":  # QdFp refuses the double-boundary case
             p_fast, t_fast = timed(lambda c=cols: ql_american(*c, scheme="fast"))
             err_fast = f"{np.max(np.abs(p_fast - g['price']) / strike):.2e}"
         err = np.max(np.abs(p_ours - g["price"]) / strike)
-        print(f"{name + ' (' + ref + ')':<46}{strike.size:>6}{err:>19.2e}{err_fast:>22}{t_ours:>10.3f}{t_fast:>13.3f}")
+        print(
+            f"{name + ' (' + ref + ')':<46}{strike.size:>6}{err:>19.2e}{err_fast:>22}{t_ours:>10.3f}{t_fast:>13.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -77,7 +77,9 @@ def bench_european(n: int, sample: int):
         ql.QuoteHandle(s_q),
         ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(q_q), dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(r_q), dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(v_q), dc)),
+        ql.BlackVolTermStructureHandle(
+            ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(v_q), dc)
+        ),
     )
     engine = ql.AnalyticEuropeanEngine(process)
 
@@ -157,8 +159,10 @@ def bench_validation_overhead(n: int, repeat: int = 7):
         return ndtr(w * (np.log(s * dq / (df * k)) / sd - 0.5 * sd))
 
     rows = []
-    for name, public, bare in (("bs_price", lambda: bs_price(s, k, t, r, v, w, q), bare_price),
-                               ("prob_itm", lambda: prob_itm(s, k, t, r, v, w, q), bare_prob)):
+    for name, public, bare in (
+        ("bs_price", lambda: bs_price(s, k, t, r, v, w, q), bare_price),
+        ("prob_itm", lambda: prob_itm(s, k, t, r, v, w, q), bare_prob),
+    ):
         pub, ker = [], []
         for _ in range(repeat):  # interleaved, best of each: the machine's load hits both alike
             pub.append(_timeit(public, repeat=1))
@@ -187,22 +191,34 @@ def main(argv: list[str] | None = None) -> None:
     imp_min, imp_med = bench_import()
     overhead = bench_validation_overhead(n_eu)
 
-    print(f"volarb pricing benchmark (Python {sys.version.split()[0]}, numpy {np.__version__}; "
-          f"peer times measured on {sample} options looped in Python and extrapolated to N)\n")
+    print(
+        f"volarb pricing benchmark (Python {sys.version.split()[0]}, numpy {np.__version__}; "
+        f"peer times measured on {sample} options looped in Python and extrapolated to N)\n"
+    )
     print("| task | N | volarb (s) | peer | peer (s, extrapolated) | speed-up | target | notes |")
     print("|---|---:|---:|---|---:|---:|---|---|")
-    print(f"| European price + 5 Greeks | {n_eu:.0e} | {eu_ours:.3f} | QuantLib AnalyticEuropeanEngine "
-          f"| {eu_peer:.1f} | {eu_peer / eu_ours:.0f}x | >= 100x | public API: greeks() (price + 5 Greeks in one call) |")
-    print(f"| European price + 5 Greeks, kernels | {n_eu:.0e} | {eu_kernel:.3f} | QuantLib AnalyticEuropeanEngine "
-          f"| {eu_peer:.1f} | {eu_peer / eu_kernel:.0f}x | >= 100x | european_greeks (price + 5 Greeks) "
-          f"on validated arrays |")
-    print(f"| implied vol (European) | {n_iv:.0e} | {iv_ours:.3f} | py_vollib (Let's Be Rational) "
-          f"| {iv_peer:.1f} | {iv_peer / iv_ours:.0f}x | >= 20x | max round-trip error {max_err:.1e} "
-          f"where vega > 1e-6 ({n_live} options); {failures} failures on {n_att} attainable prices |")
-    print(f"| `python -c \"import engine\"` | 5 runs | {imp_med:.3f} (median; min {imp_min:.3f}) | | | "
-          f"| < 0.5 s | fresh interpreter each run |")
-    print(f"\nValidation overhead at N = {n_eu:.0e} (public function vs a bare numpy kernel of the same "
-          "formula on pre-validated float arrays; best of 7, interleaved)\n")
+    print(
+        f"| European price + 5 Greeks | {n_eu:.0e} | {eu_ours:.3f} | QuantLib AnalyticEuropeanEngine "
+        f"| {eu_peer:.1f} | {eu_peer / eu_ours:.0f}x | >= 100x | public API: greeks() (price + 5 Greeks in one call) |"
+    )
+    print(
+        f"| European price + 5 Greeks, kernels | {n_eu:.0e} | {eu_kernel:.3f} | QuantLib AnalyticEuropeanEngine "
+        f"| {eu_peer:.1f} | {eu_peer / eu_kernel:.0f}x | >= 100x | european_greeks (price + 5 Greeks) "
+        f"on validated arrays |"
+    )
+    print(
+        f"| implied vol (European) | {n_iv:.0e} | {iv_ours:.3f} | py_vollib (Let's Be Rational) "
+        f"| {iv_peer:.1f} | {iv_peer / iv_ours:.0f}x | >= 20x | max round-trip error {max_err:.1e} "
+        f"where vega > 1e-6 ({n_live} options); {failures} failures on {n_att} attainable prices |"
+    )
+    print(
+        f'| `python -c "import engine"` | 5 runs | {imp_med:.3f} (median; min {imp_min:.3f}) | | | '
+        f"| < 0.5 s | fresh interpreter each run |"
+    )
+    print(
+        f"\nValidation overhead at N = {n_eu:.0e} (public function vs a bare numpy kernel of the same "
+        "formula on pre-validated float arrays; best of 7, interleaved)\n"
+    )
     print("| function | public (s) | bare numpy kernel (s) | kernel speed / public speed | target |")
     print("|---|---:|---:|---:|---|")
     for name, pub, ker in overhead:

@@ -41,15 +41,31 @@ def per_path_loop(cfg, positions, n: int, seed: int, months: int) -> float:
     model = _model(cfg, months)
     book = _book(positions, cfg)
     s = cfg.simulation
-    amer = _American(model.rate, model.q, min(cfg.market.vol, s.iv_long_run) * 0.999,
-                     max(cfg.market.vol, s.iv_long_run) * 1.001, fixed_vol=model.nu == 0)
+    amer = _American(
+        model.rate,
+        model.q,
+        min(cfg.market.vol, s.iv_long_run) * 0.999,
+        max(cfg.market.vol, s.iv_long_run) * 1.001,
+        fixed_vol=model.nu == 0,
+    )
     if amer.fixed:
         amer.prepare(_put_table_keys(cfg, model, book, months))  # the pricing tables, built once
     draws = _draws(model, seed, 0, n)
     t0 = time.perf_counter()
     for i in range(n):
-        _run_chunk(cfg, model, seed, i, i + 1, book, months, "american", cfg.margin, amer,
-                   draws={k: v[:, i:i + 1] for k, v in draws.items()})
+        _run_chunk(
+            cfg,
+            model,
+            seed,
+            i,
+            i + 1,
+            book,
+            months,
+            "american",
+            cfg.margin,
+            amer,
+            draws={k: v[:, i : i + 1] for k, v in draws.items()},
+        )
     return (time.perf_counter() - t0) / n
 
 
@@ -69,8 +85,10 @@ def main() -> None:
     peak = _peak_mib()
     loop = per_path_loop(cfg, pos, args.loop_paths, cfg.simulation.seed, months)
     loop_total = loop * paths
-    print(f"## simulate_plan: {paths:,} paths x {months} months x 21 daily steps "
-          f"(chunk {cfg.simulation.chunk_size:,}, example book of 38 puts and 6 long calls, American early exercise, costs on)\n")
+    print(
+        f"## simulate_plan: {paths:,} paths x {months} months x 21 daily steps "
+        f"(chunk {cfg.simulation.chunk_size:,}, example book of 38 puts and 6 long calls, American early exercise, costs on)\n"
+    )
     print(f"{res.sizing}; {res.costs}\n")
     print("| measure | value | target |")
     print("|---|---:|---:|")
@@ -81,9 +99,11 @@ def main() -> None:
     print(f"| per-path loop, measured on {args.loop_paths} paths | {loop * 1e3:.2f} ms/path | |")
     print(f"| per-path loop extrapolated to {paths:,} paths | {loop_total:,.0f} s | |")
     print(f"| speed-up of the vectorized run | {loop_total / wall:,.0f}x | |")
-    print(f"\nprob_loss {res.prob_loss:.3f}, prob_margin_call {res.prob_margin_call:.3f}, "
-          f"median final equity {res.percentiles['p50'].iloc[-1]:,.0f} $, early assignment on "
-          f"{res.share_with_early_assignment:.1%} of paths, mean discounted costs {res.mean_discounted_costs:,.0f} $")
+    print(
+        f"\nprob_loss {res.prob_loss:.3f}, prob_margin_call {res.prob_margin_call:.3f}, "
+        f"median final equity {res.percentiles['p50'].iloc[-1]:,.0f} $, early assignment on "
+        f"{res.share_with_early_assignment:.1%} of paths, mean discounted costs {res.mean_discounted_costs:,.0f} $"
+    )
 
 
 if __name__ == "__main__":

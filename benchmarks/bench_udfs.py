@@ -24,8 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def _positions(n: int = 300) -> list[list]:
     rows = [["underlying", "kind", "side", "strike", "expiry", "contracts", "premium"]]
     for i in range(n):
-        rows.append(["ASST", "put", "short", [2.0, 2.5, 3.0, 4.0, 5.0][i % 5], [45947, 45982, 46010][i % 3],
-                     1 + i % 10, 0.5 + 0.01 * (i % 50)])
+        rows.append(
+            [
+                "ASST",
+                "put",
+                "short",
+                [2.0, 2.5, 3.0, 4.0, 5.0][i % 5],
+                [45947, 45982, 46010][i % 3],
+                1 + i % 10,
+                0.5 + 0.01 * (i % 50),
+            ]
+        )
     return rows
 
 
@@ -46,8 +55,15 @@ def main() -> None:
     loop = asyncio.new_event_loop()
 
     def call(name, args):
-        data = {"func_name": name, "args": args, "version": xw.__version__, "client": "Office.js",
-                "runtime": "1.4", "culture_info_name": "en-US", "date_format": "m/d/yyyy"}
+        data = {
+            "func_name": name,
+            "args": args,
+            "version": xw.__version__,
+            "client": "Office.js",
+            "runtime": "1.4",
+            "culture_info_name": "en-US",
+            "date_format": "m/d/yyyy",
+        }
         return loop.run_until_complete(pro.custom_functions_call(data, F))
 
     book = [pos[0], *pos[1:8]]
@@ -57,13 +73,33 @@ def main() -> None:
         return F.VA_VAR(book, 3.15, 4.25, 0.04, 0, 45927)
 
     rows = [
-        ("VA_PRICE American, in-process", best(lambda: F.VA_PRICE(3.15, 3.0, 30, 4.25, "P", 0.04, 0, 45927), 200), 1.0),
-        ("VA_PRICE European, in-process", best(lambda: F.VA_PRICE(3.15, 3.0, 30, 4.25, "P", 0.04, 0, 45927, "E"), 200), 1.0),
-        ("VA_PRICE American, dispatcher", best(lambda: call("VA_PRICE", [[[3.15]], [[3.0]], [[30]], [[4.25]], [["P"]]]), 100), 1.0),
-        ("VA_LADDER 300 positions, in-process", best(lambda: F.VA_LADDER(pos, 3.15, 4.25, 0.04, 0, 45927), 5), 50.0),
+        (
+            "VA_PRICE American, in-process",
+            best(lambda: F.VA_PRICE(3.15, 3.0, 30, 4.25, "P", 0.04, 0, 45927), 200),
+            1.0,
+        ),
+        (
+            "VA_PRICE European, in-process",
+            best(lambda: F.VA_PRICE(3.15, 3.0, 30, 4.25, "P", 0.04, 0, 45927, "E"), 200),
+            1.0,
+        ),
+        (
+            "VA_PRICE American, dispatcher",
+            best(lambda: call("VA_PRICE", [[[3.15]], [[3.0]], [[30]], [[4.25]], [["P"]]]), 100),
+            1.0,
+        ),
+        (
+            "VA_LADDER 300 positions, in-process",
+            best(lambda: F.VA_LADDER(pos, 3.15, 4.25, 0.04, 0, 45927), 5),
+            50.0,
+        ),
         ("VA_LADDER 300 positions, dispatcher", best(lambda: call("VA_LADDER", [pos, *market]), 5), 50.0),
         ("VA_VAR 7 positions, 100k scenarios, new book", best(var_fresh, 3), None),
-        ("VA_VAR 7 positions, 100k scenarios, same book", best(lambda: F.VA_VAR(book, 3.15, 4.25, 0.04, 0, 45927), 3), None),
+        (
+            "VA_VAR 7 positions, 100k scenarios, same book",
+            best(lambda: F.VA_VAR(book, 3.15, 4.25, 0.04, 0, 45927), 3),
+            None,
+        ),
     ]
     print("| call | ms per call | target ms | ok |\n|---|---:|---:|---|")
     for name, ms, target in rows:

@@ -40,8 +40,10 @@ def main() -> None:
     print("| method | pricer | first run | best of 5 | VaR $ | ES $ | target |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for m, s, first, best, var, es in rows:
-        print(f"| {m} | {s} | {first * 1e3:.0f} ms | {best * 1e3:.0f} ms | {var:,.0f} | {es:,.0f} | "
-              f"{'< 1 s' if m == 'full' else ''} |")
+        print(
+            f"| {m} | {s} | {first * 1e3:.0f} ms | {best * 1e3:.0f} ms | {var:,.0f} | {es:,.0f} | "
+            f"{'< 1 s' if m == 'full' else ''} |"
+        )
 
 
 if __name__ == "__main__":

@@ -67,13 +67,25 @@ def format_alert_email(report, config) -> EmailMessage:
     alerts = _alerts(report)
     firing = [a["alert"] for a in alerts if a["status"] == "ALERT"]
     under = config.market.underlying
-    subject = (f"[volarb] {under} risk: {len(firing)} ALERT ({', '.join(firing)})" if firing
-               else f"[volarb] {under} risk: all OK")
-    lines = [f"Daily risk check for {under}" + (f" on {report['valuation_date']}" if isinstance(report, Mapping)
-                                                 and "valuation_date" in report else ""), ""]
+    subject = (
+        f"[volarb] {under} risk: {len(firing)} ALERT ({', '.join(firing)})"
+        if firing
+        else f"[volarb] {under} risk: all OK"
+    )
+    lines = [
+        f"Daily risk check for {under}"
+        + (
+            f" on {report['valuation_date']}"
+            if isinstance(report, Mapping) and "valuation_date" in report
+            else ""
+        ),
+        "",
+    ]
     lines.append(f"{'alert':<24}{'status':<8}{'value':>14}{'threshold':>14}  detail")
     for a in alerts:
-        lines.append(f"{a['alert']:<24}{a['status']:<8}{_fmt(a['value']):>14}{_fmt(a['threshold']):>14}  {a['detail']}")
+        lines.append(
+            f"{a['alert']:<24}{a['status']:<8}{_fmt(a['value']):>14}{_fmt(a['threshold']):>14}  {a['detail']}"
+        )
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = config.email.sender or "volarb@localhost"
@@ -119,8 +131,10 @@ def send_alert_email(report, config, *, env: Mapping[str, str] | None = None, ti
     if e.username:
         password = env.get(e.password_env)
         if not password:
-            raise NotifyError(f"email.username is set but the environment variable {e.password_env} "
-                              "(email.password_env) holding the SMTP password is not set")
+            raise NotifyError(
+                f"email.username is set but the environment variable {e.password_env} "
+                "(email.password_env) holding the SMTP password is not set"
+            )
     msg = format_alert_email(report, config)
     server = f"{e.smtp_host}:{e.smtp_port}"
     try:
@@ -130,16 +144,22 @@ def send_alert_email(report, config, *, env: Mapping[str, str] | None = None, ti
                 try:
                     smtp.starttls(context=ssl.create_default_context())
                 except smtplib.SMTPNotSupportedError:
-                    raise NotifyError(f"SMTP server {server} does not offer STARTTLS (email.use_tls = true); "
-                                      "refusing to send the password in clear") from None
+                    raise NotifyError(
+                        f"SMTP server {server} does not offer STARTTLS (email.use_tls = true); "
+                        "refusing to send the password in clear"
+                    ) from None
                 smtp.ehlo()
             if e.username:
                 smtp.login(e.username, password or "")
             refused = smtp.send_message(msg, from_addr=e.sender, to_addrs=list(e.recipients))
     except smtplib.SMTPAuthenticationError as exc:
-        raise NotifyError(f"SMTP server {server} refused the login of {e.username!r}: {exc.smtp_code}") from None
+        raise NotifyError(
+            f"SMTP server {server} refused the login of {e.username!r}: {exc.smtp_code}"
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
-        raise NotifyError(f"SMTP server {server} refused every recipient: {', '.join(exc.recipients)}") from None
+        raise NotifyError(
+            f"SMTP server {server} refused every recipient: {', '.join(exc.recipients)}"
+        ) from None
     except (OSError, smtplib.SMTPException) as exc:
         raise NotifyError(f"sending the alert e-mail through {server} failed: {exc}") from None
     if refused:

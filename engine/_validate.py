@@ -106,8 +106,9 @@ class Form:
 
     __slots__ = ("scalar", "shape", "index", "name", "columns")
 
-    def __init__(self, scalar: bool, shape: tuple[int, ...], index: Any = None, name: Any = None,
-                 columns: Any = None) -> None:
+    def __init__(
+        self, scalar: bool, shape: tuple[int, ...], index: Any = None, name: Any = None, columns: Any = None
+    ) -> None:
         self.scalar, self.shape, self.index, self.name, self.columns = scalar, shape, index, name, columns
 
     def __bool__(self) -> bool:
@@ -261,6 +262,6 @@ def finish(result: np.ndarray, bad: np.ndarray, scalar: bool | Form, shape: tupl
     return result
 
 
-def broadcast_shape(*values: Iterable[Any]) -> tuple[int, ...]:
+def broadcast_shape(*values: Any) -> tuple[int, ...]:
     """The broadcast shape of the given arguments (``()`` when all are scalars)."""
     return np.broadcast_shapes(*(np.shape(v) for v in values))

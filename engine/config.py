@@ -23,11 +23,33 @@ from typing import Any
 from engine._validate import VolarbInputError
 
 __all__ = [
-    "ConfigError", "PlanConfig", "MarketConfig", "AccountConfig", "AllocationConfig",
-    "StrikesConfig", "ReinvestmentGroup", "HedgeRung", "HedgeConfig", "KellyConfig",
-    "RiskConfig", "AssignmentConfig", "ExecutionConfig", "CapitalConfig", "MarginConfig", "ProjectionConfig",
-    "SimulationConfig", "EmailConfig", "RebalanceConfig", "default_config", "load_config", "config_from_dict",
-    "config_to_dict", "config_to_toml", "config_reference", "config_from_pairs", "SECTIONS",
+    "ConfigError",
+    "PlanConfig",
+    "MarketConfig",
+    "AccountConfig",
+    "AllocationConfig",
+    "StrikesConfig",
+    "ReinvestmentGroup",
+    "HedgeRung",
+    "HedgeConfig",
+    "KellyConfig",
+    "RiskConfig",
+    "AssignmentConfig",
+    "ExecutionConfig",
+    "CapitalConfig",
+    "MarginConfig",
+    "ProjectionConfig",
+    "SimulationConfig",
+    "EmailConfig",
+    "RebalanceConfig",
+    "default_config",
+    "load_config",
+    "config_from_dict",
+    "config_to_dict",
+    "config_to_toml",
+    "config_reference",
+    "config_from_pairs",
+    "SECTIONS",
 ]
 
 
@@ -35,8 +57,15 @@ class ConfigError(VolarbInputError):
     """A plan config value that breaks its rule (message names the file and key)."""
 
 
-def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None,
-       choices: tuple[str, ...] | None = None, lo_open: bool = False, alias: str | None = None) -> Any:
+def _f(
+    default: Any,
+    doc: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    lo_open: bool = False,
+    alias: str | None = None,
+) -> Any:
     meta = {"doc": doc, "min": lo, "max": hi, "choices": choices, "lo_open": lo_open, "alias": alias}
     if isinstance(default, (list, tuple)):
         items = tuple(default)
@@ -48,33 +77,60 @@ def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None,
 class MarketConfig:
     underlying: str = _f("ASST", "Ticker of the underlying stock.")
     spot: float = _f(3.15, "Underlying price, $ per share (plan: $3.15).", 0.0, None, lo_open=True)
-    vol: float = _f(4.25, "Implied volatility, annualized decimal (plan: 425% = 4.25).", 0.0, 10.0, lo_open=True)
-    rate: float = _f(0.04, "Risk-free rate, continuous (plan is silent; 4% is the Sept 2025 T-bill level).", -0.05, 0.25)
+    vol: float = _f(
+        4.25, "Implied volatility, annualized decimal (plan: 425% = 4.25).", 0.0, 10.0, lo_open=True
+    )
+    rate: float = _f(
+        0.04, "Risk-free rate, continuous (plan is silent; 4% is the Sept 2025 T-bill level).", -0.05, 0.25
+    )
     dividend_yield: float = _f(0.0, "Continuous dividend yield q.", 0.0, 0.5)
     valuation_date: str = _f("2025-09-27", "Valuation date YYYY-MM-DD (plan: September 27, 2025).")
     iv_percentile: float = _f(99.0, "IV percentile 0-100 (plan: 99th).", 0.0, 100.0)
-    squeeze_probability: float = _f(0.45, "Probability of a short squeeze (plan: 0.45, 42% short interest).", 0.0, 1.0)
+    squeeze_probability: float = _f(
+        0.45, "Probability of a short squeeze (plan: 0.45, 42% short interest).", 0.0, 1.0
+    )
 
 
 @dataclass(frozen=True)
 class AccountConfig:
-    starting_value: float = _f(3792.0, "Portfolio value (net liquidation) at the start, $ (plan: $3,792).", 0.0, None)
+    starting_value: float = _f(
+        3792.0, "Portfolio value (net liquidation) at the start, $ (plan: $3,792).", 0.0, None
+    )
     monthly_addition: float = _f(4000.0, "New capital added every month, $ (plan: $4,000).", 0.0, None)
 
 
 @dataclass(frozen=True)
 class AllocationConfig:
-    call_share: float = _f(0.20, "Share of collected premium spent on long call hedges (plan: 20%; puts get the rest).", 0.0, 1.0)
+    call_share: float = _f(
+        0.20, "Share of collected premium spent on long call hedges (plan: 20%; puts get the rest).", 0.0, 1.0
+    )
 
 
 @dataclass(frozen=True)
 class StrikesConfig:
-    strikes: tuple[float, ...] = _f([2.0, 2.5, 3.0, 4.0, 5.0], "Put ladder strikes, $ (plan: 2.00/2.50/3.00/4.00/5.00).", 0.0, None, lo_open=True)
-    weights: tuple[float, ...] = _f([0.20, 0.35, 0.30, 0.10, 0.05], "Capital weight per strike, summing to 1 (plan: 20/35/30/10/5%).", 0.0, 1.0)
-    dte: int = _f(30, "Days to expiry of newly sold puts when no expiry calendar applies (monthly cycle).", 1, 730)
-    use_monthly_expiry: bool = _f(True, "Sell new puts on the next monthly expiration (third Friday) at least `min_dte` days out.")
+    strikes: tuple[float, ...] = _f(
+        [2.0, 2.5, 3.0, 4.0, 5.0],
+        "Put ladder strikes, $ (plan: 2.00/2.50/3.00/4.00/5.00).",
+        0.0,
+        None,
+        lo_open=True,
+    )
+    weights: tuple[float, ...] = _f(
+        [0.20, 0.35, 0.30, 0.10, 0.05],
+        "Capital weight per strike, summing to 1 (plan: 20/35/30/10/5%).",
+        0.0,
+        1.0,
+    )
+    dte: int = _f(
+        30, "Days to expiry of newly sold puts when no expiry calendar applies (monthly cycle).", 1, 730
+    )
+    use_monthly_expiry: bool = _f(
+        True, "Sell new puts on the next monthly expiration (third Friday) at least `min_dte` days out."
+    )
     min_dte: int = _f(14, "Minimum days to expiry when picking the monthly expiration.", 0, 365)
-    strike_increment: float = _f(0.5, "Listed strike spacing used to round computed strikes, $ (0 = no rounding).", 0.0, None)
+    strike_increment: float = _f(
+        0.5, "Listed strike spacing used to round computed strikes, $ (0 = no rounding).", 0.0, None
+    )
 
 
 @dataclass(frozen=True)
@@ -105,53 +161,95 @@ _DEFAULT_LADDER = (HedgeRung(1.5, 0.40, 90), HedgeRung(2.0, 0.35, 120), HedgeRun
 @dataclass(frozen=True)
 class HedgeConfig:
     base_ratio: float = _f(0.20, "Base hedge ratio (share of premium to calls).", 0.0, 1.0)
-    iv_percentile_threshold: float = _f(95.0, "Above this IV percentile the ratio is multiplied by `iv_multiplier`.", 0.0, 100.0)
+    iv_percentile_threshold: float = _f(
+        95.0, "Above this IV percentile the ratio is multiplied by `iv_multiplier`.", 0.0, 100.0
+    )
     iv_multiplier: float = _f(1.3, "Multiplier for extreme IV (plan: x1.3).", 0.0, 10.0)
-    squeeze_threshold: float = _f(0.4, "Above this squeeze probability the ratio is multiplied by `squeeze_multiplier`.", 0.0, 1.0)
+    squeeze_threshold: float = _f(
+        0.4, "Above this squeeze probability the ratio is multiplied by `squeeze_multiplier`.", 0.0, 1.0
+    )
     squeeze_multiplier: float = _f(1.5, "Multiplier for squeeze risk (plan: x1.5).", 0.0, 10.0)
-    size_threshold: float = _f(50000.0, "Above this portfolio value ($) the ratio is multiplied by `size_multiplier`.", 0.0, None)
+    size_threshold: float = _f(
+        50000.0, "Above this portfolio value ($) the ratio is multiplied by `size_multiplier`.", 0.0, None
+    )
     size_multiplier: float = _f(1.2, "Multiplier for large portfolios (plan: x1.2).", 0.0, 10.0)
     cap: float = _f(0.35, "Maximum hedge ratio (plan: 35%).", 0.0, 1.0)
-    use_dynamic_ratio: bool = _f(False, "Spend hedge_ratio() of premium on calls instead of allocation.call_share.")
-    ladder: tuple[HedgeRung, ...] = field(default_factory=lambda: _DEFAULT_LADDER, metadata={"doc": "Call rungs: [[hedge.ladder]] moneyness, share, dte (plan: 1.5x/40%/90d, 2x/35%/120d, 3x/25%/150d)."})
+    use_dynamic_ratio: bool = _f(
+        False, "Spend hedge_ratio() of premium on calls instead of allocation.call_share."
+    )
+    ladder: tuple[HedgeRung, ...] = field(
+        default_factory=lambda: _DEFAULT_LADDER,
+        metadata={
+            "doc": "Call rungs: [[hedge.ladder]] moneyness, share, dte (plan: 1.5x/40%/90d, 2x/35%/120d, 3x/25%/150d)."
+        },
+    )
 
 
 @dataclass(frozen=True)
 class KellyConfig:
     win_probability: float = _f(0.892, "Probability a trade wins (plan: 0.892).", 0.0, 1.0)
-    avg_win: float = _f(0.123, "Average win as a fraction of capital at risk (plan: 0.123).", 0.0, None, lo_open=True)
-    avg_loss: float = _f(0.087, "Average loss as a fraction of capital at risk (plan: 0.087).", 0.0, None, lo_open=True)
+    avg_win: float = _f(
+        0.123, "Average win as a fraction of capital at risk (plan: 0.123).", 0.0, None, lo_open=True
+    )
+    avg_loss: float = _f(
+        0.087, "Average loss as a fraction of capital at risk (plan: 0.087).", 0.0, None, lo_open=True
+    )
     fraction: float = _f(0.25, "Fraction of full Kelly used (plan: 25%).", 0.0, 1.0)
     cap: float = _f(0.15, "Maximum share of the portfolio in one strike (plan: 15%).", 0.0, 1.0)
-    max_strategy_allocation: float = _f(1.0, "Share of the account dedicated to the strategy (plan: 100%).", 0.0, 1.0)
-    max_monthly_addition: float = _f(0.20, "Maximum new exposure per month as a share of the portfolio (plan: 20%).", 0.0, 1.0)
+    max_strategy_allocation: float = _f(
+        1.0, "Share of the account dedicated to the strategy (plan: 100%).", 0.0, 1.0
+    )
+    max_monthly_addition: float = _f(
+        0.20, "Maximum new exposure per month as a share of the portfolio (plan: 20%).", 0.0, 1.0
+    )
     emergency_reserve: float = _f(0.05, "Cash reserve kept aside (plan: 5%).", 0.0, 1.0)
 
 
 @dataclass(frozen=True)
 class RiskConfig:
-    delta_limit: float = _f(0.70, "HIGH_DELTA_EXPOSURE when |dollar delta| > this x portfolio value (plan: 70%).", 0.0, None)
+    delta_limit: float = _f(
+        0.70, "HIGH_DELTA_EXPOSURE when |dollar delta| > this x portfolio value (plan: 70%).", 0.0, None
+    )
     var_limit: float = _f(0.05, "VAR_LIMIT_BREACH when VaR > this x portfolio value (plan: 5%).", 0.0, 1.0)
     var_confidence: float = _f(0.95, "VaR confidence level (plan: 95%).", 0.5, 0.9999)
     var_horizon_days: int = _f(1, "VaR horizon in trading days (plan: 1).", 1, 30)
     var_method: str = _f("full", "VaR method.", choices=("full", "delta_gamma", "historical"))
     var_scenarios: int = _f(100000, "Monte Carlo scenarios for VaR.", 1000, 10_000_000)
-    concentration_limit: float = _f(0.40, "CONCENTRATION_RISK when the largest strike obligation > this x portfolio value (plan: 40%).", 0.0, None)
-    daily_pnl_limit: float = _f(0.05, "DAILY_PNL alert when |daily P&L| > this x portfolio value (plan: 5%).", 0.0, 1.0)
-    assignment_probability: float = _f(0.80, "ASSIGNMENT alert when probability ITM > this (plan: 80%).", 0.0, 1.0)
+    concentration_limit: float = _f(
+        0.40,
+        "CONCENTRATION_RISK when the largest strike obligation > this x portfolio value (plan: 40%).",
+        0.0,
+        None,
+    )
+    daily_pnl_limit: float = _f(
+        0.05, "DAILY_PNL alert when |daily P&L| > this x portfolio value (plan: 5%).", 0.0, 1.0
+    )
+    assignment_probability: float = _f(
+        0.80, "ASSIGNMENT alert when probability ITM > this (plan: 80%).", 0.0, 1.0
+    )
     assignment_notice_days: int = _f(3, "... and expiry is within this many trading days (plan: 3).", 0, 60)
-    assignment_measure: str = _f("prob_itm", "Probability the ASSIGNMENT alert compares: prob_itm (finish in the money, the plan's) or prob_touch (touch the strike before expiry).", choices=("prob_itm", "prob_touch"))
-    iv_percentile_floor: float = _f(30.0, "IV_ENVIRONMENT alert when IV percentile < this (plan: 30).", 0.0, 100.0)
+    assignment_measure: str = _f(
+        "prob_itm",
+        "Probability the ASSIGNMENT alert compares: prob_itm (finish in the money, the plan's) or prob_touch (touch the strike before expiry).",
+        choices=("prob_itm", "prob_touch"),
+    )
+    iv_percentile_floor: float = _f(
+        30.0, "IV_ENVIRONMENT alert when IV percentile < this (plan: 30).", 0.0, 100.0
+    )
     iv_history_days: int = _f(252, "Trading days of IV history for IV rank/percentile.", 20, 5000)
     seed: int = _f(20250927, "Seed of the VaR Monte Carlo.", 0, None)
 
 
 @dataclass(frozen=True)
 class AssignmentConfig:
-    excellent_basis: float = _f(2.00, "Hold and sell covered calls if cost basis < this, $ (plan: 2.00).", 0.0, None)
+    excellent_basis: float = _f(
+        2.00, "Hold and sell covered calls if cost basis < this, $ (plan: 2.00).", 0.0, None
+    )
     good_basis: float = _f(2.50, "Immediate covered calls if cost basis < this, $ (plan: 2.50).", 0.0, None)
     fair_basis: float = _f(3.00, "Above this the position is 'fair' (plan: 3.00; evaluate exit).", 0.0, None)
-    excellent_call_upside: float = _f(0.20, "Covered call strike above basis, excellent tier (plan: +20%).", 0.0, 10.0)
+    excellent_call_upside: float = _f(
+        0.20, "Covered call strike above basis, excellent tier (plan: +20%).", 0.0, 10.0
+    )
     excellent_call_dte: int = _f(30, "Covered call days, excellent tier (plan: 30).", 1, 365)
     good_call_upside: float = _f(0.15, "Covered call strike above basis, good tier (plan: +15%).", 0.0, 10.0)
     good_call_dte: int = _f(45, "Covered call days, good tier (plan: 45).", 1, 365)
@@ -179,34 +277,79 @@ class ExecutionConfig:
     morning_window: str = _f("09:45-10:30", "Morning order window, exchange time (plan).")
     afternoon_window: str = _f("14:00-15:30", "Afternoon order window, exchange time (plan).")
     exchange: str = _f("XNYS", "Exchange calendar (exchange_calendars code).")
-    half_spread_pct: float = field(default_factory=lambda: _measured_half_spread(0), metadata={
-        "doc": "Option half-spread as a fraction of mid: a sale fills at mid - max(pct x mid, half_spread_min), a "
-               "purchase at mid + that (simulation). Default measured on engine/data/example_chain.csv.",
-        "min": 0.0, "max": 1.0, "choices": None, "lo_open": False})
-    half_spread_min: float = field(default_factory=lambda: _measured_half_spread(1), metadata={
-        "doc": "Minimum option half-spread, $ per share (simulation). Default measured on engine/data/example_chain.csv "
-               "(its tightest quote).", "min": 0.0, "max": None, "choices": None, "lo_open": False})
-    stock_half_spread: float = _f(0.005, "Stock half-spread, $ per share, paid when shares are sold (stop loss, margin "
-                                         "call); 0.005 = half the $0.01 minimum quote increment (Reg NMS Rule 612).", 0.0, None)
-    commission_per_contract: float = _f(0.65, "Commission per option contract bought or sold, $ (plan is silent; 0.65 is a "
-                                              "common US retail rate).", 0.0, None)
-    assignment_fee: float = _f(0.0, "Fee per assignment or exercise (one per option line per day), $ (set your broker's).",
-                               0.0, None)
-    max_orders_per_day: int = _f(10, "Daily fill cap: orders of at most max_order_size contracts filled per option "
-                                     "series per day (simulation; day orders, the rest is not filled).", 1, 100000)
+    half_spread_pct: float = field(
+        default_factory=lambda: _measured_half_spread(0),
+        metadata={
+            "doc": "Option half-spread as a fraction of mid: a sale fills at mid - max(pct x mid, half_spread_min), a "
+            "purchase at mid + that (simulation). Default measured on engine/data/example_chain.csv.",
+            "min": 0.0,
+            "max": 1.0,
+            "choices": None,
+            "lo_open": False,
+        },
+    )
+    half_spread_min: float = field(
+        default_factory=lambda: _measured_half_spread(1),
+        metadata={
+            "doc": "Minimum option half-spread, $ per share (simulation). Default measured on engine/data/example_chain.csv "
+            "(its tightest quote).",
+            "min": 0.0,
+            "max": None,
+            "choices": None,
+            "lo_open": False,
+        },
+    )
+    stock_half_spread: float = _f(
+        0.005,
+        "Stock half-spread, $ per share, paid when shares are sold (stop loss, margin "
+        "call); 0.005 = half the $0.01 minimum quote increment (Reg NMS Rule 612).",
+        0.0,
+        None,
+    )
+    commission_per_contract: float = _f(
+        0.65,
+        "Commission per option contract bought or sold, $ (plan is silent; 0.65 is a common US retail rate).",
+        0.0,
+        None,
+    )
+    assignment_fee: float = _f(
+        0.0, "Fee per assignment or exercise (one per option line per day), $ (set your broker's).", 0.0, None
+    )
+    max_orders_per_day: int = _f(
+        10,
+        "Daily fill cap: orders of at most max_order_size contracts filled per option "
+        "series per day (simulation; day orders, the rest is not filled).",
+        1,
+        100000,
+    )
 
 
 @dataclass(frozen=True)
 class CapitalConfig:
-    model: str = _f("reg_t", "Capital per short put when sizing the plan, $ per contract on the net-liquidation basis "
-                    "(requirement net of the option's value): premium (the plan's literal formula), cash_secured, reg_t.",
-                    choices=("premium", "cash_secured", "reg_t"))
+    model: str = _f(
+        "reg_t",
+        "Capital per short put when sizing the plan, $ per contract on the net-liquidation basis "
+        "(requirement net of the option's value): premium (the plan's literal formula), cash_secured, reg_t.",
+        choices=("premium", "cash_secured", "reg_t"),
+    )
     contract_multiplier: int = _f(100, "Shares per contract.", 1, 10000)
     # Legacy aliases (kept loading; the source of truth is [margin]; PlanConfig keeps them equal to it).
-    reg_t_underlying_pct: float = _f(0.20, "Legacy alias of margin.naked_underlying_pct.", 0.0, 1.0, alias="margin.naked_underlying_pct")
-    reg_t_minimum_pct: float = _f(0.10, "Legacy alias of margin.naked_minimum_pct.", 0.0, 1.0, alias="margin.naked_minimum_pct")
-    house_addon_pct: float = _f(0.0, "Legacy alias of margin.concentration_addon_pct.", 0.0, 1.0, alias="margin.concentration_addon_pct")
-    stock_maintenance_pct: float = _f(0.25, "Legacy alias of margin.stock_maintenance_pct.", 0.0, 1.0, alias="margin.stock_maintenance_pct")
+    reg_t_underlying_pct: float = _f(
+        0.20, "Legacy alias of margin.naked_underlying_pct.", 0.0, 1.0, alias="margin.naked_underlying_pct"
+    )
+    reg_t_minimum_pct: float = _f(
+        0.10, "Legacy alias of margin.naked_minimum_pct.", 0.0, 1.0, alias="margin.naked_minimum_pct"
+    )
+    house_addon_pct: float = _f(
+        0.0,
+        "Legacy alias of margin.concentration_addon_pct.",
+        0.0,
+        1.0,
+        alias="margin.concentration_addon_pct",
+    )
+    stock_maintenance_pct: float = _f(
+        0.25, "Legacy alias of margin.stock_maintenance_pct.", 0.0, 1.0, alias="margin.stock_maintenance_pct"
+    )
 
 
 @dataclass(frozen=True)
@@ -218,22 +361,60 @@ class MarginConfig:
     concentration add-on) go here.  Used by :mod:`engine.plan.margin` and the account model.
     """
 
-    account: str = _f("margin", "Account type: margin (Reg T strategy-based margin, FINRA 4210 / CBOE) or cash "
-                      "(cash-secured puts, covered calls, no loan on anything).", choices=("margin", "cash"))
-    naked_underlying_pct: float = _f(0.20, "Uncovered short option: share of the underlying value, less the out-of-the-money "
-                                     "amount (FINRA 4210(f)(2)(G): 20%).", 0.0, 1.0)
-    naked_minimum_pct: float = _f(0.10, "Uncovered short option: minimum share of the strike (puts) or of the underlying "
-                                  "value (calls) (FINRA 4210(f)(2)(G): 10%).", 0.0, 1.0)
-    per_contract_floor: float = _f(0.0, "House floor on the margin part of an uncovered short option, $ per contract "
-                                   "(beside the 10% minimum; FINRA: none).", 0.0, None)
-    stock_initial_pct: float = _f(0.50, "Initial margin on long stock, share of value (Regulation T: 50%).", 0.0, 1.0)
-    stock_maintenance_pct: float = _f(0.25, "Maintenance margin on long stock, share of value (FINRA 4210(c): 25%).", 0.0, 1.0)
-    low_price_threshold: float = _f(0.0, "Shares priced under this get no loan value (100% margin), $ per share "
-                                    "(FINRA: none; many brokers use $2-$5).", 0.0, None)
-    concentration_addon_pct: float = _f(0.0, "House add-on for one concentrated name: extra share of the underlying value "
-                                        "on every uncovered short option (FINRA: none).", 0.0, 1.0)
-    long_option_loan_months: int = _f(9, "Long options expiring within this many months have no loan value (paid 100%); "
-                                      "longer ones lend 25% (FINRA 4210(f)(2)(D): 9 months).", 0, 120)
+    account: str = _f(
+        "margin",
+        "Account type: margin (Reg T strategy-based margin, FINRA 4210 / CBOE) or cash "
+        "(cash-secured puts, covered calls, no loan on anything).",
+        choices=("margin", "cash"),
+    )
+    naked_underlying_pct: float = _f(
+        0.20,
+        "Uncovered short option: share of the underlying value, less the out-of-the-money "
+        "amount (FINRA 4210(f)(2)(G): 20%).",
+        0.0,
+        1.0,
+    )
+    naked_minimum_pct: float = _f(
+        0.10,
+        "Uncovered short option: minimum share of the strike (puts) or of the underlying "
+        "value (calls) (FINRA 4210(f)(2)(G): 10%).",
+        0.0,
+        1.0,
+    )
+    per_contract_floor: float = _f(
+        0.0,
+        "House floor on the margin part of an uncovered short option, $ per contract "
+        "(beside the 10% minimum; FINRA: none).",
+        0.0,
+        None,
+    )
+    stock_initial_pct: float = _f(
+        0.50, "Initial margin on long stock, share of value (Regulation T: 50%).", 0.0, 1.0
+    )
+    stock_maintenance_pct: float = _f(
+        0.25, "Maintenance margin on long stock, share of value (FINRA 4210(c): 25%).", 0.0, 1.0
+    )
+    low_price_threshold: float = _f(
+        0.0,
+        "Shares priced under this get no loan value (100% margin), $ per share "
+        "(FINRA: none; many brokers use $2-$5).",
+        0.0,
+        None,
+    )
+    concentration_addon_pct: float = _f(
+        0.0,
+        "House add-on for one concentrated name: extra share of the underlying value "
+        "on every uncovered short option (FINRA: none).",
+        0.0,
+        1.0,
+    )
+    long_option_loan_months: int = _f(
+        9,
+        "Long options expiring within this many months have no loan value (paid 100%); "
+        "longer ones lend 25% (FINRA 4210(f)(2)(D): 9 months).",
+        0,
+        120,
+    )
 
 
 @dataclass(frozen=True)
@@ -252,15 +433,23 @@ class SimulationConfig:
     jump_mean: float = _f(0.0, "Mean log jump size.", -5.0, 5.0)
     jump_vol: float = _f(0.0, "Std dev of log jump size.", 0.0, 5.0)
     iv_long_run: float = _f(1.50, "Long-run implied vol the IV mean-reverts to, decimal.", 0.0, 10.0)
-    iv_reversion_speed: float = _f(2.0, "Mean-reversion speed of implied vol per year (0 = constant IV).", 0.0, 100.0)
+    iv_reversion_speed: float = _f(
+        2.0, "Mean-reversion speed of implied vol per year (0 = constant IV).", 0.0, 100.0
+    )
     iv_vol: float = _f(0.0, "Volatility of log implied vol per sqrt(year).", 0.0, 10.0)
     chunk_size: int = _f(10000, "Paths per chunk (memory bound).", 1, 10_000_000)
-    sizing: str = _f("plan", "Put sizing (simulation): plan (monthly budget / capital.model's capital per contract, net "
-                             "basis, as the plan's strike allocation), full_requirement (monthly budget / the account's "
-                             "full-basis requirement per contract, premium included: volarb's sizing before issue 9) or "
-                             "buying_power (all buying power each month, by strike weight); every rule is capped by the "
-                             "account's buying power.", choices=("plan", "full_requirement", "buying_power"))
-    costs: bool = _f(True, "Charge the execution.* costs (half-spreads, commissions, assignment fees) in the simulation.")
+    sizing: str = _f(
+        "plan",
+        "Put sizing (simulation): plan (monthly budget / capital.model's capital per contract, net "
+        "basis, as the plan's strike allocation), full_requirement (monthly budget / the account's "
+        "full-basis requirement per contract, premium included: volarb's sizing before issue 9) or "
+        "buying_power (all buying power each month, by strike weight); every rule is capped by the "
+        "account's buying power.",
+        choices=("plan", "full_requirement", "buying_power"),
+    )
+    costs: bool = _f(
+        True, "Charge the execution.* costs (half-spreads, commissions, assignment fees) in the simulation."
+    )
 
 
 @dataclass(frozen=True)
@@ -270,44 +459,86 @@ class EmailConfig:
     smtp_port: int = _f(587, "SMTP server port.", 1, 65535)
     use_tls: bool = _f(True, "Use STARTTLS.")
     username: str = _f("", "SMTP user name (empty: no login).")
-    password_env: str = _f("VOLARB_SMTP_PASSWORD", "Environment variable holding the SMTP password (never in the file).")
+    password_env: str = _f(
+        "VOLARB_SMTP_PASSWORD", "Environment variable holding the SMTP password (never in the file)."
+    )
     sender: str = _f("", "From address.")
     recipients: tuple[str, ...] = _f([], "To addresses.")
 
 
 #: risk alerts that may hold new short-put sales of a rebalance (engine.risk.checks.ALERT_NAMES)
-_HOLDABLE_ALERTS = ("HIGH_DELTA_EXPOSURE", "VAR_LIMIT_BREACH", "CONCENTRATION_RISK", "DAILY_PNL_ALERT",
-                    "ASSIGNMENT_RISK", "LOW_IV_ENVIRONMENT", "BUYING_POWER_EXCEEDED")
+_HOLDABLE_ALERTS = (
+    "HIGH_DELTA_EXPOSURE",
+    "VAR_LIMIT_BREACH",
+    "CONCENTRATION_RISK",
+    "DAILY_PNL_ALERT",
+    "ASSIGNMENT_RISK",
+    "LOW_IV_ENVIRONMENT",
+    "BUYING_POWER_EXCEEDED",
+)
 
 
 @dataclass(frozen=True)
 class RebalanceConfig:
     """Rebalancing the book toward the plan (:mod:`engine.plan.rebalance`)."""
 
-    tolerance_contracts: float = _f(1.0, "Tolerance band: a put strike or hedge rung whose held contracts are within "
-                                    "this many contracts of its exact (fractional) target gets no order (1 = one "
-                                    "contract of drift does not churn the book).", 0.0, 1000.0)
-    obligation: float = _f(0.0, "Total short-put obligation the targets share out by strikes.weights, $ (strike x "
-                           "multiplier x contracts; 0 = the book's current total, i.e. rebalance without growing).",
-                           0.0, None)
-    hedge_budget: float = _f(0.0, "Hedge budget of the call restructure, $ of premium (0 = the call share, or the "
-                             "dynamic ratio, of the premium received on the open short puts).", 0.0, None)
-    keep_strikes: tuple[float, ...] = _f([2.5], "Put strikes whose lots are never reduced by a rebalance (plan: "
-                                         "'Maintain Strong $2.50 Put Concentration (22 contracts)'); [] = none.",
-                                         0.0, None, lo_open=True)
-    hedge_strike_tolerance: float = _f(0.10, "A long call counts for a hedge rung when its strike is within this "
-                                       "share of the rung strike (0.10 = +-10%); also how near a listed strike "
-                                       "must be to a rung.", 0.0, 1.0)
-    hedge_expiry_window_days: int = _f(21, "... and its expiry within this many calendar days of the rung's "
-                                       "expiry (the listed monthly expiration at least the rung's dte out).", 0, 365)
-    include_monthly_addition: bool = _f(True, "Count the month's deposit (account.monthly_addition) in the buying "
-                                        "power of the rebalance (the plan adjusts in week 1 after the deposit).")
-    hold_on_alerts: tuple[str, ...] = _f(["HIGH_DELTA_EXPOSURE", "VAR_LIMIT_BREACH", "CONCENTRATION_RISK",
-                                          "BUYING_POWER_EXCEEDED"],
-                                         "Risk alerts that, while firing, hold the rebalance's opening orders by the "
-                                         "order-ticket rules (a short put raising the largest strike obligation, a "
-                                         "short sale under VaR, same-sign delta, buying power); closes always go; "
-                                         "[] = never.")
+    tolerance_contracts: float = _f(
+        1.0,
+        "Tolerance band: a put strike or hedge rung whose held contracts are within "
+        "this many contracts of its exact (fractional) target gets no order (1 = one "
+        "contract of drift does not churn the book).",
+        0.0,
+        1000.0,
+    )
+    obligation: float = _f(
+        0.0,
+        "Total short-put obligation the targets share out by strikes.weights, $ (strike x "
+        "multiplier x contracts; 0 = the book's current total, i.e. rebalance without growing).",
+        0.0,
+        None,
+    )
+    hedge_budget: float = _f(
+        0.0,
+        "Hedge budget of the call restructure, $ of premium (0 = the call share, or the "
+        "dynamic ratio, of the premium received on the open short puts).",
+        0.0,
+        None,
+    )
+    keep_strikes: tuple[float, ...] = _f(
+        [2.5],
+        "Put strikes whose lots are never reduced by a rebalance (plan: "
+        "'Maintain Strong $2.50 Put Concentration (22 contracts)'); [] = none.",
+        0.0,
+        None,
+        lo_open=True,
+    )
+    hedge_strike_tolerance: float = _f(
+        0.10,
+        "A long call counts for a hedge rung when its strike is within this "
+        "share of the rung strike (0.10 = +-10%); also how near a listed strike "
+        "must be to a rung.",
+        0.0,
+        1.0,
+    )
+    hedge_expiry_window_days: int = _f(
+        21,
+        "... and its expiry within this many calendar days of the rung's "
+        "expiry (the listed monthly expiration at least the rung's dte out).",
+        0,
+        365,
+    )
+    include_monthly_addition: bool = _f(
+        True,
+        "Count the month's deposit (account.monthly_addition) in the buying "
+        "power of the rebalance (the plan adjusts in week 1 after the deposit).",
+    )
+    hold_on_alerts: tuple[str, ...] = _f(
+        ["HIGH_DELTA_EXPOSURE", "VAR_LIMIT_BREACH", "CONCENTRATION_RISK", "BUYING_POWER_EXCEEDED"],
+        "Risk alerts that, while firing, hold the rebalance's opening orders by the "
+        "order-ticket rules (a short put raising the largest strike obligation, a "
+        "short sale under VaR, same-sign delta, buying power); closes always go; "
+        "[] = never.",
+    )
 
 
 @dataclass(frozen=True)
@@ -374,10 +605,20 @@ class PlanConfig:
 
 SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(PlanConfig)}  # type: ignore[misc]
 _SECTION_CLASSES = {
-    "market": MarketConfig, "account": AccountConfig, "allocation": AllocationConfig,
-    "strikes": StrikesConfig, "hedge": HedgeConfig, "kelly": KellyConfig, "risk": RiskConfig,
-    "assignment": AssignmentConfig, "execution": ExecutionConfig, "capital": CapitalConfig,
-    "margin": MarginConfig, "projection": ProjectionConfig, "simulation": SimulationConfig, "email": EmailConfig,
+    "market": MarketConfig,
+    "account": AccountConfig,
+    "allocation": AllocationConfig,
+    "strikes": StrikesConfig,
+    "hedge": HedgeConfig,
+    "kelly": KellyConfig,
+    "risk": RiskConfig,
+    "assignment": AssignmentConfig,
+    "execution": ExecutionConfig,
+    "capital": CapitalConfig,
+    "margin": MarginConfig,
+    "projection": ProjectionConfig,
+    "simulation": SimulationConfig,
+    "email": EmailConfig,
     "rebalance": RebalanceConfig,
 }
 _ALIAS_FIELDS = tuple(f for f in dataclasses.fields(CapitalConfig) if f.metadata.get("alias"))
@@ -439,7 +680,9 @@ def _check_value(value: Any, ftype: Any, meta: dict, where: str) -> Any:
         if value != value or value in (float("inf"), float("-inf")):
             raise ConfigError(f"{where}: expected a finite number, got {value!r}")
     lo, hi = meta.get("min"), meta.get("max")
-    if (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) or (hi is not None and value > hi):
+    if (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) or (
+        hi is not None and value > hi
+    ):
         raise ConfigError(f"{where}: must be {_range_text(meta)}, got {value!r}")
     return value
 
@@ -471,7 +714,9 @@ def _build_list(cls: type, value: Any, where: str) -> tuple:
 def _cross_checks(cfg: PlanConfig, src: str) -> None:
     s = cfg.strikes
     if len(s.strikes) != len(s.weights):
-        raise ConfigError(f"{src}: strikes.strikes has {len(s.strikes)} entries but strikes.weights has {len(s.weights)}; give one weight per strike")
+        raise ConfigError(
+            f"{src}: strikes.strikes has {len(s.strikes)} entries but strikes.weights has {len(s.weights)}; give one weight per strike"
+        )
     if abs(sum(s.weights) - 1.0) > 1e-9:
         raise ConfigError(f"{src}: strikes.weights must sum to 1, they sum to {sum(s.weights):.6g}")
     if len(set(s.strikes)) != len(s.strikes):
@@ -484,10 +729,14 @@ def _cross_checks(cfg: PlanConfig, src: str) -> None:
         raise ConfigError(f"{src}: hedge.ladder shares must sum to 1, they sum to {total:.6g}")
     a = cfg.assignment
     if not a.excellent_basis <= a.good_basis <= a.fair_basis:
-        raise ConfigError(f"{src}: assignment thresholds must satisfy excellent_basis <= good_basis <= fair_basis")
+        raise ConfigError(
+            f"{src}: assignment thresholds must satisfy excellent_basis <= good_basis <= fair_basis"
+        )
     bad = [a for a in cfg.rebalance.hold_on_alerts if a not in _HOLDABLE_ALERTS]
     if bad:
-        raise ConfigError(f"{src}: rebalance.hold_on_alerts: unknown alert {bad[0]!r} (allowed: {', '.join(_HOLDABLE_ALERTS)})")
+        raise ConfigError(
+            f"{src}: rebalance.hold_on_alerts: unknown alert {bad[0]!r} (allowed: {', '.join(_HOLDABLE_ALERTS)})"
+        )
     for key, text in (("market.valuation_date", cfg.market.valuation_date),):
         try:
             _dt.date.fromisoformat(text)
@@ -496,7 +745,9 @@ def _cross_checks(cfg: PlanConfig, src: str) -> None:
     try:
         _dt.date.fromisoformat(cfg.projection.start_month + "-01")
     except ValueError:
-        raise ConfigError(f"{src}: projection.start_month: expected YYYY-MM, got {cfg.projection.start_month!r}") from None
+        raise ConfigError(
+            f"{src}: projection.start_month: expected YYYY-MM, got {cfg.projection.start_month!r}"
+        ) from None
     for key in ("morning_window", "afternoon_window"):
         text = getattr(cfg.execution, key)
         try:
@@ -505,7 +756,9 @@ def _cross_checks(cfg: PlanConfig, src: str) -> None:
             if t0 >= t1:
                 raise ValueError
         except ValueError:
-            raise ConfigError(f"{src}: execution.{key}: expected HH:MM-HH:MM with start before end, got {text!r}") from None
+            raise ConfigError(
+                f"{src}: execution.{key}: expected HH:MM-HH:MM with start before end, got {text!r}"
+            ) from None
 
 
 def _map_legacy_aliases(data: dict, source: str) -> dict:
@@ -524,8 +777,10 @@ def _map_legacy_aliases(data: dict, source: str) -> dict:
         target = f.metadata["alias"].split(".", 1)[1]
         if isinstance(margin, dict):
             if target in margin and margin[target] != value:
-                raise ConfigError(f"{source}: capital.{f.name} ({value!r}) is a legacy alias of margin.{target} "
-                                  f"({margin[target]!r}); give one of them")
+                raise ConfigError(
+                    f"{source}: capital.{f.name} ({value!r}) is a legacy alias of margin.{target} "
+                    f"({margin[target]!r}); give one of them"
+                )
             margin[target] = value
     data["capital"], data["margin"] = cap, margin
     return data
@@ -553,14 +808,18 @@ def config_from_dict(data: dict, source: str = "<config>") -> PlanConfig:
         raise ConfigError(f"{source}: expected a table of sections")
     unknown = sorted(set(data) - set(_SECTION_CLASSES) - {"reinvestment"})
     if unknown:
-        raise ConfigError(f"{source}: unknown section {unknown[0]!r} (allowed: {', '.join(list(_SECTION_CLASSES) + ['reinvestment'])})")
+        raise ConfigError(
+            f"{source}: unknown section {unknown[0]!r} (allowed: {', '.join(list(_SECTION_CLASSES) + ['reinvestment'])})"
+        )
     data = _map_legacy_aliases(data, source)
     kwargs: dict[str, Any] = {}
     for name, cls in _SECTION_CLASSES.items():
         if name in data:
             kwargs[name] = _build(cls, data[name], f"{source}: {name}")
     if "reinvestment" in data:
-        kwargs["reinvestment"] = _build_list(ReinvestmentGroup, data["reinvestment"], f"{source}: reinvestment")
+        kwargs["reinvestment"] = _build_list(
+            ReinvestmentGroup, data["reinvestment"], f"{source}: reinvestment"
+        )
     cfg = PlanConfig(**kwargs)
     _cross_checks(cfg, source)
     return cfg
@@ -643,8 +902,10 @@ def _pair_table(cls: type, value: Any, base: list) -> Any:
         if dataclasses.is_dataclass(item):
             item = config_to_dict_section(item)
         if isinstance(item, dict):
-            item = {k: (_pair_value(v, fields[k].type, None) if k in fields and not _is_blank(v) else v)
-                    for k, v in item.items()}
+            item = {
+                k: (_pair_value(v, fields[k].type, None) if k in fields and not _is_blank(v) else v)
+                for k, v in item.items()
+            }
         out.append(item)
     return out
 
@@ -722,8 +983,10 @@ def config_from_pairs(pairs: Any, source: str = "<cells>", base: PlanConfig | No
         sec, _, name = key.partition(".")
         cls = _SECTION_CLASSES.get(sec)
         if cls is None:
-            raise ConfigError(f"{source}: unknown config key {key!r} (sections: "
-                              f"{', '.join(list(_SECTION_CLASSES) + ['reinvestment'])})")
+            raise ConfigError(
+                f"{source}: unknown config key {key!r} (sections: "
+                f"{', '.join(list(_SECTION_CLASSES) + ['reinvestment'])})"
+            )
         fields = {f.name: f for f in dataclasses.fields(cls)}
         if name not in fields:
             raise ConfigError(f"{source}: unknown config key {key!r} ({sec} has: {', '.join(fields)})")
@@ -787,8 +1050,14 @@ def config_reference() -> list[dict[str, str]]:
                 continue
             if sec == "hedge" and f.name == "ladder":
                 for g in dataclasses.fields(HedgeRung):
-                    rows.append({"key": f"hedge.ladder[].{g.name}", "default": ", ".join(str(r[g.name]) for r in defaults["hedge"]["ladder"]),
-                                 "allowed": _range_text(dict(g.metadata)), "meaning": g.metadata["doc"]})
+                    rows.append(
+                        {
+                            "key": f"hedge.ladder[].{g.name}",
+                            "default": ", ".join(str(r[g.name]) for r in defaults["hedge"]["ladder"]),
+                            "allowed": _range_text(dict(g.metadata)),
+                            "meaning": g.metadata["doc"],
+                        }
+                    )
                 continue
             if sec == "reinvestment":
                 default = ", ".join(str(r[f.name]) for r in defaults["reinvestment"])
@@ -796,8 +1065,14 @@ def config_reference() -> list[dict[str, str]]:
             else:
                 default = defaults[sec][f.name]
                 key = f"{sec}.{f.name}"
-            rows.append({"key": key, "default": str(default), "allowed": _range_text(dict(f.metadata)),
-                         "meaning": f.metadata.get("doc", "")})
+            rows.append(
+                {
+                    "key": key,
+                    "default": str(default),
+                    "allowed": _range_text(dict(f.metadata)),
+                    "meaning": f.metadata.get("doc", ""),
+                }
+            )
     return rows
 
 

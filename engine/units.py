@@ -20,7 +20,11 @@ def theta_per_day(theta_per_year):
     >>> theta_per_day(-36.5)
     -0.1
     """
-    return np.asarray(theta_per_year, dtype=float) / DAYS_PER_YEAR if np.ndim(theta_per_year) else float(theta_per_year) / DAYS_PER_YEAR
+    return (
+        np.asarray(theta_per_year, dtype=float) / DAYS_PER_YEAR
+        if np.ndim(theta_per_year)
+        else float(theta_per_year) / DAYS_PER_YEAR
+    )
 
 
 def vega_per_point(vega_per_unit):
@@ -29,12 +33,20 @@ def vega_per_point(vega_per_unit):
     >>> vega_per_point(2.5)
     0.025
     """
-    return np.asarray(vega_per_unit, dtype=float) / 100.0 if np.ndim(vega_per_unit) else float(vega_per_unit) / 100.0
+    return (
+        np.asarray(vega_per_unit, dtype=float) / 100.0
+        if np.ndim(vega_per_unit)
+        else float(vega_per_unit) / 100.0
+    )
 
 
 def rho_per_point(rho_per_unit):
     """Rho per 1% of rate from rho per 1.00 of rate (``rho / 100``)."""
-    return np.asarray(rho_per_unit, dtype=float) / 100.0 if np.ndim(rho_per_unit) else float(rho_per_unit) / 100.0
+    return (
+        np.asarray(rho_per_unit, dtype=float) / 100.0
+        if np.ndim(rho_per_unit)
+        else float(rho_per_unit) / 100.0
+    )
 
 
 def days_to_years(days):

@@ -18,6 +18,7 @@ from hypothesis import settings
 settings.register_profile("volarb", max_examples=150, derandomize=True, deadline=None)
 settings.load_profile("volarb")
 
+
 def run_cli(capsys, *argv):
     """Run ``volarb ARGV...`` in-process: ``(exit code, stdout, stderr)`` (arguments made text)."""
     from workbook.cli import main
@@ -42,7 +43,9 @@ def cached_values(monkeypatch):
     monkeypatch.delenv("VOLARB_NO_CACHED_VALUES", raising=False)
 
 
-SOFFICE_MISSING = "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"
+SOFFICE_MISSING = (
+    "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"
+)
 
 
 @pytest.fixture(scope="session")

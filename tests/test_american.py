@@ -33,7 +33,9 @@ def ql_american(spot, strike, days, rate, vol, w, q, scheme: str = "high") -> np
         ql.QuoteHandle(s_q),
         ql.YieldTermStructureHandle(ql.FlatForward(TODAY, ql.QuoteHandle(q_q), dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(TODAY, ql.QuoteHandle(r_q), dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(TODAY, ql.NullCalendar(), ql.QuoteHandle(v_q), dc)),
+        ql.BlackVolTermStructureHandle(
+            ql.BlackConstantVol(TODAY, ql.NullCalendar(), ql.QuoteHandle(v_q), dc)
+        ),
     )
     engine = {
         "high": lambda: ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()),
@@ -47,8 +49,10 @@ def ql_american(spot, strike, days, rate, vol, w, q, scheme: str = "high") -> np
         r_q.setValue(r)
         q_q.setValue(qq)
         v_q.setValue(v)
-        opt = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Call if ww > 0 else ql.Option.Put, k),
-                               ql.AmericanExercise(TODAY, TODAY + int(d)))
+        opt = ql.VanillaOption(
+            ql.PlainVanillaPayoff(ql.Option.Call if ww > 0 else ql.Option.Put, k),
+            ql.AmericanExercise(TODAY, TODAY + int(d)),
+        )
         opt.setPricingEngine(engine)
         out[i] = opt.NPV()
     return out.reshape(args[0].shape)
@@ -80,15 +84,23 @@ def check_against_quantlib(g: np.ndarray) -> None:
     expected = ql_american(SPOT, strike, days, rate, vol, w, q)
     computed = american_price(SPOT, strike, days / 365.0, rate, vol, w, q)
     cols = {"K": strike, "days": days, "vol": vol, "r": rate, "q": q, "w": w}
-    assert_allclose(computed, expected, rtol=0, atol=ATOL_QL, err_msg=report(cols, expected, computed, ATOL_QL))
+    assert_allclose(
+        computed, expected, rtol=0, atol=ATOL_QL, err_msg=report(cols, expected, computed, ATOL_QL)
+    )
 
 
 def test_matches_quantlib_high_precision_on_grid_sample():
     """A deterministic 300-point sample of the grid plus the high-vol short-dated corner."""
     g = full_grid()
     sample = g[np.random.default_rng(20240611).choice(len(g), 300, replace=False)]
-    corner = np.array(list(itertools.product([2.0, 3.0, 4.0, 5.0], [7, 30, 150], [1.0, 2.5, 4.25],
-                                             [0.05], [0.0], [-1.0, 1.0])), dtype=float)
+    corner = np.array(
+        list(
+            itertools.product(
+                [2.0, 3.0, 4.0, 5.0], [7, 30, 150], [1.0, 2.5, 4.25], [0.05], [0.0], [-1.0, 1.0]
+            )
+        ),
+        dtype=float,
+    )
     check_against_quantlib(np.vstack([sample, corner]))
 
 
@@ -103,9 +115,16 @@ def test_matches_quantlib_high_precision_large_grid_sample():
 def test_matches_quantlib_high_precision_random_off_grid():
     rng = np.random.default_rng(7)
     n = 1000
-    g = np.column_stack([rng.uniform(0.5, 10, n), rng.integers(1, 731, n),
-                         np.exp(rng.uniform(np.log(0.05), np.log(5.0), n)), rng.uniform(0, 0.08, n),
-                         rng.uniform(0, 0.05, n), rng.choice([-1.0, 1.0], n)])
+    g = np.column_stack(
+        [
+            rng.uniform(0.5, 10, n),
+            rng.integers(1, 731, n),
+            np.exp(rng.uniform(np.log(0.05), np.log(5.0), n)),
+            rng.uniform(0, 0.08, n),
+            rng.uniform(0, 0.05, n),
+            rng.choice([-1.0, 1.0], n),
+        ]
+    )
     check_against_quantlib(g)
 
 
@@ -121,9 +140,15 @@ def test_beats_baw_where_baw_is_known_to_be_off():
 
 def random_book(n: int = 4000, seed: int = 3) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return {"spot": np.full(n, SPOT), "strike": rng.uniform(0.5, 10, n), "t": rng.integers(1, 731, n) / 365.0,
-            "rate": rng.uniform(0, 0.08, n), "vol": rng.uniform(0.05, 5.0, n), "kind": rng.choice([-1.0, 1.0], n),
-            "q": rng.uniform(0, 0.05, n)}
+    return {
+        "spot": np.full(n, SPOT),
+        "strike": rng.uniform(0.5, 10, n),
+        "t": rng.integers(1, 731, n) / 365.0,
+        "rate": rng.uniform(0, 0.08, n),
+        "vol": rng.uniform(0.05, 5.0, n),
+        "kind": rng.choice([-1.0, 1.0], n),
+        "q": rng.uniform(0, 0.05, n),
+    }
 
 
 def test_at_least_european_and_intrinsic():
@@ -138,22 +163,36 @@ def test_at_least_european_and_intrinsic():
 def test_no_premium_cases_equal_european():
     """A put with r <= 0 <= q and a call with q <= 0 have no early-exercise premium."""
     strikes = np.linspace(0.5, 10, 40)
-    for kind, rate, q in (("put", 0.0, 0.03), ("put", -0.01, 0.0), ("call", 0.05, 0.0), ("call", 0.05, -0.01)):
+    for kind, rate, q in (
+        ("put", 0.0, 0.03),
+        ("put", -0.01, 0.0),
+        ("call", 0.05, 0.0),
+        ("call", 0.05, -0.01),
+    ):
         amer = american_price(SPOT, strikes, 0.5, rate, 2.0, kind, q)
-        euro = np.maximum(bs_price(SPOT, strikes, 0.5, rate, 2.0, kind, q),
-                          np.maximum((1 if kind == "call" else -1) * (SPOT - strikes), 0.0))
+        euro = np.maximum(
+            bs_price(SPOT, strikes, 0.5, rate, 2.0, kind, q),
+            np.maximum((1 if kind == "call" else -1) * (SPOT - strikes), 0.0),
+        )
         assert_allclose(amer, euro, rtol=0, atol=1e-14, err_msg=f"{kind} r={rate} q={q}")
 
 
 @settings(max_examples=150, deadline=None)
-@given(spot=st.floats(0.2, 20), strike=st.floats(0.2, 20), t=st.floats(1 / 365, 2.0),
-       rate=st.floats(0.0, 0.1), vol=st.floats(0.02, 5.0), q=st.floats(0.0, 0.1))
+@given(
+    spot=st.floats(0.2, 20),
+    strike=st.floats(0.2, 20),
+    t=st.floats(1 / 365, 2.0),
+    rate=st.floats(0.0, 0.1),
+    vol=st.floats(0.02, 5.0),
+    q=st.floats(0.0, 0.1),
+)
 def test_put_call_symmetry(spot, strike, t, rate, vol, q):
     """McDonald-Schroder: C(S, K, r, q, sigma) = P(K, S, q, r, sigma)."""
     call = american_price(spot, strike, t, rate, vol, "call", q)
     put = american_price(strike, spot, t, q, vol, "put", rate)
-    assert_allclose(call, put, rtol=1e-10, atol=1e-12,
-                    err_msg=f"S={spot} K={strike} t={t} r={rate} vol={vol} q={q}")
+    assert_allclose(
+        call, put, rtol=1e-10, atol=1e-12, err_msg=f"S={spot} K={strike} t={t} r={rate} vol={vol} q={q}"
+    )
 
 
 @pytest.mark.parametrize("kind", ["put", "call"])
@@ -164,7 +203,9 @@ def test_monotone_in_strike_and_vol(kind, days, rate, q):
     tol = 1e-7
     by_strike = american_price(SPOT, strikes, days / 365, rate, 1.5, kind, q)
     step = np.diff(by_strike) * (1 if kind == "put" else -1)
-    assert step.min() >= -tol, f"{kind} not monotone in strike: min step {step.min():.3e} at K={strikes[np.argmin(step)]}"
+    assert step.min() >= -tol, (
+        f"{kind} not monotone in strike: min step {step.min():.3e} at K={strikes[np.argmin(step)]}"
+    )
     by_vol = american_price(SPOT, 4.0, days / 365, rate, vols, kind, q)
     assert np.diff(by_vol).min() >= -tol, f"{kind} not increasing in vol: {np.diff(by_vol).min():.3e}"
 
@@ -182,8 +223,11 @@ def test_expiry_and_zero_vol_edges():
     # interior optimum of the deterministic path (r < q put): exercise at t* = ln(rK/(qS))/(r-q)
     s, kk, r, q, t = 1.0, 1.2, 0.04, 0.05, 5.0
     t_star = np.log(r * kk / (q * s)) / (r - q)
-    assert_allclose(american_price(s, kk, t, r, 0.0, "put", q),
-                    kk * np.exp(-r * t_star) - s * np.exp(-q * t_star), rtol=1e-14)
+    assert_allclose(
+        american_price(s, kk, t, r, 0.0, "put", q),
+        kk * np.exp(-r * t_star) - s * np.exp(-q * t_star),
+        rtol=1e-14,
+    )
 
 
 def test_deep_in_the_money_is_intrinsic():
@@ -217,8 +261,17 @@ def test_broadcasting_against_strike_grid():
     assert_allclose(out[1, 2], american_price(SPOT, 4.0, 30 / 365, 0.05, 4.25, "put"), rtol=1e-13)
 
 
-@pytest.mark.parametrize("name,value", [("spot", -1.0), ("strike", 0.0), ("t", -0.1), ("vol", -0.2),
-                                        ("kind", "straddle"), ("rate", float("nan"))])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("spot", -1.0),
+        ("strike", 0.0),
+        ("t", -0.1),
+        ("vol", -0.2),
+        ("kind", "straddle"),
+        ("rate", float("nan")),
+    ],
+)
 def test_scalar_bad_input_raises(name, value):
     args = {"spot": SPOT, "strike": 4.0, "t": 0.1, "rate": 0.05, "vol": 1.0, "kind": "put", "q": 0.0}
     args[name] = value
@@ -236,13 +289,20 @@ def ql_fd_american(spot, strike, days, rate, vol, w, q, grid: int = 2000, binomi
     ql.Settings.instance().evaluationDate = TODAY
     dc = ql.Actual365Fixed()
     process = ql.BlackScholesMertonProcess(
-        ql.QuoteHandle(ql.SimpleQuote(spot)), ql.YieldTermStructureHandle(ql.FlatForward(TODAY, q, dc)),
+        ql.QuoteHandle(ql.SimpleQuote(spot)),
+        ql.YieldTermStructureHandle(ql.FlatForward(TODAY, q, dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(TODAY, rate, dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(TODAY, ql.NullCalendar(), vol, dc)))
-    opt = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Call if w > 0 else ql.Option.Put, strike),
-                           ql.AmericanExercise(TODAY, TODAY + int(days)))
-    engine = (ql.BinomialVanillaEngine(process, "crr", grid) if binomial
-              else ql.FdBlackScholesVanillaEngine(process, grid, grid, 4))
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(TODAY, ql.NullCalendar(), vol, dc)),
+    )
+    opt = ql.VanillaOption(
+        ql.PlainVanillaPayoff(ql.Option.Call if w > 0 else ql.Option.Put, strike),
+        ql.AmericanExercise(TODAY, TODAY + int(days)),
+    )
+    engine = (
+        ql.BinomialVanillaEngine(process, "crr", grid)
+        if binomial
+        else ql.FdBlackScholesVanillaEngine(process, grid, grid, 4)
+    )
     opt.setPricingEngine(engine)
     return opt.NPV()
 
@@ -254,14 +314,18 @@ def test_double_boundary_issue_case_matches_quantlib_fd_and_binomial():
     is the tree reference."""
     ours = american_price(100.0, 100.0, 365 / 365, -0.01, 0.3, "put", q=-0.03)
     fd = ql_fd_american(100.0, 100.0, 365, -0.01, 0.3, -1.0, -0.03, grid=2000)
-    tree = 0.5 * sum(ql_fd_american(100.0, 100.0, 365, -0.01, 0.3, -1.0, -0.03, grid=n, binomial=True)
-                     for n in (4000, 4001))
+    tree = 0.5 * sum(
+        ql_fd_american(100.0, 100.0, 365, -0.01, 0.3, -1.0, -0.03, grid=n, binomial=True)
+        for n in (4000, 4001)
+    )
     assert 0.0 < ours - fd < 2e-4 and abs(ours - tree) < 3e-4, (ours, fd, tree)
     # by McDonald-Schroder symmetry the call with r < q < 0 is the same number
     assert_allclose(american_price(100.0, 100.0, 1.0, -0.03, 0.3, "call", q=-0.01), ours, rtol=1e-12)
 
 
-@pytest.mark.parametrize("kind,rate,q", [("put", -0.01, -0.03), ("put", -0.002, -0.05), ("call", -0.04, -0.01)])
+@pytest.mark.parametrize(
+    "kind,rate,q", [("put", -0.01, -0.03), ("put", -0.002, -0.05), ("call", -0.04, -0.01)]
+)
 def test_double_boundary_bounds(kind, rate, q):
     """put <= K (call <= S), >= European, >= intrinsic, monotone in strike, over strikes and expiries."""
     strikes = np.linspace(60.0, 160.0, 6)
@@ -289,9 +353,11 @@ def test_double_boundary_exercise_region_is_an_interval():
 
 def scheme_switch_points():
     """(t, vol, rate, q) on the three node-count / FP-A-B switches of engine.pricing.american."""
-    return [(1.0, np.sqrt(0.5), 0.05, 0.0),          # sigma^2 T = 0.5
-            (1.0, np.sqrt(2 * 0.08 / 20.0), 0.08, 0.0),  # kappa = 20
-            (0.5, np.sqrt(2 * 0.05 / 2.0), 0.05, 0.01)]   # kappa = 2 (FP-A / FP-B)
+    return [
+        (1.0, np.sqrt(0.5), 0.05, 0.0),  # sigma^2 T = 0.5
+        (1.0, np.sqrt(2 * 0.08 / 20.0), 0.08, 0.0),  # kappa = 20
+        (0.5, np.sqrt(2 * 0.05 / 2.0), 0.05, 0.01),
+    ]  # kappa = 2 (FP-A / FP-B)
 
 
 @pytest.mark.parametrize("t,vol,rate,q", scheme_switch_points())
@@ -309,8 +375,9 @@ def test_no_visible_jump_at_a_scheme_switch(t, vol, rate, q):
             continue
         a = american_kernel(*args, scheme=base)
         b = american_kernel(*args, scheme=other)
-        assert_allclose(a, b, rtol=0, atol=2e-7 * 100.0,
-                        err_msg=f"schemes {SCHEMES[base[0]]} vs {SCHEMES[other[0]]}")
+        assert_allclose(
+            a, b, rtol=0, atol=2e-7 * 100.0, err_msg=f"schemes {SCHEMES[base[0]]} vs {SCHEMES[other[0]]}"
+        )
     # and the price is smooth in vol across the switch: second differences stay small
     vols = vol * np.linspace(0.99, 1.01, 41)
     p = american_price(100.0, 100.0, t, rate, vols, "put", q)
@@ -327,7 +394,9 @@ def test_pandas_in_pandas_out():
     assert_allclose(out.to_numpy(), american_price(SPOT, k.to_numpy(), 0.2, 0.05, 2.0, "put"), rtol=0, atol=0)
     frame = pd.DataFrame({"a": [2.0, 3.0], "b": [4.0, 5.0]}, index=["x", "y"])
     got = american_price(SPOT, frame, 0.2, 0.05, 2.0, "put")
-    assert isinstance(got, pd.DataFrame) and got.columns.equals(frame.columns) and got.index.equals(frame.index)
+    assert (
+        isinstance(got, pd.DataFrame) and got.columns.equals(frame.columns) and got.index.equals(frame.index)
+    )
 
 
 def test_unconverged_fixed_point_is_repriced_with_the_fine_scheme(monkeypatch):

@@ -49,8 +49,10 @@ def report(g: dict, sel: np.ndarray, expected, computed, tol) -> str:
     lines = ["worst rows (error / tolerance):"]
     for j in np.argsort(-np.nan_to_num(err, nan=np.inf))[:8]:
         inputs = ", ".join(f"{c}={g[c][sel][j]:.6g}" for c in COLS)
-        lines.append(f"  {inputs}: expected={expected[j]:.10f} computed={computed[j]:.10f} "
-                     f"tol={np.broadcast_to(tol, err.shape)[j]:.2e} ratio={err[j]:.2f}")
+        lines.append(
+            f"  {inputs}: expected={expected[j]:.10f} computed={computed[j]:.10f} "
+            f"tol={np.broadcast_to(tol, err.shape)[j]:.2e} ratio={err[j]:.2f}"
+        )
     return "\n".join(lines)
 
 
@@ -106,7 +108,10 @@ def test_double_boundary_all_within_1e6_strike():
 
 def _wide_greeks(rows):
     g = grid("wide")
-    fd = {k: np.concatenate([grid("widefd0")[k], grid("widefd1")[k]]) for k in ("fd_price", "delta", "gamma", "theta")}
+    fd = {
+        k: np.concatenate([grid("widefd0")[k], grid("widefd1")[k]])
+        for k in ("fd_price", "delta", "gamma", "theta")
+    }
     spot, strike, days, rate, vol, q, w = (g[c][rows] for c in COLS)
     ours = greeks(spot, strike, days / 365.0, rate, vol, w, q, style="american")
     return {k: v[rows] for k, v in g.items()}, {k: v[rows] for k, v in fd.items()}, ours
@@ -119,8 +124,13 @@ def _wide_greeks(rows):
 # 1e-3 and more (its delta reaches -1.0002 for a put), so the comparison is not the 1e-4 target
 # everywhere: measured (2,000 rows) max 4.5e-3 / 99th percentile 3.3e-4 for delta, 1.5e-3 /
 # 6.8e-4 for gamma, theta 99th percentile 7.4e-5; vega max 8.6e-5; rho max 4.6e-4.
-GREEK_LIMITS = {"delta": (5e-3, 0.95), "gamma": (2e-3, 0.9), "theta": (1e-2, 0.98), "vega": (1e-4, 1.0),
-                "rho": (5e-4, 0.95)}
+GREEK_LIMITS = {
+    "delta": (5e-3, 0.95),
+    "gamma": (2e-3, 0.9),
+    "theta": (1e-2, 0.98),
+    "vega": (1e-4, 1.0),
+    "rho": (5e-4, 0.95),
+}
 
 
 def check_greek(name: str, rows) -> None:
@@ -128,9 +138,13 @@ def check_greek(name: str, rows) -> None:
     want = fd[name] if name in fd else g[name]
     got = ours[name]
     strike, spot, vol, days = g["strike"], g["spot"], g["vol"], g["days"]
-    effect = {"delta": 0.01 * spot * np.abs(want), "gamma": 0.5 * (0.01 * spot) ** 2 * np.abs(want),
-              "theta": 0.01 * days / 365 * np.abs(want), "vega": 0.01 * vol * np.abs(want),
-              "rho": 0.0001 * np.abs(want)}[name]
+    effect = {
+        "delta": 0.01 * spot * np.abs(want),
+        "gamma": 0.5 * (0.01 * spot) ** 2 * np.abs(want),
+        "theta": 0.01 * days / 365 * np.abs(want),
+        "vega": 0.01 * vol * np.abs(want),
+        "rho": 0.0001 * np.abs(want),
+    }[name]
     material = (effect > 1e-4 * strike) & np.isfinite(want)
     if name in fd:
         material &= np.abs(fd["fd_price"] - g["price"]) <= 1e-6 * strike

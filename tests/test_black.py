@@ -54,7 +54,9 @@ def _quantlib_grid():
         ql.QuoteHandle(s_q),
         ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(q_q), dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(r_q), dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(v_q), dc)),
+        ql.BlackVolTermStructureHandle(
+            ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(v_q), dc)
+        ),
     )
     engine = ql.AnalyticEuropeanEngine(process)
     rows = []
@@ -66,8 +68,22 @@ def _quantlib_grid():
             v_q.setValue(v)
             r_q.setValue(r)
             q_q.setValue(q)
-            rows.append((k, d / 365.0, v, r, q, w, option.NPV(), option.delta(), option.gamma(),
-                         option.vega(), option.theta(), option.rho()))
+            rows.append(
+                (
+                    k,
+                    d / 365.0,
+                    v,
+                    r,
+                    q,
+                    w,
+                    option.NPV(),
+                    option.delta(),
+                    option.gamma(),
+                    option.vega(),
+                    option.theta(),
+                    option.rho(),
+                )
+            )
     return np.array(rows).T
 
 
@@ -91,7 +107,9 @@ def test_greek_matches_quantlib(ql_grid, name):
 
 
 def test_prob_itm_matches_quantlib_black_calculator():
-    rows = list(itertools.product(STRIKES, [1, 30, 365, 730], [0.05, 1.0, 5.0], [0.0, 0.08], [0.0, 0.05], KINDS))
+    rows = list(
+        itertools.product(STRIKES, [1, 30, 365, 730], [0.05, 1.0, 5.0], [0.0, 0.08], [0.0, 0.05], KINDS)
+    )
     k, d, v, r, q, w = np.array(rows).T
     t = d / 365.0
     expected = []
@@ -116,12 +134,12 @@ def test_prob_itm_hand_arithmetic():
 # Haug (2007), The Complete Guide to Option Pricing Formulas, 2nd ed., ch. 1, sec. 1.1
 # (pp. 2-8); printed to 4 decimals.  Columns: kind, S, K, t, r, q (= r - b), vol, value.
 HAUG_PRICES = [
-    ("call", 60.0, 65.0, 0.25, 0.08, 0.00, 0.30, 2.1334),   # 1.1.1 Black-Scholes
-    ("put", 100.0, 95.0, 0.50, 0.10, 0.05, 0.20, 2.4648),   # 1.1.3 Merton, stock index
-    ("call", 19.0, 19.0, 0.75, 0.10, 0.10, 0.28, 1.7011),   # 1.1.4 Black-76 (b = 0)
-    ("put", 19.0, 19.0, 0.75, 0.10, 0.10, 0.28, 1.7011),    # 1.1.4 Black-76 (b = 0)
-    ("call", 1.56, 1.60, 0.50, 0.06, 0.08, 0.12, 0.0291),   # 1.1.5 Garman-Kohlhagen
-    ("put", 75.0, 70.0, 0.50, 0.10, 0.05, 0.35, 4.0870),    # 1.1.6 generalized BSM, b = 0.05
+    ("call", 60.0, 65.0, 0.25, 0.08, 0.00, 0.30, 2.1334),  # 1.1.1 Black-Scholes
+    ("put", 100.0, 95.0, 0.50, 0.10, 0.05, 0.20, 2.4648),  # 1.1.3 Merton, stock index
+    ("call", 19.0, 19.0, 0.75, 0.10, 0.10, 0.28, 1.7011),  # 1.1.4 Black-76 (b = 0)
+    ("put", 19.0, 19.0, 0.75, 0.10, 0.10, 0.28, 1.7011),  # 1.1.4 Black-76 (b = 0)
+    ("call", 1.56, 1.60, 0.50, 0.06, 0.08, 0.12, 0.0291),  # 1.1.5 Garman-Kohlhagen
+    ("put", 75.0, 70.0, 0.50, 0.10, 0.05, 0.35, 4.0870),  # 1.1.6 generalized BSM, b = 0.05
 ]
 
 
@@ -156,15 +174,21 @@ def test_hull_examples():
     # Hull (2018), examples 19.1-19.6 (sec. 19.4-19.8): S=49, K=50, r=5%, vol=20%, T=0.3846:
     # delta 0.522, gamma 0.066, vega 12.1 (per 1.00 vol), theta -4.31 per year, rho 8.91
     g = greeks(49, 50, 0.3846, 0.05, 0.20, "call")
-    for name, value, atol in [("delta", 0.522, 5e-4), ("gamma", 0.066, 5e-4), ("vega", 12.1, 0.05),
-                              ("theta", -4.31, 0.005), ("rho", 8.91, 0.005)]:
+    for name, value, atol in [
+        ("delta", 0.522, 5e-4),
+        ("gamma", 0.066, 5e-4),
+        ("vega", 12.1, 0.05),
+        ("theta", -4.31, 0.005),
+        ("rho", 8.91, 0.005),
+    ]:
         assert_allclose(g[name], value, rtol=0, atol=atol, err_msg=f"Hull {name}")
 
 
 def test_expiry_and_zero_vol_edges():
     # t == 0: spot intrinsic, no time value; Greeks are the payoff's slopes
-    assert_allclose(bs_price([3.15] * 3, [3.0, 3.15, 4.0], 0.0, 0.05, 0.3, "call"), [0.15, 0.0, 0.0],
-                    rtol=0, atol=1e-15)
+    assert_allclose(
+        bs_price([3.15] * 3, [3.0, 3.15, 4.0], 0.0, 0.05, 0.3, "call"), [0.15, 0.0, 0.0], rtol=0, atol=1e-15
+    )
     assert bs_price(3.15, 4.0, 0.0, 0.05, 0.3, "put") == pytest.approx(0.85, abs=1e-15)
     g = greeks(3.15, 3.0, 0.0, 0.05, 0.3, "put")
     assert (g["delta"], g["gamma"], g["vega"], g["theta"], g["rho"]) == (0.0, 0.0, 0.0, 0.0, 0.0)
@@ -180,15 +204,17 @@ def test_expiry_and_zero_vol_edges():
 
 # -------------------------------------------------------------- same body, several input shapes
 
-_CASES = np.array([
-    # spot, strike, t, rate, vol, kind, q
-    [3.15, 0.5, 1 / 365, 0.00, 0.05, 1.0, 0.00],
-    [3.15, 3.15, 0.25, 0.03, 0.30, -1.0, 0.02],
-    [3.15, 10.0, 2.0, 0.08, 5.00, 1.0, 0.05],
-    [3.15, 2.8, 30 / 365, 0.05, 4.25, -1.0, 0.00],
-    [100., 90., 1.0, 0.05, 0.00, 1.0, 0.00],
-    [3.15, 4.0, 0.0, 0.05, 0.30, -1.0, 0.00],
-])
+_CASES = np.array(
+    [
+        # spot, strike, t, rate, vol, kind, q
+        [3.15, 0.5, 1 / 365, 0.00, 0.05, 1.0, 0.00],
+        [3.15, 3.15, 0.25, 0.03, 0.30, -1.0, 0.02],
+        [3.15, 10.0, 2.0, 0.08, 5.00, 1.0, 0.05],
+        [3.15, 2.8, 30 / 365, 0.05, 4.25, -1.0, 0.00],
+        [100.0, 90.0, 1.0, 0.05, 0.00, 1.0, 0.00],
+        [3.15, 4.0, 0.0, 0.05, 0.30, -1.0, 0.00],
+    ]
+)
 
 
 def _shaped(shape):
@@ -232,8 +258,18 @@ def test_2d_broadcasting_keeps_shape():
 # -------------------------------------------------------------- the two error channels
 
 
-@pytest.mark.parametrize("arg,value", [("spot", -3.15), ("strike", 0.0), ("t", -1.0), ("vol", -0.2),
-                                       ("rate", float("nan")), ("q", float("inf")), ("kind", "straddle")])
+@pytest.mark.parametrize(
+    "arg,value",
+    [
+        ("spot", -3.15),
+        ("strike", 0.0),
+        ("t", -1.0),
+        ("vol", -0.2),
+        ("rate", float("nan")),
+        ("q", float("inf")),
+        ("kind", "straddle"),
+    ],
+)
 def test_scalar_bad_input_raises_naming_the_argument(arg, value):
     kwargs = dict(spot=3.15, strike=3.0, t=0.5, rate=0.03, vol=0.3, kind="put", q=0.0)
     kwargs[arg] = value
@@ -248,8 +284,10 @@ def test_array_bad_element_is_nan_only_there():
     kinds = ["put", "put", "call"]
     price = bs_price(3.15, strikes, 0.5, 0.03, 0.3, kinds)
     assert np.isnan(price[1]) and np.isfinite(price[[0, 2]]).all()
-    assert_array_equal(price[[0, 2]], [bs_price(3.15, 3.0, 0.5, 0.03, 0.3, "put"),
-                                       bs_price(3.15, 3.5, 0.5, 0.03, 0.3, "call")])
+    assert_array_equal(
+        price[[0, 2]],
+        [bs_price(3.15, 3.0, 0.5, 0.03, 0.3, "put"), bs_price(3.15, 3.5, 0.5, 0.03, 0.3, "call")],
+    )
     g = greeks(3.15, 3.0, 0.5, 0.03, 0.3, ["put", "x", "call"])
     for name in GREEKS:
         assert np.isnan(g[name][1]) and np.isfinite(g[name][[0, 2]]).all(), name

@@ -31,18 +31,29 @@ def ql_american_put(spot, strike, days, rate, vol, kind="put"):
     ql.Settings.instance().evaluationDate = today
     dc = ql.Actual365Fixed()
     proc = ql.BlackScholesMertonProcess(
-        ql.QuoteHandle(ql.SimpleQuote(spot)), ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, dc)),
+        ql.QuoteHandle(ql.SimpleQuote(spot)),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)))
-    opt = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Put if kind == "put" else ql.Option.Call, strike),
-                           ql.AmericanExercise(today, today + days))
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)),
+    )
+    opt = ql.VanillaOption(
+        ql.PlainVanillaPayoff(ql.Option.Put if kind == "put" else ql.Option.Call, strike),
+        ql.AmericanExercise(today, today + days),
+    )
     opt.setPricingEngine(ql.FdBlackScholesVanillaEngine(proc, 800, 800))
     return opt.NPV()
 
 
 def rec(**kw):
-    base = {"underlying": "ASST", "kind": "put", "side": "short", "strike": 2.5, "expiry": "2025-11-21",
-            "contracts": 1, "premium": 1.0}
+    base = {
+        "underlying": "ASST",
+        "kind": "put",
+        "side": "short",
+        "strike": 2.5,
+        "expiry": "2025-11-21",
+        "contracts": 1,
+        "premium": 1.0,
+    }
     base.update(kw)
     return base
 
@@ -54,9 +65,13 @@ def book_of(*recs, **kw):
 def test_example_marks_match_quantlib():
     book = mark_book(example_positions(), CFG)
     days = np.array([(e - CFG.valuation_date).days for e in book["expiry"]])
-    ref = [ql_american_put(3.15, k, int(d), 0.04, 4.25, kind)
-           for k, d, kind in zip(book["strike"], days, book["kind"], strict=True)]
-    np.testing.assert_allclose(book["mark"], ref, rtol=0, atol=2e-3, err_msg=f"strikes {book['strike'].tolist()}")
+    ref = [
+        ql_american_put(3.15, k, int(d), 0.04, 4.25, kind)
+        for k, d, kind in zip(book["strike"], days, book["kind"], strict=True)
+    ]
+    np.testing.assert_allclose(
+        book["mark"], ref, rtol=0, atol=2e-3, err_msg=f"strikes {book['strike'].tolist()}"
+    )
     np.testing.assert_array_equal(book["dte"], days)
     np.testing.assert_allclose(book["t"], days / 365, rtol=0, atol=0)
     assert set(book["vol_source"]) == {"market"} and set(book["mark_basis"]) == {"model (american)"}
@@ -69,7 +84,9 @@ def test_example_calls_are_the_plans_1190_of_calls():
     calls = book[book["kind"] == "call"]
     assert calls["side"].eq("long").all() and calls["contracts"].tolist() == [2, 1, 2, 1]
     days = [(e - CFG.valuation_date).days for e in calls["expiry"]]
-    ref = np.array([ql_american_put(3.15, k, d, 0.04, 4.25, "call") for k, d in zip(calls["strike"], days, strict=True)])
+    ref = np.array(
+        [ql_american_put(3.15, k, d, 0.04, 4.25, "call") for k, d in zip(calls["strike"], days, strict=True)]
+    )
     # value = +mark x 100 x contracts, about the plan's $1,190 (within 2%)
     value = float((ref * 100 * calls["contracts"].to_numpy()).sum())
     np.testing.assert_allclose(calls["value"].sum(), value, rtol=0, atol=0.5)
@@ -87,8 +104,12 @@ def test_example_book_hand_arithmetic():
     # short: value = -mark x 100 x contracts; premium received +premium x 100 x contracts
     np.testing.assert_allclose(book["value"], -mark * 100 * n, rtol=1e-15, atol=0)
     np.testing.assert_allclose(book["premium_total"], [250, 350, 490, 1853, 244, 490, 672], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(book["unrealized_pnl"], book["premium_total"] - mark * 100 * n, rtol=1e-14, atol=1e-9)
-    np.testing.assert_allclose(book["obligation"], [1000, 1000, 1250, 4250, 600, 800, 1000], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        book["unrealized_pnl"], book["premium_total"] - mark * 100 * n, rtol=1e-14, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        book["obligation"], [1000, 1000, 1250, 4250, 600, 800, 1000], rtol=0, atol=1e-9
+    )
     np.testing.assert_allclose(book["moneyness"], book["strike"] / 3.15, rtol=1e-15, atol=0)
     # intrinsic of puts at 3.15: 0, 0, 0, 0, 0, 0.85, 1.85
     np.testing.assert_allclose(book["intrinsic"], [0, 0, 0, 0, 0, 0.85, 1.85], rtol=0, atol=1e-12)
@@ -98,7 +119,9 @@ def test_example_book_hand_arithmetic():
     # K=5 lot (ITM): max(0.63 - 0, 0.5) x 100 x 2 = 0.63 x 200 = 126
     assert abs(book["margin"][6] - 0.63 * 200) < 1e-9
     # short puts: long delta, collect theta, short vega
-    assert (book["delta_shares"] > 0).all() and (book["theta_day"] > 0).all() and (book["vega_point"] < 0).all()
+    assert (
+        (book["delta_shares"] > 0).all() and (book["theta_day"] > 0).all() and (book["vega_point"] < 0).all()
+    )
     np.testing.assert_allclose(book["delta_dollars"], book["delta_shares"] * 3.15, rtol=1e-15, atol=0)
 
 
@@ -107,10 +130,18 @@ def test_greeks_scaled_from_the_core():
 
     book = book_of(rec(contracts=3, side="long", kind="call", strike=4.0))
     g = greeks(3.15, 4.0, 55 / 365, 0.04, 4.25, "call", 0.0, style="american")
-    np.testing.assert_allclose(book.loc[0, ["delta_shares", "gamma", "theta_day", "vega_point", "rho_point"]]
-                               .to_numpy(float),
-                               [300 * g["delta"], 300 * g["gamma"], 300 * g["theta"] / 365, 300 * g["vega"] / 100,
-                                300 * g["rho"] / 100], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        book.loc[0, ["delta_shares", "gamma", "theta_day", "vega_point", "rho_point"]].to_numpy(float),
+        [
+            300 * g["delta"],
+            300 * g["gamma"],
+            300 * g["theta"] / 365,
+            300 * g["vega"] / 100,
+            300 * g["rho"] / 100,
+        ],
+        rtol=1e-12,
+        atol=1e-12,
+    )
     assert book["premium_total"][0] == -300.0  # paid for a long
     # a long option of <= 9 months is paid 100%: no requirement on the full basis, no loan value,
     # so net of value it ties up its whole market value
@@ -120,48 +151,60 @@ def test_greeks_scaled_from_the_core():
 
 
 def test_ladder_matches_the_plan_hand_arithmetic():
-    lad = ladder_summary(mark_book(example_positions(), CFG))   # short puts only: calls do not enter
+    lad = ladder_summary(mark_book(example_positions(), CFG))  # short puts only: calls do not enter
     body, total = lad.iloc[:-1], lad.iloc[-1]
     assert body["strike"].tolist() == [2.0, 2.5, 3.0, 4.0, 5.0]
     assert body["contracts"].tolist() == [10, 22, 2, 2, 2] and total["contracts"] == 38
     np.testing.assert_allclose(body["premium_collected"], [600, 2343, 244, 490, 672], rtol=0, atol=1e-9)
-    assert abs(total["premium_collected"] - 4349) < 1e-9          # 600+2343+244+490+672
+    assert abs(total["premium_collected"] - 4349) < 1e-9  # 600+2343+244+490+672
     # 22 of 38 contracts = 0.578947... (the plan prints 58%)
     assert abs(body["share_of_contracts"].iloc[1] - 22 / 38) < 1e-15
     np.testing.assert_allclose(body["premium_per_share"], [0.60, 1.065, 1.22, 2.45, 3.36], rtol=0, atol=1e-12)
-    np.testing.assert_allclose(body["unrealized_pnl"], body["premium_collected"] - body["current_value"],
-                               rtol=0, atol=1e-9)
-    assert body["status"].tolist() == ["Good", "Good", "Good", "Fair", "Fair"]   # the plan's labels
+    np.testing.assert_allclose(
+        body["unrealized_pnl"], body["premium_collected"] - body["current_value"], rtol=0, atol=1e-9
+    )
+    assert body["status"].tolist() == ["Good", "Good", "Good", "Fair", "Fair"]  # the plan's labels
     # the model's current values are of the order of the plan's (730, 2640, 326, 556, 730)
     ratio = body["current_value"].to_numpy() / np.array([730, 2640, 326, 556, 730])
     assert np.all((ratio > 0.9) & (ratio < 1.15)), ratio
     book = mark_book(example_puts(), CFG)
-    pw = (book["prob_itm"] * book["contracts"]).groupby(book["strike"]).sum() / book.groupby("strike")["contracts"].sum()
+    pw = (book["prob_itm"] * book["contracts"]).groupby(book["strike"]).sum() / book.groupby("strike")[
+        "contracts"
+    ].sum()
     np.testing.assert_allclose(body["prob_itm"], pw.to_numpy(), rtol=1e-14, atol=0)
 
 
-@pytest.mark.parametrize("kind,side,strike,premium,expected", [
-    ("put", "short", 3.15, 0.5, "Good"),     # at the money counts as OTM (strike <= spot)
-    ("put", "short", 3.50, 0.5, "Fair"),     # ITM by 0.35, break-even 3.00 < spot
-    ("put", "short", 3.50, 0.35, "Watch"),   # break-even 3.15 = spot: premium no longer covers it
-    ("put", "short", 6.00, 1.0, "Watch"),
-    ("call", "short", 4.00, 0.3, "Good"),
-    ("call", "short", 3.00, 0.3, "Fair"),    # break-even 3.30 > spot
-    ("call", "short", 2.50, 0.3, "Watch"),
-    ("put", "long", 6.00, 1.0, "Long"),
-])
+@pytest.mark.parametrize(
+    "kind,side,strike,premium,expected",
+    [
+        ("put", "short", 3.15, 0.5, "Good"),  # at the money counts as OTM (strike <= spot)
+        ("put", "short", 3.50, 0.5, "Fair"),  # ITM by 0.35, break-even 3.00 < spot
+        ("put", "short", 3.50, 0.35, "Watch"),  # break-even 3.15 = spot: premium no longer covers it
+        ("put", "short", 6.00, 1.0, "Watch"),
+        ("call", "short", 4.00, 0.3, "Good"),
+        ("call", "short", 3.00, 0.3, "Fair"),  # break-even 3.30 > spot
+        ("call", "short", 2.50, 0.3, "Watch"),
+        ("put", "long", 6.00, 1.0, "Long"),
+    ],
+)
 def test_status_rule(kind, side, strike, premium, expected):
     assert position_status(kind, side, strike, premium, 3.15).tolist() == expected
 
 
 def test_expired_positions_marked_at_intrinsic():
-    book = book_of(rec(strike=4.0, expiry="2025-09-26", premium=1.2, contracts=2),
-                   rec(strike=2.0, expiry="2025-09-27"),
-                   rec(strike=2.0, expiry="2025-10-17"))
+    book = book_of(
+        rec(strike=4.0, expiry="2025-09-26", premium=1.2, contracts=2),
+        rec(strike=2.0, expiry="2025-09-27"),
+        rec(strike=2.0, expiry="2025-10-17"),
+    )
     np.testing.assert_allclose(book["mark"][:2], [0.85, 0.0], rtol=0, atol=1e-15)
     # expired yesterday vs expiring today (still open: out of the money, so "Good")
     assert book["status"].tolist()[:2] == ["Expired", "Good"]
-    assert book["mark_basis"].tolist() == ["intrinsic (expired)", "intrinsic (expires today)", "model (american)"]
+    assert book["mark_basis"].tolist() == [
+        "intrinsic (expired)",
+        "intrinsic (expires today)",
+        "model (american)",
+    ]
     assert book["dte"].tolist() == [-1, 0, 20] and book["t"].tolist()[:2] == [0.0, 0.0]
     assert book.loc[:1, ["delta_shares", "gamma", "theta_day", "vega_point"]].abs().to_numpy().sum() == 0
     assert book["margin"][0] == 0
@@ -182,7 +225,9 @@ def test_vol_precedence_position_then_surface_then_market():
     book = mark_book(pos, CFG, surface=surf)
     assert book["vol_source"].tolist() == ["position", "surface", "surface"]
     np.testing.assert_allclose(book["vol_used"], [2.0, 3.0, 3.0], rtol=1e-14, atol=0)
-    np.testing.assert_allclose(book["mark"][0], american_price(3.15, 2.5, 55 / 365, 0.04, 2.0, "put"), rtol=1e-12)
+    np.testing.assert_allclose(
+        book["mark"][0], american_price(3.15, 2.5, 55 / 365, 0.04, 2.0, "put"), rtol=1e-12
+    )
     book = mark_book(pos, CFG)
     assert book["vol_source"].tolist() == ["position", "market", "market"]
     assert book["vol_used"].tolist()[1:] == [4.25, 4.25]
@@ -192,8 +237,12 @@ def test_european_style_and_valuation_override():
     pos = example_positions()
     book = mark_book(pos, CFG, style="european", valuation_date=dt.date(2025, 10, 1))
     d = np.array([(e - dt.date(2025, 10, 1)).days for e in pos["expiry"]])
-    np.testing.assert_allclose(book["mark"], bs_price(3.15, pos["strike"], d / 365, 0.04, 4.25, pos["kind"].tolist()),
-                               rtol=1e-14, atol=0)
+    np.testing.assert_allclose(
+        book["mark"],
+        bs_price(3.15, pos["strike"], d / 365, 0.04, 4.25, pos["kind"].tolist()),
+        rtol=1e-14,
+        atol=0,
+    )
     amer = mark_book(pos, CFG)
     assert (amer["mark"].to_numpy() >= mark_book(pos, CFG, style="european")["mark"].to_numpy() - 1e-12).all()
 
@@ -205,8 +254,13 @@ def test_large_book_marks_like_its_parts():
     book = mark_book(pos, CFG)
     small = mark_book(example_positions(), CFG)
     for col in ("mark", "delta_shares", "margin"):
-        np.testing.assert_allclose(book[col].to_numpy().reshape(300, len(small)), np.tile(small[col].to_numpy(), (300, 1)),
-                                   rtol=1e-12, atol=1e-12, err_msg=col)
+        np.testing.assert_allclose(
+            book[col].to_numpy().reshape(300, len(small)),
+            np.tile(small[col].to_numpy(), (300, 1)),
+            rtol=1e-12,
+            atol=1e-12,
+            err_msg=col,
+        )
 
 
 def test_refusals():
@@ -225,10 +279,13 @@ def test_short_call_margin_is_the_naked_call_requirement_and_a_cash_account_refu
     # Margin account, $5 call, spot 3.15: OTM 5 - 3.15 = 1.85; 20% x 3.15 - 1.85 = -1.22 < 10% x 3.15
     # = 0.315, so 0.315 x 100 per contract net of the call's value, x 2 contracts = 63.
     cfg = CFG.replace(capital__model="cash_secured")
-    book = mark_book(positions_from_records([rec(kind="call", strike=5.0, contracts=2, premium=2.0)], "test"), cfg)
+    book = mark_book(
+        positions_from_records([rec(kind="call", strike=5.0, contracts=2, premium=2.0)], "test"), cfg
+    )
     mark = float(book["mark"].iloc[0])
-    np.testing.assert_allclose(book["margin"].iloc[0], 0.315 * 100 * 2, rtol=1e-12, atol=0,
-                               err_msg=f"mark {mark}")
+    np.testing.assert_allclose(
+        book["margin"].iloc[0], 0.315 * 100 * 2, rtol=1e-12, atol=0, err_msg=f"mark {mark}"
+    )
     np.testing.assert_allclose(book["requirement"].iloc[0], (mark + 0.315) * 100 * 2, rtol=1e-12, atol=0)
     # a cash account: the short put is cash-secured, strike x 100 x contracts full, (strike - mark) x 100 x 3 net
     cash = CFG.replace(margin__account="cash")
@@ -239,8 +296,13 @@ def test_short_call_margin_is_the_naked_call_requirement_and_a_cash_account_refu
     # ... and an uncovered short call is refused, naming where it came from
     from engine.plan.account import AccountError
 
-    with pytest.raises(AccountError, match=r"^test, line 2: a cash account \(margin.account = cash\) cannot be short an uncovered call"):
-        mark_book(positions_from_records([rec(kind="call", strike=5.0, contracts=2, premium=2.0)], "test"), cash)
+    with pytest.raises(
+        AccountError,
+        match=r"^test, line 2: a cash account \(margin.account = cash\) cannot be short an uncovered call",
+    ):
+        mark_book(
+            positions_from_records([rec(kind="call", strike=5.0, contracts=2, premium=2.0)], "test"), cash
+        )
 
 
 def test_expiring_today_keeps_intrinsic_delta_margin_and_status():

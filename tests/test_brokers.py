@@ -33,7 +33,7 @@ D = dt.date
 EXPECTED_POSITIONS = [
     # underlying, kind, side, strike, expiry, contracts, shares, premium/cost, open costs $
     ("ASST", "call", "short", 3.50, D(2025, 11, 21), 1, None, 0.45, 1.14),
-    ("ASST", "put", "short", 2.50, D(2025, 11, 21), 4, None, 0.70, 4.56),   # fills 3 + 1 merged
+    ("ASST", "put", "short", 2.50, D(2025, 11, 21), 4, None, 0.70, 4.56),  # fills 3 + 1 merged
     # 400 shares assigned at 3.00 on 2025-09-19, 300 called away: 100 left; the put chain took in
     # 4 x 100 x (0.90 - 1.10 + 1.45) = $500 -> $1.25/share, plan basis 3.00 - 1.25 = 1.75
     ("ASST", "stock", "long", 3.00, D(2025, 9, 19), None, 100, 3.00, 0.0),
@@ -50,16 +50,58 @@ EXPECTED_JOURNAL = [
     # 0.40 x 500 - 5.70 = 194.30; capital 2.50 x 500 = 1250
     (D(2025, 8, 15), "expire", "put", 2.5, D(2025, 8, 15), 5, None, 0.0, "close", 0.0, 0.0, 194.30, 1250.0),
     # the roll: (0.90 - 1.10) x 400 - 4.56 - 0.56 = -85.12; capital 3.50 x 400 = 1400
-    (D(2025, 8, 18), "buy", "put", 3.5, D(2025, 8, 22), 4, None, 1.10, "close", 0.56, -440.56, -85.12, 1400.0),
+    (
+        D(2025, 8, 18),
+        "buy",
+        "put",
+        3.5,
+        D(2025, 8, 22),
+        4,
+        None,
+        1.10,
+        "close",
+        0.56,
+        -440.56,
+        -85.12,
+        1400.0,
+    ),
     (D(2025, 8, 18), "sell", "put", 3.0, D(2025, 9, 19), 4, None, 1.45, "open", 4.56, 575.44, None, None),
     # assigned: the option closes at 0: 1.45 x 400 - 4.56 = 575.44; capital 3.00 x 400 = 1200
     (D(2025, 9, 19), "assign", "put", 3.0, D(2025, 9, 19), 4, None, 0.0, "close", 0.0, 0.0, 575.44, 1200.0),
     (D(2025, 9, 19), "buy", "stock", 3.0, D(2025, 9, 19), None, 400, 3.00, "open", 0.0, -1200.0, None, None),
     (D(2025, 9, 22), "sell", "call", 3.5, D(2025, 10, 17), 3, None, 0.55, "open", 3.42, 161.58, None, None),
     # called away: 0.55 x 300 - 3.42 = 161.58; capital 3.50 x 300 = 1050
-    (D(2025, 10, 17), "assign", "call", 3.5, D(2025, 10, 17), 3, None, 0.0, "close", 0.0, 0.0, 161.58, 1050.0),
+    (
+        D(2025, 10, 17),
+        "assign",
+        "call",
+        3.5,
+        D(2025, 10, 17),
+        3,
+        None,
+        0.0,
+        "close",
+        0.0,
+        0.0,
+        161.58,
+        1050.0,
+    ),
     # shares: (3.50 - 3.00) x 300 - 0.03 = 149.97 on the broker's cost; capital 3.00 x 300 = 900
-    (D(2025, 10, 17), "sell", "stock", 3.5, D(2025, 10, 17), None, 300, 3.50, "close", 0.03, 1049.97, 149.97, 900.0),
+    (
+        D(2025, 10, 17),
+        "sell",
+        "stock",
+        3.5,
+        D(2025, 10, 17),
+        None,
+        300,
+        3.50,
+        "close",
+        0.03,
+        1049.97,
+        149.97,
+        900.0,
+    ),
     (D(2025, 10, 20), "sell", "put", 2.5, D(2025, 11, 21), 4, None, 0.70, "open", 4.56, 275.44, None, None),
     (D(2025, 10, 20), "sell", "call", 3.5, D(2025, 11, 21), 1, None, 0.45, "open", 1.14, 43.86, None, None),
     (D(2025, 10, 20), "sell", "put", 40.0, D(2025, 11, 21), 1, None, 2.10, "open", 1.14, 208.86, None, None),
@@ -83,8 +125,20 @@ def test_fixtures_are_what_the_script_writes():
 @pytest.mark.parametrize("name", mf.HISTORY_FILES)
 def test_every_layout_gives_the_same_positions(name):
     res = _imp(name)
-    got = [(p.underlying, p.kind, p.side, p.strike, p.expiry, p.contracts, p.shares, p.premium, round(p.costs, 10))
-           for p in res.positions]
+    got = [
+        (
+            p.underlying,
+            p.kind,
+            p.side,
+            p.strike,
+            p.expiry,
+            p.contracts,
+            p.shares,
+            p.premium,
+            round(p.costs, 10),
+        )
+        for p in res.positions
+    ]
     for g, e in zip(got, EXPECTED_POSITIONS, strict=True):
         assert g[:7] == e[:7], (name, g, e)
         np.testing.assert_allclose(g[7:], e[7:], rtol=0, atol=1e-9, err_msg=f"{name}: {g} vs {e}")
@@ -103,7 +157,9 @@ def test_every_layout_gives_the_same_journal(name):
     for j, e in zip(res.journal, EXPECTED_JOURNAL, strict=True):
         got = (j.date, j.action, j.kind, j.strike, j.expiry, j.contracts, j.shares, j.price, j.effect)
         assert got == pytest.approx(e[:9]), (name, got, e)
-        np.testing.assert_allclose([j.commission + j.fees, j.amount], e[9:11], atol=1e-9, err_msg=f"{name}: {j}")
+        np.testing.assert_allclose(
+            [j.commission + j.fees, j.amount], e[9:11], atol=1e-9, err_msg=f"{name}: {j}"
+        )
         for got_v, want in ((j.pnl, e[11]), (j.capital_at_risk, e[12])):
             if want is None:
                 assert math.isnan(got_v), (name, j)
@@ -120,7 +176,7 @@ def test_the_roll_is_one_chain_with_cumulative_premium(name):
     assert [leg.split()[-1] for leg in c.legs] == ["250822P00003500", "250919P00003000"]
     # premium 360 - 440 + 580 = 500; costs 4.56 + 0.56 + 4.56 = 9.68 (assignment free)
     assert c.premium == pytest.approx(500.0, abs=1e-9) and c.costs == pytest.approx(9.68, abs=1e-9)
-    assert c.break_even == pytest.approx(3.00 - 500 / 400, abs=1e-12)               # 1.75
+    assert c.break_even == pytest.approx(3.00 - 500 / 400, abs=1e-12)  # 1.75
     assert c.break_even_after_costs == pytest.approx(3.00 - 490.32 / 400, abs=1e-12)  # 1.7742
     assert c.status == "assigned"
     # the journal ties the roll's legs, the assignment and the share delivery to the chain
@@ -148,8 +204,18 @@ def test_positions_csv_reads_back(name, tmp_path):
     np.testing.assert_allclose(shares["premium"], [3.00], atol=1e-12)  # broker cost per share
     stock = [r for r in rows if r["kind"] == "stock"]
     # a share lot leaves strike, expiry and contracts blank (the positions format of the account model)
-    assert stock == [{**stock[0], "underlying": "ASST", "side": "long", "strike": "", "expiry": "",
-                      "contracts": "", "shares": "100", "premium": "3.00"}]
+    assert stock == [
+        {
+            **stock[0],
+            "underlying": "ASST",
+            "side": "long",
+            "strike": "",
+            "expiry": "",
+            "contracts": "",
+            "shares": "100",
+            "premium": "3.00",
+        }
+    ]
     assert "plan basis 1.7500/share" in stock[0]["note"]
 
 
@@ -170,25 +236,37 @@ def test_journal_csv_feeds_review_and_kelly(name, tmp_path):
     k = kelly_inputs_from_journal(j)
     r = np.array([87.44 / 600, 194.30 / 1250, -85.12 / 1400, 575.44 / 1200, 161.58 / 1050, 149.97 / 900])
     assert (k["n_trades"], k["n_wins"], k["n_losses"]) == (6, 5, 1)
-    np.testing.assert_allclose([k["win_prob"], k["avg_win"], k["avg_loss"]],
-                               [5 / 6, r[r > 0].mean(), 85.12 / 1400], rtol=1e-12)
+    np.testing.assert_allclose(
+        [k["win_prob"], k["avg_win"], k["avg_loss"]], [5 / 6, r[r > 0].mean(), 85.12 / 1400], rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("name", mf.POSITION_FILES)
 def test_positions_exports_alone(name):
     res = _imp(name)
-    got = sorted((p.underlying, p.kind, p.side, p.strike, p.contracts, p.shares, round(p.premium, 10))
-                 for p in res.positions)
-    want = sorted((u, k, s, (3.0 if k == "stock" else kk), c, sh, pr) for u, k, s, kk, _e, c, sh, pr, _ in
-                  EXPECTED_POSITIONS)
+    got = sorted(
+        (p.underlying, p.kind, p.side, p.strike, p.contracts, p.shares, round(p.premium, 10))
+        for p in res.positions
+    )
+    want = sorted(
+        (u, k, s, (3.0 if k == "stock" else kk), c, sh, pr)
+        for u, k, s, kk, _e, c, sh, pr, _ in EXPECTED_POSITIONS
+    )
     assert got == want
     assert res.journal == []
 
 
-@pytest.mark.parametrize("files", [("ibkr-activity.csv",), ("ibkr-flex.xml",), ("thinkorswim-statement.csv",),
-                                   ("tastytrade-21.csv", "tastytrade-positions.csv"),
-                                   ("schwab-transactions.csv", "schwab-positions.csv"),
-                                   ("fidelity-all-accounts.csv", "fidelity-positions.csv")])
+@pytest.mark.parametrize(
+    "files",
+    [
+        ("ibkr-activity.csv",),
+        ("ibkr-flex.xml",),
+        ("thinkorswim-statement.csv",),
+        ("tastytrade-21.csv", "tastytrade-positions.csv"),
+        ("schwab-transactions.csv", "schwab-positions.csv"),
+        ("fidelity-all-accounts.csv", "fidelity-positions.csv"),
+    ],
+)
 def test_reconciled_against_the_exports_positions(files):
     rec = _imp(*files).reconciliation
     assert len(rec.snapshot) == 4 and all(c.ok for c in rec.snapshot), rec.lines()
@@ -198,11 +276,15 @@ def test_reconciled_against_the_exports_positions(files):
 def test_reconciliation_names_a_difference():
     # drop the 2025-10-20 HIMS sale from the history: the export's positions still show it
     lines = (FIX / "ibkr-activity.csv").read_text().splitlines()
-    text = "\n".join(ln for ln in lines if not ln.startswith("Trades,Data,Order,Equity and Index Options,USD,HIMS"))
+    text = "\n".join(
+        ln for ln in lines if not ln.startswith("Trades,Data,Order,Equity and Index Options,USD,HIMS")
+    )
     rec = build_import([read_text(text, "ib.csv")]).reconciliation
     bad = [c for c in rec.snapshot if not c.ok]
     assert [(c.contract, c.imported, c.export) for c in bad] == [("HIMS  251121P00040000", 0.0, -1.0)]
-    assert any("differs: account U1234567, HIMS  251121P00040000: imported +0, export -1" in ln for ln in rec.lines())
+    assert any(
+        "differs: account U1234567, HIMS  251121P00040000: imported +0, export -1" in ln for ln in rec.lines()
+    )
 
 
 def test_reconciliation_counts_rows_and_reasons():
@@ -225,14 +307,20 @@ def test_multi_account_kept_apart():
 def test_equity_from_balances():
     res = _imp("ibkr-flex.xml")
     assert [(e.date, e.equity, e.contribution) for e in res.equity] == [
-        (D(2025, 8, 1), 5000.0, 5000.0), (D(2025, 10, 17), 5210.55, 0.0), (D(2025, 10, 20), mf.NET_LIQ, 0.0)]
-    assert [(e.date, e.equity) for e in _imp("thinkorswim-statement.csv").equity] == [(D(2025, 10, 20), mf.NET_LIQ)]
+        (D(2025, 8, 1), 5000.0, 5000.0),
+        (D(2025, 10, 17), 5210.55, 0.0),
+        (D(2025, 10, 20), mf.NET_LIQ, 0.0),
+    ]
+    assert [(e.date, e.equity) for e in _imp("thinkorswim-statement.csv").equity] == [
+        (D(2025, 10, 20), mf.NET_LIQ)
+    ]
     assert _imp("robinhood.csv").equity == []
 
 
 def test_assignment_without_a_delivery_row_books_the_shares():
-    text = "\n".join(ln for ln in (FIX / "tastytrade-21.csv").read_text().splitlines()
-                     if "Bought 400 ASST" not in ln)
+    text = "\n".join(
+        ln for ln in (FIX / "tastytrade-21.csv").read_text().splitlines() if "Bought 400 ASST" not in ln
+    )
     res = build_import([read_text(text, "tt.csv")])
     stock = [p for p in res.positions if p.kind == "stock"]
     assert stock[0].shares == 100 and stock[0].premium == 3.0
@@ -240,8 +328,11 @@ def test_assignment_without_a_delivery_row_books_the_shares():
 
 
 def test_close_without_open_is_reported():
-    text = "\n".join(ln for ln in (FIX / "tastytrade-21.csv").read_text().splitlines()
-                     if "Sold 2 ASST 08/15/25 Put 3.00" not in ln)
+    text = "\n".join(
+        ln
+        for ln in (FIX / "tastytrade-21.csv").read_text().splitlines()
+        if "Sold 2 ASST 08/15/25 Put 3.00" not in ln
+    )
     res = build_import([read_text(text, "tt.csv")])
     rec = res.reconciliation
     assert any("close of 2 ASST  250815P00003000 without an open position" in u for u in rec.unmatched)
@@ -252,11 +343,16 @@ def test_close_without_open_is_reported():
 
 
 def test_expiration_without_open_is_journaled_and_reported():
-    text = "\n".join(ln for ln in (FIX / "tastytrade-21.csv").read_text().splitlines()
-                     if "Sold 3 ASST 08/15/25 Put 2.50" not in ln and "Sold 2 ASST 08/15/25 Put 2.50" not in ln)
+    text = "\n".join(
+        ln
+        for ln in (FIX / "tastytrade-21.csv").read_text().splitlines()
+        if "Sold 3 ASST 08/15/25 Put 2.50" not in ln and "Sold 2 ASST 08/15/25 Put 2.50" not in ln
+    )
     res = build_import([read_text(text, "tt.csv")])
-    assert any("expiration of 5 ASST  250815P00002500 without an open position" in u
-               for u in res.reconciliation.unmatched)
+    assert any(
+        "expiration of 5 ASST  250815P00002500 without an open position" in u
+        for u in res.reconciliation.unmatched
+    )
     (j,) = [j for j in res.journal if j.action == "expire"]
     assert j.contracts == 5 and math.isnan(j.pnl)
     assert len(res.positions) == 4
@@ -269,12 +365,18 @@ def _split(name: str) -> tuple[list[str], list[str]]:
 
 
 def _key(res) -> list[tuple]:
-    return [(j.date, j.action, j.kind, j.strike, j.contracts, j.shares, round(j.price, 9), j.effect) for j in res.journal]
+    return [
+        (j.date, j.action, j.kind, j.strike, j.contracts, j.shares, round(j.price, 9), j.effect)
+        for j in res.journal
+    ]
 
 
 @settings(max_examples=25)
-@given(name=st.sampled_from(["tastytrade-21.csv", "tastytrade-16.csv", "etrade.csv"]),
-       a=st.integers(0, 18), b=st.integers(0, 18))
+@given(
+    name=st.sampled_from(["tastytrade-21.csv", "tastytrade-16.csv", "etrade.csv"]),
+    a=st.integers(0, 18),
+    b=st.integers(0, 18),
+)
 def test_overlapping_files_never_duplicate_a_trade(name, a, b):
     """Two files covering rows[:hi] and rows[lo:] (overlapping) import as the whole history.
 
@@ -295,7 +397,9 @@ def test_overlapping_files_never_duplicate_a_trade(name, a, b):
     assert res.positions_csv() == full.positions_csv()
     assert res.reconciliation.duplicates == sum(len(p.fills) for p in parts) + (
         len(set(f.fill_id for f in first.fills) & set(f.fill_id for f in second.fills))
-        if first is not None and second is not None and first.fills and second.fills else 0)
+        if first is not None and second is not None and first.fills and second.fills
+        else 0
+    )
 
 
 def test_identical_fills_in_one_file_are_both_kept():
@@ -317,13 +421,22 @@ def test_unknown_layout_quotes_header_and_lists_layouts():
         assert lay.name in msg
 
 
-@pytest.mark.parametrize("name, needle, repl, col, line", [
-    ("tastytrade-21.csv", "210.00,1,210.00", "abc,1,210.00", "Value", 2),
-    ("robinhood.csv", '"$2.10","$208.86"', '"$2.10","lots"', "Amount", 2),
-    ("schwab-transactions.csv", '"ASST 11/21/2025 3.50 C"', '"ASST 11/21/2025 X C"', "Symbol", 4),
-    ("fidelity-activity.csv", ",-1,2.10,", ",-1,2.1x,", "Price ($)", 4),
-    ("etrade.csv", "10/20/25,Sold Short,OPTN,HIMS", "13/45/25,Sold Short,OPTN,HIMS", "TransactionDate", 4),
-])
+@pytest.mark.parametrize(
+    "name, needle, repl, col, line",
+    [
+        ("tastytrade-21.csv", "210.00,1,210.00", "abc,1,210.00", "Value", 2),
+        ("robinhood.csv", '"$2.10","$208.86"', '"$2.10","lots"', "Amount", 2),
+        ("schwab-transactions.csv", '"ASST 11/21/2025 3.50 C"', '"ASST 11/21/2025 X C"', "Symbol", 4),
+        ("fidelity-activity.csv", ",-1,2.10,", ",-1,2.1x,", "Price ($)", 4),
+        (
+            "etrade.csv",
+            "10/20/25,Sold Short,OPTN,HIMS",
+            "13/45/25,Sold Short,OPTN,HIMS",
+            "TransactionDate",
+            4,
+        ),
+    ],
+)
 def test_unreadable_row_names_file_line_column_rule(name, needle, repl, col, line):
     text = (FIX / name).read_text()
     assert needle in text
@@ -333,7 +446,9 @@ def test_unreadable_row_names_file_line_column_rule(name, needle, repl, col, lin
 
 
 def test_wrong_broker_is_said():
-    with pytest.raises(BrokerImportError, match=r"--broker fidelity given, but the file is a tastytrade export"):
+    with pytest.raises(
+        BrokerImportError, match=r"--broker fidelity given, but the file is a tastytrade export"
+    ):
         read_broker_file(FIX / "tastytrade-18.csv", "fidelity")
     assert read_broker_file(FIX / "thinkorswim-statement.csv", "tos").layout.name == "tos-statement"
 
@@ -377,13 +492,26 @@ def test_cli_commands_take_broker_files(tmp_path, capsys):
 
     risk = json.loads(cap.out)
     assert "tastytrade-21.csv (broker export)" in json.dumps(risk.get("sources", risk))
-    assert main(["review", "--journal", str(FIX / "ibkr-flex.xml"), "--equity", str(FIX / "ibkr-flex.xml"),
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "review",
+                "--journal",
+                str(FIX / "ibkr-flex.xml"),
+                "--equity",
+                str(FIX / "ibkr-flex.xml"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     assert res["premium_capture_rate"] == pytest.approx(955 / 1435, abs=1e-12)
     assert main(["plan", "--positions", str(FIX / "schwab-positions.csv"), "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
-    assert plan["account"]["equity_with_loan_value"] > plan["account"]["cash"]  # the 100 shares have loan value
+    assert (
+        plan["account"]["equity_with_loan_value"] > plan["account"]["cash"]
+    )  # the 100 shares have loan value
 
 
 # ----------------------------------------------------------------------------- more lifecycle cases
@@ -401,9 +529,13 @@ def test_long_call_exercised_buys_shares_at_strike_plus_premium_basis():
         "2025-09-19T16:00:00-0400,Receive Deliver,Exercise,SELL_TO_CLOSE,ASST  250919C00004000,Equity Option,"
         "Removal of option due to exercise,0.00,1,0.00,--,0.00,100,ASST,ASST,9/19/25,4,CALL,,0.00,USD",
         "2025-09-19T16:00:00-0400,Receive Deliver,Buy to Open,BUY_TO_OPEN,ASST,Equity,Bought 100 ASST @ 4.00,"
-        "-400.00,100,-400.00,--,0.00,1,,ASST,,,,,-400.00,USD")
-    assert [(j.action, j.kind, j.effect) for j in res.journal] == [("buy", "call", "open"), ("exercise", "call", "close"),
-                                                                  ("buy", "stock", "open")]
+        "-400.00,100,-400.00,--,0.00,1,,ASST,,,,,-400.00,USD",
+    )
+    assert [(j.action, j.kind, j.effect) for j in res.journal] == [
+        ("buy", "call", "open"),
+        ("exercise", "call", "close"),
+        ("buy", "stock", "open"),
+    ]
     # the long call: paid 0.30 x 100 + 1.14 costs; exercised at 0 -> P&L -31.14 on capital 31.14
     ex = res.journal[1]
     assert ex.pnl == pytest.approx(-31.14, abs=1e-9) and ex.capital_at_risk == pytest.approx(31.14, abs=1e-9)
@@ -421,7 +553,8 @@ def test_long_put_exercised_closes_shares():
         "2025-09-19T16:00:00-0400,Receive Deliver,Exercise,SELL_TO_CLOSE,ASST  250919P00003000,Equity Option,"
         "Removal of option due to exercise,0.00,1,0.00,--,0.00,100,ASST,ASST,9/19/25,3,PUT,,0.00,USD",
         "2025-09-22T16:00:00-0400,Receive Deliver,Sell to Close,SELL_TO_CLOSE,ASST,Equity,Sold 100 ASST @ 3.00,"
-        "300.00,100,3.00,--,0.00,1,,ASST,,,,,300.00,USD")
+        "300.00,100,3.00,--,0.00,1,,ASST,,,,,300.00,USD",
+    )
     assert res.positions == []
     sale = res.journal[-1]
     # the delivery (posted a business day later) closes the shares bought at 3.20: (3.00 - 3.20) x 100
@@ -436,7 +569,8 @@ def test_roll_with_the_open_listed_before_the_close():
         "2025-08-18T11:15:00-0400,Trade,Sell to Open,SELL_TO_OPEN,ASST  250919P00003000,Equity Option,"
         "Sold 4 ASST 09/19/25 Put 3.00 @ 1.45,580.00,4,145.00,-4.00,-0.56,100,ASST,ASST,9/19/25,3,PUT,1005,575.44,USD",
         "2025-08-18T11:20:00-0400,Trade,Buy to Close,BUY_TO_CLOSE,ASST  250822P00003500,Equity Option,"
-        "Bought 4 ASST 08/22/25 Put 3.50 @ 1.10,-440.00,4,-110.00,--,-0.56,100,ASST,ASST,8/22/25,3.5,PUT,1006,-440.56,USD")
+        "Bought 4 ASST 08/22/25 Put 3.50 @ 1.10,-440.00,4,-110.00,--,-0.56,100,ASST,ASST,8/22/25,3.5,PUT,1006,-440.56,USD",
+    )
     (chain,) = [c for c in res.chains if c.rolls]
     assert len(res.chains) == 1 and chain.premium == pytest.approx(500.0) and chain.status == "open"
     assert chain.break_even == pytest.approx(1.75, abs=1e-12)
@@ -447,10 +581,16 @@ def test_roll_with_the_open_listed_before_the_close():
 
 def test_ibkr_execution_and_closed_lot_rows_are_not_booked_twice():
     lines = (FIX / "ibkr-activity.csv").read_text().splitlines()
-    i = next(k for k, ln in enumerate(lines) if ln.startswith("Trades,Data,Order,Equity and Index Options,USD,ASST 15AUG25 2.5 P"))
-    extra = [lines[i].replace("Trades,Data,Order", "Trades,Data,Execution"),
-             lines[i].replace("Trades,Data,Order", "Trades,Data,ClosedLot")]
-    text = "\n".join(lines[:i + 1] + extra + lines[i + 1:])
+    i = next(
+        k
+        for k, ln in enumerate(lines)
+        if ln.startswith("Trades,Data,Order,Equity and Index Options,USD,ASST 15AUG25 2.5 P")
+    )
+    extra = [
+        lines[i].replace("Trades,Data,Order", "Trades,Data,Execution"),
+        lines[i].replace("Trades,Data,Order", "Trades,Data,ClosedLot"),
+    ]
+    text = "\n".join(lines[: i + 1] + extra + lines[i + 1 :])
     pf = read_text(text, "ib.csv")
     assert len(pf.fills) == 17
     reasons = [s.reason for s in pf.skipped]
@@ -460,7 +600,9 @@ def test_ibkr_execution_and_closed_lot_rows_are_not_booked_twice():
 
 def test_ibkr_code_IA_is_not_an_assignment():
     lines = (FIX / "ibkr-activity.csv").read_text().splitlines()
-    text = "\n".join(ln[:-2] + ",IA;O" if "HIMS 21NOV25 40 P" in ln and ln.endswith(",O") else ln for ln in lines)
+    text = "\n".join(
+        ln[:-2] + ",IA;O" if "HIMS 21NOV25 40 P" in ln and ln.endswith(",O") else ln for ln in lines
+    )
     assert text.count(",IA;O") == 1
     res = build_import([read_text(text, "ib.csv")])
     hims = [j for j in res.journal if j.underlying == "HIMS"]
@@ -473,18 +615,26 @@ def test_brokers_package_imports_only_stdlib_pandas_ibflex_engine():
     allowed_third_party = {"pandas", "ibflex", "engine"}
     for path in sorted((Path(__file__).resolve().parents[1] / "engine" / "data" / "brokers").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
-                     else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                else []
+            )
             for n in names:
                 top = n.split(".")[0]
-                assert top in sys.stdlib_module_names or top in allowed_third_party, f"{path.name} imports {n}"
+                assert top in sys.stdlib_module_names or top in allowed_third_party, (
+                    f"{path.name} imports {n}"
+                )
                 assert top not in ("urllib", "http", "socket", "ssl", "requests"), f"{path.name} imports {n}"
 
 
 def test_bom_and_crlf_read_the_same(tmp_path):
     p = tmp_path / "tt.csv"
-    p.write_bytes(b"\xef\xbb\xbf" + (FIX / "tastytrade-18.csv").read_text().replace("\n", "\r\n").encode("utf-8"))
+    p.write_bytes(
+        b"\xef\xbb\xbf" + (FIX / "tastytrade-18.csv").read_text().replace("\n", "\r\n").encode("utf-8")
+    )
     assert _key(build_import([read_broker_file(p)])) == _key(_imp("tastytrade-18.csv"))
 
 
@@ -498,10 +648,19 @@ def test_volarb_own_files_are_not_broker_exports():
 
 
 def test_reconciliation_compares_costs_too():
-    text = (FIX / "ibkr-activity.csv").read_text().replace("ASST 21NOV25 2.5 P,-4,100,0.7000", "ASST 21NOV25 2.5 P,-4,100,0.6500")
+    text = (
+        (FIX / "ibkr-activity.csv")
+        .read_text()
+        .replace("ASST 21NOV25 2.5 P,-4,100,0.7000", "ASST 21NOV25 2.5 P,-4,100,0.6500")
+    )
     rec = build_import([read_text(text, "ib.csv")]).reconciliation
     (bad,) = [c for c in rec.snapshot if not c.ok]
-    assert (bad.imported, bad.export, bad.imported_cost, bad.export_cost) == (-4.0, -4.0, pytest.approx(0.70), 0.65)
+    assert (bad.imported, bad.export, bad.imported_cost, bad.export_cost) == (
+        -4.0,
+        -4.0,
+        pytest.approx(0.70),
+        0.65,
+    )
     assert any("(cost 0.7000 vs 0.6500 $/share)" in ln for ln in rec.lines())
 
 
@@ -509,22 +668,37 @@ def test_options_only_import_keeps_the_old_positions_columns(tmp_path):
     from engine import read_positions
     from engine.data.positions import POSITION_COLUMNS
 
-    text = "\n".join(ln for ln in (FIX / "tastytrade-21.csv").read_text().splitlines()
-                     if "ASST,Equity," not in ln and "due to assignment" not in ln)
+    text = "\n".join(
+        ln
+        for ln in (FIX / "tastytrade-21.csv").read_text().splitlines()
+        if "ASST,Equity," not in ln and "due to assignment" not in ln
+    )
     res = build_import([read_text(text, "tt.csv")])
     p = tmp_path / "positions.csv"
     p.write_text(res.positions_csv())
-    assert p.read_text().splitlines()[0] == ",".join(c for c in POSITION_COLUMNS if c != "shares")  # no shares column
+    assert p.read_text().splitlines()[0] == ",".join(
+        c for c in POSITION_COLUMNS if c != "shares"
+    )  # no shares column
     df = read_positions(p)
-    assert sorted(zip(df["kind"], df["strike"], df["contracts"])) == [("call", 3.5, 1), ("call", 3.5, 3),
-                                                                    ("put", 2.5, 4), ("put", 3.0, 4), ("put", 40.0, 1)]
+    assert sorted(zip(df["kind"], df["strike"], df["contracts"])) == [
+        ("call", 3.5, 1),
+        ("call", 3.5, 3),
+        ("put", 2.5, 4),
+        ("put", 3.0, 4),
+        ("put", 40.0, 1),
+    ]
     # with their assignments cut out, the September put and the October calls look open past expiry
-    assert sorted(u.split(":")[0] for u in res.reconciliation.unmatched) == ["ASST call 3.5 2025-10-17", "ASST put 3 2025-09-19"]
+    assert sorted(u.split(":")[0] for u in res.reconciliation.unmatched) == [
+        "ASST call 3.5 2025-10-17",
+        "ASST put 3 2025-09-19",
+    ]
 
 
 def test_flex_without_ibflex_gives_the_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "ibflex", None)  # import ibflex -> ImportError
-    with pytest.raises(BrokerImportError, match=r"ibkr-flex.xml: reading IBKR Flex Query XML needs the ibflex package"):
+    with pytest.raises(
+        BrokerImportError, match=r"ibkr-flex.xml: reading IBKR Flex Query XML needs the ibflex package"
+    ):
         read_broker_file(FIX / "ibkr-flex.xml")
 
 
@@ -548,7 +722,9 @@ def _histories(draw):
             q = draw(st.integers(1, abs(net[i])))
             effect = "close"
         else:
-            side = draw(st.sampled_from(["buy", "sell"])) if net[i] == 0 else ("sell" if net[i] < 0 else "buy")
+            side = (
+                draw(st.sampled_from(["buy", "sell"])) if net[i] == 0 else ("sell" if net[i] < 0 else "buy")
+            )
             q = draw(st.integers(1, 5))
             effect = "open"
         price = draw(st.sampled_from([0.05, 0.4, 0.65, 1.1]))
@@ -558,9 +734,11 @@ def _histories(draw):
         net[i] += s * q
         value = -s * q * price * 100
         occ = f"ASST  {exp:%y%m%d}{cp}{round(k * 1000):08d}"
-        rows.append(f"{when},Trade,{side.title()} to {effect.title()},{side.upper()}_TO_{effect.upper()},{occ},"
-                    f"Equity Option,x,{value:.2f},{q},{value / q:.2f},--,0.00,100,ASST,ASST,{exp:%m/%d/%y},{k:g},"
-                    f"{'PUT' if cp == 'P' else 'CALL'},,{value:.2f},USD")
+        rows.append(
+            f"{when},Trade,{side.title()} to {effect.title()},{side.upper()}_TO_{effect.upper()},{occ},"
+            f"Equity Option,x,{value:.2f},{q},{value / q:.2f},--,0.00,100,ASST,ASST,{exp:%m/%d/%y},{k:g},"
+            f"{'PUT' if cp == 'P' else 'CALL'},,{value:.2f},USD"
+        )
         signed.append((occ, s * q))
     return rows, net
 
@@ -575,8 +753,11 @@ def test_random_histories_net_and_never_duplicate(h, cut):
     for p in full.positions:
         occ = f"ASST  {p.expiry:%y%m%d}{p.kind[0].upper()}{round(p.strike * 1000):08d}"
         got[occ] = got.get(occ, 0) + (p.contracts if p.side == "long" else -p.contracts)
-    want = {f"ASST  {e:%y%m%d}{cp}{round(k * 1000):08d}": float(net[i])
-            for i, (cp, k, e) in enumerate(_CONTRACTS) if net[i] != 0}
+    want = {
+        f"ASST  {e:%y%m%d}{cp}{round(k * 1000):08d}": float(net[i])
+        for i, (cp, k, e) in enumerate(_CONTRACTS)
+        if net[i] != 0
+    }
     assert got == want
     assert full.reconciliation.unmatched == []
     # exports cover whole periods: a cut never falls between two rows of the same second (identical
@@ -584,7 +765,10 @@ def test_random_histories_net_and_never_duplicate(h, cut):
     cuts = [0] + [j for j in range(1, len(rows)) if rows[j][:24] != rows[j - 1][:24]] + [len(rows)]
     lo = cut.draw(st.sampled_from(cuts))
     hi = cut.draw(st.sampled_from([c for c in cuts if c >= lo]))
-    parts = [read_text("\n".join([head, *rows[:hi]]), "a.csv"), read_text("\n".join([head, *rows[lo:]]), "b.csv")]
+    parts = [
+        read_text("\n".join([head, *rows[:hi]]), "a.csv"),
+        read_text("\n".join([head, *rows[lo:]]), "b.csv"),
+    ]
     again = build_import(parts + parts)
     assert again.positions_csv() == full.positions_csv()
     assert sorted(_key(again)) == sorted(_key(full))

@@ -45,7 +45,7 @@ def test_every_value_type_is_cached_as_excel_stores_it(tmp_path):
     assert formulas["In puts"]["A2"].value == "=A1*3"  # the formulas are kept
     with zipfile.ZipFile(path) as z:
         xml = z.read("xl/worksheets/sheet1.xml").decode()
-    assert '<f>A1&gt;1</f><v>1</v>' in xml and 't="b"' in xml and 't="e"' in xml and 't="str"' in xml
+    assert "<f>A1&gt;1</f><v>1</v>" in xml and 't="b"' in xml and 't="e"' in xml and 't="str"' in xml
     df = pd.read_excel(path, sheet_name="In puts", header=None)
     assert df.iloc[1, 0] == 6
 
@@ -60,8 +60,15 @@ def test_default_build_reads_in_pandas_and_is_saved_atomically(tmp_path, capsys,
 
     with zipfile.ZipFile(out) as z:
         parts = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-        cells = [m for n in parts for m in re.findall(r"<c [^>]*>(?:<f>.*?</f>)<v>[^<]*</v></c>|<c [^>]*><f>.*?</f></c>",
-                                                          z.read(n).decode(), flags=re.S)]
+        cells = [
+            m
+            for n in parts
+            for m in re.findall(
+                r"<c [^>]*>(?:<f>.*?</f>)<v>[^<]*</v></c>|<c [^>]*><f>.*?</f></c>",
+                z.read(n).decode(),
+                flags=re.S,
+            )
+        ]
     assert len(cells) > 500
     uncached = [c for c in cells if "<v></v>" in c and 't="str"' not in c or "<v>" not in c]
     assert not uncached, uncached[:5]
@@ -90,6 +97,11 @@ def test_cli_without_the_step_leaves_formulas_uncached(tmp_path, capsys):
     assert code == 0, err
     values = openpyxl.load_workbook(out, data_only=True)
     formulas = openpyxl.load_workbook(out)
-    cells = [(ws.title, c.coordinate) for ws in formulas.worksheets for row in ws.iter_rows() for c in row
-             if c.data_type == "f"]
+    cells = [
+        (ws.title, c.coordinate)
+        for ws in formulas.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f"
+    ]
     assert cells and all(values[s][a].value is None for s, a in cells)

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 GOOD_CSV = (
     "underlying,kind,side,strike,expiry,contracts,premium,open_date,iv,note\n"
     "ASST,put,short,2.50,2025-10-17,5,0.98,,,first\n"
-    "ASST,put,short,3.00,2025-11-21,2,1.22,,,=HYPERLINK(\"http://x\")\n"
+    'ASST,put,short,3.00,2025-11-21,2,1.22,,,=HYPERLINK("http://x")\n'
 )
 
 
@@ -43,14 +43,25 @@ def good_csv(tmp_path):
 
 def test_build_and_json(capsys, tmp_path, good_csv):
     out = tmp_path / "r.xlsx"
-    code, stdout, err = run(capsys, "build", "--positions", str(good_csv), "--out", str(out), "--paths", "100",
-                            "--seed", "3", "--json")
+    code, stdout, err = run(
+        capsys,
+        "build",
+        "--positions",
+        str(good_csv),
+        "--out",
+        str(out),
+        "--paths",
+        "100",
+        "--seed",
+        "3",
+        "--json",
+    )
     assert code == 0, err
     d = json.loads(stdout)
     assert d["meta"]["out"] == str(out) and d["meta"]["paths"] == 100 and d["meta"]["seed"] == 3
     assert abs(d["premium_split"]["premium"] - (5 * 0.98 + 2 * 1.22) * 100) < 1e-9
     wb = openpyxl.load_workbook(out)
-    assert wb["Positions"]["J4"].value == "=HYPERLINK(\"http://x\")" and wb["Positions"]["J4"].data_type == "s"
+    assert wb["Positions"]["J4"].value == '=HYPERLINK("http://x")' and wb["Positions"]["J4"].data_type == "s"
 
 
 def test_build_default_writes_in_cwd(capsys, tmp_path, monkeypatch):
@@ -211,7 +222,11 @@ def test_risk_command(capsys):
     code, out, err = run(capsys, "risk", "--json")
     assert code == 0, err
     d = json.loads(out)
-    assert {a["alert"] for a in d["alerts"]} >= {"HIGH_DELTA_EXPOSURE", "VAR_LIMIT_BREACH", "CONCENTRATION_RISK"}
+    assert {a["alert"] for a in d["alerts"]} >= {
+        "HIGH_DELTA_EXPOSURE",
+        "VAR_LIMIT_BREACH",
+        "CONCENTRATION_RISK",
+    }
     code, _, _ = run(capsys, "risk", "--fail-on-alert")
     assert code == (1 if d["alerting"] else 0)
     code, out, _ = run(capsys, "risk")
@@ -234,8 +249,13 @@ def test_help_has_examples_for_every_command():
 
 def test_python_dash_m(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "workbook", "check", "--positions", str(tmp_path / "x.csv")],
-                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbook", "check", "--positions", str(tmp_path / "x.csv")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "x.csv" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -251,9 +271,11 @@ def test_inputs_from_a_report(capsys, tmp_path):
 
 def test_every_problem_of_a_bad_csv_on_its_own_line(capsys, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("underlying,kind,side,strike,expiry,contracts,premium\n"
-                   "ASST,put,short,abc,2025-10-17,5,0.5\n"
-                   "ASST,pot,short,2.5,2025-13-17,-1,0.5\n")
+    bad.write_text(
+        "underlying,kind,side,strike,expiry,contracts,premium\n"
+        "ASST,put,short,abc,2025-10-17,5,0.5\n"
+        "ASST,pot,short,2.5,2025-13-17,-1,0.5\n"
+    )
     code, _, err = run(capsys, "check", "--positions", str(bad))
     assert code == 2 and "Traceback" not in err
     lines = err.strip().splitlines()
@@ -266,11 +288,20 @@ def test_every_problem_of_a_bad_csv_on_its_own_line(capsys, tmp_path):
     ]
 
 
-@pytest.mark.parametrize(("argv", "fragment"), [
-    (("build", "--out", "report.txt"), "report.txt: the report is an .xlsx workbook; give --out a name ending in .xlsx"),
-    (("template", "--out", "t.xlsx", "--macro"), "t.xlsx: the macro-enabled template is an .xlsm workbook"),
-    (("template", "--out", "t.xlsm"), "t.xlsm: the template is an .xlsx workbook"),
-])
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (
+            ("build", "--out", "report.txt"),
+            "report.txt: the report is an .xlsx workbook; give --out a name ending in .xlsx",
+        ),
+        (
+            ("template", "--out", "t.xlsx", "--macro"),
+            "t.xlsx: the macro-enabled template is an .xlsm workbook",
+        ),
+        (("template", "--out", "t.xlsm"), "t.xlsm: the template is an .xlsx workbook"),
+    ],
+)
 def test_output_extension_is_checked(capsys, tmp_path, monkeypatch, argv, fragment):
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, *argv)

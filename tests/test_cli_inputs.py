@@ -72,6 +72,7 @@ def iv_csv(tmp_path, today: float, name="iv.csv") -> Path:
 
 # --- DAILY_PNL_ALERT and LOW_IV_ENVIRONMENT: from N/A to OK / ALERT ----------------------------
 
+
 def test_without_inputs_both_alerts_are_na(capsys):
     rep = run_json(capsys, "risk")
     assert alert(rep, "DAILY_PNL_ALERT")["status"] == "N/A" and alert(rep, "DAILY_PNL_ALERT")["value"] is None
@@ -99,9 +100,19 @@ def test_previous_value_daily_pnl(capsys):
 def test_portfolio_value_moves_every_threshold(capsys):
     rep = run_json(capsys, "risk", "--portfolio-value", "10000")
     # thresholds: delta 70% x 10,000; VaR 5% x 10,000; concentration 40% x 10,000; buying power = PV
-    assert_allclose([alert(rep, n)["threshold"] for n in ("HIGH_DELTA_EXPOSURE", "VAR_LIMIT_BREACH",
-                                                          "CONCENTRATION_RISK", "BUYING_POWER_EXCEEDED")],
-                    [7000.0, 500.0, 4000.0, 10000.0], rtol=1e-12)
+    assert_allclose(
+        [
+            alert(rep, n)["threshold"]
+            for n in (
+                "HIGH_DELTA_EXPOSURE",
+                "VAR_LIMIT_BREACH",
+                "CONCENTRATION_RISK",
+                "BUYING_POWER_EXCEEDED",
+            )
+        ],
+        [7000.0, 500.0, 4000.0, 10000.0],
+        rtol=1e-12,
+    )
     # the largest strike obligation: $2.50 x 100 x (5 + 17) contracts = 5,500 > 4,000
     assert alert(rep, "CONCENTRATION_RISK")["value"] == 5500.0
     assert alert(rep, "CONCENTRATION_RISK")["status"] == "ALERT"
@@ -116,7 +127,9 @@ def test_iv_history_low_and_high(capsys, tmp_path):
     # rank (2.05 - 2.00) / (2.23 - 2.00) = 0.05 / 0.23
     assert_allclose(rep["iv"]["iv_rank"], 100 * 0.05 / 0.23, rtol=1e-9)
     # today 2.30: every other day is lower: percentile 100
-    a = alert(run_json(capsys, "risk", "--iv-history", iv_csv(tmp_path, 2.30, "iv2.csv")), "LOW_IV_ENVIRONMENT")
+    a = alert(
+        run_json(capsys, "risk", "--iv-history", iv_csv(tmp_path, 2.30, "iv2.csv")), "LOW_IV_ENVIRONMENT"
+    )
     assert a["status"] == "OK" and a["value"] == 100.0
 
 
@@ -130,11 +143,14 @@ def test_risk_table_shows_inputs(capsys, tmp_path):
 
 # --- VaR method and historical VaR --------------------------------------------------------------
 
+
 def _one_call_book(tmp_path) -> Path:
     # one long deep-ITM call (K = $0.01) expiring in 2 days: worth S - K e^{-rt} (no early exercise,
     # no dividend; the put part is ~0 at K/S = 0.003), so its P&L is the stock's x 100
-    return write(tmp_path / "pos.csv", "underlying,kind,side,strike,expiry,contracts,premium\n"
-                                       "ASST,call,long,0.01,2025-09-29,1,3.14\n")
+    return write(
+        tmp_path / "pos.csv",
+        "underlying,kind,side,strike,expiry,contracts,premium\nASST,call,long,0.01,2025-09-29,1,3.14\n",
+    )
 
 
 def _prices(tmp_path) -> Path:
@@ -172,12 +188,15 @@ def test_var_method_flag(capsys, tmp_path):
 
 
 def test_too_few_prices(capsys, tmp_path):
-    p = write(tmp_path / "short.csv", "date,close\n" + "".join(f"2025-08-{i + 1:02d},3.{i}\n" for i in range(10)))
+    p = write(
+        tmp_path / "short.csv", "date,close\n" + "".join(f"2025-08-{i + 1:02d},3.{i}\n" for i in range(10))
+    )
     code, _, err = run(capsys, "risk", "--prices", p)
     assert_clean_error(code, err, "short.csv: 10 closes", "needs at least 21")
 
 
 # --- option chain -> vol surface -----------------------------------------------------------------
+
 
 def _flat_chain(tmp_path, vol=3.0) -> Path:
     """Two quotes on 2025-11-21 priced by the engine's American pricer at one vol (mid = price)."""
@@ -207,8 +226,9 @@ def test_chain_surface_marks_positions(capsys, tmp_path):
     assert_allclose(rep["var"]["var"], value_at_risk(pos, default_config())["var"], rtol=1e-6)
     assert abs(rep["var"]["var"] - run_json(capsys, "risk")["var"]["var"]) > 1.0
     out = tmp_path / "r.xlsx"
-    code, stdout, err = run(capsys, "build", "--chain", _flat_chain(tmp_path), "--out", out, "--paths", "100",
-                            "--json")
+    code, stdout, err = run(
+        capsys, "build", "--chain", _flat_chain(tmp_path), "--out", out, "--paths", "100", "--json"
+    )
     assert code == 0, err
     d = json.loads(stdout)
     assert_allclose([m["vol_used"] for m in d["marked"]], [3.0] * len(example_positions()), rtol=0, atol=1e-6)
@@ -228,51 +248,107 @@ def test_chain_surface_marks_positions(capsys, tmp_path):
 
 # --- build / refresh feed the Risk sheet -----------------------------------------------------------
 
+
 def _risk_alert_rows(path):
     ws = openpyxl.load_workbook(path)["Risk"]
-    return {ws.cell(row=r, column=1).value: (ws.cell(row=r, column=2).value, ws.cell(row=r, column=4).value)
-            for r in range(1, ws.max_row + 1) if str(ws.cell(row=r, column=1).value or "").isupper()}
+    return {
+        ws.cell(row=r, column=1).value: (ws.cell(row=r, column=2).value, ws.cell(row=r, column=4).value)
+        for r in range(1, ws.max_row + 1)
+        if str(ws.cell(row=r, column=1).value or "").isupper()
+    }
 
 
 def test_build_and_refresh_risk_sheet(capsys, tmp_path):
     out = tmp_path / "r.xlsx"
-    code, _, err = run(capsys, "build", "--out", out, "--paths", "100", "--previous-value", "3650",
-                       "--iv-history", iv_csv(tmp_path, 2.05))
+    code, _, err = run(
+        capsys,
+        "build",
+        "--out",
+        out,
+        "--paths",
+        "100",
+        "--previous-value",
+        "3650",
+        "--iv-history",
+        iv_csv(tmp_path, 2.05),
+    )
     assert code == 0, err
     rows = _risk_alert_rows(out)
     assert rows["DAILY_PNL_ALERT"] == (142.0, "OK")
     assert rows["LOW_IV_ENVIRONMENT"][1] == "ALERT"
     assert_allclose(rows["LOW_IV_ENVIRONMENT"][0], 100 * 5 / 24, rtol=1e-12)
     # refresh without the inputs: N/A again; with a new portfolio value: written to Inputs
-    code, _, err = run(capsys, "refresh", out, "--paths", "100", "--portfolio-value", "4000",
-                       "--previous-value", "3900")
+    code, _, err = run(
+        capsys, "refresh", out, "--paths", "100", "--portfolio-value", "4000", "--previous-value", "3900"
+    )
     assert code == 0, err
     rows = _risk_alert_rows(out)
     assert rows["LOW_IV_ENVIRONMENT"] == (None, "N/A")
     assert rows["DAILY_PNL_ALERT"] == (100.0, "OK")  # 4000 - 3900 = 100 <= 5% of 3900 = 195
     wb = openpyxl.load_workbook(out)
-    (sheet, ref), = dict(wb.defined_names["PortfolioValue"].destinations).items()
+    ((sheet, ref),) = dict(wb.defined_names["PortfolioValue"].destinations).items()
     assert wb[sheet][ref.replace("$", "")].value == 4000.0
 
 
 # --- every bad file: one line naming file, line and column, exit 2 -----------------------------------
 
-@pytest.mark.parametrize("flag,name,text,fragments", [
-    ("--iv-history", "iv.csv", "date,iv\n2025-09-25,4.0\n2025-09-26,abc\n", ("iv.csv, line 3, column 'iv'", "'abc'")),
-    ("--iv-history", "iv.csv", "date,iv\n2025-09-25,425\n", ("iv.csv, line 2, column 'iv'", "percentage")),
-    ("--iv-history", "iv.csv", "date,iv\n26/09/2025,4.0\n", ("iv.csv, line 2, column 'date'", "YYYY-MM-DD")),
-    ("--iv-history", "iv.csv", "day,vol\n2025-09-25,4.0\n", ("iv.csv: missing column 'date'",)),
-    ("--prices", "px.csv", "date,close\n2025-09-25,3.1\n2025-09-26,-3\n", ("px.csv, line 3, column 'close'",)),
-    ("--prices", "px.csv", "date,close\n2025-09-26,3.1\n2025-09-25,3.2\n",
-     ("px.csv, line 3, column 'date'", "increasing")),
-    ("--chain", "ch.csv", "expiry,strike,kind,bid,ask\n2025-11-21,x,put,1,1.1\n", ("ch.csv, line 2, column 'strike'",)),
-    ("--chain", "ch.csv", "expiry,strike,kind,bid,ask\n2025-11-21,2.5,straddle,1,1.1\n",
-     ("ch.csv, line 2, column 'kind'",)),
-    ("--chain", "ch.csv", "expiry,strike,kind,bid,ask\n2025-11-21,5.0,put,0.40,0.50\n",
-     ("no quote gives a usable implied vol",)),
-    ("--iv-history", "empty.csv", "", ("empty.csv: the file is empty",)),
-    ("--prices", "hdr.csv", "date,close\n", ("hdr.csv: no data rows",)),
-])
+
+@pytest.mark.parametrize(
+    "flag,name,text,fragments",
+    [
+        (
+            "--iv-history",
+            "iv.csv",
+            "date,iv\n2025-09-25,4.0\n2025-09-26,abc\n",
+            ("iv.csv, line 3, column 'iv'", "'abc'"),
+        ),
+        (
+            "--iv-history",
+            "iv.csv",
+            "date,iv\n2025-09-25,425\n",
+            ("iv.csv, line 2, column 'iv'", "percentage"),
+        ),
+        (
+            "--iv-history",
+            "iv.csv",
+            "date,iv\n26/09/2025,4.0\n",
+            ("iv.csv, line 2, column 'date'", "YYYY-MM-DD"),
+        ),
+        ("--iv-history", "iv.csv", "day,vol\n2025-09-25,4.0\n", ("iv.csv: missing column 'date'",)),
+        (
+            "--prices",
+            "px.csv",
+            "date,close\n2025-09-25,3.1\n2025-09-26,-3\n",
+            ("px.csv, line 3, column 'close'",),
+        ),
+        (
+            "--prices",
+            "px.csv",
+            "date,close\n2025-09-26,3.1\n2025-09-25,3.2\n",
+            ("px.csv, line 3, column 'date'", "increasing"),
+        ),
+        (
+            "--chain",
+            "ch.csv",
+            "expiry,strike,kind,bid,ask\n2025-11-21,x,put,1,1.1\n",
+            ("ch.csv, line 2, column 'strike'",),
+        ),
+        (
+            "--chain",
+            "ch.csv",
+            "expiry,strike,kind,bid,ask\n2025-11-21,2.5,straddle,1,1.1\n",
+            ("ch.csv, line 2, column 'kind'",),
+        ),
+        (
+            "--chain",
+            "ch.csv",
+            "expiry,strike,kind,bid,ask\n2025-11-21,5.0,put,0.40,0.50\n",
+            ("no quote gives a usable implied vol",),
+        ),
+        ("--iv-history", "empty.csv", "", ("empty.csv: the file is empty",)),
+        ("--prices", "hdr.csv", "date,close\n", ("hdr.csv: no data rows",)),
+    ],
+)
 def test_bad_market_file(capsys, tmp_path, flag, name, text, fragments):
     code, _, err = run(capsys, "risk", flag, write(tmp_path / name, text))
     assert_clean_error(code, err, *fragments)
@@ -296,6 +372,7 @@ def test_bad_money_flags(capsys, value):
 
 
 # --- weekly review ------------------------------------------------------------------------------------
+
 
 def test_review_example_by_hand(capsys):
     d = run_json(capsys, "review")
@@ -338,8 +415,11 @@ def test_review_table_and_own_files(capsys, tmp_path):
     code, out, err = run(capsys, "review")
     assert code == 0, err
     assert "weekly return" in out and "+3.44%" in out and "Brier score" in out
-    j = write(tmp_path / "j.csv", "date,action,kind,strike,expiry,contracts,price\n"
-                                  "2025-09-01,sell,put,2.5,2025-09-19,2,1.00\n2025-09-19,expire,put,2.5,2025-09-19,2,0\n")
+    j = write(
+        tmp_path / "j.csv",
+        "date,action,kind,strike,expiry,contracts,price\n"
+        "2025-09-01,sell,put,2.5,2025-09-19,2,1.00\n2025-09-19,expire,put,2.5,2025-09-19,2,0\n",
+    )
     e = write(tmp_path / "e.csv", "date,equity\n2025-09-18,1000\n2025-09-19,1100\n")
     d = run_json(capsys, "review", "--journal", j, "--equity", e)
     # one return of +10%: weekly return 10%, Sharpe needs 2 returns -> null; capture 100%
@@ -347,25 +427,35 @@ def test_review_table_and_own_files(capsys, tmp_path):
     assert d["sharpe"] is None and d["correlation_second"] is None and d["sources"]["example"] is False
 
 
-@pytest.mark.parametrize("args,fragments", [
-    (("--journal", "J"), ("give both --journal and --equity",)),
-    (("--journal", "J", "--equity", "E"), ("j.csv, line 2, column 'action'", "'hold'")),
-    (("--journal", "OK", "--equity", "E"), ("e.csv, line 3, column 'date'", "increasing")),
-    (("--journal", "OK", "--equity", "MISSING"), ("gone.csv: equity history file not found",)),
-    (("--as-of", "Friday"), ("--as-of: expected a date YYYY-MM-DD",)),
-])
+@pytest.mark.parametrize(
+    "args,fragments",
+    [
+        (("--journal", "J"), ("give both --journal and --equity",)),
+        (("--journal", "J", "--equity", "E"), ("j.csv, line 2, column 'action'", "'hold'")),
+        (("--journal", "OK", "--equity", "E"), ("e.csv, line 3, column 'date'", "increasing")),
+        (("--journal", "OK", "--equity", "MISSING"), ("gone.csv: equity history file not found",)),
+        (("--as-of", "Friday"), ("--as-of: expected a date YYYY-MM-DD",)),
+    ],
+)
 def test_review_errors(capsys, tmp_path, args, fragments):
-    files = {"J": write(tmp_path / "j.csv", "date,action,kind,strike,expiry,contracts,price\n"
-                                            "2025-09-01,hold,put,2.5,2025-09-19,2,1.00\n"),
-             "OK": write(tmp_path / "ok.csv", "date,action,kind,strike,expiry,contracts,price\n"
-                                              "2025-09-01,sell,put,2.5,2025-09-19,2,1.00\n"),
-             "E": write(tmp_path / "e.csv", "date,equity\n2025-09-19,1000\n2025-09-18,1100\n"),
-             "MISSING": tmp_path / "gone.csv"}
+    files = {
+        "J": write(
+            tmp_path / "j.csv",
+            "date,action,kind,strike,expiry,contracts,price\n2025-09-01,hold,put,2.5,2025-09-19,2,1.00\n",
+        ),
+        "OK": write(
+            tmp_path / "ok.csv",
+            "date,action,kind,strike,expiry,contracts,price\n2025-09-01,sell,put,2.5,2025-09-19,2,1.00\n",
+        ),
+        "E": write(tmp_path / "e.csv", "date,equity\n2025-09-19,1000\n2025-09-18,1100\n"),
+        "MISSING": tmp_path / "gone.csv",
+    }
     code, _, err = run(capsys, "review", *[files.get(a, a) for a in args])
     assert_clean_error(code, err, *fragments)
 
 
 # --- volarb example ---------------------------------------------------------------------------------
+
 
 def test_example_writes_refuses_and_forces(capsys, tmp_path):
     folder = tmp_path / "plan"
@@ -389,10 +479,26 @@ def test_example_writes_refuses_and_forces(capsys, tmp_path):
     assert (folder / "positions.csv").read_bytes() == (data / "example_positions.csv").read_bytes()
     # the written files drive every command
     f = {n: folder / fn for n, fn in EXAMPLE_OUTPUTS}
-    rep = run_json(capsys, "risk", "--positions", f["positions"], "--config", f["config"], "--chain", f["chain"],
-                   "--iv-history", f["iv_history"], "--prices", f["prices"], "--previous-value", "3650")
+    rep = run_json(
+        capsys,
+        "risk",
+        "--positions",
+        f["positions"],
+        "--config",
+        f["config"],
+        "--chain",
+        f["chain"],
+        "--iv-history",
+        f["iv_history"],
+        "--prices",
+        f["prices"],
+        "--previous-value",
+        "3650",
+    )
     assert "N/A" not in {a["status"] for a in rep["alerts"]} and rep["var"]["method"] == "historical"
-    d = run_json(capsys, "review", "--journal", f["journal"], "--equity", f["equity"], "--second", f["second"])
+    d = run_json(
+        capsys, "review", "--journal", f["journal"], "--equity", f["equity"], "--second", f["second"]
+    )
     assert d["correlation_second"] is not None
 
 
@@ -405,28 +511,109 @@ def test_shipped_synthetic_examples_are_regenerated_exactly(tmp_path):
     from engine.data.examples import EXAMPLE_FILES, write_generated_examples
 
     for path in write_generated_examples(tmp_path):
-        shipped = ROOT / "engine" / "data" / EXAMPLE_FILES[next(k for k, v in EXAMPLE_FILES.items() if v == path.name)]
+        shipped = (
+            ROOT
+            / "engine"
+            / "data"
+            / EXAMPLE_FILES[next(k for k, v in EXAMPLE_FILES.items() if v == path.name)]
+        )
         assert path.read_bytes() == shipped.read_bytes(), path.name
 
 
 # --- the JSON contract ----------------------------------------------------------------------------------
 
 JSON_KEYS = {
-    "risk": {"valuation_date", "portfolio_value", "account", "greeks", "var", "alerts", "alerting", "any_alert", "inputs",
-             "iv", "surface", "sources", "email"},
-    "simulate": {"paths", "seed", "months", "invested", "prob_loss", "prob_margin_call", "prob_targets",
-                 "max_drawdown", "annual_return", "sharpe", "share_with_assignment", "mean_discounted_final",
-                 "se_discounted_final", "discounted_invested", "deterministic", "assumptions", "elapsed_seconds",
-                 "percentiles", "final_equity_summary", "sizing", "costs", "share_with_early_assignment",
-                 "mean_discounted_costs"},
-    "build": {"meta", "config", "positions", "marked", "ladder", "book", "account", "premium_split", "strike_premiums",
-              "allocation", "reinvestment", "hedge_ratio", "hedge_ladder", "projection", "plan_printed_table",
-              "audit", "kelly", "portfolio_greeks", "var", "alerts", "alerting", "risk_inputs", "iv", "surface",
-              "assignment", "simulation", "orders", "rebalance", "payoff"},
-    "review": {"as_of", "weekly_return", "total_return", "sharpe", "max_drawdown", "premium_capture_rate",
-               "brier_score", "brier_count", "allocation_drift", "allocation_by_strike", "hedge_effectiveness",
-               "observations", "iv_percentile", "iv_percentile_week_ago", "iv_percentile_change",
-               "correlation_second", "rebalancing", "sources"},
+    "risk": {
+        "valuation_date",
+        "portfolio_value",
+        "account",
+        "greeks",
+        "var",
+        "alerts",
+        "alerting",
+        "any_alert",
+        "inputs",
+        "iv",
+        "surface",
+        "sources",
+        "email",
+    },
+    "simulate": {
+        "paths",
+        "seed",
+        "months",
+        "invested",
+        "prob_loss",
+        "prob_margin_call",
+        "prob_targets",
+        "max_drawdown",
+        "annual_return",
+        "sharpe",
+        "share_with_assignment",
+        "mean_discounted_final",
+        "se_discounted_final",
+        "discounted_invested",
+        "deterministic",
+        "assumptions",
+        "elapsed_seconds",
+        "percentiles",
+        "final_equity_summary",
+        "sizing",
+        "costs",
+        "share_with_early_assignment",
+        "mean_discounted_costs",
+    },
+    "build": {
+        "meta",
+        "config",
+        "positions",
+        "marked",
+        "ladder",
+        "book",
+        "account",
+        "premium_split",
+        "strike_premiums",
+        "allocation",
+        "reinvestment",
+        "hedge_ratio",
+        "hedge_ladder",
+        "projection",
+        "plan_printed_table",
+        "audit",
+        "kelly",
+        "portfolio_greeks",
+        "var",
+        "alerts",
+        "alerting",
+        "risk_inputs",
+        "iv",
+        "surface",
+        "assignment",
+        "simulation",
+        "orders",
+        "rebalance",
+        "payoff",
+    },
+    "review": {
+        "as_of",
+        "weekly_return",
+        "total_return",
+        "sharpe",
+        "max_drawdown",
+        "premium_capture_rate",
+        "brier_score",
+        "brier_count",
+        "allocation_drift",
+        "allocation_by_strike",
+        "hedge_effectiveness",
+        "observations",
+        "iv_percentile",
+        "iv_percentile_week_ago",
+        "iv_percentile_change",
+        "correlation_second",
+        "rebalancing",
+        "sources",
+    },
     "rebalance": {"rebalance", "alerting", "inputs", "sources"},
 }
 
@@ -454,8 +641,9 @@ def test_json_keys_stable_valid_and_documented(capsys, tmp_path):
 def test_measured_iv_percentile_drives_the_hedge_ratio(capsys, tmp_path):
     # measured percentile 100 x 5/24 = 20.8 (not > 95): the x1.3 step drops out, the squeeze step
     # stays (0.45 > 0.4): 0.20 x 1.5 = 0.30, under the 0.35 cap
-    rep = run_json(capsys, "build", "--out", tmp_path / "r.xlsx", "--paths", "50",
-                   "--iv-history", iv_csv(tmp_path, 2.05))
+    rep = run_json(
+        capsys, "build", "--out", tmp_path / "r.xlsx", "--paths", "50", "--iv-history", iv_csv(tmp_path, 2.05)
+    )
     assert_allclose(rep["hedge_ratio"], 0.30, rtol=0, atol=1e-12)
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
     sheet, cell = next(iter(wb.defined_names["IVPercentile"].destinations))
@@ -466,6 +654,7 @@ def test_measured_iv_percentile_drives_the_hedge_ratio(capsys, tmp_path):
 
 
 # --- review findings: what a trader reads on the terminal ------------------------------------------
+
 
 def test_refresh_names_the_risk_inputs_it_was_not_given(capsys, tmp_path):
     """A report built with --iv-history and --chain lists them on About; a refresh without them
@@ -496,8 +685,15 @@ def test_simulate_table_shows_every_documented_distribution(capsys):
     assert "simulation: 60 paths, seed 5" in out
     d = run_json(capsys, "simulate", "--paths", "60", "--seed", "5")
     assert f"probability of a margin call {d['prob_margin_call']:.1%}".split()[-1] in out
-    for label in ("distributions across paths", "final equity $", "max drawdown", "annualized return",
-                  "Sharpe ratio (annualized)", "probability of the plan's scenario targets", "expected"):
+    for label in (
+        "distributions across paths",
+        "final equity $",
+        "max drawdown",
+        "annualized return",
+        "Sharpe ratio (annualized)",
+        "probability of the plan's scenario targets",
+        "expected",
+    ):
         assert label in out, label
     line = next(ln for ln in out.splitlines() if ln.startswith("max drawdown"))
     assert line.split()[-1] == f"{d['max_drawdown']['p95']:.1%}"
@@ -509,11 +705,17 @@ def test_simulate_table_shows_every_documented_distribution(capsys):
 def test_risk_greeks_are_labelled_with_units(capsys):
     code, out, err = run(capsys, "risk")
     assert code == 0, err
-    for label in ("delta (shares)", "theta $ per day", "vega $ per vol point",
-                  "margin $ (requirement net of value, vs net liquidation)",
-                  "net liquidation value $ (NLV)", "equity with loan value $ (EWL)",
-                  "maintenance requirement $ (full basis, vs EWL)", "excess liquidity $ (EWL - maintenance)",
-                  "buying power $ (available funds: EWL - initial)"):
+    for label in (
+        "delta (shares)",
+        "theta $ per day",
+        "vega $ per vol point",
+        "margin $ (requirement net of value, vs net liquidation)",
+        "net liquidation value $ (NLV)",
+        "equity with loan value $ (EWL)",
+        "maintenance requirement $ (full basis, vs EWL)",
+        "excess liquidity $ (EWL - maintenance)",
+        "buying power $ (available funds: EWL - initial)",
+    ):
         assert label in out, label
     assert "theta_day" not in out and "vega_point" not in out
 
@@ -528,16 +730,24 @@ def test_iv_table_shows_the_vol_as_a_percent(capsys):
 
 def test_contribution_is_netted_out_of_the_daily_pnl(capsys):
     # yesterday 4,700; today 8,900 after the $4,000 deposit: 8900 - 4700 - 4000 = +200 <= 5% x 4700 = 235
-    rep = run_json(capsys, "risk", "--previous-value", "4700", "--portfolio-value", "8900", "--contribution", "$4,000")
+    rep = run_json(
+        capsys, "risk", "--previous-value", "4700", "--portfolio-value", "8900", "--contribution", "$4,000"
+    )
     a = alert(rep, "DAILY_PNL_ALERT")
     assert a["status"] == "OK" and a["value"] == 200.0 and a["threshold"] == 235.0
     assert rep["inputs"]["contribution"] == 4000.0
     # a withdrawal: 3,000 today after taking out 1,500 from 4,700: 3000 - 4700 + 1500 = -200, OK
-    a = alert(run_json(capsys, "risk", "--previous-value", "4700", "--portfolio-value", "3000",
-                       "--contribution=-1500"), "DAILY_PNL_ALERT")
+    a = alert(
+        run_json(
+            capsys, "risk", "--previous-value", "4700", "--portfolio-value", "3000", "--contribution=-1500"
+        ),
+        "DAILY_PNL_ALERT",
+    )
     assert a["status"] == "OK" and a["value"] == -200.0
     # without it the deposit reads as a +4,200 day (ALERT)
-    a = alert(run_json(capsys, "risk", "--previous-value", "4700", "--portfolio-value", "8900"), "DAILY_PNL_ALERT")
+    a = alert(
+        run_json(capsys, "risk", "--previous-value", "4700", "--portfolio-value", "8900"), "DAILY_PNL_ALERT"
+    )
     assert a["status"] == "ALERT" and a["value"] == 4200.0
     with pytest.raises(SystemExit) as info:
         main(["risk", "--contribution", "lots"])

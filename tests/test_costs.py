@@ -19,8 +19,11 @@ from engine.config import ConfigError, config_from_dict, default_config
 from engine.plan.costs import example_half_spread, half_spread, measure_half_spread
 
 
-@given(pct=st.floats(0.005, 0.2), minimum=st.floats(0.005, 0.10),
-       mids=st.lists(st.floats(0.01, 20.0), min_size=2, max_size=40))
+@given(
+    pct=st.floats(0.005, 0.2),
+    minimum=st.floats(0.005, 0.10),
+    mids=st.lists(st.floats(0.01, 20.0), min_size=2, max_size=40),
+)
 def test_calibration_recovers_the_model(pct, minimum, mids):
     """Quotes made as mid -/+ max(pct x mid, minimum), with one on the floor and one above it:
     the fit returns (pct, minimum)."""
@@ -53,15 +56,29 @@ def test_example_chain_measured_by_hand():
     assert (e.half_spread_pct, e.half_spread_min) == example_half_spread()
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"simulation": {"sizing": "kelly"}}, "simulation.sizing: must be one of 'plan', 'full_requirement', "
-                                          "'buying_power', got 'kelly'"),
-    ({"execution": {"half_spread_min": -0.01}}, "execution.half_spread_min: must be >= 0, got -0.01"),
-    ({"execution": {"half_spread_pct": 1.5}}, "execution.half_spread_pct: must be >= 0 and <= 1, got 1.5"),
-    ({"execution": {"commission_per_contract": -1}}, "execution.commission_per_contract: must be >= 0, got -1.0"),
-    ({"execution": {"max_orders_per_day": 0}}, "execution.max_orders_per_day: must be >= 1 and <= 100000, got 0"),
-    ({"simulation": {"costs": "yes"}}, "simulation.costs: expected true or false, got 'yes'"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (
+            {"simulation": {"sizing": "kelly"}},
+            "simulation.sizing: must be one of 'plan', 'full_requirement', 'buying_power', got 'kelly'",
+        ),
+        ({"execution": {"half_spread_min": -0.01}}, "execution.half_spread_min: must be >= 0, got -0.01"),
+        (
+            {"execution": {"half_spread_pct": 1.5}},
+            "execution.half_spread_pct: must be >= 0 and <= 1, got 1.5",
+        ),
+        (
+            {"execution": {"commission_per_contract": -1}},
+            "execution.commission_per_contract: must be >= 0, got -1.0",
+        ),
+        (
+            {"execution": {"max_orders_per_day": 0}},
+            "execution.max_orders_per_day: must be >= 1 and <= 100000, got 0",
+        ),
+        ({"simulation": {"costs": "yes"}}, "simulation.costs: expected true or false, got 'yes'"),
+    ],
+)
 def test_refused_cost_keys(data, message):
     with pytest.raises(ConfigError) as exc:
         config_from_dict(data, source="plan.toml")
@@ -74,5 +91,7 @@ def test_volarb_simulate_states_sizing_and_costs(capsys):
     assert main(["simulate", "--paths", "50"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("plan sizing: monthly budget / reg_t capital per contract (net basis)")
-    assert out[2] == ("costs: half-spread max(0% of mid, $0.02)/share, stock $0.005/share, $0.65/contract, "
-                      "$0.00/assignment; fills <= 10 x 10 contracts/series/day")
+    assert out[2] == (
+        "costs: half-spread max(0% of mid, $0.02)/share, stock $0.005/share, $0.65/contract, "
+        "$0.00/assignment; fills <= 10 x 10 contracts/series/day"
+    )

@@ -34,11 +34,13 @@ def _tool(name: str):
 
 
 def _run(script: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "tools" / script), *args],
-                          capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / script), *args], capture_output=True, text=True, cwd=ROOT
+    )
 
 
 # --- generated sections: config table, findings, audit ------------------------------------------
+
 
 def test_generated_doc_sections_are_current():
     result = _run("gen_docs.py", "--check")
@@ -62,8 +64,10 @@ def test_gen_docs_rewrites_a_stale_section_and_check_then_passes(tmp_path):
     gen = _tool("gen_docs")
     page = tmp_path / "docs" / "config.md"
     page.parent.mkdir()
-    page.write_text("# keys\n\n<!-- config-table:start -->\n| stale |\n<!-- config-table:end -->\n\nafter\n",
-                    encoding="utf-8")
+    page.write_text(
+        "# keys\n\n<!-- config-table:start -->\n| stale |\n<!-- config-table:end -->\n\nafter\n",
+        encoding="utf-8",
+    )
     assert gen.main(["--check"], root=tmp_path) == 1
     assert "| stale |" in page.read_text(encoding="utf-8")  # --check writes nothing
     assert gen.main([], root=tmp_path) == 0
@@ -73,6 +77,7 @@ def test_gen_docs_rewrites_a_stale_section_and_check_then_passes(tmp_path):
 
 
 # --- API reference pages ------------------------------------------------------------------------
+
 
 def _module_files():
     """(dotted name, expected page) of every importable module, found independently of the tool."""
@@ -84,7 +89,9 @@ def _module_files():
             rel = path.relative_to(ROOT)
             if path.name == "__main__.py" or "__pycache__" in rel.parts:
                 continue
-            if not all((ROOT.joinpath(*rel.parts[:i]) / "__init__.py").is_file() for i in range(1, len(rel.parts))):
+            if not all(
+                (ROOT.joinpath(*rel.parts[:i]) / "__init__.py").is_file() for i in range(1, len(rel.parts))
+            ):
                 continue
             parts = list(rel.with_suffix("").parts)
             if parts[-1] == "__init__":
@@ -121,8 +128,9 @@ def _tiny_tree(root: Path) -> None:
     (root / "engine" / "__init__.py").write_text('"""The engine."""\n', encoding="utf-8")
     (root / "engine" / "black.py").write_text('"""The Black kernel.\n\nMore text."""\n', encoding="utf-8")
     (root / "docs").mkdir()
-    (root / "mkdocs.yml").write_text("site_name: t\nnav:\n  - Home: index.md\n  # api-nav:start\n"
-                                     "  # api-nav:end\n", encoding="utf-8")
+    (root / "mkdocs.yml").write_text(
+        "site_name: t\nnav:\n  - Home: index.md\n  # api-nav:start\n  # api-nav:end\n", encoding="utf-8"
+    )
 
 
 def test_api_generator_follows_a_moved_module(tmp_path):
@@ -133,8 +141,9 @@ def test_api_generator_follows_a_moved_module(tmp_path):
     assert gen.main([], root=tmp_path) == 0
     old = tmp_path / "docs" / "api" / "engine" / "black.md"
     assert "::: engine.black\n" in old.read_text(encoding="utf-8")
-    assert "| [`engine.black`](engine/black.md) | The Black kernel. |" in \
-        (tmp_path / "docs" / "api" / "index.md").read_text(encoding="utf-8")
+    assert "| [`engine.black`](engine/black.md) | The Black kernel. |" in (
+        tmp_path / "docs" / "api" / "index.md"
+    ).read_text(encoding="utf-8")
     assert gen.main(["--check"], root=tmp_path) == 0
 
     (tmp_path / "engine" / "pricing").mkdir()
@@ -147,13 +156,19 @@ def test_api_generator_follows_a_moved_module(tmp_path):
     assert "::: engine.pricing.black\n" in new.read_text(encoding="utf-8")
     nav = (tmp_path / "mkdocs.yml").read_text(encoding="utf-8")
     assert "- engine.pricing.black: api/engine/pricing/black.md" in nav
-    assert _nav_pages(nav) == {"index.md", "api/index.md", "api/engine/index.md",
-                               "api/engine/pricing/index.md", "api/engine/pricing/black.md"}
+    assert _nav_pages(nav) == {
+        "index.md",
+        "api/index.md",
+        "api/engine/index.md",
+        "api/engine/pricing/index.md",
+        "api/engine/pricing/black.md",
+    }
     assert nav.startswith("site_name: t\nnav:\n  - Home: index.md\n  # api-nav:start\n  - API reference:")
     assert gen.main(["--check"], root=tmp_path) == 0
 
 
 # --- README and links ---------------------------------------------------------------------------
+
 
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -186,8 +201,9 @@ def _relative_links(path: Path):
             yield target.split("#", 1)[0]
 
 
-@pytest.mark.parametrize("page", ["README.md", *sorted(p.relative_to(ROOT).as_posix()
-                                                       for p in (ROOT / "docs").rglob("*.md"))])
+@pytest.mark.parametrize(
+    "page", ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md"))]
+)
 def test_relative_links_point_at_files(page):
     path = ROOT / page
     broken = [t for t in _relative_links(path) if not (path.parent / t).is_file()]
@@ -213,27 +229,38 @@ def test_sphinx_roles_become_links_to_documented_objects_or_code(tmp_path):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text(
         '"""See :func:`f`, :mod:`pkg.sub`, :func:`~pkg.sub.g`, :func:`_hidden`, :func:`nodoc` and '
-        ':class:`Missing`."""\n', encoding="utf-8")
+        ':class:`Missing`."""\n',
+        encoding="utf-8",
+    )
     (tmp_path / "pkg" / "sub.py").write_text(
         '"""Sub."""\n\ndef f():\n    """F."""\n\ndef g():\n    """G."""\n\n'
-        'def _hidden():\n    """H."""\n\ndef nodoc():\n    pass\n', encoding="utf-8")
-    pkg = griffe.load("pkg", search_paths=[str(tmp_path)],
-                      extensions=griffe.load_extensions(roles.SphinxRoles()))
-    assert pkg.docstring.value == ("See [`f`][pkg.sub.f], [`pkg.sub`][pkg.sub], [`g`][pkg.sub.g], "
-                                   "`_hidden`, `nodoc` and `Missing`.")
+        'def _hidden():\n    """H."""\n\ndef nodoc():\n    pass\n',
+        encoding="utf-8",
+    )
+    pkg = griffe.load(
+        "pkg", search_paths=[str(tmp_path)], extensions=griffe.load_extensions(roles.SphinxRoles())
+    )
+    assert pkg.docstring.value == (
+        "See [`f`][pkg.sub.f], [`pkg.sub`][pkg.sub], [`g`][pkg.sub.g], `_hidden`, `nodoc` and `Missing`."
+    )
 
 
 @pytest.mark.slow
 def test_mkdocs_strict_build_passes(tmp_path):
     if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("mkdocstrings") is None:
         pytest.skip('mkdocs not installed: pip install -e ".[docs]" (.ci/run builds the site itself)')
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
-                             str(tmp_path / "site")], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert (tmp_path / "site" / "api" / "index.html").is_file()
 
 
 # --- packaging facts ----------------------------------------------------------------------------
+
 
 def test_package_data_globs_match_files():
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -244,6 +271,8 @@ def test_package_data_globs_match_files():
 
 
 def test_docs_extra_lists_the_site_tools():
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
     names = " ".join(extras["docs"])
     assert "mkdocs-material" in names and "mkdocstrings[python]" in names

@@ -23,8 +23,14 @@ SPOT = 3.15
 
 
 def _grid():
-    rows = itertools.product([0.5, 2.0, 3.0, 3.15, 3.5, 5.0, 10.0], [7, 30, 182, 730], [0.1, 0.5, 2.0, 5.0],
-                             [0.0, 0.08], [0.0, 0.05], [1.0, -1.0])
+    rows = itertools.product(
+        [0.5, 2.0, 3.0, 3.15, 3.5, 5.0, 10.0],
+        [7, 30, 182, 730],
+        [0.1, 0.5, 2.0, 5.0],
+        [0.0, 0.08],
+        [0.0, 0.05],
+        [1.0, -1.0],
+    )
     k, d, v, r, q, w = np.array(list(rows)).T
     return k, d / 365.0, v, r, q, w
 
@@ -78,8 +84,9 @@ divs = st.floats(0.0, 0.05)
 def test_put_call_parity(s, k, t, r, v, q):
     c, p = bs_price(s, k, t, r, v, "call", q), bs_price(s, k, t, r, v, "put", q)
     forward_value = s * np.exp(-q * t) - k * np.exp(-r * t)
-    assert_allclose(c - p, forward_value, rtol=0, atol=1e-12 * (s + k),
-                    err_msg=f"S={s} K={k} t={t} r={r} vol={v} q={q}")
+    assert_allclose(
+        c - p, forward_value, rtol=0, atol=1e-12 * (s + k), err_msg=f"S={s} K={k} t={t} r={r} vol={v} q={q}"
+    )
 
 
 @given(spots, strikes, times, rates, vols, divs, st.floats(1.001, 1.5))
@@ -157,8 +164,12 @@ def test_one_theta_for_both_styles():
         eu = greeks(*args, style="european")
         am = greeks(*args, style="american")
         assert_allclose(am["theta"], eu["theta"], rtol=2e-6, err_msg=f"{days} days")
-        assert_allclose(decay_1d(*args, style="american"), decay_1d(*args, style="european"), rtol=1e-9,
-                        err_msg=f"{days} days")
+        assert_allclose(
+            decay_1d(*args, style="american"),
+            decay_1d(*args, style="european"),
+            rtol=1e-9,
+            err_msg=f"{days} days",
+        )
 
 
 def test_american_theta_satisfies_the_black_scholes_pde():
@@ -166,8 +177,12 @@ def test_american_theta_satisfies_the_black_scholes_pde():
     eq. 19.4 with a dividend yield), an identity the FD Greeks must respect; 0 where exercised."""
     s, k = 100.0, np.array([80.0, 100.0, 110.0])  # (K = 120 at r = 8% sits just above the boundary,
     # where gamma jumps and the identity magnifies its FD error by sigma^2 S^2 / 2 = 200)
-    for rate, vol, q, kind in ((0.05, 0.3, 0.0, "put"), (0.08, 0.2, 0.03, "put"), (0.02, 0.4, 0.06, "call"),
-                               (-0.01, 0.3, -0.03, "put")):
+    for rate, vol, q, kind in (
+        (0.05, 0.3, 0.0, "put"),
+        (0.08, 0.2, 0.03, "put"),
+        (0.02, 0.4, 0.06, "call"),
+        (-0.01, 0.3, -0.03, "put"),
+    ):
         g = greeks(s, k, 0.75, rate, vol, kind, q, style="american")
         pde = rate * g["price"] - (rate - q) * s * g["delta"] - 0.5 * vol**2 * s**2 * g["gamma"]
         assert_allclose(g["theta"], pde, rtol=2e-4, atol=1e-4, err_msg=f"{kind} r={rate} q={q} vol={vol}")
@@ -191,11 +206,13 @@ def test_pandas_in_pandas_out_for_every_pricing_function():
     from engine import implied_vol, prob_itm, prob_touch
 
     k = pd.Series([2.5, 3.0, 3.5], index=pd.Index(["a", "b", "c"], name="leg"), name="K")
-    outs = {"bs_price": bs_price(3.15, k, 0.1, 0.05, 2.0, "put"),
-            "american_price": american_price(3.15, k, 0.1, 0.05, 2.0, "put"),
-            "prob_itm": prob_itm(3.15, k, 0.1, 0.05, 2.0, "put"),
-            "prob_touch": prob_touch(3.15, k, 0.1, 0.05, 2.0, "put"),
-            **{f"greeks.{n}": v for n, v in greeks(3.15, k, 0.1, 0.05, 2.0, "put", style="american").items()}}
+    outs = {
+        "bs_price": bs_price(3.15, k, 0.1, 0.05, 2.0, "put"),
+        "american_price": american_price(3.15, k, 0.1, 0.05, 2.0, "put"),
+        "prob_itm": prob_itm(3.15, k, 0.1, 0.05, 2.0, "put"),
+        "prob_touch": prob_touch(3.15, k, 0.1, 0.05, 2.0, "put"),
+        **{f"greeks.{n}": v for n, v in greeks(3.15, k, 0.1, 0.05, 2.0, "put", style="american").items()},
+    }
     price = bs_price(3.15, k, 0.1, 0.05, 2.0, "put")
     outs["implied_vol"] = implied_vol(price, 3.15, k, 0.1, 0.05, "put")
     for name, out in outs.items():

@@ -22,9 +22,14 @@ PROPS = settings(max_examples=150, derandomize=True, deadline=None)
 
 
 def _grid():
-    rows = itertools.product([0.5, 1.0, 2.0, 2.8, 3.15, 3.5, 4.0, 6.0, 10.0], [1, 7, 30, 91, 365, 730],
-                             [0.05, 0.2, 0.5, 1.0, 2.0, 4.25, 5.0, 7.0, 10.0], [0.0, 0.04, 0.08],
-                             [0.0, 0.05], [1.0, -1.0])
+    rows = itertools.product(
+        [0.5, 1.0, 2.0, 2.8, 3.15, 3.5, 4.0, 6.0, 10.0],
+        [1, 7, 30, 91, 365, 730],
+        [0.05, 0.2, 0.5, 1.0, 2.0, 4.25, 5.0, 7.0, 10.0],
+        [0.0, 0.04, 0.08],
+        [0.0, 0.05],
+        [1.0, -1.0],
+    )
     k, d, v, r, q, w = np.array(list(rows)).T
     return k, d / 365.0, v, r, q, w
 
@@ -41,7 +46,9 @@ def test_european_round_trip_grid():
     # elsewhere a number is either NaN or reproduces the price
     solved = res.status == IVStatus.OK
     assert np.isnan(res.vol[~solved]).all()
-    _assert_vol_reproduces(price[solved], k[solved], t[solved], r[solved], res.vol[solved], w[solved], q[solved])
+    _assert_vol_reproduces(
+        price[solved], k[solved], t[solved], r[solved], res.vol[solved], w[solved], q[solved]
+    )
 
 
 def _assert_vol_reproduces(price, k, t, r, vol, w, q, rel=1e-12):
@@ -58,8 +65,14 @@ def _assert_vol_reproduces(price, k, t, r, vol, w, q, rel=1e-12):
 
 
 @PROPS
-@given(st.floats(0.5, 10.0), st.integers(1, 730), st.floats(0.05, 5.0), st.floats(0.0, 0.08),
-       st.floats(0.0, 0.05), st.sampled_from(["call", "put"]))
+@given(
+    st.floats(0.5, 10.0),
+    st.integers(1, 730),
+    st.floats(0.05, 5.0),
+    st.floats(0.0, 0.08),
+    st.floats(0.0, 0.05),
+    st.sampled_from(["call", "put"]),
+)
 def test_european_round_trip_property(k, days, v, r, q, kind):
     t = days / 365.0
     price = bs_price(SPOT, k, t, r, v, kind, q)
@@ -72,8 +85,14 @@ def test_european_round_trip_property(k, days, v, r, q, kind):
 
 
 @PROPS
-@given(st.floats(0.5, 10.0), st.floats(1 / 365, 2.0), st.floats(0.0, 0.08), st.floats(0.0, 0.05),
-       st.sampled_from([1.0, -1.0]), st.floats(0.0, 1.0))
+@given(
+    st.floats(0.5, 10.0),
+    st.floats(1 / 365, 2.0),
+    st.floats(0.0, 0.08),
+    st.floats(0.0, 0.05),
+    st.sampled_from([1.0, -1.0]),
+    st.floats(0.0, 1.0),
+)
 def test_every_price_inside_the_bounds_is_solved(k, t, r, q, w, u):
     # any price strictly between the lower and upper bound has a vol that reproduces it
     df, fwd = np.exp(-r * t), SPOT * np.exp((r - q) * t)
@@ -108,8 +127,13 @@ def test_statuses():
     prices = [0.5, lower, 2.0, 6.0, np.nan]
     res = implied_vol(prices, 3.15, 5.0, 0.25, 0.05, "put", full_output=True)
     assert isinstance(res, IVResult)
-    assert res.status.tolist() == [IVStatus.BELOW_INTRINSIC, IVStatus.NO_VEGA, IVStatus.OK,
-                                   IVStatus.ABOVE_BOUND, IVStatus.BAD_INPUT]
+    assert res.status.tolist() == [
+        IVStatus.BELOW_INTRINSIC,
+        IVStatus.NO_VEGA,
+        IVStatus.OK,
+        IVStatus.ABOVE_BOUND,
+        IVStatus.BAD_INPUT,
+    ]
     assert np.isnan(res.vol[[0, 1, 3, 4]]).all() and np.isfinite(res.vol[2])
     # t == 0: intrinsic has no vol, anything else is out of bounds
     res = implied_vol([0.15, 0.2, 0.1], 3.15, 3.0, 0.0, 0.05, "call", full_output=True)
@@ -157,7 +181,9 @@ def test_shapes_give_identical_numbers(shape):
     v = np.array([0.1, 0.5, 1.0, 2.0, 4.25, 0.3])
     price = bs_price(SPOT, k, 0.3, 0.04, v, "put", 0.01)
     flat = implied_vol(price, SPOT, k, 0.3, 0.04, "put", 0.01)
-    scalars = [implied_vol(float(p), SPOT, float(kk), 0.3, 0.04, "put", 0.01) for p, kk in zip(price, k, strict=True)]
+    scalars = [
+        implied_vol(float(p), SPOT, float(kk), 0.3, 0.04, "put", 0.01) for p, kk in zip(price, k, strict=True)
+    ]
     shaped = implied_vol(price.reshape(shape), SPOT, k.reshape(shape), 0.3, 0.04, "put", 0.01)
     assert shaped.shape == shape
     assert_array_equal(shaped.ravel(), flat)
@@ -191,8 +217,14 @@ def test_agrees_with_py_vollib_where_it_succeeds():
 
 
 def test_american_round_trip():
-    rows = itertools.product([2.0, 3.0, 3.15, 3.5, 5.0], [7, 91, 365], [0.05, 0.3, 1.0, 4.25],
-                             [0.0, 0.08], [0.0, 0.05], [1.0, -1.0])
+    rows = itertools.product(
+        [2.0, 3.0, 3.15, 3.5, 5.0],
+        [7, 91, 365],
+        [0.05, 0.3, 1.0, 4.25],
+        [0.0, 0.08],
+        [0.0, 0.05],
+        [1.0, -1.0],
+    )
     k, d, v, r, q, w = np.array(list(rows)).T
     t = d / 365.0
     price = american_price(SPOT, k, t, r, v, w, q)
@@ -212,7 +244,9 @@ def test_american_bounds():
     # an American put is worth at least the European one: the European implied vol of an
     # American price is at least the American implied vol
     p = american_price(3.15, 3.5, 0.5, 0.08, 0.4, "put")
-    assert implied_vol(p, 3.15, 3.5, 0.5, 0.08, "put") > implied_vol(p, 3.15, 3.5, 0.5, 0.08, "put", style="american")
+    assert implied_vol(p, 3.15, 3.5, 0.5, 0.08, "put") > implied_vol(
+        p, 3.15, 3.5, 0.5, 0.08, "put", style="american"
+    )
 
 
 @pytest.mark.parametrize("vol", [0.002, 0.005, 0.009])

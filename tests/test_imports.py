@@ -22,8 +22,9 @@ FORBIDDEN_IMPORTS = ("xlwings", "openpyxl", "workbook", "udfs", "connect")
 
 def test_importing_engine_in_a_fresh_interpreter_loads_nothing_forbidden():
     code = "import json, sys; import engine; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
     loaded = set(json.loads(out.stdout))
     leaked = sorted(m for m in loaded for bad in FORBIDDEN_MODULES if m == bad or m.startswith(bad + "."))
     assert not leaked, f"importing engine loaded {leaked}"
@@ -61,8 +62,11 @@ def test_workbook_never_imports_udfs(path):
 
 @pytest.mark.parametrize("path", UDF_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_udfs_import_only_the_data_only_layout_map_of_workbook(path):
-    bad = [n for n in _imported_names(path)
-           if (n == "workbook" or n.startswith("workbook.")) and n != "workbook.layout"]
+    bad = [
+        n
+        for n in _imported_names(path)
+        if (n == "workbook" or n.startswith("workbook.")) and n != "workbook.layout"
+    ]
     assert not bad, f"{path.relative_to(ROOT)} imports {bad} (only workbook.layout is allowed)"
 
 
@@ -73,8 +77,9 @@ def test_the_layout_map_is_data_only():
 
 def test_importing_the_udfs_does_not_load_openpyxl():
     code = "import json, sys; import udfs.functions; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
     loaded = set(json.loads(out.stdout))
     assert not any(m == "openpyxl" or m.startswith("openpyxl.") for m in loaded)
     assert "workbook.report" not in loaded and "workbook.cli" not in loaded

@@ -18,7 +18,11 @@ def test_plan_inputs_by_hand():
     np.testing.assert_allclose(out["full_kelly"], 0.8156097561, rtol=0, atol=1e-10)
     np.testing.assert_allclose(out["fractional_kelly"], 0.25 * 0.8156097561, rtol=0, atol=1e-10)
     assert out["max_single_strike"] == 0.15
-    assert (out["max_strategy_allocation"], out["max_monthly_addition"], out["emergency_reserve"]) == (1.0, 0.20, 0.05)
+    assert (out["max_strategy_allocation"], out["max_monthly_addition"], out["emergency_reserve"]) == (
+        1.0,
+        0.20,
+        0.05,
+    )
 
 
 def test_negative_edge_means_no_bet():
@@ -46,10 +50,17 @@ def test_refusals():
 
 
 def test_journal_pnl_and_return():
-    j = pd.DataFrame({"pnl": [120.0, 80.0, -50.0, 100.0, -150.0], "capital_at_risk": [1000.0, 1000.0, 500.0, 1000.0, 1000.0]})
+    j = pd.DataFrame(
+        {
+            "pnl": [120.0, 80.0, -50.0, 100.0, -150.0],
+            "capital_at_risk": [1000.0, 1000.0, 500.0, 1000.0, 1000.0],
+        }
+    )
     out = kelly_inputs_from_journal(j)
     # returns .12 .08 -.10 .10 -.15: p = 3/5; avg win (.12+.08+.10)/3 = .10; avg loss (.10+.15)/2 = .125
-    np.testing.assert_allclose([out["win_prob"], out["avg_win"], out["avg_loss"]], [0.6, 0.10, 0.125], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        [out["win_prob"], out["avg_win"], out["avg_loss"]], [0.6, 0.10, 0.125], rtol=0, atol=1e-12
+    )
     out2 = kelly_inputs_from_journal(pd.DataFrame({"return": [0.12, 0.08, -0.10, 0.10, -0.15]}))
     np.testing.assert_allclose(out2["avg_loss"], 0.125, rtol=0, atol=1e-12)
 
@@ -62,9 +73,13 @@ def test_journal_without_losses_or_empty_gives_nan():
 
 
 def test_journal_refusals():
-    with pytest.raises(VolarbInputError, match="journal must have a 'return' column or 'pnl' and 'capital_at_risk'"):
+    with pytest.raises(
+        VolarbInputError, match="journal must have a 'return' column or 'pnl' and 'capital_at_risk'"
+    ):
         kelly_inputs_from_journal(pd.DataFrame({"pnl": [1.0]}))
-    with pytest.raises(VolarbInputError, match="journal row 1, column 'capital_at_risk': expected a number > 0, got 0.0"):
+    with pytest.raises(
+        VolarbInputError, match="journal row 1, column 'capital_at_risk': expected a number > 0, got 0.0"
+    ):
         kelly_inputs_from_journal(pd.DataFrame({"pnl": [1.0, 2.0], "capital_at_risk": [10.0, 0.0]}))
     with pytest.raises(VolarbInputError, match="journal row 0, column 'return': expected a number, got 'x'"):
         kelly_inputs_from_journal(pd.DataFrame({"return": ["x"]}))

@@ -16,8 +16,18 @@ def _run_without_soffice(ci: bool) -> subprocess.CompletedProcess:
     env["PATH"] = str(Path(sys.executable).parent)  # python only: no soffice on the path
     if ci:
         env["CI"] = "true"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-           "tests/test_report_libreoffice.py", "-k", "test_no_excel_errors"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-rs",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_report_libreoffice.py",
+        "-k",
+        "test_no_excel_errors",
+    ]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 

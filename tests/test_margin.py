@@ -49,10 +49,16 @@ def test_cboe_strategy_based_examples_ibm():
     # net of the option proceeds), IBM at 97.73, 100 contracts:
     # short 100 April 100 calls @ 1.68: 20% * 97.73 - 2.27 OTM = 17.276 > 9.773 -> $172,760;
     s = 97.73
-    np.testing.assert_allclose(100 * (short_option_requirement("call", s, 100.0, 1.68) - 168.0), 172_760.0, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        100 * (short_option_requirement("call", s, 100.0, 1.68) - 168.0), 172_760.0, rtol=0, atol=1e-6
+    )
     # short 100 April 100 puts @ 3.18 (ITM, no OTM amount): 19.546 -> $195,460.
-    np.testing.assert_allclose(100 * (short_option_requirement("put", s, 100.0, 3.18) - 318.0), 195_460.0, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(100 * capital_per_contract("reg_t", s, 100.0, 3.18), 195_460.0, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        100 * (short_option_requirement("put", s, 100.0, 3.18) - 318.0), 195_460.0, rtol=0, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        100 * capital_per_contract("reg_t", s, 100.0, 3.18), 195_460.0, rtol=0, atol=1e-6
+    )
 
 
 def test_published_naked_put_example():
@@ -66,18 +72,29 @@ def test_cash_account():
     cash = MarginConfig(account="cash")
     # cash-secured $2.50 put: $250 full; net of the $115 premium: $135 (= the cash_secured model).
     np.testing.assert_allclose(short_option_requirement("put", 3.15, 2.5, 1.15, cash), 250.0, **TOL)
-    np.testing.assert_allclose(short_option_requirement("put", 3.15, 2.5, 1.15, cash) - 115.0,
-                               capital_per_contract("cash_secured", 3.15, 2.5, 1.15), **TOL)
+    np.testing.assert_allclose(
+        short_option_requirement("put", 3.15, 2.5, 1.15, cash) - 115.0,
+        capital_per_contract("cash_secured", 3.15, 2.5, 1.15),
+        **TOL,
+    )
     assert np.isnan(short_option_requirement("call", 3.15, 4.5, 2.07, cash))
 
 
 def test_house_rules():
     # $50 per-contract floor beats 10% of $2.00 (= $20): (0.70 + 0.50) * 100 = $120.
-    np.testing.assert_allclose(short_option_requirement("put", 3.15, 2.0, 0.70, MarginConfig(per_contract_floor=50.0)), 120.0, **TOL)
+    np.testing.assert_allclose(
+        short_option_requirement("put", 3.15, 2.0, 0.70, MarginConfig(per_contract_floor=50.0)), 120.0, **TOL
+    )
     # a $10 floor does not bind ($20 > $10): $90.
-    np.testing.assert_allclose(short_option_requirement("put", 3.15, 2.0, 0.70, MarginConfig(per_contract_floor=10.0)), 90.0, **TOL)
+    np.testing.assert_allclose(
+        short_option_requirement("put", 3.15, 2.0, 0.70, MarginConfig(per_contract_floor=10.0)), 90.0, **TOL
+    )
     # 10% concentration add-on: 90 + 0.10 * 3.15 * 100 = $121.50.
-    np.testing.assert_allclose(short_option_requirement("put", 3.15, 2.0, 0.70, MarginConfig(concentration_addon_pct=0.10)), 121.5, **TOL)
+    np.testing.assert_allclose(
+        short_option_requirement("put", 3.15, 2.0, 0.70, MarginConfig(concentration_addon_pct=0.10)),
+        121.5,
+        **TOL,
+    )
     # multiplier 10 (mini): (0.70 + 0.20) * 10 = $9.
     np.testing.assert_allclose(short_option_requirement("put", 3.15, 2.0, 0.70, multiplier=10), 9.0, **TOL)
 
@@ -100,10 +117,14 @@ def test_assigned_stock():
     # FINRA maintenance 25% = $393.75; cash account 100%.
     np.testing.assert_allclose(stock_requirement(3.15, 500), 787.5, **TOL)
     np.testing.assert_allclose(stock_requirement(3.15, 500, phase="maintenance"), 393.75, **TOL)
-    np.testing.assert_allclose(stock_requirement(3.15, 500, MarginConfig(account="cash"), phase="maintenance"), 1575.0, **TOL)
+    np.testing.assert_allclose(
+        stock_requirement(3.15, 500, MarginConfig(account="cash"), phase="maintenance"), 1575.0, **TOL
+    )
     # a $5 house threshold: $3.15 shares get no loan value (100%); $6 shares keep 25%.
     low = MarginConfig(low_price_threshold=5.0)
-    np.testing.assert_allclose(stock_requirement([3.15, 6.0], 100, low, phase="maintenance"), [315.0, 150.0], **TOL)
+    np.testing.assert_allclose(
+        stock_requirement([3.15, 6.0], 100, low, phase="maintenance"), [315.0, 150.0], **TOL
+    )
     out = stock_requirement([3.15, 3.15], [100, -5])
     assert np.isnan(out[1])
     with pytest.raises(VolarbInputError, match="phase"):
@@ -118,9 +139,17 @@ def test_models_on_one_basis():
     np.testing.assert_allclose(capital_per_contract("cash_secured", 3.15, 2.5, 1.15), 135.0, **TOL)
     np.testing.assert_allclose(capital_per_contract("reg_t", 3.15, 2.5, 1.15), 25.0, **TOL)
     # legacy capital.* aliases still drive the percentages: house add-on 10% -> 20 + 31.5 = 51.5
-    np.testing.assert_allclose(capital_per_contract("reg_t", 3.15, 2.0, 0.70, capital=CapitalConfig(house_addon_pct=0.10)), 51.5, **TOL)
+    np.testing.assert_allclose(
+        capital_per_contract("reg_t", 3.15, 2.0, 0.70, capital=CapitalConfig(house_addon_pct=0.10)),
+        51.5,
+        **TOL,
+    )
     # an explicit MarginConfig wins: $50 floor -> 50 net
-    np.testing.assert_allclose(capital_per_contract("reg_t", 3.15, 2.0, 0.70, margin=MarginConfig(per_contract_floor=50.0)), 50.0, **TOL)
+    np.testing.assert_allclose(
+        capital_per_contract("reg_t", 3.15, 2.0, 0.70, margin=MarginConfig(per_contract_floor=50.0)),
+        50.0,
+        **TOL,
+    )
 
 
 def test_arrays_and_nan_per_element():
@@ -130,7 +159,9 @@ def test_arrays_and_nan_per_element():
 
 
 def test_refusals():
-    with pytest.raises(VolarbInputError, match="model must be one of 'premium', 'cash_secured', 'reg_t', got 'naked'"):
+    with pytest.raises(
+        VolarbInputError, match="model must be one of 'premium', 'cash_secured', 'reg_t', got 'naked'"
+    ):
         capital_per_contract("naked", 3.15, 2.5, 1.0)
     with pytest.raises(VolarbInputError, match="strike must be positive"):
         capital_per_contract("reg_t", 3.15, -2.5, 1.0)
@@ -147,13 +178,20 @@ def test_margin_config_and_legacy_aliases():
     assert legacy.capital.reg_t_minimum_pct == 0.15  # the alias mirrors the truth
     new = config_from_dict({"margin": {"naked_minimum_pct": 0.15}})
     assert new.capital.reg_t_minimum_pct == 0.15
-    with pytest.raises(ConfigError, match=r"plan.toml: capital.reg_t_minimum_pct \(0.15\) is a legacy alias of margin.naked_minimum_pct"):
-        config_from_dict({"capital": {"reg_t_minimum_pct": 0.15}, "margin": {"naked_minimum_pct": 0.2}}, source="plan.toml")
+    with pytest.raises(
+        ConfigError,
+        match=r"plan.toml: capital.reg_t_minimum_pct \(0.15\) is a legacy alias of margin.naked_minimum_pct",
+    ):
+        config_from_dict(
+            {"capital": {"reg_t_minimum_pct": 0.15}, "margin": {"naked_minimum_pct": 0.2}}, source="plan.toml"
+        )
     with pytest.raises(ConfigError, match="plan.toml: margin.per_contract_floor: must be >= 0, got -5.0"):
         config_from_dict({"margin": {"per_contract_floor": -5.0}}, source="plan.toml")
     with pytest.raises(ConfigError, match="plan.toml: margin: unknown key 'floor'"):
         config_from_dict({"margin": {"floor": 5.0}}, source="plan.toml")
-    with pytest.raises(ConfigError, match="plan.toml: margin.account: must be one of 'margin', 'cash', got 'ira'"):
+    with pytest.raises(
+        ConfigError, match="plan.toml: margin.account: must be one of 'margin', 'cash', got 'ira'"
+    ):
         config_from_dict({"margin": {"account": "ira"}}, source="plan.toml")
 
 
@@ -166,14 +204,20 @@ def test_reg_t_bounds(spot, strike, prem):
     assert out <= (0.20 * spot + 0.10 * strike) * 100 + 1e-9
     # full = net + option value, for puts and calls
     for kind in ("put", "call"):
-        np.testing.assert_allclose(short_option_requirement(kind, spot, strike, prem),
-                                   capital_per_contract("reg_t", spot, strike, prem, kind) + 100 * prem, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(
+            short_option_requirement(kind, spot, strike, prem),
+            capital_per_contract("reg_t", spot, strike, prem, kind) + 100 * prem,
+            rtol=1e-12,
+            atol=1e-9,
+        )
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.floats(0.5, 20), st.floats(0.5, 20), st.floats(0, 5), st.floats(0, 500))
 def test_floor_and_addon_never_lower_the_requirement(spot, strike, prem, floor):
     base = short_option_requirement("put", spot, strike, prem)
-    house = short_option_requirement("put", spot, strike, prem, MarginConfig(per_contract_floor=floor, concentration_addon_pct=0.05))
+    house = short_option_requirement(
+        "put", spot, strike, prem, MarginConfig(per_contract_floor=floor, concentration_addon_pct=0.05)
+    )
     assert house >= base - 1e-9
     assert house >= prem * 100 + floor - 1e-9

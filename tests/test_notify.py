@@ -93,17 +93,37 @@ class MiniSMTP:
 
 
 def _cfg(port: int, **kw):
-    args = {"email__smtp_host": "127.0.0.1", "email__smtp_port": port, "email__use_tls": False,
-            "email__sender": "volarb@example.org", "email__recipients": ["me@example.org", "you@example.org"]}
+    args = {
+        "email__smtp_host": "127.0.0.1",
+        "email__smtp_port": port,
+        "email__use_tls": False,
+        "email__sender": "volarb@example.org",
+        "email__recipients": ["me@example.org", "you@example.org"],
+    }
     args.update(kw)
     return default_config().replace(**args)
 
 
-REPORT = {"valuation_date": "2025-09-27", "alerts": [
-    {"alert": "HIGH_DELTA_EXPOSURE", "value": 100.0, "threshold": 2654.4, "status": "OK", "detail": "d"},
-    {"alert": "CONCENTRATION_RISK", "value": 5500.0, "threshold": 1516.8, "status": "ALERT", "detail": "$2.5"},
-    {"alert": "DAILY_PNL_ALERT", "value": None, "threshold": 0.05, "status": "N/A", "detail": "no previous"},
-]}
+REPORT = {
+    "valuation_date": "2025-09-27",
+    "alerts": [
+        {"alert": "HIGH_DELTA_EXPOSURE", "value": 100.0, "threshold": 2654.4, "status": "OK", "detail": "d"},
+        {
+            "alert": "CONCENTRATION_RISK",
+            "value": 5500.0,
+            "threshold": 1516.8,
+            "status": "ALERT",
+            "detail": "$2.5",
+        },
+        {
+            "alert": "DAILY_PNL_ALERT",
+            "value": None,
+            "threshold": 0.05,
+            "status": "N/A",
+            "detail": "no previous",
+        },
+    ],
+}
 
 
 def test_sends_summary_with_login_password_from_env():
@@ -137,7 +157,9 @@ def test_missing_password_env_is_refused_before_connecting():
 def test_wrong_password_and_no_starttls_are_reported():
     srv = MiniSMTP()
     with pytest.raises(NotifyError, match=r"refused the login of 'trader': 535"):
-        send_alert_email(REPORT, _cfg(srv.port, email__username="trader"), env={"VOLARB_SMTP_PASSWORD": "bad"}, timeout=5)
+        send_alert_email(
+            REPORT, _cfg(srv.port, email__username="trader"), env={"VOLARB_SMTP_PASSWORD": "bad"}, timeout=5
+        )
     srv = MiniSMTP()
     with pytest.raises(NotifyError, match="does not offer STARTTLS"):
         send_alert_email(REPORT, _cfg(srv.port, email__use_tls=True), env={}, timeout=5)

@@ -29,8 +29,17 @@ P = [0.70, 1.15, 1.60, 2.45, 3.36]
 def test_allocate_premium_month2_and_month1():
     out = allocate_premium(2065, 4000)
     # 0.8 * 2065 = 1652; 4000 + 1652 = 5652; 5652 / 4000 = 1.413; 0.2 * 2065 = 413
-    np.testing.assert_allclose([out["call_hedge_budget"], out["put_premium_budget"], out["put_expansion_budget"],
-                                out["compounding_factor"]], [413.0, 1652.0, 5652.0, 1.413], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        [
+            out["call_hedge_budget"],
+            out["put_premium_budget"],
+            out["put_expansion_budget"],
+            out["compounding_factor"],
+        ],
+        [413.0, 1652.0, 5652.0, 1.413],
+        rtol=0,
+        atol=1e-9,
+    )
 
 
 def test_allocate_premium_arrays_and_zero_addition():
@@ -85,7 +94,9 @@ def test_strike_premiums_are_american_at_config_vol():
     ref = american_price(3.15, np.array(K), 30 / 365, 0.04, 4.25, "put", 0.0)
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=0)
     assert np.all(np.diff(out) > 0)
-    with pytest.raises(VolarbInputError, match="expiry 2025-09-01 must be after the valuation date 2025-09-27"):
+    with pytest.raises(
+        VolarbInputError, match="expiry 2025-09-01 must be after the valuation date 2025-09-27"
+    ):
         strike_premiums(cfg, expiry=dt.date(2025, 9, 1))
 
 
@@ -103,8 +114,11 @@ def test_allocate_strikes_refusals():
 
 
 @settings(max_examples=80, deadline=None)
-@given(budget=st.floats(0, 1e6), model=st.sampled_from(["premium", "cash_secured", "reg_t"]),
-       prem=st.lists(st.one_of(st.just(0.0), st.floats(0.01, 1.9)), min_size=5, max_size=5))
+@given(
+    budget=st.floats(0, 1e6),
+    model=st.sampled_from(["premium", "cash_secured", "reg_t"]),
+    prem=st.lists(st.one_of(st.just(0.0), st.floats(0.01, 1.9)), min_size=5, max_size=5),
+)
 def test_allocation_properties(budget, model, prem):
     df = allocate_strikes(budget, K, W, prem, 3.15, model=model)
     np.testing.assert_allclose(df["capital"].sum(), budget, rtol=1e-12, atol=1e-9)
@@ -113,7 +127,9 @@ def test_allocation_properties(budget, model, prem):
     cpc = df["capital_per_contract"].to_numpy()
     allowed = np.where(cpc > 0, np.floor(df["capital"] / np.where(cpc > 0, cpc, 1) * (1 + 1e-12)), 0)
     assert np.all(df["contracts"].to_numpy() <= allowed)
-    assert np.all((df["contracts"] + 1) * cpc > df["capital"] - 1e-9 * (1 + df["capital"])) or model == "premium"
+    assert (
+        np.all((df["contracts"] + 1) * cpc > df["capital"] - 1e-9 * (1 + df["capital"])) or model == "premium"
+    )
 
 
 def test_whole_contracts_exact():
@@ -125,14 +141,25 @@ def test_reinvestment_priorities_split_by_strike_weights():
     df = reinvestment_plan(5652, default_config(), premiums=PLAN_PREMIUMS)
     # 65% -> 2.50/3.00 as 35:30; 20% -> 2.00; 15% -> 4.00/5.00 as 10:5
     np.testing.assert_allclose(df["amount"], [1978.2, 1695.6, 1130.4, 565.2, 282.6], rtol=0, atol=1e-9)
-    assert df["split"].tolist() == ["strike_weights", "strike_weights", "single", "strike_weights", "strike_weights"]
-    np.testing.assert_allclose(df.groupby("action", sort=False)["share"].sum(), [0.65, 0.20, 0.15], rtol=0, atol=1e-12)
+    assert df["split"].tolist() == [
+        "strike_weights",
+        "strike_weights",
+        "single",
+        "strike_weights",
+        "strike_weights",
+    ]
+    np.testing.assert_allclose(
+        df.groupby("action", sort=False)["share"].sum(), [0.65, 0.20, 0.15], rtol=0, atol=1e-12
+    )
 
 
 def test_reinvestment_equal_split_when_no_weights():
-    cfg = default_config().replace(reinvestment=[
-        {"action": "A", "strikes": [2.5, 3.5], "share": 0.5, "reasoning": ""},
-        {"action": "B", "strikes": [2.0], "share": 0.5, "reasoning": ""}])
+    cfg = default_config().replace(
+        reinvestment=[
+            {"action": "A", "strikes": [2.5, 3.5], "share": 0.5, "reasoning": ""},
+            {"action": "B", "strikes": [2.0], "share": 0.5, "reasoning": ""},
+        ]
+    )
     df = reinvestment_plan(1000, cfg, premiums={2.5: 1.0, 3.5: 1.5, 2.0: 0.7})
     np.testing.assert_allclose(df["amount"], [250.0, 250.0, 500.0], rtol=0, atol=1e-9)
     assert df["split"].tolist() == ["equal", "equal", "single"]

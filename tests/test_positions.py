@@ -32,11 +32,14 @@ def write(tmp_path, text, name="positions.csv"):
 
 
 def test_reads_every_dialect(tmp_path):
-    p = write(tmp_path, " Underlying , KIND ,Side,Strike,Expiry,Contracts,Premium,Open_Date,IV,Note\n"
-                        "asst,P,S,2.50,2025-10-17,10,1.10,2025-09-01,425%,first\n"
-                        "ASST,Call,buy,$10,1/16/2026,3,0.35,,0.9,\n"
-                        ",,,,,,,,,\n"
-                        "ASST,put,SELL,5,12/19/2025,2.0,3.36,,,\n")
+    p = write(
+        tmp_path,
+        " Underlying , KIND ,Side,Strike,Expiry,Contracts,Premium,Open_Date,IV,Note\n"
+        "asst,P,S,2.50,2025-10-17,10,1.10,2025-09-01,425%,first\n"
+        "ASST,Call,buy,$10,1/16/2026,3,0.35,,0.9,\n"
+        ",,,,,,,,,\n"
+        "ASST,put,SELL,5,12/19/2025,2.0,3.36,,,\n",
+    )
     df = read_positions(p)
     assert list(df.columns) == list(POSITION_COLUMNS)
     assert df["underlying"].tolist() == ["ASST"] * 3
@@ -52,8 +55,10 @@ def test_reads_every_dialect(tmp_path):
 
 def test_symbol_column_and_bom(tmp_path):
     p = tmp_path / "pos.csv"
-    p.write_bytes("\ufeffsymbol,side,contracts,premium\nASST  251017P00002500,short,10,0.6\n"
-                  "ASST251121C00010000,long,1,0.4\n".encode())
+    p.write_bytes(
+        "\ufeffsymbol,side,contracts,premium\nASST  251017P00002500,short,10,0.6\n"
+        "ASST251121C00010000,long,1,0.4\n".encode()
+    )
     df = read_positions(p)
     assert df.loc[0, "strike"] == 2.5 and df.loc[1, "strike"] == 10.0
     assert df["kind"].tolist() == ["put", "call"]
@@ -61,36 +66,61 @@ def test_symbol_column_and_bom(tmp_path):
 
 
 def test_formula_like_text_stays_text(tmp_path):
-    p = write(tmp_path, HEADER + 'ASST,put,short,2.5,2025-10-17,1,1.0,,,"=1+1"\n'
-                                 "ASST,put,short,2.5,2025-10-17,1,1.0,,,@SUM(A1)\n"
-                                 "ASST,put,short,2.5,2025-10-17,1,1.0,,,-5\n"
-                                 "ASST,put,short,2.5,2025-10-17,1,1.0,,,+cmd\n")
+    p = write(
+        tmp_path,
+        HEADER + 'ASST,put,short,2.5,2025-10-17,1,1.0,,,"=1+1"\n'
+        "ASST,put,short,2.5,2025-10-17,1,1.0,,,@SUM(A1)\n"
+        "ASST,put,short,2.5,2025-10-17,1,1.0,,,-5\n"
+        "ASST,put,short,2.5,2025-10-17,1,1.0,,,+cmd\n",
+    )
     assert read_positions(p)["note"].tolist() == ["=1+1", "@SUM(A1)", "-5", "+cmd"]
 
 
-@pytest.mark.parametrize("cell_col,value,expected", [
-    ("strike", "abc", "positions.csv, line 2, column 'strike': expected a positive number, got 'abc'"),
-    ("strike", "-2", "column 'strike': expected a positive number, got '-2'"),
-    ("kind", "X", "column 'kind': expected put or call (P/C, any case) or stock, got 'X'"),
-    ("side", "flat", "column 'side': expected short or long (S/L, sell/buy), got 'flat'"),
-    ("expiry", "2025-13-01", "column 'expiry': expected a date YYYY-MM-DD or M/D/YYYY, got '2025-13-01'"),
-    ("expiry", "17.10.2025", "column 'expiry': expected a date YYYY-MM-DD or M/D/YYYY"),
-    ("contracts", "2.5", "column 'contracts': expected a positive whole number of contracts"),
-    ("contracts", "-3", "column 'contracts': expected a positive whole number of contracts (direction goes in 'side')"),
-    ("contracts", "0", "column 'contracts': expected a positive whole number"),
-    ("premium", "-0.5", "column 'premium': expected a premium in $ per share >= 0"),
-    ("premium", "one", "column 'premium': expected a premium in $ per share >= 0, got 'one'"),
-    ("iv", "425", "column 'iv': expected an implied vol as a decimal (4.25 = 425%) at most 10, got '425'; write '425%'"),
-    ("iv", "0", "column 'iv': expected a positive implied vol"),
-    ("iv", "high", "column 'iv': expected an implied vol as a decimal (4.25) or a percent"),
-    ("open_date", "soon", "column 'open_date': expected a date"),
-    ("underlying", "", "column 'underlying': required value is empty (or give a symbol)"),
-    ("premium", "", "column 'premium': required value is empty"),
-    ("strike", "nan", "column 'strike': expected a positive number, got 'nan'"),
-])
+@pytest.mark.parametrize(
+    "cell_col,value,expected",
+    [
+        ("strike", "abc", "positions.csv, line 2, column 'strike': expected a positive number, got 'abc'"),
+        ("strike", "-2", "column 'strike': expected a positive number, got '-2'"),
+        ("kind", "X", "column 'kind': expected put or call (P/C, any case) or stock, got 'X'"),
+        ("side", "flat", "column 'side': expected short or long (S/L, sell/buy), got 'flat'"),
+        ("expiry", "2025-13-01", "column 'expiry': expected a date YYYY-MM-DD or M/D/YYYY, got '2025-13-01'"),
+        ("expiry", "17.10.2025", "column 'expiry': expected a date YYYY-MM-DD or M/D/YYYY"),
+        ("contracts", "2.5", "column 'contracts': expected a positive whole number of contracts"),
+        (
+            "contracts",
+            "-3",
+            "column 'contracts': expected a positive whole number of contracts (direction goes in 'side')",
+        ),
+        ("contracts", "0", "column 'contracts': expected a positive whole number"),
+        ("premium", "-0.5", "column 'premium': expected a premium in $ per share >= 0"),
+        ("premium", "one", "column 'premium': expected a premium in $ per share >= 0, got 'one'"),
+        (
+            "iv",
+            "425",
+            "column 'iv': expected an implied vol as a decimal (4.25 = 425%) at most 10, got '425'; write '425%'",
+        ),
+        ("iv", "0", "column 'iv': expected a positive implied vol"),
+        ("iv", "high", "column 'iv': expected an implied vol as a decimal (4.25) or a percent"),
+        ("open_date", "soon", "column 'open_date': expected a date"),
+        ("underlying", "", "column 'underlying': required value is empty (or give a symbol)"),
+        ("premium", "", "column 'premium': required value is empty"),
+        ("strike", "nan", "column 'strike': expected a positive number, got 'nan'"),
+    ],
+)
 def test_refused_cells_name_line_column_and_rule(tmp_path, cell_col, value, expected):
-    good = {"underlying": "ASST", "kind": "put", "side": "short", "strike": "2.5", "expiry": "2025-10-17",
-            "contracts": "10", "premium": "1.0", "open_date": "", "iv": "", "note": "", "shares": ""}
+    good = {
+        "underlying": "ASST",
+        "kind": "put",
+        "side": "short",
+        "strike": "2.5",
+        "expiry": "2025-10-17",
+        "contracts": "10",
+        "premium": "1.0",
+        "open_date": "",
+        "iv": "",
+        "note": "",
+        "shares": "",
+    }
     good[cell_col] = value
     p = write(tmp_path, HEADER + ",".join(good[c] for c in POSITION_COLUMNS) + "\n")
     with pytest.raises(PositionsError) as exc:
@@ -100,15 +130,20 @@ def test_refused_cells_name_line_column_and_rule(tmp_path, cell_col, value, expe
 
 
 def test_all_errors_collected_nothing_partial(tmp_path):
-    p = write(tmp_path, HEADER + "ASST,put,short,2.5,2025-10-17,10,1.0,,,ok\n"
-                                 "ASST,put,short,abc,2025-10-17,10,1.0,,,\n"
-                                 "ASST,Q,short,2.5,2025-10-17,-1,1.0,,,\n")
+    p = write(
+        tmp_path,
+        HEADER + "ASST,put,short,2.5,2025-10-17,10,1.0,,,ok\n"
+        "ASST,put,short,abc,2025-10-17,10,1.0,,,\n"
+        "ASST,Q,short,2.5,2025-10-17,-1,1.0,,,\n",
+    )
     with pytest.raises(PositionsError) as exc:
         read_positions(p)
     msg = str(exc.value)
     assert msg.splitlines()[0] == "positions.csv: 3 problems in 2 rows; nothing was loaded:"
     assert "positions.csv, line 3, column 'strike': expected a positive number, got 'abc'" in msg
-    assert "positions.csv, line 4, column 'kind'" in msg and "positions.csv, line 4, column 'contracts'" in msg
+    assert (
+        "positions.csv, line 4, column 'kind'" in msg and "positions.csv, line 4, column 'contracts'" in msg
+    )
     assert len(exc.value.errors) == 3
 
 
@@ -121,17 +156,35 @@ def test_error_list_is_capped(tmp_path):
     assert len(msg.splitlines()) == 1 + MAX_REPORTED_ERRORS
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("", "positions.csv: the file is empty"),
-    (HEADER, "positions.csv: no positions (only a header line)"),
-    (HEADER + ",,,,,,,,,\n", "positions.csv: no positions (only a header line)"),
-    ("underlying,kind,side,strike,expiry,contracts,premium,colour\n", "positions.csv: unknown column 'colour'; allowed columns are underlying, kind"),
-    ("underlying,kind,side,strike,contracts,premium\n", "positions.csv: missing required column 'expiry'"),
-    ("symbol,side,premium\n", "positions.csv: missing required column 'contracts'"),
-    ("underlying,Underlying,kind,side,strike,expiry,contracts,premium\n", "column 'underlying' appears twice"),
-    (HEADER + "ASST,put,short,2.5,2025-10-17,10,1.0,,,,extra\n", "positions.csv, line 2: 11 cells but the header has 10 columns"),
-    (HEADER + "ASST,put,short,2.5,2025-10-17,10,1.0,2025-11-01,,\n", "line 2, column 'open_date': 2025-11-01 is after the expiry 2025-10-17"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("", "positions.csv: the file is empty"),
+        (HEADER, "positions.csv: no positions (only a header line)"),
+        (HEADER + ",,,,,,,,,\n", "positions.csv: no positions (only a header line)"),
+        (
+            "underlying,kind,side,strike,expiry,contracts,premium,colour\n",
+            "positions.csv: unknown column 'colour'; allowed columns are underlying, kind",
+        ),
+        (
+            "underlying,kind,side,strike,contracts,premium\n",
+            "positions.csv: missing required column 'expiry'",
+        ),
+        ("symbol,side,premium\n", "positions.csv: missing required column 'contracts'"),
+        (
+            "underlying,Underlying,kind,side,strike,expiry,contracts,premium\n",
+            "column 'underlying' appears twice",
+        ),
+        (
+            HEADER + "ASST,put,short,2.5,2025-10-17,10,1.0,,,,extra\n",
+            "positions.csv, line 2: 11 cells but the header has 10 columns",
+        ),
+        (
+            HEADER + "ASST,put,short,2.5,2025-10-17,10,1.0,2025-11-01,,\n",
+            "line 2, column 'open_date': 2025-11-01 is after the expiry 2025-10-17",
+        ),
+    ],
+)
 def test_refused_files(tmp_path, text, expected):
     with pytest.raises(PositionsError) as exc:
         read_positions(write(tmp_path, text))
@@ -149,7 +202,9 @@ def test_missing_and_non_utf8_file(tmp_path):
 
 def test_symbol_disagreeing_with_columns(tmp_path):
     p = write(tmp_path, "symbol,strike,side,contracts,premium\nASST  251017P00002500,3.0,short,1,1\n")
-    with pytest.raises(PositionsError, match="column 'strike': 3.0 disagrees with symbol 'ASST  251017P00002500'"):
+    with pytest.raises(
+        PositionsError, match="column 'strike': 3.0 disagrees with symbol 'ASST  251017P00002500'"
+    ):
         read_positions(p)
     p = write(tmp_path, "symbol,side,contracts,premium\nASST 2510P25,short,1,1\n")
     with pytest.raises(PositionsError, match="column 'symbol': expected an OCC option symbol"):
@@ -157,13 +212,32 @@ def test_symbol_disagreeing_with_columns(tmp_path):
 
 
 def test_records_from_a_worksheet_use_row_label():
-    recs = [{"Underlying": "ASST", "Kind": "P", "Side": "S", "Strike": 2.5, "Expiry": dt.datetime(2025, 10, 17),
-             "Contracts": 10.0, "Premium": 1.1},
-            {"Underlying": "ASST", "Kind": "P", "Side": "S", "Strike": True, "Expiry": dt.date(2025, 10, 17),
-             "Contracts": 10, "Premium": 1.1}]
+    recs = [
+        {
+            "Underlying": "ASST",
+            "Kind": "P",
+            "Side": "S",
+            "Strike": 2.5,
+            "Expiry": dt.datetime(2025, 10, 17),
+            "Contracts": 10.0,
+            "Premium": 1.1,
+        },
+        {
+            "Underlying": "ASST",
+            "Kind": "P",
+            "Side": "S",
+            "Strike": True,
+            "Expiry": dt.date(2025, 10, 17),
+            "Contracts": 10,
+            "Premium": 1.1,
+        },
+    ]
     with pytest.raises(PositionsError) as exc:
         positions_from_records(recs, "report.xlsx, sheet Positions", first_row=5, row_label="row")
-    assert str(exc.value) == "report.xlsx, sheet Positions, row 6, column 'strike': expected a positive number, got True"
+    assert (
+        str(exc.value)
+        == "report.xlsx, sheet Positions, row 6, column 'strike': expected a positive number, got True"
+    )
     df = positions_from_records(recs[:1], "report.xlsx, sheet Positions", first_row=5, row_label="row")
     assert df.loc[0, "expiry"] == dt.date(2025, 10, 17) and df.loc[0, "contracts"] == 10
 
@@ -173,16 +247,23 @@ def test_occ_symbol_reference_values():
     assert occ_symbol("ASST", dt.date(2025, 10, 17), "put", 2.5) == "ASST  251017P00002500"
     assert occ_symbol("SPY", "2026-01-16", "C", 450) == "SPY   260116C00450000"
     assert parse_occ_symbol("SPY   260116C00450000") == {
-        "underlying": "SPY", "expiry": dt.date(2026, 1, 16), "kind": "call", "strike": 450.0}
+        "underlying": "SPY",
+        "expiry": dt.date(2026, 1, 16),
+        "kind": "call",
+        "strike": 450.0,
+    }
     assert parse_occ_symbol("ASST1251017P00002500")["underlying"] == "ASST1"
 
 
-@pytest.mark.parametrize("args,expected", [
-    (("TOOLONGX", "2025-10-17", "P", 2.5), "OCC root must be 1-6 letters or digits"),
-    (("ASST", "2025-10-17", "P", 2.5004), "OCC strike must be a positive multiple of 0.001"),
-    (("ASST", "2025-10-17", "P", -1), "OCC strike must be a positive multiple"),
-    (("ASST", "2025-10-17", "X", 2.5), "occ_symbol: expected put or call"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (("TOOLONGX", "2025-10-17", "P", 2.5), "OCC root must be 1-6 letters or digits"),
+        (("ASST", "2025-10-17", "P", 2.5004), "OCC strike must be a positive multiple of 0.001"),
+        (("ASST", "2025-10-17", "P", -1), "OCC strike must be a positive multiple"),
+        (("ASST", "2025-10-17", "X", 2.5), "occ_symbol: expected put or call"),
+    ],
+)
 def test_occ_symbol_refusals(args, expected):
     with pytest.raises(VolarbInputError, match=expected.replace("(", r"\(")):
         occ_symbol(*args)
@@ -198,10 +279,13 @@ def test_parse_occ_symbol_refusals():
 
 
 @settings(max_examples=60, deadline=None)
-@given(root=st.from_regex(r"[A-Z]{1,6}", fullmatch=True),
-       day=st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31)),
-       kind=st.sampled_from(["put", "call"]), milli=st.integers(1, 99_999_999),
-       padded=st.booleans())
+@given(
+    root=st.from_regex(r"[A-Z]{1,6}", fullmatch=True),
+    day=st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31)),
+    kind=st.sampled_from(["put", "call"]),
+    milli=st.integers(1, 99_999_999),
+    padded=st.booleans(),
+)
 def test_occ_round_trip(root, day, kind, milli, padded):
     sym = occ_symbol(root, day, kind, milli / 1000, padded=padded)
     assert len(sym) == (21 if padded else 15 + len(root))

@@ -12,8 +12,14 @@ from numpy.testing import assert_allclose
 from engine import VolarbInputError, prob_itm, prob_touch
 
 
-@given(spot=st.floats(0.5, 20), strike=st.floats(0.5, 20), t=st.floats(1 / 365, 3.0), vol=st.floats(0.05, 5.0),
-       q=st.floats(-0.05, 0.05), kind=st.sampled_from(["put", "call"]))
+@given(
+    spot=st.floats(0.5, 20),
+    strike=st.floats(0.5, 20),
+    t=st.floats(1 / 365, 3.0),
+    vol=st.floats(0.05, 5.0),
+    q=st.floats(-0.05, 0.05),
+    kind=st.sampled_from(["put", "call"]),
+)
 def test_reflection_identity_at_zero_drift(spot, strike, t, vol, q, kind):
     """With log drift 0 (rate - q = vol^2 / 2) P(touch) = 2 P(finish beyond the strike)."""
     rate = q + 0.5 * vol * vol
@@ -21,12 +27,20 @@ def test_reflection_identity_at_zero_drift(spot, strike, t, vol, q, kind):
     touch = prob_touch(spot, strike, t, rate, vol, kind, q)
     beyond = (spot <= strike) if kind == "put" else (spot >= strike)
     expected = 1.0 if beyond else 2.0 * itm
-    assert_allclose(touch, expected, rtol=1e-12, atol=1e-15,
-                    err_msg=f"S={spot} K={strike} t={t} vol={vol} q={q} {kind}")
+    assert_allclose(
+        touch, expected, rtol=1e-12, atol=1e-15, err_msg=f"S={spot} K={strike} t={t} vol={vol} q={q} {kind}"
+    )
 
 
-@given(spot=st.floats(0.5, 20), strike=st.floats(0.5, 20), t=st.floats(1 / 365, 3.0), rate=st.floats(-0.02, 0.1),
-       vol=st.floats(0.02, 5.0), q=st.floats(0.0, 0.08), kind=st.sampled_from(["put", "call"]))
+@given(
+    spot=st.floats(0.5, 20),
+    strike=st.floats(0.5, 20),
+    t=st.floats(1 / 365, 3.0),
+    rate=st.floats(-0.02, 0.1),
+    vol=st.floats(0.02, 5.0),
+    q=st.floats(0.0, 0.08),
+    kind=st.sampled_from(["put", "call"]),
+)
 def test_between_prob_itm_and_one(spot, strike, t, rate, vol, q, kind):
     """Finishing beyond the strike implies having touched it: P(ITM) <= P(touch) <= 1."""
     touch = prob_touch(spot, strike, t, rate, vol, kind, q)
@@ -44,18 +58,21 @@ def _bridge_mc(spot, strike, t, rate, vol, q, w, paths, steps, seed):
     survive = np.ones(paths)
     for _ in range(steps):
         nxt = x + (rate - q - 0.5 * vol * vol) * dt + vol * np.sqrt(dt) * rng.standard_normal(paths)
-        crossed = (w * (nxt - b) >= 0)
+        crossed = w * (nxt - b) >= 0
         p_bridge = np.exp(-2.0 * (x - b) * (nxt - b) / (vol * vol * dt))
         survive = np.where(crossed, 0.0, survive * (1.0 - np.where(crossed, 0.0, p_bridge)))
         x = nxt
     return 1.0 - survive.mean(), survive.std() / np.sqrt(paths)
 
 
-@pytest.mark.parametrize("spot,strike,t,rate,vol,q,kind", [
-    (100.0, 90.0, 0.5, 0.05, 0.3, 0.01, "put"),
-    (3.15, 2.5, 30 / 365, 0.05, 4.25, 0.0, "put"),    # the plan's vol: touching is likely
-    (100.0, 115.0, 1.0, 0.02, 0.2, 0.04, "call"),
-])
+@pytest.mark.parametrize(
+    "spot,strike,t,rate,vol,q,kind",
+    [
+        (100.0, 90.0, 0.5, 0.05, 0.3, 0.01, "put"),
+        (3.15, 2.5, 30 / 365, 0.05, 4.25, 0.0, "put"),  # the plan's vol: touching is likely
+        (100.0, 115.0, 1.0, 0.02, 0.2, 0.04, "call"),
+    ],
+)
 def test_matches_seeded_brownian_bridge_monte_carlo(spot, strike, t, rate, vol, q, kind):
     w = -1.0 if kind == "put" else 1.0
     mc, se = _bridge_mc(spot, strike, t, rate, vol, q, w, paths=40_000, steps=50, seed=20261201)
@@ -66,7 +83,10 @@ def test_matches_seeded_brownian_bridge_monte_carlo(spot, strike, t, rate, vol, 
 def test_plan_example_far_above_prob_itm():
     """At 425% vol a 30-day $2.50 put on a $3.15 stock: touch 0.93, finish ITM 0.66."""
     assert_allclose(prob_touch(3.15, 2.5, 30 / 365, 0.05, 4.25, "put"), 0.929587, atol=1e-6)
-    assert prob_touch(3.15, 2.5, 30 / 365, 0.05, 4.25, "put") > prob_itm(3.15, 2.5, 30 / 365, 0.05, 4.25, "put") + 0.25
+    assert (
+        prob_touch(3.15, 2.5, 30 / 365, 0.05, 4.25, "put")
+        > prob_itm(3.15, 2.5, 30 / 365, 0.05, 4.25, "put") + 0.25
+    )
 
 
 def test_edges():
@@ -76,7 +96,7 @@ def test_edges():
     # t == 0 and out of the money: 0
     assert prob_touch(3.15, 3.0, 0.0, 0.05, 1.0, "put") == 0.0
     # vol == 0: the forward path S e^{(r-q)u} reaches the strike or not
-    assert prob_touch(100.0, 104.0, 1.0, 0.05, 0.0, "call") == 1.0   # 100 e^0.05 = 105.1
+    assert prob_touch(100.0, 104.0, 1.0, 0.05, 0.0, "call") == 1.0  # 100 e^0.05 = 105.1
     assert prob_touch(100.0, 106.0, 1.0, 0.05, 0.0, "call") == 0.0
     assert prob_touch(100.0, 99.0, 1.0, 0.05, 0.0, "put") == 0.0
     # tiny vol far out of the money: no overflow, 0

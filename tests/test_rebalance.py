@@ -18,8 +18,8 @@ from engine.data.positions import example_positions, positions_from_records
 from engine.plan.rebalance import RebalanceError, apply_trades, rebalance
 from engine.risk.book import mark_book
 
-CFG = default_config()          # spot 3.15, vol 4.25, r 4%, valuation 2025-09-27
-RICH = 1e7                      # a net liquidation that no order of these tests can exhaust, $
+CFG = default_config()  # spot 3.15, vol 4.25, r 4%, valuation 2025-09-27
+RICH = 1e7  # a net liquidation that no order of these tests can exhaust, $
 VD = dt.date(2025, 9, 27)
 
 
@@ -31,23 +31,41 @@ def ql_call(strike: float, expiry: dt.date, spot=3.15, vol=4.25, rate=0.04) -> f
     ql.Settings.instance().evaluationDate = today
     dc = ql.Actual365Fixed()
     proc = ql.BlackScholesMertonProcess(
-        ql.QuoteHandle(ql.SimpleQuote(spot)), ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, dc)),
+        ql.QuoteHandle(ql.SimpleQuote(spot)),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)))
-    opt = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Call, strike),
-                           ql.EuropeanExercise(ql.Date(expiry.day, expiry.month, expiry.year)))
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)),
+    )
+    opt = ql.VanillaOption(
+        ql.PlainVanillaPayoff(ql.Option.Call, strike),
+        ql.EuropeanExercise(ql.Date(expiry.day, expiry.month, expiry.year)),
+    )
     opt.setPricingEngine(ql.AnalyticEuropeanEngine(proc))
     return opt.NPV()
 
 
 def put(strike, contracts, premium, expiry="2025-11-21"):
-    return {"underlying": "ASST", "kind": "put", "side": "short", "strike": strike, "expiry": expiry,
-            "contracts": contracts, "premium": premium}
+    return {
+        "underlying": "ASST",
+        "kind": "put",
+        "side": "short",
+        "strike": strike,
+        "expiry": expiry,
+        "contracts": contracts,
+        "premium": premium,
+    }
 
 
 def call(strike, contracts, premium=1.0, expiry="2026-01-16", side="long"):
-    return {"underlying": "ASST", "kind": "call", "side": side, "strike": strike, "expiry": expiry,
-            "contracts": contracts, "premium": premium}
+    return {
+        "underlying": "ASST",
+        "kind": "call",
+        "side": side,
+        "strike": strike,
+        "expiry": expiry,
+        "contracts": contracts,
+        "premium": premium,
+    }
 
 
 def book(*recs):
@@ -69,8 +87,12 @@ def test_month1_adjustments_on_the_example_book():
     assert r.obligation == pytest.approx(9900.0, abs=1e-9)
     s = by_strike(r)
     # exact targets 9900 x w / (K x 100): 9.9, 13.86, 9.9, 2.475, 0.99 -> nearest whole 10, 14, 10, 2, 1
-    assert_allclose([s[k].exact_target for k in (2.0, 2.5, 3.0, 4.0, 5.0)], [9.9, 13.86, 9.9, 2.475, 0.99],
-                    rtol=1e-12, atol=0)
+    assert_allclose(
+        [s[k].exact_target for k in (2.0, 2.5, 3.0, 4.0, 5.0)],
+        [9.9, 13.86, 9.9, 2.475, 0.99],
+        rtol=1e-12,
+        atol=0,
+    )
     assert [s[k].target for k in (2.0, 2.5, 3.0, 4.0, 5.0)] == [10, 14, 10, 2, 1]
     assert [s[k].held for k in (2.0, 2.5, 3.0, 4.0, 5.0)] == [10, 22, 2, 2, 2]
     # "Expand $3.00 Put Position (add 6-8 contracts)": 10 - 2 = 8
@@ -91,12 +113,12 @@ def test_month1_adjustments_on_the_example_book():
     assert s[2.0].action == s[4.0].action == "on target"
     puts = r.tickets[r.tickets["kind"] == "put"]
     assert puts[["action", "strike", "contracts", "status"]].values.tolist() == [["sell", 3.0, 8, "PROPOSED"]]
-    assert puts["expiry"].iloc[0] == dt.date(2025, 10, 17)   # put_expiry: next monthly at least 14 days out
+    assert puts["expiry"].iloc[0] == dt.date(2025, 10, 17)  # put_expiry: next monthly at least 14 days out
 
 
 def test_the_five_dollar_lot_is_closed_when_profitable():
     pos = example_positions()
-    pos.loc[(pos["kind"] == "put") & (pos["strike"] == 5.0), "premium"] = 3.90   # sold higher than its mark
+    pos.loc[(pos["kind"] == "put") & (pos["strike"] == 5.0), "premium"] = 3.90  # sold higher than its mark
     r = rebalance(pos, CFG, net_liquidation=RICH)
     lot = [lot for lot in r.lots if lot.strike == 5.0][0]
     mark = float(mark_book(pos, CFG).query("kind == 'put' and strike == 5.0")["mark"].iloc[0])
@@ -150,15 +172,18 @@ def test_a_book_inside_the_tolerance_band_gets_no_orders():
 
 def test_fixed_obligation_and_off_ladder_strike():
     # rebalance.obligation = 5,000 with one $3.50 lot off the ladder (weight 0: target 0)
-    r = rebalance(book(put(3.5, 3, 3.0)), cfg(rebalance__obligation=5000.0, allocation__call_share=0.0),
-                  net_liquidation=RICH)
+    r = rebalance(
+        book(put(3.5, 3, 3.0)),
+        cfg(rebalance__obligation=5000.0, allocation__call_share=0.0),
+        net_liquidation=RICH,
+    )
     s = by_strike(r)
     # 5000 x 0.2 / 200 = 5; 5000 x 0.35 / 250 = 7; 5000 x 0.3 / 300 = 5; 5000 x 0.1 / 400 = 1.25 -> 1;
     # 5000 x 0.05 / 500 = 0.5 -> 1 (half up)
     assert [s[k].target for k in (2.0, 2.5, 3.0, 4.0, 5.0)] == [5, 7, 5, 1, 1]
     assert s[3.5].target == 0 and s[3.5].weight == 0 and "off the plan's ladder" in s[3.5].note
     mark = float(mark_book(book(put(3.5, 3, 3.0)), CFG)["mark"].iloc[0])
-    assert mark < 3.0 and s[3.5].close == 3     # sold at 3.00 > buy-back: all 3 closed
+    assert mark < 3.0 and s[3.5].close == 3  # sold at 3.00 > buy-back: all 3 closed
 
 
 # --------------------------------------------------------------------------- the call hedge
@@ -166,12 +191,16 @@ def test_hedge_budget_rungs_and_restructure_of_the_example_calls():
     r = rebalance(example_positions(), CFG, net_liquidation=RICH)
     # budget: call share 20% of the premium received on the short puts (4,349)
     assert r.hedge_ratio == 0.20 and r.hedge_budget == pytest.approx(0.2 * 4349.0, rel=1e-12)
-    expiries = [dt.date(2026, 1, 16), dt.date(2026, 2, 20), dt.date(2026, 3, 20)]  # monthly >= 90/120/150 days
-    strikes = [4.5, 6.5, 9.5]                      # 1.5/2/3 x 3.15 = 4.725/6.30/9.45 on the $0.50 grid
+    expiries = [
+        dt.date(2026, 1, 16),
+        dt.date(2026, 2, 20),
+        dt.date(2026, 3, 20),
+    ]  # monthly >= 90/120/150 days
+    strikes = [4.5, 6.5, 9.5]  # 1.5/2/3 x 3.15 = 4.725/6.30/9.45 on the $0.50 grid
     assert [g.strike for g in r.rungs] == strikes and [g.expiry for g in r.rungs] == expiries
     ref = [ql_call(k, e) for k, e in zip(strikes, expiries, strict=True)]
     assert_allclose([g.price for g in r.rungs], ref, rtol=0, atol=2e-3)
-    budgets = [0.4 * 869.8, 0.35 * 869.8, 0.25 * 869.8]         # 347.92, 304.43, 217.45
+    budgets = [0.4 * 869.8, 0.35 * 869.8, 0.25 * 869.8]  # 347.92, 304.43, 217.45
     assert_allclose([g.budget for g in r.rungs], budgets, rtol=1e-12)
     want = [math.floor(b / (p * 100)) for b, p in zip(budgets, ref, strict=True)]
     assert [g.target for g in r.rungs] == want == [1, 1, 0]
@@ -186,7 +215,11 @@ def test_hedge_budget_rungs_and_restructure_of_the_example_calls():
     assert r.rungs[1].status == "buy" and r.rungs[1].buy == 1
     # rung 3: 217.45 buys no call at ~$241: bought 0, the leftover is the whole rung budget
     g3 = r.rungs[2]
-    assert g3.status == "budget too small" and g3.buy == 0 and g3.leftover == pytest.approx(budgets[2], rel=1e-12)
+    assert (
+        g3.status == "budget too small"
+        and g3.buy == 0
+        and g3.leftover == pytest.approx(budgets[2], rel=1e-12)
+    )
     assert "leftover $217.45" in g3.reason
     # net cash of the restructure: + the three closes - the rung-2 call, at the model mid
     proceeds = sum(calls[k].value for k in (3.5, 7.5, 12.0))
@@ -236,7 +269,7 @@ def test_uncovered_short_call_flagged_and_covered_call_kept():
     r = rebalance(pos, CFG, net_liquidation=RICH)
     assert r.calls[0].action == "flag" and "not a covered call" in r.calls[0].reason
     assert any("position row 1" in w and "not a covered call" in w for w in r.warnings)
-    assert not (r.tickets["position_row"] == 1).any()          # flagged, not closed automatically
+    assert not (r.tickets["position_row"] == 1).any()  # flagged, not closed automatically
     r2 = rebalance(pos, CFG, net_liquidation=RICH, shares=200)  # 2 contracts x 100 shares
     assert r2.calls[0].action == "keep" and r2.calls[0].reason.startswith("covered call")
 
@@ -258,7 +291,9 @@ def test_target_needing_more_buying_power_than_the_account_has():
     assert r.buying_power.available == pytest.approx(2.5 * 48, abs=1e-6)
     t = r.tickets[r.tickets["kind"] == "put"]
     assert t[["status", "contracts"]].values.tolist() == [["HELD", 5]]
-    assert t["reason"].iloc[0].startswith("held: would exceed buying power") and "-120.00" in t["reason"].iloc[0]
+    assert (
+        t["reason"].iloc[0].startswith("held: would exceed buying power") and "-120.00" in t["reason"].iloc[0]
+    )
     assert r.buying_power_left == pytest.approx(2.5 * 48, abs=1e-6)
     assert len(r.warnings) == 1 and r.warnings[0].startswith("buying power:") and "\n" not in r.warnings[0]
     assert by_strike(r)[3.0].sell == 0 and by_strike(r)[3.0].sell_held == 5
@@ -281,15 +316,20 @@ def test_risk_alert_holds_new_put_sales_but_not_closes():
     assert (t[(t["kind"] == "call") & (t["effect"] == "open")]["status"] == "PROPOSED").all()
     assert any(w.startswith("risk alert VAR_LIMIT_BREACH firing") for w in r.warnings)
     # an alert outside rebalance.hold_on_alerts holds nothing
-    r2 = rebalance(pos, cfg(rebalance__hold_on_alerts=["BUYING_POWER_EXCEEDED"]), net_liquidation=RICH,
-                   alerts=["VAR_LIMIT_BREACH"])
+    r2 = rebalance(
+        pos,
+        cfg(rebalance__hold_on_alerts=["BUYING_POWER_EXCEEDED"]),
+        net_liquidation=RICH,
+        alerts=["VAR_LIMIT_BREACH"],
+    )
     assert (r2.tickets["status"] == "PROPOSED").all()
 
 
 def test_rung_with_no_listed_strike_near_it_is_held_with_the_key():
-    listed = [2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 6.5, 7.0]    # nothing near 3 x 3.15 = 9.45
-    r = rebalance(example_positions(), cfg(allocation__call_share=0.5), net_liquidation=RICH,
-                  listed_strikes=listed)
+    listed = [2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 6.5, 7.0]  # nothing near 3 x 3.15 = 9.45
+    r = rebalance(
+        example_positions(), cfg(allocation__call_share=0.5), net_liquidation=RICH, listed_strikes=listed
+    )
     g3 = r.rungs[2]
     assert g3.status == "held" and g3.buy == 0 and math.isnan(g3.strike)
     msg = [w for w in r.warnings if w.startswith("hedge.ladder[2]")]
@@ -300,7 +340,9 @@ def test_rung_with_no_listed_strike_near_it_is_held_with_the_key():
 def test_weights_not_summing_to_one():
     with pytest.raises(ConfigError, match="strikes.weights must sum to 1"):
         config_from_dict({"strikes": {"weights": [0.2, 0.35, 0.3, 0.1, 0.1]}})
-    bad = dataclasses.replace(CFG, strikes=dataclasses.replace(CFG.strikes, weights=(0.2, 0.35, 0.3, 0.1, 0.1)))
+    bad = dataclasses.replace(
+        CFG, strikes=dataclasses.replace(CFG.strikes, weights=(0.2, 0.35, 0.3, 0.1, 0.1))
+    )
     with pytest.raises(RebalanceError, match=r"^strikes.weights must sum to 1, they sum to 1.05$"):
         rebalance(example_positions(), bad)
 
@@ -321,33 +363,51 @@ def test_tickets_follow_the_execution_rules():
     # 9900 x 0.35 / 250 = 13.86 -> 14 contracts at $2.50: slices 10 + 4, limit = mid + 0.05 rounded up
     assert t["contracts"].tolist() == [10, 4] and set(t["order_type"]) == {"LIMIT"}
     mid = float(t["mid"].iloc[0])
-    assert float(t["limit"].iloc[0]) == pytest.approx(math.ceil(round((mid + 0.05) / 0.05, 9)) * 0.05, abs=1e-9)
+    assert float(t["limit"].iloc[0]) == pytest.approx(
+        math.ceil(round((mid + 0.05) / 0.05, 9)) * 0.05, abs=1e-9
+    )
 
 
 # --------------------------------------------------------------------------- property
 strikes_st = st.sampled_from([2.0, 2.5, 3.0, 4.0, 5.0, 3.5])
-lot_st = st.tuples(strikes_st, st.integers(1, 25), st.floats(0.05, 4.0), st.sampled_from(["2025-10-17", "2025-11-21"]))
-call_st = st.tuples(st.sampled_from([3.5, 4.5, 6.5, 9.5, 12.0]), st.integers(1, 4),
-                    st.sampled_from(["2025-11-21", "2026-01-16", "2026-02-20", "2026-03-20"]))
+lot_st = st.tuples(
+    strikes_st, st.integers(1, 25), st.floats(0.05, 4.0), st.sampled_from(["2025-10-17", "2025-11-21"])
+)
+call_st = st.tuples(
+    st.sampled_from([3.5, 4.5, 6.5, 9.5, 12.0]),
+    st.integers(1, 4),
+    st.sampled_from(["2025-11-21", "2026-01-16", "2026-02-20", "2026-03-20"]),
+)
 
 
 @settings(max_examples=25)
-@given(lots=st.lists(lot_st, min_size=1, max_size=8), calls=st.lists(call_st, max_size=4),
-       obligation=st.sampled_from([0.0, 4000.0, 12000.0]), tol=st.sampled_from([0.0, 1.0, 2.0]),
-       keep=st.sampled_from([[], [2.5]]), budget=st.sampled_from([0.0, 300.0, 2500.0]))
+@given(
+    lots=st.lists(lot_st, min_size=1, max_size=8),
+    calls=st.lists(call_st, max_size=4),
+    obligation=st.sampled_from([0.0, 4000.0, 12000.0]),
+    tol=st.sampled_from([0.0, 1.0, 2.0]),
+    keep=st.sampled_from([[], [2.5]]),
+    budget=st.sampled_from([0.0, 300.0, 2500.0]),
+)
 def test_applying_the_orders_then_rebalancing_proposes_nothing(lots, calls, obligation, tol, keep, budget):
     recs = [put(k, n, round(p, 2), e) for k, n, p, e in lots] + [call(k, n, 1.0, e) for k, n, e in calls]
     pos = book(*recs)
     held_ob = sum(k * 100 * n for k, n, _, _ in lots)
-    budget = budget or 0.01   # 0.01: no rung call (a hedge budget too small for any)
+    budget = budget or 0.01  # 0.01: no rung call (a hedge budget too small for any)
     # the target size (obligation) and the hedge budget fixed: a rebalance with the book's own size
     # and premium is one step (new sales add premium and obligation, so a second run shares out more)
-    c = cfg(rebalance__obligation=obligation or float(held_ob), rebalance__tolerance_contracts=tol,
-            rebalance__keep_strikes=keep, rebalance__hedge_budget=budget)
+    c = cfg(
+        rebalance__obligation=obligation or float(held_ob),
+        rebalance__tolerance_contracts=tol,
+        rebalance__keep_strikes=keep,
+        rebalance__hedge_budget=budget,
+    )
     first = rebalance(pos, c, net_liquidation=RICH)
     after = apply_trades(pos, first.trades, VD)
     second = rebalance(after, c, net_liquidation=RICH)
-    assert len(second.trades) == 0, second.trades[["action", "kind", "strike", "contracts", "purpose"]].to_string()
+    assert len(second.trades) == 0, second.trades[
+        ["action", "kind", "strike", "contracts", "purpose"]
+    ].to_string()
     # the put book after the orders is on target wherever a lot could be closed or a sale placed
     for s in second.strikes:
         if s.held != s.target:
@@ -397,7 +457,9 @@ def test_report_orders_sheet_has_the_rebalance_section():
     data = compute_report(CFG, example_positions(), paths=20, seed=1)
     rb = data.rebalance
     assert "VAR_LIMIT_BREACH" in data.risk.alerting
-    assert (rb.tickets.loc[(rb.tickets["kind"] == "put") & (rb.tickets["effect"] == "open"), "status"] == "HELD").all()
+    assert (
+        rb.tickets.loc[(rb.tickets["kind"] == "put") & (rb.tickets["effect"] == "open"), "status"] == "HELD"
+    ).all()
     ws = write_report(data)["Orders"]
     col_a = [c.value for c in ws["A"]]
     assert any(isinstance(v, str) and v.startswith("Rebalance toward the plan") for v in col_a)

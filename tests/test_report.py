@@ -20,7 +20,7 @@ from workbook.io import atomic_save, load_user_workbook, read_config_sheet, read
 from workbook.report import Formula, put, refresh_workbook, write_report, xlfn
 
 PATHS = 200
-EVIL = ("=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)")
+EVIL = ('=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)")
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +59,10 @@ def test_required_defined_names(wb):
         assert name in wb.defined_names, name
     dests = dict(wb.defined_names["Spot"].destinations)
     ws = wb[L.SHEET_INPUTS]
-    (sheet, ref), = dests.items()
+    ((sheet, ref),) = dests.items()
     assert sheet == L.SHEET_INPUTS
     assert ws[ref.replace("$", "")].value == 3.15
-    (sheet, ref), = dict(wb.defined_names["MonthlyAddition"].destinations).items()
+    ((sheet, ref),) = dict(wb.defined_names["MonthlyAddition"].destinations).items()
     assert ws[ref.replace("$", "")].value == 4000
 
 
@@ -83,8 +83,10 @@ def test_plan_arithmetic_is_formulas(wb):
     assert "=PlanPremium*CallShareUsed" in formulas
     assert "=PutPremiumBudget+MonthlyAddition" in formulas
     assert any(f.startswith("=IF(E") and "INT(" in f for f in formulas)  # contracts from a budget
-    assert '="Premium split ("&ROUND((1-CallShareUsed)*100,0)&"/"&ROUND(CallShareUsed*100,0)&" rule: puts/calls)"' \
-        in formulas  # the title follows CallShare
+    assert (
+        '="Premium split ("&ROUND((1-CallShareUsed)*100,0)&"/"&ROUND(CallShareUsed*100,0)&" rule: puts/calls)"'
+        in formulas
+    )  # the title follows CallShare
     hedges = {c.value for row in wb[L.SHEET_HEDGES].iter_rows() for c in row if c.data_type == "f"}
     assert "=MIN(HedgeUncapped,HedgeCap)" in hedges
     risk = {c.value for row in wb[L.SHEET_RISK].iter_rows() for c in row if c.data_type == "f"}
@@ -99,7 +101,11 @@ def test_no_unprefixed_newer_functions(wb):
             for c in row:
                 if c.data_type == "f":
                     for fn in NEWER_FUNCTIONS:
-                        assert not re.search(rf"(?<![\w.]){re.escape(fn)}\(", c.value), (ws.title, c.coordinate, c.value)
+                        assert not re.search(rf"(?<![\w.]){re.escape(fn)}\(", c.value), (
+                            ws.title,
+                            c.coordinate,
+                            c.value,
+                        )
 
 
 def test_xlfn_prefix():
@@ -144,7 +150,9 @@ def test_values_match_engine(wb, data):
     ws = wb[L.SHEET_POSITIONS]
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
     for key in ("mark", "delta_shares", "theta_day", "vega_point", "prob_itm", "margin"):
-        got = [ws.cell(row=L.REPORT_FIRST_ROW + i, column=keys.index(key) + 1).value for i in range(len(marked))]
+        got = [
+            ws.cell(row=L.REPORT_FIRST_ROW + i, column=keys.index(key) + 1).value for i in range(len(marked))
+        ]
         assert_allclose(np.array(got, dtype=float), marked[key].to_numpy(dtype=float), rtol=1e-12, atol=0)
 
 
@@ -185,7 +193,7 @@ def test_json_carries_figures(data):
     assert_allclose(d["premium_split"]["put_expansion_budget"], 0.8 * (4349 - 1210) + 4000, rtol=1e-12)
     assert_allclose(d["kelly"]["full_kelly"], 0.892 - 0.108 * 0.087 / 0.123, rtol=1e-12)
     assert d["hedge_ratio"] == pytest.approx(0.35, abs=1e-12)
-    assert len(d["positions"]) == 7 + 4 and len(d["allocation"]) == 5   # 7 put lots, 4 call lots
+    assert len(d["positions"]) == 7 + 4 and len(d["allocation"]) == 5  # 7 put lots, 4 call lots
     assert d["meta"]["seed"] == 7 and d["meta"]["paths"] == PATHS
 
 
@@ -227,11 +235,15 @@ def test_refresh_keeps_user_edits_and_extra_sheets(report, tmp_path, positions):
         assert name in wb3.defined_names
     # the new marks use 6 contracts
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
-    assert_allclose(wb3[L.SHEET_POSITIONS].cell(row=3, column=keys.index("delta_shares") + 1).value,
-                    d.book.marked["delta_shares"].iloc[0], rtol=1e-12)
+    assert_allclose(
+        wb3[L.SHEET_POSITIONS].cell(row=3, column=keys.index("delta_shares") + 1).value,
+        d.book.marked["delta_shares"].iloc[0],
+        rtol=1e-12,
+    )
 
 
 # --- print and number-format polish (checked by eye in a LibreOffice PDF rendering, then pinned) ---
+
 
 def _find_row(ws, text, column=1):
     return next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=column).value == text)
@@ -239,8 +251,10 @@ def _find_row(ws, text, column=1):
 
 def test_simulation_distribution_formats(wb):
     ws = wb[L.SHEET_SIMULATION]
-    fmts = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).number_format
-            for r in range(1, ws.max_row + 1)}
+    fmts = {
+        ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).number_format
+        for r in range(1, ws.max_row + 1)
+    }
     assert fmts["Max drawdown (fraction of the peak) %"] == L.FMT_PCT
     assert fmts["Annualized return %"] == L.FMT_PCT
     assert fmts["Sharpe ratio (annualized)"] == "0.00"
@@ -269,8 +283,18 @@ def test_risk_prints_payoff_on_its_own_page(wb):
 def test_print_titles_repeat_banner_and_header(wb):
     """Every sheet repeats its banner row (stale inputs) and header row on each printed page;
     sheets printed two pages wide repeat their key column too."""
-    for name in (L.SHEET_INPUTS, L.SHEET_POSITIONS, L.SHEET_LADDER, L.SHEET_ASSIGNMENT, L.SHEET_AUDIT,
-                 L.SHEET_PLAN, L.SHEET_HEDGES, L.SHEET_RISK, L.SHEET_SIMULATION, L.SHEET_TODAY):
+    for name in (
+        L.SHEET_INPUTS,
+        L.SHEET_POSITIONS,
+        L.SHEET_LADDER,
+        L.SHEET_ASSIGNMENT,
+        L.SHEET_AUDIT,
+        L.SHEET_PLAN,
+        L.SHEET_HEDGES,
+        L.SHEET_RISK,
+        L.SHEET_SIMULATION,
+        L.SHEET_TODAY,
+    ):
         assert wb[name].print_title_rows == "$1:$2", name
     assert wb[L.SHEET_POSITIONS].print_title_cols == "$A:$A"
     from openpyxl.utils import get_column_letter
@@ -279,8 +303,11 @@ def test_print_titles_repeat_banner_and_header(wb):
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         # one page wide, or two when the columns add up to more than 200 character widths
         # (one landscape page would print them at about 4 pt)
-        width = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(1, ws.max_column + 1)
-                    if not ws.column_dimensions[get_column_letter(c)].hidden)
+        width = sum(
+            (ws.column_dimensions[get_column_letter(c)].width or 8.43)
+            for c in range(1, ws.max_column + 1)
+            if not ws.column_dimensions[get_column_letter(c)].hidden
+        )
         assert ws.page_setup.fitToWidth == (1 if width <= 200 else 2), ws.title
     assert wb[L.SHEET_POSITIONS].page_setup.fitToWidth == 2 and wb[L.SHEET_LADDER].page_setup.fitToWidth == 1
     assert wb[L.SHEET_INPUTS].page_setup.fitToWidth == 1  # the hidden check columns do not count
@@ -294,15 +321,22 @@ def test_audit_long_text_wraps_in_taller_rows(wb):
     for r in tall:
         assert ws.cell(row=r, column=6).alignment.wrap_text
         # about one character per width unit (x 1.1): a row of n lines is 14 pt x n
-        texts = [(ws.cell(row=r, column=c + 1).value, w) for c, w in enumerate(widths)
-                 if ws.cell(row=r, column=c + 1).data_type == "s"]
+        texts = [
+            (ws.cell(row=r, column=c + 1).value, w)
+            for c, w in enumerate(widths)
+            if ws.cell(row=r, column=c + 1).data_type == "s"
+        ]
         # at least the lines the text needs broken anywhere (words are not broken, so maybe more)
-        lines = max(sum(max(1, math.ceil(len(part) / (int(w * 1.1) - 1))) for part in t.split("\n"))
-                    for t, w in texts if isinstance(t, str) and t)
+        lines = max(
+            sum(max(1, math.ceil(len(part) / (int(w * 1.1) - 1))) for part in t.split("\n"))
+            for t, w in texts
+            if isinstance(t, str) and t
+        )
         assert ws.row_dimensions[r].height >= 14.0 * lines
 
 
 # --- review findings: labels a reader sees ------------------------------------------------------
+
 
 def test_plan_projection_headers_are_words(report):
     wb = openpyxl.load_workbook(report)
@@ -344,11 +378,13 @@ def test_refresh_upgrades_a_report_without_the_banner_row(report, tmp_path):
     wb.save(path)
     wb2 = load_user_workbook(path)
     pos = read_positions_sheet(wb2, str(path))
-    assert int(pos["contracts"].iloc[0]) == 6 and len(pos) == len(example_positions())  # 7 puts + 4 illustrative calls
+    assert int(pos["contracts"].iloc[0]) == 6 and len(pos) == len(
+        example_positions()
+    )  # 7 puts + 4 illustrative calls
     d = compute_report(read_config_sheet(wb2, str(path)), pos, paths=PATHS, seed=7)
     refresh_workbook(wb2, d)
     assert wb2.sheetnames[0] == L.SHEET_TODAY
     assert wb2[L.SHEET_POSITIONS]["A2"].value == "underlying" and wb2[L.SHEET_POSITIONS]["F3"].value == 6
     assert wb2[L.SHEET_INPUTS]["A2"].value == "Parameter"
-    (sheet, ref), = dict(wb2.defined_names["Spot"].destinations).items()
+    ((sheet, ref),) = dict(wb2.defined_names["Spot"].destinations).items()
     assert wb2[sheet][ref.replace("$", "")].value == 3.15

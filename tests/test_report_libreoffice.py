@@ -83,8 +83,14 @@ def books(soffice, tmp_path_factory):
     outs = recalculate([src / f"{n}.xlsx" for n in names], tmp_path_factory.mktemp("out"))
     values = {n: openpyxl.load_workbook(p, data_only=True) for n, p in zip(names, outs)}
     formulas = openpyxl.load_workbook(base)
-    return {"data": data, "mixed_data": mixed_data, "inputs_data": inputs_data, "formulas": formulas, "_src": src,
-            **values}
+    return {
+        "data": data,
+        "mixed_data": mixed_data,
+        "inputs_data": inputs_data,
+        "formulas": formulas,
+        "_src": src,
+        **values,
+    }
 
 
 def _with_market_inputs():
@@ -96,9 +102,13 @@ def _with_market_inputs():
     from workbook.compute import MarketInputs
 
     cfg = default_config()
-    mi = MarketInputs(iv_history=read_iv_history(example_path("iv_history")),
-                      prices=read_price_history(example_path("prices")), var_method="historical",
-                      previous_value=3650.0, surface=read_option_chain(example_path("chain"), cfg))
+    mi = MarketInputs(
+        iv_history=read_iv_history(example_path("iv_history")),
+        prices=read_price_history(example_path("prices")),
+        var_method="historical",
+        previous_value=3650.0,
+        surface=read_option_chain(example_path("chain"), cfg),
+    )
     return compute_report(cfg, example_positions(), paths=PATHS, seed=7, market=mi)
 
 
@@ -118,7 +128,9 @@ def _user_edits_then_refresh(base, dest):
     wb.create_sheet("Journal")["A1"] = "mine"
     wb.save(dest)
     wb = load_user_workbook(dest)
-    data = compute_report(read_config_sheet(wb, str(dest)), read_positions_sheet(wb, str(dest)), paths=PATHS, seed=7)
+    data = compute_report(
+        read_config_sheet(wb, str(dest)), read_positions_sheet(wb, str(dest)), paths=PATHS, seed=7
+    )
     refresh_workbook(wb, data)
     atomic_save(wb, dest)
 
@@ -130,17 +142,41 @@ def _mixed_positions():
     import pandas as pd
 
     pos = example_positions()
-    extra = pd.DataFrame([
-        {"underlying": "ASST", "kind": "call", "side": "long", "strike": 4.5, "expiry": dt.date(2025, 12, 26),
-         "contracts": 3, "premium": 2.05, "open_date": None, "iv": float("nan"), "note": "hedge", "shares": 0},
-        {"underlying": "ASST", "kind": "call", "side": "short", "strike": 9.5, "expiry": dt.date(2025, 12, 26),
-         "contracts": 1, "premium": 1.80, "open_date": None, "iv": 3.9, "note": "-sold", "shares": 0},
-    ])
+    extra = pd.DataFrame(
+        [
+            {
+                "underlying": "ASST",
+                "kind": "call",
+                "side": "long",
+                "strike": 4.5,
+                "expiry": dt.date(2025, 12, 26),
+                "contracts": 3,
+                "premium": 2.05,
+                "open_date": None,
+                "iv": float("nan"),
+                "note": "hedge",
+                "shares": 0,
+            },
+            {
+                "underlying": "ASST",
+                "kind": "call",
+                "side": "short",
+                "strike": 9.5,
+                "expiry": dt.date(2025, 12, 26),
+                "contracts": 1,
+                "premium": 1.80,
+                "open_date": None,
+                "iv": 3.9,
+                "note": "-sold",
+                "shares": 0,
+            },
+        ]
+    )
     return pd.concat([pos, extra[pos.columns]], ignore_index=True)
 
 
 def _named(wb, name):
-    (sheet, ref), = dict(wb.defined_names[name].destinations).items()
+    ((sheet, ref),) = dict(wb.defined_names[name].destinations).items()
     return wb[sheet][ref.replace("$", "")].value
 
 
@@ -167,8 +203,11 @@ def test_no_excel_errors(books, which):
 def test_every_formula_computed(books):
     """After recalculation every formula cell has a value (text "" results read back as None)."""
     blank_ok = ('"exit"', '"")', "InputsChanged,")  # formulas whose result may be the empty text
-    missing = [(s, a, f) for s, a, f in _formula_cells(books["formulas"])
-               if books["base"][s][a].value is None and not any(k in f for k in blank_ok)]
+    missing = [
+        (s, a, f)
+        for s, a, f in _formula_cells(books["formulas"])
+        if books["base"][s][a].value is None and not any(k in f for k in blank_ok)
+    ]
     assert missing == []
 
 
@@ -183,8 +222,11 @@ def test_named_plan_cells_equal_engine(books):
     assert_allclose(_named(wb, "PutPremiumBudget"), 2511.20, rtol=0, atol=1e-9)
     assert_allclose(_named(wb, "PutBudget"), 6511.20, rtol=0, atol=1e-9)
     assert_allclose(_named(wb, "CompoundingFactor"), 6511.2 / 4000, rtol=1e-12)
-    for key, name in (("call_hedge_budget", "CallBudget"), ("put_expansion_budget", "PutBudget"),
-                      ("compounding_factor", "CompoundingFactor")):
+    for key, name in (
+        ("call_hedge_budget", "CallBudget"),
+        ("put_expansion_budget", "PutBudget"),
+        ("compounding_factor", "CompoundingFactor"),
+    ):
         assert_allclose(_named(wb, name), getattr(split, key), rtol=1e-12, err_msg=name)
     # Kelly: 0.892 - 0.108 * 0.087 / 0.123 = 0.815609756...; 25% -> 0.20390; capped at 15%
     assert_allclose(_named(wb, "KellyFraction"), 0.892 - 0.108 * 0.087 / 0.123, rtol=1e-12)
@@ -201,7 +243,10 @@ def test_named_plan_cells_equal_engine(books):
 def _alloc_rows(wb):
     ws = wb[L.SHEET_PLAN]
     for r in range(1, ws.max_row + 1):
-        if ws.cell(row=r, column=1).value == "Strike $" and ws.cell(row=r, column=5).value == "Capital/contract $ (net)":
+        if (
+            ws.cell(row=r, column=1).value == "Strike $"
+            and ws.cell(row=r, column=5).value == "Capital/contract $ (net)"
+        ):
             first = r + 1
             rows = []
             while isinstance(ws.cell(row=first + len(rows), column=1).value, (int, float)):
@@ -214,11 +259,24 @@ def _alloc_rows(wb):
 def test_allocation_formulas_equal_engine(books):
     rows, total = _alloc_rows(books["base"])
     alloc = books["data"].plan.allocation
-    for j, key in enumerate(("strike", "weight", "capital", "premium", "capital_per_contract", "contracts",
-                             "capital_used", "expected_premium", "leftover", "literal_contracts", "contracts_sized",
-                             "bp_per_contract")):
+    for j, key in enumerate(
+        (
+            "strike",
+            "weight",
+            "capital",
+            "premium",
+            "capital_per_contract",
+            "contracts",
+            "capital_used",
+            "expected_premium",
+            "leftover",
+            "literal_contracts",
+            "contracts_sized",
+            "bp_per_contract",
+        )
+    ):
         assert_allclose(rows[:, j], alloc[key].to_numpy(dtype=float), rtol=1e-12, atol=1e-9, err_msg=key)
-    assert_allclose(total[2], 6511.2, rtol=1e-12)   # 0.8 x (4349 - 1210) + 4000
+    assert_allclose(total[2], 6511.2, rtol=1e-12)  # 0.8 x (4349 - 1210) + 4000
     assert_allclose(total[5], alloc["contracts"].sum(), rtol=0, atol=0)
     # the cap: contracts use no more buying power than the account has (engine.plan.account: 3,792 - 1,098
     # for the puts - the example's long calls, paid in full with no loan value, at their model value)
@@ -240,8 +298,17 @@ def test_changed_monthly_addition_updates_plan(books):
     # unchanged); then capped by the buying power cell (the book's, unchanged by the addition)
     assert_allclose(rows[:, 10], np.floor(rows[:, 2] / rows[:, 4]), rtol=0, atol=0)
     bp = _named(wb, "BuyingPower")
-    engine = allocate_strikes(7511.2, cfg.strikes.strikes, cfg.strikes.weights, rows[:, 3], cfg.market.spot,
-                              "reg_t", cfg.capital, buying_power=bp, margin=cfg.margin)
+    engine = allocate_strikes(
+        7511.2,
+        cfg.strikes.strikes,
+        cfg.strikes.weights,
+        rows[:, 3],
+        cfg.market.spot,
+        "reg_t",
+        cfg.capital,
+        buying_power=bp,
+        margin=cfg.margin,
+    )
     assert_allclose(rows[:, 10], engine["contracts_sized"].to_numpy(dtype=float), rtol=0, atol=0)
     assert_allclose(rows[:, 5], engine["contracts"].to_numpy(dtype=float), rtol=0, atol=0)
     assert_allclose(total[5], engine["contracts"].sum(), rtol=0, atol=0)
@@ -264,8 +331,13 @@ def test_positions_formulas_equal_engine(books, which):
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
     w = np.where(marked["kind"] == "call", 1.0, -1.0)
     for key in L.POSITION_FORMULA_KEYS:
-        got = np.array([ws.cell(row=L.REPORT_FIRST_ROW + i, column=keys.index(key) + 1).value for i in range(len(marked))],
-                       dtype=float)
+        got = np.array(
+            [
+                ws.cell(row=L.REPORT_FIRST_ROW + i, column=keys.index(key) + 1).value
+                for i in range(len(marked))
+            ],
+            dtype=float,
+        )
         exp = w if key == "w" else marked[key].to_numpy(dtype=float)
         assert_allclose(got, exp, rtol=1e-10, atol=1e-9, err_msg=key)
     payoff = data.payoff.pnl
@@ -281,7 +353,11 @@ def test_mixed_book_hand_arithmetic(books):
     """Net premium with calls: 4349 received on puts - 1210 paid for the example's calls
     - 3 x 2.05 x 100 paid + 1 x 1.80 x 100 received = 2704."""
     assert_allclose(_named(books["mixed"], "PremiumCollected"), 4349 - 1210 - 615 + 180, rtol=0, atol=1e-9)
-    note = books["mixed"][L.SHEET_POSITIONS].cell(row=L.REPORT_FIRST_ROW + len(example_positions()), column=10).value
+    note = (
+        books["mixed"][L.SHEET_POSITIONS]
+        .cell(row=L.REPORT_FIRST_ROW + len(example_positions()), column=10)
+        .value
+    )
     assert note == "-sold"
 
 
@@ -291,8 +367,9 @@ def test_ladder_formulas_equal_engine(books):
     ladder = data.book.ladder
     ladder = ladder[ladder["strike"].notna()]
     for j, (_, key, _, _) in enumerate(L.LADDER_COLUMNS[:8]):
-        got = np.array([lw.cell(row=L.REPORT_FIRST_ROW + i, column=j + 1).value for i in range(len(ladder))],
-                       dtype=float)
+        got = np.array(
+            [lw.cell(row=L.REPORT_FIRST_ROW + i, column=j + 1).value for i in range(len(ladder))], dtype=float
+        )
         if key in ladder.columns:
             assert_allclose(got, ladder[key].to_numpy(dtype=float), rtol=1e-10, atol=1e-9, err_msg=key)
     total = [lw.cell(row=L.REPORT_FIRST_ROW + len(ladder), column=c).value for c in (2, 3)]
@@ -304,8 +381,9 @@ def test_hedge_ladder_formulas_equal_engine(books):
     hl = data.hedges.ladder
     ws = wb[L.SHEET_HEDGES]
     first = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == "Rung #") + 1
-    for j, key in enumerate(("rung", "moneyness", "strike", "dte", "share", "budget", "price", "contracts", "cost",
-                             "leftover")):
+    for j, key in enumerate(
+        ("rung", "moneyness", "strike", "dte", "share", "budget", "price", "contracts", "cost", "leftover")
+    ):
         got = np.array([ws.cell(row=first + i, column=j + 1).value for i in range(len(hl))], dtype=float)
         assert_allclose(got, hl[key].to_numpy(dtype=float), rtol=1e-10, atol=1e-9, err_msg=key)
 
@@ -346,7 +424,9 @@ def test_report_with_market_inputs_recalculates(books):
     """Marks at the chain surface's vols feed the live formulas; every alert has a status."""
     wb = books["inputs"]
     ws = wb[L.SHEET_RISK]
-    status = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=4).value for r in range(1, ws.max_row + 1)}
+    status = {
+        ws.cell(row=r, column=1).value: ws.cell(row=r, column=4).value for r in range(1, ws.max_row + 1)
+    }
     assert status["DAILY_PNL_ALERT"] == "OK" and status["LOW_IV_ENVIRONMENT"] == "OK"  # +142 < 182.50; pct 99
     data = books["inputs_data"]
     assert {m for m in data.book.marked["vol_source"]} == {"surface"}
@@ -362,7 +442,11 @@ def test_refreshed_report_recalculates(books):
     assert_allclose(_named(wb, "PremiumCollected"), 3579.0, rtol=0, atol=1e-9)
     assert_allclose(_named(wb, "PutBudget"), 0.8 * 3579 + 3000, rtol=0, atol=1e-9)
     lw = wb[L.SHEET_LADDER]
-    totals = [lw.cell(row=r, column=2).value for r in range(2, lw.max_row + 1) if lw.cell(row=r, column=1).value == "Total"]
+    totals = [
+        lw.cell(row=r, column=2).value
+        for r in range(2, lw.max_row + 1)
+        if lw.cell(row=r, column=1).value == "Total"
+    ]
     assert totals == [42]
     assert wb["Journal"]["A1"].value == "mine"
     assert wb.sheetnames[: len(L.SHEETS)] == list(L.SHEETS)
@@ -377,7 +461,8 @@ def _table(ws, first_header, second_header=None):
     """Rows (dicts by header) of the table whose header row starts with these headers."""
     for r in range(1, ws.max_row + 1):
         if ws.cell(row=r, column=1).value == first_header and (
-                second_header is None or ws.cell(row=r, column=2).value == second_header):
+            second_header is None or ws.cell(row=r, column=2).value == second_header
+        ):
             heads = [ws.cell(row=r, column=c).value for c in range(1, ws.max_column + 1)]
             out = []
             rr = r + 1
@@ -407,18 +492,33 @@ def test_banner_on_every_sheet_after_a_model_input_changed(books, which):
 def _split_by_hand(wb, premium, call_share, addition):
     """The premium split: call = premium x share, put premium = premium - call, budget + addition."""
     call = premium * call_share
-    for name, want in (("PremiumCollected", premium), ("PlanPremium", premium), ("CallShareUsed", call_share),
-                       ("CallBudget", call), ("PutPremiumBudget", premium - call),
-                       ("PutBudget", premium - call + addition), ("CompoundingFactor", (premium - call + addition)
-                                                                   / addition), ("HedgeBudget", call)):
+    for name, want in (
+        ("PremiumCollected", premium),
+        ("PlanPremium", premium),
+        ("CallShareUsed", call_share),
+        ("CallBudget", call),
+        ("PutPremiumBudget", premium - call),
+        ("PutBudget", premium - call + addition),
+        ("CompoundingFactor", (premium - call + addition) / addition),
+        ("HedgeBudget", call),
+    ):
         assert_allclose(_named(wb, name), want, rtol=1e-12, atol=1e-9, err_msg=name)
 
 
-@pytest.mark.parametrize("which, premium, share, addition", [
-    ("base", 4349.0, 0.20, 4000.0), ("note", 4349.0, 0.20, 4000.0), ("spot", 4349.0, 0.20, 4000.0),
-    ("addition", 4349.0, 0.20, 5000.0), ("callshare", 4349.0, 0.30, 4000.0), ("weight", 4349.0, 0.20, 4000.0),
-    # one more contract at $0.50: 4349 + 0.50 x 100; a lot of 4 at $1.10: 4349 + 4 x 1.10 x 100
-    ("contracts", 4399.0, 0.20, 4000.0), ("appended", 4789.0, 0.20, 4000.0)])
+@pytest.mark.parametrize(
+    "which, premium, share, addition",
+    [
+        ("base", 4349.0, 0.20, 4000.0),
+        ("note", 4349.0, 0.20, 4000.0),
+        ("spot", 4349.0, 0.20, 4000.0),
+        ("addition", 4349.0, 0.20, 5000.0),
+        ("callshare", 4349.0, 0.30, 4000.0),
+        ("weight", 4349.0, 0.20, 4000.0),
+        # one more contract at $0.50: 4349 + 0.50 x 100; a lot of 4 at $1.10: 4349 + 4 x 1.10 x 100
+        ("contracts", 4399.0, 0.20, 4000.0),
+        ("appended", 4789.0, 0.20, 4000.0),
+    ],
+)
 def test_premium_split_by_hand(books, which, premium, share, addition):
     _split_by_hand(books[which], premium, share, addition)
 
@@ -484,7 +584,9 @@ def test_spot_edit_hand_arithmetic(books):
     amount, 10% x K)) x 100, dollar delta = delta shares x 2.50."""
     wb, data = books["spot"], books["data"]
     ladder = _table(wb[L.SHEET_LADDER], "Strike $")
-    assert_allclose([r["Moneyness K/S"] for r in ladder], [k / 2.5 for k in (2.0, 2.5, 3.0, 4.0, 5.0)], rtol=1e-12)
+    assert_allclose(
+        [r["Moneyness K/S"] for r in ladder], [k / 2.5 for k in (2.0, 2.5, 3.0, 4.0, 5.0)], rtol=1e-12
+    )
     rows, _ = _alloc_rows(wb)
     k = rows[:, 0]
     # net basis (the requirement net of the premium credited): max(20% x 2.50 - OTM amount, 10% x K) x 100
@@ -508,23 +610,33 @@ def test_weight_edit_is_flagged_and_allocated(books):
     assert_allclose(total[1], 1.10, rtol=1e-12)
 
 
-@pytest.mark.parametrize("which, strike, contracts, total, obligation", [
-    # one more contract at $2: 10 + 1 at that strike, 38 + 1 in all; obligation 9,900 + 2 x 100
-    ("contracts", 2.0, 11, 39, 10100.0),
-    # an appended lot of 4 at $3: 2 + 4 there, 38 + 4 in all; obligation 9,900 + 3 x 4 x 100
-    ("appended", 3.0, 6, 42, 11100.0)])
+@pytest.mark.parametrize(
+    "which, strike, contracts, total, obligation",
+    [
+        # one more contract at $2: 10 + 1 at that strike, 38 + 1 in all; obligation 9,900 + 2 x 100
+        ("contracts", 2.0, 11, 39, 10100.0),
+        # an appended lot of 4 at $3: 2 + 4 there, 38 + 4 in all; obligation 9,900 + 3 x 4 x 100
+        ("appended", 3.0, 6, 42, 11100.0),
+    ],
+)
 def test_position_edits_count_in_every_total(books, which, strike, contracts, total, obligation):
     wb = books[which]
     premium = _named(wb, "PremiumCollected")
     ladder = {r["Strike $"]: r for r in _table(wb[L.SHEET_LADDER], "Strike $")}
     assert ladder[strike]["Contracts"] == contracts
     lw = wb[L.SHEET_LADDER]
-    totals = [lw.cell(row=r, column=2).value for r in range(1, lw.max_row + 1) if lw.cell(row=r, column=1).value == "Total"]
+    totals = [
+        lw.cell(row=r, column=2).value
+        for r in range(1, lw.max_row + 1)
+        if lw.cell(row=r, column=1).value == "Total"
+    ]
     assert totals == [total]
     assert_allclose(_named(wb, "PutObligation"), obligation, rtol=0, atol=1e-9)
     assert_allclose(sum(r["Obligation $"] for r in ladder.values()), obligation, rtol=0, atol=1e-9)
     payoff = _table(wb[L.SHEET_RISK], "Underlying $")
-    assert_allclose(payoff[0]["P&L at expiry $"], premium - obligation, atol=1e-9)  # S = 0: every put pays strike
+    assert_allclose(
+        payoff[0]["P&L at expiry $"], premium - obligation, atol=1e-9
+    )  # S = 0: every put pays strike
     assert_allclose(payoff[-1]["P&L at expiry $"], premium, atol=1e-9)  # S = 6.30 > every strike: none pays
     assert _named(wb, "CurrentPositions") != _named(wb, "ModelPositions")
 
@@ -533,7 +645,9 @@ def test_model_fingerprints_equal_the_recalculated_ones(books):
     """The fingerprints Python wrote equal what LibreOffice computes from the same cells."""
     for which in ("base", "refreshed", "inputs", "mixed"):
         wb = books[which]
-        assert_allclose(_named(wb, "CurrentPositions"), _named(wb, "ModelPositions"), rtol=1e-12, err_msg=which)
+        assert_allclose(
+            _named(wb, "CurrentPositions"), _named(wb, "ModelPositions"), rtol=1e-12, err_msg=which
+        )
         assert_allclose(_named(wb, "CurrentConfig"), _named(wb, "ModelConfig"), rtol=1e-12, err_msg=which)
 
 
@@ -550,13 +664,20 @@ def test_today_sheet(books):
     assert rows["Net liquidation $ (NLV)"] == 3792.0
     # the bases: excess liquidity = EWL - maintenance requirement; buying power = EWL - initial
     ewl = rows["Equity with loan value $ (EWL)"]
-    assert_allclose(rows["Excess liquidity $ (EWL - maintenance)"], ewl - rows["Maintenance requirement $ (vs EWL)"],
-                    rtol=1e-12)
-    assert_allclose(rows["Buying power $ (EWL - initial)"], ewl - rows["Initial requirement $ (vs EWL)"], rtol=1e-12)
+    assert_allclose(
+        rows["Excess liquidity $ (EWL - maintenance)"],
+        ewl - rows["Maintenance requirement $ (vs EWL)"],
+        rtol=1e-12,
+    )
+    assert_allclose(
+        rows["Buying power $ (EWL - initial)"], ewl - rows["Initial requirement $ (vs EWL)"], rtol=1e-12
+    )
     assert_allclose(rows["Buying power $ (EWL - initial)"], acct.buying_power, rtol=1e-12)
     alerts = _table(ws, "Alert", "Status")
     assert [a["Alert"] for a in alerts] == list(data.risk.alerting)
-    assert {a["Unit of value and limit"] for a in alerts if a["Alert"] == "VAR_LIMIT_BREACH"} == {"1-day VaR $"}
+    assert {a["Unit of value and limit"] for a in alerts if a["Alert"] == "VAR_LIMIT_BREACH"} == {
+        "1-day VaR $"
+    }
     orders = _table(ws, "Status", "Contracts")
     assert [o["Status"] for o in orders] == data.orders["status"].tolist()
     assert [o["Contracts"] for o in orders] == data.orders["contracts"].tolist()
@@ -566,6 +687,7 @@ def test_today_sheet(books):
 
 
 # --- the same workbooks recalculated by Gnumeric -----------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def gnumeric_books(books, tmp_path_factory):
@@ -578,8 +700,12 @@ def gnumeric_books(books, tmp_path_factory):
     src, out = books["_src"], tmp_path_factory.mktemp("gnumeric")
     got = {}
     for name in ("base", "appended", "callshare", "note"):
-        subprocess.run([exe, "--recalc", str(src / f"{name}.xlsx"), str(out / f"{name}.xlsx")], check=True,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [exe, "--recalc", str(src / f"{name}.xlsx"), str(out / f"{name}.xlsx")],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         got[name] = openpyxl.load_workbook(out / f"{name}.xlsx", data_only=True)
     return got
 
@@ -588,8 +714,13 @@ def test_gnumeric_recalculates_without_errors_and_agrees(gnumeric_books):
     """No error cell in any Gnumeric-recalculated book; the banner and the totals as in LibreOffice:
     4349 + 4 x 1.10 x 100 = 4789 with the appended lot, 9,900 + 1,200 obligation; 70/30 title."""
     for name, wb in gnumeric_books.items():
-        bad = [(ws.title, c.coordinate, c.value) for ws in wb for row in ws.iter_rows() for c in row
-               if isinstance(c.value, str) and c.value.startswith(L.EXCEL_ERRORS)]
+        bad = [
+            (ws.title, c.coordinate, c.value)
+            for ws in wb
+            for row in ws.iter_rows()
+            for c in row
+            if isinstance(c.value, str) and c.value.startswith(L.EXCEL_ERRORS)
+        ]
         assert bad == [], name
     assert _named(gnumeric_books["base"], "InputsChanged") is False
     assert _named(gnumeric_books["note"], "InputsChanged") is False

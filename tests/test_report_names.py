@@ -28,17 +28,48 @@ def report(tmp_path_factory):
     return openpyxl.load_workbook(path)
 
 
-@pytest.mark.parametrize("name, problem", [
-    ("VaR95", "reads as the cell VAR95"), ("ES95", "reads as the cell ES95"), ("XFD1048576", "reads as the cell"),
-    ("A1", "reads as the cell A1"), ("R", "R1C1"), ("C", "R1C1"), ("RC", "R1C1"), ("R2C3", "R1C1"),
-    ("R12", "reads as the cell R12"), ("C7", "reads as the cell C7"), ("Cx1", "reads as the cell CX1"), ("1Spot", "must start"), ("Spot price", "only letters"), ("", "1 to 255"),
-    ("x" * 256, "1 to 255"), ("Spot-1", "only letters")])
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("VaR95", "reads as the cell VAR95"),
+        ("ES95", "reads as the cell ES95"),
+        ("XFD1048576", "reads as the cell"),
+        ("A1", "reads as the cell A1"),
+        ("R", "R1C1"),
+        ("C", "R1C1"),
+        ("RC", "R1C1"),
+        ("R2C3", "R1C1"),
+        ("R12", "reads as the cell R12"),
+        ("C7", "reads as the cell C7"),
+        ("Cx1", "reads as the cell CX1"),
+        ("1Spot", "must start"),
+        ("Spot price", "only letters"),
+        ("", "1 to 255"),
+        ("x" * 256, "1 to 255"),
+        ("Spot-1", "only letters"),
+    ],
+)
 def test_names_excel_refuses(name, problem):
     assert problem in (excel_name_problem(name) or ""), name
 
 
-@pytest.mark.parametrize("name", ["ValueAtRisk", "ExpectedShortfall", "Spot", "XFE1", "A1048577", "VaR_95",
-                                  "_x", "Model.Spot", "PosStrike", "RCs", "Rate", "R1C1x"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ValueAtRisk",
+        "ExpectedShortfall",
+        "Spot",
+        "XFE1",
+        "A1048577",
+        "VaR_95",
+        "_x",
+        "Model.Spot",
+        "PosStrike",
+        "RCs",
+        "Rate",
+        "R1C1x",
+    ],
+)
 def test_names_excel_accepts(name):
     assert excel_name_problem(name) is None
 
@@ -64,8 +95,13 @@ def test_define_name_refuses_a_cell_address():
 
 def test_positions_totals_use_dynamic_ranges(report):
     """No fixed Positions range in any formula: totals go through the OFFSET names."""
-    bad = [(ws.title, c.coordinate) for ws in report for row in ws.iter_rows() for c in row
-           if c.data_type == "f" and f"'{L.SHEET_POSITIONS}'!$" in str(c.value)]
+    bad = [
+        (ws.title, c.coordinate)
+        for ws in report
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f" and f"'{L.SHEET_POSITIONS}'!$" in str(c.value)
+    ]
     assert bad == []
     dn = report.defined_names["PosContracts"].attr_text
     assert dn.startswith("OFFSET('Positions'!$F$3,0,0,MAX(1,COUNTA('Positions'!$A$3:$A$5002)),1)")
@@ -93,8 +129,14 @@ def test_every_input_cell_is_validated_and_unlocked(report):
         assert ws[addr].protection.locked is False, key
     spot = next(dv for dv in ws.data_validations.dataValidation if rules["market.spot"] in str(dv.sqref))
     assert (spot.type, spot.operator, spot.formula1) == ("decimal", "greaterThan", "0.0")  # Spot 0 refused
-    share = next(dv for dv in ws.data_validations.dataValidation if rules["allocation.call_share"] in str(dv.sqref))
-    assert (share.operator, share.formula1, share.formula2) == ("between", "0.0", "1.0")  # CallShare 1.5 refused
+    share = next(
+        dv for dv in ws.data_validations.dataValidation if rules["allocation.call_share"] in str(dv.sqref)
+    )
+    assert (share.operator, share.formula1, share.formula2) == (
+        "between",
+        "0.0",
+        "1.0",
+    )  # CallShare 1.5 refused
     model = next(dv for dv in ws.data_validations.dataValidation if rules["capital.model"] in str(dv.sqref))
     assert model.type == "list" and model.formula1 == '"premium,cash_secured,reg_t"'
     for sheet in report:

@@ -25,18 +25,21 @@ from engine.risk.review import (
     weekly_review,
 )
 
-JOURNAL = pd.DataFrame([
-    # date, action, kind, strike, expiry, contracts, price, predicted_prob_itm
-    ("2025-09-01", "sell", "put", 2.5, "2025-09-19", 10, 1.00, 0.30),
-    ("2025-09-01", "sell", "put", 4.0, "2025-09-19", 2, 2.00, 0.70),
-    ("2025-09-01", "buy", "call", 6.5, "2025-12-19", 3, 0.50, ""),
-    ("2025-09-10", "buy", "put", 2.5, "2025-09-19", 4, 0.40, ""),
-    ("2025-09-19", "expire", "put", 2.5, "2025-09-19", 6, 0.00, ""),
-    ("2025-09-19", "assign", "put", 4.0, "2025-09-19", 2, 0.85, ""),
-    ("2025-09-22", "sell", "call", 6.5, "2025-12-19", 3, 0.80, ""),
-    ("2025-09-22", "sell", "put", 3.0, "2025-10-17", 5, 1.20, 0.40),
-    ("2025-09-22", "sell", "put", 2.0, "2025-10-17", 5, 0.60, 0.20),
-], columns=["date", "action", "kind", "strike", "expiry", "contracts", "price", "predicted_prob_itm"])
+JOURNAL = pd.DataFrame(
+    [
+        # date, action, kind, strike, expiry, contracts, price, predicted_prob_itm
+        ("2025-09-01", "sell", "put", 2.5, "2025-09-19", 10, 1.00, 0.30),
+        ("2025-09-01", "sell", "put", 4.0, "2025-09-19", 2, 2.00, 0.70),
+        ("2025-09-01", "buy", "call", 6.5, "2025-12-19", 3, 0.50, ""),
+        ("2025-09-10", "buy", "put", 2.5, "2025-09-19", 4, 0.40, ""),
+        ("2025-09-19", "expire", "put", 2.5, "2025-09-19", 6, 0.00, ""),
+        ("2025-09-19", "assign", "put", 4.0, "2025-09-19", 2, 0.85, ""),
+        ("2025-09-22", "sell", "call", 6.5, "2025-12-19", 3, 0.80, ""),
+        ("2025-09-22", "sell", "put", 3.0, "2025-10-17", 5, 1.20, 0.40),
+        ("2025-09-22", "sell", "put", 2.0, "2025-10-17", 5, 0.60, 0.20),
+    ],
+    columns=["date", "action", "kind", "strike", "expiry", "contracts", "price", "predicted_prob_itm"],
+)
 
 
 def test_journal_metrics_by_hand():
@@ -80,7 +83,7 @@ def test_return_metrics_by_hand():
 
 def test_too_little_data_gives_nan():
     assert math.isnan(sharpe_ratio([0.01]))
-    assert math.isnan(sharpe_ratio([0.01, 0.01]))   # zero spread
+    assert math.isnan(sharpe_ratio([0.01, 0.01]))  # zero spread
     assert math.isnan(max_drawdown([]))
     assert math.isnan(brier_score([], []))
     assert math.isnan(correlation([0.1, 0.2], [0.1, 0.3]))
@@ -101,8 +104,9 @@ def test_weekly_review_end_to_end(tmp_path):
     pd.DataFrame({"date": dates, "equity": eq}).to_csv(tmp_path / "eq.csv", index=False)
     JOURNAL.to_csv(tmp_path / "j.csv", index=False)
     btc = pd.DataFrame({"date": dates, "close": 60000.0 * np.array(eq) / 1000.0})
-    iv = pd.DataFrame({"date": pd.bdate_range(end="2025-09-26", periods=40).date,
-                       "iv": np.linspace(2.0, 4.0, 40)})
+    iv = pd.DataFrame(
+        {"date": pd.bdate_range(end="2025-09-26", periods=40).date, "iv": np.linspace(2.0, 4.0, 40)}
+    )
     rev = weekly_review(tmp_path / "j.csv", tmp_path / "eq.csv", iv_history=iv, second_series=btc)
     # last week: 9/19 -> 9/26 (returns of 9/22 .. 9/26): 1070 / 1030 - 1
     assert_allclose(rev["weekly_return"], 1070 / 1030 - 1, rtol=1e-12)
@@ -116,13 +120,18 @@ def test_weekly_review_end_to_end(tmp_path):
 def test_file_errors_name_file_line_column(tmp_path):
     bad = JOURNAL.copy()
     bad.loc[2, "action"] = "roll"
-    with pytest.raises(ReviewError, match=r"trade journal, line 4, column 'action': must be one of sell, buy, expire, assign, exercise, got 'roll'"):
+    with pytest.raises(
+        ReviewError,
+        match=r"trade journal, line 4, column 'action': must be one of sell, buy, expire, assign, exercise, got 'roll'",
+    ):
         read_journal(bad)
     p = tmp_path / "j.csv"
     b2 = JOURNAL.copy()
     b2.loc[0, "predicted_prob_itm"] = 1.5
     b2.to_csv(p, index=False)
-    with pytest.raises(ReviewError, match=r"j.csv, line 2, column 'predicted_prob_itm': must be in \[0, 1\], got '1.5'"):
+    with pytest.raises(
+        ReviewError, match=r"j.csv, line 2, column 'predicted_prob_itm': must be in \[0, 1\], got '1.5'"
+    ):
         read_journal(p)
     b3 = JOURNAL.drop(columns=["price"])
     with pytest.raises(ReviewError, match="trade journal: missing column 'price'"):
@@ -142,8 +151,9 @@ def test_read_journal_accepts_its_own_output():
 
 def test_weekly_review_rebalancing_recommendation(tmp_path):
     dates = pd.bdate_range("2025-09-15", "2025-09-26").date
-    pd.DataFrame({"date": dates, "equity": np.linspace(1000.0, 1070.0, len(dates))}).to_csv(tmp_path / "eq.csv",
-                                                                                          index=False)
+    pd.DataFrame({"date": dates, "equity": np.linspace(1000.0, 1070.0, len(dates))}).to_csv(
+        tmp_path / "eq.csv", index=False
+    )
     JOURNAL.to_csv(tmp_path / "j.csv", index=False)
     rev = weekly_review(tmp_path / "j.csv", tmp_path / "eq.csv")
     reb = rev["rebalancing"]
@@ -154,7 +164,7 @@ def test_weekly_review_rebalancing_recommendation(tmp_path):
     strikes = {s["strike"]: s for s in reb["strikes"]}
     assert [strikes[k]["target"] for k in (2.0, 2.5, 3.0, 4.0, 5.0)] == [3, 4, 3, 1, 0]
     assert [strikes[k]["held"] for k in (2.0, 2.5, 3.0, 4.0, 5.0)] == [5, 0, 5, 0, 0]
-    assert strikes[4.0]["action"] == "within band"        # held 0 is 0.625 from the exact target
+    assert strikes[4.0]["action"] == "within band"  # held 0 is 0.625 from the exact target
     text = "\n".join(reb["recommendations"])
     assert "sell 4 x $2.50 put" in text
     # both over-weight lots were sold above today's model price: 2 of each bought back

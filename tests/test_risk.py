@@ -34,13 +34,24 @@ VD = _dt.date(2025, 9, 27)
 
 def _book(expiry=_dt.date(2025, 10, 17), prob=0.3):
     """A hand-made marked book: 10 short $2.50 puts and 2 short $4.00 puts, 1 long call."""
-    return pd.DataFrame({
-        "kind": ["put", "put", "call"], "side": ["short", "short", "long"], "strike": [2.5, 4.0, 5.0],
-        "expiry": [expiry] * 3, "contracts": [10, 2, 1], "prob_itm": [prob, 0.9, 0.1],
-        "delta_shares": [-300.0, -150.0, 20.0], "delta_dollars": [-945.0, -472.5, 63.0],
-        "gamma": [-40.0, -10.0, 2.0], "theta_day": [5.0, 2.0, -0.5], "vega_point": [-2.0, -1.0, 0.3],
-        "obligation": [2500.0, 800.0, 0.0], "margin": [1400.0, 900.0, 0.0], "value": [-1000.0, -420.0, 30.0],
-    })
+    return pd.DataFrame(
+        {
+            "kind": ["put", "put", "call"],
+            "side": ["short", "short", "long"],
+            "strike": [2.5, 4.0, 5.0],
+            "expiry": [expiry] * 3,
+            "contracts": [10, 2, 1],
+            "prob_itm": [prob, 0.9, 0.1],
+            "delta_shares": [-300.0, -150.0, 20.0],
+            "delta_dollars": [-945.0, -472.5, 63.0],
+            "gamma": [-40.0, -10.0, 2.0],
+            "theta_day": [5.0, 2.0, -0.5],
+            "vega_point": [-2.0, -1.0, 0.3],
+            "obligation": [2500.0, 800.0, 0.0],
+            "margin": [1400.0, 900.0, 0.0],
+            "value": [-1000.0, -420.0, 30.0],
+        }
+    )
 
 
 VAR = {"var": 150.0, "confidence": 0.95, "horizon_days": 1, "method": "full"}
@@ -61,8 +72,16 @@ def test_every_alert_ok_or_alert_by_hand():
     cfg = default_config()
     # PV 5000: delta limit 3500 (|-1354.5| OK), VaR limit 250 (150 OK), concentration 2000
     # (2500 ALERT), P&L 5000-4700 = +300 > 5% of 4700 = 235 (ALERT), margin 2300 < 5000 (OK)
-    chk = daily_risk_check(None, cfg, 5000.0, marked=_book(), var_result=VAR, previous_value=4700.0,
-                           iv_history=[1.0, 2.0, 3.0, 4.0, 2.5] * 5, valuation_date=VD)
+    chk = daily_risk_check(
+        None,
+        cfg,
+        5000.0,
+        marked=_book(),
+        var_result=VAR,
+        previous_value=4700.0,
+        iv_history=[1.0, 2.0, 3.0, 4.0, 2.5] * 5,
+        valuation_date=VD,
+    )
     assert chk["alert"].tolist() == list(ALERT_NAMES)
     t = chk.set_index("alert")
     assert_allclose(t.loc["HIGH_DELTA_EXPOSURE", ["value", "threshold"]].astype(float), [1354.5, 3500.0])
@@ -83,21 +102,26 @@ def test_alerts_fire_and_missing_inputs_are_na():
     cfg = default_config()
     # expiry Wednesday 2025-10-01 is 3 trading days after Saturday 2025-09-27 (Mon, Tue, Wed)
     book = _book(expiry=_dt.date(2025, 10, 1), prob=0.85)
-    chk = daily_risk_check(None, cfg, 1000.0, marked=book, var_result=VAR, valuation_date=VD).set_index("alert")
-    assert chk.loc["HIGH_DELTA_EXPOSURE", "status"] == "ALERT"       # 1354.5 > 700
-    assert chk.loc["VAR_LIMIT_BREACH", "status"] == "ALERT"          # 150 > 50
+    chk = daily_risk_check(None, cfg, 1000.0, marked=book, var_result=VAR, valuation_date=VD).set_index(
+        "alert"
+    )
+    assert chk.loc["HIGH_DELTA_EXPOSURE", "status"] == "ALERT"  # 1354.5 > 700
+    assert chk.loc["VAR_LIMIT_BREACH", "status"] == "ALERT"  # 150 > 50
     assert chk.loc["ASSIGNMENT_RISK", "status"] == "ALERT"
-    assert_allclose(chk.loc["ASSIGNMENT_RISK", "value"], 0.9)        # the $4 put, 90%
+    assert_allclose(chk.loc["ASSIGNMENT_RISK", "value"], 0.9)  # the $4 put, 90%
     assert "3 trading days" in chk.loc["ASSIGNMENT_RISK", "detail"]
-    assert chk.loc["BUYING_POWER_EXCEEDED", "status"] == "ALERT"     # 2300 > 1000
+    assert chk.loc["BUYING_POWER_EXCEEDED", "status"] == "ALERT"  # 2300 > 1000
     assert chk.loc["DAILY_PNL_ALERT", "status"] == "N/A"
     # the $ threshold is 5% of yesterday's value: unknown without it (not the bare fraction 0.05)
     assert np.isnan(chk.loc["DAILY_PNL_ALERT", "threshold"])
     assert "limit: +-5% of it" in chk.loc["DAILY_PNL_ALERT", "detail"]
     assert chk.loc["LOW_IV_ENVIRONMENT", "status"] == "N/A"
-    low = daily_risk_check(None, cfg, 1000.0, marked=book, var_result=VAR, valuation_date=VD,
-                           iv_history=[3.0] * 30 + [1.0]).set_index("alert")
-    assert low.loc["LOW_IV_ENVIRONMENT", "status"] == "ALERT" and low.loc["LOW_IV_ENVIRONMENT", "value"] == 0.0
+    low = daily_risk_check(
+        None, cfg, 1000.0, marked=book, var_result=VAR, valuation_date=VD, iv_history=[3.0] * 30 + [1.0]
+    ).set_index("alert")
+    assert (
+        low.loc["LOW_IV_ENVIRONMENT", "status"] == "ALERT" and low.loc["LOW_IV_ENVIRONMENT", "value"] == 0.0
+    )
 
 
 def test_refused_portfolio_values():
@@ -122,6 +146,7 @@ def test_risk_report_on_example_is_json_ready():
 # ---------------------------------------------------------------------------------------------
 # IV rank / percentile
 # ---------------------------------------------------------------------------------------------
+
 
 def test_iv_rank_percentile_by_hand():
     hist = [2.0, 3.0, 1.5, 4.0, 3.5, 2.5]
@@ -156,7 +181,9 @@ def test_iv_history_errors_name_file_line_column(tmp_path):
     with pytest.raises(IVHistoryError, match=r"iv.csv, line 2, column 'iv': expected a positive decimal vol"):
         read_iv_history(p)
     p.write_text("date,iv\n02/01/2025,1\n")
-    with pytest.raises(IVHistoryError, match=r"iv.csv, line 2, column 'date': expected YYYY-MM-DD, got '02/01/2025'"):
+    with pytest.raises(
+        IVHistoryError, match=r"iv.csv, line 2, column 'date': expected YYYY-MM-DD, got '02/01/2025'"
+    ):
         read_iv_history(p)
     p.write_text("day,iv\n2025-01-02,1\n")
     with pytest.raises(IVHistoryError, match=r"iv.csv: missing column 'date'"):

@@ -55,8 +55,16 @@ def _read(path):
 
 def test_libreoffice_booleans_text_numbers_and_percents(report, tmp_path):
     # as LibreOffice and hand edits leave them: =TRUE()/=FALSE() formulas, "30%" and "$5,000" text
-    path = _edit(report, tmp_path, {"strikes.use_monthly_expiry": "=FALSE()", "hedge.use_dynamic_ratio": "=TRUE()",
-                                    "allocation.call_share": "30%", "account.monthly_addition": "$5,000"})
+    path = _edit(
+        report,
+        tmp_path,
+        {
+            "strikes.use_monthly_expiry": "=FALSE()",
+            "hedge.use_dynamic_ratio": "=TRUE()",
+            "allocation.call_share": "30%",
+            "account.monthly_addition": "$5,000",
+        },
+    )
     cfg, _ = _read(path)
     assert cfg.strikes.use_monthly_expiry is False and cfg.hedge.use_dynamic_ratio is True
     assert cfg.allocation.call_share == pytest.approx(0.30) and cfg.account.monthly_addition == 5000.0
@@ -69,8 +77,11 @@ def test_formula_inputs_take_their_cached_values_and_refuse_without_one(report, 
     assert cfg.account.monthly_addition == 4500.0
     bare = _edit(report, tmp_path, {"account.monthly_addition": "=2000+2500"})
     cell = inputs_key_cells(openpyxl.load_workbook(bare)[L.SHEET_INPUTS])["account.monthly_addition"]
-    with pytest.raises(WorkbookError, match=rf"sheet Inputs, cell {cell}: holds the formula =2000\+2500 without a "
-                                            "stored value"):
+    with pytest.raises(
+        WorkbookError,
+        match=rf"sheet Inputs, cell {cell}: holds the formula =2000\+2500 without a "
+        "stored value",
+    ):
         _read(bare)
     code, _, err = run_cli(capsys, "refresh", bare, "--paths", 200)
     assert code == 2 and f"cell {cell}" in err and "Traceback" not in err
@@ -82,8 +93,11 @@ def test_positions_dates_as_serials_datetimes_and_numbers_as_text(report, tmp_pa
     from workbook.io import positions_header_row
 
     a = positions_header_row(openpyxl.load_workbook(report)[L.SHEET_POSITIONS]) + 1
-    path = _edit(report, tmp_path, positions={f"E{a}": 45947, f"F{a}": "6", f"G{a}": " 0.55",
-                                              f"E{a + 1}": dt.datetime(2025, 11, 21)})
+    path = _edit(
+        report,
+        tmp_path,
+        positions={f"E{a}": 45947, f"F{a}": "6", f"G{a}": " 0.55", f"E{a + 1}": dt.datetime(2025, 11, 21)},
+    )
     _, pos = _read(path)
     assert pos["expiry"].iloc[0] == dt.date(2025, 10, 17) and pos["expiry"].iloc[1] == dt.date(2025, 11, 21)
     assert int(pos["contracts"].iloc[0]) == 6 and float(pos["premium"].iloc[0]) == pytest.approx(0.55)

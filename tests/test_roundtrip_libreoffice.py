@@ -106,7 +106,7 @@ def test_pandas_reads_the_figures_without_a_spreadsheet(files):
     fan = pd.read_excel(files["base"], sheet_name="Fan", header=None)
     head = fan.index[fan[0] == "Month"][0]
     months = len(data.simulation.percentiles)
-    body = fan.iloc[head + 1:head + 1 + months]
+    body = fan.iloc[head + 1 : head + 1 + months]
     assert body[0].astype(int).tolist() == list(range(months))
     # invested = 3,792 + 4,000 x month, as a cached formula value
     assert_allclose(body[6].astype(float), 3792.0 + 4000.0 * body[0].astype(float), rtol=1e-12)
@@ -118,13 +118,22 @@ def test_view_sheets_recalculate_without_errors_and_their_formulas_are_hand_arit
     for book, app in ((lo, "LibreOffice"), (gn, "Gnumeric")):
         for name in VIEW_SHEETS:
             ws = book[name]
-            errors = [f"{c.coordinate}={c.value}" for row in ws.iter_rows() for c in row
-                      if isinstance(c.value, str) and c.value.startswith(ERROR_TEXT)]
+            errors = [
+                f"{c.coordinate}={c.value}"
+                for row in ws.iter_rows()
+                for c in row
+                if isinstance(c.value, str) and c.value.startswith(ERROR_TEXT)
+            ]
             assert not errors, (app, name, errors)
     ws = lo["Stress"]
     rows = {ws.cell(row=r, column=1).value: r for r in range(1, ws.max_row + 1)}
-    titles = [r for r in range(1, ws.max_row + 1) if str(ws.cell(row=r, column=1).value or "").startswith(
-        ("Instant P&L", "Net maintenance", "Excess liquidity"))]
+    titles = [
+        r
+        for r in range(1, ws.max_row + 1)
+        if str(ws.cell(row=r, column=1).value or "").startswith(
+            ("Instant P&L", "Net maintenance", "Excess liquidity")
+        )
+    ]
     assert len(titles) == 3, titles
     p, q, e = (t + 2 for t in titles)  # first body rows (title, header, body)
     assert ws.cell(row=p, column=1).value == pytest.approx(-0.75)
@@ -161,8 +170,9 @@ def test_refresh_of_a_report_saved_by_another_writer(files, writer, tmp_path, ca
     # the reported failure: cell B49 (strikes.use_monthly_expiry): expected true or false, got '=TRUE()'
     if writer == "lo":
         wb = openpyxl.load_workbook(files["lo"])
-        assert any(c.value == "=TRUE()" for row in wb["Inputs"].iter_rows() for c in row), \
+        assert any(c.value == "=TRUE()" for row in wb["Inputs"].iter_rows() for c in row), (
             "LibreOffice no longer writes TRUE as =TRUE(): the case this test was written for is gone"
+        )
     original, other = tmp_path / "original.xlsx", tmp_path / "other.xlsx"
     shutil.copyfile(files["base"], original)
     shutil.copyfile(files[writer], other)
@@ -175,12 +185,18 @@ def test_refresh_of_a_report_saved_by_another_writer(files, writer, tmp_path, ca
 
 # --- print -------------------------------------------------------------------------------------
 
+
 def _header_cells(ws):
     """Cells of the report's header style (white bold on dark blue)."""
     for row in ws.iter_rows():
         for c in row:
-            if isinstance(c.value, str) and c.data_type == "s" and c.fill is not None and c.fill.fill_type == "solid" \
-                    and str(c.fill.fgColor.rgb)[-6:] == "1F4E78":
+            if (
+                isinstance(c.value, str)
+                and c.data_type == "s"
+                and c.fill is not None
+                and c.fill.fill_type == "solid"
+                and str(c.fill.fgColor.rgb)[-6:] == "1F4E78"
+            ):
                 yield c
 
 
@@ -198,11 +214,15 @@ def cut_headers(wb, sheets) -> list[str]:
             if c.alignment is not None and c.alignment.wrap_text:
                 longest = max(words, key=text_width)
                 if text_width(longest) + CELL_PADDING > width:
-                    out.append(f"{ws.title}!{c.coordinate} {c.value!r}: {longest!r} is wider than its column ({width})")
+                    out.append(
+                        f"{ws.title}!{c.coordinate} {c.value!r}: {longest!r} is wider than its column ({width})"
+                    )
                 height = ws.row_dimensions[c.row].height or LINE_HEIGHT
                 need = wrapped_lines(c.value, width) * LINE_HEIGHT
                 if need > height + 0.01:
-                    out.append(f"{ws.title}!{c.coordinate} {c.value!r}: {need:g} pt of lines in a {height:g} pt row")
+                    out.append(
+                        f"{ws.title}!{c.coordinate} {c.value!r}: {need:g} pt of lines in a {height:g} pt row"
+                    )
             else:
                 right = ws.cell(row=c.row, column=max(cols) + 1).value
                 if text_width(c.value) + CELL_PADDING > width and right not in (None, ""):

@@ -30,13 +30,24 @@ def test_short_put_at_expiry_by_hand():
     strike, t, r, vol, w, q, sign, qty = _one_put()
     pnl = sc.pnl_curve(prices, strike, t, r, vol, w, q, sign, qty, [PREM], at=t[0])
     # short put at expiry: (premium - max(K - S, 0)) x 100
-    hand = [(0.60 - 2.50) * 100, (0.60 - 2.13) * 100, (0.60 - 1.50) * 100, 0.0, (0.60 - 0.30) * 100,
-            60.0, 60.0, 60.0, 60.0]
+    hand = [
+        (0.60 - 2.50) * 100,
+        (0.60 - 2.13) * 100,
+        (0.60 - 1.50) * 100,
+        0.0,
+        (0.60 - 0.30) * 100,
+        60.0,
+        60.0,
+        60.0,
+        60.0,
+    ]
     assert_allclose(pnl, hand, rtol=0, atol=1e-9)
     be = sc.breakevens(prices, pnl)
     assert_allclose(be, [K - PREM], rtol=0, atol=1e-12)  # breakeven = strike - premium = 1.90
     # off the grid: between 1.0 and 2.2 the curve is linear, so interpolation is exact
-    be2 = sc.breakevens([1.0, 2.2], sc.pnl_curve([1.0, 2.2], strike, t, r, vol, w, q, sign, qty, [PREM], at=t[0]))
+    be2 = sc.breakevens(
+        [1.0, 2.2], sc.pnl_curve([1.0, 2.2], strike, t, r, vol, w, q, sign, qty, [PREM], at=t[0])
+    )
     assert_allclose(be2, [1.90], rtol=0, atol=1e-12)
     loss, at, unbounded = sc.max_loss(prices, pnl)
     assert (loss, at, unbounded) == (pytest.approx(-190.0), 0.0, False)  # (0.60 - 2.50) x 100 at S = 0
@@ -62,9 +73,17 @@ def test_breakevens_edge_cases():
 def test_stress_centre_node_is_zero_for_the_plan_book():
     marked = mark_book(example_positions())
     kind = marked["kind"].to_numpy(object)
-    pnl = sc.stress_pnl(3.15, marked["strike"], marked["t"], 0.04, marked["vol_used"],
-                        np.where(kind == "call", 1.0, -1.0), 0.0, marked["sign"],
-                        marked["contracts"] * marked["multiplier"])
+    pnl = sc.stress_pnl(
+        3.15,
+        marked["strike"],
+        marked["t"],
+        0.04,
+        marked["vol_used"],
+        np.where(kind == "call", 1.0, -1.0),
+        0.0,
+        marked["sign"],
+        marked["contracts"] * marked["multiplier"],
+    )
     i = sc.DEFAULT_SPOT_SHOCKS.index(0.0)
     j = sc.DEFAULT_VOL_MULTS.index(1.0)
     assert pnl.shape == (len(sc.DEFAULT_SPOT_SHOCKS), len(sc.DEFAULT_VOL_MULTS))
@@ -83,9 +102,11 @@ def test_stress_node_against_quantlib_european():
         exercise = ql.EuropeanExercise(today + int(round(t * 365)))
         payoff = ql.PlainVanillaPayoff(ql.Option.Put if kind < 0 else ql.Option.Call, strike)
         proc = ql.BlackScholesMertonProcess(
-            ql.QuoteHandle(ql.SimpleQuote(spot)), ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, dc)),
+            ql.QuoteHandle(ql.SimpleQuote(spot)),
+            ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, dc)),
             ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
-            ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)))
+            ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)),
+        )
         opt = ql.VanillaOption(payoff, exercise)
         opt.setPricingEngine(ql.AnalyticEuropeanEngine(proc))
         return opt.NPV()
@@ -94,8 +115,9 @@ def test_stress_node_against_quantlib_european():
     # short 2 contracts of the $2.50 put and long 1 of the $6 call; node: spot -50%, vol x1.25
     args = ([2.5, 6.0], [t, t], 0.04, [4.25, 3.0], [-1.0, 1.0], 0.0, [-1.0, 1.0], [200.0, 100.0])
     got = sc.stress_pnl(3.15, *args, [-0.5], [1.25], style="european")[0, 0]
-    want = (-200 * (bs(1.575, 2.5, t, 0.04, 4.25 * 1.25, -1) - bs(3.15, 2.5, t, 0.04, 4.25, -1))
-            + 100 * (bs(1.575, 6.0, t, 0.04, 3.0 * 1.25, 1) - bs(3.15, 6.0, t, 0.04, 3.0, 1)))
+    want = -200 * (bs(1.575, 2.5, t, 0.04, 4.25 * 1.25, -1) - bs(3.15, 2.5, t, 0.04, 4.25, -1)) + 100 * (
+        bs(1.575, 6.0, t, 0.04, 3.0 * 1.25, 1) - bs(3.15, 6.0, t, 0.04, 3.0, 1)
+    )
     assert_allclose(got, want, rtol=1e-9, atol=1e-9)
 
 
@@ -112,8 +134,12 @@ def test_short_put_book_loses_with_vol_and_gains_with_spot(strike, t, vol):
 def test_stress_inputs_validated_and_list_or_array_give_the_same():
     args = _one_put()
     a = sc.stress_pnl(3.15, *args, [-0.5, 0.0], [1.0])
-    b = sc.stress_pnl(3.15, *(np.asarray(x) if isinstance(x, list) else x for x in args), np.array([-0.5, 0.0]),
-                      np.array([1.0]))
+    b = sc.stress_pnl(
+        3.15,
+        *(np.asarray(x) if isinstance(x, list) else x for x in args),
+        np.array([-0.5, 0.0]),
+        np.array([1.0]),
+    )
     assert_allclose(a, b, rtol=0, atol=0)
     with pytest.raises(VolarbInputError, match="spot_shocks"):
         sc.stress_pnl(3.15, *args, [-1.0], [1.0])
@@ -123,8 +149,15 @@ def test_stress_inputs_validated_and_list_or_array_give_the_same():
 
 def _acct(kind, side, strike, qty, dte=20):
     n = len(kind)
-    return sc.AccountBook(np.array(kind, dtype=object), np.array(side, dtype=object), np.asarray(strike, float),
-                          np.asarray(qty, float), np.full(n, dte), np.zeros(n, bool), np.array(["ASST"] * n, dtype=object))
+    return sc.AccountBook(
+        np.array(kind, dtype=object),
+        np.array(side, dtype=object),
+        np.asarray(strike, float),
+        np.asarray(qty, float),
+        np.full(n, dte),
+        np.zeros(n, bool),
+        np.array(["ASST"] * n, dtype=object),
+    )
 
 
 def test_excess_liquidity_by_hand_naked_puts_spread_and_cash_account():
@@ -141,7 +174,9 @@ def test_excess_liquidity_by_hand_naked_puts_spread_and_cash_account():
     # a put spread: short $4.00 against long $2.50, 1 x 1: width (4.00 - 2.50) x 100 = 150 full,
     # net of the values (-2.10 + 0.90) x 100: 150 - 120 = 30
     spread = _acct(["put", "put"], ["short", "long"], [4.0, 2.5], [1, 1])
-    assert float(sc.excess_liquidity_adapter(3000.0, 2.0, [2.10, 0.90], spread, MarginConfig())) == pytest.approx(2970.0)
+    assert float(
+        sc.excess_liquidity_adapter(3000.0, 2.0, [2.10, 0.90], spread, MarginConfig())
+    ) == pytest.approx(2970.0)
 
 
 def test_excess_liquidity_centre_node_is_the_account_models():
@@ -153,17 +188,30 @@ def test_excess_liquidity_centre_node_is_the_account_models():
     kind = marked["kind"].to_numpy(object)
     book = _acct(kind, marked["side"], marked["strike"], marked["contracts"])
     book = dataclasses.replace(book, dte=marked["dte"].to_numpy())
-    el = sc.stress_excess_liquidity(cfg.account.starting_value, cfg.market.spot, marked["strike"], marked["t"],
-                                    cfg.market.rate, marked["vol_used"], np.where(kind == "call", 1.0, -1.0), 0.0,
-                                    marked["sign"], marked["contracts"] * marked["multiplier"], book, cfg.margin,
-                                    [-0.5, 0.0], [1.0, 1.5])
+    el = sc.stress_excess_liquidity(
+        cfg.account.starting_value,
+        cfg.market.spot,
+        marked["strike"],
+        marked["t"],
+        cfg.market.rate,
+        marked["vol_used"],
+        np.where(kind == "call", 1.0, -1.0),
+        0.0,
+        marked["sign"],
+        marked["contracts"] * marked["multiplier"],
+        book,
+        cfg.margin,
+        [-0.5, 0.0],
+        [1.0, 1.5],
+    )
     acct = account_state(pos, cfg, marked=marked)
     assert_allclose(el[1, 0], acct.excess_liquidity, rtol=1e-12)
     # the example book: requirement net of value = 1,098 for the 38 puts (100+100+125+425+96+126+126, FINRA
     # minimums) + the illustrative long calls paid in full (no loan value at <= 9 months: their model value
     # 1,202) = 2,300 against NLV 3,792 (engine.plan.account)
-    assert round(cfg.account.starting_value - el[1, 0]) == 1098 + round(float(
-        marked.loc[marked["kind"] == "call", "market_value"].sum()))
+    assert round(cfg.account.starting_value - el[1, 0]) == 1098 + round(
+        float(marked.loc[marked["kind"] == "call", "market_value"].sum())
+    )
     assert el[0, 1] < el[1, 0]  # spot -50% with vol x1.5: less excess liquidity
 
 
@@ -176,8 +224,17 @@ def test_pnl_curve_today_is_the_unrealized_pnl_and_after_expiry_is_the_payoff_gr
     kind = marked["kind"].to_numpy(object)
     w = np.where(kind == "call", 1.0, -1.0)
     qty = marked["contracts"] * marked["multiplier"]
-    args = (marked["strike"], marked["t"], cfg.market.rate, marked["vol_used"], w, 0.0, marked["sign"], qty,
-            marked["premium"])
+    args = (
+        marked["strike"],
+        marked["t"],
+        cfg.market.rate,
+        marked["vol_used"],
+        w,
+        0.0,
+        marked["sign"],
+        qty,
+        marked["premium"],
+    )
     today = sc.pnl_curve([cfg.market.spot], *args, at=0.0)
     assert_allclose(today, [marked["unrealized_pnl"].sum()], rtol=1e-12)
     prices, hand = payoff_grid(pos, cfg, 40, 3.0)  # independent implementation (workbook.compute)
@@ -195,9 +252,18 @@ def test_exposure_by_expiry_sums_to_the_book_and_calendar_counts_a_short_call():
     assert e["obligation"].iloc[0] == pytest.approx(2250.0)
     with pytest.raises(VolarbInputError, match="by must be"):
         sc.exposure_by(marked, "month")
-    frame = pd.DataFrame({"kind": ["call", "put"], "sign": [-1, -1], "strike": [3.0, 2.0], "contracts": [2, 1],
-                          "multiplier": [100, 100], "premium": [0.5, 0.4], "prob_itm": [0.6, 0.3],
-                          "expiry": [dt.date(2025, 10, 17)] * 2})
+    frame = pd.DataFrame(
+        {
+            "kind": ["call", "put"],
+            "sign": [-1, -1],
+            "strike": [3.0, 2.0],
+            "contracts": [2, 1],
+            "multiplier": [100, 100],
+            "premium": [0.5, 0.4],
+            "prob_itm": [0.6, 0.3],
+            "expiry": [dt.date(2025, 10, 17)] * 2,
+        }
+    )
     cal = sc.assignment_calendar(frame, 3.15, dt.date(2025, 9, 27))
     row = cal.iloc[0]
     # the $3 call is ITM at 3.15: 200 shares called away; the $2 put is OTM

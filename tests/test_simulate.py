@@ -21,9 +21,16 @@ from engine.risk.simulate import SimulationError, simulate_plan, simulate_prices
 
 def _fair(vol: float = 4.25, rate: float = 0.04, **kw):
     """Realized vol = implied, drift = rate, no jumps, constant implied vol, no costs."""
-    args = {"market__vol": vol, "market__rate": rate, "simulation__realized_vol": vol, "simulation__drift": rate,
-            "simulation__iv_reversion_speed": 0.0, "simulation__iv_vol": 0.0, "simulation__jump_intensity": 0.0,
-            "simulation__costs": False}
+    args = {
+        "market__vol": vol,
+        "market__rate": rate,
+        "simulation__realized_vol": vol,
+        "simulation__drift": rate,
+        "simulation__iv_reversion_speed": 0.0,
+        "simulation__iv_vol": 0.0,
+        "simulation__jump_intensity": 0.0,
+        "simulation__costs": False,
+    }
     return default_config().replace(**{**args, **kw})
 
 
@@ -35,8 +42,9 @@ def _martingale_gap(cfg, res, n, seed, months):
     """
     r = cfg.market.rate
     disc = math.exp(-r * months * 21 / 252)
-    target = cfg.account.starting_value + sum(cfg.account.monthly_addition * math.exp(-r * 21 * m / 252)
-                                              for m in range(months))
+    target = cfg.account.starting_value + sum(
+        cfg.account.monthly_addition * math.exp(-r * 21 * m / 252) for m in range(months)
+    )
     assert_allclose(res.discounted_invested, target, rtol=1e-12)
     y = res.final_equity * disc
     x = simulate_prices(cfg, n, seed, months=months)["spot"][:, -1] * disc
@@ -59,8 +67,9 @@ def test_no_free_lunch(vol, model, style):
     """
     cfg = _fair(vol, capital__model=model)
     n, months = 1500, 2
-    res = simulate_plan(cfg, example_positions(), paths=n, seed=11, months=months, trade_style=style,
-                        deterministic=False)
+    res = simulate_plan(
+        cfg, example_positions(), paths=n, seed=11, months=months, trade_style=style, deterministic=False
+    )
     gap, se = _martingale_gap(cfg, res, n, 11, months)
     assert abs(gap) < 4 * se, (vol, model, style, gap, se)
     # the plan really traded: assignments happened (early ones too, American at 60% vol)
@@ -71,8 +80,10 @@ def test_no_free_lunch(vol, model, style):
         assert res.share_with_early_assignment == 0.0
 
 
-@pytest.mark.parametrize("sizing,account", [("buying_power", "margin"), ("buying_power", "cash"),
-                                            ("full_requirement", "margin"), ("plan", "cash")])
+@pytest.mark.parametrize(
+    "sizing,account",
+    [("buying_power", "margin"), ("buying_power", "cash"), ("full_requirement", "margin"), ("plan", "cash")],
+)
 def test_no_free_lunch_every_sizing_and_account(sizing, account):
     cfg = _fair(simulation__sizing=sizing, margin__account=account)
     n, months = 1500, 2
@@ -101,7 +112,9 @@ def test_costs_lower_the_mean_by_the_costs_paid():
     martingale), and the mean falls by at least the expected cost below the no-cost run."""
     n, months, seed = 1500, 2, 5
     free = _fair()
-    paid = _fair(simulation__costs=True, execution__commission_per_contract=0.65, execution__assignment_fee=5.0)
+    paid = _fair(
+        simulation__costs=True, execution__commission_per_contract=0.65, execution__assignment_fee=5.0
+    )
     a = simulate_plan(free, example_positions(), paths=n, seed=seed, months=months, deterministic=False)
     b = simulate_plan(paid, example_positions(), paths=n, seed=seed, months=months, deterministic=False)
     assert a.mean_discounted_costs == 0.0
@@ -111,7 +124,9 @@ def test_costs_lower_the_mean_by_the_costs_paid():
     gap_b, se_b = _martingale_gap(paid, b, n, seed, months)
     # the costed run is short of the martingale by its costs (same paths: the cost is per path)
     y = b.final_equity * math.exp(-paid.market.rate * months * 21 / 252) + cost
-    x = simulate_prices(paid, n, seed, months=months)["spot"][:, -1] * math.exp(-paid.market.rate * months * 21 / 252)
+    x = simulate_prices(paid, n, seed, months=months)["spot"][:, -1] * math.exp(
+        -paid.market.rate * months * 21 / 252
+    )
     cv = np.cov(y, x)
     adj = y - cv[0, 1] / cv[1, 1] * (x - paid.market.spot)
     se = adj.std(ddof=1) / math.sqrt(n)
@@ -127,15 +142,21 @@ def test_cash_account_is_never_margin_called_and_stays_secured():
     margin-called, and its excess (cash - strikes x 100 of the short puts, shares at 100%) never
     goes below zero, even when the stock collapses (realized vol 250%, jumps)."""
     for sizing in ("plan", "buying_power"):
-        cfg = default_config().replace(margin__account="cash", simulation__sizing=sizing,
-                                       simulation__jump_intensity=6.0, simulation__jump_mean=-0.3,
-                                       simulation__jump_vol=0.3)
+        cfg = default_config().replace(
+            margin__account="cash",
+            simulation__sizing=sizing,
+            simulation__jump_intensity=6.0,
+            simulation__jump_mean=-0.3,
+            simulation__jump_vol=0.3,
+        )
         res = simulate_plan(cfg, None, paths=600, seed=4, months=3, deterministic=False)
         assert res.prob_margin_call == 0.0
         assert res.share_with_assignment > 0.5
         assert res.extras["min_excess"].min() >= -1e-6, res.extras["min_excess"].min()
     # the same plan in a margin account is margin-called on some paths
-    res = simulate_plan(cfg.replace(margin__account="margin"), None, paths=600, seed=4, months=3, deterministic=False)
+    res = simulate_plan(
+        cfg.replace(margin__account="margin"), None, paths=600, seed=4, months=3, deterministic=False
+    )
     assert res.prob_margin_call > 0.05
 
 
@@ -241,11 +262,20 @@ def _flat_reference(cfg, months, half=0.02, commission=0.65, fee=1.0):
 
 @pytest.mark.parametrize("costs", [True, False])
 def test_flat_price_every_path_equal_and_matches_hand_scenario(costs):
-    cfg = default_config().replace(market__rate=0.0, simulation__realized_vol=0.0, simulation__drift=0.0,
-                                   simulation__iv_reversion_speed=0.0, strikes__strikes=[2.5, 4.0],
-                                   strikes__weights=[0.6, 0.4], simulation__costs=costs,
-                                   execution__assignment_fee=1.0)
-    assert (cfg.execution.half_spread_pct, cfg.execution.half_spread_min) == (0.0, 0.02)  # measured on the chain
+    cfg = default_config().replace(
+        market__rate=0.0,
+        simulation__realized_vol=0.0,
+        simulation__drift=0.0,
+        simulation__iv_reversion_speed=0.0,
+        strikes__strikes=[2.5, 4.0],
+        strikes__weights=[0.6, 0.4],
+        simulation__costs=costs,
+        execution__assignment_fee=1.0,
+    )
+    assert (cfg.execution.half_spread_pct, cfg.execution.half_spread_min) == (
+        0.0,
+        0.02,
+    )  # measured on the chain
     res = simulate_plan(cfg, None, paths=50, seed=5, months=2, trade_style="european", deterministic=False)
     assert np.ptp(res.final_equity) == 0.0
     if costs:
@@ -258,8 +288,21 @@ def test_flat_price_every_path_equal_and_matches_hand_scenario(costs):
     assert res.share_with_assignment == 1.0 and res.prob_margin_call == 0.0
 
 
-def _independent_one_strike(n, seed, s0=3.15, k=2.5, iv=4.25, rate=0.04, sigma=2.5, mu=0.0, start=3792.0,
-                            deposit=4000.0, half=0.02, commission=0.65, cap=100):
+def _independent_one_strike(
+    n,
+    seed,
+    s0=3.15,
+    k=2.5,
+    iv=4.25,
+    rate=0.04,
+    sigma=2.5,
+    mu=0.0,
+    start=3792.0,
+    deposit=4000.0,
+    half=0.02,
+    commission=0.65,
+    cap=100,
+):
     """A plain-numpy Monte Carlo of the simplest plan, written here without engine code.
 
     One month of 21 daily steps of GBM (own random numbers).  At t = 0 the deposit is made and
@@ -293,7 +336,7 @@ def _independent_one_strike(n, seed, s0=3.15, k=2.5, iv=4.25, rate=0.04, sigma=2
     cash += cnt * (bid * 100 - commission)
     called = np.zeros(n, dtype=bool)
     for day in range(1, 22):
-        spot = spot * np.exp((mu - 0.5 * sigma ** 2) * dt + sigma * math.sqrt(dt) * rng.standard_normal(n))
+        spot = spot * np.exp((mu - 0.5 * sigma**2) * dt + sigma * math.sqrt(dt) * rng.standard_normal(n))
         cash = cash * math.exp(rate * dt)
         mark = put(spot, (31 - day) * dt)
         hit = ~called & (cnt > 0) & (cash < cnt * (mark + margin_part(spot)) * 100)
@@ -308,10 +351,17 @@ def test_agrees_with_an_independent_one_strike_simulation():
     (different random numbers): means within 4 combined standard errors, the margin-call
     probability within 4 binomial standard errors, and the independent sample's share below each
     of simulate_plan's 5/25/50/75/95th percentiles within 4 sqrt(2 p (1 - p) / n) of p."""
-    cfg = default_config().replace(strikes__strikes=[2.5], strikes__weights=[1.0], strikes__dte=45,
-                                   allocation__call_share=0.0, simulation__iv_reversion_speed=0.0,
-                                   simulation__iv_vol=0.0, simulation__jump_intensity=0.0,
-                                   simulation__realized_vol=2.5, simulation__drift=0.0)
+    cfg = default_config().replace(
+        strikes__strikes=[2.5],
+        strikes__weights=[1.0],
+        strikes__dte=45,
+        allocation__call_share=0.0,
+        simulation__iv_reversion_speed=0.0,
+        simulation__iv_vol=0.0,
+        simulation__jump_intensity=0.0,
+        simulation__realized_vol=2.5,
+        simulation__drift=0.0,
+    )
     n = 4000
     res = simulate_plan(cfg, None, paths=n, seed=8, months=1, trade_style="european", deterministic=False)
     ref, called = _independent_one_strike(n, seed=12345)
@@ -337,10 +387,22 @@ def test_deep_in_the_money_put_is_assigned_early_at_the_boundary():
     from engine.pricing.american import american_price, exercise_boundary
     from engine.risk.simulate import _American, _book, _model, _Plan
 
-    cfg = default_config().replace(market__vol=0.6, market__rate=0.04, simulation__iv_reversion_speed=0.0,
-                                   simulation__costs=False, market__valuation_date="2025-09-29")
-    rec = {"underlying": "ASST", "kind": "put", "side": "short", "strike": 5.0, "contracts": 2, "premium": 1.0,
-           "expiry": (dt.date(2025, 9, 29) + dt.timedelta(days=30)).isoformat()}
+    cfg = default_config().replace(
+        market__vol=0.6,
+        market__rate=0.04,
+        simulation__iv_reversion_speed=0.0,
+        simulation__costs=False,
+        market__valuation_date="2025-09-29",
+    )
+    rec = {
+        "underlying": "ASST",
+        "kind": "put",
+        "side": "short",
+        "strike": 5.0,
+        "contracts": 2,
+        "premium": 1.0,
+        "expiry": (dt.date(2025, 9, 29) + dt.timedelta(days=30)).isoformat(),
+    }
     book = _book(positions_from_records([rec], "test"), cfg)
     model = _model(cfg, 1)
     amer = _American(0.04, 0.0, 0.6, 0.6, fixed_vol=True)
@@ -364,8 +426,9 @@ def test_deep_in_the_money_put_is_assigned_early_at_the_boundary():
 
 def test_european_style_never_exercises_early():
     cfg = _fair(0.6)
-    res = simulate_plan(cfg, example_positions(), paths=300, seed=2, months=2, trade_style="european",
-                        deterministic=False)
+    res = simulate_plan(
+        cfg, example_positions(), paths=300, seed=2, months=2, trade_style="european", deterministic=False
+    )
     assert res.share_with_early_assignment == 0.0
     assert res.assumptions["exercise"].startswith("european")
 
@@ -375,18 +438,32 @@ def test_sizing_rules_and_costs_are_stated_beside_the_figures():
     d = res.to_dict()
     assert d["sizing"].startswith("plan sizing: monthly budget / reg_t capital per contract (net basis)")
     assert "$0.02)/share" in d["costs"] and "$0.65/contract" in d["costs"]
-    assert d["assumptions"]["margin_basis"] == "maintenance requirement (full basis) vs equity with loan value"
-    res = simulate_plan(default_config().replace(simulation__sizing="buying_power", simulation__costs=False), None,
-                        paths=100, seed=1, months=1, deterministic=False)
+    assert (
+        d["assumptions"]["margin_basis"] == "maintenance requirement (full basis) vs equity with loan value"
+    )
+    res = simulate_plan(
+        default_config().replace(simulation__sizing="buying_power", simulation__costs=False),
+        None,
+        paths=100,
+        seed=1,
+        months=1,
+        deterministic=False,
+    )
     assert res.sizing.startswith("buying-power sizing") and res.costs.startswith("costs: none")
 
 
 def test_fill_cap_limits_contracts_per_series_per_day():
     """With one order of one contract a day, each strike sells at most 1 contract a month."""
-    cfg = default_config().replace(execution__max_order_size=1, execution__max_orders_per_day=1,
-                                   simulation__costs=False, market__rate=0.0, simulation__realized_vol=0.0,
-                                   simulation__drift=0.0, simulation__iv_reversion_speed=0.0,
-                                   allocation__call_share=0.0)
+    cfg = default_config().replace(
+        execution__max_order_size=1,
+        execution__max_orders_per_day=1,
+        simulation__costs=False,
+        market__rate=0.0,
+        simulation__realized_vol=0.0,
+        simulation__drift=0.0,
+        simulation__iv_reversion_speed=0.0,
+        allocation__call_share=0.0,
+    )
     from engine.risk.simulate import _book, _model, _Plan
 
     plan = _Plan(cfg, _model(cfg, 1), 2, _book(None, cfg), "european", cfg.margin, None)
@@ -399,9 +476,13 @@ def test_fill_cap_limits_contracts_per_series_per_day():
 def test_price_model_matches_closed_form_moments(lam, jm, jv):
     """ln S_T of Merton's model: mean ln S0 + (mu - s^2/2 - lam k) T + lam T jm,
     variance s^2 T + lam T (jm^2 + jv^2), k = e^{jm + jv^2/2} - 1; E[S_T] = S0 e^{mu T}."""
-    cfg = default_config().replace(simulation__realized_vol=0.8, simulation__drift=0.1,
-                                   simulation__jump_intensity=lam, simulation__jump_mean=jm,
-                                   simulation__jump_vol=jv)
+    cfg = default_config().replace(
+        simulation__realized_vol=0.8,
+        simulation__drift=0.1,
+        simulation__jump_intensity=lam,
+        simulation__jump_mean=jm,
+        simulation__jump_vol=jv,
+    )
     n, months = 40_000, 3
     spot = simulate_prices(cfg, n, 21, months=months)["spot"][:, -1]
     t = months * 21 / 252
@@ -419,7 +500,9 @@ def test_implied_vol_reverts_deterministically():
     cfg = default_config().replace(simulation__iv_reversion_speed=2.0, simulation__iv_long_run=1.5)
     iv = simulate_prices(cfg, 4, 1, months=2)["iv"]
     t = np.arange(3) * 21 / 252
-    assert_allclose(iv[0], np.exp(math.log(1.5) + (math.log(4.25) - math.log(1.5)) * np.exp(-2.0 * t)), rtol=1e-12)
+    assert_allclose(
+        iv[0], np.exp(math.log(1.5) + (math.log(4.25) - math.log(1.5)) * np.exp(-2.0 * t)), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("iv_vol", [0.0, 0.8])
@@ -447,12 +530,28 @@ def test_result_dict_is_json_ready_and_progress_called():
     import json
 
     calls = []
-    res = simulate_plan(default_config(), example_positions(), paths=300, seed=1, months=2, chunk_size=100,
-                        progress=lambda done, total: calls.append((done, total)))
+    res = simulate_plan(
+        default_config(),
+        example_positions(),
+        paths=300,
+        seed=1,
+        months=2,
+        chunk_size=100,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls == [(100, 300), (200, 300), (300, 300)]
     d = json.loads(json.dumps(res.to_dict()))
-    for key in ("prob_loss", "prob_margin_call", "percentiles", "prob_targets", "max_drawdown",
-                "annual_return", "sharpe", "share_with_assignment", "deterministic"):
+    for key in (
+        "prob_loss",
+        "prob_margin_call",
+        "percentiles",
+        "prob_targets",
+        "max_drawdown",
+        "annual_return",
+        "sharpe",
+        "share_with_assignment",
+        "deterministic",
+    ):
         assert key in d
     assert [r["month"] for r in d["percentiles"]] == [0, 1, 2]
     assert set(d["prob_targets"]) == {"conservative", "expected", "optimistic"}
@@ -469,13 +568,16 @@ def test_interrupt_leaves_nothing_half_done():
         simulate_plan(default_config(), None, paths=200, seed=1, months=1, chunk_size=100, progress=stop)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"paths": 0}, "paths must be >= 1, got 0"),
-    ({"chunk_size": 0}, "chunk_size must be >= 1, got 0"),
-    ({"months": 0}, "months must be >= 1, got 0"),
-    ({"trade_style": "bermudan"}, "trade_style must be 'american' or 'european', got 'bermudan'"),
-    ({"stock_maintenance": 1.5}, "stock_maintenance must be in [0, 1], got 1.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"paths": 0}, "paths must be >= 1, got 0"),
+        ({"chunk_size": 0}, "chunk_size must be >= 1, got 0"),
+        ({"months": 0}, "months must be >= 1, got 0"),
+        ({"trade_style": "bermudan"}, "trade_style must be 'american' or 'european', got 'bermudan'"),
+        ({"stock_maintenance": 1.5}, "stock_maintenance must be in [0, 1], got 1.5"),
+    ],
+)
 def test_refused_arguments(kwargs, message):
     args = {"paths": 10, "seed": 1}
     args.update(kwargs)
@@ -487,10 +589,22 @@ def test_refused_arguments(kwargs, message):
 def test_dynamic_hedge_ratio_uses_the_plan_formula():
     """Plan inputs (IV percentile 99 > 95, squeeze 0.45 > 0.4): 0.2 x 1.3 x 1.5 = 0.39, capped
     at 0.35 whatever the equity, so the run equals a fixed call share of 0.35."""
-    dyn = simulate_plan(default_config().replace(hedge__use_dynamic_ratio=True), None, paths=300, seed=2,
-                        months=2, deterministic=False)
-    fixed = simulate_plan(default_config().replace(allocation__call_share=0.35), None, paths=300, seed=2,
-                          months=2, deterministic=False)
+    dyn = simulate_plan(
+        default_config().replace(hedge__use_dynamic_ratio=True),
+        None,
+        paths=300,
+        seed=2,
+        months=2,
+        deterministic=False,
+    )
+    fixed = simulate_plan(
+        default_config().replace(allocation__call_share=0.35),
+        None,
+        paths=300,
+        seed=2,
+        months=2,
+        deterministic=False,
+    )
     assert_array_equal(dyn.final_equity, fixed.final_equity)
 
 
@@ -504,13 +618,22 @@ def test_a_positions_own_iv_is_kept_as_a_ratio_to_the_path_vol():
     # with cash = starting value + the put's European mark x 100 (the short put is a liability),
     # so equity is the starting value; the mark uses the position's own iv (3.00), not market.vol
     cfg = default_config().replace(market__valuation_date="2025-09-29")
-    rec = {"underlying": "ASST", "kind": "put", "side": "short", "strike": 2.5,
-           "expiry": (dt.date(2025, 9, 29) + dt.timedelta(days=30)).isoformat(), "contracts": 1, "premium": 1.0}
+    rec = {
+        "underlying": "ASST",
+        "kind": "put",
+        "side": "short",
+        "strike": 2.5,
+        "expiry": (dt.date(2025, 9, 29) + dt.timedelta(days=30)).isoformat(),
+        "contracts": 1,
+        "premium": 1.0,
+    }
     for iv, vol in ((3.0, 3.0), ("", 4.25)):
         book = positions_from_records([{**rec, "iv": iv}], "test")
         plan = _Plan(cfg, _model(cfg, 1), 3, _book(book, cfg), "european", cfg.margin, None)
         mark = bs_price(3.15, 2.5, 21 / 252, cfg.market.rate, vol, "put")
-        assert_allclose(plan.cash, cfg.account.starting_value + 100 * mark, rtol=1e-12, atol=0, err_msg=str(iv))
+        assert_allclose(
+            plan.cash, cfg.account.starting_value + 100 * mark, rtol=1e-12, atol=0, err_msg=str(iv)
+        )
 
 
 def test_starting_book_with_shares():
@@ -520,8 +643,16 @@ def test_starting_book_with_shares():
     moves with the stock (300 shares of the $3,792)."""
     from engine.data.positions import positions_from_records
 
-    rec = {"underlying": "ASST", "kind": "stock", "side": "long", "shares": 300, "premium": 2.4,
-           "strike": "", "expiry": "", "contracts": ""}
+    rec = {
+        "underlying": "ASST",
+        "kind": "stock",
+        "side": "long",
+        "shares": 300,
+        "premium": 2.4,
+        "strike": "",
+        "expiry": "",
+        "contracts": "",
+    }
     book = positions_from_records([rec], "test")
     cfg = _fair(0.8, account__monthly_addition=0.0)
     n = 2000
@@ -554,14 +685,45 @@ def test_account_matches_the_account_model():
 
     cfg = default_config().replace(market__valuation_date="2025-09-29", simulation__iv_reversion_speed=0.0)
     exp30 = "2025-10-29"
-    recs = [{"underlying": "ASST", "kind": "stock", "side": "long", "shares": 300, "premium": 2.4,
-             "strike": "", "expiry": "", "contracts": ""},
-            {"underlying": "ASST", "kind": "call", "side": "short", "strike": 3.5, "expiry": exp30, "contracts": 2,
-             "premium": 1.0},
-            {"underlying": "ASST", "kind": "put", "side": "short", "strike": 2.5, "expiry": exp30, "contracts": 3,
-             "premium": 1.0},
-            {"underlying": "ASST", "kind": "call", "side": "long", "strike": 6.0, "expiry": "2026-11-20",
-             "contracts": 1, "premium": 2.0}]
+    recs = [
+        {
+            "underlying": "ASST",
+            "kind": "stock",
+            "side": "long",
+            "shares": 300,
+            "premium": 2.4,
+            "strike": "",
+            "expiry": "",
+            "contracts": "",
+        },
+        {
+            "underlying": "ASST",
+            "kind": "call",
+            "side": "short",
+            "strike": 3.5,
+            "expiry": exp30,
+            "contracts": 2,
+            "premium": 1.0,
+        },
+        {
+            "underlying": "ASST",
+            "kind": "put",
+            "side": "short",
+            "strike": 2.5,
+            "expiry": exp30,
+            "contracts": 3,
+            "premium": 1.0,
+        },
+        {
+            "underlying": "ASST",
+            "kind": "call",
+            "side": "long",
+            "strike": 6.0,
+            "expiry": "2026-11-20",
+            "contracts": 1,
+            "premium": 2.0,
+        },
+    ]
     pos = positions_from_records(recs, "test")
     want = account_state(pos, cfg, marked=mark_book(pos, cfg))
     for account in ("margin", "cash"):
@@ -569,10 +731,20 @@ def test_account_matches_the_account_model():
         if account == "cash":  # a cash account holds no long-dated loan value and no naked call
             want = account_state(pos, c, marked=mark_book(pos, c))
         model = _model(c, 1)
-        plan = _Plan(c, model, 2, _book(pos, c), "american", c.margin,
-                     _American(model.rate, model.q, 4.25, 4.25, fixed_vol=True))
+        plan = _Plan(
+            c,
+            model,
+            2,
+            _book(pos, c),
+            "american",
+            c.margin,
+            _American(model.rate, model.q, 4.25, 4.25, fixed_vol=True),
+        )
         spot, iv = np.full(2, 3.15), np.full(2, 4.25)
-        for phase, req_want in (("initial", want.initial_requirement), ("maintenance", want.maintenance_requirement)):
+        for phase, req_want in (
+            ("initial", want.initial_requirement),
+            ("maintenance", want.maintenance_requirement),
+        ):
             nlv, ewlv, req = plan.account(0, spot, plan.marks(0, spot, iv), phase)
             assert_allclose(nlv, want.net_liquidation, atol=10.0, err_msg=account)
             assert_allclose(ewlv, want.equity_with_loan_value, atol=10.0, err_msg=account)

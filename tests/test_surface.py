@@ -33,7 +33,9 @@ def test_interpolation_hand_arithmetic():
     # flat extrapolation in strike and in time (vol)
     np.testing.assert_allclose(s.vol([1.0, 9.0], [0.05, 0.5]), [1.2, 1.0], rtol=0, atol=1e-15)
     # nodes are reproduced
-    np.testing.assert_allclose(s.vol([2, 4, 2, 4], [0.1, 0.1, 0.3, 0.3]), [1.2, 0.8, 2.0, 1.0], rtol=1e-14, atol=0)
+    np.testing.assert_allclose(
+        s.vol([2, 4, 2, 4], [0.1, 0.1, 0.3, 0.3]), [1.2, 0.8, 2.0, 1.0], rtol=1e-14, atol=0
+    )
 
 
 def test_vol_shapes_and_nan():
@@ -46,13 +48,16 @@ def test_vol_shapes_and_nan():
     np.testing.assert_allclose(one.vol(3.0, [0.01, 5.0]), [2.0, 2.0], rtol=0, atol=1e-15)
 
 
-@pytest.mark.parametrize("args,expected", [
-    (([0.1], [3.0], [1.0, 2.0]), "equal-length, non-empty"),
-    (([], [], []), "equal-length, non-empty"),
-    (([0.0], [3.0], [1.0]), "VolSurface t must be positive and finite"),
-    (([0.1], [3.0], [np.nan]), "VolSurface vol must be positive and finite"),
-    (([0.1, 0.1], [3.0, 3.0], [1.0, 2.0]), "strike repeated at t=0.1"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (([0.1], [3.0], [1.0, 2.0]), "equal-length, non-empty"),
+        (([], [], []), "equal-length, non-empty"),
+        (([0.0], [3.0], [1.0]), "VolSurface t must be positive and finite"),
+        (([0.1], [3.0], [np.nan]), "VolSurface vol must be positive and finite"),
+        (([0.1, 0.1], [3.0, 3.0], [1.0, 2.0]), "strike repeated at t=0.1"),
+    ],
+)
 def test_surface_refusals(args, expected):
     with pytest.raises(VolarbInputError, match=expected):
         VolSurface(*args)
@@ -80,14 +85,18 @@ def test_shipped_chain_matches_generator():
     fresh = example_chain_frame()
     assert list(shipped.columns) == ["expiry", "strike", "kind", "bid", "ask"]
     # the pricer may be refined between releases; the shipped chain must stay within a tenth of a cent
-    np.testing.assert_allclose(shipped[["bid", "ask"]].to_numpy(), fresh[["bid", "ask"]].to_numpy(), rtol=0, atol=2e-3)
+    np.testing.assert_allclose(
+        shipped[["bid", "ask"]].to_numpy(), fresh[["bid", "ask"]].to_numpy(), rtol=0, atol=2e-3
+    )
 
 
 def test_unattainable_and_crossed_quotes_dropped_and_reported(tmp_path):
     p = tmp_path / "chain.csv"
     # put K=5 with spot 3.15: intrinsic 1.85, a 1.00 mid is below it; crossed quote; expired row; good row
-    p.write_text(HEAD + "2025-11-21,5,put,0.95,1.05\n2025-11-21,2.5,put,1.5,1.2\n2025-09-19,2.5,put,0.1,0.2\n"
-                 "2025-11-21,2.5,put,1.30,1.40\n")
+    p.write_text(
+        HEAD + "2025-11-21,5,put,0.95,1.05\n2025-11-21,2.5,put,1.5,1.2\n2025-09-19,2.5,put,0.1,0.2\n"
+        "2025-11-21,2.5,put,1.30,1.40\n"
+    )
     s = read_option_chain(p)
     d = s.dropped
     assert len(d) == 3
@@ -106,19 +115,28 @@ def test_last_price_used_when_one_sided(tmp_path):
     assert q["price_source"][0] == "last" and q["mid"][0] == 1.35 and q["used"][0]
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("", "chain.csv: the file is empty"),
-    (HEAD, "chain.csv: the option chain has no quotes"),
-    ("expiry,strike,kind,bid,ask,volume\n2025-11-21,2.5,put,1,2,5\n", "unknown column(s) 'volume'"),
-    ("expiry,kind,bid,ask\n2025-11-21,put,1,2\n", "missing column(s) 'strike'"),
-    (HEAD + "2025-11-21,abc,put,1,2\n", "chain.csv, line 2, column 'strike': expected a number, got 'abc'"),
-    (HEAD + "2025-11-21,2.5,straddle,1,2\n", "line 2, column 'kind': expected put or call"),
-    (HEAD + "2025-11-21,2.5,put,-1,2\n", "line 2, column 'bid': expected a price >= 0"),
-    (HEAD + "Nov 21,2.5,put,1,2\n", "line 2, column 'expiry': expected a date"),
-    (HEAD + "2025-11-21,2.5,put,,2\n", "line 2, column 'bid'/'ask': need both bid and ask (or a last price)"),
-    (HEAD + "2025-11-21,5,put,0.1,0.2\n", "no quote gives a usable implied vol"),
-    (HEAD + "2025-11-21,x,put,1,2\n2025-11-21,y,put,1,2\n", "chain.csv: 2 problems; nothing was loaded:"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("", "chain.csv: the file is empty"),
+        (HEAD, "chain.csv: the option chain has no quotes"),
+        ("expiry,strike,kind,bid,ask,volume\n2025-11-21,2.5,put,1,2,5\n", "unknown column(s) 'volume'"),
+        ("expiry,kind,bid,ask\n2025-11-21,put,1,2\n", "missing column(s) 'strike'"),
+        (
+            HEAD + "2025-11-21,abc,put,1,2\n",
+            "chain.csv, line 2, column 'strike': expected a number, got 'abc'",
+        ),
+        (HEAD + "2025-11-21,2.5,straddle,1,2\n", "line 2, column 'kind': expected put or call"),
+        (HEAD + "2025-11-21,2.5,put,-1,2\n", "line 2, column 'bid': expected a price >= 0"),
+        (HEAD + "Nov 21,2.5,put,1,2\n", "line 2, column 'expiry': expected a date"),
+        (
+            HEAD + "2025-11-21,2.5,put,,2\n",
+            "line 2, column 'bid'/'ask': need both bid and ask (or a last price)",
+        ),
+        (HEAD + "2025-11-21,5,put,0.1,0.2\n", "no quote gives a usable implied vol"),
+        (HEAD + "2025-11-21,x,put,1,2\n2025-11-21,y,put,1,2\n", "chain.csv: 2 problems; nothing was loaded:"),
+    ],
+)
 def test_chain_refusals(tmp_path, text, expected):
     p = tmp_path / "chain.csv"
     p.write_text(text)

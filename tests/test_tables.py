@@ -14,14 +14,25 @@ from engine.data.tables import parse_date, read_csv_text, read_text_table
 D = dt.date(2025, 10, 17)
 
 
-@pytest.mark.parametrize("value", ["2025-10-17", " 2025-10-17 ", "10/17/2025", D, dt.datetime(2025, 10, 17, 15, 30),
-                                   pd.Timestamp("2025-10-17"), np.datetime64("2025-10-17")])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-10-17",
+        " 2025-10-17 ",
+        "10/17/2025",
+        D,
+        dt.datetime(2025, 10, 17, 15, 30),
+        pd.Timestamp("2025-10-17"),
+        np.datetime64("2025-10-17"),
+    ],
+)
 def test_every_date_form_the_files_and_frames_carry(value):
     assert parse_date(value) == D
 
 
-@pytest.mark.parametrize("value", ["2025-13-01", "17/10/2025", "20251017", "", None, 45947, float("nan"),
-                                   np.datetime64("NaT")])
+@pytest.mark.parametrize(
+    "value", ["2025-13-01", "17/10/2025", "20251017", "", None, 45947, float("nan"), np.datetime64("NaT")]
+)
 def test_a_bad_date_names_the_rule(value):
     with pytest.raises(ValueError, match="expected a date YYYY-MM-DD or M/D/YYYY, got"):
         parse_date(value)
@@ -43,7 +54,9 @@ def test_text_table_normalizes_headers_and_names_a_missing_column(tmp_path):
     p = tmp_path / "h.csv"
     p.write_text(" Date ,IV\n2025-10-17,4.25\n", encoding="utf-8")
     df, src = read_text_table(p, "IV history", _Err, ("date", "iv"))
-    assert list(df.columns) == ["date", "iv"] and src == "h.csv" and df.loc[0, "iv"] == "4.25"  # text, not 4.25
+    assert (
+        list(df.columns) == ["date", "iv"] and src == "h.csv" and df.loc[0, "iv"] == "4.25"
+    )  # text, not 4.25
     with pytest.raises(_Err, match=r"h\.csv: missing column 'close' \(need 'date' and 'close'\)"):
         read_text_table(p, "price history", _Err, ("date", "close"), "'date' and 'close'")
     frame = pd.DataFrame({"DATE": ["x"]})

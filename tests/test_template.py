@@ -50,9 +50,18 @@ def test_every_va_formula_names_a_udf_with_a_valid_argument_count(generated):
             assert hasattr(F, name), f"{sheet}!{ref}: {name} is not a UDF"
             params = inspect.signature(getattr(F, name)).parameters.values()
             required = sum(p.default is p.empty for p in params)
-            assert required <= n <= len(params), f"{sheet}!{ref}: {name} takes {required}..{len(params)}, got {n}"
+            assert required <= n <= len(params), (
+                f"{sheet}!{ref}: {name} takes {required}..{len(params)}, got {n}"
+            )
             seen.add(name)
-    assert {"VA_LADDER", "VA_ALLOCATE", "VA_STRIKE_ALLOCATION", "VA_HEDGE_LADDER", "VA_KELLY", "VA_VAR"} <= seen
+    assert {
+        "VA_LADDER",
+        "VA_ALLOCATE",
+        "VA_STRIKE_ALLOCATION",
+        "VA_HEDGE_LADDER",
+        "VA_KELLY",
+        "VA_VAR",
+    } <= seen
 
 
 def test_sheets_names_and_conf(generated):
@@ -61,7 +70,9 @@ def test_sheets_names_and_conf(generated):
     for name in L.REQUIRED_NAMES:
         assert name in wb.defined_names, name
     conf = wb["xlwings.conf"]
-    assert [(conf.cell(i, 1).value, conf.cell(i, 2).value) for i in range(1, len(XLWINGS_CONF) + 1)] == list(XLWINGS_CONF)
+    assert [(conf.cell(i, 1).value, conf.cell(i, 2).value) for i in range(1, len(XLWINGS_CONF) + 1)] == list(
+        XLWINGS_CONF
+    )
 
 
 def test_conf_sheet_lists_no_blank_key(generated):
@@ -69,7 +80,9 @@ def test_conf_sheet_lists_no_blank_key(generated):
     value (addin/Config.bas: ``If GetConfigFromSheet(wb).Exists(key) Then GetConfig = ...Item(key)``),
     so a blank ``Interpreter_Win`` / ``Conda Path`` / ``PYTHONPATH`` row would hide the ribbon's."""
     conf = openpyxl.load_workbook(generated)["xlwings.conf"]
-    rows = [(r[0], r[1] if len(r) > 1 else None) for r in conf.iter_rows(values_only=True) if r[0] is not None]
+    rows = [
+        (r[0], r[1] if len(r) > 1 else None) for r in conf.iter_rows(values_only=True) if r[0] is not None
+    ]
     assert rows == [("UDF Modules", "udfs.functions")]
     assert all(v not in (None, "") for _, v in rows)
 
@@ -98,7 +111,11 @@ def test_committed_template_is_the_generator_output(generated):
     want, got = _parts(COMMITTED), _parts(generated)
     assert got[0] == want[0]
     assert got[1] == want[1]
-    diff = {k: (want[2].get(k), got[2].get(k)) for k in set(want[2]) | set(got[2]) if want[2].get(k) != got[2].get(k)}
+    diff = {
+        k: (want[2].get(k), got[2].get(k))
+        for k in set(want[2]) | set(got[2])
+        if want[2].get(k) != got[2].get(k)
+    }
     assert not diff, f"{len(diff)} cells differ, e.g. {sorted(diff.items())[:5]}"
 
 

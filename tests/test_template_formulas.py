@@ -48,7 +48,7 @@ from workbook import layout as L  # noqa: E402
 from workbook.template import POSITIONS_CAPACITY, write_template  # noqa: E402
 
 RTOL = 1e-10  # same engine, same inputs: only float summation order differs
-ATOL = 1e-9   # $ and shares; absolute floor for values that are 0 by arithmetic
+ATOL = 1e-9  # $ and shares; absolute floor for values that are 0 by arithmetic
 MAX_PASSES = 5
 
 
@@ -96,8 +96,13 @@ def spills():
 
 
 def _anchors(wb) -> list[tuple[str, str, str]]:
-    return [(ws.title, c.coordinate, c.value.text) for ws in wb.worksheets for row in ws.iter_rows()
-            for c in row if isinstance(c.value, ArrayFormula)]
+    return [
+        (ws.title, c.coordinate, c.value.text)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, ArrayFormula)
+    ]
 
 
 def _extent(ref: str, shape: tuple[int, int]) -> str:
@@ -146,8 +151,10 @@ def _evaluate(template, spills, tmp) -> tuple[dict, dict, int]:
     for n in range(1, MAX_PASSES + 1):
         wb = openpyxl.load_workbook(template)
         for sheet, ref, text in anchors:
-            wb[sheet][ref] = ArrayFormula(_extent(ref, extents.get((sheet, ref), (1, 1))),
-                                          f'=SPILLTAG("{sheet}!{ref}", {text.removeprefix("=")})')
+            wb[sheet][ref] = ArrayFormula(
+                _extent(ref, extents.get((sheet, ref), (1, 1))),
+                f'=SPILLTAG("{sheet}!{ref}", {text.removeprefix("=")})',
+            )
         path = tmp / f"pass{n}.xlsx"
         wb.save(path)
         spills.shapes.clear()
@@ -179,8 +186,10 @@ def _get(cells, sheet: str, ref: str):
 
 def _block(cells, sheet: str, ref: str, shape: tuple[int, int]) -> list[list]:
     c0, r0, _, _ = range_boundaries(ref)
-    return [[_get(cells, sheet, f"{get_column_letter(c0 + j)}{r0 + i}") for j in range(shape[1])]
-            for i in range(shape[0])]
+    return [
+        [_get(cells, sheet, f"{get_column_letter(c0 + j)}{r0 + i}") for j in range(shape[1])]
+        for i in range(shape[0])
+    ]
 
 
 def _items(cells, sheet: str, ref: str, extents) -> dict:
@@ -190,8 +199,9 @@ def _items(cells, sheet: str, ref: str, extents) -> dict:
 
 
 def _close(got, want, what: str, rtol: float = RTOL, atol: float = ATOL) -> None:
-    assert_allclose(np.asarray(got, dtype=float), np.asarray(want, dtype=float), rtol=rtol, atol=atol,
-                    err_msg=what)
+    assert_allclose(
+        np.asarray(got, dtype=float), np.asarray(want, dtype=float), rtol=rtol, atol=atol, err_msg=what
+    )
 
 
 # --------------------------------------------------------------------------- tests
@@ -210,7 +220,9 @@ def test_spills_settle_and_cover_no_other_cell(template, evaluated):
                 addr = f"{get_column_letter(c)}{r}"
                 if addr != ref:
                     assert wb[sheet][addr].value is None, f"#SPILL!: {sheet}!{ref} spills over {addr}"
-                assert (sheet, addr) not in taken, f"#SPILL!: {sheet}!{ref} and {taken[(sheet, addr)]} overlap"
+                assert (sheet, addr) not in taken, (
+                    f"#SPILL!: {sheet}!{ref} and {taken[(sheet, addr)]} overlap"
+                )
                 taken[(sheet, addr)] = ref
     assert extents[(L.SHEET_POSITIONS, "K2")] == (1 + POSITIONS_CAPACITY, len(F.LADDER_KEYS))
 
@@ -228,10 +240,21 @@ def test_positions_spill_equals_mark_book(evaluated, report):
     rows = _block(cells, L.SHEET_POSITIONS, "K2", extents[(L.SHEET_POSITIONS, "K2")])
     heads = {key: head for head, key, _, _ in L.POSITION_COMPUTED_COLUMNS}
     assert rows[0] == [heads[k] for k in F.LADDER_KEYS]
-    _close([r for r in rows[1:1 + n]], marked[list(F.LADDER_KEYS)].to_numpy(dtype=float), "VA_LADDER vs mark_book")
-    assert all(c in ("", None) for r in rows[1 + n:] for c in r), "blank position rows must spill blank rows"
-    _close(_get(cells, L.SHEET_POSITIONS, f"{get_column_letter(len(L.POSITION_INPUT_COLUMNS) + len(F.LADDER_KEYS) + 2)}{L.REPORT_FIRST_ROW}"),
-           report.plan.split.premium, "PremiumCollected")
+    _close(
+        [r for r in rows[1 : 1 + n]],
+        marked[list(F.LADDER_KEYS)].to_numpy(dtype=float),
+        "VA_LADDER vs mark_book",
+    )
+    assert all(c in ("", None) for r in rows[1 + n :] for c in r), "blank position rows must spill blank rows"
+    _close(
+        _get(
+            cells,
+            L.SHEET_POSITIONS,
+            f"{get_column_letter(len(L.POSITION_INPUT_COLUMNS) + len(F.LADDER_KEYS) + 2)}{L.REPORT_FIRST_ROW}",
+        ),
+        report.plan.split.premium,
+        "PremiumCollected",
+    )
 
 
 def test_ladder_sheet_equals_ladder_summary(evaluated, report):
@@ -247,8 +270,15 @@ def test_ladder_sheet_equals_ladder_summary(evaluated, report):
         k = row["strike"]
         assert k == report.config.strikes.strikes[i]
         want = lad.loc[k]
-        for key in ("contracts", "premium_collected", "current_value", "unrealized_pnl", "share_of_contracts",
-                    "moneyness", "prob_itm"):
+        for key in (
+            "contracts",
+            "premium_collected",
+            "current_value",
+            "unrealized_pnl",
+            "share_of_contracts",
+            "moneyness",
+            "prob_itm",
+        ):
             _close(row[key], want[key], f"Ladder strike {k} {key}")
         _close(row["obligation"], obligation.loc[k], f"Ladder strike {k} obligation")
 
@@ -265,14 +295,21 @@ def test_plan_sheet_equals_the_report_plan(evaluated, report):
     assert _get(cells, L.SHEET_PLAN, "B7") == (expiry - dt.date(1899, 12, 30)).days  # NewPutExpiry serial
     _close(_get(cells, L.SHEET_PLAN, "B9"), report.hedges.ladder["budget"].sum(), "HedgeBudget")
     n = len(report.config.strikes.strikes)
-    _close([r[0] for r in _block(cells, L.SHEET_PLAN, "K12", (n, 1))],
-           list(report.plan.strike_premiums.values()), "LadderPremiums (VA_PRICE)")
+    _close(
+        [r[0] for r in _block(cells, L.SHEET_PLAN, "K12", (n, 1))],
+        list(report.plan.strike_premiums.values()),
+        "LadderPremiums (VA_PRICE)",
+    )
     alloc = report.plan.allocation
     rows = _block(cells, L.SHEET_PLAN, "A11", extents[(L.SHEET_PLAN, "A11")])
     from udfs.functions import STRIKE_ALLOCATION_KEYS
 
     assert rows[0] == list(STRIKE_ALLOCATION_KEYS)
-    _close([r for r in rows[1:]], alloc[rows[0]].to_numpy(dtype=float), "VA_STRIKE_ALLOCATION (capped by BuyingPower)")
+    _close(
+        [r for r in rows[1:]],
+        alloc[rows[0]].to_numpy(dtype=float),
+        "VA_STRIKE_ALLOCATION (capped by BuyingPower)",
+    )
     # the cap is the account's buying power (VA_BUYING_POWER on the Risk sheet = engine.plan.account)
     _close(_get(cells, L.SHEET_RISK, "K11"), report.account.buying_power, "BuyingPower (VA_BUYING_POWER)")
     assert (alloc["contracts"] < alloc["contracts_sized"]).any()  # the example's budget is capped
@@ -318,12 +355,13 @@ def test_named_cells_hold_what_they_name(evaluated, report):
     cells, _, _ = evaluated
     split = report.plan.split
     for name, sheet, ref, want in (
-            ("CallBudget", L.SHEET_PLAN, "B2", split.call_hedge_budget),
-            ("PutBudget", L.SHEET_PLAN, "B4", split.put_expansion_budget),
-            ("PortfolioDelta", L.SHEET_RISK, "B3", report.risk.greeks.delta_dollars),
-            ("KellyFraction", L.SHEET_RISK, "E2", report.kelly.full_kelly),
-            ("ValueAtRisk", L.SHEET_RISK, "H7", report.risk.var.var),
-            ("ExpectedShortfall", L.SHEET_RISK, "H8", report.risk.var.es)):
+        ("CallBudget", L.SHEET_PLAN, "B2", split.call_hedge_budget),
+        ("PutBudget", L.SHEET_PLAN, "B4", split.put_expansion_budget),
+        ("PortfolioDelta", L.SHEET_RISK, "B3", report.risk.greeks.delta_dollars),
+        ("KellyFraction", L.SHEET_RISK, "E2", report.kelly.full_kelly),
+        ("ValueAtRisk", L.SHEET_RISK, "H7", report.risk.var.var),
+        ("ExpectedShortfall", L.SHEET_RISK, "H8", report.risk.var.es),
+    ):
         _close(_get(cells, sheet, ref), want, f"{name} = {sheet}!{ref}")
 
 
@@ -338,8 +376,17 @@ def test_assignment_sheet_equals_assignment_plan(evaluated, report):
         head = _block(cells, L.SHEET_ASSIGNMENT, f"{c}2", (2, 2))
         assert [head[0][0], head[1][0]] == ["strike", "premium"]
         _close([head[0][1], head[1][1]], [k, prem], f"Assignment {v}2:{v}3")
-        want = assignment_plan(float(k), prem, cfg.capital.contract_multiplier, m.spot, m.vol, m.rate,
-                               m.dividend_yield, cfg.valuation_date, cfg.assignment)
+        want = assignment_plan(
+            float(k),
+            prem,
+            cfg.capital.contract_multiplier,
+            m.spot,
+            m.vol,
+            m.rate,
+            m.dividend_yield,
+            cfg.valuation_date,
+            cfg.assignment,
+        )
         got = dict(_block(cells, L.SHEET_ASSIGNMENT, f"{c}4", extents[(L.SHEET_ASSIGNMENT, f"{c}4")]))
         assert list(got) == list(want)
         for key, w in want.items():
@@ -352,8 +399,15 @@ def test_assignment_sheet_equals_assignment_plan(evaluated, report):
 # --------------------------------------------------------------------------- Inputs rows read through cfg
 
 #: Inputs rows no VA_ function read before ``cfg`` (they came from the built-in config), edited
-EDITS = {"hedge.cap": 0.30, "capital.model": "cash_secured", "margin.account": "cash", "risk.var_confidence": 0.99,
-         "risk.delta_limit": 0.50, "kelly.emergency_reserve": 0.10, "assignment.good_call_upside": 0.25}
+EDITS = {
+    "hedge.cap": 0.30,
+    "capital.model": "cash_secured",
+    "margin.account": "cash",
+    "risk.var_confidence": 0.99,
+    "risk.delta_limit": 0.50,
+    "kelly.emergency_reserve": 0.10,
+    "assignment.good_call_upside": 0.25,
+}
 
 
 @pytest.fixture(scope="module")
@@ -386,7 +440,9 @@ def test_config_table_names_the_inputs_key_rows(template):
     wb = openpyxl.load_workbook(template)
     rows = sorted(int(a[1:]) for a in inputs_key_cells(wb[L.SHEET_INPUTS]).values())
     assert wb.defined_names[CONFIG_NAME].attr_text == f"'{L.SHEET_INPUTS}'!$B${rows[0]}:$D${rows[-1]}"
-    assert rows == list(range(L.REPORT_FIRST_ROW, rows[-1] + 1))  # one block, no gap (row 1 kept for the banner)
+    assert rows == list(
+        range(L.REPORT_FIRST_ROW, rows[-1] + 1)
+    )  # one block, no gap (row 1 kept for the banner)
 
 
 def test_edited_inputs_evaluate_without_errors(edited):
@@ -412,14 +468,17 @@ def test_edited_capital_model_changes_every_margin(edited, edited_config):
     head = rows[0]
     pos = example_positions()
     n = len(pos)
-    margin = np.array([r[head.index("Margin $")] for r in rows[1:1 + n]], dtype=float)
-    mark = np.array([r[head.index("Mark $/sh")] for r in rows[1:1 + n]], dtype=float)
+    margin = np.array([r[head.index("Margin $")] for r in rows[1 : 1 + n]], dtype=float)
+    mark = np.array([r[head.index("Mark $/sh")] for r in rows[1 : 1 + n]], dtype=float)
     # hand, cash account (margin.account edited to cash): a cash-secured short put needs strike x 100 x
     # contracts (full basis), i.e. (strike - mark) x 100 x contracts net of its value (the 38 short puts);
     # the example's long calls, paid in full with no loan value, take their value: mark x 100 x contracts
     short_put = (pos["kind"] == "put").to_numpy() & (pos["side"] == "short").to_numpy()
-    hand = np.where(short_put, (pos["strike"].to_numpy(float) - mark) * 100 * pos["contracts"].to_numpy(float),
-                    mark * 100 * pos["contracts"].to_numpy(float))
+    hand = np.where(
+        short_put,
+        (pos["strike"].to_numpy(float) - mark) * 100 * pos["contracts"].to_numpy(float),
+        mark * 100 * pos["contracts"].to_numpy(float),
+    )
     _close(margin, hand, "VA_LADDER margin (net of value), margin.account edited to cash")
     marked = mark_book(pos, edited_config)
     _close(margin, marked["margin"].to_numpy(float), "VA_LADDER margin vs mark_book(edited config)")
@@ -429,8 +488,11 @@ def test_edited_capital_model_changes_every_margin(edited, edited_config):
     cpc = alloc[0].index("capital_per_contract")
     k_col, p_col = alloc[0].index("strike"), alloc[0].index("premium")
     # hand: cash-secured capital per contract = (strike - premium) x 100
-    _close([r[cpc] for r in alloc[1:]], [(r[k_col] - r[p_col]) * 100 for r in alloc[1:]],
-           "VA_STRIKE_ALLOCATION capital per contract, cash_secured")
+    _close(
+        [r[cpc] for r in alloc[1:]],
+        [(r[k_col] - r[p_col]) * 100 for r in alloc[1:]],
+        "VA_STRIKE_ALLOCATION capital per contract, cash_secured",
+    )
 
 
 def test_edited_var_confidence_and_delta_limit_reach_the_risk_check(edited, edited_config):
@@ -467,13 +529,16 @@ def test_edited_kelly_and_assignment_rows_are_read(edited, edited_config):
         c, v = get_column_letter(2 + 2 * i), get_column_letter(3 + 2 * i)
         prem = _get(cells, L.SHEET_ASSIGNMENT, f"{v}3")
         got = dict(_block(cells, L.SHEET_ASSIGNMENT, f"{c}4", extents[(L.SHEET_ASSIGNMENT, f"{c}4")]))
-        want = assignment_plan(float(k), prem, 100, m.spot, m.vol, m.rate, m.dividend_yield, cfg.valuation_date,
-                               cfg.assignment)
+        want = assignment_plan(
+            float(k), prem, 100, m.spot, m.vol, m.rate, m.dividend_yield, cfg.valuation_date, cfg.assignment
+        )
         assert got["tier"] == want["tier"], k
         if want["tier"] == "good":
             goods.append(k)
             # hand: covered-call target = basis x (1 + 0.25) with the edited good_call_upside
-            _close(got["call_strike_target"], got["cost_basis"] * 1.25, f"call target at strike {k}, upside 0.25")
+            _close(
+                got["call_strike_target"], got["cost_basis"] * 1.25, f"call target at strike {k}, upside 0.25"
+            )
         for key, w in want.items():
             if isinstance(w, float) and np.isfinite(w):
                 _close(got[key], w, f"VA_ASSIGNMENT strike {k} {key}")
@@ -485,7 +550,14 @@ def test_template_written_with_a_config_follows_it(edited, edited_config, spills
     tmp = tmp_path_factory.mktemp("withcfg")
     cells, extents, _ = _evaluate(write_template(tmp / "t.xlsx", config=edited_config), spills, tmp)
     ref, _, _ = edited
-    for sheet, anchor in ((L.SHEET_HEDGES, "B1"), (L.SHEET_RISK, "A1"), (L.SHEET_RISK, "D1"), (L.SHEET_RISK, "G1"),
-                          (L.SHEET_RISK, "A20"), (L.SHEET_POSITIONS, "K2"), (L.SHEET_PLAN, "A11")):
+    for sheet, anchor in (
+        (L.SHEET_HEDGES, "B1"),
+        (L.SHEET_RISK, "A1"),
+        (L.SHEET_RISK, "D1"),
+        (L.SHEET_RISK, "G1"),
+        (L.SHEET_RISK, "A20"),
+        (L.SHEET_POSITIONS, "K2"),
+        (L.SHEET_PLAN, "A11"),
+    ):
         shape = extents.get((sheet, anchor), (1, 1))
         assert _block(cells, sheet, anchor, shape) == _block(ref, sheet, anchor, shape), f"{sheet}!{anchor}"

@@ -39,7 +39,8 @@ def ql_price(spot, strike, days, vol, kind, rate, q=0.0, american=False):
         ql.QuoteHandle(ql.SimpleQuote(spot)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, q, dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, rate, dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)))
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc)),
+    )
     if american:
         opt.setPricingEngine(ql.FdBlackScholesVanillaEngine(proc, 800, 800))
     else:
@@ -52,9 +53,15 @@ def test_boundary_doctests():
     assert res.failed == 0 and res.attempted > 10
 
 
-@pytest.mark.parametrize("spot,strike,vol,kind", [
-    (3.15, 3.0, 4.25, "put"), (3.15, 2.0, 4.25, "put"), (3.15, 5.0, 4.25, "call"), (100, 95, 0.25, "call"),
-])
+@pytest.mark.parametrize(
+    "spot,strike,vol,kind",
+    [
+        (3.15, 3.0, 4.25, "put"),
+        (3.15, 2.0, 4.25, "put"),
+        (3.15, 5.0, 4.25, "call"),
+        (100, 95, 0.25, "call"),
+    ],
+)
 def test_price_european_vs_quantlib(spot, strike, vol, kind):
     got = F.VA_PRICE(spot, strike, 30, vol, kind, 0.04, 0.0, VAL, "european")
     ref = ql_price(spot, strike, 30, vol, kind, 0.04)
@@ -68,19 +75,38 @@ def test_price_american_put_vs_quantlib_fd(spot, strike, vol):
     assert_allclose(got, ref, rtol=2e-3, atol=1e-4, err_msg=f"{spot=} {strike=} {vol=}")
 
 
-@pytest.mark.parametrize("expiry", [30, 30.0, "30", [[30]], EXP, dt.datetime(2025, 10, 27, 16, 0),
-                                    SERIAL_EXP, float(SERIAL_EXP), "2025-10-27", "10/27/2025",
-                                    np.array([[SERIAL_EXP]], dtype=object)])
+@pytest.mark.parametrize(
+    "expiry",
+    [
+        30,
+        30.0,
+        "30",
+        [[30]],
+        EXP,
+        dt.datetime(2025, 10, 27, 16, 0),
+        SERIAL_EXP,
+        float(SERIAL_EXP),
+        "2025-10-27",
+        "10/27/2025",
+        np.array([[SERIAL_EXP]], dtype=object),
+    ],
+)
 def test_expiry_rule_days_or_date(expiry):
     # 30 days to expiry and the date 30 days after VAL (serial 45957) are the same option
     got = F.VA_PRICE(3.15, 3.0, expiry, 4.25, "P", 0.04, 0, VAL, "E")
     assert_allclose(got, ql_price(3.15, 3.0, 30, 4.25, "put", 0.04), rtol=1e-10)
 
 
-@pytest.mark.parametrize("spot,pc,vol,rate", [
-    (3.15, "Put", 4.25, 0.04), ([[3.15]], "P", "425%", "4%"), ("3.15", "put", [[4.25]], [[0.04]]),
-    (np.array([[3.15]], dtype=object), -1, "4.25", None), ("$3.15", [["p"]], 4.25, ""),
-])
+@pytest.mark.parametrize(
+    "spot,pc,vol,rate",
+    [
+        (3.15, "Put", 4.25, 0.04),
+        ([[3.15]], "P", "425%", "4%"),
+        ("3.15", "put", [[4.25]], [[0.04]]),
+        (np.array([[3.15]], dtype=object), -1, "4.25", None),
+        ("$3.15", [["p"]], 4.25, ""),
+    ],
+)
 def test_argument_dialects_give_the_same_price(spot, pc, vol, rate):
     # blank rate falls back to the plan config's market.rate = 0.04
     got = F.VA_PRICE(spot, 3.0, 30, vol, pc, rate, None, VAL, "european")
@@ -91,26 +117,37 @@ def test_valuation_date_serial_and_blank_is_today():
     by_serial = F.VA_PRICE(3.15, 3.0, SERIAL_EXP, 4.25, "P", 0.04, 0, 45927, "E")  # 45927 = 2025-09-27
     assert_allclose(by_serial, ql_price(3.15, 3.0, 30, 4.25, "put", 0.04), rtol=1e-10)
     days = 40
-    blank_val = F.VA_PRICE(3.15, 3.0, dt.date.today() + dt.timedelta(days=days), 4.25, "P", 0.04, 0, None, "E")
+    blank_val = F.VA_PRICE(
+        3.15, 3.0, dt.date.today() + dt.timedelta(days=days), 4.25, "P", 0.04, 0, None, "E"
+    )
     assert_allclose(blank_val, F.VA_PRICE(3.15, 3.0, days, 4.25, "P", 0.04, 0, None, "E"), rtol=1e-12)
 
 
 def test_greek_units_against_finite_differences_of_price():
     args = (3.15, 3.0, 30, 4.25, "P", 0.04, 0.0, VAL, "european")
     h = 1e-4
-    price = lambda **kw: F.VA_PRICE(kw.get("s", 3.15), 3.0, kw.get("d", 30), kw.get("v", 4.25), "P", 0.04, 0.0, VAL, "E")  # noqa: E731
+
+    def price(**kw):
+        return F.VA_PRICE(
+            kw.get("s", 3.15), 3.0, kw.get("d", 30), kw.get("v", 4.25), "P", 0.04, 0.0, VAL, "E"
+        )
+
     delta_fd = (price(s=3.15 + h) - price(s=3.15 - h)) / (2 * h)
     gamma_fd = (price(s=3.15 + 1e-3) - 2 * price() + price(s=3.15 - 1e-3)) / 1e-6
-    vega_pt_fd = (price(v=4.25 + 0.005) - price(v=4.25 - 0.005))  # per 0.01 of vol = 1 vol point
+    vega_pt_fd = price(v=4.25 + 0.005) - price(v=4.25 - 0.005)  # per 0.01 of vol = 1 vol point
     theta_day_fd = (price(d=30 - 0.01) - price(d=30 + 0.01)) / 0.02  # value change per calendar day
     assert_allclose(F.VA_DELTA(*args), delta_fd, rtol=1e-6)
     assert_allclose(F.VA_GAMMA(*args), gamma_fd, rtol=1e-4)
     assert_allclose(F.VA_VEGA(*args), vega_pt_fd, rtol=1e-4)
     assert_allclose(F.VA_THETA(*args), theta_day_fd, rtol=1e-4)
     row = F.VA_GREEKS(*args)[0]  # one row of five
-    assert_allclose(row[:4], [F.VA_DELTA(*args), F.VA_GAMMA(*args), F.VA_THETA(*args), F.VA_VEGA(*args)], rtol=1e-12)
-    rho_pt_fd = (F.VA_PRICE(3.15, 3.0, 30, 4.25, "P", 0.045, 0.0, VAL, "E")
-                 - F.VA_PRICE(3.15, 3.0, 30, 4.25, "P", 0.035, 0.0, VAL, "E")) / 1.0  # per 1% of rate
+    assert_allclose(
+        row[:4], [F.VA_DELTA(*args), F.VA_GAMMA(*args), F.VA_THETA(*args), F.VA_VEGA(*args)], rtol=1e-12
+    )
+    rho_pt_fd = (
+        F.VA_PRICE(3.15, 3.0, 30, 4.25, "P", 0.045, 0.0, VAL, "E")
+        - F.VA_PRICE(3.15, 3.0, 30, 4.25, "P", 0.035, 0.0, VAL, "E")
+    ) / 1.0  # per 1% of rate
     assert_allclose(row[4], rho_pt_fd, rtol=1e-4)
 
 
@@ -142,29 +179,53 @@ def test_prob_itm_is_n_of_d2():
     assert_allclose(F.VA_PROB_ITM(s, k, 30, v, "P", r, 0, VAL), hand, rtol=1e-12)
 
 
-@pytest.mark.parametrize("args,message", [
-    ((-1, 3, 30, 4.25, "P"), "#VALUE! spot must be > 0, got -1"),
-    (("abc", 3, 30, 4.25, "P"), "#VALUE! spot must be a number, got 'abc'"),
-    ((None, 3, 30, 4.25, "P"), "#VALUE! spot is required (the cell is blank)"),
-    (("#N/A", 3, 30, 4.25, "P"), "#VALUE! spot is an error value #N/A"),
-    (({"type": "Error", "basicValue": "#DIV/0!"}, 3, 30, 4.25, "P"), "#VALUE! spot is an error value #DIV/0!"),
-    ((True, 3, 30, 4.25, "P"), "#VALUE! spot must be a number, got True"),
-    ((3.15, 3, 30, 425, "P"), "#VALUE! vol must be a decimal between 0 and 10 (4.25 = 425%), got 425"),
-    ((3.15, 3, 30, 4.25, "X"), "#VALUE! pc must be 'put' or 'call' (or P/C, -1/+1), got 'X'"),
-    ((3.15, 3, 30, 4.25, None), "#VALUE! pc is required: 'put' or 'call'"),
-    ((3.15, 3, -2, 4.25, "P"), "#VALUE! expiry in days must be >= 0, got -2"),
-    ((3.15, 3, "2025-09-01", 4.25, "P", None, None, VAL), "#VALUE! expiry 2025-09-01 is before the valuation date 2025-09-27"),
-    ((3.15, 3, "soon", 4.25, "P"), "#VALUE! expiry must be a date (YYYY-MM-DD or a date cell), got 'soon'"),
-    ((3.15, 3, 30, 4.25, "P", "x"), "#VALUE! rate must be a number, got 'x'"),
-    # a rate or yield typed in percent (4 meaning 4%) is refused, not priced at 400%
-    ((3.15, 3, 30, 4.25, "P", 4), "#VALUE! rate must be a decimal between -1 and 1 (0.04 = 4%), got 4"),
-    ((3.15, 3, 30, 4.25, "P", None, 2), "#VALUE! q must be a decimal between -1 and 1 (0.04 = 4%), got 2"),
-    ((3.15, 3, 30, 4.25, "P", None, None, [[VAL, VAL]]), "#VALUE! val must be a single cell, got a range of 2 cells"),
-    ((3.15, 3, 30, 4.25, "P", None, None, 500), "#VALUE! val must be a date (Excel serial > 10000), got 500"),
-    ((3.15, 3, 30, 4.25, "P", None, None, None, "bermudan"), "#VALUE! style must be 'american' or 'european' (or A/E), got 'bermudan'"),
-    (([[1, 2]], [[1], [2], [3]], 30, 4.25, [["P", "C"]]), None),  # broadcasts to 3x2: fine
-    (([[1, 2, 3]], [[1, 2]], 30, 4.25, "P"), "#VALUE! ranges of different sizes: spot 1x3, strike 1x2"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ((-1, 3, 30, 4.25, "P"), "#VALUE! spot must be > 0, got -1"),
+        (("abc", 3, 30, 4.25, "P"), "#VALUE! spot must be a number, got 'abc'"),
+        ((None, 3, 30, 4.25, "P"), "#VALUE! spot is required (the cell is blank)"),
+        (("#N/A", 3, 30, 4.25, "P"), "#VALUE! spot is an error value #N/A"),
+        (
+            ({"type": "Error", "basicValue": "#DIV/0!"}, 3, 30, 4.25, "P"),
+            "#VALUE! spot is an error value #DIV/0!",
+        ),
+        ((True, 3, 30, 4.25, "P"), "#VALUE! spot must be a number, got True"),
+        ((3.15, 3, 30, 425, "P"), "#VALUE! vol must be a decimal between 0 and 10 (4.25 = 425%), got 425"),
+        ((3.15, 3, 30, 4.25, "X"), "#VALUE! pc must be 'put' or 'call' (or P/C, -1/+1), got 'X'"),
+        ((3.15, 3, 30, 4.25, None), "#VALUE! pc is required: 'put' or 'call'"),
+        ((3.15, 3, -2, 4.25, "P"), "#VALUE! expiry in days must be >= 0, got -2"),
+        (
+            (3.15, 3, "2025-09-01", 4.25, "P", None, None, VAL),
+            "#VALUE! expiry 2025-09-01 is before the valuation date 2025-09-27",
+        ),
+        (
+            (3.15, 3, "soon", 4.25, "P"),
+            "#VALUE! expiry must be a date (YYYY-MM-DD or a date cell), got 'soon'",
+        ),
+        ((3.15, 3, 30, 4.25, "P", "x"), "#VALUE! rate must be a number, got 'x'"),
+        # a rate or yield typed in percent (4 meaning 4%) is refused, not priced at 400%
+        ((3.15, 3, 30, 4.25, "P", 4), "#VALUE! rate must be a decimal between -1 and 1 (0.04 = 4%), got 4"),
+        (
+            (3.15, 3, 30, 4.25, "P", None, 2),
+            "#VALUE! q must be a decimal between -1 and 1 (0.04 = 4%), got 2",
+        ),
+        (
+            (3.15, 3, 30, 4.25, "P", None, None, [[VAL, VAL]]),
+            "#VALUE! val must be a single cell, got a range of 2 cells",
+        ),
+        (
+            (3.15, 3, 30, 4.25, "P", None, None, 500),
+            "#VALUE! val must be a date (Excel serial > 10000), got 500",
+        ),
+        (
+            (3.15, 3, 30, 4.25, "P", None, None, None, "bermudan"),
+            "#VALUE! style must be 'american' or 'european' (or A/E), got 'bermudan'",
+        ),
+        (([[1, 2]], [[1], [2], [3]], 30, 4.25, [["P", "C"]]), None),  # broadcasts to 3x2: fine
+        (([[1, 2, 3]], [[1, 2]], 30, 4.25, "P"), "#VALUE! ranges of different sizes: spot 1x3, strike 1x2"),
+    ],
+)
 def test_refused_arguments_give_short_cell_messages(args, message):
     out = F.VA_PRICE(*args)
     if message is None:
@@ -174,7 +235,9 @@ def test_refused_arguments_give_short_cell_messages(args, message):
 
 
 def test_bad_cell_in_a_range_spoils_only_that_cell():
-    out = F.VA_PRICE(3.15, [[3.0], ["x"], [2.0], [None]], [[30], [30], ["#N/A"], [30]], 4.25, "P", None, None, VAL)
+    out = F.VA_PRICE(
+        3.15, [[3.0], ["x"], [2.0], [None]], [[30], [30], ["#N/A"], [30]], 4.25, "P", None, None, VAL
+    )
     assert isinstance(out[0][0], float)
     assert out[1][0] == "#VALUE! strike must be a number, got 'x'"
     assert out[2][0] == "#VALUE! expiry is an error value #N/A"
@@ -184,14 +247,16 @@ def test_bad_cell_in_a_range_spoils_only_that_cell():
 def test_internal_failure_is_short_and_has_no_traceback(monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("kernel exploded\nTraceback (most recent call last): ...")
+
     monkeypatch.setattr(F, "bs_price", boom)
     out = F.VA_PRICE(3.15, 3, 30, 4.25, "P", None, None, VAL, "E")
     assert out == "#VALUE! RuntimeError: kernel exploded"
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.floats(1.0, 6.0), min_size=1, max_size=4), st.sampled_from(["P", "C"]),
-       st.integers(1, 400))
+@given(
+    st.lists(st.floats(1.0, 6.0), min_size=1, max_size=4), st.sampled_from(["P", "C"]), st.integers(1, 400)
+)
 def test_range_call_equals_cell_by_cell(strikes, pc, days):
     col = [[k] for k in strikes]
     row = [strikes]
@@ -251,7 +316,8 @@ def test_strike_allocation_and_hedge_ratio():
     head = out[0]
     assert_allclose([out[1][head.index("contracts")], out[2][head.index("contracts")]], [24, 22])
     assert F.VA_STRIKE_ALLOCATION(3000, [[2], [2.5]], [[0.2], [0.35]], [[0.5], [0.8]], 3.15).startswith(
-        "#VALUE! weights must sum to 1")
+        "#VALUE! weights must sum to 1"
+    )
     # hand: 0.20 x 1.3 (IV 99 > 95) x 1.5 (squeeze 0.45 > 0.4) = 0.39 -> capped at 0.35
     assert F.VA_HEDGE_RATIO(3792, 99, 0.45) == 0.35
     assert_allclose(F.VA_HEDGE_RATIO(3792, 50, 0.1), 0.20, rtol=1e-12)
@@ -259,15 +325,19 @@ def test_strike_allocation_and_hedge_ratio():
 
 def _positions_range():
     from engine.data.positions import POSITION_COLUMNS, example_positions
+
     pos = example_positions()
-    rows = [[None if isinstance(v, float) and np.isnan(v) else v for v in r]
-            for r in pos.itertuples(index=False, name=None)]
+    rows = [
+        [None if isinstance(v, float) and np.isnan(v) else v for v in r]
+        for r in pos.itertuples(index=False, name=None)
+    ]
     return pos, [list(POSITION_COLUMNS)] + rows
 
 
 def test_ladder_equals_mark_book_and_isolates_bad_rows():
     from engine.config import default_config
     from engine.risk import book
+
     pos, rng = _positions_range()
     bad = list(rng[1])
     bad[3] = "abc"
@@ -276,7 +346,9 @@ def test_ladder_equals_mark_book_and_isolates_bad_rows():
     cfg = default_config().replace(market__valuation_date="2025-09-27")
     marked = book.mark_book(pos, cfg)
     want = marked[[k for k in F.LADDER_KEYS if k != "w"]].to_numpy(dtype=float)
-    got = np.array([[r[i] for i, k in enumerate(F.LADDER_KEYS) if k != "w"] for r in out[1:1 + len(pos)]], dtype=float)
+    got = np.array(
+        [[r[i] for i, k in enumerate(F.LADDER_KEYS) if k != "w"] for r in out[1 : 1 + len(pos)]], dtype=float
+    )
     assert_allclose(got, want, rtol=1e-10, atol=1e-9)
     assert out[len(pos) + 1] == [""] * len(F.LADDER_KEYS)
     assert out[-1][0] == f"#VALUE! row {len(pos) + 3}, column 'strike': expected a positive number, got 'abc'"
@@ -304,6 +376,7 @@ def test_book_totals_var_and_risk_check():
 def test_var_default_scenarios_come_from_the_config_and_match_the_engine():
     from engine.config import default_config
     from engine.risk.var import value_at_risk
+
     pos, rng = _positions_range()
     cfg = default_config().replace(market__valuation_date="2025-09-27")
     assert cfg.risk.var_scenarios == 100_000  # the plan config's, not the UDF's old 20,000
@@ -311,7 +384,9 @@ def test_var_default_scenarios_come_from_the_config_and_match_the_engine():
     assert var["scenarios"] == cfg.risk.var_scenarios and var["seed"] == cfg.risk.seed
     want = value_at_risk(pos, cfg)  # every setting from the config
     assert_allclose([var["var"], var["es"]], [want["var"], want["es"]], rtol=1e-12, atol=0)
-    assert dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, 3000, None, False))["scenarios"] == 3000
+    assert (
+        dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, 3000, None, False))["scenarios"] == 3000
+    )
     assert "100000" in F.BOOK_DOCS["scen"]
     # the remembered result belongs to this book only: one more contract changes the VaR
     more, j = [list(r) for r in rng], rng[0].index("contracts")
@@ -344,29 +419,43 @@ def test_hedge_ladder_text_number_first_row_is_a_rung_not_a_header():
     dotted = F.VA_HEDGE_LADDER(400, 3.15, 4.25, [[".5", 0.5, 90], [2, 0.5, 120]], None, None, VAL)
     assert len(dotted) == 3 and dotted[1][dotted[0].index("moneyness")] == 0.5
     # a real header row is still skipped
-    headed = F.VA_HEDGE_LADDER(400, 3.15, 4.25, [["Moneyness", "Share", "DTE"], [1.5, 0.5, 90], [2, 0.5, 120]],
-                               None, None, VAL)
+    headed = F.VA_HEDGE_LADDER(
+        400, 3.15, 4.25, [["Moneyness", "Share", "DTE"], [1.5, 0.5, 90], [2, 0.5, 120]], None, None, VAL
+    )
     assert headed == as_nums
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda: F.VA_HEDGE_LADDER(400, 3.15, 4.25, [[1.5, 0.5, 30.7]], None, None, VAL),
-     "#VALUE! ladder row 1 dte must be a whole number, got 30.7"),
-    (lambda: F.VA_PROJECTION(3.15, 4.25, None, None, 0.5, None, VAL),
-     "#VALUE! months must be a whole number, got 0.5"),
-    (lambda: F.VA_PROJECTION(3.15, 4.25, None, None, 2.5, None, VAL),
-     "#VALUE! months must be a whole number, got 2.5"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (
+            lambda: F.VA_HEDGE_LADDER(400, 3.15, 4.25, [[1.5, 0.5, 30.7]], None, None, VAL),
+            "#VALUE! ladder row 1 dte must be a whole number, got 30.7",
+        ),
+        (
+            lambda: F.VA_PROJECTION(3.15, 4.25, None, None, 0.5, None, VAL),
+            "#VALUE! months must be a whole number, got 0.5",
+        ),
+        (
+            lambda: F.VA_PROJECTION(3.15, 4.25, None, None, 2.5, None, VAL),
+            "#VALUE! months must be a whole number, got 2.5",
+        ),
+    ],
+)
 def test_whole_number_arguments_are_not_truncated(call, message):
     assert call() == message
 
 
 def test_var_scenarios_and_seed_must_be_whole():
     _, rng = _positions_range()
-    assert F.VA_VAR(rng, 3.15, 4.25, None, None, VAL, None, 1000.5) == \
-        "#VALUE! scen must be a whole number, got 1000.5"
-    assert F.VA_VAR(rng, 3.15, 4.25, None, None, VAL, None, 1000, 1.5) == "#VALUE! seed must be a whole number, got 1.5"
-
+    assert (
+        F.VA_VAR(rng, 3.15, 4.25, None, None, VAL, None, 1000.5)
+        == "#VALUE! scen must be a whole number, got 1000.5"
+    )
+    assert (
+        F.VA_VAR(rng, 3.15, 4.25, None, None, VAL, None, 1000, 1.5)
+        == "#VALUE! seed must be a whole number, got 1.5"
+    )
 
 
 # --------------------------------------------------------------------------- cfg: the Inputs rows
@@ -377,14 +466,17 @@ def _cfg(*rows, header=True):
     return ([["Value", "Unit", "Config key"]] if header else []) + [list(r) for r in rows]
 
 
-@pytest.mark.parametrize("cfg", [
-    _cfg([0.30, "decimal", "hedge.cap"]),
-    _cfg(["30%", "decimal", "hedge.cap"], header=False),                 # text percent, no header
-    _cfg(["0.30", None, "hedge.cap"], [None, None, "market.spot"]),     # text number, blank value
-    [[0.30, "hedge.cap"], [None, None]],                                 # two columns, a blank row
-    np.array([[0.30, "decimal", "hedge.cap"]], dtype=object),            # the formulas evaluator's array
-    _cfg([0.30, "decimal", np.str_("hedge.cap")], ["", "", "risk.var_limit"]),
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        _cfg([0.30, "decimal", "hedge.cap"]),
+        _cfg(["30%", "decimal", "hedge.cap"], header=False),  # text percent, no header
+        _cfg(["0.30", None, "hedge.cap"], [None, None, "market.spot"]),  # text number, blank value
+        [[0.30, "hedge.cap"], [None, None]],  # two columns, a blank row
+        np.array([[0.30, "decimal", "hedge.cap"]], dtype=object),  # the formulas evaluator's array
+        _cfg([0.30, "decimal", np.str_("hedge.cap")], ["", "", "risk.var_limit"]),
+    ],
+)
 def test_cfg_shapes_give_the_same_config(cfg):
     # hand: 0.20 x 1.3 (IV 99 > 95) x 1.5 (squeeze 0.45 > 0.4) = 0.39, capped at the cfg's 0.30
     assert_allclose(F.VA_HEDGE_RATIO(3792, 99, 0.45, cfg), 0.30, rtol=0, atol=1e-15)
@@ -392,21 +484,34 @@ def test_cfg_shapes_give_the_same_config(cfg):
 
 def test_cfg_blank_is_the_plan_config():
     from engine.config import default_config
+
     for blank in (None, "", [[None]], [[None, None, None]]):
         assert F._config(blank) == default_config()
     assert F.VA_HEDGE_RATIO(3792, 99, 0.45, None) == 0.35  # the plan's cap
     assert F._config(_cfg([None, "", "hedge.cap"])) == default_config()  # blank value keeps the default
 
 
-@pytest.mark.parametrize("cfg,message", [
-    (_cfg([1.5, "decimal", "hedge.cap"]), "#VALUE! cfg: hedge.cap: must be >= 0 and <= 1, got 1.5"),
-    (_cfg(["abc", "decimal", "hedge.cap"]), "#VALUE! cfg: hedge.cap: expected a number, got 'abc'"),
-    (_cfg(["#N/A", "decimal", "hedge.cap"]), "#VALUE! cfg: hedge.cap is an error value #N/A"),
-    (_cfg([0.3, "decimal", "hedge.capp"]), "#VALUE! cfg: unknown config key 'hedge.capp' (hedge has: base_ratio,"),
-    (_cfg([0.3, "", "hedge.cap"], [0.2, "", "hedge.cap"]), "#VALUE! cfg: config key 'hedge.cap' is given twice"),
-    (_cfg([0.3, "", {"type": "Error", "basicValue": "#REF!"}]), "#VALUE! cfg row 2: the config key is an error value #REF!"),
-    ([[0.3], [0.2]], "#VALUE! cfg must be 2 or more columns: the value first, the config key last"),
-])
+@pytest.mark.parametrize(
+    "cfg,message",
+    [
+        (_cfg([1.5, "decimal", "hedge.cap"]), "#VALUE! cfg: hedge.cap: must be >= 0 and <= 1, got 1.5"),
+        (_cfg(["abc", "decimal", "hedge.cap"]), "#VALUE! cfg: hedge.cap: expected a number, got 'abc'"),
+        (_cfg(["#N/A", "decimal", "hedge.cap"]), "#VALUE! cfg: hedge.cap is an error value #N/A"),
+        (
+            _cfg([0.3, "decimal", "hedge.capp"]),
+            "#VALUE! cfg: unknown config key 'hedge.capp' (hedge has: base_ratio,",
+        ),
+        (
+            _cfg([0.3, "", "hedge.cap"], [0.2, "", "hedge.cap"]),
+            "#VALUE! cfg: config key 'hedge.cap' is given twice",
+        ),
+        (
+            _cfg([0.3, "", {"type": "Error", "basicValue": "#REF!"}]),
+            "#VALUE! cfg row 2: the config key is an error value #REF!",
+        ),
+        ([[0.3], [0.2]], "#VALUE! cfg must be 2 or more columns: the value first, the config key last"),
+    ],
+)
 def test_cfg_bad_cell_gives_that_formula_a_short_message(cfg, message):
     out = F.VA_HEDGE_RATIO(3792, 99, 0.45, cfg)
     assert out.startswith(message) and len(out) <= len("#VALUE! ") + boundary.MESSAGE_MAX and "\n" not in out
@@ -418,11 +523,17 @@ def test_cfg_reaches_margins_kelly_orders_and_book():
     assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, None, None, cash), 190.0, rtol=1e-12)
     assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, "reg_t", None, cash), 48.0, rtol=1e-12)  # argument overrides
     # hand, Reg T net with a 30% underlying share: max(0.30 x 3.15 - 0.15, 0.30) = 0.795 -> 79.5
-    assert_allclose(F.VA_MARGIN(3.15, 3.0, 1.1, None, None, _cfg([0.30, "", "capital.reg_t_underlying_pct"])),
-                    79.5, rtol=1e-12)
+    assert_allclose(
+        F.VA_MARGIN(3.15, 3.0, 1.1, None, None, _cfg([0.30, "", "capital.reg_t_underlying_pct"])),
+        79.5,
+        rtol=1e-12,
+    )
     kelly = dict(F.VA_KELLY(0.892, 0.123, 0.087, None, None, False, _cfg(["10%", "", "kelly.cap"])))
     assert kelly["max_single_strike"] == 0.10
-    trade = [["action", "kind", "strike", "expiry", "contracts", "mid"], ["sell", "put", 3.0, "2025-10-17", 25, 1.10]]
+    trade = [
+        ["action", "kind", "strike", "expiry", "contracts", "mid"],
+        ["sell", "put", 3.0, "2025-10-17", 25, 1.10],
+    ]
     tickets = F.VA_ORDERS(trade, True, _cfg([20, "", "execution.max_order_size"]))
     head = tickets[0]
     assert [r[head.index("contracts")] for r in tickets[1:]] == [20, 5]  # hand: 25 split at 20
@@ -442,17 +553,27 @@ def test_cfg_reaches_margins_kelly_orders_and_book():
 def test_cfg_var_confidence_reaches_the_risk_check():
     from engine.config import default_config
     from engine.risk.var import value_at_risk
+
     pos, rng = _positions_range()
     cfg99 = _cfg([0.99, "", "risk.var_confidence"], [2000, "", "risk.var_scenarios"])
-    want = value_at_risk(pos, default_config().replace(market__valuation_date="2025-09-27",
-                                                       risk__var_confidence=0.99, risk__var_scenarios=2000))
+    want = value_at_risk(
+        pos,
+        default_config().replace(
+            market__valuation_date="2025-09-27", risk__var_confidence=0.99, risk__var_scenarios=2000
+        ),
+    )
     var = dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, None, None, False, cfg99))
     assert var["confidence"] == 0.99 and var["scenarios"] == 2000
     assert_allclose(var["var"], want["var"], rtol=1e-12)
-    alerts = {r[0]: r for r in F.VA_RISK_CHECK(rng, 3.15, 4.25, 3792, 0.04, 0.0, "2025-09-27", True, cfg99)[1:]}
+    alerts = {
+        r[0]: r for r in F.VA_RISK_CHECK(rng, 3.15, 4.25, 3792, 0.04, 0.0, "2025-09-27", True, cfg99)[1:]
+    }
     assert_allclose(alerts["VAR_LIMIT_BREACH"][1], want["var"], rtol=1e-12)
     # explicit arguments still override the cfg: conf 0.95 given to VA_VAR
-    assert dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", 0.95, None, None, False, cfg99))["confidence"] == 0.95
+    assert (
+        dict(F.VA_VAR(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", 0.95, None, None, False, cfg99))["confidence"]
+        == 0.95
+    )
 
 
 def test_cfg_is_cached_by_its_cells():
@@ -464,16 +585,21 @@ def test_cfg_is_cached_by_its_cells():
 def test_rebalance_table_equals_the_engine_and_refuses_bad_what():
     from engine.config import default_config
     from engine.plan.rebalance import rebalance
+
     pos, rng = _positions_range()
     out = F.VA_REBALANCE(rng, 3.15, 4.25, None, None, 0.04, 0.0, "2025-09-27")
-    rb = rebalance(pos, default_config())      # the same market, net liquidation $3,792
+    rb = rebalance(pos, default_config())  # the same market, net liquidation $3,792
     assert out[0][:3] == ["sequence", "status", "action"] and len(out) == 1 + len(rb.tickets)
     got = [(r[1], r[2], r[3], r[4], r[6]) for r in out[1:]]
-    want = [tuple(t) for t in rb.tickets[["status", "action", "kind", "strike", "contracts"]].itertuples(index=False)]
+    want = [
+        tuple(t)
+        for t in rb.tickets[["status", "action", "kind", "strike", "contracts"]].itertuples(index=False)
+    ]
     assert got == want
     # the $3.00 expansion of the Month-1 adjustments is there: 10 - 2 = 8 contracts
     assert ("sell", "put", 3.0, 8) in [(r[2], r[3], r[4], r[6]) for r in out[1:]]
     strikes = F.VA_REBALANCE(rng, 3.15, 4.25, None, "strikes", 0.04, 0.0, "2025-09-27", False)
     assert [r[0] for r in strikes] == [2.0, 2.5, 3.0, 4.0, 5.0]
     assert F.VA_REBALANCE(rng, 3.15, 4.25, None, "nope", 0.04, 0.0, "2025-09-27").startswith(
-        "#VALUE! what must be one of orders")
+        "#VALUE! what must be one of orders"
+    )

@@ -31,27 +31,68 @@ ERR_NA = {"type": "Error", "basicValue": "#N/A", "errorType": "NotAvailable"}
 # xlwings, where 1x1 matrices are unwrapped as xlwings does, and the results compared
 CALLS: dict[str, tuple[str, list]] = {
     "price_1x1": ("VA_PRICE", [[[3.15]], [[3.0]], [[30]], [[4.25]], [["P"]], [[0.04]], [[0.0]], [[45927]]]),
-    "price_text_numbers": ("VA_PRICE", [[["3.15"]], [["3"]], [["30"]], [["425%"]], [["put"]], [["4%"]], [[None]], [[45927]]]),
-    "price_serial_expiry": ("VA_PRICE", [[[3.15]], [[3.0]], [[45957]], [[4.25]], [["P"]], [[0.04]], [[None]], [[45927]], [["E"]]]),
-    "price_column": ("VA_PRICE", [[[3.15]], [[2.0], [3.0], ["x"], [None]], [[30]], [[4.25]], [["P"]], [[None]], [[None]], [[45927]]]),
-    "price_2x2": ("VA_PRICE", [[[3.15, 3.5]], [[2.0], [3.0]], [[30]], [[4.25]], [["P"]], [[None]], [[None]], [[45927]], [["E"]]]),
+    "price_text_numbers": (
+        "VA_PRICE",
+        [[["3.15"]], [["3"]], [["30"]], [["425%"]], [["put"]], [["4%"]], [[None]], [[45927]]],
+    ),
+    "price_serial_expiry": (
+        "VA_PRICE",
+        [[[3.15]], [[3.0]], [[45957]], [[4.25]], [["P"]], [[0.04]], [[None]], [[45927]], [["E"]]],
+    ),
+    "price_column": (
+        "VA_PRICE",
+        [[[3.15]], [[2.0], [3.0], ["x"], [None]], [[30]], [[4.25]], [["P"]], [[None]], [[None]], [[45927]]],
+    ),
+    "price_2x2": (
+        "VA_PRICE",
+        [[[3.15, 3.5]], [[2.0], [3.0]], [[30]], [[4.25]], [["P"]], [[None]], [[None]], [[45927]], [["E"]]],
+    ),
     "price_error": ("VA_PRICE", [[[ERR_NA]], [[3.0]], [[30]], [[4.25]], [["P"]]]),
     "price_blank_spot": ("VA_PRICE", [[[None]], [[3.0]], [[30]], [[4.25]], [["P"]]]),
-    "greeks_header": ("VA_GREEKS", [[[3.15]], [[3.0]], [[30]], [[4.25]], [["P"]], [[None]], [[None]], [[45927]], [["E"]], [[True]]]),
-    "iv_below_bound": ("VA_IV", [[[3.15]], [[5.0]], [[30]], [[1.0]], [["P"]], [[0.04]], [[0]], [[45927]], [["E"]]]),
-    "ladder": ("VA_LADDER", [[["underlying", "kind", "side", "strike", "expiry", "contracts", "premium"],
-                              ["ASST", "P", "short", 2.5, 45947, 10, 0.8],
-                              ["ASST", "put", "short", "3", 45982, "5", "1.10"],
-                              [None, None, None, None, None, None, None],
-                              ["ASST", "put", "short", ERR_NA, 45947, 1, 0.5]],
-                             [[3.15]], [[4.25]], [[0.04]], [[0]], [[45927]]]),
+    "greeks_header": (
+        "VA_GREEKS",
+        [[[3.15]], [[3.0]], [[30]], [[4.25]], [["P"]], [[None]], [[None]], [[45927]], [["E"]], [[True]]],
+    ),
+    "iv_below_bound": (
+        "VA_IV",
+        [[[3.15]], [[5.0]], [[30]], [[1.0]], [["P"]], [[0.04]], [[0]], [[45927]], [["E"]]],
+    ),
+    "ladder": (
+        "VA_LADDER",
+        [
+            [
+                ["underlying", "kind", "side", "strike", "expiry", "contracts", "premium"],
+                ["ASST", "P", "short", 2.5, 45947, 10, 0.8],
+                ["ASST", "put", "short", "3", 45982, "5", "1.10"],
+                [None, None, None, None, None, None, None],
+                ["ASST", "put", "short", ERR_NA, 45947, 1, 0.5],
+            ],
+            [[3.15]],
+            [[4.25]],
+            [[0.04]],
+            [[0]],
+            [[45927]],
+        ],
+    ),
     "allocate": ("VA_ALLOCATE", [[[2065]], [["4000"]], [[None]], [[False]]]),
     # cfg: the Inputs rows (value, unit, config key) as the template's ConfigTable sends them
-    "hedge_ratio_cfg": ("VA_HEDGE_RATIO", [[[3792]], [[99]], [[0.45]],
-                                           [[0.3, "decimal", "hedge.cap"], [None, "$/share", "market.spot"],
-                                            ["TRUE", "TRUE/FALSE", "hedge.use_dynamic_ratio"]]]),
-    "hedge_ratio_cfg_bad": ("VA_HEDGE_RATIO", [[[3792]], [[99]], [[0.45]], [[1.5, "decimal", "hedge.cap"],
-                                                                             [ERR_NA, "", "hedge.base_ratio"]]]),
+    "hedge_ratio_cfg": (
+        "VA_HEDGE_RATIO",
+        [
+            [[3792]],
+            [[99]],
+            [[0.45]],
+            [
+                [0.3, "decimal", "hedge.cap"],
+                [None, "$/share", "market.spot"],
+                ["TRUE", "TRUE/FALSE", "hedge.use_dynamic_ratio"],
+            ],
+        ],
+    ),
+    "hedge_ratio_cfg_bad": (
+        "VA_HEDGE_RATIO",
+        [[[3792]], [[99]], [[0.45]], [[1.5, "decimal", "hedge.cap"], [ERR_NA, "", "hedge.base_ratio"]]],
+    ),
     "prob_itm": ("VA_PROB_ITM", [[[3.15]], [[3.0]], [[30]], [[4.25]], [["P"]], [[0.04]], [[0]], [[45927]]]),
 }
 
@@ -82,10 +123,21 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def dispatched():
-    env = {**os.environ, "XLWINGS_ON_SERVER": "true", "XLWINGS_LICENSE_KEY": "noncommercial",
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], input=json.dumps(CALLS), env=env,
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    env = {
+        **os.environ,
+        "XLWINGS_ON_SERVER": "true",
+        "XLWINGS_LICENSE_KEY": "noncommercial",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        input=json.dumps(CALLS),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     if proc.returncode != 0:
         pytest.fail(f"dispatcher subprocess failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.splitlines()[-1])
@@ -179,8 +231,11 @@ def test_is_jsnull_left_alone_inside_pyodide_or_when_xlwings_drops_it(monkeypatc
 
     before = utils.is_jsnull
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(_xlwings_compat.importlib.util, "find_spec",
-                        lambda name, *a: object() if name == "pyodide" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        _xlwings_compat.importlib.util,
+        "find_spec",
+        lambda name, *a: object() if name == "pyodide" else real_find_spec(name, *a),
+    )
     assert _xlwings_compat.patch_is_jsnull() is False
     assert utils.is_jsnull is before
     monkeypatch.undo()
@@ -191,8 +246,10 @@ def test_is_jsnull_left_alone_inside_pyodide_or_when_xlwings_drops_it(monkeypatc
 
 def test_wizard_premium_text_says_per_share_where_it_is(dispatched):
     """The premium argument is $ per share in VA_ASSIGNMENT and VA_MARGIN, a month's $ in VA_ALLOCATE."""
-    docs = {f["name"]: {p["name"]: p["description"] for p in f["parameters"]}
-            for f in dispatched["meta"]["functions"]}
+    docs = {
+        f["name"]: {p["name"]: p["description"] for p in f["parameters"]}
+        for f in dispatched["meta"]["functions"]
+    }
     assert "per share" in docs["VA_ASSIGNMENT"]["premium"]
     assert "per share" in docs["VA_MARGIN"]["premium"]
     assert "month" in docs["VA_ALLOCATE"]["premium"] and "per share" not in docs["VA_ALLOCATE"]["premium"]

@@ -95,14 +95,20 @@ def test_historical_var_by_hand(tmp_path):
     assert_allclose(r["es"], 10.0, rtol=1e-12)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"method": "parametric"}, "method must be one of full, delta_gamma, historical, got 'parametric'"),
-    ({"confidence": 1.0}, "confidence must be in [0.5, 1), got 1.0"),
-    ({"horizon_days": 0}, "horizon_days must be >= 1, got 0"),
-    ({"scenarios": 10}, "scenarios must be >= 100, got 10"),
-    ({"style": "asian"}, "style must be 'american' or 'european', got 'asian'"),
-    ({"method": "historical"}, "method 'historical' needs a price history (CSV with columns date, close)"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"method": "parametric"}, "method must be one of full, delta_gamma, historical, got 'parametric'"),
+        ({"confidence": 1.0}, "confidence must be in [0.5, 1), got 1.0"),
+        ({"horizon_days": 0}, "horizon_days must be >= 1, got 0"),
+        ({"scenarios": 10}, "scenarios must be >= 100, got 10"),
+        ({"style": "asian"}, "style must be 'american' or 'european', got 'asian'"),
+        (
+            {"method": "historical"},
+            "method 'historical' needs a price history (CSV with columns date, close)",
+        ),
+    ],
+)
 def test_refused_arguments(kwargs, message):
     with pytest.raises(VarError) as exc:
         value_at_risk(EMPTY, default_config(), **kwargs)
@@ -112,7 +118,9 @@ def test_refused_arguments(kwargs, message):
 def test_price_history_errors_name_file_line_column(tmp_path):
     path = tmp_path / "px.csv"
     path.write_text("date,close\n2025-01-02,3.1\n2025-01-03,abc\n")
-    with pytest.raises(VarError, match=r"px.csv, line 3, column 'close': expected a positive number, got 'abc'"):
+    with pytest.raises(
+        VarError, match=r"px.csv, line 3, column 'close': expected a positive number, got 'abc'"
+    ):
         read_price_history(path)
     path.write_text("date,close\n2025-01-03,3.1\n2025-01-02,3.2\n")
     with pytest.raises(VarError, match=r"px.csv, line 3, column 'date': dates must be strictly increasing"):

@@ -51,7 +51,9 @@ def test_lock_file_message(tmp_path):
     out = tmp_path / "report.xlsx"
     wio.atomic_save(_wb("x"), out)
     (tmp_path / "~$report.xlsx").write_bytes(b"owner")
-    with pytest.raises(wio.WorkbookError, match=r"report.xlsx: the file is open in Excel \(lock file ~\$report.xlsx exists\)"):
+    with pytest.raises(
+        wio.WorkbookError, match=r"report.xlsx: the file is open in Excel \(lock file ~\$report.xlsx exists\)"
+    ):
         wio.atomic_save(_wb("y"), out)
     assert openpyxl.load_workbook(out).active["A1"].value == "x"
 
@@ -102,9 +104,11 @@ def test_load_refuses_billion_laughs(tmp_path):
     src = tmp_path / "ok.xlsx"
     openpyxl.Workbook().save(src)
     bomb = tmp_path / "bomb.xlsx"
-    evil = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-            '<row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>')
+    evil = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>'
+    )
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bomb, "w") as zout:
         for item in zin.infolist():
             data = zin.read(item.filename)
@@ -167,7 +171,9 @@ def test_inputs_unknown_key_names_cell(inputs_book, tmp_path):
     wb = _copy(inputs_book, tmp_path)
     ws = wb[L.SHEET_INPUTS]
     ws.cell(row=2, column=L.INPUT_COL_KEY).value = "market.spott"
-    with pytest.raises(wio.WorkbookError, match=r"rep.xlsx, sheet Inputs, cell D2: unknown config key 'market.spott'"):
+    with pytest.raises(
+        wio.WorkbookError, match=r"rep.xlsx, sheet Inputs, cell D2: unknown config key 'market.spott'"
+    ):
         wio.read_config_sheet(wb, "rep.xlsx")
 
 
@@ -188,7 +194,8 @@ def test_positions_round_trip(inputs_book, tmp_path):
     got = wio.read_positions_sheet(wb, "in.xlsx")
     exp = example_positions()
     assert got[["strike", "contracts", "premium", "expiry", "kind", "side"]].equals(
-        exp[["strike", "contracts", "premium", "expiry", "kind", "side"]])
+        exp[["strike", "contracts", "premium", "expiry", "kind", "side"]]
+    )
 
 
 def test_positions_bad_cell_names_row(inputs_book, tmp_path):
@@ -203,12 +210,12 @@ def test_positions_bad_cell_names_row(inputs_book, tmp_path):
 def test_positions_formula_text_stays_text(inputs_book, tmp_path):
     wb = _copy(inputs_book, tmp_path)
     cell = wb[L.SHEET_POSITIONS][f"J{L.REPORT_FIRST_ROW}"]
-    cell.value = "=HYPERLINK(\"http://x\",\"y\")"
+    cell.value = '=HYPERLINK("http://x","y")'
     cell.data_type = "s"
     p = tmp_path / "t.xlsx"
     wb.save(p)
     got = wio.read_positions_sheet(wio.load_user_workbook(p), "t.xlsx")
-    assert got["note"].iloc[0] == "=HYPERLINK(\"http://x\",\"y\")"
+    assert got["note"].iloc[0] == '=HYPERLINK("http://x","y")'
 
 
 def test_positions_missing_header(tmp_path):

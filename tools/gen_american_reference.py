@@ -37,22 +37,39 @@ def grids() -> dict[str, dict[str, np.ndarray]]:
     out = {}
     rng = np.random.default_rng(20261201)
     n = 2000
-    out["plan"] = dict(spot=np.full(n, 3.15), strike=rng.uniform(0.5, 10, n), days=rng.integers(1, 731, n).astype(float),
-                       rate=rng.uniform(0, 0.08, n), vol=rng.uniform(0.5, 6.0, n), q=rng.uniform(0, 0.05, n),
-                       w=rng.choice([-1.0, 1.0], n))
+    out["plan"] = dict(
+        spot=np.full(n, 3.15),
+        strike=rng.uniform(0.5, 10, n),
+        days=rng.integers(1, 731, n).astype(float),
+        rate=rng.uniform(0, 0.08, n),
+        vol=rng.uniform(0.5, 6.0, n),
+        q=rng.uniform(0, 0.05, n),
+        w=rng.choice([-1.0, 1.0], n),
+    )
     rng = np.random.default_rng(20261202)
-    out["wide"] = dict(spot=np.full(n, 100.0), strike=rng.uniform(50, 200, n),
-                       days=rng.integers(1, 5 * 365 + 1, n).astype(float), rate=rng.uniform(-0.02, 0.10, n),
-                       vol=np.exp(rng.uniform(np.log(0.02), np.log(1.5), n)), q=rng.uniform(0, 0.08, n),
-                       w=rng.choice([-1.0, 1.0], n))
+    out["wide"] = dict(
+        spot=np.full(n, 100.0),
+        strike=rng.uniform(50, 200, n),
+        days=rng.integers(1, 5 * 365 + 1, n).astype(float),
+        rate=rng.uniform(-0.02, 0.10, n),
+        vol=np.exp(rng.uniform(np.log(0.02), np.log(1.5), n)),
+        q=rng.uniform(0, 0.08, n),
+        w=rng.choice([-1.0, 1.0], n),
+    )
     rng = np.random.default_rng(20261203)
     m = 120
     w = rng.choice([-1.0, 1.0], m)
     hi = rng.uniform(-0.03, -0.002, m)  # the put-side rate (r for puts, q for calls)
     lo = hi - rng.uniform(0.005, 0.05, m)
-    out["double"] = dict(spot=np.full(m, 100.0), strike=rng.uniform(60, 160, m),
-                         days=rng.integers(7, 3 * 365 + 1, m).astype(float),
-                         rate=np.where(w < 0, hi, lo), vol=rng.uniform(0.1, 0.8, m), q=np.where(w < 0, lo, hi), w=w)
+    out["double"] = dict(
+        spot=np.full(m, 100.0),
+        strike=rng.uniform(60, 160, m),
+        days=rng.integers(7, 3 * 365 + 1, m).astype(float),
+        rate=np.where(w < 0, hi, lo),
+        vol=rng.uniform(0.1, 0.8, m),
+        q=np.where(w < 0, lo, hi),
+        w=w,
+    )
     # the wide grid's finite-difference Greeks, in two halves (two processes can share the work)
     half = n // 2
     for j, sl in enumerate((slice(0, half), slice(half, n))):
@@ -72,14 +89,20 @@ def main() -> None:
     dc = ql.Actual365Fixed()
     s_q, r_q, q_q, v_q = (ql.SimpleQuote(0.0) for _ in range(4))
     process = ql.BlackScholesMertonProcess(
-        ql.QuoteHandle(s_q), ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(q_q), dc)),
+        ql.QuoteHandle(s_q),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(q_q), dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(r_q), dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(v_q), dc)))
+        ql.BlackVolTermStructureHandle(
+            ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(v_q), dc)
+        ),
+    )
     qdfp = ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme())
 
     def option(k, days, w):
-        return ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Call if w > 0 else ql.Option.Put, float(k)),
-                                ql.AmericanExercise(today, today + int(days)))
+        return ql.VanillaOption(
+            ql.PlainVanillaPayoff(ql.Option.Call if w > 0 else ql.Option.Put, float(k)),
+            ql.AmericanExercise(today, today + int(days)),
+        )
 
     def setq(s, r, v, q):
         s_q.setValue(float(s))
@@ -108,7 +131,9 @@ def main() -> None:
                 price[i] = qd_price(o, s, r, v, q)
                 if name == "wide" and i < N_VEGA_RHO:
                     hv, hr = 1e-4, 1e-5
-                    extra["vega"][i] = (qd_price(o, s, r, v + hv, q) - qd_price(o, s, r, v - hv, q)) / (2 * hv)
+                    extra["vega"][i] = (qd_price(o, s, r, v + hv, q) - qd_price(o, s, r, v - hv, q)) / (
+                        2 * hv
+                    )
                     extra["rho"][i] = (qd_price(o, s, r + hr, v, q) - qd_price(o, s, r - hr, v, q)) / (2 * hr)
                 if i % 200 == 0:
                     print(name, i, file=sys.stderr, flush=True)
@@ -126,7 +151,9 @@ def main() -> None:
                 extra["fd_price"][i], extra["delta"][i], extra["gamma"][i] = fv, fdl, fg
                 # inside the exercise region V = intrinsic and theta = 0 (the PDE does not hold)
                 exercised = fv <= max(w * (s - k), 0.0) + 1e-9 * k
-                extra["theta"][i] = 0.0 if exercised else r * fv - (r - q) * s * fdl - 0.5 * v * v * s * s * fg
+                extra["theta"][i] = (
+                    0.0 if exercised else r * fv - (r - q) * s * fdl - 0.5 * v * v * s * s * fg
+                )
                 if i % 100 == 0:
                     print(name, i, file=sys.stderr, flush=True)
             for k, arr in extra.items():

@@ -63,7 +63,10 @@ def modules(root: Path = ROOT) -> list[Module]:
             if path.name in SKIP or "__pycache__" in rel.parts:
                 continue
             # only importable modules: every folder on the way must be a package
-            if any(not (root.joinpath(*rel.parts[:i]) / "__init__.py").is_file() for i in range(1, len(rel.parts))):
+            if any(
+                not (root.joinpath(*rel.parts[:i]) / "__init__.py").is_file()
+                for i in range(1, len(rel.parts))
+            ):
                 continue
             parts = list(rel.with_suffix("").parts)
             is_package = parts[-1] == "__init__"
@@ -149,11 +152,17 @@ def expected(root: Path = ROOT) -> dict[Path, str]:
 def stale(root: Path = ROOT) -> tuple[dict[Path, str], list[Path]]:
     """Files to (re)write, and generated pages of modules that no longer exist."""
     want = expected(root)
-    changed = {p: t for p, t in want.items()
-               if not (root / p).is_file() or (root / p).read_text(encoding="utf-8") != t}
+    changed = {
+        p: t
+        for p, t in want.items()
+        if not (root / p).is_file() or (root / p).read_text(encoding="utf-8") != t
+    }
     api = root / API_DIR
-    extra = sorted(p.relative_to(root) for p in api.rglob("*.md") if p.relative_to(root) not in want) \
-        if api.is_dir() else []
+    extra = (
+        sorted(p.relative_to(root) for p in api.rglob("*.md") if p.relative_to(root) not in want)
+        if api.is_dir()
+        else []
+    )
     return changed, extra
 
 

@@ -43,17 +43,47 @@ from engine._validate import VolarbInputError, parse_kind
 from engine.units import days_to_years
 
 __all__ = [
-    "UdfArgError", "udf", "error_text", "is_blank", "cell", "grid", "number", "opt_number",
-    "kind", "style", "as_date", "years_to_expiry", "flag", "text", "to_excel", "error_row",
-    "SERIAL_DATE_MIN", "EXCEL_EPOCH", "MESSAGE_MAX",
+    "UdfArgError",
+    "udf",
+    "error_text",
+    "is_blank",
+    "cell",
+    "grid",
+    "number",
+    "opt_number",
+    "kind",
+    "style",
+    "as_date",
+    "years_to_expiry",
+    "flag",
+    "text",
+    "to_excel",
+    "error_row",
+    "SERIAL_DATE_MIN",
+    "EXCEL_EPOCH",
+    "MESSAGE_MAX",
 ]
 
 SERIAL_DATE_MIN = 10000.0  # numbers above are Excel date serials, numbers up to it are days
 EXCEL_EPOCH = _dt.datetime(1899, 12, 30)  # serial 0 (Excel's 1900 leap-year bug folded in)
 MESSAGE_MAX = 160  # characters of an error message shown in a cell
-_EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
-                 "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#BUSY!",
-                 "#CONNECT!", "#UNKNOWN!")
+_EXCEL_ERRORS = (
+    "#NULL!",
+    "#DIV/0!",
+    "#VALUE!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#N/A",
+    "#GETTING_DATA",
+    "#SPILL!",
+    "#CALC!",
+    "#FIELD!",
+    "#BLOCKED!",
+    "#BUSY!",
+    "#CONNECT!",
+    "#UNKNOWN!",
+)
 _MISSING = object()
 
 
@@ -435,9 +465,11 @@ def years_to_expiry(expiry: Any, valuation: _dt.date, name: str = "expiry") -> f
     x = cell(expiry, name)
     if is_blank(x):
         raise UdfArgError(f"{name} is required: a date or days to expiry")
-    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) \
-            or (isinstance(x, str) and _text_number(x) is not None and "-" not in x.strip()[1:]
-                and "/" not in x):
+    if (
+        isinstance(x, (int, float, np.integer, np.floating))
+        and not isinstance(x, bool)
+        or (isinstance(x, str) and _text_number(x) is not None and "-" not in x.strip()[1:] and "/" not in x)
+    ):
         days = number(x, name)
         if days <= SERIAL_DATE_MIN:
             if days < 0:

@@ -115,7 +115,12 @@ def _cfg_value(v: Any, key: str) -> Any:
     err = error_text(v)
     if err:
         raise UdfArgError(f"cfg: {key} is an error value {err}")
-    if key.endswith("_date") and isinstance(v, (int, float)) and not isinstance(v, bool) and v > SERIAL_DATE_MIN:
+    if (
+        key.endswith("_date")
+        and isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and v > SERIAL_DATE_MIN
+    ):
         return as_date(v, f"cfg: {key}")  # an Excel date serial (xlwings Server sends dates so)
     if isinstance(v, str):
         return str(v)  # formulas' and numpy's str subclasses
@@ -173,8 +178,9 @@ def _option_inputs(spot, strike, expiry, x, pc, rate, q, val, xname="vol"):
     good cells, their flat indices, and an object array of messages (None where good).
     """
     today = as_date(val, "val", default=_dt.date.today())
-    shape, g = _broadcast({"spot": spot, "strike": strike, "expiry": expiry, xname: x, "pc": pc,
-                           "rate": rate, "q": q})
+    shape, g = _broadcast(
+        {"spot": spot, "strike": strike, "expiry": expiry, xname: x, "pc": pc, "rate": rate, "q": q}
+    )
     n = shape[0] * shape[1]
     out = {k: np.empty(n) for k in ("spot", "strike", "t", "x", "kind", "rate", "q")}
     msgs = np.full(n, None, dtype=object)
@@ -260,8 +266,19 @@ GREEKS_HEADER = ["delta", "gamma", "theta/day", "vega/pt", "rho/pt"]
 
 
 @xw.func
-@_args("spot", "strike", "expiry", "vol", "pc", "rate", "q", "val", "style", "hdr",
-       docs={**ARG_DOCS, "hdr": "TRUE for a header row (blank: FALSE)."})
+@_args(
+    "spot",
+    "strike",
+    "expiry",
+    "vol",
+    "pc",
+    "rate",
+    "q",
+    "val",
+    "style",
+    "hdr",
+    docs={**ARG_DOCS, "hdr": "TRUE for a header row (blank: FALSE)."},
+)
 @udf
 def VA_GREEKS(spot, strike, expiry, vol, pc, rate=None, q=None, val=None, style=None, hdr=None):
     """Delta, gamma, theta/day, vega/vol point, rho/1% per share: one row per option."""
@@ -282,8 +299,9 @@ def VA_IV(spot, strike, expiry, price, pc, rate=None, q=None, val=None, style=No
     """Implied vol (decimal, 4.25 = 425%) of an option price; the 4th argument is the price."""
     s = parse_style(style)
     shape, a, good, msgs = _option_inputs(spot, strike, expiry, price, pc, rate, q, val, xname="price")
-    r = implied_vol(a["x"], a["spot"], a["strike"], a["t"], a["rate"], a["kind"], a["q"],
-                    style=s, full_output=True)
+    r = implied_vol(
+        a["x"], a["spot"], a["strike"], a["t"], a["rate"], a["kind"], a["q"], style=s, full_output=True
+    )
     res = msgs.copy()
     vols, codes = np.atleast_1d(r.vol), np.atleast_1d(r.status)
     for j, i in enumerate(good):
@@ -297,8 +315,6 @@ def VA_IV(spot, strike, expiry, price, pc, rate=None, q=None, val=None, style=No
 def VA_PROB_ITM(spot, strike, expiry, vol, pc, rate=None, q=None, val=None):
     """Risk-neutral probability the option ends in the money, N(d2) (a short put's assignment odds)."""
     return _single("prob", spot, strike, expiry, vol, pc, rate, q, val, None)
-
-
 
 
 # --------------------------------------------------------------------------- tables and plan
@@ -365,35 +381,80 @@ def _vector(x: Any, name: str, rule: str = "any") -> np.ndarray:
 
 
 @xw.func
-@_args("premium", "addition", "share", "hdr",
-       docs={**PLAN_DOCS, "premium": "Premium collected in the month, $ (all contracts)."})
+@_args(
+    "premium",
+    "addition",
+    "share",
+    "hdr",
+    docs={**PLAN_DOCS, "premium": "Premium collected in the month, $ (all contracts)."},
+)
 @udf
 def VA_ALLOCATE(premium, addition, share=None, hdr=None):
     """The plan's 80/20 split of a month's premium: call hedge, put budget, expansion, compounding."""
     from engine.plan.allocation import allocate_premium
-    d = allocate_premium(number(premium, "premium", "nonneg"), number(addition, "addition", "nonneg"),
-                         number(share, "share", "prob", default=_CFG.allocation.call_share))
+
+    d = allocate_premium(
+        number(premium, "premium", "nonneg"),
+        number(addition, "addition", "nonneg"),
+        number(share, "share", "prob", default=_CFG.allocation.call_share),
+    )
     return _kv(d, hdr)
 
 
 @xw.func
-@_args("budget", "strikes", "weights", "prems", "spot", "model", "hdr", "cfg", "bp",
-       docs={**PLAN_DOCS, "bp": "Buying power (available funds) $ capping the contracts, e.g. VA_BUYING_POWER's (blank: no cap)."})
+@_args(
+    "budget",
+    "strikes",
+    "weights",
+    "prems",
+    "spot",
+    "model",
+    "hdr",
+    "cfg",
+    "bp",
+    docs={
+        **PLAN_DOCS,
+        "bp": "Buying power (available funds) $ capping the contracts, e.g. VA_BUYING_POWER's (blank: no cap).",
+    },
+)
 @udf
 def VA_STRIKE_ALLOCATION(budget, strikes, weights, prems, spot, model=None, hdr=None, cfg=None, bp=None):
     """Whole contracts per ladder strike for a put budget under a capital model (net of premium), capped by buying power."""
     from engine.plan.allocation import allocate_strikes
+
     c = _config(cfg)
-    k, w, p = _vector(strikes, "strikes", "pos"), _vector(weights, "weights", "prob"), _vector(prems, "prems", "nonneg")
-    df = allocate_strikes(number(budget, "budget", "nonneg"), k, w, p, number(spot, "spot", "pos"),
-                          model=_text_arg(model, "model", c.capital.model), capital=c.capital, margin=c.margin,
-                          buying_power=number(bp, "bp", "any", default=None))
+    k, w, p = (
+        _vector(strikes, "strikes", "pos"),
+        _vector(weights, "weights", "prob"),
+        _vector(prems, "prems", "nonneg"),
+    )
+    df = allocate_strikes(
+        number(budget, "budget", "nonneg"),
+        k,
+        w,
+        p,
+        number(spot, "spot", "pos"),
+        model=_text_arg(model, "model", c.capital.model),
+        capital=c.capital,
+        margin=c.margin,
+        buying_power=number(bp, "bp", "any", default=None),
+    )
     return _frame_table(df[list(STRIKE_ALLOCATION_KEYS)], hdr)
 
 
 #: VA_STRIKE_ALLOCATION output columns (the sizing, then the buying-power cap)
-STRIKE_ALLOCATION_KEYS = ("strike", "weight", "capital", "premium", "capital_per_contract", "contracts",
-                          "capital_used", "expected_premium", "leftover", "contracts_sized")
+STRIKE_ALLOCATION_KEYS = (
+    "strike",
+    "weight",
+    "capital",
+    "premium",
+    "capital_per_contract",
+    "contracts",
+    "capital_used",
+    "expected_premium",
+    "leftover",
+    "contracts_sized",
+)
 
 
 def _text_arg(x: Any, name: str, default: str) -> str:
@@ -406,9 +467,14 @@ def _text_arg(x: Any, name: str, default: str) -> str:
 def VA_HEDGE_RATIO(value, ivpct, squeeze, cfg=None):
     """The plan's dynamic hedge ratio: 20% base, x1.3 extreme IV, x1.5 squeeze, x1.2 size, cap 35% (cfg's hedge.*)."""
     from engine.plan.hedge import hedge_ratio
+
     h = _config(cfg).hedge
-    return hedge_ratio(number(value, "value", "nonneg"), number(ivpct, "ivpct", "nonneg"),
-                       number(squeeze, "squeeze", "prob"), h)
+    return hedge_ratio(
+        number(value, "value", "nonneg"),
+        number(ivpct, "ivpct", "nonneg"),
+        number(squeeze, "squeeze", "prob"),
+        h,
+    )
 
 
 def _is_label(c: Any) -> bool:
@@ -432,6 +498,7 @@ def _whole(x: Any, name: str, rule: str = "pos", default: Any = None) -> int:
 
 def _ladder(x: Any, default: tuple) -> tuple:
     from engine.config import HedgeRung
+
     g = [r for r in grid(x) if not all(is_blank(c) for c in r)]
     if not g:
         return default
@@ -441,26 +508,39 @@ def _ladder(x: Any, default: tuple) -> tuple:
     for i, r in enumerate(g, start=1):
         if len(r) < 3:
             raise UdfArgError(f"ladder row {i} needs 3 cells: moneyness, share, dte")
-        rungs.append(HedgeRung(number(r[0], f"ladder row {i} moneyness", "pos"),
-                               number(r[1], f"ladder row {i} share", "prob"),
-                               _whole(r[2], f"ladder row {i} dte", "pos")))
+        rungs.append(
+            HedgeRung(
+                number(r[0], f"ladder row {i} moneyness", "pos"),
+                number(r[1], f"ladder row {i} share", "prob"),
+                _whole(r[2], f"ladder row {i} dte", "pos"),
+            )
+        )
     return tuple(rungs)
 
 
 @xw.func
 @_args("budget", "spot", "vol", "ladder", "rate", "q", "val", "inc", "style", "hdr", "cfg", docs=PLAN_DOCS)
 @udf
-def VA_HEDGE_LADDER(budget, spot, vol, ladder=None, rate=None, q=None, val=None, inc=None, style=None, hdr=None,
-                    cfg=None):
+def VA_HEDGE_LADDER(
+    budget, spot, vol, ladder=None, rate=None, q=None, val=None, inc=None, style=None, hdr=None, cfg=None
+):
     """Long-call hedge rungs: strike = moneyness x spot, budget share, whole contracts, cost."""
     from engine.plan.hedge import hedge_ladder
+
     c = _config(cfg)
     m = c.market
-    df = hedge_ladder(number(budget, "budget", "nonneg"), number(spot, "spot", "pos"), number(vol, "vol", "vol"),
-                      number(rate, "rate", "rate", default=m.rate), number(q, "q", "rate", default=m.dividend_yield),
-                      ladder=_ladder(ladder, c.hedge.ladder), valuation_date=as_date(val, "val", default=_dt.date.today()),
-                      strike_increment=number(inc, "inc", "nonneg", default=c.strikes.strike_increment),
-                      style=parse_style(style), multiplier=c.capital.contract_multiplier)
+    df = hedge_ladder(
+        number(budget, "budget", "nonneg"),
+        number(spot, "spot", "pos"),
+        number(vol, "vol", "vol"),
+        number(rate, "rate", "rate", default=m.rate),
+        number(q, "q", "rate", default=m.dividend_yield),
+        ladder=_ladder(ladder, c.hedge.ladder),
+        valuation_date=as_date(val, "val", default=_dt.date.today()),
+        strike_increment=number(inc, "inc", "nonneg", default=c.strikes.strike_increment),
+        style=parse_style(style),
+        multiplier=c.capital.contract_multiplier,
+    )
     return _frame_table(df, hdr)
 
 
@@ -470,52 +550,91 @@ def VA_HEDGE_LADDER(budget, spot, vol, ladder=None, rate=None, q=None, val=None,
 def VA_KELLY(win, avgwin, avgloss, frac=None, cap=None, hdr=None, cfg=None):
     """Kelly position limits: full and fractional Kelly, max per strike and the plan's other limits."""
     from engine.plan.kelly import kelly_limits
+
     kc = _config(cfg).kelly
-    d = kelly_limits(number(win, "win", "prob"), number(avgwin, "avgwin", "pos"), number(avgloss, "avgloss", "pos"),
-                     number(frac, "frac", "prob", default=kc.fraction), number(cap, "cap", "prob", default=kc.cap),
-                     max_strategy_allocation=kc.max_strategy_allocation,
-                     max_monthly_addition=kc.max_monthly_addition, emergency_reserve=kc.emergency_reserve)
+    d = kelly_limits(
+        number(win, "win", "prob"),
+        number(avgwin, "avgwin", "pos"),
+        number(avgloss, "avgloss", "pos"),
+        number(frac, "frac", "prob", default=kc.fraction),
+        number(cap, "cap", "prob", default=kc.cap),
+        max_strategy_allocation=kc.max_strategy_allocation,
+        max_monthly_addition=kc.max_monthly_addition,
+        emergency_reserve=kc.emergency_reserve,
+    )
     return _kv(d, hdr)
 
 
 @xw.func
-@_args("strike", "premium", "shares", "spot", "vol", "rate", "q", "val", "hdr", "cfg",
-       docs={**PLAN_DOCS, "premium": "Premium received for the put, $ per share."})
+@_args(
+    "strike",
+    "premium",
+    "shares",
+    "spot",
+    "vol",
+    "rate",
+    "q",
+    "val",
+    "hdr",
+    "cfg",
+    docs={**PLAN_DOCS, "premium": "Premium received for the put, $ per share."},
+)
 @udf
 def VA_ASSIGNMENT(strike, premium, shares, spot, vol, rate=None, q=None, val=None, hdr=None, cfg=None):
     """What to do after assignment: cost basis, tier, covered-call strike/premium, stop level."""
     from engine.plan.assignment import assignment_plan
+
     c = _config(cfg)
-    d = assignment_plan(number(strike, "strike", "pos"), number(premium, "premium", "nonneg"),
-                        number(shares, "shares", "pos"), number(spot, "spot", "pos"), number(vol, "vol", "vol"),
-                        number(rate, "rate", "rate", default=c.market.rate),
-                        number(q, "q", "rate", default=c.market.dividend_yield),
-                        as_date(val, "val", default=_dt.date.today()), config=c.assignment,
-                        strike_increment=c.strikes.strike_increment, multiplier=c.capital.contract_multiplier)
+    d = assignment_plan(
+        number(strike, "strike", "pos"),
+        number(premium, "premium", "nonneg"),
+        number(shares, "shares", "pos"),
+        number(spot, "spot", "pos"),
+        number(vol, "vol", "vol"),
+        number(rate, "rate", "rate", default=c.market.rate),
+        number(q, "q", "rate", default=c.market.dividend_yield),
+        as_date(val, "val", default=_dt.date.today()),
+        config=c.assignment,
+        strike_increment=c.strikes.strike_increment,
+        multiplier=c.capital.contract_multiplier,
+    )
     return _kv(d, hdr)
 
 
 @xw.func
-@_args("spot", "strike", "premium", "model", "pc", "cfg",
-       docs={**PLAN_DOCS, "premium": "Premium of the option, $ per share.", "pc": "put (blank) or call."})
+@_args(
+    "spot",
+    "strike",
+    "premium",
+    "model",
+    "pc",
+    "cfg",
+    docs={**PLAN_DOCS, "premium": "Premium of the option, $ per share.", "pc": "put (blank) or call."},
+)
 @udf
 def VA_MARGIN(spot, strike, premium, model=None, pc=None, cfg=None):
     """Capital one short option contract takes out of net liquidation, $ per contract, net of its value (reg_t, cash_secured or premium)."""
     from engine.plan.margin import capital_per_contract
+
     c = _config(cfg)
     shape, g = _broadcast({"spot": spot, "strike": strike, "premium": premium})
-    m, k = _text_arg(model, "model", c.capital.model), ("put" if is_blank(cell(pc, "pc")) else ("put" if kind(pc) < 0 else "call"))
+    m, k = (
+        _text_arg(model, "model", c.capital.model),
+        ("put" if is_blank(cell(pc, "pc")) else ("put" if kind(pc) < 0 else "call")),
+    )
     res = np.empty(shape, dtype=object)
     for i, j in np.ndindex(shape):
         try:
-            s, x, p = (number(g[n][i, j], n, r) for n, r in (("spot", "pos"), ("strike", "pos"), ("premium", "nonneg")))
+            s, x, p = (
+                number(g[n][i, j], n, r)
+                for n, r in (("spot", "pos"), ("strike", "pos"), ("premium", "nonneg"))
+            )
             res[i, j] = float(capital_per_contract(m, s, x, p, kind=k, capital=c.capital, margin=c.margin))
         except UdfArgError as exc:
             if res.size == 1:
                 raise
             res[i, j] = f"#VALUE! {exc}"
     return res
-
 
 
 # --------------------------------------------------------------------------- book
@@ -534,7 +653,9 @@ BOOK_DOCS: dict[str, str] = {
 _DATE_COLUMNS = ("expiry", "open_date", "sale_date")
 
 
-def _records(x: Any, name: str, columns: tuple[str, ...]) -> list[tuple[int, dict[str, Any] | None, str | None]]:
+def _records(
+    x: Any, name: str, columns: tuple[str, ...]
+) -> list[tuple[int, dict[str, Any] | None, str | None]]:
     """Rows of a table range as ``(row number, record or None for a blank row, error)``.
 
     The first row is a header when it names a known column; otherwise ``columns`` is the order.
@@ -544,7 +665,7 @@ def _records(x: Any, name: str, columns: tuple[str, ...]) -> list[tuple[int, dic
     first = [str(c).strip().lower() if isinstance(c, str) else "" for c in g[0]]
     has_header = any(c in columns or c == "symbol" for c in first)
     header = first if has_header else list(columns[: len(g[0])])
-    out = []
+    out: list[tuple[int, dict[str, Any] | None, str | None]] = []
     for r, row in enumerate(g[1:] if has_header else g, start=2 if has_header else 1):
         if all(is_blank(c) for c in row):
             out.append((r, None, None))
@@ -572,6 +693,7 @@ def _records(x: Any, name: str, columns: tuple[str, ...]) -> list[tuple[int, dic
 def _positions(x: Any):
     """Validated positions DataFrame, and for every input row its DataFrame row or message."""
     from engine.data.positions import POSITION_COLUMNS, PositionsError, positions_from_records
+
     rows = _records(x, "pos", POSITION_COLUMNS)
     good = [(r, rec) for r, rec, err in rows if rec is not None]
     status: dict[int, Any] = {r: err for r, rec, err in rows if rec is None}
@@ -582,7 +704,7 @@ def _positions(x: Any):
         return df, rows, status
     except PositionsError:
         pass
-    keep = []
+    keep: list[dict[str, Any]] = []
     for r, rec in good:  # the slow path only when some row is bad: find which
         try:
             positions_from_records([rec], source="pos", first_row=r, row_label="row")
@@ -604,11 +726,24 @@ def _market(spot, vol, rate, q, val, cfg=None):
     """
     base = _config(cfg)
     m = base.market
-    key = (number(spot, "spot", "pos"), number(vol, "vol", "vol"), number(rate, "rate", "rate", default=m.rate),
-           number(q, "q", "rate", default=m.dividend_yield), as_date(val, "val", default=_dt.date.today()), base)
-    return _CONFIGS.get_or_make(key, lambda: base.replace(
-        market__spot=key[0], market__vol=key[1], market__rate=key[2], market__dividend_yield=key[3],
-        market__valuation_date=key[4].isoformat()))
+    key = (
+        number(spot, "spot", "pos"),
+        number(vol, "vol", "vol"),
+        number(rate, "rate", "rate", default=m.rate),
+        number(q, "q", "rate", default=m.dividend_yield),
+        as_date(val, "val", default=_dt.date.today()),
+        base,
+    )
+    return _CONFIGS.get_or_make(
+        key,
+        lambda: base.replace(
+            market__spot=key[0],
+            market__vol=key[1],
+            market__rate=key[2],
+            market__dividend_yield=key[3],
+            market__valuation_date=key[4].isoformat(),
+        ),
+    )
 
 
 def _ladder_header() -> list[str]:
@@ -623,6 +758,7 @@ def _ladder_header() -> list[str]:
 def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None, cfg=None):
     """Marks, P&L, Greeks ($/day, $/vol pt), prob ITM, obligation and margin net of value (cfg's margin rules): one row per position."""
     from engine.risk.book import mark_book
+
     cfg = _market(spot, vol, rate, q, val, cfg)
     df, rows, status = _positions(pos)
     marked = mark_book(df, cfg, style=parse_style(style)) if df is not None else None
@@ -633,8 +769,13 @@ def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None,
     out = [_ladder_header()] if flag(hdr, "hdr", True) else []
     for r, _, _ in rows:
         s = status[r]
-        out.append([""] * len(LADDER_KEYS) if s is None else
-                   error_row(s, len(LADDER_KEYS)) if isinstance(s, str) else body[s])
+        out.append(
+            [""] * len(LADDER_KEYS)
+            if s is None
+            else error_row(s, len(LADDER_KEYS))
+            if isinstance(s, str)
+            else body[s]
+        )
     return out
 
 
@@ -645,32 +786,54 @@ def VA_PORTFOLIO_GREEKS(pos, spot, vol, rate=None, q=None, val=None, style=None,
     """Book totals: delta (shares, $), gamma, theta $/day, vega $/pt, value, obligation, margin (net of value)."""
     from engine.risk.book import mark_book
     from engine.risk.checks import portfolio_greeks
+
     c = _market(spot, vol, rate, q, val, cfg)
     df = _book_or_error(pos)
     return _kv(portfolio_greeks(mark_book(df, c, style=parse_style(style))), hdr)
 
 
 @xw.func
-@_args("pos", "spot", "vol", "value", "cash", "rate", "q", "val", "style", "hdr", "cfg",
-       docs={**BOOK_DOCS, "value": "Net liquidation value of the account, $ (blank: cfg's account.starting_value).",
-             "cash": "Cash balance, $ (blank: net liquidation value minus the positions' market value)."})
+@_args(
+    "pos",
+    "spot",
+    "vol",
+    "value",
+    "cash",
+    "rate",
+    "q",
+    "val",
+    "style",
+    "hdr",
+    "cfg",
+    docs={
+        **BOOK_DOCS,
+        "value": "Net liquidation value of the account, $ (blank: cfg's account.starting_value).",
+        "cash": "Cash balance, $ (blank: net liquidation value minus the positions' market value).",
+    },
+)
 @udf
-def VA_BUYING_POWER(pos, spot, vol, value=None, cash=None, rate=None, q=None, val=None, style=None, hdr=None, cfg=None):
+def VA_BUYING_POWER(
+    pos, spot, vol, value=None, cash=None, rate=None, q=None, val=None, style=None, hdr=None, cfg=None
+):
     """Account of the book (cfg's margin rules): NLV, EWL, requirement (full and net of value), excess liquidity, buying power $."""
     from engine.plan.account import account_state
+
     c = _market(spot, vol, rate, q, val, cfg)
     df = _book_or_error(pos)
     nlv = number(value, "value", "any", default=None)
     cash_v = number(cash, "cash", "any", default=None)
     if nlv is not None and cash_v is not None:
         raise UdfArgError("give value or cash, not both")
-    acct = account_state(df, c, cash=cash_v, net_liquidation=nlv, marked=mark_book_cached(df, c, parse_style(style)))
+    acct = account_state(
+        df, c, cash=cash_v, net_liquidation=nlv, marked=mark_book_cached(df, c, parse_style(style))
+    )
     return _kv(acct.summary(), hdr)
 
 
 def mark_book_cached(df, cfg, style):
     """:func:`engine.risk.book.mark_book` (kept as one call site for the account UDF)."""
     from engine.risk.book import mark_book
+
     return mark_book(df, cfg, style=style)
 
 
@@ -695,10 +858,20 @@ def _var(df: Any, cfg: Any, confidence: float, scenarios: int, seed: int) -> dic
     from pandas.util import hash_pandas_object
 
     from engine.risk.var import value_at_risk
-    key = (hash_pandas_object(df, index=False).to_numpy().tobytes(), tuple(df.columns), cfg, confidence,
-           scenarios, seed)
-    return dict(_VAR_CACHE.get_or_make(
-        key, lambda: value_at_risk(df, cfg, confidence=confidence, scenarios=scenarios, seed=seed)))
+
+    key = (
+        hash_pandas_object(df, index=False).to_numpy().tobytes(),
+        tuple(df.columns),
+        cfg,
+        confidence,
+        scenarios,
+        seed,
+    )
+    return dict(
+        _VAR_CACHE.get_or_make(
+            key, lambda: value_at_risk(df, cfg, confidence=confidence, scenarios=scenarios, seed=seed)
+        )
+    )
 
 
 @xw.func
@@ -707,19 +880,34 @@ def _var(df: Any, cfg: Any, confidence: float, scenarios: int, seed: int) -> dic
 def VA_VAR(pos, spot, vol, rate=None, q=None, val=None, conf=None, scen=None, seed=None, hdr=None, cfg=None):
     """Monte Carlo value at risk and expected shortfall of the book ($ losses, seeded; horizon and method: cfg's)."""
     cfg = _market(spot, vol, rate, q, val, cfg)
-    d = _var(_book_or_error(pos), cfg, number(conf, "conf", "prob", default=cfg.risk.var_confidence),
-             _whole(scen, "scen", "pos", default=cfg.risk.var_scenarios),
-             _whole(seed, "seed", "nonneg", default=cfg.risk.seed))
+    d = _var(
+        _book_or_error(pos),
+        cfg,
+        number(conf, "conf", "prob", default=cfg.risk.var_confidence),
+        _whole(scen, "scen", "pos", default=cfg.risk.var_scenarios),
+        _whole(seed, "seed", "nonneg", default=cfg.risk.seed),
+    )
     return _kv(d, hdr)
 
 
 @xw.func
-@_args("pos", "spot", "vol", "value", "rate", "q", "val", "hdr", "cfg",
-       docs={**BOOK_DOCS, "value": "Portfolio value, $ (blank: cfg's account.starting_value)."})
+@_args(
+    "pos",
+    "spot",
+    "vol",
+    "value",
+    "rate",
+    "q",
+    "val",
+    "hdr",
+    "cfg",
+    docs={**BOOK_DOCS, "value": "Portfolio value, $ (blank: cfg's account.starting_value)."},
+)
 @udf
 def VA_RISK_CHECK(pos, spot, vol, value=None, rate=None, q=None, val=None, hdr=None, cfg=None):
     """The plan's daily alerts (delta, VaR, concentration, assignment, ...) with value and status; limits from cfg."""
     from engine.risk.checks import daily_risk_check
+
     cfg = _market(spot, vol, rate, q, val, cfg)
     pv = number(value, "value", "pos", default=cfg.account.starting_value)
     df = _book_or_error(pos)
@@ -734,6 +922,7 @@ def VA_RISK_CHECK(pos, spot, vol, value=None, rate=None, q=None, val=None, hdr=N
 def VA_ORDERS(trades, hdr=None, cfg=None):
     """Limit-order tickets: split to max order size, limit = mid +/- improvement on the tick grid."""
     from engine.plan.orders import order_tickets
+
     cols = ("action", "kind", "strike", "expiry", "contracts", "mid", "underlying")
     rows = _records(trades, "trades", cols)
     errs = [e for _, _, e in rows if e]
@@ -746,9 +935,23 @@ _REBALANCE_TABLES = ("orders", "strikes", "lots", "rungs", "calls")
 
 
 @xw.func
-@_args("pos", "spot", "vol", "value", "what", "rate", "q", "val", "hdr", "cfg",
-       docs={**BOOK_DOCS, "value": "Net liquidation value, $ (blank: cfg's account.starting_value).",
-             "what": "Table: orders (blank; tickets, held ones with the reason), strikes, lots, rungs or calls."})
+@_args(
+    "pos",
+    "spot",
+    "vol",
+    "value",
+    "what",
+    "rate",
+    "q",
+    "val",
+    "hdr",
+    "cfg",
+    docs={
+        **BOOK_DOCS,
+        "value": "Net liquidation value, $ (blank: cfg's account.starting_value).",
+        "what": "Table: orders (blank; tickets, held ones with the reason), strikes, lots, rungs or calls.",
+    },
+)
 @udf
 def VA_REBALANCE(pos, spot, vol, value=None, what=None, rate=None, q=None, val=None, hdr=None, cfg=None):
     """Rebalance toward the plan: order tickets (placed or held, with reasons), or the strike/lot/rung/call table."""
@@ -757,6 +960,7 @@ def VA_REBALANCE(pos, spot, vol, value=None, what=None, rate=None, q=None, val=N
     import pandas as pd
 
     from engine.plan.rebalance import rebalance
+
     c = _market(spot, vol, rate, q, val, cfg)
     pv = number(value, "value", "pos", default=c.account.starting_value)
     table = text(what, "what", "orders").lower()
@@ -764,10 +968,25 @@ def VA_REBALANCE(pos, spot, vol, value=None, what=None, rate=None, q=None, val=N
         raise UdfArgError(f"what must be one of {', '.join(_REBALANCE_TABLES)}, got {table!r}")
     rb = rebalance(_book_or_error(pos), c, net_liquidation=pv)
     if table == "orders":
-        cols = ("sequence", "status", "action", "kind", "strike", "expiry", "contracts", "mid", "limit", "worst",
-                "purpose", "reason")
-        df = rb.tickets if len(rb.tickets) else pd.DataFrame([["no orders"] + [""] * (len(cols) - 1)],
-                                                             columns=list(cols))
+        cols = (
+            "sequence",
+            "status",
+            "action",
+            "kind",
+            "strike",
+            "expiry",
+            "contracts",
+            "mid",
+            "limit",
+            "worst",
+            "purpose",
+            "reason",
+        )
+        df = (
+            rb.tickets
+            if len(rb.tickets)
+            else pd.DataFrame([["no orders"] + [""] * (len(cols) - 1)], columns=list(cols))
+        )
         return _frame_table(df, hdr, cols)
     items = getattr(rb, table)
     if not items:
@@ -776,17 +995,36 @@ def VA_REBALANCE(pos, spot, vol, value=None, what=None, rate=None, q=None, val=N
 
 
 @xw.func
-@_args("spot", "vol", "value", "addition", "months", "assume", "val", "hdr", "cfg",
-       docs={**BOOK_DOCS, "value": "Starting portfolio value, $ (blank: cfg's, 3792).",
-             "addition": "Monthly capital addition, $ (blank: cfg's, 4000)."})
+@_args(
+    "spot",
+    "vol",
+    "value",
+    "addition",
+    "months",
+    "assume",
+    "val",
+    "hdr",
+    "cfg",
+    docs={
+        **BOOK_DOCS,
+        "value": "Starting portfolio value, $ (blank: cfg's, 3792).",
+        "addition": "Monthly capital addition, $ (blank: cfg's, 4000).",
+    },
+)
 @udf
-def VA_PROJECTION(spot, vol, value=None, addition=None, months=None, assume=None, val=None, hdr=None, cfg=None):
+def VA_PROJECTION(
+    spot, vol, value=None, addition=None, months=None, assume=None, val=None, hdr=None, cfg=None
+):
     """Month-by-month projection of the plan: capital, premium, hedges, contracts, margin, value."""
     from engine.plan.projection import project_plan
+
     base = _market(spot, vol, None, None, val, cfg)
     cfg = base.replace(
         account__starting_value=number(value, "value", "nonneg", default=base.account.starting_value),
-        account__monthly_addition=number(addition, "addition", "nonneg", default=base.account.monthly_addition))
+        account__monthly_addition=number(
+            addition, "addition", "nonneg", default=base.account.monthly_addition
+        ),
+    )
     n = _whole(months, "months", "pos", default=base.projection.months)
     return _frame_table(project_plan(cfg, n, text(assume, "assume", "worthless").lower()), hdr)
 

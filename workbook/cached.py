@@ -33,7 +33,14 @@ from xml.sax.saxutils import escape
 
 from workbook.io import atomic_write_bytes
 
-__all__ = ["CachedValues", "formula_values", "add_cached_values", "save_report", "excel_value", "static_range"]
+__all__ = [
+    "CachedValues",
+    "formula_values",
+    "add_cached_values",
+    "save_report",
+    "excel_value",
+    "static_range",
+]
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -142,8 +149,13 @@ def formula_values(path: str | Path) -> tuple[dict[tuple[str, str], Any], list[t
 
     path = Path(path)
     wb = openpyxl.load_workbook(path, read_only=False)
-    cells = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row
-             if c.data_type == "f"]
+    cells = [
+        (ws.title, c.coordinate)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f"
+    ]
     if not cells:
         return {}, []
     upper = {ws.title.upper(): ws.title for ws in wb.worksheets}
@@ -178,7 +190,8 @@ def formula_values(path: str | Path) -> tuple[dict[tuple[str, str], Any], list[t
 
 _OFFSET_NAME = re.compile(
     r"OFFSET\('(?P<sheet>[^']+)'!\$(?P<col>[A-Z]+)\$(?P<row>[0-9]+),0,0,"
-    r"MAX\(1,COUNTA\('(?P<csheet>[^']+)'!\$(?P<ccol>[A-Z]+)\$(?P<crow1>[0-9]+):\$[A-Z]+\$(?P<crow2>[0-9]+)\)\),1\)")
+    r"MAX\(1,COUNTA\('(?P<csheet>[^']+)'!\$(?P<ccol>[A-Z]+)\$(?P<crow1>[0-9]+):\$[A-Z]+\$(?P<crow2>[0-9]+)\)\),1\)"
+)
 
 
 def static_range(text: str, wb: Any) -> str | None:
@@ -202,8 +215,11 @@ def static_range(text: str, wb: Any) -> str | None:
 
     ws = wb[m.group("csheet")]
     c = column_index_from_string(m.group("ccol"))
-    count = sum(1 for r in range(int(m.group("crow1")), min(int(m.group("crow2")), ws.max_row) + 1)
-                if ws.cell(row=r, column=c).value not in (None,))
+    count = sum(
+        1
+        for r in range(int(m.group("crow1")), min(int(m.group("crow2")), ws.max_row) + 1)
+        if ws.cell(row=r, column=c).value not in (None,)
+    )
     first = int(m.group("row"))
     return f"'{m.group('sheet')}'!${m.group('col')}${first}:${m.group('col')}${first + max(1, count) - 1}"
 
@@ -220,8 +236,9 @@ def _with_static_names(src: Path, dest: Path, wb: Any) -> None:
         for info in zin.infolist():
             data = zin.read(info.filename)
             if info.filename == "xl/workbook.xml":
-                data = re.sub(r"(<definedName [^>]*>)([^<]*OFFSET[^<]*)</definedName>", repl,
-                              data.decode("utf-8")).encode("utf-8")
+                data = re.sub(
+                    r"(<definedName [^>]*>)([^<]*OFFSET[^<]*)</definedName>", repl, data.decode("utf-8")
+                ).encode("utf-8")
             zout.writestr(info, data)
 
 
@@ -294,7 +311,9 @@ def add_cached_values(path: str | Path, values: dict[tuple[str, str], Any] | Non
     return report
 
 
-def save_report(workbook: Any, path: str | Path, on_report: Callable[[CachedValues], None] | None = None) -> Path:
+def save_report(
+    workbook: Any, path: str | Path, on_report: Callable[[CachedValues], None] | None = None
+) -> Path:
     """Save an openpyxl report with cached values in its formula cells, atomically.
 
     The workbook is saved to a temporary file beside ``path``, its formulas are evaluated and

@@ -25,12 +25,35 @@ import numpy as np
 
 from engine.config import PlanConfig, config_to_dict
 
-__all__ = ["ReportData", "ReportInputs", "PlanData", "MarketInputs", "compute_report", "compute_plan",
-           "report_timestamp", "to_jsonable", "payoff_grid", "STEPS", "BookTotals", "BookResult", "PremiumSplit",
-           "PlanResult", "HedgeResult",
-           "ProjectionResult", "KellyLimits", "PortfolioGreeks", "VarFigures", "RiskResult",
-           "AssignmentRow", "Payoff", "risk_figures", "positions_at_marked_vol",
-           "surface_summary"]
+__all__ = [
+    "ReportData",
+    "ReportInputs",
+    "PlanData",
+    "MarketInputs",
+    "compute_report",
+    "compute_plan",
+    "report_timestamp",
+    "to_jsonable",
+    "payoff_grid",
+    "STEPS",
+    "BookTotals",
+    "BookResult",
+    "PremiumSplit",
+    "PlanResult",
+    "HedgeResult",
+    "ProjectionResult",
+    "KellyLimits",
+    "PortfolioGreeks",
+    "VarFigures",
+    "RiskResult",
+    "AssignmentRow",
+    "Payoff",
+    "risk_figures",
+    "positions_at_marked_vol",
+    "surface_summary",
+]
+
+
 def report_timestamp() -> _dt.datetime:
     """UTC time of the report: ``SOURCE_DATE_EPOCH`` (reproducible builds) if set, else now."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -40,7 +63,9 @@ def report_timestamp() -> _dt.datetime:
         except (ValueError, OverflowError, OSError):
             from workbook.io import WorkbookError
 
-            raise WorkbookError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from None
+            raise WorkbookError(
+                f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}"
+            ) from None
     return _dt.datetime.now(_dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
@@ -77,7 +102,9 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def payoff_grid(positions: Any, config: PlanConfig, steps: int, max_multiple: float) -> tuple[np.ndarray, np.ndarray]:
+def payoff_grid(
+    positions: Any, config: PlanConfig, steps: int, max_multiple: float
+) -> tuple[np.ndarray, np.ndarray]:
     """P&L at expiry of the whole book on a grid of underlying prices, $.
 
     ``pnl(S) = sum_i sign_i * contracts_i * m * max(w_i (S - K_i), 0) + net premium``, where
@@ -132,12 +159,15 @@ class MarketInputs:
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary (``inputs`` key of ``volarb risk --json``)."""
-        out: dict[str, Any] = {"var_method": self.var_method, "previous_value": self.previous_value,
-                               "contribution": self.contribution,
-                               "iv_history": self.sources.get("iv_history"), "prices": self.sources.get("prices"),
-                               "chain": self.sources.get("chain")}
+        out: dict[str, Any] = {
+            "var_method": self.var_method,
+            "previous_value": self.previous_value,
+            "contribution": self.contribution,
+            "iv_history": self.sources.get("iv_history"),
+            "prices": self.sources.get("prices"),
+            "chain": self.sources.get("chain"),
+        }
         return out
-
 
 
 def _pick(cls: type, values: Mapping[str, Any]) -> Any:
@@ -147,6 +177,7 @@ def _pick(cls: type, values: Mapping[str, Any]) -> Any:
 
 
 # --- typed results ------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class BookTotals:
@@ -363,23 +394,41 @@ class ReportData(ReportInputs):
     def to_dict(self) -> dict[str, Any]:
         """Every figure as JSON-able data (``volarb build --json``; its keys are documented in
         docs/cli.md and stable: one flat key per figure family)."""
-        out: dict[str, Any] = {"meta": self.meta, "config": config_to_dict(self.config), "positions": self.positions}
+        out: dict[str, Any] = {
+            "meta": self.meta,
+            "config": config_to_dict(self.config),
+            "positions": self.positions,
+        }
         if self.book is not None:
             out |= {"marked": self.book.marked, "ladder": self.book.ladder, "book": self.book.totals}
         if self.plan is not None:
-            out |= {"premium_split": self.plan.split, "strike_premiums": self.plan.strike_premiums,
-                    "allocation": self.plan.allocation, "reinvestment": self.plan.reinvestment}
+            out |= {
+                "premium_split": self.plan.split,
+                "strike_premiums": self.plan.strike_premiums,
+                "allocation": self.plan.allocation,
+                "reinvestment": self.plan.reinvestment,
+            }
         if self.hedges is not None:
             out |= {"hedge_ratio": self.hedges.ratio, "hedge_ladder": self.hedges.ladder}
         if self.projection is not None:
-            out |= {"projection": self.projection.table, "plan_printed_table": self.projection.printed,
-                    "audit": self.projection.audit}
+            out |= {
+                "projection": self.projection.table,
+                "plan_printed_table": self.projection.printed,
+                "audit": self.projection.audit,
+            }
         if self.kelly is not None:
             out["kelly"] = self.kelly
         if self.risk is not None:
             r = self.risk
-            out |= {"portfolio_greeks": r.greeks, "var": r.var, "alerts": r.alerts, "alerting": list(r.alerting),
-                    "risk_inputs": r.inputs, "iv": r.iv, "surface": r.surface}
+            out |= {
+                "portfolio_greeks": r.greeks,
+                "var": r.var,
+                "alerts": r.alerts,
+                "alerting": list(r.alerting),
+                "risk_inputs": r.inputs,
+                "iv": r.iv,
+                "surface": r.surface,
+            }
         if self.account is not None:
             out["account"] = self.account.summary()
         out["assignment"] = list(self.assignment)
@@ -412,8 +461,11 @@ def _mark(cfg: PlanConfig, positions: Any, market: MarketInputs) -> BookResult:
 def _hedge_ratio_value(cfg: PlanConfig) -> float:
     from engine.plan.hedge import hedge_ratio
 
-    return float(hedge_ratio(cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability,
-                             cfg.hedge))
+    return float(
+        hedge_ratio(
+            cfg.account.starting_value, cfg.market.iv_percentile, cfg.market.squeeze_probability, cfg.hedge
+        )
+    )
 
 
 def _account(cfg: PlanConfig, positions: Any, marked: Any) -> Any:
@@ -428,44 +480,73 @@ def _plan(cfg: PlanConfig, pos: Any, market: MarketInputs, account: Any) -> Plan
     from engine.plan.allocation import allocate_premium, allocate_strikes, reinvestment_plan, strike_premiums
 
     sign = np.where(pos["side"].to_numpy() == "short", 1.0, -1.0)
-    premium = float(np.sum(sign * pos["premium"].to_numpy(dtype=float) * pos["contracts"].to_numpy(dtype=float))
-                    * cfg.capital.contract_multiplier)
+    premium = float(
+        np.sum(sign * pos["premium"].to_numpy(dtype=float) * pos["contracts"].to_numpy(dtype=float))
+        * cfg.capital.contract_multiplier
+    )
     share = _hedge_ratio_value(cfg) if cfg.hedge.use_dynamic_ratio else cfg.allocation.call_share
-    split = PremiumSplit(premium=premium, call_share_used=float(share),
-                         **allocate_premium(max(premium, 0.0), cfg.account.monthly_addition, share))
+    split = PremiumSplit(
+        premium=premium,
+        call_share_used=float(share),
+        **allocate_premium(max(premium, 0.0), cfg.account.monthly_addition, share),
+    )
     prem = strike_premiums(cfg, surface=market.surface)
     by_strike = dict(zip(map(float, cfg.strikes.strikes), map(float, prem)))
     args = (split.put_expansion_budget, cfg.strikes.strikes, cfg.strikes.weights, prem, cfg.market.spot)
     bp = float(account.buying_power)
     alloc = allocate_strikes(*args, cfg.capital.model, cfg.capital, buying_power=bp, margin=cfg.margin)
     alloc["literal_contracts"] = allocate_strikes(*args, "premium", cfg.capital)["contracts"].to_numpy()
-    return PlanResult(split=split, strike_premiums=by_strike, allocation=alloc,
-                      reinvestment=reinvestment_plan(split.put_expansion_budget, cfg, premiums=by_strike,
-                                                     buying_power=bp))
+    return PlanResult(
+        split=split,
+        strike_premiums=by_strike,
+        allocation=alloc,
+        reinvestment=reinvestment_plan(split.put_expansion_budget, cfg, premiums=by_strike, buying_power=bp),
+    )
 
 
 def _hedges(cfg: PlanConfig, plan: PlanResult) -> HedgeResult:
     from engine.plan.hedge import hedge_ladder
 
     m = cfg.market
-    ladder = hedge_ladder(plan.split.call_hedge_budget, m.spot, m.vol, m.rate, m.dividend_yield, cfg.hedge.ladder,
-                          cfg.valuation_date, cfg.strikes.strike_increment, multiplier=cfg.capital.contract_multiplier)
+    ladder = hedge_ladder(
+        plan.split.call_hedge_budget,
+        m.spot,
+        m.vol,
+        m.rate,
+        m.dividend_yield,
+        cfg.hedge.ladder,
+        cfg.valuation_date,
+        cfg.strikes.strike_increment,
+        multiplier=cfg.capital.contract_multiplier,
+    )
     return HedgeResult(ratio=_hedge_ratio_value(cfg), ladder=ladder)
 
 
 def _projection(cfg: PlanConfig) -> ProjectionResult:
     from engine.plan.projection import PLAN_PRINTED_TABLE, plan_discrepancies, project_plan
 
-    return ProjectionResult(table=project_plan(cfg), printed=PLAN_PRINTED_TABLE, audit=plan_discrepancies(cfg))
+    return ProjectionResult(
+        table=project_plan(cfg), printed=PLAN_PRINTED_TABLE, audit=plan_discrepancies(cfg)
+    )
 
 
 def _kelly(cfg: PlanConfig) -> KellyLimits:
     from engine.plan.kelly import kelly_limits
 
     k = cfg.kelly
-    limits: KellyLimits = _pick(KellyLimits, kelly_limits(
-        k.win_probability, k.avg_win, k.avg_loss, k.fraction, k.cap, max_strategy_allocation=k.max_strategy_allocation,
-        max_monthly_addition=k.max_monthly_addition, emergency_reserve=k.emergency_reserve))
+    limits: KellyLimits = _pick(
+        KellyLimits,
+        kelly_limits(
+            k.win_probability,
+            k.avg_win,
+            k.avg_loss,
+            k.fraction,
+            k.cap,
+            max_strategy_allocation=k.max_strategy_allocation,
+            max_monthly_addition=k.max_monthly_addition,
+            emergency_reserve=k.emergency_reserve,
+        ),
+    )
     return limits
 
 
@@ -480,8 +561,9 @@ def positions_at_marked_vol(positions: Any, marked: Any) -> Any:
     return out
 
 
-def risk_figures(positions: Any, config: PlanConfig, market: MarketInputs | None = None,
-                 marked: Any = None) -> dict[str, Any]:
+def risk_figures(
+    positions: Any, config: PlanConfig, market: MarketInputs | None = None, marked: Any = None
+) -> dict[str, Any]:
     """The daily risk report (:func:`engine.risk.checks.risk_report`) with this run's market inputs.
 
     Returns the engine's dict (``valuation_date, portfolio_value, greeks, var, alerts, alerting,
@@ -495,10 +577,20 @@ def risk_figures(positions: Any, config: PlanConfig, market: MarketInputs | None
     mi = market or MarketInputs()
     if marked is None:
         marked = mark_book(positions, config, surface=mi.surface)
-    pos = positions_at_marked_vol(positions, marked) if mi.surface is not None and len(positions) else positions
+    pos = (
+        positions_at_marked_vol(positions, marked) if mi.surface is not None and len(positions) else positions
+    )
     var = value_at_risk(pos, config, method=mi.var_method, history=mi.prices)
-    rep = risk_report(pos, config, marked=marked, var_result=var, previous_value=mi.previous_value,
-                      contribution=mi.contribution, iv_history=mi.iv_history, price_history=mi.prices)
+    rep = risk_report(
+        pos,
+        config,
+        marked=marked,
+        var_result=var,
+        previous_value=mi.previous_value,
+        contribution=mi.contribution,
+        iv_history=mi.iv_history,
+        price_history=mi.prices,
+    )
     rep["inputs"] = mi.describe()
     rep["iv"] = None
     if mi.iv_history is not None:
@@ -515,18 +607,27 @@ def surface_summary(surface: Any) -> dict[str, Any] | None:
         return None
     nodes = surface.nodes
     dropped = surface.dropped
-    return {"expiries": len(surface.times), "nodes": to_jsonable(nodes),
-            "quotes": 0 if surface.quotes is None else int(len(surface.quotes)),
-            "dropped": [] if dropped is None else to_jsonable(dropped[["expiry", "strike", "kind", "reason"]])}
+    return {
+        "expiries": len(surface.times),
+        "nodes": to_jsonable(nodes),
+        "quotes": 0 if surface.quotes is None else int(len(surface.quotes)),
+        "dropped": [] if dropped is None else to_jsonable(dropped[["expiry", "strike", "kind", "reason"]]),
+    }
 
 
 def _risk(cfg: PlanConfig, positions: Any, market: MarketInputs, book: BookResult) -> RiskResult:
     import pandas as pd
 
     rep = risk_figures(positions, cfg, market, marked=book.marked)
-    return RiskResult(greeks=_pick(PortfolioGreeks, rep["greeks"]), var=_pick(VarFigures, rep["var"]),
-                      alerts=pd.DataFrame(rep["alerts"], columns=["alert", "value", "threshold", "status", "detail"]),
-                      alerting=tuple(rep["alerting"]), inputs=rep["inputs"], iv=rep["iv"], surface=rep["surface"])
+    return RiskResult(
+        greeks=_pick(PortfolioGreeks, rep["greeks"]),
+        var=_pick(VarFigures, rep["var"]),
+        alerts=pd.DataFrame(rep["alerts"], columns=["alert", "value", "threshold", "status", "detail"]),
+        alerting=tuple(rep["alerting"]),
+        inputs=rep["inputs"],
+        iv=rep["iv"],
+        surface=rep["surface"],
+    )
 
 
 def _assignment(cfg: PlanConfig, pos: Any) -> tuple[AssignmentRow, ...]:
@@ -540,12 +641,28 @@ def _assignment(cfg: PlanConfig, pos: Any) -> tuple[AssignmentRow, ...]:
         if r["kind"] != "put" or r["side"] != "short":
             continue
         shares = int(r["contracts"]) * cfg.capital.contract_multiplier
-        plan = assignment_plan(float(r["strike"]), float(r["premium"]), shares, m.spot, m.vol, m.rate,
-                               m.dividend_yield, cfg.valuation_date, cfg.assignment,
-                               strike_increment=cfg.strikes.strike_increment,
-                               multiplier=cfg.capital.contract_multiplier)
-        rec = {"row": i, "strike": float(r["strike"]), "expiry": r["expiry"], "contracts": int(r["contracts"]),
-               "shares": shares, "premium": float(r["premium"]), **plan}
+        plan = assignment_plan(
+            float(r["strike"]),
+            float(r["premium"]),
+            shares,
+            m.spot,
+            m.vol,
+            m.rate,
+            m.dividend_yield,
+            cfg.valuation_date,
+            cfg.assignment,
+            strike_increment=cfg.strikes.strike_increment,
+            multiplier=cfg.capital.contract_multiplier,
+        )
+        rec = {
+            "row": i,
+            "strike": float(r["strike"]),
+            "expiry": r["expiry"],
+            "contracts": int(r["contracts"]),
+            "shares": shares,
+            "premium": float(r["premium"]),
+            **plan,
+        }
         rows.append(AssignmentRow(**{k: v for k, v in rec.items() if k in fields}))
     return tuple(rows)
 
@@ -565,19 +682,45 @@ def _orders(cfg: PlanConfig, plan: PlanResult, hedges: HedgeResult, account: Any
     from engine.plan.orders import TICKET_COLUMNS, order_tickets
 
     expiry, und = put_expiry(cfg), cfg.market.underlying
-    trades = [{"action": "sell", "underlying": und, "kind": "put", "strike": float(r.strike), "expiry": expiry,
-               "contracts": int(r.contracts), "mid": float(r.premium)}
-              for r in plan.allocation.itertuples() if int(r.contracts) > 0]
+    trades = [
+        {
+            "action": "sell",
+            "underlying": und,
+            "kind": "put",
+            "strike": float(r.strike),
+            "expiry": expiry,
+            "contracts": int(r.contracts),
+            "mid": float(r.premium),
+        }
+        for r in plan.allocation.itertuples()
+        if int(r.contracts) > 0
+    ]
     for r in hedges.ladder.itertuples():
         if int(r.contracts) > 0:
             exp = r.expiry if r.expiry is not None else cfg.valuation_date + _dt.timedelta(days=int(r.dte))
-            trades.append({"action": "buy", "underlying": und, "kind": "call", "strike": float(r.strike),
-                           "expiry": exp, "contracts": int(r.contracts), "mid": float(r.price)})
+            trades.append(
+                {
+                    "action": "buy",
+                    "underlying": und,
+                    "kind": "call",
+                    "strike": float(r.strike),
+                    "expiry": exp,
+                    "contracts": int(r.contracts),
+                    "mid": float(r.price),
+                }
+            )
     if not trades:
         return pd.DataFrame(columns=list(TICKET_COLUMNS))
-    return order_tickets(pd.DataFrame(trades), cfg.execution, account=account, alerts=risk.alerting,
-                         valuation_date=cfg.valuation_date, spot=cfg.market.spot, margin=cfg.margin,
-                         multiplier=cfg.capital.contract_multiplier)
+    return order_tickets(
+        pd.DataFrame(trades),
+        cfg.execution,
+        account=account,
+        alerts=risk.alerting,
+        valuation_date=cfg.valuation_date,
+        spot=cfg.market.spot,
+        margin=cfg.margin,
+        multiplier=cfg.capital.contract_multiplier,
+    )
 
 
 def listed_call_strikes(surface: Any) -> list[float] | None:
@@ -589,13 +732,21 @@ def listed_call_strikes(surface: Any) -> list[float] | None:
     return sorted({float(k) for k in calls["strike"]}) or None
 
 
-def _rebalance(cfg: PlanConfig, positions: Any, book: BookResult, risk: RiskResult, market: MarketInputs) -> Any:
+def _rebalance(
+    cfg: PlanConfig, positions: Any, book: BookResult, risk: RiskResult, market: MarketInputs
+) -> Any:
     """The book rebalanced toward the plan (:func:`engine.plan.rebalance.rebalance`), its orders
     gated by the account model and the firing alerts like every other ticket."""
     from engine.plan.rebalance import rebalance
 
-    return rebalance(positions, cfg, marked=book.marked, alerts=list(risk.alerting), surface=market.surface,
-                     listed_strikes=listed_call_strikes(market.surface))
+    return rebalance(
+        positions,
+        cfg,
+        marked=book.marked,
+        alerts=list(risk.alerting),
+        surface=market.surface,
+        listed_strikes=listed_call_strikes(market.surface),
+    )
 
 
 def _payoff(cfg: PlanConfig, positions: Any) -> Payoff:
@@ -606,12 +757,30 @@ def _payoff(cfg: PlanConfig, positions: Any) -> Payoff:
 
 
 #: The steps of :func:`compute_report` in order; each is one tick of the progress bar.
-STEPS: tuple[str, ...] = ("mark book", "account", "plan", "hedges", "projection", "kelly", "risk", "assignment",
-                          "simulation", "orders", "rebalance", "payoff")
+STEPS: tuple[str, ...] = (
+    "mark book",
+    "account",
+    "plan",
+    "hedges",
+    "projection",
+    "kelly",
+    "risk",
+    "assignment",
+    "simulation",
+    "orders",
+    "rebalance",
+    "payoff",
+)
 
 
-def _meta(config: PlanConfig, paths: int | None, seed: int | None, sources: dict[str, str] | None,
-          timestamp: _dt.datetime | None, market: MarketInputs) -> dict[str, Any]:
+def _meta(
+    config: PlanConfig,
+    paths: int | None,
+    seed: int | None,
+    sources: dict[str, str] | None,
+    timestamp: _dt.datetime | None,
+    market: MarketInputs,
+) -> dict[str, Any]:
     import engine
 
     all_sources = {**(sources or {}), **{k: v for k, v in market.sources.items() if v}}
@@ -648,9 +817,11 @@ def _refuse_stock_rows(positions: Any) -> None:
     stock = is_stock(positions)
     if stock.any():
         i = int(np.flatnonzero(stock)[0])
-        raise VolarbInputError(f"{row_where(positions, i)}, column 'kind': a stock row cannot go into the report "
-                               "workbook yet (its Positions sheet has no shares column); volarb risk and volarb plan "
-                               "take it")
+        raise VolarbInputError(
+            f"{row_where(positions, i)}, column 'kind': a stock row cannot go into the report "
+            "workbook yet (its Positions sheet has no shares column); volarb risk and volarb plan "
+            "take it"
+        )
 
 
 def compute_plan(config: PlanConfig, positions: Any) -> PlanData:
@@ -669,14 +840,27 @@ def compute_plan(config: PlanConfig, positions: Any) -> PlanData:
 
     account = _account(config, positions, mark_book(positions, config))  # a book may hold no short puts
     plan = _plan(config, positions, MarketInputs(), account)
-    return PlanData(config=config, account=account, plan=plan, hedges=_hedges(config, plan), kelly=_kelly(config),
-                    projection=_projection(config))
+    return PlanData(
+        config=config,
+        account=account,
+        plan=plan,
+        hedges=_hedges(config, plan),
+        kelly=_kelly(config),
+        projection=_projection(config),
+    )
 
 
-
-def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = None, seed: int | None = None,
-                   sources: dict[str, str] | None = None, progress: Callable[[str], None] | None = None,
-                   timestamp: _dt.datetime | None = None, market: MarketInputs | None = None) -> ReportData:
+def compute_report(
+    config: PlanConfig,
+    positions: Any,
+    *,
+    paths: int | None = None,
+    seed: int | None = None,
+    sources: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+    timestamp: _dt.datetime | None = None,
+    market: MarketInputs | None = None,
+) -> ReportData:
     """Run every engine step for the report.
 
     Parameters
@@ -730,6 +914,21 @@ def compute_report(config: PlanConfig, positions: Any, *, paths: int | None = No
     orders = step("orders", _orders(cfg, plan, hedges, account, risk))
     rebalance = step("rebalance", _rebalance(cfg, positions, book, risk, mi))
     payoff = step("payoff", _payoff(cfg, positions))
-    return ReportData(config=cfg, positions=positions, meta=meta, market=mi, book=book, plan=plan, hedges=hedges,
-                      projection=projection, kelly=kelly, risk=risk, account=account, assignment=assignment,
-                      simulation=simulation, orders=orders, rebalance=rebalance, payoff=payoff)
+    return ReportData(
+        config=cfg,
+        positions=positions,
+        meta=meta,
+        market=mi,
+        book=book,
+        plan=plan,
+        hedges=hedges,
+        projection=projection,
+        kelly=kelly,
+        risk=risk,
+        account=account,
+        assignment=assignment,
+        simulation=simulation,
+        orders=orders,
+        rebalance=rebalance,
+        payoff=payoff,
+    )

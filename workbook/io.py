@@ -26,9 +26,22 @@ from engine._validate import VolarbInputError
 from engine.config import ConfigError, PlanConfig, config_from_pairs
 from workbook import layout as L
 
-__all__ = ["WorkbookError", "atomic_save", "atomic_write_bytes", "lock_file_for", "check_not_locked",
-           "read_about_risk_inputs", "backup_path", "make_backup", "load_user_workbook", "read_config_sheet",
-           "read_positions_sheet", "inputs_key_cells", "positions_header_row", "clean_stale_temp_files"]
+__all__ = [
+    "WorkbookError",
+    "atomic_save",
+    "atomic_write_bytes",
+    "lock_file_for",
+    "check_not_locked",
+    "read_about_risk_inputs",
+    "backup_path",
+    "make_backup",
+    "load_user_workbook",
+    "read_config_sheet",
+    "read_positions_sheet",
+    "inputs_key_cells",
+    "positions_header_row",
+    "clean_stale_temp_files",
+]
 
 
 class WorkbookError(VolarbInputError):
@@ -36,6 +49,7 @@ class WorkbookError(VolarbInputError):
 
 
 # --- writing ---------------------------------------------------------------------------------
+
 
 def lock_file_for(path: str | Path) -> Path | None:
     """The Excel lock file (``~$name``) of ``path`` if one exists, else None.
@@ -56,12 +70,16 @@ def check_not_locked(path: str | Path) -> None:
     path = Path(path)
     lock = lock_file_for(path)
     if lock is not None:
-        raise WorkbookError(f"{path}: the file is open in Excel (lock file {lock.name} exists); "
-                            "close it in Excel and run again")
+        raise WorkbookError(
+            f"{path}: the file is open in Excel (lock file {lock.name} exists); "
+            "close it in Excel and run again"
+        )
     lo_lock = path.with_name(".~lock." + path.name + "#")
     if lo_lock.exists():
-        raise WorkbookError(f"{path}: the file is open in LibreOffice (lock file {lo_lock.name} exists); "
-                            "close it and run again")
+        raise WorkbookError(
+            f"{path}: the file is open in LibreOffice (lock file {lo_lock.name} exists); "
+            "close it and run again"
+        )
 
 
 def _writable_dir(path: Path) -> Path:
@@ -158,6 +176,7 @@ def make_backup(path: str | Path) -> Path:
 
 # --- reading ---------------------------------------------------------------------------------
 
+
 def load_user_workbook(path: str | Path, data_only: bool = False) -> Any:
     """Open a workbook that came from a user, with defusedxml protection on.
 
@@ -171,8 +190,10 @@ def load_user_workbook(path: str | Path, data_only: bool = False) -> Any:
 
     path = Path(path)
     if not DEFUSEDXML:
-        raise WorkbookError("defusedxml is not installed: install it (pip install defusedxml) so that "
-                            "workbooks from users are parsed safely")
+        raise WorkbookError(
+            "defusedxml is not installed: install it (pip install defusedxml) so that "
+            "workbooks from users are parsed safely"
+        )
     if not path.exists():
         raise WorkbookError(f"{path}: file not found")
     if path.is_dir():
@@ -219,8 +240,10 @@ def _cell(ws: Any, row: int, column: int, where: str, values: Any = None) -> Any
             return _BOOL_FORMULAS[text]
         cached = None if values is None else values[ws.title].cell(row=row, column=column).value
         if cached is None:
-            raise WorkbookError(f"{where}, cell {cell.coordinate}: holds the formula {value} without a stored value; "
-                                "type the value, or save the file in a spreadsheet application first")
+            raise WorkbookError(
+                f"{where}, cell {cell.coordinate}: holds the formula {value} without a stored value; "
+                "type the value, or save the file in a spreadsheet application first"
+            )
         value = cached
     return _plain(value)
 
@@ -235,7 +258,9 @@ def inputs_key_cells(ws: Any) -> dict[str, str]:
     return out
 
 
-def _table(ws: Any, title: str, ncols: int, where: str = "", values: Any = None) -> list[tuple[int, list[Any]]]:
+def _table(
+    ws: Any, title: str, ncols: int, where: str = "", values: Any = None
+) -> list[tuple[int, list[Any]]]:
     """Rows (row number, values) of the Inputs table whose title cell is ``title``."""
     start = None
     for row in range(1, ws.max_row + 1):
@@ -296,14 +321,29 @@ def read_config_sheet(wb: Any, source: str, base: PlanConfig | None = None, valu
         pairs.append((key, _cell(ws, row, column_index_from_string(letter), where, values)))
     ladder = _table(ws, L.LADDER_TABLE_TITLE, 2, where, values)
     if ladder:
-        pairs += [("strikes.strikes", [v[0] for _, v in ladder]), ("strikes.weights", [v[1] for _, v in ladder])]
+        pairs += [
+            ("strikes.strikes", [v[0] for _, v in ladder]),
+            ("strikes.weights", [v[1] for _, v in ladder]),
+        ]
     hedge = _table(ws, L.HEDGE_TABLE_TITLE, 3, where, values)
     if hedge:
         pairs.append(("hedge.ladder", [{"moneyness": v[0], "share": v[1], "dte": v[2]} for _, v in hedge]))
     reinv = _table(ws, L.REINVEST_TABLE_TITLE, 4, where, values)
     if reinv:
-        pairs.append(("reinvestment", [{"action": str(v[0] or ""), "strikes": [] if v[1] is None else v[1],
-                                        "share": v[2], "reasoning": str(v[3] or "")} for _, v in reinv]))
+        pairs.append(
+            (
+                "reinvestment",
+                [
+                    {
+                        "action": str(v[0] or ""),
+                        "strikes": [] if v[1] is None else v[1],
+                        "share": v[2],
+                        "reasoning": str(v[3] or ""),
+                    }
+                    for _, v in reinv
+                ],
+            )
+        )
     try:
         return config_from_pairs(pairs, source=where, base=base)
     except ConfigError as exc:
@@ -351,8 +391,10 @@ def read_positions_sheet(wb: Any, source: str, values: Any = None) -> Any:
     cols = {}
     for _, key, _, _ in L.POSITION_INPUT_COLUMNS:
         if key not in headers:
-            raise WorkbookError(f"{source}, sheet {L.SHEET_POSITIONS}: header row {header_row} has no "
-                                f"column {key!r} (expected {', '.join(k for _, k, _, _ in L.POSITION_INPUT_COLUMNS)})")
+            raise WorkbookError(
+                f"{source}, sheet {L.SHEET_POSITIONS}: header row {header_row} has no "
+                f"column {key!r} (expected {', '.join(k for _, k, _, _ in L.POSITION_INPUT_COLUMNS)})"
+            )
         cols[key] = headers.index(key) + 1
     records = []
     for row in range(first_row, ws.max_row + 1):
@@ -365,12 +407,15 @@ def read_positions_sheet(wb: Any, source: str, values: Any = None) -> Any:
         if isinstance(rec.get("underlying"), str) and rec["underlying"].upper() == "TOTAL":
             break
         records.append({k: ("" if v is None else v) for k, v in rec.items()})
-    return positions_from_records(records, source=f"{source}, sheet {L.SHEET_POSITIONS}",
-                                  first_row=first_row, row_label="row")
+    return positions_from_records(
+        records, source=f"{source}, sheet {L.SHEET_POSITIONS}", first_row=first_row, row_label="row"
+    )
 
 
 def positions_header_row(ws: Any) -> int:
     """The header row of a Positions sheet: row 2 of a report (row 1 is the stale banner), row 1
     of the template and of reports written before the banner existed."""
     first_key = L.POSITION_INPUT_COLUMNS[0].key
-    return L.REPORT_HEADER_ROW if ws.cell(row=L.REPORT_HEADER_ROW, column=1).value == first_key else L.HEADER_ROW
+    return (
+        L.REPORT_HEADER_ROW if ws.cell(row=L.REPORT_HEADER_ROW, column=1).value == first_key else L.HEADER_ROW
+    )

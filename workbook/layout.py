@@ -52,9 +52,24 @@ class Column(tuple):
 
 # --- sheets -------------------------------------------------------------------------------
 #: VA_LADDER output and the Positions sheet's computed columns (keys of :func:`engine.mark_book`)
-LADDER_KEYS = ("sign", "w", "dte", "vol_used", "mark", "value", "premium_total", "unrealized_pnl",
-               "delta_shares", "delta_dollars", "gamma", "theta_day", "vega_point", "prob_itm",
-               "obligation", "margin")
+LADDER_KEYS = (
+    "sign",
+    "w",
+    "dte",
+    "vol_used",
+    "mark",
+    "value",
+    "premium_total",
+    "unrealized_pnl",
+    "delta_shares",
+    "delta_dollars",
+    "gamma",
+    "theta_day",
+    "vega_point",
+    "prob_itm",
+    "obligation",
+    "margin",
+)
 
 SHEET_TODAY = "Today"
 SHEET_INPUTS = "Inputs"
@@ -70,8 +85,18 @@ SHEET_AUDIT = "Audit"
 SHEET_ABOUT = "About"
 
 SHEETS: tuple[str, ...] = (
-    SHEET_TODAY, SHEET_INPUTS, SHEET_POSITIONS, SHEET_LADDER, SHEET_PLAN, SHEET_HEDGES, SHEET_RISK,
-    SHEET_ASSIGNMENT, SHEET_SIMULATION, SHEET_ORDERS, SHEET_AUDIT, SHEET_ABOUT,
+    SHEET_TODAY,
+    SHEET_INPUTS,
+    SHEET_POSITIONS,
+    SHEET_LADDER,
+    SHEET_PLAN,
+    SHEET_HEDGES,
+    SHEET_RISK,
+    SHEET_ASSIGNMENT,
+    SHEET_SIMULATION,
+    SHEET_ORDERS,
+    SHEET_AUDIT,
+    SHEET_ABOUT,
 )
 #: Sheets the user edits; ``refresh`` reads them and never rewrites their contents.
 USER_SHEETS: tuple[str, ...] = (SHEET_INPUTS, SHEET_POSITIONS)
@@ -114,8 +139,8 @@ INPUT_COLUMNS: tuple[Column, ...] = (
     Column("Name", "name", FMT_TEXT, 22),
     Column("Meaning", "doc", FMT_GENERAL, 80),
 )
-INPUT_COL_VALUE = 2      # column B holds the value
-INPUT_COL_KEY = 4        # column D holds the config key the reader uses
+INPUT_COL_VALUE = 2  # column B holds the value
+INPUT_COL_KEY = 4  # column D holds the config key the reader uses
 
 #: config key -> (defined name, label, unit, number format)
 INPUT_NAMES: dict[str, tuple[str, str, str, str]] = {
@@ -150,11 +175,26 @@ INPUT_NAMES: dict[str, tuple[str, str, str, str]] = {
     "risk.delta_limit": ("DeltaLimit", "Delta limit (x portfolio)", "decimal", FMT_PCT),
     "risk.var_limit": ("VarLimit", "VaR limit (x portfolio)", "decimal", FMT_PCT),
     "risk.var_confidence": ("VarConfidence", "VaR confidence", "decimal", FMT_PCT),
-    "risk.concentration_limit": ("ConcentrationLimit", "Single-strike limit (x portfolio)", "decimal", FMT_PCT),
-    "assignment.excellent_basis": ("ExcellentBasis", "Assignment: excellent basis below", "$/share", FMT_PRICE),
+    "risk.concentration_limit": (
+        "ConcentrationLimit",
+        "Single-strike limit (x portfolio)",
+        "decimal",
+        FMT_PCT,
+    ),
+    "assignment.excellent_basis": (
+        "ExcellentBasis",
+        "Assignment: excellent basis below",
+        "$/share",
+        FMT_PRICE,
+    ),
     "assignment.good_basis": ("GoodBasis", "Assignment: good basis below", "$/share", FMT_PRICE),
     "assignment.fair_basis": ("FairBasis", "Assignment: fair basis", "$/share", FMT_PRICE),
-    "assignment.excellent_call_upside": ("ExcellentCallUpside", "Assignment: call upside, excellent", "decimal", FMT_PCT),
+    "assignment.excellent_call_upside": (
+        "ExcellentCallUpside",
+        "Assignment: call upside, excellent",
+        "decimal",
+        FMT_PCT,
+    ),
     "assignment.good_call_upside": ("GoodCallUpside", "Assignment: call upside, good", "decimal", FMT_PCT),
     "assignment.exit_call_upside": ("ExitCallUpside", "Assignment: call upside, exit", "decimal", FMT_PCT),
     "assignment.exit_stop": ("ExitStop", "Assignment: stop below basis, exit", "decimal", FMT_PCT),
@@ -162,7 +202,12 @@ INPUT_NAMES: dict[str, tuple[str, str, str, str]] = {
     "margin.account": ("MarginAccount", "Account type (margin or cash)", "text", FMT_TEXT),
     "margin.naked_underlying_pct": ("RegTUnderlyingPct", "Reg T: underlying share", "decimal", FMT_PCT),
     "margin.naked_minimum_pct": ("RegTMinimumPct", "Reg T: minimum share of strike", "decimal", FMT_PCT),
-    "margin.per_contract_floor": ("PerContractFloor", "House floor per short option", "$/contract", FMT_MONEY),
+    "margin.per_contract_floor": (
+        "PerContractFloor",
+        "House floor per short option",
+        "$/contract",
+        FMT_MONEY,
+    ),
     "margin.concentration_addon_pct": ("HouseAddonPct", "House concentration add-on", "decimal", FMT_PCT),
     "capital.contract_multiplier": ("Multiplier", "Shares per contract", "shares", FMT_INT),
     "simulation.paths": ("SimPaths", "Simulation paths", "paths", FMT_INT),
@@ -176,10 +221,18 @@ INPUT_TABLE_KEYS = ("strikes.strikes", "strikes.weights", "hedge.ladder", "reinv
 LADDER_TABLE_TITLE = "Put ladder (strikes.strikes, strikes.weights)"
 LADDER_TABLE_COLUMNS = (("Strike", "strike", FMT_PRICE), ("Weight", "weight", FMT_PCT))
 HEDGE_TABLE_TITLE = "Hedge ladder ([[hedge.ladder]])"
-HEDGE_TABLE_COLUMNS = (("Moneyness", "moneyness", FMT_NUM), ("Share", "share", FMT_PCT), ("DTE", "dte", FMT_INT))
+HEDGE_TABLE_COLUMNS = (
+    ("Moneyness", "moneyness", FMT_NUM),
+    ("Share", "share", FMT_PCT),
+    ("DTE", "dte", FMT_INT),
+)
 REINVEST_TABLE_TITLE = "Reinvestment priorities ([[reinvestment]])"
-REINVEST_TABLE_COLUMNS = (("Action", "action", FMT_TEXT), ("Strikes", "strikes", FMT_TEXT),
-                          ("Share", "share", FMT_PCT), ("Reasoning", "reasoning", FMT_TEXT))
+REINVEST_TABLE_COLUMNS = (
+    ("Action", "action", FMT_TEXT),
+    ("Strikes", "strikes", FMT_TEXT),
+    ("Share", "share", FMT_PCT),
+    ("Reasoning", "reasoning", FMT_TEXT),
+)
 #: Defined names over the Inputs tables (whole columns of the table body).
 NAME_LADDER_STRIKES = "LadderStrikes"
 NAME_LADDER_WEIGHTS = "LadderWeights"
@@ -204,11 +257,11 @@ POSITION_COMPUTED_COLUMNS: tuple[Column, ...] = (
     Column("DTE days", "dte", FMT_INT, 8),
     Column("Vol used %", "vol_used", FMT_PCT, 10),
     Column("Mark $/sh", "mark", FMT_PRICE, 10),
-    Column("Value $", "value", FMT_MONEY, 12),            # formula
+    Column("Value $", "value", FMT_MONEY, 12),  # formula
     Column("Premium $", "premium_total", FMT_MONEY, 12),  # formula
     Column("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 14),  # formula
     Column("Delta shares", "delta_shares", FMT_NUM, 10),
-    Column("Delta $", "delta_dollars", FMT_MONEY, 12),    # formula
+    Column("Delta $", "delta_dollars", FMT_MONEY, 12),  # formula
     Column("Gamma shares/$", "gamma", FMT_NUM, 10),
     Column("Theta $/day", "theta_day", FMT_MONEY, 11),
     Column("Vega $/pt", "vega_point", FMT_MONEY, 10),
@@ -218,18 +271,26 @@ POSITION_COMPUTED_COLUMNS: tuple[Column, ...] = (
 )
 POSITION_COLUMNS_ALL = POSITION_INPUT_COLUMNS + POSITION_COMPUTED_COLUMNS
 #: Positions columns whose cells are live formulas (the rest of the computed ones are values).
-POSITION_FORMULA_KEYS = ("sign", "w", "value", "premium_total", "unrealized_pnl", "delta_dollars", "obligation")
+POSITION_FORMULA_KEYS = (
+    "sign",
+    "w",
+    "value",
+    "premium_total",
+    "unrealized_pnl",
+    "delta_dollars",
+    "obligation",
+)
 
 # --- Ladder sheet ---------------------------------------------------------------------------
 LADDER_COLUMNS: tuple[Column, ...] = (
     Column("Strike $", "strike", FMT_PRICE, 10),
-    Column("Contracts", "contracts", FMT_INT, 11),                 # formula SUMIFS
+    Column("Contracts", "contracts", FMT_INT, 11),  # formula SUMIFS
     Column("Premium collected $", "premium_collected", FMT_MONEY, 16),  # formula
-    Column("Cost to close $", "current_value", FMT_MONEY, 14),     # formula -value
-    Column("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 15),   # formula
+    Column("Cost to close $", "current_value", FMT_MONEY, 14),  # formula -value
+    Column("Unrealized P&L $", "unrealized_pnl", FMT_MONEY, 15),  # formula
     Column("Share of contracts %", "share_of_contracts", FMT_PCT, 14),  # formula
-    Column("Moneyness K/S", "moneyness", FMT_NUM, 15),            # formula
-    Column("Obligation $", "obligation", FMT_MONEY0, 13),          # formula
+    Column("Moneyness K/S", "moneyness", FMT_NUM, 15),  # formula
+    Column("Obligation $", "obligation", FMT_MONEY0, 13),  # formula
     Column("Prob ITM %", "prob_itm", FMT_PCT, 10),
     Column("Status", "status", FMT_TEXT, 10),
 )
@@ -238,13 +299,13 @@ LADDER_COLUMNS: tuple[Column, ...] = (
 ALLOCATION_COLUMNS: tuple[Column, ...] = (
     Column("Strike $", "strike", FMT_PRICE, 12),
     Column("Weight %", "weight", FMT_PCT, 10),
-    Column("Capital $", "capital", FMT_MONEY, 13),                 # formula
-    Column("Premium $/sh", "premium", FMT_PRICE, 12),              # value (American model)
+    Column("Capital $", "capital", FMT_MONEY, 13),  # formula
+    Column("Premium $/sh", "premium", FMT_PRICE, 12),  # value (American model)
     Column("Capital/contract $ (net)", "capital_per_contract", FMT_MONEY, 15),  # formula by CapitalModel, net
-    Column("Contracts", "contracts", FMT_INT, 11),                 # formula: before cap x BuyingPowerScale
-    Column("Capital used $", "capital_used", FMT_MONEY, 14),       # formula
+    Column("Contracts", "contracts", FMT_INT, 11),  # formula: before cap x BuyingPowerScale
+    Column("Capital used $", "capital_used", FMT_MONEY, 14),  # formula
     Column("Expected premium $", "expected_premium", FMT_MONEY, 15),  # formula
-    Column("Leftover $", "leftover", FMT_MONEY, 12),               # formula
+    Column("Leftover $", "leftover", FMT_MONEY, 12),  # formula
     Column("Plan literal contracts", "literal_contracts", FMT_INT, 16),  # formula INT(capital/(prem*100))
     Column("Contracts before cap", "contracts_sized", FMT_INT, 13),  # formula INT(capital / cpc)
     Column("Buying power/contract $", "bp_per_contract", FMT_MONEY, 15),  # value (engine, account's basis)
@@ -257,11 +318,11 @@ HEDGE_COLUMNS: tuple[Column, ...] = (
     Column("Strike $", "strike", FMT_PRICE, 10),
     Column("DTE days", "dte", FMT_INT, 8),
     Column("Share %", "share", FMT_PCT, 9),
-    Column("Budget $", "budget", FMT_MONEY, 11),        # formula
+    Column("Budget $", "budget", FMT_MONEY, 11),  # formula
     Column("Price $/sh", "price", FMT_PRICE, 10),
-    Column("Contracts", "contracts", FMT_INT, 11),      # formula
-    Column("Cost $", "cost", FMT_MONEY, 11),            # formula
-    Column("Leftover $", "leftover", FMT_MONEY, 11),    # formula
+    Column("Contracts", "contracts", FMT_INT, 11),  # formula
+    Column("Cost $", "cost", FMT_MONEY, 11),  # formula
+    Column("Leftover $", "leftover", FMT_MONEY, 11),  # formula
 )
 
 # --- Risk sheet -----------------------------------------------------------------------------
@@ -274,8 +335,15 @@ ALERT_COLUMNS: tuple[Column, ...] = (
 )
 #: Alert status words coloured by conditional formatting (text -> fill colour).
 STATUS_COLOURS: dict[str, str] = {
-    "ALERT": "FFC7CE", "BREACH": "FFC7CE", "WARN": "FFEB9C", "WARNING": "FFEB9C",
-    "OK": "C6EFCE", "N/A": "EDEDED", "Good": "C6EFCE", "Fair": "FFEB9C", "Poor": "FFC7CE",
+    "ALERT": "FFC7CE",
+    "BREACH": "FFC7CE",
+    "WARN": "FFEB9C",
+    "WARNING": "FFEB9C",
+    "OK": "C6EFCE",
+    "N/A": "EDEDED",
+    "Good": "C6EFCE",
+    "Fair": "FFEB9C",
+    "Poor": "FFC7CE",
 }
 #: P&L-at-expiry grid: prices from 0 to this multiple of spot, in this many steps.
 PAYOFF_MAX_MULTIPLE = 2.5
@@ -286,12 +354,12 @@ ASSIGNMENT_COLUMNS: tuple[Column, ...] = (
     Column("Strike $", "strike", FMT_PRICE, 10),
     Column("Expiry date", "expiry", FMT_DATE, 11),
     Column("Contracts", "contracts", FMT_INT, 11),
-    Column("Shares", "shares", FMT_INT, 9),                       # formula
+    Column("Shares", "shares", FMT_INT, 9),  # formula
     Column("Premium $/sh", "premium", FMT_PRICE, 11),
-    Column("Cost basis $/sh", "cost_basis", FMT_PRICE, 13),       # formula
-    Column("Tier", "tier", FMT_TEXT, 11),                         # formula
+    Column("Cost basis $/sh", "cost_basis", FMT_PRICE, 13),  # formula
+    Column("Tier", "tier", FMT_TEXT, 11),  # formula
     Column("Call strike target $", "call_strike_target", FMT_PRICE, 12),  # formula basis x (1 + upside)
-    Column("Stop level $", "stop_level", FMT_PRICE, 11),          # formula
+    Column("Stop level $", "stop_level", FMT_PRICE, 11),  # formula
     Column("Action", "action", FMT_TEXT, 34),
     Column("Listed call strike $", "call_strike", FMT_PRICE, 12),
     Column("Call DTE days", "call_dte", FMT_INT, 9),
@@ -304,7 +372,7 @@ AUDIT_COLUMNS: tuple[Column, ...] = (
     Column("Item", "item", FMT_TEXT, 40),
     Column("Printed in plan (unit in Item)", "printed", FMT_NUM, 16),
     Column("Computed (same unit)", "computed", FMT_NUM, 16),
-    Column("Difference (same unit)", "difference", FMT_NUM, 14),   # formula
+    Column("Difference (same unit)", "difference", FMT_NUM, 14),  # formula
     Column("Formula", "formula", FMT_TEXT, 50),
     Column("Note", "note", FMT_TEXT, 60),
 )
@@ -328,8 +396,19 @@ COMPUTED_NAMES: dict[str, str] = {
 }
 
 #: Defined names the issue requires at least.
-REQUIRED_NAMES = ("Spot", "Vol", "Rate", "MonthlyAddition", "CallShare", "PortfolioValue",
-                  "PremiumCollected", "KellyFraction", "HedgeRatio", "PortfolioDelta", "ValueAtRisk")
+REQUIRED_NAMES = (
+    "Spot",
+    "Vol",
+    "Rate",
+    "MonthlyAddition",
+    "CallShare",
+    "PortfolioValue",
+    "PremiumCollected",
+    "KellyFraction",
+    "HedgeRatio",
+    "PortfolioDelta",
+    "ValueAtRisk",
+)
 
 # --- model inputs and the stale banner ---------------------------------------------------------
 #: Named cells (on Today) holding the inputs the model ran on, and the live check against the

@@ -20,7 +20,9 @@ from workbook.io import WorkbookError, atomic_write_bytes
 
 __all__ = ["find_soffice", "recalculate", "recalculate_in_place", "export_pdf", "SOFFICE_HINT"]
 
-SOFFICE_HINT = "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"
+SOFFICE_HINT = (
+    "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"
+)
 
 # Calc > Formula > "Recalculation on file load": 0 = always, for Excel 2007+ and ODF files.
 _REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
@@ -74,8 +76,9 @@ def export_pdf(paths: Sequence[str | Path], outdir: str | Path, timeout: float =
     return _convert(paths, outdir, "pdf:calc_pdf_Export", ".pdf", timeout)
 
 
-def _convert(paths: Sequence[str | Path], outdir: str | Path, target: str, suffix: str,
-             timeout: float) -> list[Path]:
+def _convert(
+    paths: Sequence[str | Path], outdir: str | Path, target: str, suffix: str, timeout: float
+) -> list[Path]:
     soffice = find_soffice()
     if soffice is None:
         raise WorkbookError(SOFFICE_HINT)
@@ -88,20 +91,33 @@ def _convert(paths: Sequence[str | Path], outdir: str | Path, target: str, suffi
         user = Path(profile) / "user"
         user.mkdir()
         (user / "registrymodifications.xcu").write_text(_REGISTRY, encoding="utf-8")
-        cmd = [soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
-               "--nolockcheck", "--calc", "--convert-to", target,
-               "--outdir", str(folder), *map(str, files)]
+        cmd = [
+            soffice,
+            f"-env:UserInstallation={Path(profile).as_uri()}",
+            "--headless",
+            "--norestore",
+            "--nolockcheck",
+            "--calc",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(folder),
+            *map(str, files),
+        ]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
         except subprocess.TimeoutExpired:
             raise WorkbookError(f"LibreOffice did not finish recalculating within {timeout:g} s") from None
     outs = [folder / (p.stem + suffix) for p in files]
     missing = [o for o in outs if not o.exists()]
     if proc.returncode != 0 or missing:
         detail = (proc.stderr or proc.stdout or "").strip().splitlines()
-        raise WorkbookError(f"LibreOffice failed to convert {', '.join(str(p) for p in files)} to {suffix} "
-                            f"(exit {proc.returncode}{': ' + detail[-1] if detail else ''})")
+        raise WorkbookError(
+            f"LibreOffice failed to convert {', '.join(str(p) for p in files)} to {suffix} "
+            f"(exit {proc.returncode}{': ' + detail[-1] if detail else ''})"
+        )
     return outs
 
 

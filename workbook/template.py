@@ -27,11 +27,25 @@ from typing import Any
 
 from workbook import layout as L
 
-__all__ = ["write_template", "TEMPLATE_SHEETS", "XLWINGS_CONF", "POSITIONS_CAPACITY", "quickstart_path",
-           "template_formulas", "CONFIG_NAME"]
+__all__ = [
+    "write_template",
+    "TEMPLATE_SHEETS",
+    "XLWINGS_CONF",
+    "POSITIONS_CAPACITY",
+    "quickstart_path",
+    "template_formulas",
+    "CONFIG_NAME",
+]
 
-TEMPLATE_SHEETS = (L.SHEET_INPUTS, L.SHEET_POSITIONS, L.SHEET_LADDER, L.SHEET_PLAN, L.SHEET_HEDGES,
-                   L.SHEET_RISK, L.SHEET_ASSIGNMENT)
+TEMPLATE_SHEETS = (
+    L.SHEET_INPUTS,
+    L.SHEET_POSITIONS,
+    L.SHEET_LADDER,
+    L.SHEET_PLAN,
+    L.SHEET_HEDGES,
+    L.SHEET_RISK,
+    L.SHEET_ASSIGNMENT,
+)
 POSITIONS_CAPACITY = 200  # rows of the Positions range the formulas read (blank rows give blank rows)
 #: The ``xlwings.conf`` sheet (key in column A from A1, value in B).  Only keys with a value: the
 #: add-in's ``GetConfig`` answers from the sheet whenever the key is listed, even with a blank value,
@@ -74,14 +88,24 @@ def _positions(wb: Any, data: Any, anchors: list) -> str:
     end = L.REPORT_FIRST_ROW + POSITIONS_CAPACITY - 1
     rng = f"'{L.SHEET_POSITIONS}'!$A${L.REPORT_HEADER_ROW}:${_col(last_col)}${end}"
     _name(wb, "PositionsTable", rng)
-    _spill(ws, f"{_col(last_col + 1)}{L.REPORT_HEADER_ROW}",
-           f"=VA_LADDER(PositionsTable, {_MARKET_ARGS}, {_STYLE_HDR}, {CONFIG_NAME})", anchors)
+    _spill(
+        ws,
+        f"{_col(last_col + 1)}{L.REPORT_HEADER_ROW}",
+        f"=VA_LADDER(PositionsTable, {_MARKET_ARGS}, {_STYLE_HDR}, {CONFIG_NAME})",
+        anchors,
+    )
     # PremiumCollected: the premium_total column of the VA_LADDER spill
 
     pcol = _col(last_col + 1 + L.LADDER_KEYS.index("premium_total"))
     ws.cell(L.REPORT_HEADER_ROW, last_col + len(L.LADDER_KEYS) + 2, "Premium collected $")
-    ws.cell(L.REPORT_FIRST_ROW, last_col + len(L.LADDER_KEYS) + 2, f"=SUM({pcol}{L.REPORT_FIRST_ROW}:{pcol}{end})")
-    _name(wb, "PremiumCollected", f"'{L.SHEET_POSITIONS}'!${_col(last_col + len(L.LADDER_KEYS) + 2)}${L.REPORT_FIRST_ROW}")
+    ws.cell(
+        L.REPORT_FIRST_ROW, last_col + len(L.LADDER_KEYS) + 2, f"=SUM({pcol}{L.REPORT_FIRST_ROW}:{pcol}{end})"
+    )
+    _name(
+        wb,
+        "PremiumCollected",
+        f"'{L.SHEET_POSITIONS}'!${_col(last_col + len(L.LADDER_KEYS) + 2)}${L.REPORT_FIRST_ROW}",
+    )
     return pcol
 
 
@@ -111,8 +135,11 @@ def _ladder(wb: Any, cfg: Any) -> None:
     end = L.REPORT_FIRST_ROW + POSITIONS_CAPACITY - 1
 
     def pc(key: str) -> str:
-        c = _col(n_in + 1 + L.LADDER_KEYS.index(key)) if key in L.LADDER_KEYS else \
-            _col(1 + [k for _, k, _, _ in L.POSITION_INPUT_COLUMNS].index(key))
+        c = (
+            _col(n_in + 1 + L.LADDER_KEYS.index(key))
+            if key in L.LADDER_KEYS
+            else _col(1 + [k for _, k, _, _ in L.POSITION_INPUT_COLUMNS].index(key))
+        )
         return f"{p}${c}${L.REPORT_FIRST_ROW}:${c}${end}"
 
     short_put = f'{pc("strike")}, A{{r}}, {pc("kind")}, "put", {pc("side")}, "short"'
@@ -131,8 +158,12 @@ def _ladder(wb: Any, cfg: Any) -> None:
         # contract-weighted prob ITM of the short puts at this strike (as the report's ladder);
         # SUMPRODUCT's separate arguments read the spill's blank rows ("") as 0.  The criteria
         # are multiplied, not written --(...): the formulas evaluator reads --TRUE as 0
-        ws.cell(r, 9, f'=IF(B{r}=0, "", SUMPRODUCT(({pc("strike")}=A{r})*({pc("kind")}="put")*'
-                      f'({pc("side")}="short"), {pc("contracts")}, {pc("prob_itm")})/B{r})')
+        ws.cell(
+            r,
+            9,
+            f'=IF(B{r}=0, "", SUMPRODUCT(({pc("strike")}=A{r})*({pc("kind")}="put")*'
+            f'({pc("side")}="short"), {pc("contracts")}, {pc("prob_itm")})/B{r})',
+        )
 
 
 def _plan(wb: Any, cfg: Any, anchors: list) -> None:
@@ -151,39 +182,82 @@ def _plan(wb: Any, cfg: Any, anchors: list) -> None:
     _name(wb, "HedgeBudget", f"'{L.SHEET_PLAN}'!$B$9")
     n = len(cfg.strikes.strikes)
     ws["K11"] = "Premium $/sh (model)"
-    _spill(ws, "K12", f'=VA_PRICE(Spot, {L.NAME_LADDER_STRIKES}, NewPutExpiry, Vol, "put", Rate, DividendYield, ValuationDate)', anchors)
+    _spill(
+        ws,
+        "K12",
+        f'=VA_PRICE(Spot, {L.NAME_LADDER_STRIKES}, NewPutExpiry, Vol, "put", Rate, DividendYield, ValuationDate)',
+        anchors,
+    )
     _name(wb, "LadderPremiums", f"'{L.SHEET_PLAN}'!$K$12:$K${11 + n}")
-    _spill(ws, "A11", f"=VA_STRIKE_ALLOCATION(PutBudget, {L.NAME_LADDER_STRIKES}, {L.NAME_LADDER_WEIGHTS}, "
-                      f"LadderPremiums, Spot, CapitalModel, TRUE, {CONFIG_NAME}, BuyingPower)", anchors)
+    _spill(
+        ws,
+        "A11",
+        f"=VA_STRIKE_ALLOCATION(PutBudget, {L.NAME_LADDER_STRIKES}, {L.NAME_LADDER_WEIGHTS}, "
+        f"LadderPremiums, Spot, CapitalModel, TRUE, {CONFIG_NAME}, BuyingPower)",
+        anchors,
+    )
 
 
 def _hedges(wb: Any, data: Any, anchors: list) -> None:
     ws = wb.create_sheet(L.SHEET_HEDGES)
-    ws["A1"], ws["B1"] = "Hedge ratio", f"=VA_HEDGE_RATIO(PortfolioValue, IVPercentile, SqueezeProbability, {CONFIG_NAME})"
+    ws["A1"], ws["B1"] = (
+        "Hedge ratio",
+        f"=VA_HEDGE_RATIO(PortfolioValue, IVPercentile, SqueezeProbability, {CONFIG_NAME})",
+    )
     _name(wb, "HedgeRatio", f"'{L.SHEET_HEDGES}'!$B$1")
     from workbook.report.inputs import table_rows
 
     rows = table_rows(wb[L.SHEET_INPUTS])["hedge"]
     _name(wb, "HedgeRungs", f"'{L.SHEET_INPUTS}'!$A${rows[0]}:$C${rows[-1]}")
-    _spill(ws, "A3", "=VA_HEDGE_LADDER(HedgeBudget, Spot, Vol, HedgeRungs, Rate, DividendYield, ValuationDate, "
-                     f'"", {_STYLE_HDR}, {CONFIG_NAME})', anchors)
+    _spill(
+        ws,
+        "A3",
+        "=VA_HEDGE_LADDER(HedgeBudget, Spot, Vol, HedgeRungs, Rate, DividendYield, ValuationDate, "
+        f'"", {_STYLE_HDR}, {CONFIG_NAME})',
+        anchors,
+    )
 
 
 def _risk(wb: Any, anchors: list) -> None:
     ws = wb.create_sheet(L.SHEET_RISK)
-    _spill(ws, "A1", f"=VA_PORTFOLIO_GREEKS(PositionsTable, {_MARKET_ARGS}, {_STYLE_HDR}, {CONFIG_NAME})", anchors)
+    _spill(
+        ws,
+        "A1",
+        f"=VA_PORTFOLIO_GREEKS(PositionsTable, {_MARKET_ARGS}, {_STYLE_HDR}, {CONFIG_NAME})",
+        anchors,
+    )
     _name(wb, "PortfolioDelta", f"'{L.SHEET_RISK}'!$B$3")  # delta_dollars row of the spill
-    _spill(ws, "D1", f"=VA_KELLY(WinProbability, AvgWin, AvgLoss, KellyUse, KellyCap, TRUE, {CONFIG_NAME})", anchors)
+    _spill(
+        ws,
+        "D1",
+        f"=VA_KELLY(WinProbability, AvgWin, AvgLoss, KellyUse, KellyCap, TRUE, {CONFIG_NAME})",
+        anchors,
+    )
     for name, row in (("KellyFraction", 2), ("ConservativeKelly", 3), ("MaxSingleStrike", 4)):
         _name(wb, name, f"'{L.SHEET_RISK}'!$E${row}")
-    _spill(ws, "G1", f'=VA_VAR(PositionsTable, {_MARKET_ARGS}, VarConfidence, "", "", TRUE, {CONFIG_NAME})', anchors)
+    _spill(
+        ws,
+        "G1",
+        f'=VA_VAR(PositionsTable, {_MARKET_ARGS}, VarConfidence, "", "", TRUE, {CONFIG_NAME})',
+        anchors,
+    )
     _name(wb, "ValueAtRisk", f"'{L.SHEET_RISK}'!$H$7")  # var row of the VA_VAR spill
     _name(wb, "ExpectedShortfall", f"'{L.SHEET_RISK}'!$H$8")
-    _spill(ws, "A20", "=VA_RISK_CHECK(PositionsTable, Spot, Vol, PortfolioValue, Rate, DividendYield, ValuationDate, "
-                      f"TRUE, {CONFIG_NAME})", anchors)
+    _spill(
+        ws,
+        "A20",
+        "=VA_RISK_CHECK(PositionsTable, Spot, Vol, PortfolioValue, Rate, DividendYield, ValuationDate, "
+        f"TRUE, {CONFIG_NAME})",
+        anchors,
+    )
     # the account model (net liquidation, equity with loan value, requirements, excess, buying power)
-    _spill(ws, "J1", f'=VA_BUYING_POWER(PositionsTable, Spot, Vol, PortfolioValue, "", Rate, DividendYield, '
-                     f'ValuationDate, "", TRUE, {CONFIG_NAME})', anchors)
+    _spill(
+        ws,
+        "J1",
+        f'=VA_BUYING_POWER(PositionsTable, Spot, Vol, PortfolioValue, "", Rate, DividendYield, '
+        f'ValuationDate, "", TRUE, {CONFIG_NAME})',
+        anchors,
+    )
     _name(wb, "BuyingPower", f"'{L.SHEET_RISK}'!$K$11")  # buying_power row of the VA_BUYING_POWER spill
 
 
@@ -199,17 +273,28 @@ def _assignment(wb: Any, cfg: Any, anchors: list) -> None:
         k, v = _col(2 + 2 * i), _col(3 + 2 * i)
         ws[f"{k}2"], ws[f"{v}2"] = "strike", f"=INDEX({L.NAME_LADDER_STRIKES}, {i + 1})"
         ws[f"{k}3"], ws[f"{v}3"] = "premium", f"=INDEX(LadderPremiums, {i + 1})"
-        _spill(ws, f"{k}4", f"=VA_ASSIGNMENT({v}2, {v}3, Multiplier, {_MARKET_ARGS}, FALSE, {CONFIG_NAME})", anchors)
+        _spill(
+            ws,
+            f"{k}4",
+            f"=VA_ASSIGNMENT({v}2, {v}3, Multiplier, {_MARKET_ARGS}, FALSE, {CONFIG_NAME})",
+            anchors,
+        )
 
 
 def _config_table(wb: Any) -> None:
     """Name the Inputs key rows (columns Value, Unit, Config key) ``ConfigTable``."""
     ws = wb[L.SHEET_INPUTS]
     last = L.REPORT_FIRST_ROW
-    while isinstance(ws.cell(last + 1, L.INPUT_COL_KEY).value, str) and "." in ws.cell(last + 1, L.INPUT_COL_KEY).value:
+    while (
+        isinstance(ws.cell(last + 1, L.INPUT_COL_KEY).value, str)
+        and "." in ws.cell(last + 1, L.INPUT_COL_KEY).value
+    ):
         last += 1
-    _name(wb, CONFIG_NAME, f"'{L.SHEET_INPUTS}'!${_col(L.INPUT_COL_VALUE)}${L.REPORT_FIRST_ROW}:"
-                           f"${_col(L.INPUT_COL_KEY)}${last}")
+    _name(
+        wb,
+        CONFIG_NAME,
+        f"'{L.SHEET_INPUTS}'!${_col(L.INPUT_COL_VALUE)}${L.REPORT_FIRST_ROW}:${_col(L.INPUT_COL_KEY)}${last}",
+    )
 
 
 def _conf(wb: Any) -> None:
@@ -264,12 +349,18 @@ def _flag_dynamic(src: Path, dst: Path, anchors: list[tuple[str, str]], sheet_fi
                     text = re.sub(rf'<c r="{ref}"(?![^>]*cm=)', f'<c r="{ref}" cm="1"', text, count=1)
                 data = text.encode("utf-8")
             elif item.filename == "[Content_Types].xml":
-                data = data.replace(b"</Types>", b'<Override PartName="/xl/metadata.xml" ContentType="application/'
-                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"/></Types>')
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/metadata.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"/></Types>',
+                )
             elif item.filename == "xl/_rels/workbook.xml.rels":
-                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdVolarbMeta" Type="http://schemas.'
-                                    b'openxmlformats.org/officeDocument/2006/relationships/sheetMetadata" '
-                                    b'Target="metadata.xml"/></Relationships>')
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdVolarbMeta" Type="http://schemas.'
+                    b'openxmlformats.org/officeDocument/2006/relationships/sheetMetadata" '
+                    b'Target="metadata.xml"/></Relationships>',
+                )
             zout.writestr(item, data)
         zout.writestr("xl/metadata.xml", _METADATA)
 

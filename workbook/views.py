@@ -32,9 +32,23 @@ import numpy as np
 
 from engine.risk import scenarios as sc
 
-__all__ = ["VIEW_SHEETS", "VIEW_WRITERS", "SHEET_STRESS", "SHEET_PAYOFF", "SHEET_EXPIRIES", "SHEET_FAN", "TraderViews",
-           "compute_views", "write_views", "write_stress", "write_payoff", "write_expiries", "write_fan",
-           "PAYOFF_STEPS", "PAYOFF_MAX_MULTIPLE"]
+__all__ = [
+    "VIEW_SHEETS",
+    "VIEW_WRITERS",
+    "SHEET_STRESS",
+    "SHEET_PAYOFF",
+    "SHEET_EXPIRIES",
+    "SHEET_FAN",
+    "TraderViews",
+    "compute_views",
+    "write_views",
+    "write_stress",
+    "write_payoff",
+    "write_expiries",
+    "write_fan",
+    "PAYOFF_STEPS",
+    "PAYOFF_MAX_MULTIPLE",
+]
 
 SHEET_STRESS = "Stress"
 SHEET_PAYOFF = "Payoff"
@@ -108,7 +122,9 @@ def _book_arrays(marked: Any) -> dict[str, np.ndarray]:
         "vol": np.nan_to_num(marked["vol_used"].to_numpy(float)),
         "w": np.select([kind == "call", kind == "put"], [1.0, -1.0], 0.0),  # 0: shares of stock
         "sign": marked["sign"].to_numpy(float),
-        "qty": np.where(stock, shares, marked["contracts"].to_numpy(float) * marked["multiplier"].to_numpy(float)),
+        "qty": np.where(
+            stock, shares, marked["contracts"].to_numpy(float) * marked["multiplier"].to_numpy(float)
+        ),
         "premium": marked["premium"].to_numpy(float),
         "dte": marked["dte"].to_numpy(float),
     }
@@ -124,11 +140,16 @@ def _account_book(marked: Any, cfg: Any) -> sc.AccountBook:
     expiry = [None if st else e for e, st in zip(marked["expiry"], stock, strict=True)]
     shares = marked["shares"].to_numpy(float) if "shares" in marked.columns else np.zeros(len(marked))
     return sc.AccountBook(
-        kind=kind, side=side, strike=marked["strike"].to_numpy(float),
+        kind=kind,
+        side=side,
+        strike=marked["strike"].to_numpy(float),
         qty=np.where(stock, shares, marked["contracts"].to_numpy(float)),
         dte=np.where(stock, 0, marked["dte"].to_numpy(np.int64)),
-        long_dated=long_dated(expiry, cfg.valuation_date, cfg.margin.long_option_loan_months) & (side == "long"),
-        underlying=marked["underlying"].to_numpy(object), multiplier=int(cfg.capital.contract_multiplier))
+        long_dated=long_dated(expiry, cfg.valuation_date, cfg.margin.long_option_loan_months)
+        & (side == "long"),
+        underlying=marked["underlying"].to_numpy(object),
+        multiplier=int(cfg.capital.contract_multiplier),
+    )
 
 
 def payoff_prices(spot: float, strikes: np.ndarray, breakevens: np.ndarray) -> np.ndarray:
@@ -164,7 +185,9 @@ def compute_views(data: Any) -> TraderViews | None:
     mults = np.asarray(sc.DEFAULT_VOL_MULTS)
     book = (a["strike"], a["t"], m.rate, a["vol"], a["w"], m.dividend_yield, a["sign"], a["qty"])
     pnl = sc.stress_pnl(m.spot, *book, shocks, mults)
-    nlv = float(data.account.net_liquidation) if data.account is not None else float(cfg.account.starting_value)
+    nlv = (
+        float(data.account.net_liquidation) if data.account is not None else float(cfg.account.starting_value)
+    )
     el = sc.stress_excess_liquidity(nlv, m.spot, *book, _account_book(marked, cfg), cfg.margin, shocks, mults)
     req = nlv + pnl - el
     options = a["w"] != 0
@@ -174,18 +197,47 @@ def compute_views(data: Any) -> TraderViews | None:
     times = np.array([0.0] + [d / DAYS_PER_YEAR for d in live_expiries if d > 0])
     exp_dates = sorted({e for e, d, o in zip(marked["expiry"], a["dte"], options) if d > 0 and o})
     labels = ("Today",) + tuple(f"At {e.isoformat()}" for e in exp_dates)
-    curves = np.vstack([sc.pnl_curve(prices, a["strike"], a["t"], m.rate, a["vol"], a["w"], m.dividend_yield,
-                                     a["sign"], a["qty"], a["premium"], at=at) for at in times])
+    curves = np.vstack(
+        [
+            sc.pnl_curve(
+                prices,
+                a["strike"],
+                a["t"],
+                m.rate,
+                a["vol"],
+                a["w"],
+                m.dividend_yield,
+                a["sign"],
+                a["qty"],
+                a["premium"],
+                at=at,
+            )
+            for at in times
+        ]
+    )
     bes = tuple(sc.breakevens(prices, c) for c in curves)
     losses = tuple(sc.max_loss(prices, c) for c in curves)
-    return TraderViews(spot_shocks=shocks, vol_mults=mults, stress_pnl=pnl, stress_requirement=req,
-                       stress_excess_liquidity=el, net_liquidation=nlv, prices=prices, curve_labels=labels,
-                       curve_times=times, curves=curves, curve_breakevens=bes, curve_max_loss=losses,
-                       by_expiry=sc.exposure_by(marked, "expiry"), by_strike=sc.exposure_by(marked, "strike"),
-                       calendar=sc.assignment_calendar(marked, m.spot, cfg.valuation_date))
+    return TraderViews(
+        spot_shocks=shocks,
+        vol_mults=mults,
+        stress_pnl=pnl,
+        stress_requirement=req,
+        stress_excess_liquidity=el,
+        net_liquidation=nlv,
+        prices=prices,
+        curve_labels=labels,
+        curve_times=times,
+        curves=curves,
+        curve_breakevens=bes,
+        curve_max_loss=losses,
+        by_expiry=sc.exposure_by(marked, "expiry"),
+        by_strike=sc.exposure_by(marked, "strike"),
+        calendar=sc.assignment_calendar(marked, m.spot, cfg.valuation_date),
+    )
 
 
 # --- writing -----------------------------------------------------------------------------------
+
 
 def _put(ws: Any, row: int, column: int, value: Any, fmt: str | None = None, model: bool = False) -> Any:
     """The report's cell writer (``model=True``: a model value, greyed while the inputs are stale)."""
@@ -271,7 +323,9 @@ def _frame(ws: Any, landscape: bool = True) -> None:
 
     ws.freeze_panes = None
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    width = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(1, ws.max_column + 1))
+    width = sum(
+        (ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(1, ws.max_column + 1)
+    )
     ws.page_setup.fitToWidth = 1 if width <= 200 else 2
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -283,8 +337,15 @@ def _no_data(ws: Any, data: Any) -> None:
     _style(_put(ws, FIRST_ROW + 1, 1, f"Not computed: {why}."), "note")
 
 
-def _grid(ws: Any, row: int, title: str, views: TraderViews, values: np.ndarray | None, fmt: str,
-          formula: Any = None) -> tuple[int, int]:
+def _grid(
+    ws: Any,
+    row: int,
+    title: str,
+    views: TraderViews,
+    values: np.ndarray | None,
+    fmt: str,
+    formula: Any = None,
+) -> tuple[int, int]:
     """One spot x vol table at ``row``: title, header, a row per spot move.  Returns (first, last) body rows."""
     from workbook.layout import FMT_PCT, FMT_PRICE
     from workbook.report.cells import Formula
@@ -323,28 +384,68 @@ def write_stress(wb: Any, data: Any, layout: Any) -> None:
     last_col = get_column_letter(ncols)
     cfg = data.config
     r = FIRST_ROW
-    p1, p2 = _grid(ws, r, "Instant P&L of the book, $ (full revaluation: spot moved, every position's vol x the "
-                          "multiplier, nothing else changed)", views, views.stress_pnl, fmt)
-    ws.conditional_formatting.add(f"C{p1}:{last_col}{p2}", ColorScaleRule(
-        start_type="min", start_color="F8696B", mid_type="num", mid_value=0, mid_color="FFFFFF",
-        end_type="max", end_color="63BE7B"))
+    p1, p2 = _grid(
+        ws,
+        r,
+        "Instant P&L of the book, $ (full revaluation: spot moved, every position's vol x the "
+        "multiplier, nothing else changed)",
+        views,
+        views.stress_pnl,
+        fmt,
+    )
+    ws.conditional_formatting.add(
+        f"C{p1}:{last_col}{p2}",
+        ColorScaleRule(
+            start_type="min",
+            start_color="F8696B",
+            mid_type="num",
+            mid_value=0,
+            mid_color="FFFFFF",
+            end_type="max",
+            end_color="63BE7B",
+        ),
+    )
     r = p2 + 2
-    q1, q2 = _grid(ws, r, f"Net maintenance requirement at the node, $ (account model, {cfg.margin.account} account: "
-                          "strategy-based FINRA 4210 rules, net of the positions' value)", views,
-                   views.stress_requirement, fmt)
+    q1, q2 = _grid(
+        ws,
+        r,
+        f"Net maintenance requirement at the node, $ (account model, {cfg.margin.account} account: "
+        "strategy-based FINRA 4210 rules, net of the positions' value)",
+        views,
+        views.stress_requirement,
+        fmt,
+    )
     r = q2 + 2
     e0 = r + 2  # first body row of the excess-liquidity table (title, header, body)
-    e1, e2 = _grid(ws, r, "Excess liquidity at the node, $ = net liquidation (PortfolioValue) + node P&L - node "
-                          "requirement; red below 0 (a margin call)", views, None, fmt,
-                   formula=lambda rr, cc: (f"=PortfolioValue+{get_column_letter(cc)}{p1 + rr - e0}"
-                                           f"-{get_column_letter(cc)}{q1 + rr - e0}"))
+    e1, e2 = _grid(
+        ws,
+        r,
+        "Excess liquidity at the node, $ = net liquidation (PortfolioValue) + node P&L - node "
+        "requirement; red below 0 (a margin call)",
+        views,
+        None,
+        fmt,
+        formula=lambda rr, cc: (
+            f"=PortfolioValue+{get_column_letter(cc)}{p1 + rr - e0}-{get_column_letter(cc)}{q1 + rr - e0}"
+        ),
+    )
     red = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
-    ws.conditional_formatting.add(f"C{e1}:{last_col}{e2}", CellIsRule(operator="lessThan", formula=["0"], fill=red,
-                                                                     font=Font(color="9C0006")))
-    _style(_put(ws, e2 + 2, 1, f"Model: spot ${cfg.market.spot:g}, each position's own vol (market vol "
-                               f"{cfg.market.vol:.0%}), American prices; net liquidation now "
-                               f"${views.net_liquidation:,.2f} (Inputs PortfolioValue). The centre node (0%, x1.00) "
-                               "is the book as marked: P&L 0."), "note")
+    ws.conditional_formatting.add(
+        f"C{e1}:{last_col}{e2}",
+        CellIsRule(operator="lessThan", formula=["0"], fill=red, font=Font(color="9C0006")),
+    )
+    _style(
+        _put(
+            ws,
+            e2 + 2,
+            1,
+            f"Model: spot ${cfg.market.spot:g}, each position's own vol (market vol "
+            f"{cfg.market.vol:.0%}), American prices; net liquidation now "
+            f"${views.net_liquidation:,.2f} (Inputs PortfolioValue). The centre node (0%, x1.00) "
+            "is the book as marked: P&L 0.",
+        ),
+        "note",
+    )
     _frame(ws)
 
 
@@ -372,11 +473,26 @@ def write_payoff(wb: Any, data: Any, layout: Any) -> None:
         loss, at, unbounded = views.curve_max_loss[i]
         _put(ws, rr, 1, label + (" (every option expired)" if i == n - 1 and n > 1 else ""))
         _put(ws, rr, 2, loss, layout.FMT_MONEY, model=True)
-        _put(ws, rr, 3, f"open-ended above ${at:.2f}" if unbounded else at, layout.FMT_PRICE, model=not unbounded)
+        _put(
+            ws,
+            rr,
+            3,
+            f"open-ended above ${at:.2f}" if unbounded else at,
+            layout.FMT_PRICE,
+            model=not unbounded,
+        )
         _put(ws, rr, 4, _join_prices(views.curve_breakevens[i]), model=True)
     r = r + 2 + n + 1
-    _style(_put(ws, r, 1, "P&L against the entry premium by underlying price, $ (vols as marked; an option expired "
-                          "by the date counts at intrinsic value)"), "title")
+    _style(
+        _put(
+            ws,
+            r,
+            1,
+            "P&L against the entry premium by underlying price, $ (vols as marked; an option expired "
+            "by the date counts at intrinsic value)",
+        ),
+        "title",
+    )
     heads = ["Underlying $"] + [f"{lab} $" for lab in views.curve_labels]
     _headers(ws, r + 1, heads)
     first = r + 2
@@ -398,15 +514,25 @@ def write_payoff(wb: Any, data: Any, layout: Any) -> None:
     chart.x_axis.scaling.max = float(views.prices[-1])
     xs = Reference(ws, min_col=1, min_row=first, max_row=last)
     for j in range(n):
-        series = Series(Reference(ws, min_col=2 + j, min_row=first - 1, max_row=last), xs, title_from_data=True)
+        series = Series(
+            Reference(ws, min_col=2 + j, min_row=first - 1, max_row=last), xs, title_from_data=True
+        )
         series.marker.symbol = "none"
         series.smooth = False
         chart.series.append(series)
     chart.height, chart.width = 10, 20
     ws.add_chart(chart, f"{_col(n + 3)}{first}")
-    _style(_put(ws, last + 2, 1, "The price grid holds every strike and every short put's strike - premium, so "
-                                 "the curve after the last expiry is exact between grid points; breakevens between "
-                                 "grid points are interpolated linearly."), "note")
+    _style(
+        _put(
+            ws,
+            last + 2,
+            1,
+            "The price grid holds every strike and every short put's strike - premium, so "
+            "the curve after the last expiry is exact between grid points; breakevens between "
+            "grid points are interpolated linearly.",
+        ),
+        "note",
+    )
     _frame(ws)
 
 
@@ -416,30 +542,45 @@ def _col(n: int) -> str:
     return get_column_letter(n)
 
 
-_EXPOSURE_HEADS = (("positions", "Positions", "INT"), ("contracts", "Contracts", "INT"),
-                   ("premium_total", "Premium received $", "MONEY"), ("value", "Model value $", "MONEY"),
-                   ("unrealized_pnl", "Unrealized P&L $", "MONEY"), ("delta_shares", "Delta (shares)", "NUM"),
-                   ("delta_dollars", "Dollar delta $", "MONEY"), ("gamma", "Gamma (shares per $)", "NUM"),
-                   ("theta_day", "Theta $ per day", "MONEY"), ("vega_point", "Vega $ per vol point", "MONEY"),
-                   ("obligation", "Put obligation $", "MONEY0"), ("margin", "Margin $ (capital model)", "MONEY0"),
-                   ("expected_assigned_shares", "Expected assigned shares", "INT"),
-                   ("share_of_obligation", "Share of obligation %", "PCT"))
-_CALENDAR_HEADS = (("expiry", "Expiry", "DATE"), ("weekday", "Day", "TEXT"), ("days", "Days left", "INT"),
-                   ("short_puts", "Short puts", "INT"), ("short_calls", "Short calls", "INT"),
-                   ("long_options", "Long options", "INT"), ("itm_short_puts", "ITM short puts now", "INT"),
-                   ("shares_if_assigned_now", "Shares if ITM assigned now", "INT"),
-                   ("cash_if_itm_assigned", "Cash if ITM assigned $", "MONEY0"),
-                   ("cash_if_all_assigned", "Cash if all puts assigned $", "MONEY0"),
-                   ("expected_assigned_shares", "Expected assigned shares", "INT"),
-                   ("premium_at_risk", "Premium of these shorts $", "MONEY0"))
+_EXPOSURE_HEADS = (
+    ("positions", "Positions", "INT"),
+    ("contracts", "Contracts", "INT"),
+    ("premium_total", "Premium received $", "MONEY"),
+    ("value", "Model value $", "MONEY"),
+    ("unrealized_pnl", "Unrealized P&L $", "MONEY"),
+    ("delta_shares", "Delta (shares)", "NUM"),
+    ("delta_dollars", "Dollar delta $", "MONEY"),
+    ("gamma", "Gamma (shares per $)", "NUM"),
+    ("theta_day", "Theta $ per day", "MONEY"),
+    ("vega_point", "Vega $ per vol point", "MONEY"),
+    ("obligation", "Put obligation $", "MONEY0"),
+    ("margin", "Margin $ (capital model)", "MONEY0"),
+    ("expected_assigned_shares", "Expected assigned shares", "INT"),
+    ("share_of_obligation", "Share of obligation %", "PCT"),
+)
+_CALENDAR_HEADS = (
+    ("expiry", "Expiry", "DATE"),
+    ("weekday", "Day", "TEXT"),
+    ("days", "Days left", "INT"),
+    ("short_puts", "Short puts", "INT"),
+    ("short_calls", "Short calls", "INT"),
+    ("long_options", "Long options", "INT"),
+    ("itm_short_puts", "ITM short puts now", "INT"),
+    ("shares_if_assigned_now", "Shares if ITM assigned now", "INT"),
+    ("cash_if_itm_assigned", "Cash if ITM assigned $", "MONEY0"),
+    ("cash_if_all_assigned", "Cash if all puts assigned $", "MONEY0"),
+    ("expected_assigned_shares", "Expected assigned shares", "INT"),
+    ("premium_at_risk", "Premium of these shorts $", "MONEY0"),
+)
 
 
 def _fmt(layout: Any, code: str) -> str:
     return {"DATE": layout.FMT_DATE, "TEXT": layout.FMT_TEXT}.get(code) or getattr(layout, f"FMT_{code}")
 
 
-def _frame_table(ws: Any, row: int, df: Any, key: tuple[str, str, str] | None, heads: tuple, layout: Any,
-                 total: bool) -> int:
+def _frame_table(
+    ws: Any, row: int, df: Any, key: tuple[str, str, str] | None, heads: tuple, layout: Any, total: bool
+) -> int:
     from workbook.report.cells import Formula
 
     cols = ([key] if key else []) + list(heads)
@@ -474,14 +615,28 @@ def write_expiries(wb: Any, data: Any, layout: Any) -> None:
         _frame(ws)
         return
     r = FIRST_ROW
-    _style(_put(ws, r, 1, "Expiry and assignment calendar (in the money = against today's model spot)"), "title")
+    _style(
+        _put(ws, r, 1, "Expiry and assignment calendar (in the money = against today's model spot)"), "title"
+    )
     r = _frame_table(ws, r + 1, views.calendar, None, _CALENDAR_HEADS, layout, total=True)
     _style(_put(ws, r, 1, "Greeks, obligation and margin per expiry (signed, whole positions)"), "title")
-    r = _frame_table(ws, r + 1, views.by_expiry, ("expiry", "Expiry", "DATE"), _EXPOSURE_HEADS, layout, total=True)
+    r = _frame_table(
+        ws, r + 1, views.by_expiry, ("expiry", "Expiry", "DATE"), _EXPOSURE_HEADS, layout, total=True
+    )
     _style(_put(ws, r, 1, "Greeks, obligation and margin per strike"), "title")
-    r = _frame_table(ws, r + 1, views.by_strike, ("strike", "Strike $", "PRICE"), _EXPOSURE_HEADS, layout, total=True)
-    _style(_put(ws, r, 1, "Model values from the marked book (Positions); totals are formulas over the rows above. "
-                          "Expected assigned shares = probability ITM x shares of the short options."), "note")
+    r = _frame_table(
+        ws, r + 1, views.by_strike, ("strike", "Strike $", "PRICE"), _EXPOSURE_HEADS, layout, total=True
+    )
+    _style(
+        _put(
+            ws,
+            r,
+            1,
+            "Model values from the marked book (Positions); totals are formulas over the rows above. "
+            "Expected assigned shares = probability ITM x shares of the short options.",
+        ),
+        "note",
+    )
     _frame(ws)
 
 
@@ -503,10 +658,28 @@ def write_fan(wb: Any, data: Any, layout: Any) -> None:
         return
     pdf = pd.DataFrame(pct)
     r = FIRST_ROW
-    _style(_put(ws, r, 1, f"Simulated equity by month, $ ({data.meta['paths']:,} paths, seed {data.meta['seed']}): "
-                          "percentiles, and the invested capital (start + monthly additions)"), "title")
-    heads = ["Month", "p5 $", "p25 $", "Median $", "p75 $", "p95 $", "Invested $",
-             "Band p5-p25 $", "Band p25-p75 $", "Band p75-p95 $"]
+    _style(
+        _put(
+            ws,
+            r,
+            1,
+            f"Simulated equity by month, $ ({data.meta['paths']:,} paths, seed {data.meta['seed']}): "
+            "percentiles, and the invested capital (start + monthly additions)",
+        ),
+        "title",
+    )
+    heads = [
+        "Month",
+        "p5 $",
+        "p25 $",
+        "Median $",
+        "p75 $",
+        "p95 $",
+        "Invested $",
+        "Band p5-p25 $",
+        "Band p25-p75 $",
+        "Band p75-p95 $",
+    ]
     _headers(ws, r + 1, heads)
     first = r + 2
     for i, rec in enumerate(pdf.to_dict(orient="records")):
@@ -548,8 +721,16 @@ def write_fan(wb: Any, data: Any, layout: Any) -> None:
     area += line
     area.height, area.width = 10, 20
     ws.add_chart(area, f"A{last + 3}")
-    _style(_put(ws, last + 2, 1, "Percentiles are model values (Simulation sheet); Invested and the band widths are "
-                                 "formulas (Invested = PortfolioValue + MonthlyAddition x month)."), "note")
+    _style(
+        _put(
+            ws,
+            last + 2,
+            1,
+            "Percentiles are model values (Simulation sheet); Invested and the band widths are "
+            "formulas (Invested = PortfolioValue + MonthlyAddition x month).",
+        ),
+        "note",
+    )
     _frame(ws)
 
 

@@ -34,9 +34,18 @@ import numpy as np
 from engine._validate import VolarbInputError
 from engine.data.tables import parse_date
 
-__all__ = ["CalendarError", "monthly_expiration", "next_monthly_expiration", "trading_days",
-           "is_trading_day", "protocol_dates", "dte", "execution_windows", "CALENDAR_START",
-           "CALENDAR_END"]
+__all__ = [
+    "CalendarError",
+    "monthly_expiration",
+    "next_monthly_expiration",
+    "trading_days",
+    "is_trading_day",
+    "protocol_dates",
+    "dte",
+    "execution_windows",
+    "CALENDAR_START",
+    "CALENDAR_END",
+]
 
 CALENDAR_START = _dt.date(2000, 1, 3)
 CALENDAR_END = _dt.date(2045, 12, 29)
@@ -56,7 +65,9 @@ def _calendar(exchange: str):
             # exchange_calendars 4.x reads tz-aware Series.values, deprecated in pandas 3.1;
             # the values it reads are the UTC instants it wants, so the warning is noise here.
             warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-            return xcals.get_calendar(exchange, start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
+            return xcals.get_calendar(
+                exchange, start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat()
+            )
     except xcals.errors.InvalidCalendarName:
         raise CalendarError(f"unknown exchange calendar {exchange!r} (e.g. 'XNYS')") from None
 
@@ -70,8 +81,9 @@ def _as_date(value: Any, name: str) -> _dt.date:
 
 def _check_range(d: _dt.date, name: str) -> None:
     if not CALENDAR_START <= d <= CALENDAR_END:
-        raise CalendarError(f"{name} {d} is outside the supported calendar range "
-                            f"{CALENDAR_START} to {CALENDAR_END}")
+        raise CalendarError(
+            f"{name} {d} is outside the supported calendar range {CALENDAR_START} to {CALENDAR_END}"
+        )
 
 
 def _sessions(start: _dt.date, end: _dt.date, exchange: str) -> list[_dt.date]:
@@ -126,14 +138,19 @@ def _third_friday(year: int, month: int) -> _dt.date:
 
 
 def _check_month(year: Any, month: Any) -> tuple[int, int]:
-    if isinstance(year, bool) or isinstance(month, bool) or not isinstance(year, (int, np.integer)) \
-            or not isinstance(month, (int, np.integer)):
+    if (
+        isinstance(year, bool)
+        or isinstance(month, bool)
+        or not isinstance(year, (int, np.integer))
+        or not isinstance(month, (int, np.integer))
+    ):
         raise CalendarError(f"year and month must be whole numbers, got {year!r}, {month!r}")
     if not 1 <= month <= 12:
         raise CalendarError(f"month must be 1-12, got {month}")
     if not CALENDAR_START.year <= year <= CALENDAR_END.year:
-        raise CalendarError(f"year {year} is outside the supported calendar range "
-                            f"{CALENDAR_START.year}-{CALENDAR_END.year}")
+        raise CalendarError(
+            f"year {year} is outside the supported calendar range {CALENDAR_START.year}-{CALENDAR_END.year}"
+        )
     return int(year), int(month)
 
 
@@ -238,11 +255,14 @@ def dte(valuation, expiry):
     >>> dte("2025-09-27", ["2025-10-17", "2025-11-21"]).tolist()
     [20, 55]
     """
+
     def conv(x: Any, name: str) -> Any:
         if np.ndim(x) == 0:
             return np.datetime64(_as_date(x, name), "D")
-        return np.array([np.datetime64(_as_date(v, name), "D") for v in np.asarray(x, dtype=object).ravel()],
-                        dtype="datetime64[D]").reshape(np.shape(x))
+        return np.array(
+            [np.datetime64(_as_date(v, name), "D") for v in np.asarray(x, dtype=object).ravel()],
+            dtype="datetime64[D]",
+        ).reshape(np.shape(x))
 
     v, e = conv(valuation, "valuation"), conv(expiry, "expiry")
     days = (e - v).astype("int64")

@@ -37,8 +37,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EXAMPLE_FILES", "example_path", "generate_example_prices", "generate_example_second",
-           "generate_example_journal", "generate_example_equity", "write_generated_examples"]
+__all__ = [
+    "EXAMPLE_FILES",
+    "example_path",
+    "generate_example_prices",
+    "generate_example_second",
+    "generate_example_journal",
+    "generate_example_equity",
+    "write_generated_examples",
+]
 
 #: example name -> file name in ``engine/data``
 EXAMPLE_FILES: dict[str, str] = {
@@ -126,13 +133,26 @@ _JOURNAL = (
 
 _EQUITY = (
     # date, equity $, contribution $
-    ("2025-08-29", 3500.00, 0.0), ("2025-09-02", 7560.00, 4000.0), ("2025-09-03", 7610.00, 0.0),
-    ("2025-09-04", 7585.00, 0.0), ("2025-09-05", 7650.00, 0.0), ("2025-09-08", 7702.00, 0.0),
-    ("2025-09-09", 7688.00, 0.0), ("2025-09-10", 7745.00, 0.0), ("2025-09-11", 7810.00, 0.0),
-    ("2025-09-12", 7905.00, 0.0), ("2025-09-15", 7760.00, 0.0), ("2025-09-16", 7590.00, 0.0),
-    ("2025-09-17", 7475.00, 0.0), ("2025-09-18", 7430.00, 0.0), ("2025-09-19", 7388.00, 0.0),
-    ("2025-09-22", 7460.00, 0.0), ("2025-09-23", 7525.00, 0.0), ("2025-09-24", 7590.00, 0.0),
-    ("2025-09-25", 7560.00, 0.0), ("2025-09-26", 7642.00, 0.0),
+    ("2025-08-29", 3500.00, 0.0),
+    ("2025-09-02", 7560.00, 4000.0),
+    ("2025-09-03", 7610.00, 0.0),
+    ("2025-09-04", 7585.00, 0.0),
+    ("2025-09-05", 7650.00, 0.0),
+    ("2025-09-08", 7702.00, 0.0),
+    ("2025-09-09", 7688.00, 0.0),
+    ("2025-09-10", 7745.00, 0.0),
+    ("2025-09-11", 7810.00, 0.0),
+    ("2025-09-12", 7905.00, 0.0),
+    ("2025-09-15", 7760.00, 0.0),
+    ("2025-09-16", 7590.00, 0.0),
+    ("2025-09-17", 7475.00, 0.0),
+    ("2025-09-18", 7430.00, 0.0),
+    ("2025-09-19", 7388.00, 0.0),
+    ("2025-09-22", 7460.00, 0.0),
+    ("2025-09-23", 7525.00, 0.0),
+    ("2025-09-24", 7590.00, 0.0),
+    ("2025-09-25", 7560.00, 0.0),
+    ("2025-09-26", 7642.00, 0.0),
 )
 
 
@@ -168,10 +188,12 @@ def write_generated_examples(folder: str | Path) -> list[Path]:
     """
     folder = Path(folder)
     out = []
-    for name, frame, fmt in (("prices", generate_example_prices(), "%.4f"),
-                             ("second", generate_example_second(), "%.2f"),
-                             ("journal", generate_example_journal(), "%.2f"),
-                             ("equity", generate_example_equity(), "%.2f")):
+    for name, frame, fmt in (
+        ("prices", generate_example_prices(), "%.4f"),
+        ("second", generate_example_second(), "%.2f"),
+        ("journal", generate_example_journal(), "%.2f"),
+        ("equity", generate_example_equity(), "%.2f"),
+    ):
         path = folder / EXAMPLE_FILES[name]
         frame.to_csv(path, index=False, float_format=fmt, lineterminator="\n")
         out.append(path)

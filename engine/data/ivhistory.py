@@ -29,8 +29,14 @@ import numpy as np
 
 from engine._validate import VolarbInputError
 
-__all__ = ["IVHistoryError", "read_iv_history", "iv_rank_percentile", "iv_percentile_series",
-           "example_iv_history", "generate_example_iv_history"]
+__all__ = [
+    "IVHistoryError",
+    "read_iv_history",
+    "iv_rank_percentile",
+    "iv_percentile_series",
+    "example_iv_history",
+    "generate_example_iv_history",
+]
 
 
 class IVHistoryError(VolarbInputError):
@@ -63,23 +69,30 @@ def read_iv_history(path_or_frame):
 
     from engine.data.tables import read_text_table
 
-    df, src = read_text_table(path_or_frame, "IV history", IVHistoryError, ("date", "iv"), "'date' and 'iv'",
-                              blanks_as_text=False)
+    df, src = read_text_table(
+        path_or_frame, "IV history", IVHistoryError, ("date", "iv"), "'date' and 'iv'", blanks_as_text=False
+    )
     dates, ivs = [], []
     for i, (d, v) in enumerate(zip(df["date"], df["iv"], strict=True)):
         line = i + 2
         try:
             dates.append(d if isinstance(d, _dt.date) else _dt.date.fromisoformat(str(d).strip()))
         except ValueError:
-            raise IVHistoryError(f"{src}, line {line}, column 'date': expected YYYY-MM-DD, got {d!r}") from None
+            raise IVHistoryError(
+                f"{src}, line {line}, column 'date': expected YYYY-MM-DD, got {d!r}"
+            ) from None
         try:
             x = float(v)
         except (TypeError, ValueError):
             x = float("nan")
         if not (math.isfinite(x) and x > 0):
-            raise IVHistoryError(f"{src}, line {line}, column 'iv': expected a positive decimal vol (4.25 = 425%), got {v!r}")
+            raise IVHistoryError(
+                f"{src}, line {line}, column 'iv': expected a positive decimal vol (4.25 = 425%), got {v!r}"
+            )
         if x > 20:
-            raise IVHistoryError(f"{src}, line {line}, column 'iv': {v!r} looks like a percentage; give a decimal (4.25 = 425%)")
+            raise IVHistoryError(
+                f"{src}, line {line}, column 'iv': {v!r} looks like a percentage; give a decimal (4.25 = 425%)"
+            )
         ivs.append(x)
     for i in range(1, len(dates)):
         if dates[i] <= dates[i - 1]:
@@ -87,8 +100,9 @@ def read_iv_history(path_or_frame):
     return pd.DataFrame({"date": dates, "iv": ivs})
 
 
-def iv_rank_percentile(history, current_iv: float | None = None, window: int = 252,
-                       min_periods: int = 20) -> dict:
+def iv_rank_percentile(
+    history, current_iv: float | None = None, window: int = 252, min_periods: int = 20
+) -> dict:
     """IV rank and IV percentile of the current IV within the last ``window`` observations.
 
     Parameters
@@ -134,14 +148,26 @@ def iv_rank_percentile(history, current_iv: float | None = None, window: int = 2
     n = values.size
     nan = float("nan")
     if n < max(min_periods, 2):
-        return {"iv_rank": nan, "iv_percentile": nan, "current_iv": float(values[-1]) if n else nan,
-                "low": nan, "high": nan, "observations": int(n)}
+        return {
+            "iv_rank": nan,
+            "iv_percentile": nan,
+            "current_iv": float(values[-1]) if n else nan,
+            "low": nan,
+            "high": nan,
+            "observations": int(n),
+        }
     cur = float(values[-1])
     lo, hi = float(values.min()), float(values.max())
     rank = 0.0 if hi == lo else 100.0 * (cur - lo) / (hi - lo)
     pct = 100.0 * float(np.sum(values[:-1] < cur)) / (n - 1)
-    return {"iv_rank": rank, "iv_percentile": pct, "current_iv": cur, "low": lo, "high": hi,
-            "observations": int(n)}
+    return {
+        "iv_rank": rank,
+        "iv_percentile": pct,
+        "current_iv": cur,
+        "low": lo,
+        "high": hi,
+        "observations": int(n),
+    }
 
 
 def iv_percentile_series(history, window: int = 252, min_periods: int = 20) -> np.ndarray:

@@ -87,13 +87,33 @@ from engine._validate import VolarbInputError
 from engine.data.tables import parse_date  # the one date parser (re-exported here)
 
 __all__ = [
-    "POSITION_COLUMNS", "PositionsError", "MAX_REPORTED_ERRORS", "read_positions",
-    "positions_from_records", "example_positions", "parse_occ_symbol", "occ_symbol",
-    "parse_date", "parse_iv", "row_where", "is_stock",
+    "POSITION_COLUMNS",
+    "PositionsError",
+    "MAX_REPORTED_ERRORS",
+    "read_positions",
+    "positions_from_records",
+    "example_positions",
+    "parse_occ_symbol",
+    "occ_symbol",
+    "parse_date",
+    "parse_iv",
+    "row_where",
+    "is_stock",
 ]
 
-POSITION_COLUMNS = ("underlying", "kind", "side", "strike", "expiry", "contracts", "premium",
-                    "open_date", "iv", "note", "shares")
+POSITION_COLUMNS = (
+    "underlying",
+    "kind",
+    "side",
+    "strike",
+    "expiry",
+    "contracts",
+    "premium",
+    "open_date",
+    "iv",
+    "note",
+    "shares",
+)
 _OPTIONAL = ("open_date", "iv", "note", "shares")
 #: columns a stock row leaves blank, and the one it needs instead of ``contracts``
 _STOCK_BLANK = ("strike", "expiry", "contracts", "iv")
@@ -188,8 +208,10 @@ def parse_iv(value: Any) -> float:
     if x <= 0:
         raise ValueError(f"expected a positive implied vol, got {_shown(value)}")
     if x > _IV_MAX:
-        raise ValueError(f"expected an implied vol as a decimal (4.25 = 425%) at most {_IV_MAX:g}, "
-                         f"got {_shown(value)}; write '{x:g}%' if a percent was meant")
+        raise ValueError(
+            f"expected an implied vol as a decimal (4.25 = 425%) at most {_IV_MAX:g}, "
+            f"got {_shown(value)}; write '{x:g}%' if a percent was meant"
+        )
     return float(x)
 
 
@@ -240,7 +262,9 @@ def _cell_shares(v: Any) -> int:
 def _cell_premium(v: Any) -> float:
     x = _number(v, "a premium in $ per share >= 0")
     if x < 0:
-        raise _CellError(f"expected a premium in $ per share >= 0 (direction goes in 'side'), got {_shown(v)}")
+        raise _CellError(
+            f"expected a premium in $ per share >= 0 (direction goes in 'side'), got {_shown(v)}"
+        )
     return x
 
 
@@ -267,9 +291,16 @@ def _cell_underlying(v: Any) -> str:
 
 
 _PARSERS = {
-    "underlying": _cell_underlying, "kind": _cell_position_kind, "side": _cell_side,
-    "strike": _cell_strike, "expiry": _cell_date, "contracts": _cell_contracts,
-    "premium": _cell_premium, "open_date": _cell_date, "iv": _cell_iv, "note": _cell_text,
+    "underlying": _cell_underlying,
+    "kind": _cell_position_kind,
+    "side": _cell_side,
+    "strike": _cell_strike,
+    "expiry": _cell_date,
+    "contracts": _cell_contracts,
+    "premium": _cell_premium,
+    "open_date": _cell_date,
+    "iv": _cell_iv,
+    "note": _cell_text,
     "shares": _cell_shares,
 }
 
@@ -298,8 +329,10 @@ def parse_occ_symbol(symbol: str) -> dict[str, Any]:
     10.0
     """
     m = _OCC_RE.match(symbol) if isinstance(symbol, str) else None
-    bad = (f"expected an OCC option symbol like 'ASST  251017P00002500' (root, YYMMDD, C/P, "
-           f"strike x 1000 in 8 digits), got {_shown(symbol)}")
+    bad = (
+        f"expected an OCC option symbol like 'ASST  251017P00002500' (root, YYMMDD, C/P, "
+        f"strike x 1000 in 8 digits), got {_shown(symbol)}"
+    )
     if m is None:
         raise VolarbInputError(bad)
     root, ymd, cp, strike = m.groups()
@@ -310,8 +343,12 @@ def parse_occ_symbol(symbol: str) -> dict[str, Any]:
     k = int(strike) / 1000.0
     if k <= 0:
         raise VolarbInputError(bad + " (strike is zero)")
-    return {"underlying": root.upper(), "expiry": expiry, "kind": "call" if cp.upper() == "C" else "put",
-            "strike": k}
+    return {
+        "underlying": root.upper(),
+        "expiry": expiry,
+        "kind": "call" if cp.upper() == "C" else "put",
+        "strike": k,
+    }
 
 
 def occ_symbol(underlying: str, expiry: _dt.date | str, kind: str, strike: float, padded: bool = True) -> str:
@@ -340,7 +377,9 @@ def occ_symbol(underlying: str, expiry: _dt.date | str, kind: str, strike: float
         raise VolarbInputError(f"occ_symbol: {exc}") from None
     milli = round(float(strike) * 1000)
     if not (0 < milli < 10**8) or abs(milli - float(strike) * 1000) > 1e-6:
-        raise VolarbInputError(f"OCC strike must be a positive multiple of 0.001 below 100000, got {strike!r}")
+        raise VolarbInputError(
+            f"OCC strike must be a positive multiple of 0.001 below 100000, got {strike!r}"
+        )
     pad = root.ljust(6) if padded else root
     return f"{pad}{exp:%y%m%d}{'C' if k == 'call' else 'P'}{milli:08d}"
 
@@ -353,7 +392,8 @@ def _normalize_header(names: Iterable[Any], source: str) -> list[str]:
         raise PositionsError(
             f"{source}: unknown column{'s' if len(unknown) > 1 else ''} "
             f"{', '.join(repr(u) for u in unknown)}; allowed columns are "
-            f"{', '.join(POSITION_COLUMNS)} (or symbol instead of underlying/kind/strike/expiry)")
+            f"{', '.join(POSITION_COLUMNS)} (or symbol instead of underlying/kind/strike/expiry)"
+        )
     seen = set()
     for c in cols:
         if c and c in seen:
@@ -364,9 +404,11 @@ def _normalize_header(names: Iterable[Any], source: str) -> list[str]:
     if "symbol" not in present:
         missing += [c for c in _SYMBOL_PARTS if c not in present]
     if missing:
-        raise PositionsError(f"{source}: missing required column{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(repr(m) for m in missing)} (give underlying, kind, strike, "
-                             f"expiry or one symbol column, plus side, contracts, premium)")
+        raise PositionsError(
+            f"{source}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(m) for m in missing)} (give underlying, kind, strike, "
+            f"expiry or one symbol column, plus side, contracts, premium)"
+        )
     return cols
 
 
@@ -381,17 +423,25 @@ def _validate_row(rec: Mapping[str, Any], where: str) -> tuple[dict[str, Any] | 
         except VolarbInputError as exc:
             errors.append(f"{where}, column 'symbol': {exc}")
     raw_kind = rec.get("kind")
-    stock = (_blank(sym) and isinstance(raw_kind, str) and _POSITION_KINDS.get(raw_kind.strip().lower()) == "stock")
+    stock = (
+        _blank(sym) and isinstance(raw_kind, str) and _POSITION_KINDS.get(raw_kind.strip().lower()) == "stock"
+    )
     if stock:  # a stock row: shares and a cost per share; no strike, expiry, contracts or vol
         for col in _STOCK_BLANK:
             if not _blank(rec.get(col)):
-                errors.append(f"{where}, column {col!r}: a stock row (kind = stock) leaves {col} blank, "
-                              f"got {_shown(rec.get(col))}")
+                errors.append(
+                    f"{where}, column {col!r}: a stock row (kind = stock) leaves {col} blank, "
+                    f"got {_shown(rec.get(col))}"
+                )
         if _blank(rec.get("shares")):
-            errors.append(f"{where}, column 'shares': a stock row (kind = stock) needs a positive whole number of shares")
+            errors.append(
+                f"{where}, column 'shares': a stock row (kind = stock) needs a positive whole number of shares"
+            )
     elif not _blank(rec.get("shares")) and not _is_zero(rec.get("shares")):
-        errors.append(f"{where}, column 'shares': an option row takes 'contracts', not 'shares' "
-                      f"(got {_shown(rec.get('shares'))}); use kind = stock for shares")
+        errors.append(
+            f"{where}, column 'shares': an option row takes 'contracts', not 'shares' "
+            f"(got {_shown(rec.get('shares'))}); use kind = stock for shares"
+        )
     for col in POSITION_COLUMNS:
         value = rec.get(col)
         if stock and col in _STOCK_BLANK:
@@ -415,10 +465,17 @@ def _validate_row(rec: Mapping[str, Any], where: str) -> tuple[dict[str, Any] | 
             errors.append(f"{where}, column {col!r}: {exc}")
     for col, val in from_symbol.items():
         if col in out and out[col] != val:
-            errors.append(f"{where}, column {col!r}: {out[col]!r} disagrees with symbol {str(sym).strip()!r} "
-                          f"({val!r}); give one or make them agree")
+            errors.append(
+                f"{where}, column {col!r}: {out[col]!r} disagrees with symbol {str(sym).strip()!r} "
+                f"({val!r}); give one or make them agree"
+            )
         out[col] = val
-    if not errors and out.get("open_date") is not None and out.get("expiry") is not None and out["open_date"] > out["expiry"]:
+    if (
+        not errors
+        and out.get("open_date") is not None
+        and out.get("expiry") is not None
+        and out["open_date"] > out["expiry"]
+    ):
         errors.append(f"{where}, column 'open_date': {out['open_date']} is after the expiry {out['expiry']}")
     return (None if errors else out), errors
 
@@ -429,11 +486,25 @@ def _frame(rows: list[dict[str, Any]], source: str | None = None, where: list[st
 
     df = pd.DataFrame(rows, columns=list(POSITION_COLUMNS))
     if rows:
-        df = df.astype({"strike": float, "contracts": "int64", "premium": float, "iv": float, "shares": "int64"})
+        df = df.astype(
+            {"strike": float, "contracts": "int64", "premium": float, "iv": float, "shares": "int64"}
+        )
     else:
-        df = df.astype({"strike": float, "contracts": "int64", "premium": float, "iv": float, "shares": "int64",
-                        "underlying": object, "kind": object, "side": object, "expiry": object,
-                        "open_date": object, "note": object})
+        df = df.astype(
+            {
+                "strike": float,
+                "contracts": "int64",
+                "premium": float,
+                "iv": float,
+                "shares": "int64",
+                "underlying": object,
+                "kind": object,
+                "side": object,
+                "expiry": object,
+                "open_date": object,
+                "note": object,
+            }
+        )
     df = df.reset_index(drop=True)
     if where is not None:
         df.attrs["source"] = source
@@ -458,13 +529,16 @@ def _raise_collected(source: str, errors: list[str], n_rows_bad: int) -> None:
     if len(errors) == 1:
         raise PositionsError(errors[0], errors)
     more = f" (first {MAX_REPORTED_ERRORS} shown)" if len(errors) > MAX_REPORTED_ERRORS else ""
-    head = (f"{source}: {len(errors)} problems in {n_rows_bad} row{'s' if n_rows_bad > 1 else ''}{more}; "
-            f"nothing was loaded:")
+    head = (
+        f"{source}: {len(errors)} problems in {n_rows_bad} row{'s' if n_rows_bad > 1 else ''}{more}; "
+        f"nothing was loaded:"
+    )
     raise PositionsError("\n".join([head, *shown]), errors)
 
 
-def positions_from_records(records: Iterable[Mapping[str, Any]], source: str, first_row: int = 2,
-                           row_label: str = "line"):
+def positions_from_records(
+    records: Iterable[Mapping[str, Any]], source: str, first_row: int = 2, row_label: str = "line"
+):
     """Validate position records (dicts keyed by column name) into a positions DataFrame.
 
     Parameters
@@ -531,8 +605,9 @@ def _read_text(text: str, source: str):
     try:
         header = next(reader)
     except StopIteration:
-        raise PositionsError(f"{source}: the file is empty (expected a header line with columns "
-                             f"{', '.join(POSITION_COLUMNS)})") from None
+        raise PositionsError(
+            f"{source}: the file is empty (expected a header line with columns {', '.join(POSITION_COLUMNS)})"
+        ) from None
     except csv.Error as exc:
         raise PositionsError(f"{source}, line 1: not readable as CSV ({exc})") from None
     cols = _normalize_header(header, source)
@@ -553,7 +628,7 @@ def _read_text(text: str, source: str):
         if all(not c.strip() for c in cells):
             continue
         where = f"{source}, line {start}"
-        if len(cells) > len(cols) and any(c.strip() for c in cells[len(cols):]):
+        if len(cells) > len(cols) and any(c.strip() for c in cells[len(cols) :]):
             errors.append(f"{where}: {len(cells)} cells but the header has {len(cols)} columns")
             n_bad += 1
             continue
@@ -616,7 +691,7 @@ def is_stock(positions):
 
     if "kind" not in getattr(positions, "columns", ()):
         return np.zeros(len(positions), dtype=bool)
-    return (positions["kind"].astype(str).to_numpy() == "stock")
+    return positions["kind"].astype(str).to_numpy() == "stock"
 
 
 def example_positions_path() -> Path:

@@ -32,7 +32,11 @@ _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def shown(value: Any) -> str:
     """A cell value as quoted in error messages (blank cells say so)."""
-    if value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value.strip()):
+    if (
+        value is None
+        or (isinstance(value, float) and value != value)
+        or (isinstance(value, str) and not value.strip())
+    ):
         return "a blank cell"
     return repr(value)
 
@@ -102,8 +106,15 @@ def read_csv_text(path: str | Path, what: str, error: type[VolarbInputError]) ->
         raise error(f"{p}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
 
 
-def read_text_table(path_or_frame: Any, what: str, error: type[VolarbInputError], required: Sequence[str] = (),
-                    need: str | None = None, *, blanks_as_text: bool = True):
+def read_text_table(
+    path_or_frame: Any,
+    what: str,
+    error: type[VolarbInputError],
+    required: Sequence[str] = (),
+    need: str | None = None,
+    *,
+    blanks_as_text: bool = True,
+):
     """A CSV (or a DataFrame) as text cells with normalized headers, its required columns checked.
 
     Parameters

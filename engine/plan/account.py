@@ -77,8 +77,16 @@ from engine._validate import VolarbInputError
 from engine.config import MarginConfig
 from engine.plan.margin import short_option_requirement
 
-__all__ = ["AccountError", "AccountState", "position_requirements", "evaluate_account", "account_state",
-           "long_dated", "LONG_OPTION_MARGIN", "REQUIREMENT_COLUMNS"]
+__all__ = [
+    "AccountError",
+    "AccountState",
+    "position_requirements",
+    "evaluate_account",
+    "account_state",
+    "long_dated",
+    "LONG_OPTION_MARGIN",
+    "REQUIREMENT_COLUMNS",
+]
 
 #: FINRA 4210(f)(2)(D)(i): a long listed option of more than 9 months needs 75% of its value.
 LONG_OPTION_MARGIN = 0.75
@@ -86,8 +94,15 @@ LONG_OPTION_MARGIN = 0.75
 _SHORT_PCT, _SHORT_PER_SHARE, _SHORT_LOW_PRICE, _SHORT_LOW_PER_SHARE = 0.30, 5.0, 5.0, 2.50
 
 #: per-position columns of :func:`position_requirements` ($; basis in the name)
-REQUIREMENT_COLUMNS = ("market_value", "ewl_value", "requirement_initial", "requirement",
-                       "margin_initial", "margin", "strategy")
+REQUIREMENT_COLUMNS = (
+    "market_value",
+    "ewl_value",
+    "requirement_initial",
+    "requirement",
+    "margin_initial",
+    "margin",
+    "strategy",
+)
 
 
 class AccountError(VolarbInputError):
@@ -134,10 +149,21 @@ class AccountState:
 
     def summary(self) -> dict[str, float | str]:
         """The book-level figures as a plain dict (JSON-ready), keys naming the basis."""
-        return {k: getattr(self, k) for k in (
-            "account", "cash", "net_liquidation", "equity_with_loan_value", "initial_requirement",
-            "maintenance_requirement", "initial_requirement_net", "maintenance_requirement_net",
-            "excess_liquidity", "buying_power")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "account",
+                "cash",
+                "net_liquidation",
+                "equity_with_loan_value",
+                "initial_requirement",
+                "maintenance_requirement",
+                "initial_requirement_net",
+                "maintenance_requirement_net",
+                "excess_liquidity",
+                "buying_power",
+            )
+        }
 
 
 def _add_months(d: _dt.date, months: int) -> _dt.date:
@@ -165,9 +191,21 @@ def _short_stock(spot: float, q: float, margin: MarginConfig) -> tuple[float, fl
     return max(value * (1.0 + margin.stock_initial_pct), maint), maint
 
 
-def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginConfig = MarginConfig(), *,
-                          dte=None, long_dated_mask=None, underlying=None, multiplier: int = 100,
-                          where=None):
+def position_requirements(
+    kind,
+    side,
+    strike,
+    qty,
+    mark,
+    spot,
+    margin: MarginConfig = MarginConfig(),
+    *,
+    dte=None,
+    long_dated_mask=None,
+    underlying=None,
+    multiplier: int = 100,
+    where=None,
+):
     """Strategy-based requirement of every position of a book, $ per position.
 
     Parameters
@@ -230,8 +268,16 @@ def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginCon
     qty = np.asarray(qty, dtype=float).reshape(-1)
     mark = np.asarray(mark, dtype=float).reshape(-1)
     dte = np.ones(n, dtype=np.int64) if dte is None else np.asarray(dte).reshape(-1)
-    ld = np.zeros(n, dtype=bool) if long_dated_mask is None else np.asarray(long_dated_mask, dtype=bool).reshape(-1)
-    und = np.full(n, "", dtype=object) if underlying is None else np.asarray(underlying, dtype=object).reshape(-1)
+    ld = (
+        np.zeros(n, dtype=bool)
+        if long_dated_mask is None
+        else np.asarray(long_dated_mask, dtype=bool).reshape(-1)
+    )
+    und = (
+        np.full(n, "", dtype=object)
+        if underlying is None
+        else np.asarray(underlying, dtype=object).reshape(-1)
+    )
     name = where or (lambda i: f"positions row {i + 1}")
     m = float(multiplier)
     spot = float(spot)
@@ -279,8 +325,10 @@ def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginCon
                     parts.append("covered call")
             full_i = naked(i) if left > 0 and not cash else np.nan
             req = 0.0
-            for j in sorted((j for j in cover_left if kind[j] == "call" and dte[j] >= dte[i]),
-                            key=lambda j: (strike[j], dte[j])):
+            for j in sorted(
+                (j for j in cover_left if kind[j] == "call" and dte[j] >= dte[i]),
+                key=lambda j: (strike[j], dte[j]),
+            ):
                 c = min(left, cover_left[j])
                 if c > 0:
                     width = max(strike[j] - strike[i], 0.0) * m
@@ -291,9 +339,11 @@ def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginCon
                     parts.append("spread")
             if left > 0:
                 if cash:
-                    raise AccountError(f"{name(i)}: a cash account (margin.account = cash) cannot be short an "
-                                       f"uncovered call ({int(left)} of {int(qty[i])} contracts at ${strike[i]:g} "
-                                       f"have no 100 shares each); hold the shares or use a margin account")
+                    raise AccountError(
+                        f"{name(i)}: a cash account (margin.account = cash) cannot be short an "
+                        f"uncovered call ({int(left)} of {int(qty[i])} contracts at ${strike[i]:g} "
+                        f"have no 100 shares each); hold the shares or use a margin account"
+                    )
                 req += left * full_i
                 parts.append("uncovered")
             r_init[i] = r_maint[i] = req
@@ -302,8 +352,10 @@ def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginCon
         for i in sorted((i for i in grp if kind[i] == "put" and not long_[i]), key=lambda i: -strike[i]):
             left, parts, req = short_left[i], (["offset"] if offset_n[i] else []), 0.0
             full_i = naked(i)
-            for j in sorted((j for j in cover_left if kind[j] == "put" and dte[j] >= dte[i]),
-                            key=lambda j: (-strike[j], dte[j])):
+            for j in sorted(
+                (j for j in cover_left if kind[j] == "put" and dte[j] >= dte[i]),
+                key=lambda j: (-strike[j], dte[j]),
+            ):
                 c = min(left, cover_left[j])
                 if c > 0:
                     width = max(strike[i] - strike[j], 0.0) * m
@@ -325,8 +377,11 @@ def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginCon
                 part_value = free * m * mark[j]
                 ewl[j] = part_value
                 r_init[j] = r_maint[j] = LONG_OPTION_MARGIN * part_value
-            strategy[j] = ("cover (spread leg or offset)" if used_as_cover[j] >= qty[j] else
-                           ("long option (loan value 25%)" if lends else "long option (paid 100%)"))
+            strategy[j] = (
+                "cover (spread leg or offset)"
+                if used_as_cover[j] >= qty[j]
+                else ("long option (loan value 25%)" if lends else "long option (paid 100%)")
+            )
         # long stock: covered part at min(S, K), the rest at the stock rates
         for j in stock_left:
             ewl[j] = qty[j] * spot
@@ -347,8 +402,10 @@ def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginCon
             strategy[j] = "covered stock" if covered_sh[j] else "long stock"
         for j in (i for i in grp if stock[i] and not long_[i]):
             if cash:
-                raise AccountError(f"{name(j)}: a cash account (margin.account = cash) cannot be short stock "
-                                   f"({int(qty[j])} shares); use a margin account")
+                raise AccountError(
+                    f"{name(j)}: a cash account (margin.account = cash) cannot be short stock "
+                    f"({int(qty[j])} shares); use a margin account"
+                )
             r_init[j], r_maint[j] = _short_stock(spot, qty[j], margin)
             strategy[j] = "short stock"
     ewl = np.where(expired, value, ewl)
@@ -356,14 +413,34 @@ def position_requirements(kind, side, strike, qty, mark, spot, margin: MarginCon
     bad = ~np.isfinite(r_init) | ~np.isfinite(r_maint)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise AccountError(f"{name(i)}: the requirement cannot be computed (check its strike, mark and quantity)")
+        raise AccountError(
+            f"{name(i)}: the requirement cannot be computed (check its strike, mark and quantity)"
+        )
     offset = ewl - value
-    return {"market_value": value, "ewl_value": ewl, "requirement_initial": r_init, "requirement": r_maint,
-            "margin_initial": r_init - offset, "margin": r_maint - offset, "strategy": strategy.astype(str)}
+    return {
+        "market_value": value,
+        "ewl_value": ewl,
+        "requirement_initial": r_init,
+        "requirement": r_maint,
+        "margin_initial": r_init - offset,
+        "margin": r_maint - offset,
+        "strategy": strategy.astype(str),
+    }
 
 
-def evaluate_account(kind, side, strike, qty, mark, spot, *, cash: float, margin: MarginConfig = MarginConfig(),
-                     positions=None, **kwargs) -> AccountState:
+def evaluate_account(
+    kind,
+    side,
+    strike,
+    qty,
+    mark,
+    spot,
+    *,
+    cash: float,
+    margin: MarginConfig = MarginConfig(),
+    positions=None,
+    **kwargs,
+) -> AccountState:
     """The account of a book given as arrays and a cash balance (see :func:`position_requirements`).
 
     Parameters
@@ -399,17 +476,37 @@ def evaluate_account(kind, side, strike, qty, mark, spot, *, cash: float, margin
     ewl = cash + float(r["ewl_value"].sum())
     ri, rm = float(r["requirement_initial"].sum()), float(r["requirement"].sum())
     ni, nm = float(r["margin_initial"].sum()), float(r["margin"].sum())
-    frame = pd.DataFrame(index=range(len(r["market_value"]))) if positions is None else positions.reset_index(drop=True).copy()
+    frame = (
+        pd.DataFrame(index=range(len(r["market_value"])))
+        if positions is None
+        else positions.reset_index(drop=True).copy()
+    )
     for k in REQUIREMENT_COLUMNS:
         frame[k] = r[k]
-    return AccountState(account=margin.account, cash=cash, net_liquidation=nlv, equity_with_loan_value=ewl,
-                        initial_requirement=ri, maintenance_requirement=rm, initial_requirement_net=ni,
-                        maintenance_requirement_net=nm, excess_liquidity=ewl - rm, buying_power=ewl - ri,
-                        positions=frame)
+    return AccountState(
+        account=margin.account,
+        cash=cash,
+        net_liquidation=nlv,
+        equity_with_loan_value=ewl,
+        initial_requirement=ri,
+        maintenance_requirement=rm,
+        initial_requirement_net=ni,
+        maintenance_requirement_net=nm,
+        excess_liquidity=ewl - rm,
+        buying_power=ewl - ri,
+        positions=frame,
+    )
 
 
-def account_state(positions, config=None, *, cash: float | None = None, net_liquidation: float | None = None,
-                  marked=None, valuation_date: _dt.date | None = None) -> AccountState:
+def account_state(
+    positions,
+    config=None,
+    *,
+    cash: float | None = None,
+    net_liquidation: float | None = None,
+    marked=None,
+    valuation_date: _dt.date | None = None,
+) -> AccountState:
     """The account of a positions table under the config's market and ``[margin]`` rules.
 
     Parameters
@@ -468,7 +565,16 @@ def account_state(positions, config=None, *, cash: float | None = None, net_liqu
     ewl = cash + float(marked["ewl_value"].sum())
     ri, rm = float(marked["requirement_initial"].sum()), float(marked["requirement"].sum())
     ni, nm = float(marked["margin_initial"].sum()), float(marked["margin"].sum())
-    return AccountState(account=cfg.margin.account, cash=cash, net_liquidation=cash + mv, equity_with_loan_value=ewl,
-                        initial_requirement=ri, maintenance_requirement=rm, initial_requirement_net=ni,
-                        maintenance_requirement_net=nm, excess_liquidity=ewl - rm, buying_power=ewl - ri,
-                        positions=marked)
+    return AccountState(
+        account=cfg.margin.account,
+        cash=cash,
+        net_liquidation=cash + mv,
+        equity_with_loan_value=ewl,
+        initial_requirement=ri,
+        maintenance_requirement=rm,
+        initial_requirement_net=ni,
+        maintenance_requirement_net=nm,
+        excess_liquidity=ewl - rm,
+        buying_power=ewl - ri,
+        positions=marked,
+    )

@@ -35,8 +35,15 @@ from engine.pricing.american import american_price
 from engine.units import days_to_years
 
 __all__ = [
-    "PLAN_PREMIUMS", "PLAN_MONTH2_CONTRACTS", "allocate_premium", "put_expiry", "strike_premiums",
-    "allocate_strikes", "capital_model_comparison", "reinvestment_plan", "whole_contracts",
+    "PLAN_PREMIUMS",
+    "PLAN_MONTH2_CONTRACTS",
+    "allocate_premium",
+    "put_expiry",
+    "strike_premiums",
+    "allocate_strikes",
+    "capital_model_comparison",
+    "reinvestment_plan",
+    "whole_contracts",
 ]
 
 #: The plan's own premium estimates, $ per share: $2.00/$2.50/$3.00 from month 1 ("~$0.70",
@@ -53,8 +60,14 @@ def _number(value: Any, name: str, lo: float | None = None, hi: float | None = N
     except (TypeError, ValueError):
         raise VolarbInputError(f"{name} must be a number, got {value!r}") from None
     if not np.isfinite(x) or (lo is not None and x < lo) or (hi is not None and x > hi):
-        rng = " and ".join(t for t in ((f">= {lo:g}" if lo is not None else ""),
-                                       (f"<= {hi:g}" if hi is not None else "")) if t) or "finite"
+        rng = (
+            " and ".join(
+                t
+                for t in ((f">= {lo:g}" if lo is not None else ""), (f"<= {hi:g}" if hi is not None else ""))
+                if t
+            )
+            or "finite"
+        )
         raise VolarbInputError(f"{name} must be {rng}, got {value!r}")
     return x
 
@@ -102,7 +115,9 @@ def allocate_premium(premium, monthly_addition, call_share=0.20) -> dict:
         p = np.asarray(premium, dtype=float)
         a = np.asarray(monthly_addition, dtype=float)
     except (TypeError, ValueError):
-        raise VolarbInputError(f"premium and monthly_addition must be numbers, got {premium!r} and {monthly_addition!r}") from None
+        raise VolarbInputError(
+            f"premium and monthly_addition must be numbers, got {premium!r} and {monthly_addition!r}"
+        ) from None
     for name, arr in (("premium", p), ("monthly_addition", a)):
         if not np.all(np.isfinite(arr)) or np.any(arr < 0):
             raise VolarbInputError(f"{name} must be a finite amount >= 0 ($), got {arr.tolist()!r}")
@@ -111,8 +126,12 @@ def allocate_premium(premium, monthly_addition, call_share=0.20) -> dict:
     expansion = put + a
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(a > 0, expansion / np.where(a > 0, a, 1.0), np.nan)
-    out = {"call_hedge_budget": call, "put_premium_budget": put, "put_expansion_budget": expansion,
-           "compounding_factor": factor}
+    out = {
+        "call_hedge_budget": call,
+        "put_premium_budget": put,
+        "put_expansion_budget": expansion,
+        "compounding_factor": factor,
+    }
     if scalar:
         return {k: float(v) for k, v in out.items()}
     return out
@@ -136,12 +155,19 @@ def put_expiry(config: PlanConfig, valuation_date: _dt.date | None = None) -> _d
     if config.strikes.use_monthly_expiry:
         from engine.data.calendar import next_monthly_expiration
 
-        return next_monthly_expiration(vd, min_days=config.strikes.min_dte, exchange=config.execution.exchange)
+        return next_monthly_expiration(
+            vd, min_days=config.strikes.min_dte, exchange=config.execution.exchange
+        )
     return vd + _dt.timedelta(days=config.strikes.dte)
 
 
-def strike_premiums(config: PlanConfig, strikes=None, expiry: _dt.date | None = None,
-                    valuation_date: _dt.date | None = None, surface=None) -> np.ndarray:
+def strike_premiums(
+    config: PlanConfig,
+    strikes=None,
+    expiry: _dt.date | None = None,
+    valuation_date: _dt.date | None = None,
+    surface=None,
+) -> np.ndarray:
     """Model premium of a new short put at each strike, $ per share (American, market vol or smile).
 
     Parameters
@@ -215,7 +241,9 @@ def _ladder_arrays(strikes, weights, premiums) -> tuple[np.ndarray, np.ndarray, 
     except (TypeError, ValueError):
         raise VolarbInputError("strikes, weights and premiums must be lists of numbers") from None
     if not (k.ndim == w.ndim == p.ndim == 1 and len(k) == len(w) == len(p) and len(k) > 0):
-        raise VolarbInputError(f"strikes, weights and premiums must have one entry per strike; got lengths {len(k)}, {len(w)}, {len(p)}")
+        raise VolarbInputError(
+            f"strikes, weights and premiums must have one entry per strike; got lengths {len(k)}, {len(w)}, {len(p)}"
+        )
     for name, arr, pos in (("strikes", k, True), ("weights", w, False), ("premiums", p, False)):
         bad = ~np.isfinite(arr) | ((arr <= 0) if pos else (arr < 0))
         if bad.any():
@@ -227,9 +255,18 @@ def _ladder_arrays(strikes, weights, premiums) -> tuple[np.ndarray, np.ndarray, 
     return k, w, p
 
 
-def allocate_strikes(budget, strikes, weights, premiums, spot, model="reg_t",
-                     capital: CapitalConfig = CapitalConfig(), *, buying_power: float | None = None,
-                     margin: MarginConfig | None = None):
+def allocate_strikes(
+    budget,
+    strikes,
+    weights,
+    premiums,
+    spot,
+    model="reg_t",
+    capital: CapitalConfig = CapitalConfig(),
+    *,
+    buying_power: float | None = None,
+    margin: MarginConfig | None = None,
+):
     """Split a put budget over the strike ladder and size whole contracts under a capital model.
 
     Parameters
@@ -327,17 +364,34 @@ def allocate_strikes(budget, strikes, weights, premiums, spot, model="reg_t",
             capped = n < sized
     used = n * cpc
     mult = float(capital.contract_multiplier)
-    return pd.DataFrame({
-        "strike": k, "weight": w, "capital": cap, "premium": p, "capital_per_contract": cpc,
-        "contracts": n, "capital_used": used, "expected_premium": n * p * mult,
-        "leftover": cap - used, "bp_per_contract": bp_cost, "contracts_sized": sized,
-        "buying_power_used": n * bp_cost, "capped": capped,
-    })
+    return pd.DataFrame(
+        {
+            "strike": k,
+            "weight": w,
+            "capital": cap,
+            "premium": p,
+            "capital_per_contract": cpc,
+            "contracts": n,
+            "capital_used": used,
+            "expected_premium": n * p * mult,
+            "leftover": cap - used,
+            "bp_per_contract": bp_cost,
+            "contracts_sized": sized,
+            "buying_power_used": n * bp_cost,
+            "capped": capped,
+        }
+    )
 
 
-def capital_model_comparison(budget, strikes, weights, premiums, spot,
-                             capital: CapitalConfig = CapitalConfig(),
-                             printed: Mapping[float, int] | None = None):
+def capital_model_comparison(
+    budget,
+    strikes,
+    weights,
+    premiums,
+    spot,
+    capital: CapitalConfig = CapitalConfig(),
+    printed: Mapping[float, int] | None = None,
+):
     """Contracts per strike under each capital model side by side (and the plan's printed counts).
 
     Returns
@@ -354,8 +408,10 @@ def capital_model_comparison(budget, strikes, weights, premiums, spot,
     >>> df[["strike", "contracts_printed", "contracts_premium", "contracts_reg_t"]].values.tolist()
     [[2.0, 16.0, 16.0, 56.0], [2.5, 15.0, 17.0, 79.0], [3.0, 10.0, 10.0, 35.0], [4.0, 2.0, 2.0, 8.0], [5.0, 1.0, 0.0, 4.0]]
     """
-    frames = {model: allocate_strikes(budget, strikes, weights, premiums, spot, model, capital)
-              for model in ("premium", "cash_secured", "reg_t")}
+    frames = {
+        model: allocate_strikes(budget, strikes, weights, premiums, spot, model, capital)
+        for model in ("premium", "cash_secured", "reg_t")
+    }
     base = frames["premium"][["strike", "weight", "capital", "premium"]].copy()
     for model, df in frames.items():
         base[f"contracts_{model}"] = df["contracts"].to_numpy()
@@ -419,9 +475,17 @@ def reinvestment_plan(budget, config: PlanConfig, premiums=None, *, buying_power
     for g in config.reinvestment:
         split, how = _group_split(g.strikes, config)
         for k, frac in zip(g.strikes, split):
-            rows.append({"action": g.action, "group_strikes": "/".join(f"{x:.2f}" for x in g.strikes),
-                         "group_share": g.share, "split": how, "strike": float(k),
-                         "share": g.share * frac, "reasoning": g.reasoning})
+            rows.append(
+                {
+                    "action": g.action,
+                    "group_strikes": "/".join(f"{x:.2f}" for x in g.strikes),
+                    "group_share": g.share,
+                    "split": how,
+                    "strike": float(k),
+                    "share": g.share * frac,
+                    "reasoning": g.reasoning,
+                }
+            )
     strikes = [r["strike"] for r in rows]
     if premiums is None:
         prem = strike_premiums(config, strikes)
@@ -434,16 +498,54 @@ def reinvestment_plan(budget, config: PlanConfig, premiums=None, *, buying_power
     else:
         prem = np.atleast_1d(np.asarray(premiums, dtype=float))
         if len(prem) != len(strikes):
-            raise VolarbInputError(f"premiums must have one entry per reinvestment strike ({len(strikes)}), got {len(prem)}")
+            raise VolarbInputError(
+                f"premiums must have one entry per reinvestment strike ({len(strikes)}), got {len(prem)}"
+            )
     shares = np.array([r["share"] for r in rows])
-    alloc = allocate_strikes(b, strikes, shares / shares.sum(), prem, config.market.spot,
-                             config.capital.model, config.capital, buying_power=buying_power, margin=config.margin)
+    alloc = allocate_strikes(
+        b,
+        strikes,
+        shares / shares.sum(),
+        prem,
+        config.market.spot,
+        config.capital.model,
+        config.capital,
+        buying_power=buying_power,
+        margin=config.margin,
+    )
     df = pd.DataFrame(rows)
     df["amount"] = alloc["capital"].to_numpy()
-    for col in ("premium", "capital_per_contract", "contracts", "capital_used", "expected_premium", "leftover",
-                "contracts_sized", "bp_per_contract", "buying_power_used", "capped"):
+    for col in (
+        "premium",
+        "capital_per_contract",
+        "contracts",
+        "capital_used",
+        "expected_premium",
+        "leftover",
+        "contracts_sized",
+        "bp_per_contract",
+        "buying_power_used",
+        "capped",
+    ):
         df[col] = alloc[col].to_numpy()
-    order = ["action", "group_strikes", "group_share", "split", "strike", "share", "amount", "premium",
-             "capital_per_contract", "contracts", "capital_used", "expected_premium", "leftover",
-             "contracts_sized", "bp_per_contract", "buying_power_used", "capped", "reasoning"]
+    order = [
+        "action",
+        "group_strikes",
+        "group_share",
+        "split",
+        "strike",
+        "share",
+        "amount",
+        "premium",
+        "capital_per_contract",
+        "contracts",
+        "capital_used",
+        "expected_premium",
+        "leftover",
+        "contracts_sized",
+        "bp_per_contract",
+        "buying_power_used",
+        "capped",
+        "reasoning",
+    ]
     return df[order]

@@ -64,9 +64,20 @@ def _num(value, name: str, lo: float, lo_open: bool = False) -> float:
     return x
 
 
-def assignment_plan(strike, premium, shares, spot, vol, rate=0.0, q=0.0, valuation_date=None,
-                    config: AssignmentConfig = AssignmentConfig(), *, strike_increment: float = 0.5,
-                    multiplier: int = 100) -> dict:
+def assignment_plan(
+    strike,
+    premium,
+    shares,
+    spot,
+    vol,
+    rate=0.0,
+    q=0.0,
+    valuation_date=None,
+    config: AssignmentConfig = AssignmentConfig(),
+    *,
+    strike_increment: float = 0.5,
+    multiplier: int = 100,
+) -> dict:
     """What to do with shares put to us: the plan's tiers by effective cost basis.
 
     Parameters
@@ -124,13 +135,28 @@ def assignment_plan(strike, premium, shares, spot, vol, rate=0.0, q=0.0, valuati
     v = _num(vol, "vol", 0.0)
     basis = k - p
     if basis < config.excellent_basis:
-        tier, action, up, dte = "excellent", "HOLD_AND_COVERED_CALLS", config.excellent_call_upside, config.excellent_call_dte
+        tier, action, up, dte = (
+            "excellent",
+            "HOLD_AND_COVERED_CALLS",
+            config.excellent_call_upside,
+            config.excellent_call_dte,
+        )
         note, stop = "HOLD", math.nan
     elif basis < config.good_basis:
-        tier, action, up, dte = "good", "IMMEDIATE_COVERED_CALLS", config.good_call_upside, config.good_call_dte
+        tier, action, up, dte = (
+            "good",
+            "IMMEDIATE_COVERED_CALLS",
+            config.good_call_upside,
+            config.good_call_dte,
+        )
         note, stop = "SYSTEMATIC_INCOME_GENERATION", math.nan
     else:
-        tier, action, up, dte = "exit", "EVALUATE_EXIT_OR_AGGRESSIVE_CALLS", config.exit_call_upside, config.exit_call_dte
+        tier, action, up, dte = (
+            "exit",
+            "EVALUATE_EXIT_OR_AGGRESSIVE_CALLS",
+            config.exit_call_upside,
+            config.exit_call_dte,
+        )
         note, stop = "MONITOR_CLOSELY", basis * (1.0 - config.exit_stop)
     target = basis * (1.0 + up)
     call_k = round_up_strike(target, strike_increment)
@@ -138,13 +164,20 @@ def assignment_plan(strike, premium, shares, spot, vol, rate=0.0, q=0.0, valuati
     contracts = n // int(multiplier)
     upside = call_k - basis
     return {
-        "cost_basis": basis, "tier": tier, "action": action, "call_strike_target": target,
-        "call_strike": call_k, "call_dte": dte,
+        "cost_basis": basis,
+        "tier": tier,
+        "action": action,
+        "call_strike_target": target,
+        "call_strike": call_k,
+        "call_dte": dte,
         "call_expiry": valuation_date + _dt.timedelta(days=dte) if valuation_date else None,
-        "call_premium": call_p, "call_contracts": contracts,
-        "expected_additional_premium": call_p * float(multiplier) * contracts, "stop_level": stop,
+        "call_premium": call_p,
+        "call_contracts": contracts,
+        "expected_additional_premium": call_p * float(multiplier) * contracts,
+        "stop_level": stop,
         "total_yield_potential": (p + call_p + upside) / basis,
-        "yield_on_basis": (call_p + upside) / basis, "note": note,
+        "yield_on_basis": (call_p + upside) / basis,
+        "note": note,
     }
 
 
@@ -197,15 +230,28 @@ class ShareLot:
     multiplier: int = 100  #: shares per contract (``capital.contract_multiplier``)
 
     @classmethod
-    def from_assignment(cls, strike: float, premium: float, contracts: int, multiplier: int = 100,
-                        opened: _dt.date | None = None) -> ShareLot:
+    def from_assignment(
+        cls,
+        strike: float,
+        premium: float,
+        contracts: int,
+        multiplier: int = 100,
+        opened: _dt.date | None = None,
+    ) -> ShareLot:
         """Shares from an assigned short put: contracts * multiplier shares at the strike."""
         k = _num(strike, "strike", 0.0, lo_open=True)
         p = _num(premium, "premium", 0.0)
         c = int(_num(contracts, "contracts", 1.0))
         n = c * int(multiplier)
-        return cls(strike=k, put_premium=p, shares=n, opened=opened, cost_basis=k - p, realized=p * n,
-                   multiplier=int(multiplier))
+        return cls(
+            strike=k,
+            put_premium=p,
+            shares=n,
+            opened=opened,
+            cost_basis=k - p,
+            realized=p * n,
+            multiplier=int(multiplier),
+        )
 
     def _uncovered(self) -> int:
         return self.shares - self.multiplier * sum(c.contracts for c in self.calls if c.status == "open")
@@ -216,7 +262,9 @@ class ShareLot:
         p = _num(premium, "premium", 0.0)
         c = int(_num(contracts, "contracts", 1.0))
         if self.multiplier * c > self._uncovered():
-            raise VolarbInputError(f"contracts: {c} calls need {self.multiplier * c} shares but only {self._uncovered()} are uncovered")
+            raise VolarbInputError(
+                f"contracts: {c} calls need {self.multiplier * c} shares but only {self._uncovered()} are uncovered"
+            )
         self.cost_basis -= p * self.multiplier * c / self.shares
         self.calls.append(CoveredCall(k, p, c, expiry))
         return len(self.calls) - 1

@@ -88,12 +88,17 @@ def hedge_ratio(portfolio_value, iv_percentile, squeeze_probability, hedge: Hedg
     try:
         v, iv, sq = np.broadcast_arrays(v, iv, sq)
     except ValueError:
-        raise VolarbInputError(f"arguments cannot be broadcast together: portfolio_value{np.shape(v)}, "
-                               f"iv_percentile{np.shape(iv)}, squeeze_probability{np.shape(sq)}") from None
+        raise VolarbInputError(
+            f"arguments cannot be broadcast together: portfolio_value{np.shape(v)}, "
+            f"iv_percentile{np.shape(iv)}, squeeze_probability{np.shape(sq)}"
+        ) from None
     with np.errstate(invalid="ignore"):
-        r = (hedge.base_ratio * np.where(iv > hedge.iv_percentile_threshold, hedge.iv_multiplier, 1.0)
-             * np.where(sq > hedge.squeeze_threshold, hedge.squeeze_multiplier, 1.0)
-             * np.where(v > hedge.size_threshold, hedge.size_multiplier, 1.0))
+        r = (
+            hedge.base_ratio
+            * np.where(iv > hedge.iv_percentile_threshold, hedge.iv_multiplier, 1.0)
+            * np.where(sq > hedge.squeeze_threshold, hedge.squeeze_multiplier, 1.0)
+            * np.where(v > hedge.size_threshold, hedge.size_multiplier, 1.0)
+        )
     r = np.where(np.isnan(v) | np.isnan(iv) | np.isnan(sq), np.nan, np.minimum(r, hedge.cap))
     return float(r) if scalar else r
 
@@ -110,9 +115,19 @@ def round_strike(strike, increment: float):
     return np.round(k / increment) * increment
 
 
-def hedge_ladder(budget, spot, vol, rate=0.0, q=0.0, ladder: Sequence[HedgeRung] = HedgeConfig().ladder,
-                 valuation_date: _dt.date | None = None, strike_increment=0.5, style="american", *,
-                 multiplier: int = 100):
+def hedge_ladder(
+    budget,
+    spot,
+    vol,
+    rate=0.0,
+    q=0.0,
+    ladder: Sequence[HedgeRung] = HedgeConfig().ladder,
+    valuation_date: _dt.date | None = None,
+    strike_increment=0.5,
+    style="american",
+    *,
+    multiplier: int = 100,
+):
     """The plan's call-hedge ladder: strikes at multiples of spot, budget shares, whole contracts.
 
     Parameters
@@ -187,15 +202,29 @@ def hedge_ladder(budget, spot, vol, rate=0.0, q=0.0, ladder: Sequence[HedgeRung]
         dte = np.array([(e - valuation_date).days for e in expiry], dtype=int)
     strike = round_strike(mny * float(spot), strike_increment)
     pricer = american_price if style == "american" else bs_price
-    price = np.asarray(pricer(float(spot), strike, days_to_years(dte), float(rate), float(vol), "call", float(q)))
+    price = np.asarray(
+        pricer(float(spot), strike, days_to_years(dte), float(rate), float(vol), "call", float(q))
+    )
     rung_budget = b * share
     from engine.plan.allocation import whole_contracts
 
     n = whole_contracts(rung_budget, price * float(multiplier))
     cost = n * price * float(multiplier)
-    return pd.DataFrame({"rung": np.arange(1, len(ladder) + 1), "moneyness": mny, "strike": strike,
-                         "dte": dte, "share": share, "budget": rung_budget, "price": price,
-                         "contracts": n, "cost": cost, "leftover": rung_budget - cost, "expiry": expiry})
+    return pd.DataFrame(
+        {
+            "rung": np.arange(1, len(ladder) + 1),
+            "moneyness": mny,
+            "strike": strike,
+            "dte": dte,
+            "share": share,
+            "budget": rung_budget,
+            "price": price,
+            "contracts": n,
+            "cost": cost,
+            "leftover": rung_budget - cost,
+            "expiry": expiry,
+        }
+    )
 
 
 def plan_month1_hedge(config: PlanConfig, premium: float = 2065.0):
@@ -229,13 +258,41 @@ def plan_month1_hedge(config: PlanConfig, premium: float = 2065.0):
     rows = []
     for k, n, cost, d in PLAN_MONTH1_HEDGE:
         price = float(american_price(m.spot, k, days_to_years(d), m.rate, m.vol, "call", m.dividend_yield))
-        rows.append({"source": "printed", "strike": k, "moneyness": k / m.spot, "dte": d, "contracts": n,
-                     "cost": cost, "price_per_share_printed": cost / (n * mult), "model_price": price,
-                     "model_cost": price * n * mult})
-    lad = hedge_ladder(budget, m.spot, m.vol, m.rate, m.dividend_yield, config.hedge.ladder,
-                       strike_increment=config.strikes.strike_increment, multiplier=config.capital.contract_multiplier)
+        rows.append(
+            {
+                "source": "printed",
+                "strike": k,
+                "moneyness": k / m.spot,
+                "dte": d,
+                "contracts": n,
+                "cost": cost,
+                "price_per_share_printed": cost / (n * mult),
+                "model_price": price,
+                "model_cost": price * n * mult,
+            }
+        )
+    lad = hedge_ladder(
+        budget,
+        m.spot,
+        m.vol,
+        m.rate,
+        m.dividend_yield,
+        config.hedge.ladder,
+        strike_increment=config.strikes.strike_increment,
+        multiplier=config.capital.contract_multiplier,
+    )
     for r in lad.itertuples():
-        rows.append({"source": "rule", "strike": r.strike, "moneyness": r.moneyness, "dte": r.dte,
-                     "contracts": r.contracts, "cost": r.cost, "price_per_share_printed": np.nan,
-                     "model_price": r.price, "model_cost": r.cost})
+        rows.append(
+            {
+                "source": "rule",
+                "strike": r.strike,
+                "moneyness": r.moneyness,
+                "dte": r.dte,
+                "contracts": r.contracts,
+                "cost": r.cost,
+                "price_per_share_printed": np.nan,
+                "model_price": r.price,
+                "model_cost": r.cost,
+            }
+        )
     return pd.DataFrame(rows)

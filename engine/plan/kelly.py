@@ -42,8 +42,17 @@ def _check(value, name: str, lo: float, hi: float | None, lo_open: bool = False)
     return x
 
 
-def kelly_limits(win_prob, avg_win, avg_loss, fraction=0.25, cap=0.15, *, max_strategy_allocation=1.0,
-                 max_monthly_addition=0.20, emergency_reserve=0.05) -> dict:
+def kelly_limits(
+    win_prob,
+    avg_win,
+    avg_loss,
+    fraction=0.25,
+    cap=0.15,
+    *,
+    max_strategy_allocation=1.0,
+    max_monthly_addition=0.20,
+    emergency_reserve=0.05,
+) -> dict:
     """The plan's position limits: full and fractional Kelly, the per-strike cap, other limits.
 
     Parameters
@@ -90,7 +99,9 @@ def kelly_limits(win_prob, avg_win, avg_loss, fraction=0.25, cap=0.15, *, max_st
     full = p - (1.0 - p) * a / w
     frac = f * max(full, 0.0)
     return {
-        "full_kelly": full, "fractional_kelly": frac, "max_single_strike": min(frac, c),
+        "full_kelly": full,
+        "fractional_kelly": frac,
+        "max_single_strike": min(frac, c),
         "max_strategy_allocation": _check(max_strategy_allocation, "max_strategy_allocation", 0.0, 1.0),
         "max_monthly_addition": _check(max_monthly_addition, "max_monthly_addition", 0.0, 1.0),
         "emergency_reserve": _check(emergency_reserve, "emergency_reserve", 0.0, 1.0),
@@ -140,7 +151,9 @@ def kelly_inputs_from_journal(journal) -> dict:
         bad = ~np.isfinite(r)
         if bad.any():
             i = int(np.argmax(bad))
-            raise VolarbInputError(f"journal row {i}, column 'return': expected a number, got {journal['return'].tolist()[i]!r}")
+            raise VolarbInputError(
+                f"journal row {i}, column 'return': expected a number, got {journal['return'].tolist()[i]!r}"
+            )
     elif {"pnl", "capital_at_risk"} <= set(journal.columns):
         if "action" in journal.columns:
             # a trade journal (volarb import): only the closing lines carry a P&L; openings are blank
@@ -153,10 +166,14 @@ def kelly_inputs_from_journal(journal) -> dict:
             if np.any(bad):
                 i = int(np.argmax(bad))
                 rule = "a number > 0" if positive else "a number"
-                raise VolarbInputError(f"journal row {i}, column {name!r}: expected {rule}, got {journal[name].tolist()[i]!r}")
+                raise VolarbInputError(
+                    f"journal row {i}, column {name!r}: expected {rule}, got {journal[name].tolist()[i]!r}"
+                )
         r = pnl / car
     else:
-        raise VolarbInputError(f"journal must have a 'return' column or 'pnl' and 'capital_at_risk' columns; it has {list(journal.columns)}")
+        raise VolarbInputError(
+            f"journal must have a 'return' column or 'pnl' and 'capital_at_risk' columns; it has {list(journal.columns)}"
+        )
     n = len(r)
     wins = r > 0
     nw = int(wins.sum())
@@ -165,5 +182,7 @@ def kelly_inputs_from_journal(journal) -> dict:
         "win_prob": nw / n if n else math.nan,
         "avg_win": float(r[wins].mean()) if nw else math.nan,
         "avg_loss": float(-r[~wins].mean()) if nl else math.nan,
-        "n_trades": n, "n_wins": nw, "n_losses": nl,
+        "n_trades": n,
+        "n_wins": nw,
+        "n_losses": nl,
     }

@@ -44,8 +44,14 @@ import numpy as np
 from engine._validate import VolarbInputError, finish, prepare
 from engine.config import CapitalConfig, MarginConfig
 
-__all__ = ["CAPITAL_MODELS", "capital_per_contract", "check_model", "short_option_requirement",
-           "stock_requirement", "margin_from_capital"]
+__all__ = [
+    "CAPITAL_MODELS",
+    "capital_per_contract",
+    "check_model",
+    "short_option_requirement",
+    "stock_requirement",
+    "margin_from_capital",
+]
 
 CAPITAL_MODELS = ("premium", "cash_secured", "reg_t")
 
@@ -57,7 +63,9 @@ def check_model(model: str, where: str = "model") -> str:
     'reg_t'
     """
     if model not in CAPITAL_MODELS:
-        raise VolarbInputError(f"{where} must be one of {', '.join(map(repr, CAPITAL_MODELS))}, got {model!r}")
+        raise VolarbInputError(
+            f"{where} must be one of {', '.join(map(repr, CAPITAL_MODELS))}, got {model!r}"
+        )
     return model
 
 
@@ -73,13 +81,18 @@ def margin_from_capital(capital: CapitalConfig, base: MarginConfig = MarginConfi
     """
     import dataclasses
 
-    return dataclasses.replace(base, naked_underlying_pct=capital.reg_t_underlying_pct,
-                               naked_minimum_pct=capital.reg_t_minimum_pct,
-                               concentration_addon_pct=capital.house_addon_pct,
-                               stock_maintenance_pct=capital.stock_maintenance_pct)
+    return dataclasses.replace(
+        base,
+        naked_underlying_pct=capital.reg_t_underlying_pct,
+        naked_minimum_pct=capital.reg_t_minimum_pct,
+        concentration_addon_pct=capital.house_addon_pct,
+        stock_maintenance_pct=capital.stock_maintenance_pct,
+    )
 
 
-def short_option_requirement(kind, spot, strike, mark, margin: MarginConfig = MarginConfig(), *, multiplier=100):
+def short_option_requirement(
+    kind, spot, strike, mark, margin: MarginConfig = MarginConfig(), *, multiplier=100
+):
     """Requirement of one uncovered short option contract, $ per contract, full basis.
 
     Full basis: the figure *includes* the option's market value ``mark`` and is compared with
@@ -164,8 +177,10 @@ def short_option_requirement(kind, spot, strike, mark, margin: MarginConfig = Ma
     else:
         otm = np.where(w < 0, np.maximum(s - k, 0.0), np.maximum(k - s, 0.0))
         base = np.where(w < 0, k, s)
-        part = np.maximum(np.maximum(margin.naked_underlying_pct * s - otm, margin.naked_minimum_pct * base),
-                          margin.per_contract_floor / m)
+        part = np.maximum(
+            np.maximum(margin.naked_underlying_pct * s - otm, margin.naked_minimum_pct * base),
+            margin.per_contract_floor / m,
+        )
         out = (p + part + margin.concentration_addon_pct * s) * m
     return finish(out, bad, scalar)
 
@@ -226,7 +241,7 @@ def stock_requirement(spot, shares, margin: MarginConfig = MarginConfig(), *, ph
         raise VolarbInputError(f"shares must be a number >= 0, got {shares!r}") from None
     if scalar and np.ndim(n) == 0 and not (np.isfinite(n) and n >= 0):
         raise VolarbInputError(f"shares must be a number >= 0, got {shares!r}")
-    scalar = scalar and np.ndim(n) == 0
+    scalar = scalar and np.ndim(n) == 0  # type: ignore[assignment]  # a Form is truthy like the old bool flag
     s, n, bad = np.broadcast_arrays(s, np.atleast_1d(n), bad)
     bad = bad | ~np.isfinite(n) | (n < 0)
     n = np.where(bad, 0.0, n)
@@ -236,8 +251,15 @@ def stock_requirement(spot, shares, margin: MarginConfig = MarginConfig(), *, ph
     return finish(out, bad, scalar)
 
 
-def capital_per_contract(model, spot, strike, premium, kind="put", capital: CapitalConfig = CapitalConfig(),
-                         margin: MarginConfig | None = None):
+def capital_per_contract(
+    model,
+    spot,
+    strike,
+    premium,
+    kind="put",
+    capital: CapitalConfig = CapitalConfig(),
+    margin: MarginConfig | None = None,
+):
     """Capital one short option contract takes out of net liquidation value, $ per contract.
 
     Every model is on the **net basis** (requirement net of the option's market value,
@@ -303,12 +325,16 @@ def capital_per_contract(model, spot, strike, premium, kind="put", capital: Capi
         out = p * m
     elif model == "cash_secured":
         if scalar and w.reshape(-1)[0] > 0:
-            raise VolarbInputError("kind must be 'put' for the cash_secured model (a short call is not cash-secured), got 'call'")
+            raise VolarbInputError(
+                "kind must be 'put' for the cash_secured model (a short call is not cash-secured), got 'call'"
+            )
         bad = bad | (w > 0)
         out = (k - p) * m
     else:
         import dataclasses
 
-        full = short_option_requirement(w, s, k, p, dataclasses.replace(rules, account="margin"), multiplier=m)
+        full = short_option_requirement(
+            w, s, k, p, dataclasses.replace(rules, account="margin"), multiplier=m
+        )
         out = full - p * m
     return finish(out, bad, scalar)

@@ -34,9 +34,29 @@ from engine._validate import VolarbInputError
 
 __all__ = ["order_tickets", "round_to_tick", "tick_size", "OrdersError", "TICKET_COLUMNS", "TICKET_STATUSES"]
 
-TICKET_COLUMNS = ("sequence", "trade", "slice", "slices", "underlying", "symbol", "action", "kind",
-                  "strike", "expiry", "contracts", "order_type", "mid", "limit", "worst", "tick",
-                  "time_in_force", "windows", "status", "reason", "buying_power_after")
+TICKET_COLUMNS = (
+    "sequence",
+    "trade",
+    "slice",
+    "slices",
+    "underlying",
+    "symbol",
+    "action",
+    "kind",
+    "strike",
+    "expiry",
+    "contracts",
+    "order_type",
+    "mid",
+    "limit",
+    "worst",
+    "tick",
+    "time_in_force",
+    "windows",
+    "status",
+    "reason",
+    "buying_power_after",
+)
 #: ticket statuses: proposed to the broker, or held back (with the reason)
 TICKET_STATUSES = ("PROPOSED", "HELD")
 _EPS = 1e-9
@@ -76,13 +96,14 @@ def round_to_tick(price, direction: str, execution=None):
         raise OrdersError(f"direction must be 'up' or 'down', got {direction!r}")
     p = np.asarray(price, dtype=float)
     ts, tl, thr = ex.tick_small, ex.tick_large, ex.tick_threshold
-    first_large = math.ceil(thr / tl - _EPS) * tl           # first large-grid price at/above threshold
-    last_small = (math.ceil(thr / ts - _EPS) - 1) * ts       # last small-grid price below threshold
+    first_large = math.ceil(thr / tl - _EPS) * tl  # first large-grid price at/above threshold
+    last_small = (math.ceil(thr / ts - _EPS) - 1) * ts  # last small-grid price below threshold
     if direction == "up":
         small = np.ceil(p / ts - _EPS) * ts
         large = np.ceil(p / tl - _EPS) * tl
-        out = np.where(p >= thr - _EPS, np.maximum(large, first_large),
-                       np.where(small < thr - _EPS, small, first_large))
+        out = np.where(
+            p >= thr - _EPS, np.maximum(large, first_large), np.where(small < thr - _EPS, small, first_large)
+        )
     else:
         small = np.floor(p / ts + _EPS) * ts
         large = np.floor(p / tl + _EPS) * tl
@@ -99,8 +120,16 @@ def _execution(execution):
     return execution
 
 
-_ACTIONS = {"sell": "sell", "s": "sell", "sto": "sell", "short": "sell",
-            "buy": "buy", "b": "buy", "bto": "buy", "long": "buy"}
+_ACTIONS = {
+    "sell": "sell",
+    "s": "sell",
+    "sto": "sell",
+    "short": "sell",
+    "buy": "buy",
+    "b": "buy",
+    "bto": "buy",
+    "long": "buy",
+}
 
 
 def _trade_rows(trades) -> list[dict[str, Any]]:
@@ -137,15 +166,21 @@ def _normalize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if act is None:
             errors.append(f"{where}, column 'action': expected sell or buy, got {r.get('action')!r}")
         rec["action"] = act
-        parsers = (("kind", _cell_kind), ("strike", _cell_strike), ("expiry", _cell_date),
-                   ("contracts", _cell_contracts))
+        parsers = (
+            ("kind", _cell_kind),
+            ("strike", _cell_strike),
+            ("expiry", _cell_date),
+            ("contracts", _cell_contracts),
+        )
         for col, fn in parsers:
             if col in rec and col != "contracts":
                 continue
             try:
                 rec[col] = fn(r.get(col))
             except (_CellError, TypeError, AttributeError) as exc:
-                msg = str(exc) if isinstance(exc, _CellError) else f"required value missing, got {r.get(col)!r}"
+                msg = (
+                    str(exc) if isinstance(exc, _CellError) else f"required value missing, got {r.get(col)!r}"
+                )
                 errors.append(f"{where}, column {col!r}: {msg}")
         try:
             mid = _number(r.get("mid"), "a mid price in $ per share >= 0")
@@ -172,8 +207,10 @@ def _hold_reason(t: dict, state: dict, alerts: frozenset, mult: float) -> tuple[
         top = max(ob.values(), default=0.0)
         new_ob = ob.get(float(t["strike"]), 0.0) + float(t["strike"]) * mult * t["contracts"]
         if new_ob > top + 1e-9:  # the largest strike obligation (the alert's value) would grow
-            reasons.append(f"CONCENTRATION_RISK is firing and this short put raises the largest strike obligation "
-                           f"to {new_ob:,.0f} $ (from {top:,.0f})")
+            reasons.append(
+                f"CONCENTRATION_RISK is firing and this short put raises the largest strike obligation "
+                f"to {new_ob:,.0f} $ (from {top:,.0f})"
+            )
     if "VAR_LIMIT_BREACH" in alerts and sell:
         reasons.append("VAR_LIMIT_BREACH is firing and a short option adds to the loss tail")
     if "HIGH_DELTA_EXPOSURE" in alerts and state.get("delta") is not None and delta_sign * state["delta"] > 0:
@@ -181,19 +218,37 @@ def _hold_reason(t: dict, state: dict, alerts: frozenset, mult: float) -> tuple[
     bp_after = float("nan")
     if state.get("arrays") is not None:
         a = state["arrays"]
-        new = {"kind": t["kind"], "side": "short" if sell else "long", "strike": float(t["strike"]),
-               "qty": float(t["contracts"]), "mark": float(t["mid"]), "dte": (t["expiry"] - state["valuation_date"]).days,
-               "underlying": t["underlying"] or (a["underlying"][0] if a["underlying"] else "")}
+        new = {
+            "kind": t["kind"],
+            "side": "short" if sell else "long",
+            "strike": float(t["strike"]),
+            "qty": float(t["contracts"]),
+            "mark": float(t["mid"]),
+            "dte": (t["expiry"] - state["valuation_date"]).days,
+            "underlying": t["underlying"] or (a["underlying"][0] if a["underlying"] else ""),
+        }
         trial = {k: v + [new[k]] for k, v in a.items()}
         cash = state["cash"] + (1.0 if sell else -1.0) * t["mid"] * mult * t["contracts"]
-        after = evaluate_account(trial["kind"], trial["side"], trial["strike"], trial["qty"], trial["mark"], state["spot"],
-                                 cash=cash, margin=state["margin"], dte=trial["dte"], underlying=trial["underlying"],
-                                 multiplier=int(mult))
+        after = evaluate_account(
+            trial["kind"],
+            trial["side"],
+            trial["strike"],
+            trial["qty"],
+            trial["mark"],
+            state["spot"],
+            cash=cash,
+            margin=state["margin"],
+            dte=trial["dte"],
+            underlying=trial["underlying"],
+            multiplier=int(mult),
+        )
         bp_after = after.buying_power
         before = state["buying_power"]
         if bp_after < 0 and bp_after < before - 1e-9:
-            reasons.append(f"would exceed buying power: available funds {before:,.2f} -> {bp_after:,.2f} $ "
-                           f"(EWL - initial requirement, {state['margin'].account} account)")
+            reasons.append(
+                f"would exceed buying power: available funds {before:,.2f} -> {bp_after:,.2f} $ "
+                f"(EWL - initial requirement, {state['margin'].account} account)"
+            )
         elif "BUYING_POWER_EXCEEDED" in alerts and bp_after < before - 1e-9:
             reasons.append("BUYING_POWER_EXCEEDED is firing and the order uses buying power")
         if not reasons:
@@ -204,8 +259,17 @@ def _hold_reason(t: dict, state: dict, alerts: frozenset, mult: float) -> tuple[
     return "; ".join(reasons), bp_after
 
 
-def order_tickets(trades, execution=None, *, account=None, alerts=(), valuation_date=None, spot=None,
-                  margin=None, multiplier: int = 100):
+def order_tickets(
+    trades,
+    execution=None,
+    *,
+    account=None,
+    alerts=(),
+    valuation_date=None,
+    spot=None,
+    margin=None,
+    multiplier: int = 100,
+):
     """Split planned trades into limit-order tickets under the plan's execution rules.
 
     Parameters
@@ -269,18 +333,29 @@ def order_tickets(trades, execution=None, *, account=None, alerts=(), valuation_
 
     ex = _execution(execution)
     rows = _normalize(_trade_rows(trades))
-    windows = (f"{ex.morning_window}, {ex.afternoon_window} exchange time "
-               f"(avoid the first and last 15 minutes)")
+    windows = (
+        f"{ex.morning_window}, {ex.afternoon_window} exchange time (avoid the first and last 15 minutes)"
+    )
     mids = np.array([r["mid"] for r in rows], dtype=float)
     sell = np.array([r["action"] == "sell" for r in rows], dtype=bool)
-    limit = np.where(sell, round_to_tick(mids + ex.price_improvement, "up", ex),
-                     round_to_tick(np.maximum(mids - ex.price_improvement, 0.0), "down", ex))
-    worst = np.where(sell, round_to_tick(np.maximum(mids - ex.max_slippage, 0.0), "up", ex),
-                     round_to_tick(mids + ex.max_slippage, "down", ex))
+    limit = np.where(
+        sell,
+        round_to_tick(mids + ex.price_improvement, "up", ex),
+        round_to_tick(np.maximum(mids - ex.price_improvement, 0.0), "down", ex),
+    )
+    worst = np.where(
+        sell,
+        round_to_tick(np.maximum(mids - ex.max_slippage, 0.0), "up", ex),
+        round_to_tick(mids + ex.max_slippage, "down", ex),
+    )
     tick = tick_size(limit, ex)
     from engine.config import MarginConfig
 
-    rules = margin if margin is not None else (MarginConfig(account=account.account) if account is not None else MarginConfig())
+    rules = (
+        margin
+        if margin is not None
+        else (MarginConfig(account=account.account) if account is not None else MarginConfig())
+    )
     firing = frozenset(str(a) for a in alerts)
     state: dict[str, Any] = {"margin": rules}
     if account is not None:
@@ -288,19 +363,32 @@ def order_tickets(trades, execution=None, *, account=None, alerts=(), valuation_
             raise OrdersError("order_tickets: account needs valuation_date and spot")
         pf = account.positions
         stock = pf["kind"].astype(str).to_numpy() == "stock"
-        state.update({
-            "arrays": {"kind": list(pf["kind"]), "side": list(pf["side"]),
-                       "strike": [float(x) for x in pf["strike"]],
-                       "qty": [float(sh) if st else float(c) for st, sh, c in zip(stock, pf["shares"], pf["contracts"], strict=True)],
-                       "mark": [float(x) for x in pf["mark"]], "dte": [int(x) for x in pf["dte"]],
-                       "underlying": list(pf["underlying"])},
-            "cash": float(account.cash), "buying_power": float(account.buying_power),
-            "valuation_date": valuation_date, "spot": float(spot),
-            "delta": float(pf["delta_shares"].sum()) if "delta_shares" in pf else None,
-        })
+        state.update(
+            {
+                "arrays": {
+                    "kind": list(pf["kind"]),
+                    "side": list(pf["side"]),
+                    "strike": [float(x) for x in pf["strike"]],
+                    "qty": [
+                        float(sh) if st else float(c)
+                        for st, sh, c in zip(stock, pf["shares"], pf["contracts"], strict=True)
+                    ],
+                    "mark": [float(x) for x in pf["mark"]],
+                    "dte": [int(x) for x in pf["dte"]],
+                    "underlying": list(pf["underlying"]),
+                },
+                "cash": float(account.cash),
+                "buying_power": float(account.buying_power),
+                "valuation_date": valuation_date,
+                "spot": float(spot),
+                "delta": float(pf["delta_shares"].sum()) if "delta_shares" in pf else None,
+            }
+        )
         sp = (pf["kind"].astype(str) == "put") & (pf["side"].astype(str) == "short")
-        ob = (pf.loc[sp, "strike"].astype(float) * float(multiplier) * pf.loc[sp, "contracts"].astype(float))
-        state["obligations"] = {float(k): float(v) for k, v in ob.groupby(pf.loc[sp, "strike"].astype(float)).sum().items()}
+        ob = pf.loc[sp, "strike"].astype(float) * float(multiplier) * pf.loc[sp, "contracts"].astype(float)
+        state["obligations"] = {
+            float(k): float(v) for k, v in ob.groupby(pf.loc[sp, "strike"].astype(float)).sum().items()
+        }
     tickets = []
     seq = 0
     for i, r in enumerate(rows):
@@ -310,12 +398,29 @@ def order_tickets(trades, execution=None, *, account=None, alerts=(), valuation_
         for j, c in enumerate(parts):
             seq += 1
             reason, bp_after = _hold_reason({**r, "contracts": c}, state, firing, float(multiplier))
-            tickets.append({
-                "status": "HELD" if reason else "PROPOSED", "reason": reason, "buying_power_after": bp_after,
-                "sequence": seq, "trade": i, "slice": j + 1, "slices": len(parts),
-                "underlying": r["underlying"], "symbol": symbol, "action": r["action"], "kind": r["kind"],
-                "strike": r["strike"], "expiry": r["expiry"], "contracts": c, "order_type": "LIMIT",
-                "mid": r["mid"], "limit": float(limit[i]), "worst": float(worst[i]), "tick": float(tick[i]),
-                "time_in_force": ex.time_in_force, "windows": windows,
-            })
+            tickets.append(
+                {
+                    "status": "HELD" if reason else "PROPOSED",
+                    "reason": reason,
+                    "buying_power_after": bp_after,
+                    "sequence": seq,
+                    "trade": i,
+                    "slice": j + 1,
+                    "slices": len(parts),
+                    "underlying": r["underlying"],
+                    "symbol": symbol,
+                    "action": r["action"],
+                    "kind": r["kind"],
+                    "strike": r["strike"],
+                    "expiry": r["expiry"],
+                    "contracts": c,
+                    "order_type": "LIMIT",
+                    "mid": r["mid"],
+                    "limit": float(limit[i]),
+                    "worst": float(worst[i]),
+                    "tick": float(tick[i]),
+                    "time_in_force": ex.time_in_force,
+                    "windows": windows,
+                }
+            )
     return pd.DataFrame(tickets, columns=list(TICKET_COLUMNS))

@@ -66,12 +66,36 @@ import numpy as np
 
 from engine._validate import VolarbInputError
 
-__all__ = ["RebalanceError", "Rebalance", "StrikeTarget", "LotDecision", "RungTarget", "CallDecision",
-           "BuyingPower", "rebalance", "apply_trades", "recommendations", "TRADE_COLUMNS"]
+__all__ = [
+    "RebalanceError",
+    "Rebalance",
+    "StrikeTarget",
+    "LotDecision",
+    "RungTarget",
+    "CallDecision",
+    "BuyingPower",
+    "rebalance",
+    "apply_trades",
+    "recommendations",
+    "TRADE_COLUMNS",
+]
 
 #: columns of :attr:`Rebalance.trades` (the tickets add :data:`engine.plan.orders.TICKET_COLUMNS`)
-TRADE_COLUMNS = ("action", "underlying", "kind", "strike", "expiry", "contracts", "mid", "effect", "purpose",
-                 "position_row", "status", "reason", "buying_power_after")
+TRADE_COLUMNS = (
+    "action",
+    "underlying",
+    "kind",
+    "strike",
+    "expiry",
+    "contracts",
+    "mid",
+    "effect",
+    "purpose",
+    "position_row",
+    "status",
+    "reason",
+    "buying_power_after",
+)
 _EPS = 1e-9
 
 
@@ -306,8 +330,10 @@ def _check_weights(strikes, weights) -> tuple[np.ndarray, np.ndarray]:
     k = np.asarray(strikes, dtype=float).reshape(-1)
     w = np.asarray(weights, dtype=float).reshape(-1)
     if k.size != w.size or k.size == 0:
-        raise RebalanceError(f"strikes.weights: one weight per strike of strikes.strikes is required, "
-                             f"got {w.size} weights for {k.size} strikes")
+        raise RebalanceError(
+            f"strikes.weights: one weight per strike of strikes.strikes is required, "
+            f"got {w.size} weights for {k.size} strikes"
+        )
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise RebalanceError("strikes.weights: every weight must be a number >= 0")
     if abs(float(w.sum()) - 1.0) > 1e-9:
@@ -346,8 +372,16 @@ _TRADE_FIELDS = ("action", "underlying", "kind", "strike", "expiry", "contracts"
 _TICKET_EXTRA = ("effect", "purpose", "position_row", "status", "reason", "buying_power_after")
 
 
-def _gate_orders(trades: list[dict[str, Any]], positions, marked, cfg, net_liquidation: float | None,
-                 deposit: float, firing: list[str], valuation_date: _dt.date) -> tuple[Any, BuyingPower]:
+def _gate_orders(
+    trades: list[dict[str, Any]],
+    positions,
+    marked,
+    cfg,
+    net_liquidation: float | None,
+    deposit: float,
+    firing: list[str],
+    valuation_date: _dt.date,
+) -> tuple[Any, BuyingPower]:
     """The trades as order tickets, each PROPOSED or HELD with the reason: the one call into the account.
 
     The account of the book (:func:`engine.plan.account.account_state`; the month's deposit
@@ -366,21 +400,34 @@ def _gate_orders(trades: list[dict[str, Any]], positions, marked, cfg, net_liqui
 
     m = int(cfg.capital.contract_multiplier)
     nlv = float(cfg.account.starting_value if net_liquidation is None else net_liquidation)
-    acct = account_state(positions, cfg, net_liquidation=nlv + deposit, marked=marked, valuation_date=valuation_date)
-    bp = BuyingPower(available=acct.buying_power, net_liquidation=nlv, deposit=deposit,
-                     used=nlv + deposit - acct.buying_power,
-                     basis=(f"available funds = equity with loan value {acct.equity_with_loan_value:,.0f} - initial "
-                            f"requirement {acct.initial_requirement:,.0f} ({acct.account} account; net liquidation "
-                            f"{nlv:,.0f} + deposit {deposit:,.0f})"),
-                     source="account model")
+    acct = account_state(
+        positions, cfg, net_liquidation=nlv + deposit, marked=marked, valuation_date=valuation_date
+    )
+    bp = BuyingPower(
+        available=acct.buying_power,
+        net_liquidation=nlv,
+        deposit=deposit,
+        used=nlv + deposit - acct.buying_power,
+        basis=(
+            f"available funds = equity with loan value {acct.equity_with_loan_value:,.0f} - initial "
+            f"requirement {acct.initial_requirement:,.0f} ({acct.account} account; net liquidation "
+            f"{nlv:,.0f} + deposit {deposit:,.0f})"
+        ),
+        source="account model",
+    )
     cols = [*TICKET_COLUMNS, *(c for c in _TICKET_EXTRA if c not in TICKET_COLUMNS)]
     if not trades:
         return pd.DataFrame(columns=cols), bp
     kw = {"valuation_date": valuation_date, "spot": cfg.market.spot, "margin": cfg.margin, "multiplier": m}
 
     def tickets_of(idx: list[int], account: Any, alerts: list[str]) -> Any:
-        tk = order_tickets(pd.DataFrame([{k: trades[i][k] for k in _TRADE_FIELDS} for i in idx]), cfg.execution,
-                           account=account, alerts=alerts, **kw)
+        tk = order_tickets(
+            pd.DataFrame([{k: trades[i][k] for k in _TRADE_FIELDS} for i in idx]),
+            cfg.execution,
+            account=account,
+            alerts=alerts,
+            **kw,
+        )
         tk["trade"] = [idx[int(j)] for j in tk["trade"]]
         return tk
 
@@ -393,18 +440,30 @@ def _gate_orders(trades: list[dict[str, Any]], positions, marked, cfg, net_liqui
         parts.append(tk)
         done = tk[tk["status"] == "PROPOSED"]
         if len(done) and opens:
-            flows = [(1.0 if a == "sell" else -1.0) * mid * m * n
-                     for a, mid, n in zip(done["action"], done["mid"], done["contracts"], strict=True)]
+            flows = [
+                (1.0 if a == "sell" else -1.0) * mid * m * n
+                for a, mid, n in zip(done["action"], done["mid"], done["contracts"], strict=True)
+            ]
             rows = _trades_from_tickets(trades, done)
             book = apply_trades(positions, rows, valuation_date)
-            after = account_state(book, cfg, cash=acct.cash + float(sum(flows)),
-                                  marked=mark_book(book, cfg, valuation_date=valuation_date),
-                                  valuation_date=valuation_date)
+            after = account_state(
+                book,
+                cfg,
+                cash=acct.cash + float(sum(flows)),
+                marked=mark_book(book, cfg, valuation_date=valuation_date),
+                valuation_date=valuation_date,
+            )
     if opens:
         parts.append(tickets_of(opens, after, list(firing)))
-    tk = pd.concat(parts, ignore_index=True).sort_values(["trade", "slice"], kind="stable").reset_index(drop=True)
+    tk = (
+        pd.concat(parts, ignore_index=True)
+        .sort_values(["trade", "slice"], kind="stable")
+        .reset_index(drop=True)
+    )
     tk["sequence"] = range(1, len(tk) + 1)
-    tk["reason"] = [f"held: {r}" if st == "HELD" and r else r for st, r in zip(tk["status"], tk["reason"], strict=True)]
+    tk["reason"] = [
+        f"held: {r}" if st == "HELD" and r else r for st, r in zip(tk["status"], tk["reason"], strict=True)
+    ]
     for c in ("effect", "purpose", "position_row"):
         tk[c] = [trades[int(i)][c] for i in tk["trade"]]
     return tk[cols], bp
@@ -417,16 +476,31 @@ def _trades_from_tickets(trades: list[dict[str, Any]], tickets) -> Any:
     rows: list[dict[str, Any]] = []
     for (i, st), g in tickets.groupby(["trade", "status"], sort=False):
         t = trades[int(i)]
-        rows.append({**{k: v for k, v in t.items() if not k.startswith("_")}, "contracts": int(g["contracts"].sum()),
-                     "status": st, "reason": str(g["reason"].iloc[0]),
-                     "buying_power_after": float(g["buying_power_after"].iloc[-1])})
+        rows.append(
+            {
+                **{k: v for k, v in t.items() if not k.startswith("_")},
+                "contracts": int(g["contracts"].sum()),
+                "status": st,
+                "reason": str(g["reason"].iloc[0]),
+                "buying_power_after": float(g["buying_power_after"].iloc[-1]),
+            }
+        )
     return pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
 
 
 # --------------------------------------------------------------------------- the rebalance
-def rebalance(positions, config=None, *, marked=None, net_liquidation: float | None = None, alerts=(),
-              listed_strikes=None, shares: float | None = None, surface=None,
-              valuation_date: _dt.date | None = None) -> Rebalance:
+def rebalance(
+    positions,
+    config=None,
+    *,
+    marked=None,
+    net_liquidation: float | None = None,
+    alerts=(),
+    listed_strikes=None,
+    shares: float | None = None,
+    surface=None,
+    valuation_date: _dt.date | None = None,
+) -> Rebalance:
     """Rebalance a book toward the plan: put targets, put orders, the call-hedge restructure.
 
     Parameters
@@ -509,9 +583,13 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
     all_w = np.concatenate([ladder_w, np.zeros(len(off))])
     exact = total_ob * all_w / (all_k * m)
     target = np.floor(exact + 0.5 + _EPS).astype(int)
-    held = np.array([int(np.sum(n_lot[sp & np.isclose(strike, k, rtol=0, atol=1e-9)])) for k in all_k], dtype=int)
+    held = np.array(
+        [int(np.sum(n_lot[sp & np.isclose(strike, k, rtol=0, atol=1e-9)])) for k in all_k], dtype=int
+    )
     expiry_new = put_expiry(cfg, vd)
-    new_prem = np.asarray(strike_premiums(cfg, all_k, expiry=expiry_new, valuation_date=vd, surface=surface), dtype=float)
+    new_prem = np.asarray(
+        strike_premiums(cfg, all_k, expiry=expiry_new, valuation_date=vd, surface=surface), dtype=float
+    )
     keep_set = [float(x) for x in rb.keep_strikes]
 
     trades: list[dict[str, Any]] = []
@@ -519,21 +597,42 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
     strike_rows: list[dict[str, Any]] = []
     for i, k in enumerate(all_k):
         d = int(target[i] - held[i])
-        row: dict[str, Any] = {"strike": float(k), "weight": float(all_w[i]), "exact_target": float(exact[i]),
-               "target": int(target[i]), "held": int(held[i]),
-               "difference": d, "sell": 0, "close": 0, "kept": 0, "note": "" if i < len(ladder_k) else
-               "off the plan's ladder (weight 0)"}
+        row: dict[str, Any] = {
+            "strike": float(k),
+            "weight": float(all_w[i]),
+            "exact_target": float(exact[i]),
+            "target": int(target[i]),
+            "held": int(held[i]),
+            "difference": d,
+            "sell": 0,
+            "close": 0,
+            "kept": 0,
+            "note": "" if i < len(ladder_k) else "off the plan's ladder (weight 0)",
+        }
         if d == 0:
             row["action"] = "on target"
         elif abs(held[i] - exact[i]) <= tol + _EPS:
             row["action"] = "within band"
-            row["note"] = (f"held {held[i]} is within rebalance.tolerance_contracts = {tol:g} of the exact "
-                           f"target {exact[i]:.2f}")
+            row["note"] = (
+                f"held {held[i]} is within rebalance.tolerance_contracts = {tol:g} of the exact "
+                f"target {exact[i]:.2f}"
+            )
         elif d > 0:
             row["action"] = "add"
-            trades.append({"action": "sell", "underlying": und, "kind": "put", "strike": float(k), "expiry": expiry_new,
-                           "contracts": d, "mid": float(new_prem[i]), "effect": "open",
-                           "purpose": f"add ${k:.2f} puts (under-weight by {d})", "position_row": None})
+            trades.append(
+                {
+                    "action": "sell",
+                    "underlying": und,
+                    "kind": "put",
+                    "strike": float(k),
+                    "expiry": expiry_new,
+                    "contracts": d,
+                    "mid": float(new_prem[i]),
+                    "effect": "open",
+                    "purpose": f"add ${k:.2f} puts (under-weight by {d})",
+                    "position_row": None,
+                }
+            )
         else:
             need = -d
             idx = [j for j in np.flatnonzero(sp) if _same(strike[j], float(k))]
@@ -550,20 +649,47 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
                     take, why = 0, "kept: the target is reached by cheaper lots"
                 elif marks[j] < prem[j] - _EPS:
                     take = min(c, need - closed)
-                    why = (f"closed: buy-back {marks[j]:.4f} < sale premium {prem[j]:.4f} (profitable)"
-                           + ("" if take == c else f"; {c - take} kept, the target is reached"))
+                    why = f"closed: buy-back {marks[j]:.4f} < sale premium {prem[j]:.4f} (profitable)" + (
+                        "" if take == c else f"; {c - take} kept, the target is reached"
+                    )
                 else:
-                    take, why = 0, (f"kept: buy-back {marks[j]:.4f} >= sale premium {prem[j]:.4f} "
-                                    "(plan: close only if profitable)")
+                    take, why = (
+                        0,
+                        (
+                            f"kept: buy-back {marks[j]:.4f} >= sale premium {prem[j]:.4f} "
+                            "(plan: close only if profitable)"
+                        ),
+                    )
                 closed += take
-                lots.append(LotDecision(position_row=int(j), strike=float(k), expiry=marked["expiry"].iloc[j],
-                                        contracts=c, premium=float(prem[j]), buyback=float(marks[j]), close=take,
-                                        keep=c - take, pnl_if_closed=float((prem[j] - marks[j]) * m * take) + 0.0, reason=why))
+                lots.append(
+                    LotDecision(
+                        position_row=int(j),
+                        strike=float(k),
+                        expiry=marked["expiry"].iloc[j],
+                        contracts=c,
+                        premium=float(prem[j]),
+                        buyback=float(marks[j]),
+                        close=take,
+                        keep=c - take,
+                        pnl_if_closed=float((prem[j] - marks[j]) * m * take) + 0.0,
+                        reason=why,
+                    )
+                )
                 if take:
-                    trades.append({"action": "buy", "underlying": und, "kind": "put", "strike": float(k),
-                                   "expiry": marked["expiry"].iloc[j], "contracts": take, "mid": float(marks[j]),
-                                   "effect": "close", "purpose": f"close ${k:.2f} put lot (over-weight; profitable)",
-                                   "position_row": int(j)})
+                    trades.append(
+                        {
+                            "action": "buy",
+                            "underlying": und,
+                            "kind": "put",
+                            "strike": float(k),
+                            "expiry": marked["expiry"].iloc[j],
+                            "contracts": take,
+                            "mid": float(marks[j]),
+                            "effect": "close",
+                            "purpose": f"close ${k:.2f} put lot (over-weight; profitable)",
+                            "position_row": int(j),
+                        }
+                    )
             row["close"] = closed
             row["kept"] = need - closed
             row["action"] = "reduce" if closed else "kept"
@@ -575,9 +701,18 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
 
     # 2. the call-hedge restructure
     put_premium = float(np.sum(np.where(sp, marked["premium"].to_numpy(float) * n_lot * m, 0.0)))
-    ratio = (float(hedge_ratio(float(cfg.account.starting_value if net_liquidation is None else net_liquidation),
-                               mk.iv_percentile, mk.squeeze_probability, cfg.hedge))
-             if cfg.hedge.use_dynamic_ratio else float(cfg.allocation.call_share))
+    ratio = (
+        float(
+            hedge_ratio(
+                float(cfg.account.starting_value if net_liquidation is None else net_liquidation),
+                mk.iv_percentile,
+                mk.squeeze_probability,
+                cfg.hedge,
+            )
+        )
+        if cfg.hedge.use_dynamic_ratio
+        else float(cfg.allocation.call_share)
+    )
     budget = float(rb.hedge_budget) if rb.hedge_budget > 0 else ratio * put_premium
     rungs: list[dict[str, Any]] = []
     for r_i, rung in enumerate(cfg.hedge.ladder):
@@ -587,15 +722,32 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
         exp_r = next_monthly_expiration(vd, min_days=int(rung.dte))
         dte_r = (exp_r - vd).days
         b_r = budget * rung.share
-        entry: dict[str, Any] = {"rung": r_i + 1, "key": key, "moneyness": rung.moneyness, "strike": k_r, "expiry": exp_r,
-                 "dte": dte_r, "share": rung.share, "budget": b_r, "price": float("nan"), "exact_target": 0.0,
-                 "target": 0, "held": 0,
-                 "buy": 0, "cost": 0.0, "leftover": b_r, "status": "", "reason": ""}
+        entry: dict[str, Any] = {
+            "rung": r_i + 1,
+            "key": key,
+            "moneyness": rung.moneyness,
+            "strike": k_r,
+            "expiry": exp_r,
+            "dte": dte_r,
+            "share": rung.share,
+            "budget": b_r,
+            "price": float("nan"),
+            "exact_target": 0.0,
+            "target": 0,
+            "held": 0,
+            "buy": 0,
+            "cost": 0.0,
+            "leftover": b_r,
+            "status": "",
+            "reason": "",
+        }
         if abs(k_r - want) > rb.hedge_strike_tolerance * want + _EPS:
             entry["status"] = "held"
-            entry["reason"] = (f"{key} ({rung.moneyness:g}x spot = ${want:.2f}): no listed strike within "
-                               f"rebalance.hedge_strike_tolerance = {rb.hedge_strike_tolerance:.0%} (nearest ${k_r:.2f}); "
-                               "the rung is not bought")
+            entry["reason"] = (
+                f"{key} ({rung.moneyness:g}x spot = ${want:.2f}): no listed strike within "
+                f"rebalance.hedge_strike_tolerance = {rb.hedge_strike_tolerance:.0%} (nearest ${k_r:.2f}); "
+                "the rung is not bought"
+            )
             warnings.append(entry["reason"])
             entry["strike"] = float("nan")
         else:
@@ -619,12 +771,28 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
             covered = min(c, int(shares_left // m))
             shares_left -= covered * m
             if covered >= c:
-                calls.append(CallDecision(int(j), "short", k, e, c, float(marks[j]), value, "keep", None,
-                                          "covered call (100 shares a contract held)"))
+                calls.append(
+                    CallDecision(
+                        int(j),
+                        "short",
+                        k,
+                        e,
+                        c,
+                        float(marks[j]),
+                        value,
+                        "keep",
+                        None,
+                        "covered call (100 shares a contract held)",
+                    )
+                )
             else:
-                why = (f"position row {j}: short {c} x ${k:.2f} call {e}: not a covered call ({c - covered} "
-                       f"contracts lack 100 shares each); not a hedge, review it")
-                calls.append(CallDecision(int(j), "short", k, e, c, float(marks[j]), value, "flag", None, why))
+                why = (
+                    f"position row {j}: short {c} x ${k:.2f} call {e}: not a covered call ({c - covered} "
+                    f"contracts lack 100 shares each); not a hedge, review it"
+                )
+                calls.append(
+                    CallDecision(int(j), "short", k, e, c, float(marks[j]), value, "flag", None, why)
+                )
                 warnings.append(why)
             continue
         best, best_key = None, None
@@ -638,17 +806,46 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
                     best, best_key = r, (ds, de)
         if best is not None:
             best["held"] += c
-            calls.append(CallDecision(int(j), "long", k, e, c, float(marks[j]), value, "keep", best["rung"],
-                                      f"matches rung {best['rung']} (${best['strike']:.2f}, {best['expiry']})"))
+            calls.append(
+                CallDecision(
+                    int(j),
+                    "long",
+                    k,
+                    e,
+                    c,
+                    float(marks[j]),
+                    value,
+                    "keep",
+                    best["rung"],
+                    f"matches rung {best['rung']} (${best['strike']:.2f}, {best['expiry']})",
+                )
+            )
         else:
-            near = min((r for r in rungs if np.isfinite(r["strike"])),
-                       key=lambda r: abs(k - r["strike"]) / r["strike"], default=None)
-            why = "matches no hedge rung" + ("" if near is None else
-                                             f" (nearest rung {near['rung']}: ${near['strike']:.2f}, {near['expiry']})")
+            near = min(
+                (r for r in rungs if np.isfinite(r["strike"])),
+                key=lambda r: abs(k - r["strike"]) / r["strike"],
+                default=None,
+            )
+            why = "matches no hedge rung" + (
+                ""
+                if near is None
+                else f" (nearest rung {near['rung']}: ${near['strike']:.2f}, {near['expiry']})"
+            )
             calls.append(CallDecision(int(j), "long", k, e, c, float(marks[j]), value, "close", None, why))
-            trades.append({"action": "sell", "underlying": und, "kind": "call", "strike": k, "expiry": e,
-                           "contracts": c, "mid": float(marks[j]), "effect": "close",
-                           "purpose": f"close ${k:.2f} call ({why.split(' (')[0]})", "position_row": int(j)})
+            trades.append(
+                {
+                    "action": "sell",
+                    "underlying": und,
+                    "kind": "call",
+                    "strike": k,
+                    "expiry": e,
+                    "contracts": c,
+                    "mid": float(marks[j]),
+                    "effect": "close",
+                    "purpose": f"close ${k:.2f} call ({why.split(' (')[0]})",
+                    "position_row": int(j),
+                }
+            )
     for r in rungs:
         if r["status"] == "held":
             continue
@@ -659,20 +856,37 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
             r["status"] = "on target"
         elif abs(r["held"] - r["exact_target"]) <= tol + _EPS:
             r["status"] = "within band"
-            r["reason"] = (f"held {r['held']} is within rebalance.tolerance_contracts = {tol:g} of the exact "
-                           f"target {r['exact_target']:.2f}")
+            r["reason"] = (
+                f"held {r['held']} is within rebalance.tolerance_contracts = {tol:g} of the exact "
+                f"target {r['exact_target']:.2f}"
+            )
         elif gap < 0:
             r["status"] = "over target"
-            r["reason"] = f"{-gap} matched calls above the budget's target are kept (hedges are not sold down)"
+            r["reason"] = (
+                f"{-gap} matched calls above the budget's target are kept (hedges are not sold down)"
+            )
         else:
             r["status"] = "buy"
             r["buy"] = gap
-            trades.append({"action": "buy", "underlying": und, "kind": "call", "strike": r["strike"],
-                           "expiry": r["expiry"], "contracts": gap, "mid": r["price"], "effect": "open",
-                           "purpose": f"buy hedge rung {r['rung']} ({r['moneyness']:g}x spot)", "position_row": None})
+            trades.append(
+                {
+                    "action": "buy",
+                    "underlying": und,
+                    "kind": "call",
+                    "strike": r["strike"],
+                    "expiry": r["expiry"],
+                    "contracts": gap,
+                    "mid": r["price"],
+                    "effect": "open",
+                    "purpose": f"buy hedge rung {r['rung']} ({r['moneyness']:g}x spot)",
+                    "position_row": None,
+                }
+            )
         if r["target"] == 0:
-            r["reason"] = (f"budget ${r['budget']:,.2f} buys no whole contract at ${r['price'] * m:,.2f} a contract; "
-                           f"leftover ${r['leftover']:,.2f}")
+            r["reason"] = (
+                f"budget ${r['budget']:,.2f} buys no whole contract at ${r['price'] * m:,.2f} a contract; "
+                f"leftover ${r['leftover']:,.2f}"
+            )
 
     # 3. gates: alerts, then buying power (closes first, then sales, then purchases), ticket by ticket
     deposit = float(cfg.account.monthly_addition) if rb.include_monthly_addition else 0.0
@@ -681,17 +895,24 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
     trades.sort(key=lambda t: order[(t["effect"], t["kind"])])
     tickets, bp = _gate_orders(trades, pos, marked, cfg, net_liquidation, deposit, firing, vd)
     trades_df = _trades_from_tickets(trades, tickets)
-    left = float(tickets.loc[tickets["status"] == "PROPOSED", "buying_power_after"].iloc[-1]) \
-        if (tickets["status"] == "PROPOSED").any() else bp.available
+    left = (
+        float(tickets.loc[tickets["status"] == "PROPOSED", "buying_power_after"].iloc[-1])
+        if (tickets["status"] == "PROPOSED").any()
+        else bp.available
+    )
     short_bp = [f"{r.purpose}: {r.reason}" for r in tickets.itertuples() if "buying power" in r.reason]
     if short_bp:
-        warnings.append(f"buying power: the rebalance needs more than the ${bp.available:,.2f} available "
-                        f"({bp.basis}); " + "; ".join(short_bp))
+        warnings.append(
+            f"buying power: the rebalance needs more than the ${bp.available:,.2f} available "
+            f"({bp.basis}); " + "; ".join(short_bp)
+        )
     by_alert = [a for a in firing if tickets["reason"].str.contains(a).any()]
     if by_alert:
         n_held = int(tickets["reason"].str.contains("|".join(by_alert)).sum())
-        warnings.append(f"risk alert {', '.join(by_alert)} firing: {n_held} opening ticket(s) held "
-                        "(rebalance.hold_on_alerts; the order-ticket rules)")
+        warnings.append(
+            f"risk alert {', '.join(by_alert)} firing: {n_held} opening ticket(s) held "
+            "(rebalance.hold_on_alerts; the order-ticket rules)"
+        )
 
     # 4. figures after the placed orders
     placed = trades_df[trades_df["status"] == "PROPOSED"] if len(trades_df) else trades_df
@@ -707,20 +928,64 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
     strikes_out = []
     for row in strike_rows:
         k = row["strike"]
-        sel = placed[(placed["kind"] == "put") & np.isclose(placed["strike"].astype(float), k)] if len(placed) else placed
+        sel = (
+            placed[(placed["kind"] == "put") & np.isclose(placed["strike"].astype(float), k)]
+            if len(placed)
+            else placed
+        )
         sold = int(sel.loc[sel["effect"] == "open", "contracts"].sum()) if len(sel) else 0
-        hsel = trades_df[(trades_df["kind"] == "put") & (trades_df["status"] == "HELD")
-                         & np.isclose(trades_df["strike"].astype(float), k)] if len(trades_df) else trades_df
+        hsel = (
+            trades_df[
+                (trades_df["kind"] == "put")
+                & (trades_df["status"] == "HELD")
+                & np.isclose(trades_df["strike"].astype(float), k)
+            ]
+            if len(trades_df)
+            else trades_df
+        )
         held_n = int(hsel["contracts"].sum()) if len(hsel) else 0
-        sold_prem = float((sel.loc[sel["effect"] == "open", "contracts"] * sel.loc[sel["effect"] == "open", "mid"]).sum() * m) if len(sel) else 0.0
-        bought_prem = float((sel.loc[sel["effect"] == "close", "contracts"] * sel.loc[sel["effect"] == "close", "mid"]).sum() * m) if len(sel) else 0.0
+        sold_prem = (
+            float(
+                (
+                    sel.loc[sel["effect"] == "open", "contracts"] * sel.loc[sel["effect"] == "open", "mid"]
+                ).sum()
+                * m
+            )
+            if len(sel)
+            else 0.0
+        )
+        bought_prem = (
+            float(
+                (
+                    sel.loc[sel["effect"] == "close", "contracts"] * sel.loc[sel["effect"] == "close", "mid"]
+                ).sum()
+                * m
+            )
+            if len(sel)
+            else 0.0
+        )
         i = [j for j, kk in enumerate(all_k) if _same(float(kk), k)][0]
-        strikes_out.append(StrikeTarget(
-            strike=k, weight=row["weight"], exact_target=row["exact_target"], target=row["target"], held=row["held"], difference=row["difference"],
-            action=row["action"], sell=sold, sell_held=held_n, close=row["close"], kept=row["kept"],
-            obligation_target=row["target"] * k * m, obligation_held=row["held"] * k * m,
-            obligation_difference=row["difference"] * k * m, premium_difference=sold_prem - bought_prem,
-            new_put_premium=float(new_prem[i]), note=row["note"]))
+        strikes_out.append(
+            StrikeTarget(
+                strike=k,
+                weight=row["weight"],
+                exact_target=row["exact_target"],
+                target=row["target"],
+                held=row["held"],
+                difference=row["difference"],
+                action=row["action"],
+                sell=sold,
+                sell_held=held_n,
+                close=row["close"],
+                kept=row["kept"],
+                obligation_target=row["target"] * k * m,
+                obligation_held=row["held"] * k * m,
+                obligation_difference=row["difference"] * k * m,
+                premium_difference=sold_prem - bought_prem,
+                new_put_premium=float(new_prem[i]),
+                note=row["note"],
+            )
+        )
     put_contracts = int(np.sum(n_lot[sp]))
     sold_n, sold_cash = _sum("put", "open")
     closed_n, closed_cash = _sum("put", "close")
@@ -735,17 +1000,34 @@ def rebalance(positions, config=None, *, marked=None, net_liquidation: float | N
     rung_out = []
     for r in rungs:
         if len(placed) and np.isfinite(r["strike"]):
-            sel = placed[(placed["kind"] == "call") & (placed["effect"] == "open")
-                         & np.isclose(placed["strike"].astype(float), r["strike"])
-                         & (placed["expiry"] == r["expiry"])]
+            sel = placed[
+                (placed["kind"] == "call")
+                & (placed["effect"] == "open")
+                & np.isclose(placed["strike"].astype(float), r["strike"])
+                & (placed["expiry"] == r["expiry"])
+            ]
             r["cost"] = float((sel["contracts"] * sel["mid"]).sum() * m)
         rung_out.append(RungTarget(**{**r, "difference": r["target"] - r["held"]}))
     return Rebalance(
-        valuation_date=vd, obligation=total_ob, strikes=tuple(strikes_out), lots=tuple(lots), rungs=tuple(rung_out),
-        calls=tuple(calls), hedge_ratio=ratio, hedge_budget=budget, put_premium=put_premium,
-        coverage_before=cov_before, coverage_after=cov_after, restructure_net_cash=call_close_cash - bought_cash,
-        puts_net_cash=sold_cash - closed_cash, buying_power=bp, buying_power_left=left, trades=trades_df,
-        tickets=tickets, warnings=tuple(warnings))
+        valuation_date=vd,
+        obligation=total_ob,
+        strikes=tuple(strikes_out),
+        lots=tuple(lots),
+        rungs=tuple(rung_out),
+        calls=tuple(calls),
+        hedge_ratio=ratio,
+        hedge_budget=budget,
+        put_premium=put_premium,
+        coverage_before=cov_before,
+        coverage_after=cov_after,
+        restructure_net_cash=call_close_cash - bought_cash,
+        puts_net_cash=sold_cash - closed_cash,
+        buying_power=bp,
+        buying_power_left=left,
+        trades=trades_df,
+        tickets=tickets,
+        warnings=tuple(warnings),
+    )
 
 
 def apply_trades(positions, trades, valuation_date: _dt.date | None = None):
@@ -773,14 +1055,26 @@ def apply_trades(positions, trades, valuation_date: _dt.date | None = None):
         if t["effect"] == "close":
             j = int(t["position_row"])
             if t["contracts"] > left[j]:
-                raise RebalanceError(f"apply_trades: trade closes {t['contracts']} contracts of position row {j}, "
-                                     f"which holds {left[j]}")
+                raise RebalanceError(
+                    f"apply_trades: trade closes {t['contracts']} contracts of position row {j}, "
+                    f"which holds {left[j]}"
+                )
             left[j] -= int(t["contracts"])
         else:
-            new.append({"underlying": t["underlying"], "kind": t["kind"],
-                        "side": "short" if t["action"] == "sell" else "long", "strike": float(t["strike"]),
-                        "expiry": t["expiry"], "contracts": int(t["contracts"]), "premium": float(t["mid"]),
-                        "open_date": valuation_date, "iv": float("nan"), "note": "rebalance"})
+            new.append(
+                {
+                    "underlying": t["underlying"],
+                    "kind": t["kind"],
+                    "side": "short" if t["action"] == "sell" else "long",
+                    "strike": float(t["strike"]),
+                    "expiry": t["expiry"],
+                    "contracts": int(t["contracts"]),
+                    "premium": float(t["mid"]),
+                    "open_date": valuation_date,
+                    "iv": float("nan"),
+                    "note": "rebalance",
+                }
+            )
     book["contracts"] = left
     book = book[book["contracts"] > 0]
     if new:
@@ -802,7 +1096,9 @@ def recommendations(result: Rebalance) -> tuple[str, ...]:
     for t in result.trades.to_dict("records"):
         verb = "sell" if t["action"] == "sell" else "buy"
         held = f" - HELD: {t['reason'].removeprefix('held: ')}" if t["status"] == "HELD" else ""
-        out.append(f"{verb} {t['contracts']} x ${t['strike']:.2f} {t['kind']} {t['expiry']} ({t['purpose']}){held}")
+        out.append(
+            f"{verb} {t['contracts']} x ${t['strike']:.2f} {t['kind']} {t['expiry']} ({t['purpose']}){held}"
+        )
     for s in result.strikes:
         if s.action == "kept":
             out.append(f"keep ${s.strike:.2f}: {s.held} held vs target {s.target} ({s.note})")

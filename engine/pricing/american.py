@@ -86,8 +86,15 @@ from scipy.special import ndtr
 from engine._validate import finish, prepare
 from engine.pricing.black import black_parts, black_value, norm_pdf
 
-__all__ = ["american_price", "american_kernel", "exercise_boundary", "scheme_index", "SCHEMES",
-           "double_boundary", "fd_spot_greeks"]
+__all__ = [
+    "american_price",
+    "american_kernel",
+    "exercise_boundary",
+    "scheme_index",
+    "SCHEMES",
+    "double_boundary",
+    "fd_spot_greeks",
+]
 
 # Quadrature schemes: (n Chebyshev intervals, l fixed-point points, p price points, m_max
 # Jacobi-Newton steps, FP-A).  The node count is chosen per option by :func:`_scheme_index` from
@@ -95,19 +102,19 @@ __all__ = ["american_price", "american_kernel", "exercise_boundary", "scheme_ind
 # option iterates until its boundary moves by less than _FP_TOL (in ln B) and an option that has
 # not converged after m_max steps is re-priced with the fine scheme _FINE (the residual check).
 SCHEMES: tuple[tuple[int, int, int, int, bool, float], ...] = (
-    (6, 12, 20, 12, True, 1e-7),    # 0: far out of the money (premium tiny)
-    (8, 12, 24, 12, True, 1e-7),    # 1: sigma^2 T <= 0.5
-    (10, 12, 24, 12, True, 1e-7),   # 2: sigma^2 T > 0.5
-    (6, 12, 20, 12, False, 1e-7),   # 3-5: the same with FP-B, where kappa > _KAPPA_FP_B
+    (6, 12, 20, 12, True, 1e-7),  # 0: far out of the money (premium tiny)
+    (8, 12, 24, 12, True, 1e-7),  # 1: sigma^2 T <= 0.5
+    (10, 12, 24, 12, True, 1e-7),  # 2: sigma^2 T > 0.5
+    (6, 12, 20, 12, False, 1e-7),  # 3-5: the same with FP-B, where kappa > _KAPPA_FP_B
     (8, 12, 24, 12, False, 1e-7),
     (10, 12, 24, 12, False, 1e-7),
     (12, 16, 32, 40, False, 1e-9),  # 6: _FINE, for unconverged fixed points and for Greeks
 )
 _FINE = len(SCHEMES) - 1
-_VAR_SPLIT = 0.5      # sigma^2 T above which 10 nodes are used
-_KAPPA_SPLIT = 20.0   # kappa above which 10 nodes are used (low vol, high rates: steep boundary)
-_KAPPA_FP_B = 2.0     # FP-A is unstable for large kappa (ALO sec. 5.2)
-_FAR_OTM = 8.0        # ln(S/K) above this many sigma sqrt T: 6 nodes
+_VAR_SPLIT = 0.5  # sigma^2 T above which 10 nodes are used
+_KAPPA_SPLIT = 20.0  # kappa above which 10 nodes are used (low vol, high rates: steep boundary)
+_KAPPA_FP_B = 2.0  # FP-A is unstable for large kappa (ALO sec. 5.2)
+_FAR_OTM = 8.0  # ln(S/K) above this many sigma sqrt T: 6 nodes
 # the last entry of a scheme is its fixed-point tolerance: max |d ln B| over the nodes.  1e-7
 # moves the price by ~1e-10 K (the premium integral's error is of the order of the boundary's times
 # r T); the fine scheme's 1e-9 keeps finite-difference Greeks free of iteration noise.
@@ -173,8 +180,21 @@ def _scheme(n: int, l_pts: int, p_pts: int, m: int, fp_a: bool, tol: float = 1e-
     s, c = np.sin(th), np.cos(th)
     # t = T sin^2(theta); the boundary is needed at T - t = T cos^2(theta): coordinate 2 cos - 1
     pr_interp = _cheb_interp_matrix(2.0 * c - 1.0, n).T
-    return _Scheme(n, m, fp_a, tol, a, fp_u, fp_rem, fp_w, np.ascontiguousarray(fp_interp), s * s, s,
-                   2.0 * s * c * wth, np.ascontiguousarray(pr_interp))
+    return _Scheme(
+        n,
+        m,
+        fp_a,
+        tol,
+        a,
+        fp_u,
+        fp_rem,
+        fp_w,
+        np.ascontiguousarray(fp_interp),
+        s * s,
+        s,
+        2.0 * s * c * wth,
+        np.ascontiguousarray(pr_interp),
+    )
 
 
 def _col(x: np.ndarray) -> np.ndarray:
@@ -277,7 +297,9 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False):
         bv = B * vk
         if sch.fp_a:
             num = np.einsum("mkl,mkl->mk", take(wr_v), norm_pdf(dm_u))
-            den = np.einsum("mkl,mkl->mk", take(wq), ndtr(dp_u)) + np.einsum("mkl,mkl->mk", take(wq_v), norm_pdf(dp_u))
+            den = np.einsum("mkl,mkl->mk", take(wq), ndtr(dp_u)) + np.einsum(
+                "mkl,mkl->mk", take(wq_v), norm_pdf(dp_u)
+            )
             N = norm_pdf(dm0) / vk + num
             D = norm_pdf(dp0) / vk + ndtr(dp0) + den
             Nd = -dm0 * norm_pdf(dm0) / (bv * vk)
@@ -311,7 +333,9 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False):
     v_t = _col(sig * sqT) * sch.pr_sqrt_t
     dp = (_col(np.log(S) - lnX) + sqH_t + _col(r - q) * t) / v_t + 0.5 * v_t
     dm = dp - v_t
-    integrand = _col(r * K) * np.exp(-_col(r) * t) * ndtr(-dm) - _col(q * S) * np.exp(-_col(q) * t) * ndtr(-dp)
+    integrand = _col(r * K) * np.exp(-_col(r) * t) * ndtr(-dm) - _col(q * S) * np.exp(-_col(q) * t) * ndtr(
+        -dp
+    )
     premium = np.maximum(_col(T) * integrand @ sch.pr_w, 0.0)
     # spot already inside the exercise region (S <= B(T)): the put is worth K - S (flagged by -inf)
     return np.where(np.log(S) <= lnB[:, -1], -np.inf, premium), converged
@@ -351,7 +375,7 @@ def _premium(S, K, T, r, q, sig, which=None) -> np.ndarray:
         sch = _get_scheme(int(i))
         idx = np.flatnonzero(which == i)
         for start in range(0, idx.size, _CHUNK):
-            j = idx[start:start + _CHUNK]
+            j = idx[start : start + _CHUNK]
             out[j], ok[j] = _alo_put(S[j], K[j], T[j], r[j], q[j], sig[j], sch)
     redo = np.flatnonzero(~ok & (which != _FINE))
     if redo.size:
@@ -410,7 +434,9 @@ def _fd_put_unit(x0, T, r, q, sig, nx: int, nt: int):
         rhs = u.copy()
         if th < 1.0:
             e = (1.0 - th) * dt
-            rhs[:, 1:-1] += e * (lo_c[:, 1:-1] * u[:, :-2] + di_c[:, 1:-1] * u[:, 1:-1] + up_c[:, 1:-1] * u[:, 2:])
+            rhs[:, 1:-1] += e * (
+                lo_c[:, 1:-1] * u[:, :-2] + di_c[:, 1:-1] * u[:, 1:-1] + up_c[:, 1:-1] * u[:, 2:]
+            )
         # Dirichlet ends: deep in the money the European value (or intrinsic), far out 0
         rhs[:, 0] = np.maximum(np.exp(-r * tau) - ex[:, 0] * np.exp(-q * tau), payoff[:, 0])
         rhs[:, -1] = 0.0
@@ -419,9 +445,16 @@ def _fd_put_unit(x0, T, r, q, sig, nx: int, nt: int):
         diag = (1.0 - th * dt * di_c).ravel()
         b = rhs.ravel()
         for _ in range(50):
-            sol = gtsv(np.where(active, 0.0, sub)[1:], np.where(active, 1.0, diag),
-                       np.where(active, 0.0, sup)[:-1], np.where(active, flat_pay, b),
-                       overwrite_dl=True, overwrite_d=True, overwrite_du=True, overwrite_b=True)[3]
+            sol = gtsv(
+                np.where(active, 0.0, sub)[1:],
+                np.where(active, 1.0, diag),
+                np.where(active, 0.0, sup)[:-1],
+                np.where(active, flat_pay, b),
+                overwrite_dl=True,
+                overwrite_d=True,
+                overwrite_du=True,
+                overwrite_b=True,
+            )[3]
             # Howard: the row takes the constraint where the PDE residual exceeds u - g
             resid = diag * sol - b
             resid[1:] += sub[1:] * sol[:-1]
@@ -512,11 +545,19 @@ def scheme_index(spot, strike, t, rate, vol, w, q) -> np.ndarray:
     (``american_kernel(..., scheme=...)``) so that a bump never crosses a change of node count.
     Options that ALO does not price (no premium, double boundary) get an index too; it is unused.
     """
-    spot, strike, t, rate, vol, w, q = (np.asarray(a, dtype=float) for a in (spot, strike, t, rate, vol, w, q))
+    spot, strike, t, rate, vol, w, q = (
+        np.asarray(a, dtype=float) for a in (spot, strike, t, rate, vol, w, q)
+    )
     call = w > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _scheme_index(np.where(call, strike, spot), np.where(call, spot, strike), t,
-                             np.where(call, q, rate), np.where(call, rate, q), vol)
+        return _scheme_index(
+            np.where(call, strike, spot),
+            np.where(call, spot, strike),
+            t,
+            np.where(call, q, rate),
+            np.where(call, rate, q),
+            vol,
+        )
 
 
 def american_kernel(spot, strike, t, rate, vol, w, q, scheme=None) -> np.ndarray:
@@ -550,7 +591,9 @@ def american_kernel(spot, strike, t, rate, vol, w, q, scheme=None) -> np.ndarray
     >>> np.round(p, 4).tolist()
     [4.2524, 2.4756]
     """
-    spot, strike, t, rate, vol, w, q = (np.asarray(a, dtype=float) for a in (spot, strike, t, rate, vol, w, q))
+    spot, strike, t, rate, vol, w, q = (
+        np.asarray(a, dtype=float) for a in (spot, strike, t, rate, vol, w, q)
+    )
     euro = black_value(w, strike, black_parts(spot, strike, t, rate, vol, q))
     intrinsic = np.maximum(w * (spot - strike), 0.0)
     # McDonald-Schroder: a call is a put with spot <-> strike and rate <-> dividend yield
@@ -570,7 +613,9 @@ def american_kernel(spot, strike, t, rate, vol, w, q, scheme=None) -> np.ndarray
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             which = None if scheme is None else np.asarray(scheme)[main]
             prem = _premium(S[main], K[main], t[main], r[main], d[main], vol[main], which)
-        out[main] = np.where(np.isneginf(prem), intrinsic[main], np.maximum(euro[main] + prem, intrinsic[main]))
+        out[main] = np.where(
+            np.isneginf(prem), intrinsic[main], np.maximum(euro[main] + prem, intrinsic[main])
+        )
     double = moving & (r < 0) & (d < r)
     if double.any():
         fd = _fd_put(S[double], K[double], t[double], r[double], d[double], vol[double])

@@ -27,14 +27,23 @@ from engine.pricing.black import black_parts, black_value
 
 __all__ = ["american_fast", "EEPCache", "NX", "NSIG"]
 
-NX = 241          # log-moneyness grid points of the early-exercise-premium table
-NSIG = 33         # log-vol grid points when the vol varies across the query points
+NX = 241  # log-moneyness grid points of the early-exercise-premium table
+NSIG = 33  # log-vol grid points when the vol varies across the query points
 _NX, _NSIG = NX, NSIG
 
 
-
-def _eep_table(t: float, rate: float, q: float, w: float, x_lo: float, x_hi: float,
-               s_lo: float, s_hi: float, nx: int, nsig: int):
+def _eep_table(
+    t: float,
+    rate: float,
+    q: float,
+    w: float,
+    x_lo: float,
+    x_hi: float,
+    s_lo: float,
+    s_hi: float,
+    nx: int,
+    nsig: int,
+):
     """Early-exercise premium per unit strike on a (log-moneyness, log-vol) grid."""
     from engine.pricing.american import american_price
 
@@ -64,8 +73,9 @@ def _interp2(x_grid, l_grid, table, x, lsig):
     fl = (np.clip(lsig, l_grid[0], l_grid[-1]) - l_grid[0]) / (l_grid[1] - l_grid[0])
     il = np.minimum(fl.astype(np.int64), ns - 2)
     al = fl - il
-    return ((table[ix, il] * (1 - al) + table[ix, il + 1] * al) * (1 - ax)
-            + (table[ix + 1, il] * (1 - al) + table[ix + 1, il + 1] * al) * ax)
+    return (table[ix, il] * (1 - al) + table[ix, il + 1] * al) * (1 - ax) + (
+        table[ix + 1, il] * (1 - al) + table[ix + 1, il + 1] * al
+    ) * ax
 
 
 class EEPCache:
@@ -74,8 +84,15 @@ class EEPCache:
     The simulation reuses one table for every chunk so results do not depend on chunking.
     """
 
-    def __init__(self, x_lo: float = -6.0, x_hi: float = 4.0, s_lo: float | None = None,
-                 s_hi: float | None = None, nx: int = _NX, nsig: int = _NSIG) -> None:
+    def __init__(
+        self,
+        x_lo: float = -6.0,
+        x_hi: float = 4.0,
+        s_lo: float | None = None,
+        s_hi: float | None = None,
+        nx: int = _NX,
+        nsig: int = _NSIG,
+    ) -> None:
         self.box = (x_lo, x_hi, s_lo, s_hi)
         self.nx, self.nsig = nx, nsig
         self.tables: dict[tuple, tuple] = {}
@@ -90,8 +107,9 @@ class EEPCache:
         return self.tables[key]
 
 
-def american_fast(spot, strike, t: float, rate: float, vol, w: float, q: float = 0.0,
-                  cache: EEPCache | None = None) -> np.ndarray:
+def american_fast(
+    spot, strike, t: float, rate: float, vol, w: float, q: float = 0.0, cache: EEPCache | None = None
+) -> np.ndarray:
     """American price per share for many spots/strikes/vols sharing one expiry and kind.
 
     The value is the exact Black-Scholes-Merton European price plus the early-exercise

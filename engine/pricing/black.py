@@ -32,8 +32,17 @@ from scipy.special import log_ndtr, ndtr
 
 from engine._validate import finish, prepare
 
-__all__ = ["BlackParts", "black_parts", "black_value", "bs_price", "european_greeks", "prob_itm", "prob_touch",
-           "norm_pdf", "norm_cdf"]
+__all__ = [
+    "BlackParts",
+    "black_parts",
+    "black_value",
+    "bs_price",
+    "european_greeks",
+    "prob_itm",
+    "prob_touch",
+    "norm_pdf",
+    "norm_cdf",
+]
 
 _INV_SQRT_2PI = 0.3989422804014327
 

@@ -7,8 +7,6 @@ so no function called ``vega`` or ``theta`` ever returns a rescaled number.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 
 from engine._validate import finish, parse_style, prepare
@@ -20,7 +18,7 @@ __all__ = ["greeks", "decay_1d", "GREEK_NAMES"]
 
 GREEK_NAMES = ("delta", "gamma", "vega", "theta", "rho")
 
-Style = Literal["european", "american"]
+Style = str  # "european" or "american" (checked by parse_style)
 
 
 def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
@@ -47,13 +45,14 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
     if dbl.any():
         # the finite-difference solver's own delta and gamma at the spot node (bumped spots would
         # each get their own grid, and differencing would difference the grids' errors)
-        fd_price, fd_delta, fd_gamma = fd_spot_greeks(*(np.ascontiguousarray(a[dbl])
-                                                        for a in (spot, strike, t, rate, vol, w, q)))
+        fd_price, fd_delta, fd_gamma = fd_spot_greeks(
+            *(np.ascontiguousarray(a[dbl]) for a in (spot, strike, t, rate, vol, w, q))
+        )
         keep = ~dbl
         sub = [a[keep] for a in (spot, strike, t, rate, vol, w, q)]
         up, mid, dn = (np.empty(spot.shape) for _ in range(3))
         for arr, s in ((up, sub[0] + hs[keep]), (mid, sub[0]), (dn, sub[0] - hs[keep])):
-            arr[keep] = american_kernel(s, *sub[1:], scheme=scheme[keep])
+            arr[keep] = american_kernel(s, *sub[1:], scheme=scheme[keep])  # type: ignore[misc]
         up[dbl] = mid[dbl] = dn[dbl] = fd_price
     else:
         up, mid, dn = price(s=spot + hs), price(), price(s=spot - hs)
@@ -63,16 +62,23 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
     # central stencil: there take the second-order one-sided stencil away from the boundary
     tiny = 1e-12 * strike
     mid_live = mid > np.maximum(w * (spot - strike), 0.0) + tiny
-    into = mid_live & ~dbl & np.where(w < 0, dn <= np.maximum(strike - spot + hs, 0.0) + tiny,
-                                      up <= np.maximum(spot + hs - strike, 0.0) + tiny)
+    into = (
+        mid_live
+        & ~dbl
+        & np.where(
+            w < 0,
+            dn <= np.maximum(strike - spot + hs, 0.0) + tiny,
+            up <= np.maximum(spot + hs - strike, 0.0) + tiny,
+        )
+    )
     if into.any():
         j = np.flatnonzero(into)
         sgn = -w[j]  # +1: step up, away from a put's boundary; -1: step down (calls)
         v1 = np.where(sgn > 0, up[j], dn[j])
         s_j, h_j = spot[j], sgn * hs[j]
         rest = [a[j] for a in (strike, t, rate, vol, w, q)]
-        v2 = american_kernel(s_j + 2 * h_j, *rest, scheme=scheme[j])
-        v3 = american_kernel(s_j + 3 * h_j, *rest, scheme=scheme[j])
+        v2 = american_kernel(s_j + 2 * h_j, *rest, scheme=scheme[j])  # type: ignore[misc]
+        v3 = american_kernel(s_j + 3 * h_j, *rest, scheme=scheme[j])  # type: ignore[misc]
         v0 = mid[j]
         delta[j] = (-3.0 * v0 + 4.0 * v1 - v2) / (2.0 * h_j)
         gamma[j] = (2.0 * v0 - 5.0 * v1 + 4.0 * v2 - v3) / (h_j * h_j)
@@ -117,8 +123,9 @@ def decay_1d(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european")
     -0.1099
     """
     style = parse_style(style)
-    a, bad, form = prepare(style == "american", spot=spot, strike=strike, t=t, rate=rate, vol=vol,
-                           kind=kind, q=q)
+    a, bad, form = prepare(
+        style == "american", spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q
+    )
     args = [a[k] for k in ("spot", "strike", "t", "rate", "vol", "kind", "q")]
     t_next = np.maximum(args[2] - 1.0 / DAYS_PER_YEAR, 0.0)
     if style == "european":
@@ -167,11 +174,14 @@ def greeks(spot, strike, t, rate, vol, kind, q=0.0, style: Style = "european") -
     -0.0118
     """
     style = parse_style(style)
-    a, bad, form = prepare(style == "american", spot=spot, strike=strike, t=t, rate=rate, vol=vol,
-                           kind=kind, q=q)
+    a, bad, form = prepare(
+        style == "american", spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q
+    )
     args = (a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["kind"], a["q"])
     raw = european_greeks(*args) if style == "european" else _american_fd(*args)
     raw["theta_per_day"] = raw["theta"] / DAYS_PER_YEAR
     raw["vega_per_point"] = raw["vega"] / 100.0
-    return {name: finish(raw[name], bad, form)
-            for name in ("price", *GREEK_NAMES, "theta_per_day", "vega_per_point")}
+    return {
+        name: finish(raw[name], bad, form)
+        for name in ("price", *GREEK_NAMES, "theta_per_day", "vega_per_point")
+    }

@@ -47,9 +47,9 @@ _MESSAGES = {
     IVStatus.OK: "solved",
     IVStatus.BELOW_INTRINSIC: "price is below the option's lower bound (intrinsic value): no vol produces it",
     IVStatus.ABOVE_BOUND: "price is at or above the upper bound (spot for a call, strike for a put, "
-                          "discounted for European) or above the value at the largest vol searched",
+    "discounted for European) or above the value at the largest vol searched",
     IVStatus.NO_VEGA: "price sits at the lower bound where vol is undetermined "
-                      "(expired option, or price equal to the lowest attainable value)",
+    "(expired option, or price equal to the lowest attainable value)",
     IVStatus.NOT_CONVERGED: "solver did not converge to full precision",
     IVStatus.BAD_INPUT: "an argument is invalid (non-numeric, negative, NaN or unknown kind)",
 }
@@ -366,8 +366,9 @@ def implied_vol(price, spot, strike, t, rate, kind, q=0.0, style="european", ful
     shape = a["price"].shape
     flat = {k: v.ravel() for k, v in a.items()}
     kernel = _european_kernel if style == "european" else _american_kernel
-    vol, status = kernel(flat["price"], flat["spot"], flat["strike"], flat["t"], flat["rate"],
-                         flat["kind"], flat["q"])
+    vol, status = kernel(
+        flat["price"], flat["spot"], flat["strike"], flat["t"], flat["rate"], flat["kind"], flat["q"]
+    )
     bad_flat = bad.ravel()
     status = np.where(bad_flat, IVStatus.BAD_INPUT, status).reshape(shape)
     vol = finish(vol.reshape(shape), bad, form)

@@ -35,8 +35,16 @@ import numpy as np
 from engine._validate import VolarbInputError
 from engine.units import DAYS_PER_YEAR
 
-__all__ = ["VolSurface", "ChainError", "read_option_chain", "chain_from_records",
-           "example_chain_path", "example_smile", "example_chain_frame", "write_example_chain"]
+__all__ = [
+    "VolSurface",
+    "ChainError",
+    "read_option_chain",
+    "chain_from_records",
+    "example_chain_path",
+    "example_smile",
+    "example_chain_frame",
+    "write_example_chain",
+]
 
 _CHAIN_COLUMNS = ("expiry", "strike", "kind", "bid", "ask", "last", "underlying")
 _MAX_ERRORS = 20
@@ -80,8 +88,9 @@ class VolSurface:
     def __init__(self, t, strike, vol, *, quotes=None, valuation_date: _dt.date | None = None):
         t, k, v = (np.asarray(x, dtype=float).ravel() for x in (t, strike, vol))
         if not (t.size == k.size == v.size) or t.size == 0:
-            raise VolarbInputError(f"VolSurface needs equal-length, non-empty t, strike, vol; got "
-                                   f"{t.size}, {k.size}, {v.size}")
+            raise VolarbInputError(
+                f"VolSurface needs equal-length, non-empty t, strike, vol; got {t.size}, {k.size}, {v.size}"
+            )
         for name, arr in (("t", t), ("strike", k), ("vol", v)):
             if not np.all(np.isfinite(arr) & (arr > 0)):
                 raise VolarbInputError(f"VolSurface {name} must be positive and finite at every node")
@@ -102,7 +111,11 @@ class VolSurface:
         """The nodes as a DataFrame with columns ``t``, ``strike``, ``vol``."""
         import pandas as pd
 
-        rows = [(ti, kk, vv) for ti, (ks, vs) in zip(self.times, self._slices, strict=True) for kk, vv in zip(ks, vs, strict=True)]
+        rows = [
+            (ti, kk, vv)
+            for ti, (ks, vs) in zip(self.times, self._slices, strict=True)
+            for kk, vv in zip(ks, vs, strict=True)
+        ]
         return pd.DataFrame(rows, columns=["t", "strike", "vol"])
 
     @property
@@ -194,12 +207,16 @@ def chain_from_records(records, source: str, first_row: int = 2, row_label: str 
             cols = [str(c).strip().lower() for c in raw.keys()]
             unknown = [c for c in cols if c and c not in _CHAIN_COLUMNS]
             if unknown:
-                raise ChainError(f"{source}: unknown column(s) {', '.join(repr(u) for u in unknown)}; "
-                                 f"allowed: {', '.join(_CHAIN_COLUMNS)}")
+                raise ChainError(
+                    f"{source}: unknown column(s) {', '.join(repr(u) for u in unknown)}; "
+                    f"allowed: {', '.join(_CHAIN_COLUMNS)}"
+                )
             missing = [c for c in ("expiry", "strike", "kind") if c not in cols]
             if missing or not ({"bid", "ask"} <= set(cols) or "last" in cols):
-                raise ChainError(f"{source}: missing column(s) {', '.join(repr(m) for m in missing) or ''}"
-                                 f"{'; ' if missing else ''}need expiry, strike, kind and bid+ask (or last)")
+                raise ChainError(
+                    f"{source}: missing column(s) {', '.join(repr(m) for m in missing) or ''}"
+                    f"{'; ' if missing else ''}need expiry, strike, kind and bid+ask (or last)"
+                )
         rec = dict(zip(cols, raw.values(), strict=False))
         if all(v is None or not str(v).strip() for v in rec.values()):
             continue
@@ -237,8 +254,11 @@ def chain_from_records(records, source: str, first_row: int = 2, row_label: str 
         if not bad:
             rows.append(out)
     if errors:
-        head = errors[0] if len(errors) == 1 else f"{source}: {len(errors)} problems; nothing was loaded:\n" + \
-            "\n".join(errors[:_MAX_ERRORS])
+        head = (
+            errors[0]
+            if len(errors) == 1
+            else f"{source}: {len(errors)} problems; nothing was loaded:\n" + "\n".join(errors[:_MAX_ERRORS])
+        )
         raise ChainError(head)
     if not rows:
         raise ChainError(f"{source}: the option chain has no quotes")
@@ -285,9 +305,17 @@ def surface_from_chain(chain, config=None, valuation_date=None, style: str = "am
     live = ~crossed & ~expired
     iv = np.full(len(q), np.nan)
     if live.any():
-        res = implied_vol(q["mid"].to_numpy(float)[live], m.spot, q["strike"].to_numpy(float)[live],
-                          q["t"].to_numpy(float)[live], m.rate, q["kind"].to_numpy(object)[live],
-                          m.dividend_yield, style=style, full_output=True)
+        res = implied_vol(
+            q["mid"].to_numpy(float)[live],
+            m.spot,
+            q["strike"].to_numpy(float)[live],
+            q["t"].to_numpy(float)[live],
+            m.rate,
+            q["kind"].to_numpy(object)[live],
+            m.dividend_yield,
+            style=style,
+            full_output=True,
+        )
         iv[live] = res.vol
         idx = np.flatnonzero(live)
         for j, code in zip(idx, np.atleast_1d(res.status), strict=True):
@@ -308,13 +336,18 @@ def surface_from_chain(chain, config=None, valuation_date=None, style: str = "am
     reason[used] = "used"
     q["reason"] = reason
     if not used.any():
-        raise ChainError("option chain: no quote gives a usable implied vol (see the reasons: "
-                         + "; ".join(sorted(set(reason) - {''}))[:300] + ")")
+        raise ChainError(
+            "option chain: no quote gives a usable implied vol (see the reasons: "
+            + "; ".join(sorted(set(reason) - {""}))[:300]
+            + ")"
+        )
     nodes = q[used]
     return VolSurface(nodes["t"], nodes["strike"], nodes["iv"], quotes=q, valuation_date=val)
 
 
-def read_option_chain(path: str | Path, config=None, valuation_date=None, style: str = "american") -> VolSurface:
+def read_option_chain(
+    path: str | Path, config=None, valuation_date=None, style: str = "american"
+) -> VolSurface:
     """Read an option-chain CSV and solve its implied-vol surface.
 
     Parameters
@@ -351,7 +384,9 @@ def read_option_chain(path: str | Path, config=None, valuation_date=None, style:
     text = read_csv_text(path, "option chain", ChainError)
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
-        raise ChainError(f"{path.name}: the file is empty (expected a header: expiry, strike, kind, bid, ask)")
+        raise ChainError(
+            f"{path.name}: the file is empty (expected a header: expiry, strike, kind, bid, ask)"
+        )
     chain = chain_from_records(list(reader), path.name)
     return surface_from_chain(chain, config, valuation_date, style)
 
@@ -371,7 +406,11 @@ def example_smile(strike, t, spot: float = 3.15):
     >>> round(float(example_smile(3.15, 55 / 365)), 12)
     4.25
     """
-    return 4.25 - 0.60 * np.log(np.asarray(strike, dtype=float) / spot) - 2.0 * (np.asarray(t, dtype=float) - 55 / 365)
+    return (
+        4.25
+        - 0.60 * np.log(np.asarray(strike, dtype=float) / spot)
+        - 2.0 * (np.asarray(t, dtype=float) - 55 / 365)
+    )
 
 
 def example_chain_frame(config=None):
@@ -391,8 +430,9 @@ def example_chain_frame(config=None):
     days = np.array([(_dt.date.fromisoformat(e) - cfg.valuation_date).days for e in df["expiry"]])
     t = days / DAYS_PER_YEAR
     vol = example_smile(df["strike"].to_numpy(float), t, m.spot)
-    price = american_price(m.spot, df["strike"].to_numpy(float), t, m.rate, vol, df["kind"].to_numpy(object),
-                           m.dividend_yield)
+    price = american_price(
+        m.spot, df["strike"].to_numpy(float), t, m.rate, vol, df["kind"].to_numpy(object), m.dividend_yield
+    )
     df["bid"] = np.round(price - EXAMPLE_HALF_SPREAD, 4)
     df["ask"] = np.round(price + EXAMPLE_HALF_SPREAD, 4)
     return df

@@ -87,8 +87,13 @@ def position_status(kind, side, strike, premium, spot, expired=False) -> np.ndar
     ['Good', 'Good', 'Good', 'Fair', 'Fair']
     """
     kind, side, strike, premium, spot, expired = np.broadcast_arrays(
-        np.asarray(kind, dtype=object), np.asarray(side, dtype=object), np.asarray(strike, dtype=float),
-        np.asarray(premium, dtype=float), np.asarray(spot, dtype=float), np.asarray(expired, dtype=bool))
+        np.asarray(kind, dtype=object),
+        np.asarray(side, dtype=object),
+        np.asarray(strike, dtype=float),
+        np.asarray(premium, dtype=float),
+        np.asarray(spot, dtype=float),
+        np.asarray(expired, dtype=bool),
+    )
     put = kind == "put"
     otm = np.where(put, strike <= spot, strike >= spot)
     covered = np.where(put, spot > strike - premium, spot < strike + premium)
@@ -101,8 +106,10 @@ def position_status(kind, side, strike, premium, spot, expired=False) -> np.ndar
 def _check_positions(positions) -> None:
     missing = [c for c in POSITION_COLUMNS if c not in positions.columns]
     if missing:
-        raise VolarbInputError(f"mark_book: positions table lacks column(s) {', '.join(missing)}; "
-                               f"read it with read_positions() or positions_from_records()")
+        raise VolarbInputError(
+            f"mark_book: positions table lacks column(s) {', '.join(missing)}; "
+            f"read it with read_positions() or positions_from_records()"
+        )
 
 
 def _style(style: str) -> str:
@@ -112,8 +119,9 @@ def _style(style: str) -> str:
     return s
 
 
-def mark_book(positions, config=None, valuation_date: _dt.date | None = None, surface=None,
-              style: str = "american"):
+def mark_book(
+    positions, config=None, valuation_date: _dt.date | None = None, surface=None, style: str = "american"
+):
     """Mark every position: model price, value, P&L, probability ITM, Greeks, margin, status.
 
     Parameters
@@ -186,8 +194,9 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     premium = out["premium"].to_numpy(float)
     w = np.where(kinds == "put", -1.0, 1.0)
     sign = np.where(out["side"].to_numpy(object) == "long", 1.0, -1.0)
-    days = np.array([0 if st else (e - val).days for e, st in zip(out["expiry"], stock, strict=True)],
-                    dtype=np.int64).reshape(n)
+    days = np.array(
+        [0 if st else (e - val).days for e, st in zip(out["expiry"], stock, strict=True)], dtype=np.int64
+    ).reshape(n)
     live = days > 0
     t = np.where(live, days, 0) / DAYS_PER_YEAR
 
@@ -212,8 +221,9 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     if today.any():
         # at t = 0 the kernel's delta is the intrinsic slope (-1 for an ITM put, 0 OTM): an ITM
         # short put about to deliver 100 shares a contract must count in the delta check
-        g["delta"][today] = greeks(m.spot, strike[today], 0.0, m.rate, vol[today], w[today],
-                                   m.dividend_yield, style="european")["delta"]
+        g["delta"][today] = greeks(
+            m.spot, strike[today], 0.0, m.rate, vol[today], w[today], m.dividend_yield, style="european"
+        )["delta"]
     if live.any():
         args = (m.spot, strike[live], t[live], m.rate, vol[live], w[live], m.dividend_yield)
         pricer = american_price if style == "american" else bs_price
@@ -232,8 +242,9 @@ def mark_book(positions, config=None, valuation_date: _dt.date | None = None, su
     out["vol_used"] = vol
     out["vol_source"] = source.astype(str)
     out["mark"] = mark
-    out["mark_basis"] = np.select([live, today], [f"model ({style})", "intrinsic (expires today)"],
-                                  "intrinsic (expired)")
+    out["mark_basis"] = np.select(
+        [live, today], [f"model ({style})", "intrinsic (expires today)"], "intrinsic (expired)"
+    )
     out["value"] = scale * mark
     out["premium_total"] = -sign * premium * contracts * mult
     out["unrealized_pnl"] = out["value"] + out["premium_total"]
@@ -276,11 +287,23 @@ def _requirements(out, positions, cfg, val: _dt.date) -> None:
     qty = np.where(stock, out["shares"].to_numpy(float), out["contracts"].to_numpy(float))
     dte = np.where(stock, 0, out["dte"].to_numpy(np.int64))
     expiry = [None if st else e for e, st in zip(out["expiry"], stock, strict=True)]
-    ld = long_dated(expiry, val, cfg.margin.long_option_loan_months) & (out["side"].to_numpy(object) == "long")
-    r = position_requirements(out["kind"].to_numpy(object), out["side"].to_numpy(object),
-                              out["strike"].to_numpy(float), qty, out["mark"].to_numpy(float), cfg.market.spot,
-                              cfg.margin, dte=dte, long_dated_mask=ld, underlying=out["underlying"].to_numpy(object),
-                              multiplier=int(cfg.capital.contract_multiplier), where=lambda i: row_where(positions, i))
+    ld = long_dated(expiry, val, cfg.margin.long_option_loan_months) & (
+        out["side"].to_numpy(object) == "long"
+    )
+    r = position_requirements(
+        out["kind"].to_numpy(object),
+        out["side"].to_numpy(object),
+        out["strike"].to_numpy(float),
+        qty,
+        out["mark"].to_numpy(float),
+        cfg.market.spot,
+        cfg.margin,
+        dte=dte,
+        long_dated_mask=ld,
+        underlying=out["underlying"].to_numpy(object),
+        multiplier=int(cfg.capital.contract_multiplier),
+        where=lambda i: row_where(positions, i),
+    )
     for k, v in r.items():
         out[k] = v
 
@@ -321,21 +344,28 @@ def ladder_summary(marked) -> Any:
 
     need = ("value", "premium_total", "prob_itm", "moneyness", "status", "dte")
     if any(c not in marked.columns for c in need):
-        raise VolarbInputError("ladder_summary: expected the output of mark_book() (columns "
-                               + ", ".join(need) + ")")
+        raise VolarbInputError(
+            "ladder_summary: expected the output of mark_book() (columns " + ", ".join(need) + ")"
+        )
     sp = marked[(marked["kind"] == "put") & (marked["side"] == "short")]
     if sp.empty:
         raise VolarbInputError("ladder_summary: the book holds no short puts")
     spot = float((sp["strike"] / sp["moneyness"]).iloc[0])
     mult = float(sp["multiplier"].iloc[0]) if "multiplier" in sp.columns else 100.0
     touch = sp["prob_touch"] if "prob_touch" in sp.columns else np.nan
-    grp = sp.assign(_pw=sp["prob_itm"] * sp["contracts"], _tw=touch * sp["contracts"], _live=sp["dte"] > 0,
-                    _cv=-sp["value"]).groupby("strike", sort=True)
-    lad = pd.DataFrame({
-        "contracts": grp["contracts"].sum(),
-        "premium_collected": grp["premium_total"].sum(),
-        "current_value": grp["_cv"].sum(),
-    })
+    grp = sp.assign(
+        _pw=sp["prob_itm"] * sp["contracts"],
+        _tw=touch * sp["contracts"],
+        _live=sp["dte"] > 0,
+        _cv=-sp["value"],
+    ).groupby("strike", sort=True)
+    lad = pd.DataFrame(
+        {
+            "contracts": grp["contracts"].sum(),
+            "premium_collected": grp["premium_total"].sum(),
+            "current_value": grp["_cv"].sum(),
+        }
+    )
     lad["unrealized_pnl"] = lad["premium_collected"] - lad["current_value"]
     total_contracts = lad["contracts"].sum()
     lad["share_of_contracts"] = lad["contracts"] / total_contracts
@@ -344,13 +374,22 @@ def ladder_summary(marked) -> Any:
     lad["prob_itm"] = grp["_pw"].sum() / lad["contracts"]
     lad["prob_touch"] = grp["_tw"].sum(min_count=1) / lad["contracts"]
     any_live = grp["_live"].any()
-    lad["status"] = position_status("put", "short", lad.index.to_numpy(float), lad["premium_per_share"].to_numpy(),
-                                    spot, ~any_live.to_numpy())
+    lad["status"] = position_status(
+        "put",
+        "short",
+        lad.index.to_numpy(float),
+        lad["premium_per_share"].to_numpy(),
+        spot,
+        ~any_live.to_numpy(),
+    )
     lad = lad.reset_index()
     total = {
-        "strike": np.nan, "contracts": int(total_contracts),
-        "premium_collected": lad["premium_collected"].sum(), "current_value": lad["current_value"].sum(),
-        "unrealized_pnl": lad["unrealized_pnl"].sum(), "share_of_contracts": 1.0,
+        "strike": np.nan,
+        "contracts": int(total_contracts),
+        "premium_collected": lad["premium_collected"].sum(),
+        "current_value": lad["current_value"].sum(),
+        "unrealized_pnl": lad["unrealized_pnl"].sum(),
+        "share_of_contracts": 1.0,
         "premium_per_share": lad["premium_collected"].sum() / (total_contracts * mult),
         "moneyness": np.nan,
         "prob_itm": float((lad["prob_itm"] * lad["contracts"]).sum() / total_contracts),

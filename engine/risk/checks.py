@@ -46,11 +46,24 @@ import numpy as np
 
 from engine._validate import VolarbInputError
 
-__all__ = ["ALERT_NAMES", "RiskError", "portfolio_greeks", "strike_obligations", "daily_risk_check",
-           "risk_report"]
+__all__ = [
+    "ALERT_NAMES",
+    "RiskError",
+    "portfolio_greeks",
+    "strike_obligations",
+    "daily_risk_check",
+    "risk_report",
+]
 
-ALERT_NAMES = ("HIGH_DELTA_EXPOSURE", "VAR_LIMIT_BREACH", "CONCENTRATION_RISK", "DAILY_PNL_ALERT",
-               "ASSIGNMENT_RISK", "LOW_IV_ENVIRONMENT", "BUYING_POWER_EXCEEDED")
+ALERT_NAMES = (
+    "HIGH_DELTA_EXPOSURE",
+    "VAR_LIMIT_BREACH",
+    "CONCENTRATION_RISK",
+    "DAILY_PNL_ALERT",
+    "ASSIGNMENT_RISK",
+    "LOW_IV_ENVIRONMENT",
+    "BUYING_POWER_EXCEEDED",
+)
 _GREEK_COLS = ("delta_shares", "delta_dollars", "gamma", "theta_day", "vega_point", "rho_point")
 
 
@@ -121,7 +134,9 @@ def strike_obligations(marked):
 
     if len(marked) == 0:
         return pd.Series(dtype=float)
-    sp = (marked["kind"].astype(str).str.lower() == "put") & (marked["side"].astype(str).str.lower() == "short")
+    sp = (marked["kind"].astype(str).str.lower() == "put") & (
+        marked["side"].astype(str).str.lower() == "short"
+    )
     if "obligation" in marked:
         ob = marked.loc[sp, "obligation"].astype(float)
     else:
@@ -146,11 +161,21 @@ def _row(alert: str, value: float, threshold: float, status: str, detail: str) -
     return {"alert": alert, "value": value, "threshold": threshold, "status": status, "detail": detail}
 
 
-def daily_risk_check(positions, config, portfolio_value: float | None = None, *, marked=None,
-                     var_result: dict | None = None, previous_value: float | None = None,
-                     iv_history=None, shares: float = 0.0, buying_power_used: float | None = None,
-                     valuation_date: _dt.date | None = None, price_history=None,
-                     contribution: float = 0.0):
+def daily_risk_check(
+    positions,
+    config,
+    portfolio_value: float | None = None,
+    *,
+    marked=None,
+    var_result: dict | None = None,
+    previous_value: float | None = None,
+    iv_history=None,
+    shares: float = 0.0,
+    buying_power_used: float | None = None,
+    valuation_date: _dt.date | None = None,
+    price_history=None,
+    contribution: float = 0.0,
+):
     """Every alert of the plan with its value, threshold and status.
 
     Parameters
@@ -218,18 +243,31 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
 
     dd = abs(g["delta_dollars"])
     lim = rc.delta_limit * pv
-    rows.append(_row("HIGH_DELTA_EXPOSURE", dd, lim, "ALERT" if dd > lim else "OK",
-                     f"|dollar delta| {dd:,.0f} vs {rc.delta_limit:.0%} of PV {pv:,.0f} "
-                     f"(delta {g['delta_shares']:,.0f} shares x spot {spot:g})"))
+    rows.append(
+        _row(
+            "HIGH_DELTA_EXPOSURE",
+            dd,
+            lim,
+            "ALERT" if dd > lim else "OK",
+            f"|dollar delta| {dd:,.0f} vs {rc.delta_limit:.0%} of PV {pv:,.0f} "
+            f"(delta {g['delta_shares']:,.0f} shares x spot {spot:g})",
+        )
+    )
 
     if var_result is None:
-        var_result = value_at_risk(positions, config, shares=shares, history=price_history,
-                                   valuation_date=vd)
+        var_result = value_at_risk(positions, config, shares=shares, history=price_history, valuation_date=vd)
     var = float(var_result["var"])
     lim = rc.var_limit * pv
-    rows.append(_row("VAR_LIMIT_BREACH", var, lim, "ALERT" if var > lim else "OK",
-                     f"{var_result['confidence']:.0%} {var_result['horizon_days']}-day VaR "
-                     f"({var_result['method']}) {var:,.0f} vs {rc.var_limit:.0%} of PV"))
+    rows.append(
+        _row(
+            "VAR_LIMIT_BREACH",
+            var,
+            lim,
+            "ALERT" if var > lim else "OK",
+            f"{var_result['confidence']:.0%} {var_result['horizon_days']}-day VaR "
+            f"({var_result['method']}) {var:,.0f} vs {rc.var_limit:.0%} of PV",
+        )
+    )
 
     ob = strike_obligations(marked)
     lim = rc.concentration_limit * pv
@@ -238,13 +276,27 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
     else:
         k = float(ob.idxmax())
         val = float(ob.max())
-        rows.append(_row("CONCENTRATION_RISK", val, lim, "ALERT" if val > lim else "OK",
-                         f"obligation at ${k:g} (cash needed if all its short puts are assigned: "
-                         f"strike x 100 x contracts) {val:,.0f} vs {rc.concentration_limit:.0%} of PV"))
+        rows.append(
+            _row(
+                "CONCENTRATION_RISK",
+                val,
+                lim,
+                "ALERT" if val > lim else "OK",
+                f"obligation at ${k:g} (cash needed if all its short puts are assigned: "
+                f"strike x 100 x contracts) {val:,.0f} vs {rc.concentration_limit:.0%} of PV",
+            )
+        )
 
     if previous_value is None:
-        rows.append(_row("DAILY_PNL_ALERT", float("nan"), float("nan"), "N/A",
-                         f"no previous portfolio value given (limit: +-{rc.daily_pnl_limit:.0%} of it)"))
+        rows.append(
+            _row(
+                "DAILY_PNL_ALERT",
+                float("nan"),
+                float("nan"),
+                "N/A",
+                f"no previous portfolio value given (limit: +-{rc.daily_pnl_limit:.0%} of it)",
+            )
+        )
     else:
         prev = float(previous_value)
         if not math.isfinite(prev) or prev <= 0:
@@ -255,14 +307,26 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         pnl = pv - prev - flow
         lim = rc.daily_pnl_limit * prev
         net = f" net of {flow:+,.0f} deposited" if flow else ""
-        rows.append(_row("DAILY_PNL_ALERT", pnl, lim, "ALERT" if abs(pnl) > lim else "OK",
-                         f"daily P&L {pnl:+,.0f} ({pnl / prev:+.1%}){net} vs +-{rc.daily_pnl_limit:.0%} of {prev:,.0f}"))
+        rows.append(
+            _row(
+                "DAILY_PNL_ALERT",
+                pnl,
+                lim,
+                "ALERT" if abs(pnl) > lim else "OK",
+                f"daily P&L {pnl:+,.0f} ({pnl / prev:+.1%}){net} vs +-{rc.daily_pnl_limit:.0%} of {prev:,.0f}",
+            )
+        )
 
-    short = marked[(marked["side"].astype(str).str.lower() == "short") & (marked["kind"].astype(str) != "stock")] \
-        if len(marked) else marked
+    short = (
+        marked[(marked["side"].astype(str).str.lower() == "short") & (marked["kind"].astype(str) != "stock")]
+        if len(marked)
+        else marked
+    )
     near = []
     measure = rc.assignment_measure if rc.assignment_measure in short.columns else "prob_itm"
-    measure_text = {"prob_itm": "probability ITM", "prob_touch": "probability of touching the strike"}[measure]
+    measure_text = {"prob_itm": "probability ITM", "prob_touch": "probability of touching the strike"}[
+        measure
+    ]
     for _, r in short.iterrows():
         exp = r["expiry"]
         exp = exp if isinstance(exp, _dt.date) else _dt.date.fromisoformat(str(exp))
@@ -271,18 +335,38 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         if exp >= vd and days <= rc.assignment_notice_days:
             near.append((float(r[measure]), r["kind"], float(r["strike"]), exp, days))
     if not near:
-        rows.append(_row("ASSIGNMENT_RISK", 0.0, rc.assignment_probability, "OK",
-                         f"no short option expires within {rc.assignment_notice_days} trading days"))
+        rows.append(
+            _row(
+                "ASSIGNMENT_RISK",
+                0.0,
+                rc.assignment_probability,
+                "OK",
+                f"no short option expires within {rc.assignment_notice_days} trading days",
+            )
+        )
     else:
         p, kind, k, exp, days = max(near, key=lambda x: x[0])
-        rows.append(_row("ASSIGNMENT_RISK", p, rc.assignment_probability,
-                         "ALERT" if p > rc.assignment_probability else "OK",
-                         f"short {kind} ${k:g} expiring {exp} ({days} trading days): {measure_text} {p:.0%}"))
+        rows.append(
+            _row(
+                "ASSIGNMENT_RISK",
+                p,
+                rc.assignment_probability,
+                "ALERT" if p > rc.assignment_probability else "OK",
+                f"short {kind} ${k:g} expiring {exp} ({days} trading days): {measure_text} {p:.0%}",
+            )
+        )
 
     if iv_history is None:
-        rows.append(_row("LOW_IV_ENVIRONMENT", float("nan"), rc.iv_percentile_floor, "N/A",
-                         f"no IV history given (config market.iv_percentile={config.market.iv_percentile:g} "
-                         "is the plan's stated figure, not checked)"))
+        rows.append(
+            _row(
+                "LOW_IV_ENVIRONMENT",
+                float("nan"),
+                rc.iv_percentile_floor,
+                "N/A",
+                f"no IV history given (config market.iv_percentile={config.market.iv_percentile:g} "
+                "is the plan's stated figure, not checked)",
+            )
+        )
     else:
         hist = iv_history
         if not isinstance(hist, np.ndarray) and not isinstance(hist, list):
@@ -290,13 +374,26 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         r = iv_rank_percentile(hist, window=rc.iv_history_days)
         pct = r["iv_percentile"]
         if math.isnan(pct):
-            rows.append(_row("LOW_IV_ENVIRONMENT", pct, rc.iv_percentile_floor, "N/A",
-                             f"IV history too short ({r['observations']} observations)"))
+            rows.append(
+                _row(
+                    "LOW_IV_ENVIRONMENT",
+                    pct,
+                    rc.iv_percentile_floor,
+                    "N/A",
+                    f"IV history too short ({r['observations']} observations)",
+                )
+            )
         else:
-            rows.append(_row("LOW_IV_ENVIRONMENT", pct, rc.iv_percentile_floor,
-                             "ALERT" if pct < rc.iv_percentile_floor else "OK",
-                             f"IV {r['current_iv']:.0%} at percentile {pct:.0f} (rank {r['iv_rank']:.0f}) "
-                             f"of {r['observations']} days"))
+            rows.append(
+                _row(
+                    "LOW_IV_ENVIRONMENT",
+                    pct,
+                    rc.iv_percentile_floor,
+                    "ALERT" if pct < rc.iv_percentile_floor else "OK",
+                    f"IV {r['current_iv']:.0%} at percentile {pct:.0f} (rank {r['iv_rank']:.0f}) "
+                    f"of {r['observations']} days",
+                )
+            )
 
     from engine.plan.account import REQUIREMENT_COLUMNS, account_state
 
@@ -304,16 +401,22 @@ def daily_risk_check(positions, config, portfolio_value: float | None = None, *,
         # a marked book from elsewhere without the account columns: its margin column is taken
         # as the requirement net of the positions' value
         bp = float(g["margin"])
-        detail = f"margin column {bp:,.0f} (taken as net of the positions' value) vs net liquidation {pv:,.0f}"
+        detail = (
+            f"margin column {bp:,.0f} (taken as net of the positions' value) vs net liquidation {pv:,.0f}"
+        )
     elif buying_power_used is None:
         acct = account_state(positions, config, net_liquidation=pv, marked=marked)
         bp = acct.initial_requirement_net
-        detail = (f"initial requirement net of the positions' value {bp:,.0f} vs net liquidation {pv:,.0f} "
-                  f"({config.margin.account} account; full basis {acct.initial_requirement:,.0f} vs equity with "
-                  f"loan value {acct.equity_with_loan_value:,.0f}); buying power (available funds) {acct.buying_power:,.0f}")
+        detail = (
+            f"initial requirement net of the positions' value {bp:,.0f} vs net liquidation {pv:,.0f} "
+            f"({config.margin.account} account; full basis {acct.initial_requirement:,.0f} vs equity with "
+            f"loan value {acct.equity_with_loan_value:,.0f}); buying power (available funds) {acct.buying_power:,.0f}"
+        )
     else:
         bp = float(buying_power_used)
-        detail = f"margin in use {bp:,.0f} (as given, net of the positions' value) vs net liquidation {pv:,.0f}"
+        detail = (
+            f"margin in use {bp:,.0f} (as given, net of the positions' value) vs net liquidation {pv:,.0f}"
+        )
     rows.append(_row("BUYING_POWER_EXCEEDED", bp, pv, "ALERT" if bp > pv else "OK", detail))
     return pd.DataFrame(rows, columns=["alert", "value", "threshold", "status", "detail"])
 
@@ -362,8 +465,13 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
         marked = mark_book(positions, config, valuation_date=vd)
     var_result = kwargs.pop("var_result", None)
     if var_result is None:
-        var_result = value_at_risk(positions, config, shares=kwargs.get("shares", 0.0),
-                                   history=kwargs.get("price_history"), valuation_date=vd)
+        var_result = value_at_risk(
+            positions,
+            config,
+            shares=kwargs.get("shares", 0.0),
+            history=kwargs.get("price_history"),
+            valuation_date=vd,
+        )
     chk = daily_risk_check(positions, config, portfolio_value, marked=marked, var_result=var_result, **kwargs)
     alerts = [{k: _json_float(v) for k, v in rec.items()} for rec in chk.to_dict("records")]
     pv = float(config.account.starting_value if portfolio_value is None else portfolio_value)
@@ -371,8 +479,10 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
 
     acct = None
     if all(c in marked.columns for c in REQUIREMENT_COLUMNS):
-        acct = {k: _json_float(v) for k, v in account_state(positions, config, net_liquidation=pv,
-                                                             marked=marked).summary().items()}
+        acct = {
+            k: _json_float(v)
+            for k, v in account_state(positions, config, net_liquidation=pv, marked=marked).summary().items()
+        }
     return {
         "valuation_date": vd.isoformat(),
         "portfolio_value": pv,

@@ -56,13 +56,37 @@ import numpy as np
 
 from engine._validate import VolarbInputError
 
-__all__ = ["ReviewError", "daily_returns", "sharpe_ratio", "max_drawdown", "weekly_return",
-           "brier_score", "correlation", "journal_metrics", "allocation_drift", "read_journal",
-           "read_equity", "weekly_review", "rebalancing_recommendation"]
+__all__ = [
+    "ReviewError",
+    "daily_returns",
+    "sharpe_ratio",
+    "max_drawdown",
+    "weekly_return",
+    "brier_score",
+    "correlation",
+    "journal_metrics",
+    "allocation_drift",
+    "read_journal",
+    "read_equity",
+    "weekly_review",
+    "rebalancing_recommendation",
+]
 
 _ACTIONS = ("sell", "buy", "expire", "assign", "exercise")
-_IMPORT_COLUMNS = ("underlying", "shares", "effect", "commission", "fees", "amount", "pnl", "capital_at_risk",
-                   "account", "chain_id", "trade_id", "note")
+_IMPORT_COLUMNS = (
+    "underlying",
+    "shares",
+    "effect",
+    "commission",
+    "fees",
+    "amount",
+    "pnl",
+    "capital_at_risk",
+    "account",
+    "chain_id",
+    "trade_id",
+    "note",
+)
 
 
 class ReviewError(VolarbInputError):
@@ -221,6 +245,7 @@ def correlation(a, b) -> float:
 # Journal and equity files
 # ---------------------------------------------------------------------------------------------
 
+
 def _read_csv(path_or_frame, what: str):
     from engine.data.tables import read_text_table
 
@@ -272,28 +297,53 @@ def read_journal(path_or_frame):
         line = i + 2
         action = str(rec["action"]).strip().lower()
         if action not in _ACTIONS:
-            raise ReviewError(f"{src}, line {line}, column 'action': must be one of {', '.join(_ACTIONS)}, got {rec['action']!r}")
+            raise ReviewError(
+                f"{src}, line {line}, column 'action': must be one of {', '.join(_ACTIONS)}, got {rec['action']!r}"
+            )
         kind = str(rec["kind"]).strip().lower()
         kind = {"p": "put", "c": "call"}.get(kind, kind)
         if kind not in ("put", "call", "stock"):
-            raise ReviewError(f"{src}, line {line}, column 'kind': must be put, call or stock, got {rec['kind']!r}")
+            raise ReviewError(
+                f"{src}, line {line}, column 'kind': must be put, call or stock, got {rec['kind']!r}"
+            )
         p = _num(rec.get("predicted_prob_itm", ""), src, line, "predicted_prob_itm", blank_ok=True)
         if math.isfinite(p) and p > 1:
-            raise ReviewError(f"{src}, line {line}, column 'predicted_prob_itm': must be in [0, 1], got {rec['predicted_prob_itm']!r}")
+            raise ReviewError(
+                f"{src}, line {line}, column 'predicted_prob_itm': must be in [0, 1], got {rec['predicted_prob_itm']!r}"
+            )
         stock = kind == "stock"  # a share lot line (volarb import): shares, no contracts/expiry needed
-        if stock and not math.isfinite(_num(rec.get("shares", ""), src, line, "shares", positive=True, blank_ok=True)):
+        if stock and not math.isfinite(
+            _num(rec.get("shares", ""), src, line, "shares", positive=True, blank_ok=True)
+        ):
             raise ReviewError(f"{src}, line {line}, column 'shares': a stock line needs shares > 0")
         blank_expiry = stock and str(rec["expiry"]).strip() in ("", "nan", "NaT", "None")
-        row = {"date": _date(rec["date"], src, line, "date"), "action": action, "kind": kind,
-               "strike": _num(rec["strike"], src, line, "strike", positive=True, blank_ok=stock),
-               "expiry": None if blank_expiry else _date(rec["expiry"], src, line, "expiry"),
-               "contracts": _num(rec["contracts"], src, line, "contracts", positive=True, blank_ok=stock),
-               "price": _num(rec["price"], src, line, "price"), "predicted_prob_itm": p}
+        row = {
+            "date": _date(rec["date"], src, line, "date"),
+            "action": action,
+            "kind": kind,
+            "strike": _num(rec["strike"], src, line, "strike", positive=True, blank_ok=stock),
+            "expiry": None if blank_expiry else _date(rec["expiry"], src, line, "expiry"),
+            "contracts": _num(rec["contracts"], src, line, "contracts", positive=True, blank_ok=stock),
+            "price": _num(rec["price"], src, line, "price"),
+            "predicted_prob_itm": p,
+        }
         for col in extra:
             row[col] = rec.get(col)
         rows.append(row)
-    return pd.DataFrame(rows, columns=["date", "action", "kind", "strike", "expiry", "contracts", "price",
-                                       "predicted_prob_itm", *extra])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "date",
+            "action",
+            "kind",
+            "strike",
+            "expiry",
+            "contracts",
+            "price",
+            "predicted_prob_itm",
+            *extra,
+        ],
+    )
 
 
 def read_equity(path_or_frame):
@@ -313,7 +363,9 @@ def read_equity(path_or_frame):
         except (TypeError, ValueError):
             e = float("nan")
         if not math.isfinite(e):
-            raise ReviewError(f"{src}, line {line}, column 'equity': expected a number, got {rec['equity']!r}")
+            raise ReviewError(
+                f"{src}, line {line}, column 'equity': expected a number, got {rec['equity']!r}"
+            )
         eq.append(e)
         c = rec.get("contribution", "")
         dep.append(0.0 if str(c).strip() == "" else _num(c, src, line, "contribution"))
@@ -339,7 +391,7 @@ def journal_metrics(journal) -> dict:
         {underlying, kind, side, strike, expiry, contracts, premium}: the open book, premium = average open
         price $ per share).
     """
-    pos: dict[tuple, list] = {}   # key -> [signed contracts, avg open price, predicted probs]
+    pos: dict[tuple, list] = {}  # key -> [signed contracts, avg open price, predicted probs]
     captured = base = hedge_pnl = hedge_cost = 0.0
     preds: list[float] = []
     outs: list[float] = []
@@ -376,15 +428,28 @@ def journal_metrics(journal) -> dict:
         if kind == "put" and st[0] < 0:
             open_puts[strike] = open_puts.get(strike, 0.0) - st[0]
         if st[0] != 0:
-            open_positions.append({"underlying": und, "kind": kind, "side": "short" if st[0] < 0 else "long",
-                                   "strike": strike,
-                                   "expiry": exp, "contracts": abs(st[0]), "premium": st[1]})
+            open_positions.append(
+                {
+                    "underlying": und,
+                    "kind": kind,
+                    "side": "short" if st[0] < 0 else "long",
+                    "strike": strike,
+                    "expiry": exp,
+                    "contracts": abs(st[0]),
+                    "premium": st[1],
+                }
+            )
     nan = float("nan")
-    return {"premium_capture_rate": captured / base if base > 0 else nan, "premium_closed": base,
-            "hedge_effectiveness": hedge_pnl / hedge_cost if hedge_cost > 0 else nan,
-            "hedge_cost_closed": hedge_cost, "brier_score": brier_score(preds, outs),
-            "brier_count": len(preds), "open_short_puts": dict(sorted(open_puts.items())),
-            "open_positions": open_positions}
+    return {
+        "premium_capture_rate": captured / base if base > 0 else nan,
+        "premium_closed": base,
+        "hedge_effectiveness": hedge_pnl / hedge_cost if hedge_cost > 0 else nan,
+        "hedge_cost_closed": hedge_cost,
+        "brier_score": brier_score(preds, outs),
+        "brier_count": len(preds),
+        "open_short_puts": dict(sorted(open_puts.items())),
+        "open_positions": open_positions,
+    }
 
 
 def allocation_drift(open_short_puts: dict, strikes, weights) -> dict:
@@ -409,8 +474,9 @@ def allocation_drift(open_short_puts: dict, strikes, weights) -> dict:
     targets = {float(k): float(w) for k, w in zip(strikes, weights, strict=True)}
     if total <= 0:
         return {"drift": float("nan"), "by_strike": []}
-    rows: list[dict[str, Any]] = [{"strike": k, "target": w, "actual": ob.get(k, 0.0) / total}
-                                  for k, w in targets.items()]
+    rows: list[dict[str, Any]] = [
+        {"strike": k, "target": w, "actual": ob.get(k, 0.0) / total} for k, w in targets.items()
+    ]
     other = sum(v for k, v in ob.items() if k not in targets) / total
     if other > 0:
         rows.append({"strike": "other", "target": 0.0, "actual": other})
@@ -418,7 +484,9 @@ def allocation_drift(open_short_puts: dict, strikes, weights) -> dict:
     return {"drift": round(drift, 12), "by_strike": rows}
 
 
-def rebalancing_recommendation(book, config, net_liquidation: float | None = None, source: str = "positions") -> dict:
+def rebalancing_recommendation(
+    book, config, net_liquidation: float | None = None, source: str = "positions"
+) -> dict:
     """The plan's "rebalancing_recommendations" for a book: :func:`engine.plan.rebalance.rebalance`.
 
     Returns
@@ -433,17 +501,40 @@ def rebalancing_recommendation(book, config, net_liquidation: float | None = Non
     from engine.plan.rebalance import rebalance, recommendations
 
     if book is None or not len(book):
-        return {"source": source, "recommendations": ["no open options: nothing to rebalance"], "strikes": [],
-                "rungs": [], "tickets": [], "warnings": []}
+        return {
+            "source": source,
+            "recommendations": ["no open options: nothing to rebalance"],
+            "strikes": [],
+            "rungs": [],
+            "tickets": [],
+            "warnings": [],
+        }
     rb = rebalance(book, config, net_liquidation=net_liquidation)
     d = rb.to_dict()
-    keep = ("strikes", "rungs", "tickets", "hedge_budget", "coverage_before", "coverage_after",
-            "restructure_net_cash", "warnings")
+    keep = (
+        "strikes",
+        "rungs",
+        "tickets",
+        "hedge_budget",
+        "coverage_before",
+        "coverage_after",
+        "restructure_net_cash",
+        "warnings",
+    )
     return {"source": source, "recommendations": list(recommendations(rb)), **{k: d[k] for k in keep}}
 
 
-def weekly_review(journal, equity, config=None, *, iv_history=None, second_series=None,
-                  as_of: _dt.date | None = None, risk_free: float | None = None, positions=None) -> dict:
+def weekly_review(
+    journal,
+    equity,
+    config=None,
+    *,
+    iv_history=None,
+    second_series=None,
+    as_of: _dt.date | None = None,
+    risk_free: float | None = None,
+    positions=None,
+) -> dict:
     """The plan's weekly review from a trade journal and a daily equity history.
 
     Parameters
@@ -490,13 +581,19 @@ def weekly_review(journal, equity, config=None, *, iv_history=None, second_serie
         "as_of": (as_of or (rdates[-1] if rdates else None)),
         "weekly_return": weekly_return(rdates, r, as_of),
         "total_return": float(np.prod(1 + r[np.isfinite(r)]) - 1) if r.size else float("nan"),
-        "sharpe": sharpe_ratio(r, rf), "max_drawdown": max_drawdown(r),
-        "premium_capture_rate": jm["premium_capture_rate"], "brier_score": jm["brier_score"],
-        "brier_count": jm["brier_count"], "allocation_drift": drift["drift"],
-        "allocation_by_strike": drift["by_strike"], "hedge_effectiveness": jm["hedge_effectiveness"],
+        "sharpe": sharpe_ratio(r, rf),
+        "max_drawdown": max_drawdown(r),
+        "premium_capture_rate": jm["premium_capture_rate"],
+        "brier_score": jm["brier_score"],
+        "brier_count": jm["brier_count"],
+        "allocation_drift": drift["drift"],
+        "allocation_by_strike": drift["by_strike"],
+        "hedge_effectiveness": jm["hedge_effectiveness"],
         "observations": int(len(e)),
-        "iv_percentile": float("nan"), "iv_percentile_week_ago": float("nan"),
-        "iv_percentile_change": float("nan"), "correlation_second": float("nan"),
+        "iv_percentile": float("nan"),
+        "iv_percentile_week_ago": float("nan"),
+        "iv_percentile_change": float("nan"),
+        "correlation_second": float("nan"),
     }
     if iv_history is not None:
         h = read_iv_history(iv_history)
@@ -504,7 +601,11 @@ def weekly_review(journal, equity, config=None, *, iv_history=None, second_serie
         now = h[h["date"] <= end]["iv"].to_numpy()
         ago = h[h["date"] <= end - _dt.timedelta(days=7)]["iv"].to_numpy()
         out["iv_percentile"] = iv_rank_percentile(now, window=cfg.risk.iv_history_days)["iv_percentile"]
-        out["iv_percentile_week_ago"] = iv_rank_percentile(ago, window=cfg.risk.iv_history_days)["iv_percentile"] if ago.size else float("nan")
+        out["iv_percentile_week_ago"] = (
+            iv_rank_percentile(ago, window=cfg.risk.iv_history_days)["iv_percentile"]
+            if ago.size
+            else float("nan")
+        )
         out["iv_percentile_change"] = out["iv_percentile"] - out["iv_percentile_week_ago"]
     if second_series is not None:
         from engine.risk.var import read_price_history
@@ -526,8 +627,11 @@ def weekly_review(journal, equity, config=None, *, iv_history=None, second_serie
         from engine.data.positions import positions_from_records
 
         # the config's market prices one underlying: rows of another are left out
-        recs = [{**p, "underlying": p["underlying"] or cfg.market.underlying} for p in jm["open_positions"]
-                if p["expiry"] >= cfg.valuation_date and p["underlying"] in ("", cfg.market.underlying)]
+        recs = [
+            {**p, "underlying": p["underlying"] or cfg.market.underlying}
+            for p in jm["open_positions"]
+            if p["expiry"] >= cfg.valuation_date and p["underlying"] in ("", cfg.market.underlying)
+        ]
         book = positions_from_records(recs, "journal open positions") if recs else None
         source = "journal open positions (premium = average open price)"
     last_equity = float(e["equity"].iloc[-1]) if len(e) else None

@@ -44,18 +44,40 @@ import numpy as np
 
 from engine._validate import VolarbInputError
 
-__all__ = ["DEFAULT_SPOT_SHOCKS", "DEFAULT_VOL_MULTS", "AccountBook", "book_value", "stress_pnl",
-           "excess_liquidity_adapter",
-           "stress_excess_liquidity", "pnl_curve", "breakevens", "max_loss", "exposure_by",
-           "assignment_calendar", "EXPOSURE_COLUMNS"]
+__all__ = [
+    "DEFAULT_SPOT_SHOCKS",
+    "DEFAULT_VOL_MULTS",
+    "AccountBook",
+    "book_value",
+    "stress_pnl",
+    "excess_liquidity_adapter",
+    "stress_excess_liquidity",
+    "pnl_curve",
+    "breakevens",
+    "max_loss",
+    "exposure_by",
+    "assignment_calendar",
+    "EXPOSURE_COLUMNS",
+]
 
 #: Spot moves of the stress grid, fraction of spot (-75% .. +200%).
 DEFAULT_SPOT_SHOCKS = (-0.75, -0.5, -0.25, -0.1, 0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 #: Vol multipliers of the stress grid (x0.5 .. x1.5).
 DEFAULT_VOL_MULTS = (0.5, 0.75, 1.0, 1.25, 1.5)
 #: Columns :func:`exposure_by` sums (all $ or shares, signed, whole positions).
-EXPOSURE_COLUMNS = ("contracts", "premium_total", "value", "unrealized_pnl", "delta_shares", "delta_dollars",
-                    "gamma", "theta_day", "vega_point", "obligation", "margin")
+EXPOSURE_COLUMNS = (
+    "contracts",
+    "premium_total",
+    "value",
+    "unrealized_pnl",
+    "delta_shares",
+    "delta_dollars",
+    "gamma",
+    "theta_day",
+    "vega_point",
+    "obligation",
+    "margin",
+)
 
 
 def _arrays(**kw: Any) -> dict[str, np.ndarray]:
@@ -98,8 +120,20 @@ def book_value(spot, strike, t, rate, vol, w, q, sign, qty, style: str = "americ
     return float(np.sum(a["sign"] * a["qty"] * p)) + 0.0
 
 
-def stress_pnl(spot, strike, t, rate, vol, w, q, sign, qty, spot_shocks=DEFAULT_SPOT_SHOCKS,
-               vol_mults=DEFAULT_VOL_MULTS, style: str = "american") -> np.ndarray:
+def stress_pnl(
+    spot,
+    strike,
+    t,
+    rate,
+    vol,
+    w,
+    q,
+    sign,
+    qty,
+    spot_shocks=DEFAULT_SPOT_SHOCKS,
+    vol_mults=DEFAULT_VOL_MULTS,
+    style: str = "american",
+) -> np.ndarray:
     """Instant P&L of the book over a spot x vol grid, $ (rows: spot shocks, columns: vol multipliers).
 
     Parameters
@@ -135,7 +169,9 @@ def stress_pnl(spot, strike, t, rate, vol, w, q, sign, qty, spot_shocks=DEFAULT_
     shocks = np.asarray(spot_shocks, dtype=float).reshape(-1)
     mults = np.asarray(vol_mults, dtype=float).reshape(-1)
     if np.any(shocks <= -1.0) or not np.all(np.isfinite(shocks)):
-        raise VolarbInputError(f"spot_shocks must be finite fractions > -1 (a spot of 0 or less), got {shocks.tolist()}")
+        raise VolarbInputError(
+            f"spot_shocks must be finite fractions > -1 (a spot of 0 or less), got {shocks.tolist()}"
+        )
     if np.any(mults < 0.0) or not np.all(np.isfinite(mults)):
         raise VolarbInputError(f"vol_mults must be finite and >= 0, got {mults.tolist()}")
     spot = float(spot)
@@ -144,7 +180,9 @@ def stress_pnl(spot, strike, t, rate, vol, w, q, sign, qty, spot_shocks=DEFAULT_
     now = _price(spot, a["strike"], a["t"], rate, a["vol"], a["w"], q, style)
     s = (spot * (1.0 + shocks))[:, None, None]
     v = a["vol"][None, None, :] * mults[None, :, None]
-    node = _price(s, a["strike"][None, None, :], a["t"][None, None, :], rate, v, a["w"][None, None, :], q, style)
+    node = _price(
+        s, a["strike"][None, None, :], a["t"][None, None, :], rate, v, a["w"][None, None, :], q, style
+    )
     pnl = np.sum((a["sign"] * a["qty"])[None, None, :] * (node - now[None, None, :]), axis=2)
     i0 = np.flatnonzero(shocks == 0.0)
     j0 = np.flatnonzero(mults == 1.0)
@@ -229,16 +267,40 @@ def excess_liquidity_adapter(net_liquidation, spot, marks, book: AccountBook, ma
     marks = np.asarray(marks, dtype=float).reshape(spot.shape + (book.strike.size,))
     req = np.empty(spot.shape)
     for idx in np.ndindex(spot.shape):  # a loop over nodes; positions are arrays
-        r = position_requirements(book.kind, book.side, book.strike, book.qty, marks[idx], float(spot[idx]), margin,
-                                  dte=book.dte, long_dated_mask=book.long_dated, underlying=book.underlying,
-                                  multiplier=book.multiplier)
+        r = position_requirements(
+            book.kind,
+            book.side,
+            book.strike,
+            book.qty,
+            marks[idx],
+            float(spot[idx]),
+            margin,
+            dte=book.dte,
+            long_dated_mask=book.long_dated,
+            underlying=book.underlying,
+            multiplier=book.multiplier,
+        )
         req[idx] = float(np.sum(r["margin"]))
     return np.asarray(net_liquidation, dtype=float) - req
 
 
-def stress_excess_liquidity(net_liquidation: float, spot, strike, t, rate, vol, w, q, sign, qty, account: AccountBook,
-                            margin: Any, spot_shocks=DEFAULT_SPOT_SHOCKS, vol_mults=DEFAULT_VOL_MULTS,
-                            style: str = "american") -> np.ndarray:
+def stress_excess_liquidity(
+    net_liquidation: float,
+    spot,
+    strike,
+    t,
+    rate,
+    vol,
+    w,
+    q,
+    sign,
+    qty,
+    account: AccountBook,
+    margin: Any,
+    spot_shocks=DEFAULT_SPOT_SHOCKS,
+    vol_mults=DEFAULT_VOL_MULTS,
+    style: str = "american",
+) -> np.ndarray:
     """Excess liquidity at each node of the stress grid, $ (rows: spot shocks, columns: vol multipliers).
 
     The node's net liquidation is ``net_liquidation + stress_pnl(node)`` (the book is
@@ -263,15 +325,21 @@ def stress_excess_liquidity(net_liquidation: float, spot, strike, t, rate, vol, 
     a = _arrays(strike=strike, t=t, vol=vol, w=w, sign=sign, qty=qty)
     shocks = np.asarray(spot_shocks, dtype=float).reshape(-1)
     mults = np.asarray(vol_mults, dtype=float).reshape(-1)
-    pnl = stress_pnl(spot, a["strike"], a["t"], rate, a["vol"], a["w"], q, a["sign"], a["qty"], shocks, mults, style)
+    pnl = stress_pnl(
+        spot, a["strike"], a["t"], rate, a["vol"], a["w"], q, a["sign"], a["qty"], shocks, mults, style
+    )
     s = (float(spot) * (1.0 + shocks))[:, None, None]
     v = a["vol"][None, None, :] * mults[None, :, None]
-    marks = _price(s, a["strike"][None, None, :], a["t"][None, None, :], rate, v, a["w"][None, None, :], q, style)
+    marks = _price(
+        s, a["strike"][None, None, :], a["t"][None, None, :], rate, v, a["w"][None, None, :], q, style
+    )
     s_nodes = np.broadcast_to(s[:, :, 0], pnl.shape)
     return excess_liquidity_adapter(float(net_liquidation) + pnl, s_nodes, marks, account, margin)
 
 
-def pnl_curve(prices, strike, t, rate, vol, w, q, sign, qty, premium, at=0.0, style: str = "american") -> np.ndarray:
+def pnl_curve(
+    prices, strike, t, rate, vol, w, q, sign, qty, premium, at=0.0, style: str = "american"
+) -> np.ndarray:
     """P&L of the book against its entry premium on a grid of underlying prices, $.
 
     ``pnl(S) = sum sign * qty * (value_i(S, at) - premium_i)``, where ``value_i`` is the model
@@ -306,7 +374,9 @@ def pnl_curve(prices, strike, t, rate, vol, w, q, sign, qty, premium, at=0.0, st
     a = _arrays(strike=strike, t=t, vol=vol, w=w, sign=sign, qty=qty, premium=premium)
     s = np.asarray(prices, dtype=float).reshape(-1)
     left = a["t"] - float(at)
-    value = _price(s[:, None], a["strike"][None, :], left[None, :], rate, a["vol"][None, :], a["w"][None, :], q, style)
+    value = _price(
+        s[:, None], a["strike"][None, :], left[None, :], rate, a["vol"][None, :], a["w"][None, :], q, style
+    )
     return np.sum((a["sign"] * a["qty"])[None, :] * (value - a["premium"][None, :]), axis=1) + 0.0
 
 
@@ -392,8 +462,9 @@ def exposure_by(marked: Any, by: str = "expiry") -> Any:
     df = marked.copy()
     mult = df["multiplier"].to_numpy(float) if "multiplier" in df.columns else 100.0
     short = df["sign"].to_numpy(float) < 0
-    df["expected_assigned_shares"] = np.where(short, df["prob_itm"].to_numpy(float) * df["contracts"].to_numpy(float)
-                                              * mult, 0.0)
+    df["expected_assigned_shares"] = np.where(
+        short, df["prob_itm"].to_numpy(float) * df["contracts"].to_numpy(float) * mult, 0.0
+    )
     cols = [c for c in EXPOSURE_COLUMNS if c in df.columns] + ["expected_assigned_shares"]
     g = df.groupby(by, sort=True)
     out = g[cols].sum()
@@ -439,16 +510,20 @@ def assignment_calendar(marked: Any, spot: float, valuation_date: _dt.date) -> A
     sc = (sign < 0) & (kind == "call")
     itm_p = sp & (k > spot)
     itm_c = sc & (k < spot)
-    frame = pd.DataFrame({
-        "expiry": df["expiry"].to_numpy(object),
-        "short_puts": np.where(sp, n, 0.0), "short_calls": np.where(sc, n, 0.0),
-        "long_options": np.where(sign > 0, n, 0.0), "itm_short_puts": np.where(itm_p, n, 0.0),
-        "shares_if_assigned_now": np.where(itm_p, n * mult, 0.0) - np.where(itm_c, n * mult, 0.0),
-        "cash_if_all_assigned": np.where(sp, k * n * mult, 0.0),
-        "cash_if_itm_assigned": np.where(itm_p, k * n * mult, 0.0),
-        "expected_assigned_shares": np.where(sign < 0, df["prob_itm"].to_numpy(float) * n * mult, 0.0),
-        "premium_at_risk": np.where(sign < 0, df["premium"].to_numpy(float) * n * mult, 0.0),
-    })
+    frame = pd.DataFrame(
+        {
+            "expiry": df["expiry"].to_numpy(object),
+            "short_puts": np.where(sp, n, 0.0),
+            "short_calls": np.where(sc, n, 0.0),
+            "long_options": np.where(sign > 0, n, 0.0),
+            "itm_short_puts": np.where(itm_p, n, 0.0),
+            "shares_if_assigned_now": np.where(itm_p, n * mult, 0.0) - np.where(itm_c, n * mult, 0.0),
+            "cash_if_all_assigned": np.where(sp, k * n * mult, 0.0),
+            "cash_if_itm_assigned": np.where(itm_p, k * n * mult, 0.0),
+            "expected_assigned_shares": np.where(sign < 0, df["prob_itm"].to_numpy(float) * n * mult, 0.0),
+            "premium_at_risk": np.where(sign < 0, df["premium"].to_numpy(float) * n * mult, 0.0),
+        }
+    )
     out = frame.groupby("expiry", sort=True).sum().reset_index()
     out.insert(1, "weekday", [e.strftime("%a") for e in out["expiry"]])
     out.insert(2, "days", [(e - valuation_date).days for e in out["expiry"]])

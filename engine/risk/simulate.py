@@ -116,14 +116,27 @@ from engine._validate import VolarbInputError
 from engine.plan.costs import half_spread
 from engine.pricing.black import black_parts, black_value
 
-__all__ = ["SimulationError", "SimulationResult", "simulate_plan", "simulate_prices", "sizing_text", "costs_text",
-           "STEPS_PER_MONTH", "STEPS_PER_YEAR", "BLOCK", "PLAN_TARGETS"]
+__all__ = [
+    "SimulationError",
+    "SimulationResult",
+    "simulate_plan",
+    "simulate_prices",
+    "sizing_text",
+    "costs_text",
+    "STEPS_PER_MONTH",
+    "STEPS_PER_YEAR",
+    "BLOCK",
+    "PLAN_TARGETS",
+]
 
 STEPS_PER_MONTH = 21
 STEPS_PER_YEAR = 252
 BLOCK = 1000
-PLAN_TARGETS = {"conservative": (45_000.0, 55_000.0), "expected": (60_000.0, 70_000.0),
-                "optimistic": (75_000.0, 90_000.0)}
+PLAN_TARGETS = {
+    "conservative": (45_000.0, 55_000.0),
+    "expected": (60_000.0, 70_000.0),
+    "optimistic": (75_000.0, 90_000.0),
+}
 
 
 class SimulationError(VolarbInputError):
@@ -135,8 +148,14 @@ def _summary(x: np.ndarray) -> dict:
     if x.size == 0:
         return {"mean": None, "p5": None, "p25": None, "p50": None, "p75": None, "p95": None}
     p = np.percentile(x, [5, 25, 50, 75, 95])
-    return {"mean": float(x.mean()), "p5": float(p[0]), "p25": float(p[1]), "p50": float(p[2]),
-            "p75": float(p[3]), "p95": float(p[4])}
+    return {
+        "mean": float(x.mean()),
+        "p5": float(p[0]),
+        "p25": float(p[1]),
+        "p50": float(p[2]),
+        "p75": float(p[3]),
+        "p95": float(p[4]),
+    }
 
 
 @dataclass
@@ -208,10 +227,15 @@ class SimulationResult:
 
     def to_dict(self) -> dict:
         """JSON-ready dict (no arrays; ``percentiles`` as a list of per-month records)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-               if f.name not in ("percentiles", "final_equity", "extras")}
-        out["percentiles"] = [{k: (int(v) if k == "month" else float(v)) for k, v in rec.items()}
-                              for rec in self.percentiles.to_dict("records")]
+        out = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("percentiles", "final_equity", "extras")
+        }
+        out["percentiles"] = [
+            {k: (int(v) if k == "month" else float(v)) for k, v in rec.items()}
+            for rec in self.percentiles.to_dict("records")
+        ]
         out["final_equity_summary"] = _summary(self.final_equity)
         return out
 
@@ -219,6 +243,7 @@ class SimulationResult:
 # ---------------------------------------------------------------------------------------------
 # Random streams and the price model
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Model:
@@ -243,9 +268,21 @@ class _Model:
 
 def _model(config, months: int) -> _Model:
     m, s = config.market, config.simulation
-    return _Model(m.spot, m.vol, m.rate, m.dividend_yield, s.realized_vol, s.drift, s.jump_intensity,
-                  s.jump_mean, s.jump_vol, s.iv_long_run, s.iv_reversion_speed, s.iv_vol,
-                  months * STEPS_PER_MONTH)
+    return _Model(
+        m.spot,
+        m.vol,
+        m.rate,
+        m.dividend_yield,
+        s.realized_vol,
+        s.drift,
+        s.jump_intensity,
+        s.jump_mean,
+        s.jump_vol,
+        s.iv_long_run,
+        s.iv_reversion_speed,
+        s.iv_vol,
+        months * STEPS_PER_MONTH,
+    )
 
 
 def _draws(model: _Model, seed: int, start: int, stop: int) -> dict[str, np.ndarray]:
@@ -273,8 +310,8 @@ class _Paths:
         self.spot = np.full(n, model.s0)
         self.iv = np.full(n, model.iv0)
         dt = model.dt
-        k = math.exp(model.jm + 0.5 * model.jv ** 2) - 1.0 if model.lam > 0 else 0.0
-        self.drift = (model.mu - model.q - 0.5 * model.sigma ** 2 - model.lam * k) * dt
+        k = math.exp(model.jm + 0.5 * model.jv**2) - 1.0 if model.lam > 0 else 0.0
+        self.drift = (model.mu - model.q - 0.5 * model.sigma**2 - model.lam * k) * dt
         self.sd = model.sigma * math.sqrt(dt)
         self.decay = math.exp(-model.kappa * dt)
         if model.kappa > 0:
@@ -331,16 +368,17 @@ def simulate_prices(config, paths: int, seed: int, months: int | None = None) ->
 # Pricing, costs and margin of one chunk
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Costs:
     """The execution costs and fill cap in force (all 0 with ``simulation.costs = false``)."""
 
-    pct: float           # half-spread as a fraction of mid
-    minimum: float       # minimum half-spread, $ per share
-    stock: float         # stock half-spread, $ per share
-    commission: float    # $ per contract
-    assignment: float    # $ per assignment / exercise event
-    cap: int             # contracts per option series per day (max_order_size x max_orders_per_day)
+    pct: float  # half-spread as a fraction of mid
+    minimum: float  # minimum half-spread, $ per share
+    stock: float  # stock half-spread, $ per share
+    commission: float  # $ per contract
+    assignment: float  # $ per assignment / exercise event
+    cap: int  # contracts per option series per day (max_order_size x max_orders_per_day)
 
     def half(self, mid: np.ndarray) -> np.ndarray:
         """Half-spread, $ per share (bids are floored at 0 by the callers)."""
@@ -354,8 +392,14 @@ def _costs(config) -> _Costs:
     cap = int(e.max_order_size) * int(e.max_orders_per_day)
     if not config.simulation.costs:
         return _Costs(0.0, 0.0, 0.0, 0.0, 0.0, cap)
-    return _Costs(e.half_spread_pct, e.half_spread_min, e.stock_half_spread, e.commission_per_contract,
-                  e.assignment_fee, cap)
+    return _Costs(
+        e.half_spread_pct,
+        e.half_spread_min,
+        e.stock_half_spread,
+        e.commission_per_contract,
+        e.assignment_fee,
+        cap,
+    )
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -404,7 +448,9 @@ class _American:
 
         self.rate, self.q, self.fixed = rate, q, fixed_vol
         self.grid = EEPCache(-6.0, 4.0, lo, hi)
-        self.lsig = np.array([math.log(lo)]) if hi / lo - 1.0 < 1e-12 else np.linspace(math.log(lo), math.log(hi), n)
+        self.lsig = (
+            np.array([math.log(lo)]) if hi / lo - 1.0 < 1e-12 else np.linspace(math.log(lo), math.log(hi), n)
+        )
         self.eep: dict[tuple, np.ndarray] = {}
         self.rows: dict[tuple, Any] = {}
 
@@ -464,8 +510,9 @@ class _American:
         key = (steps_left, w)
         if key not in self.rows:
             tau = steps_left / STEPS_PER_YEAR
-            self.rows[key] = np.asarray(exercise_boundary(1.0, tau, self.rate, np.exp(self.lsig), w, self.q),
-                                        dtype=float).ravel()
+            self.rows[key] = np.asarray(
+                exercise_boundary(1.0, tau, self.rate, np.exp(self.lsig), w, self.q), dtype=float
+            ).ravel()
         row = self.rows[key]
         if row.size == 1:
             return np.full(np.shape(vol), row[0])
@@ -474,13 +521,13 @@ class _American:
 
 @dataclass
 class _Slot:
-    w: float                 # +1 call, -1 put
-    strike: np.ndarray       # per path, $ per share
-    expiry: int              # step index of expiry
-    n: np.ndarray            # contracts per path (signed: < 0 short)
-    premium: np.ndarray      # fill price per share ($, net of the half-spread)
-    role: str                # "put" (ladder), "hedge", "cc" (covered call), "book"
-    vol_ratio: float = 1.0   # the slot's implied vol / the path's (a starting position's own iv)
+    w: float  # +1 call, -1 put
+    strike: np.ndarray  # per path, $ per share
+    expiry: int  # step index of expiry
+    n: np.ndarray  # contracts per path (signed: < 0 short)
+    premium: np.ndarray  # fill price per share ($, net of the half-spread)
+    role: str  # "put" (ladder), "hedge", "cc" (covered call), "book"
+    vol_ratio: float = 1.0  # the slot's implied vol / the path's (a starting position's own iv)
     idx: np.ndarray | None = None  # paths holding it, when few do (set by _Plan.marks)
 
 
@@ -493,8 +540,9 @@ def _round_to(x: np.ndarray, inc: float, up: bool = False) -> np.ndarray:
 class _Plan:
     """Plan state for one chunk of paths; every array has one entry per path."""
 
-    def __init__(self, config, model: _Model, n: int, book: dict, trade_style: str, margin,
-                 amer: _American | None) -> None:
+    def __init__(
+        self, config, model: _Model, n: int, book: dict, trade_style: str, margin, amer: _American | None
+    ) -> None:
         self.cfg, self.m, self.n = config, model, n
         self.trade_style, self.margin, self.amer = trade_style, margin, amer
         self.american = trade_style == "american" and amer is not None
@@ -509,7 +557,7 @@ class _Plan:
         self.margin_called = np.zeros(n, dtype=bool)
         self.assigned = np.zeros(n, dtype=bool)
         self.early = np.zeros(n, dtype=bool)
-        self.cost = np.zeros(n)          # discounted costs paid, $
+        self.cost = np.zeros(n)  # discounted costs paid, $
         self.prev_premium = np.zeros(n)
         self.slots: list[_Slot] = []
         if book.get("shares", 0.0) > 0:  # shares of the starting book, paid for out of the starting value
@@ -527,8 +575,15 @@ class _Plan:
             if book["w"][i] > 0 and book["qty"][i] < 0 and cover >= -book["qty"][i]:
                 role = "cc"  # a short call of the book covered by its shares
                 cover += book["qty"][i]
-            slot = _Slot(book["w"][i], np.full(n, book["strike"][i]), e,
-                         np.full(n, book["qty"][i] / self.mult), np.full(n, book["premium"][i]), role, ratio)
+            slot = _Slot(
+                book["w"][i],
+                np.full(n, book["strike"][i]),
+                e,
+                np.full(n, book["qty"][i] / self.mult),
+                np.full(n, book["premium"][i]),
+                role,
+                ratio,
+            )
             self.slots.append(slot)
             # the book is worth its model mark today: cash makes equity = starting value
             self.cash -= slot.n * self.mult * self._mark(slot, 0, np.full(n, model.s0), np.full(n, model.iv0))
@@ -611,8 +666,9 @@ class _Plan:
             return self.cfg.allocation.call_share
         from engine.plan.hedge import hedge_ratio
 
-        return hedge_ratio(np.maximum(equity, 0.0), self.cfg.market.iv_percentile,
-                           self.cfg.market.squeeze_probability, h)
+        return hedge_ratio(
+            np.maximum(equity, 0.0), self.cfg.market.iv_percentile, self.cfg.market.squeeze_probability, h
+        )
 
     # -- the account ------------------------------------------------------------------------------
     def marks(self, step: int, spot, iv) -> list[np.ndarray]:
@@ -656,7 +712,7 @@ class _Plan:
             pos = 0
             for j, rows, _, _ in batch:
                 mk = np.zeros(n)
-                mk[rows] = val[pos:pos + rows.size]
+                mk[rows] = val[pos : pos + rows.size]
                 pos += rows.size
                 out[j] = mk
         return out
@@ -677,17 +733,17 @@ class _Plan:
         from engine.plan.margin import short_option_requirement, stock_requirement
 
         mg, mult = self.margin, self.mult
-        opt = np.zeros(self.n)            # sum of contracts x mark, $ per share
-        covered = np.zeros(self.n)        # contracts of covered calls
+        opt = np.zeros(self.n)  # sum of contracts x mark, $ per share
+        covered = np.zeros(self.n)  # contracts of covered calls
         covered_value = np.zeros(self.n)  # their shares valued at min(spot, strike), / multiplier
-        dense_k, dense_m, dense_n = [], [], []           # short lines held on most paths
+        dense_k, dense_m, dense_n = [], [], []  # short lines held on most paths
         w_l, s_l, k_l, m_l, n_l, i_l = [], [], [], [], [], []  # short lines held on few paths
         loan_steps = mg.long_option_loan_months * STEPS_PER_MONTH  # months on the trading-day clock
-        long_dated = np.zeros(self.n)    # value of long options with loan value, $ per share / contract
+        long_dated = np.zeros(self.n)  # value of long options with loan value, $ per share / contract
         for s, mk in zip(self.slots, marks, strict=True):
             if not self.cash_account and s.role in ("hedge", "book") and s.expiry - step > loan_steps:
                 long_dated += np.maximum(s.n, 0.0) * mk
-            if s.idx is None:       # held on most paths
+            if s.idx is None:  # held on most paths
                 opt += s.n * mk
                 if s.role == "cc":
                     covered -= s.n
@@ -734,10 +790,16 @@ class _Plan:
         if covered.any():
             # the covered shares' requirement is on their value at min(spot, strike): as many
             # shares at the spot as that value buys (the spot decides a low-price rule)
-            both = np.asarray(stock_requirement(np.concatenate([spot, spot]),
-                                                np.concatenate([uncovered, covered_value / spot]), mg, phase=phase),
-                              dtype=float)
-            req = both[:self.n] + both[self.n:] + (covered * spot - covered_value)
+            both = np.asarray(
+                stock_requirement(
+                    np.concatenate([spot, spot]),
+                    np.concatenate([uncovered, covered_value / spot]),
+                    mg,
+                    phase=phase,
+                ),
+                dtype=float,
+            )
+            req = both[: self.n] + both[self.n :] + (covered * spot - covered_value)
         else:
             req = np.asarray(stock_requirement(spot, uncovered, mg, phase=phase), dtype=float)
         if long_dated.any():
@@ -747,16 +809,26 @@ class _Plan:
             # on most paths) row by row, then the sparse ones gathered
             nd = len(dense_k) * self.n
             kinds = np.concatenate([np.full(nd, -1.0)] + w_l)  # +1 call, -1 put
-            per = np.asarray(short_option_requirement(kinds, np.concatenate([spot] * len(dense_k) + s_l),
-                                                      np.concatenate(dense_k + k_l), np.concatenate(dense_m + m_l),
-                                                      mg, multiplier=mult), dtype=float)
+            per = np.asarray(
+                short_option_requirement(
+                    kinds,
+                    np.concatenate([spot] * len(dense_k) + s_l),
+                    np.concatenate(dense_k + k_l),
+                    np.concatenate(dense_m + m_l),
+                    mg,
+                    multiplier=mult,
+                ),
+                dtype=float,
+            )
             if dense_k:
                 req = req + np.einsum("ij,ij->j", np.stack(dense_n), per[:nd].reshape(len(dense_k), self.n))
             if i_l:
                 # a short option the account cannot carry (a naked call in a cash account) needs it all
                 sp = per[nd:]
                 sp = np.where(np.isfinite(sp), sp, np.inf)
-                req = req + np.bincount(np.concatenate(i_l), weights=np.concatenate(n_l) * sp, minlength=self.n)
+                req = req + np.bincount(
+                    np.concatenate(i_l), weights=np.concatenate(n_l) * sp, minlength=self.n
+                )
         return nlv, ewlv, req
 
     # -- monthly trades ---------------------------------------------------------------------------
@@ -768,7 +840,7 @@ class _Plan:
         marks = self.marks(step, spot, iv)
         nlv, ewlv, req = self.account(step, spot, marks, "initial")
         call_share = self._hedge_share(nlv)
-        excess = np.maximum(ewlv - req, 0.0)   # buying power for a short option (100% of excess)
+        excess = np.maximum(ewlv - req, 0.0)  # buying power for a short option (100% of excess)
         put_steps = max(1, round(cfg.strikes.dte * STEPS_PER_YEAR / 365.0))
         strikes, weights = cfg.strikes.strikes, cfg.strikes.weights
         mids, bids, use, want = [], [], [], []
@@ -778,7 +850,9 @@ class _Plan:
             bid = np.maximum(mid - c.half(mid), 0.0)
             # buying power used per contract: the requirement at the mark, less the premium kept
             # after the hedge purchase it finances, plus the commission
-            r = np.asarray(short_option_requirement("put", spot, kk, mid, self.margin, multiplier=mult), dtype=float)
+            r = np.asarray(
+                short_option_requirement("put", spot, kk, mid, self.margin, multiplier=mult), dtype=float
+            )
             u = r - (1.0 - call_share) * bid * mult + c.commission
             u = np.where(np.isfinite(u) & (u > 0), u, np.nan)
             sizing = cfg.simulation.sizing
@@ -789,8 +863,12 @@ class _Plan:
                 if sizing == "full_requirement":
                     cpc = r
                 else:
-                    cpc = np.asarray(capital_per_contract(cfg.capital.model, spot, kk, bid, "put", cfg.capital,
-                                                          self.margin), dtype=float)
+                    cpc = np.asarray(
+                        capital_per_contract(
+                            cfg.capital.model, spot, kk, bid, "put", cfg.capital, self.margin
+                        ),
+                        dtype=float,
+                    )
                 with np.errstate(divide="ignore", invalid="ignore"):
                     base = np.where(cpc > 0, budget * wgt / cpc, 0.0)
             cnt = np.where(self.alive & (bid > 0) & np.isfinite(base), np.floor(np.nan_to_num(base)), 0.0)
@@ -827,7 +905,9 @@ class _Plan:
     def _exercised(self, slot: _Slot, step: int, spot, iv) -> np.ndarray:
         """Paths on which the holder exercises ``slot`` early (spot beyond the boundary)."""
         amer = self.amer
-        if amer is None or not (self.american and slot.expiry > step and _has_eep(slot.w, self.m.rate, self.m.q)):
+        if amer is None or not (
+            self.american and slot.expiry > step and _has_eep(slot.w, self.m.rate, self.m.q)
+        ):
             return _NO_PATHS[: self.n] if self.n <= _NO_PATHS.size else np.zeros(self.n, dtype=bool)
         live = slot.n != 0
         if not live.any():
@@ -884,7 +964,9 @@ class _Plan:
         got = new_shares > 0
         if got.any():
             total = self.shares + new_shares
-            self.basis = np.where(got, (self.basis * self.shares + new_cost) / np.where(got, total, 1.0), self.basis)
+            self.basis = np.where(
+                got, (self.basis * self.shares + new_cost) / np.where(got, total, 1.0), self.basis
+            )
             self.shares = total
             self._covered_calls(step, spot, iv, got)
         self.slots = [s for s in self.slots if s.expiry > step and (s.n != 0).any()]
@@ -901,9 +983,11 @@ class _Plan:
                 covered -= s.n[idx] * mult
         cnt = np.minimum(np.floor(np.maximum(self.shares[idx] - covered, 0.0) / mult), self.costs.cap)
         basis = self.basis[idx]
-        tiers = ((basis < a.excellent_basis, a.excellent_call_upside, a.excellent_call_dte, 0.0),
-                 ((basis >= a.excellent_basis) & (basis < a.good_basis), a.good_call_upside, a.good_call_dte, 0.0),
-                 (basis >= a.good_basis, a.exit_call_upside, a.exit_call_dte, a.exit_stop))
+        tiers = (
+            (basis < a.excellent_basis, a.excellent_call_upside, a.excellent_call_dte, 0.0),
+            ((basis >= a.excellent_basis) & (basis < a.good_basis), a.good_call_upside, a.good_call_dte, 0.0),
+            (basis >= a.good_basis, a.exit_call_upside, a.exit_call_dte, a.exit_stop),
+        )
         for mask, upside, dte, stop in tiers:
             sel = mask & (cnt > 0)
             if not sel.any():
@@ -959,8 +1043,19 @@ class _Plan:
         self.margin_called |= hit
 
 
-def _run_chunk(config, model: _Model, seed: int, start: int, stop: int, book: dict, months: int,
-               trade_style: str, margin, amer: _American | None, draws=None) -> dict[str, np.ndarray]:
+def _run_chunk(
+    config,
+    model: _Model,
+    seed: int,
+    start: int,
+    stop: int,
+    book: dict,
+    months: int,
+    trade_style: str,
+    margin,
+    amer: _American | None,
+    draws=None,
+) -> dict[str, np.ndarray]:
     n = stop - start
     paths = _Paths(model, _draws(model, seed, start, stop) if draws is None else draws, n)
     plan = _Plan(config, model, n, book, trade_style, margin, amer)
@@ -1012,9 +1107,19 @@ def _run_chunk(config, model: _Model, seed: int, start: int, stop: int, book: di
         prev_eq = eq
         if step % STEPS_PER_MONTH == 0:
             month_eq[:, step // STEPS_PER_MONTH] = eq
-    return {"month_eq": month_eq, "max_dd": max_dd, "index": index, "r_sum": r_sum, "r_sq": r_sq,
-            "r_cnt": r_cnt, "margin_called": plan.margin_called, "assigned": plan.assigned,
-            "early": plan.early, "cost": plan.cost, "min_excess": min_excess}
+    return {
+        "month_eq": month_eq,
+        "max_dd": max_dd,
+        "index": index,
+        "r_sum": r_sum,
+        "r_sq": r_sq,
+        "r_cnt": r_cnt,
+        "margin_called": plan.margin_called,
+        "assigned": plan.assigned,
+        "early": plan.early,
+        "cost": plan.cost,
+        "min_excess": min_excess,
+    }
 
 
 def _book(positions, config) -> dict:
@@ -1026,7 +1131,16 @@ def _book(positions, config) -> dict:
     from engine.risk.var import book_arrays
 
     z = np.zeros(0)
-    empty = {"w": z, "qty": z, "strike": z, "premium": z, "vol": z, "expiry_step": z, "shares": 0.0, "basis": 0.0}
+    empty = {
+        "w": z,
+        "qty": z,
+        "strike": z,
+        "premium": z,
+        "vol": z,
+        "expiry_step": z,
+        "shares": 0.0,
+        "basis": 0.0,
+    }
     if positions is None or len(positions) == 0:
         return empty
     shares, basis = 0.0, 0.0
@@ -1035,7 +1149,9 @@ def _book(positions, config) -> dict:
         if stock.any():
             rows = positions.loc[stock]
             if (rows["side"].astype(str).str.lower() != "long").any():
-                raise SimulationError("positions: the simulation holds long shares only; a stock row has side short")
+                raise SimulationError(
+                    "positions: the simulation holds long shares only; a stock row has side short"
+                )
             qty = rows["shares"].to_numpy(float)
             shares = float(qty.sum())
             basis = float(np.sum(qty * rows["premium"].to_numpy(float)) / shares) if shares > 0 else 0.0
@@ -1069,8 +1185,11 @@ def _put_table_keys(config, model: _Model, book: dict, months: int) -> list[tupl
             lines.append((0, int(book["expiry_step"][i]), ratio))
     put_steps = max(1, round(config.strikes.dte * STEPS_PER_YEAR / 365.0))
     lines += [(m * STEPS_PER_MONTH, m * STEPS_PER_MONTH + put_steps, 1.0) for m in range(months)]
-    return [_American.key(e - j, -1.0, iv[j] * ratio if ratio != 1.0 else iv[j])
-            for first, e, ratio in lines for j in range(first, min(e, model.steps + 1))]
+    return [
+        _American.key(e - j, -1.0, iv[j] * ratio if ratio != 1.0 else iv[j])
+        for first, e, ratio in lines
+        for j in range(first, min(e, model.steps + 1))
+    ]
 
 
 def sizing_text(config) -> str:
@@ -1084,10 +1203,14 @@ def sizing_text(config) -> str:
     if sizing == "buying_power":
         return f"buying-power sizing: all buying power each month, by strike weight ({acct} account)"
     if sizing == "full_requirement":
-        return (f"full-requirement sizing: monthly budget / full-basis requirement per contract (premium included), "
-                f"capped by buying power ({acct} account)")
-    return (f"plan sizing: monthly budget / {config.capital.model} capital per contract (net basis), capped by "
-            f"buying power ({acct} account)")
+        return (
+            f"full-requirement sizing: monthly budget / full-basis requirement per contract (premium included), "
+            f"capped by buying power ({acct} account)"
+        )
+    return (
+        f"plan sizing: monthly budget / {config.capital.model} capital per contract (net basis), capped by "
+        f"buying power ({acct} account)"
+    )
 
 
 def costs_text(config) -> str:
@@ -1101,15 +1224,26 @@ def costs_text(config) -> str:
     fills = f"fills <= {e.max_orders_per_day} x {e.max_order_size} contracts/series/day"
     if not config.simulation.costs:
         return f"costs: none (fills at model mid); {fills}"
-    return (f"costs: half-spread max({100 * e.half_spread_pct:.4g}% of mid, ${e.half_spread_min:.4g})/share, "
-            f"stock ${e.stock_half_spread:.4g}/share, ${e.commission_per_contract:.2f}/contract, "
-            f"${e.assignment_fee:.2f}/assignment; {fills}")
+    return (
+        f"costs: half-spread max({100 * e.half_spread_pct:.4g}% of mid, ${e.half_spread_min:.4g})/share, "
+        f"stock ${e.stock_half_spread:.4g}/share, ${e.commission_per_contract:.2f}/contract, "
+        f"${e.assignment_fee:.2f}/assignment; {fills}"
+    )
 
 
-def simulate_plan(config, positions, paths: int | None = None, seed: int | None = None, *,
-                  chunk_size: int | None = None, progress: Callable[[int, int], Any] | None = None,
-                  months: int | None = None, trade_style: str = "american",
-                  stock_maintenance: float | None = None, deterministic: bool = True) -> SimulationResult:
+def simulate_plan(
+    config,
+    positions,
+    paths: int | None = None,
+    seed: int | None = None,
+    *,
+    chunk_size: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    months: int | None = None,
+    trade_style: str = "american",
+    stock_maintenance: float | None = None,
+    deterministic: bool = True,
+) -> SimulationResult:
     """Monte Carlo of the plan over the projection horizon (see the module docstring).
 
     Parameters
@@ -1219,19 +1353,42 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
     deposit = config.account.monthly_addition
     invested = config.account.starting_value + deposit * months
     disc = math.exp(-model.rate * horizon)
-    disc_dep = sum(deposit * math.exp(-model.rate * m * STEPS_PER_MONTH / STEPS_PER_YEAR) for m in range(months))
+    disc_dep = sum(
+        deposit * math.exp(-model.rate * m * STEPS_PER_MONTH / STEPS_PER_YEAR) for m in range(months)
+    )
     pct = np.percentile(month_eq, [5, 25, 50, 75, 95], axis=0)
-    table = pd.DataFrame({"month": np.arange(months + 1), "p5": pct[0], "p25": pct[1], "p50": pct[2],
-                          "p75": pct[3], "p95": pct[4], "mean": month_eq.mean(axis=0)})
-    targets = {name: {"low": lo_, "high": hi_, "in_range": float(np.mean((final >= lo_) & (final <= hi_))),
-                      "at_least": float(np.mean(final >= lo_))} for name, (lo_, hi_) in PLAN_TARGETS.items()}
+    table = pd.DataFrame(
+        {
+            "month": np.arange(months + 1),
+            "p5": pct[0],
+            "p25": pct[1],
+            "p50": pct[2],
+            "p75": pct[3],
+            "p95": pct[4],
+            "mean": month_eq.mean(axis=0),
+        }
+    )
+    targets = {
+        name: {
+            "low": lo_,
+            "high": hi_,
+            "in_range": float(np.mean((final >= lo_) & (final <= hi_))),
+            "at_least": float(np.mean(final >= lo_)),
+        }
+        for name, (lo_, hi_) in PLAN_TARGETS.items()
+    }
     cnt = agg["r_cnt"]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_r = np.where(cnt > 0, agg["r_sum"] / np.maximum(cnt, 1), np.nan)
-        var_r = np.where(cnt > 1, (agg["r_sq"] - cnt * mean_r ** 2) / np.maximum(cnt - 1, 1), np.nan)
+        var_r = np.where(cnt > 1, (agg["r_sq"] - cnt * mean_r**2) / np.maximum(cnt - 1, 1), np.nan)
         sd_r = np.sqrt(np.maximum(var_r, 0.0))
-        sharpe = np.where(sd_r > 0, (mean_r - model.rate / STEPS_PER_YEAR) / np.where(sd_r > 0, sd_r, 1.0)
-                          * math.sqrt(STEPS_PER_YEAR), np.nan)
+        sharpe = np.where(
+            sd_r > 0,
+            (mean_r - model.rate / STEPS_PER_YEAR)
+            / np.where(sd_r > 0, sd_r, 1.0)
+            * math.sqrt(STEPS_PER_YEAR),
+            np.nan,
+        )
     ann = agg["index"] ** (STEPS_PER_YEAR / model.steps) - 1.0
     df = final * disc
     deterministic_rows = None
@@ -1241,46 +1398,96 @@ def simulate_plan(config, positions, paths: int | None = None, seed: int | None 
 
             proj = project_plan(config, months=months)
             keep = ("premium_income", "call_hedge", "contracts_sold", "cumulative_contracts", "margin_used")
-            deterministic_rows = [{"month": int(r["month"]), "portfolio_value": float(r["portfolio_value"]),
-                                   **{k: float(r[k]) for k in keep if k in r}}
-                                  for r in proj.to_dict("records")]
+            deterministic_rows = [
+                {
+                    "month": int(r["month"]),
+                    "portfolio_value": float(r["portfolio_value"]),
+                    **{k: float(r[k]) for k in keep if k in r},
+                }
+                for r in proj.to_dict("records")
+            ]
         except ImportError:
             deterministic_rows = None
     e = config.execution
     cost_on = bool(sim.costs)
-    costs = {"costs_on": cost_on,
-             "half_spread_pct": e.half_spread_pct if cost_on else 0.0,
-             "half_spread_min": e.half_spread_min if cost_on else 0.0,
-             "stock_half_spread": e.stock_half_spread if cost_on else 0.0,
-             "commission_per_contract": e.commission_per_contract if cost_on else 0.0,
-             "assignment_fee": e.assignment_fee if cost_on else 0.0,
-             "max_order_size": e.max_order_size, "max_orders_per_day": e.max_orders_per_day}
+    costs = {
+        "costs_on": cost_on,
+        "half_spread_pct": e.half_spread_pct if cost_on else 0.0,
+        "half_spread_min": e.half_spread_min if cost_on else 0.0,
+        "stock_half_spread": e.stock_half_spread if cost_on else 0.0,
+        "commission_per_contract": e.commission_per_contract if cost_on else 0.0,
+        "assignment_fee": e.assignment_fee if cost_on else 0.0,
+        "max_order_size": e.max_order_size,
+        "max_orders_per_day": e.max_orders_per_day,
+    }
     assumptions = {
-        "steps_per_month": STEPS_PER_MONTH, "steps_per_year": STEPS_PER_YEAR, "months": months,
-        "spot": config.market.spot, "implied_vol": config.market.vol, "rate": model.rate,
-        "dividend_yield": model.q, "realized_vol": sim.realized_vol, "drift": sim.drift,
-        "jump_intensity": sim.jump_intensity, "jump_mean": sim.jump_mean, "jump_vol": sim.jump_vol,
-        "iv_long_run": sim.iv_long_run, "iv_reversion_speed": sim.iv_reversion_speed, "iv_vol": sim.iv_vol,
-        "capital_model": config.capital.model, "call_share": config.allocation.call_share,
-        "sizing": sim.sizing, "sizing_rule": sizing_text(config), "costs_rule": costs_text(config),
-        "account": margin.account, "trade_style": trade_style,
-        "exercise": ("american: early exercise at the boundary, marks at the American value" if trade_style == "american"
-                     else "european: exercise at expiry only, marks at the European value"),
+        "steps_per_month": STEPS_PER_MONTH,
+        "steps_per_year": STEPS_PER_YEAR,
+        "months": months,
+        "spot": config.market.spot,
+        "implied_vol": config.market.vol,
+        "rate": model.rate,
+        "dividend_yield": model.q,
+        "realized_vol": sim.realized_vol,
+        "drift": sim.drift,
+        "jump_intensity": sim.jump_intensity,
+        "jump_mean": sim.jump_mean,
+        "jump_vol": sim.jump_vol,
+        "iv_long_run": sim.iv_long_run,
+        "iv_reversion_speed": sim.iv_reversion_speed,
+        "iv_vol": sim.iv_vol,
+        "capital_model": config.capital.model,
+        "call_share": config.allocation.call_share,
+        "sizing": sim.sizing,
+        "sizing_rule": sizing_text(config),
+        "costs_rule": costs_text(config),
+        "account": margin.account,
+        "trade_style": trade_style,
+        "exercise": (
+            "american: early exercise at the boundary, marks at the American value"
+            if trade_style == "american"
+            else "european: exercise at expiry only, marks at the European value"
+        ),
         "margin_basis": "maintenance requirement (full basis) vs equity with loan value",
-        "stock_maintenance": margin.stock_maintenance_pct, "block": BLOCK, "chunk_size": chunk,
-        "starting_book_positions": int(book["w"].size), **{f"cost_{k}": v for k, v in costs.items()},
+        "stock_maintenance": margin.stock_maintenance_pct,
+        "block": BLOCK,
+        "chunk_size": chunk,
+        "starting_book_positions": int(book["w"].size),
+        **{f"cost_{k}": v for k, v in costs.items()},
     }
     return SimulationResult(
-        paths=paths, months=months, seed=seed, percentiles=table, final_equity=final, invested=invested,
-        prob_loss=float(np.mean(final < invested)), prob_margin_call=float(np.mean(agg["margin_called"])),
-        prob_targets=targets, max_drawdown=_summary(agg["max_dd"]), annual_return=_summary(ann),
-        sharpe=_summary(sharpe), share_with_assignment=float(np.mean(agg["assigned"])),
-        mean_discounted_final=float(df.mean()), se_discounted_final=float(df.std(ddof=1) / math.sqrt(paths)) if paths > 1 else float("nan"),
-        discounted_invested=float(config.account.starting_value + disc_dep), deterministic=deterministic_rows,
-        assumptions=assumptions, elapsed_seconds=time.perf_counter() - t0,
-        sizing=sizing_text(config), costs=costs_text(config),
+        paths=paths,
+        months=months,
+        seed=seed,
+        percentiles=table,
+        final_equity=final,
+        invested=invested,
+        prob_loss=float(np.mean(final < invested)),
+        prob_margin_call=float(np.mean(agg["margin_called"])),
+        prob_targets=targets,
+        max_drawdown=_summary(agg["max_dd"]),
+        annual_return=_summary(ann),
+        sharpe=_summary(sharpe),
+        share_with_assignment=float(np.mean(agg["assigned"])),
+        mean_discounted_final=float(df.mean()),
+        se_discounted_final=float(df.std(ddof=1) / math.sqrt(paths)) if paths > 1 else float("nan"),
+        discounted_invested=float(config.account.starting_value + disc_dep),
+        deterministic=deterministic_rows,
+        assumptions=assumptions,
+        elapsed_seconds=time.perf_counter() - t0,
+        sizing=sizing_text(config),
+        costs=costs_text(config),
         share_with_early_assignment=float(np.mean(agg["early"])),
         mean_discounted_costs=float(agg["cost"].mean()),
-        extras={"month_equity": month_eq, "max_drawdown": agg["max_dd"], "sharpe": sharpe,
-                "annual_return": ann, "margin_called": agg["margin_called"], "assigned": agg["assigned"],
-                "early_assigned": agg["early"], "discounted_costs": agg["cost"], "min_excess": agg["min_excess"]})
+        extras={
+            "month_equity": month_eq,
+            "max_drawdown": agg["max_dd"],
+            "sharpe": sharpe,
+            "annual_return": ann,
+            "margin_called": agg["margin_called"],
+            "assigned": agg["assigned"],
+            "early_assigned": agg["early"],
+            "discounted_costs": agg["cost"],
+            "min_excess": agg["min_excess"],
+        },
+    )

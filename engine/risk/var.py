@@ -45,8 +45,15 @@ from engine.pricing.american_table import EEPCache, _eep_table, _interp2, americ
 from engine.pricing.black import black_parts, black_value
 from engine.units import days_to_years
 
-__all__ = ["VarError", "american_fast", "value_at_risk", "read_price_history", "book_arrays",
-           "TRADING_DAYS_PER_YEAR", "VAR_METHODS"]
+__all__ = [
+    "VarError",
+    "american_fast",
+    "value_at_risk",
+    "read_price_history",
+    "book_arrays",
+    "TRADING_DAYS_PER_YEAR",
+    "VAR_METHODS",
+]
 
 TRADING_DAYS_PER_YEAR = 252.0
 VAR_METHODS = ("full", "delta_gamma", "historical")
@@ -59,6 +66,7 @@ class VarError(VolarbInputError):
 # ---------------------------------------------------------------------------------------------
 # Book arrays and price history
 # ---------------------------------------------------------------------------------------------
+
 
 def book_arrays(positions, config, valuation_date: _dt.date | None = None) -> dict[str, np.ndarray]:
     """Arrays of a positions table: w (+1 call/-1 put), qty (signed shares), strike, t, vol.
@@ -114,8 +122,14 @@ def read_price_history(path_or_frame, column: str = "close"):
     """
     import pandas as pd
 
-    df, src = read_text_table(path_or_frame, "price history", VarError, ("date", column),
-                              f"'date' and {column!r}", blanks_as_text=False)
+    df, src = read_text_table(
+        path_or_frame,
+        "price history",
+        VarError,
+        ("date", column),
+        f"'date' and {column!r}",
+        blanks_as_text=False,
+    )
     dates, closes = [], []
     for i, (d, c) in enumerate(zip(df["date"], df[column], strict=True)):
         line = i + 2
@@ -132,7 +146,9 @@ def read_price_history(path_or_frame, column: str = "close"):
         closes.append(val)
     for i in range(1, len(dates)):
         if dates[i] <= dates[i - 1]:
-            raise VarError(f"{src}, line {i + 2}, column 'date': dates must be strictly increasing ({dates[i]} after {dates[i - 1]})")
+            raise VarError(
+                f"{src}, line {i + 2}, column 'date': dates must be strictly increasing ({dates[i]} after {dates[i - 1]})"
+            )
     return pd.DataFrame({"date": dates, column: closes})
 
 
@@ -140,8 +156,10 @@ def read_price_history(path_or_frame, column: str = "close"):
 # VaR
 # ---------------------------------------------------------------------------------------------
 
-def _reprice(b: dict, spot_new: np.ndarray, t_new: np.ndarray, vol_new, rate: float, q: float,
-             style: str) -> np.ndarray:
+
+def _reprice(
+    b: dict, spot_new: np.ndarray, t_new: np.ndarray, vol_new, rate: float, q: float, style: str
+) -> np.ndarray:
     """Book value ($) per scenario: sum over positions of qty x price; unique (strike, t, w)."""
     total = np.zeros_like(spot_new)
     keys: dict[tuple, float] = {}
@@ -162,11 +180,22 @@ def _reprice(b: dict, spot_new: np.ndarray, t_new: np.ndarray, vol_new, rate: fl
     return total
 
 
-def value_at_risk(positions, config, method: str | None = None, confidence: float | None = None,
-                  horizon_days: int | None = None, scenarios: int | None = None,
-                  seed: int | np.random.Generator | None = None, history=None, *,
-                  shares: float = 0.0, spot: float | None = None, style: str = "american",
-                  vol_shock: float = 0.0, valuation_date: _dt.date | None = None) -> dict:
+def value_at_risk(
+    positions,
+    config,
+    method: str | None = None,
+    confidence: float | None = None,
+    horizon_days: int | None = None,
+    scenarios: int | None = None,
+    seed: int | np.random.Generator | None = None,
+    history=None,
+    *,
+    shares: float = 0.0,
+    spot: float | None = None,
+    style: str = "american",
+    vol_shock: float = 0.0,
+    valuation_date: _dt.date | None = None,
+) -> dict:
     """One-horizon VaR and expected shortfall of an options book (positive $ losses).
 
     Parameters
@@ -271,8 +300,10 @@ def value_at_risk(positions, config, method: str | None = None, confidence: floa
         hist = read_price_history(history)
         closes = hist["close"].to_numpy()
         if closes.size < horizon_days + 20:
-            raise VarError(f"price history has {closes.size} closes; need at least {horizon_days + 20} "
-                           f"for {horizon_days}-day historical VaR")
+            raise VarError(
+                f"price history has {closes.size} closes; need at least {horizon_days + 20} "
+                f"for {horizon_days}-day historical VaR"
+            )
         logret = np.log(closes[horizon_days:] / closes[:-horizon_days])
         s_new = s0 * np.exp(logret)
         note = f"historical simulation: {logret.size} overlapping {horizon_days}-day log returns, full revaluation ({style})"
@@ -284,8 +315,9 @@ def value_at_risk(positions, config, method: str | None = None, confidence: floa
             z2 = rng.standard_normal(scenarios)
             nu = vol_shock * math.sqrt(h)
             vol_mult = np.exp(nu * z2 - 0.5 * nu * nu)
-        note = (f"Monte Carlo, {scenarios} lognormal scenarios at the market vol {sig:g}, zero price drift"
-                + (f", log-vol shock {vol_shock:g}/sqrt(yr)" if vol_shock > 0 else ""))
+        note = f"Monte Carlo, {scenarios} lognormal scenarios at the market vol {sig:g}, zero price drift" + (
+            f", log-vol shock {vol_shock:g}/sqrt(yr)" if vol_shock > 0 else ""
+        )
 
     if method == "delta_gamma":
         from engine.pricing.greeks import greeks
@@ -308,7 +340,18 @@ def value_at_risk(positions, config, method: str | None = None, confidence: floa
     var = float(np.quantile(loss, confidence))
     tail = loss[loss >= var]
     es = float(tail.mean()) if tail.size else var
-    return {"method": method, "style": style, "confidence": confidence, "horizon_days": horizon_days,
-            "scenarios": int(loss.size), "var": var, "es": es, "pnl_mean": float(pnl.mean()),
-            "pnl_std": float(pnl.std()), "worst_loss": float(loss.max()), "value": value_now,
-            "seed": seed if isinstance(seed, int) else None, "note": note}
+    return {
+        "method": method,
+        "style": style,
+        "confidence": confidence,
+        "horizon_days": horizon_days,
+        "scenarios": int(loss.size),
+        "var": var,
+        "es": es,
+        "pnl_mean": float(pnl.mean()),
+        "pnl_std": float(pnl.std()),
+        "worst_loss": float(loss.max()),
+        "value": value_now,
+        "seed": seed if isinstance(seed, int) else None,
+        "note": note,
+    }

@@ -30,8 +30,18 @@ from workbook.cli.common import (
 )
 from workbook.cli.report import EXAMPLE_OUTPUTS
 
-__all__ = ["main", "build_parser", "load_inputs", "CliError", "FAMILIES", "EXAMPLE_OUTPUTS",
-           "EXIT_OK", "EXIT_INPUT", "EXIT_ALERT", "EXIT_INTERRUPT"]
+__all__ = [
+    "main",
+    "build_parser",
+    "load_inputs",
+    "CliError",
+    "FAMILIES",
+    "EXAMPLE_OUTPUTS",
+    "EXIT_OK",
+    "EXIT_INPUT",
+    "EXIT_ALERT",
+    "EXIT_INTERRUPT",
+]
 
 #: the command families, in the order their commands are listed by ``volarb --help``
 FAMILIES = (report, pricing, risk, plan, rebalance, simulate, review, brokers)
@@ -40,14 +50,18 @@ FAMILIES = (report, pricing, risk, plan, rebalance, simulate, review, brokers)
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
-        prog="volarb", formatter_class=fmt,
+        prog="volarb",
+        formatter_class=fmt,
         description="Options-strategy engine for a systematic short-put plan: report workbook, pricing, risk.",
-        epilog=usage_examples("volarb build                                  # the plan's example -> volarb-report.xlsx",
-                         "volarb build --positions my.csv --config plan.toml --out report.xlsx",
-                         "volarb refresh report.xlsx                    # after editing Inputs/Positions",
-                         "volarb price --strike 2.5 3 --days 30",
-                         "volarb risk --fail-on-alert                   # exit 1 when an alert fires",
-                         "volarb <command> --help"))
+        epilog=usage_examples(
+            "volarb build                                  # the plan's example -> volarb-report.xlsx",
+            "volarb build --positions my.csv --config plan.toml --out report.xlsx",
+            "volarb refresh report.xlsx                    # after editing Inputs/Positions",
+            "volarb price --strike 2.5 3 --days 30",
+            "volarb risk --fail-on-alert                   # exit 1 when an alert fires",
+            "volarb <command> --help",
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"volarb {_version()}")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -39,10 +39,20 @@ def load_input(path: str | None, what: str) -> tuple[Any, str]:
     import engine.data.positions as pos_mod
 
     example, read_file, read_sheet, sheet, builtin = {
-        "config": (cfg_mod.default_config, cfg_mod.load_config, "read_config_sheet", "Inputs",
-                   "built-in example (the plan's parameters)"),
-        "positions": (pos_mod.example_positions, pos_mod.read_positions, "read_positions_sheet",
-                      "Positions", "built-in example (the plan's 38 short puts and illustrative long calls)"),
+        "config": (
+            cfg_mod.default_config,
+            cfg_mod.load_config,
+            "read_config_sheet",
+            "Inputs",
+            "built-in example (the plan's parameters)",
+        ),
+        "positions": (
+            pos_mod.example_positions,
+            pos_mod.read_positions,
+            "read_positions_sheet",
+            "Positions",
+            "built-in example (the plan's 38 short puts and illustrative long calls)",
+        ),
     }[what]
     if not path:
         return example(), builtin
@@ -50,8 +60,12 @@ def load_input(path: str | None, what: str) -> tuple[Any, str]:
     if is_workbook(p):
         import workbook.io as wio  # openpyxl only when a workbook is read
 
-        return (getattr(wio, read_sheet)(wio.load_user_workbook(p), str(p), values=wio.load_user_workbook(p, data_only=True)),
-                f"{p} (sheet {sheet})")
+        return (
+            getattr(wio, read_sheet)(
+                wio.load_user_workbook(p), str(p), values=wio.load_user_workbook(p, data_only=True)
+            ),
+            f"{p} (sheet {sheet})",
+        )
     if not p.exists():
         raise CliError(f"{p}: {what} file not found")
     if what == "positions" and p.is_file():
@@ -119,9 +133,13 @@ def flow_arg(text: str) -> float:
     try:
         v = float(raw)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a dollar amount (negative for a withdrawal), got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a dollar amount (negative for a withdrawal), got {text!r}"
+        ) from None
     if v != v or v in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a dollar amount (negative for a withdrawal), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a dollar amount (negative for a withdrawal), got {text!r}"
+        )
     return v
 
 
@@ -141,17 +159,23 @@ def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
     """
     from workbook.compute import MarketInputs
 
-    mi = MarketInputs(previous_value=getattr(args, "previous_value", None),
-                      contribution=getattr(args, "contribution", None) or 0.0)
+    mi = MarketInputs(
+        previous_value=getattr(args, "previous_value", None),
+        contribution=getattr(args, "contribution", None) or 0.0,
+    )
     if getattr(args, "iv_history", None):
         from engine.data.ivhistory import read_iv_history
 
-        mi.iv_history = read_data_file(args.iv_history, read_iv_history, "IV history", "--iv-history", "date, iv")
+        mi.iv_history = read_data_file(
+            args.iv_history, read_iv_history, "IV history", "--iv-history", "date, iv"
+        )
         mi.sources["iv_history"] = str(args.iv_history)
     if getattr(args, "prices", None):
         from engine.risk.var import read_price_history
 
-        mi.prices = read_data_file(args.prices, read_price_history, "price history", "--prices", "date, close")
+        mi.prices = read_data_file(
+            args.prices, read_price_history, "price history", "--prices", "date, close"
+        )
         mi.sources["prices"] = str(args.prices)
     method = getattr(args, "var_method", None)
     if method is None:
@@ -162,13 +186,20 @@ def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
             raise CliError("--var-method historical needs --prices CSV (daily closes: date, close)")
         need = cfg.risk.var_horizon_days + 20
         if len(mi.prices) < need:
-            raise CliError(f"{Path(args.prices).name}: {len(mi.prices)} closes; historical VaR over "
-                           f"{cfg.risk.var_horizon_days} day(s) needs at least {need} (--prices)")
+            raise CliError(
+                f"{Path(args.prices).name}: {len(mi.prices)} closes; historical VaR over "
+                f"{cfg.risk.var_horizon_days} day(s) needs at least {need} (--prices)"
+            )
     if getattr(args, "chain", None):
         from engine.pricing.surface import read_option_chain
 
-        mi.surface = read_data_file(args.chain, lambda p: read_option_chain(p, cfg), "option chain", "--chain",
-                                     "expiry, strike, kind, bid, ask")
+        mi.surface = read_data_file(
+            args.chain,
+            lambda p: read_option_chain(p, cfg),
+            "option chain",
+            "--chain",
+            "expiry, strike, kind, bid, ask",
+        )
         mi.sources["chain"] = str(args.chain)
     return mi
 
@@ -192,8 +223,9 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
-def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None,
-          right: Any = ()) -> str:
+def table(
+    rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None, right: Any = ()
+) -> str:
     """Plain-text table of dict rows (numbers, and the columns named in ``right``, right-aligned)."""
     from workbook.compute import to_jsonable
 
@@ -203,9 +235,14 @@ def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: s
     columns = columns or list(rows[0].keys())
     cells = [[fmt_value(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(str(c)), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    numeric = [c in right or all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in columns]
+    numeric = [
+        c in right or all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows)
+        for c in columns
+    ]
     out = [title] if title else []
-    out.append("  ".join(str(c).rjust(w) if n else str(c).ljust(w) for c, w, n in zip(columns, widths, numeric)))
+    out.append(
+        "  ".join(str(c).rjust(w) if n else str(c).ljust(w) for c, w, n in zip(columns, widths, numeric))
+    )
     out.append("  ".join("-" * w for w in widths))
     for row in cells:
         out.append("  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(row, widths, numeric)))
@@ -285,10 +322,14 @@ def report_summary(data: Any, out: Path | None) -> str:
     lines.append(kv_table(d).rstrip())
     alerts = data.risk.alerts
     if len(alerts):
-        lines.append(table(frame_records(alerts), ["alert", "status", "value", "threshold"], "alerts").rstrip())
+        lines.append(
+            table(frame_records(alerts), ["alert", "status", "value", "threshold"], "alerts").rstrip()
+        )
     held = data.orders[data.orders["status"] == "HELD"] if len(data.orders) else data.orders
     if len(held):
-        lines.append(f"{len(held)} of {len(data.orders)} order tickets HELD (first: {held['reason'].iloc[0]})")
+        lines.append(
+            f"{len(held)} of {len(data.orders)} order tickets HELD (first: {held['reason'].iloc[0]})"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -317,11 +358,17 @@ def usage_examples(*lines: str) -> str:
 
 def add_common(p: argparse.ArgumentParser, inputs: bool = True, json_flag: bool = True) -> None:
     if inputs:
-        p.add_argument("--positions", metavar="CSV|XLSX",
-                       help="positions CSV, a broker export (volarb import layouts) or a report's Positions "
-                            "sheet; default: the plan's 38 short puts and illustrative long calls")
-        p.add_argument("--config", metavar="TOML|XLSX",
-                       help="plan config TOML (or a report's Inputs sheet); default: the plan's parameters")
+        p.add_argument(
+            "--positions",
+            metavar="CSV|XLSX",
+            help="positions CSV, a broker export (volarb import layouts) or a report's Positions "
+            "sheet; default: the plan's 38 short puts and illustrative long calls",
+        )
+        p.add_argument(
+            "--config",
+            metavar="TOML|XLSX",
+            help="plan config TOML (or a report's Inputs sheet); default: the plan's parameters",
+        )
     if json_flag:
         p.add_argument("--json", action="store_true", help="print JSON (every figure) instead of tables")
     p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
@@ -330,42 +377,79 @@ def add_common(p: argparse.ArgumentParser, inputs: bool = True, json_flag: bool 
 def add_risk_args(p: argparse.ArgumentParser) -> None:
     """Market data of the daily risk check (risk, build, refresh)."""
     g = p.add_argument_group("risk-check inputs")
-    g.add_argument("--iv-history", metavar="CSV",
-                   help="implied-vol history (columns date, iv as a decimal): IV rank/percentile and the "
-                        "LOW_IV_ENVIRONMENT alert (N/A without it)")
-    g.add_argument("--prices", metavar="CSV",
-                   help="daily closes of the underlying (columns date, close) for historical VaR; "
-                        "selects --var-method historical unless another method is given")
-    g.add_argument("--var-method", choices=("full", "delta_gamma", "historical"),
-                   help="VaR method (default: config risk.var_method, or historical with --prices)")
-    g.add_argument("--previous-value", type=money_arg, metavar="$",
-                   help="yesterday's portfolio value, $: the DAILY_PNL_ALERT (N/A without it)")
-    g.add_argument("--contribution", type=flow_arg, metavar="$",
-                   help="money deposited since yesterday's value, $ (negative: withdrawn); the daily P&L "
-                        "nets it out, so the monthly deposit does not trip DAILY_PNL_ALERT")
-    g.add_argument("--chain", metavar="CSV",
-                   help="option chain (expiry, strike, kind, bid, ask): its implied-vol surface marks "
-                        "positions that have no iv of their own (instead of market.vol)")
+    g.add_argument(
+        "--iv-history",
+        metavar="CSV",
+        help="implied-vol history (columns date, iv as a decimal): IV rank/percentile and the "
+        "LOW_IV_ENVIRONMENT alert (N/A without it)",
+    )
+    g.add_argument(
+        "--prices",
+        metavar="CSV",
+        help="daily closes of the underlying (columns date, close) for historical VaR; "
+        "selects --var-method historical unless another method is given",
+    )
+    g.add_argument(
+        "--var-method",
+        choices=("full", "delta_gamma", "historical"),
+        help="VaR method (default: config risk.var_method, or historical with --prices)",
+    )
+    g.add_argument(
+        "--previous-value",
+        type=money_arg,
+        metavar="$",
+        help="yesterday's portfolio value, $: the DAILY_PNL_ALERT (N/A without it)",
+    )
+    g.add_argument(
+        "--contribution",
+        type=flow_arg,
+        metavar="$",
+        help="money deposited since yesterday's value, $ (negative: withdrawn); the daily P&L "
+        "nets it out, so the monthly deposit does not trip DAILY_PNL_ALERT",
+    )
+    g.add_argument(
+        "--chain",
+        metavar="CSV",
+        help="option chain (expiry, strike, kind, bid, ask): its implied-vol surface marks "
+        "positions that have no iv of their own (instead of market.vol)",
+    )
     add_portfolio_arg(p)
 
 
 def add_portfolio_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--portfolio-value", type=money_arg, metavar="$",
-                   help="today's portfolio value (net liquidation), $; overrides config account.starting_value")
+    p.add_argument(
+        "--portfolio-value",
+        type=money_arg,
+        metavar="$",
+        help="today's portfolio value (net liquidation), $; overrides config account.starting_value",
+    )
 
 
 def add_market_args(p: argparse.ArgumentParser, with_vol: bool) -> None:
     p.add_argument("--kind", choices=("put", "call"), default="put", help="option kind (default put)")
     p.add_argument("--spot", type=float, help="underlying price $ (default: config market.spot, 3.15)")
     if with_vol:
-        p.add_argument("--vol", type=float, help="annualized vol, decimal: 4.25 = 425%% (default: config market.vol)")
-    p.add_argument("--rate", type=float, help="continuous risk-free rate, decimal (default: config market.rate)")
-    p.add_argument("--q", type=float, help="continuous dividend yield (default: config market.dividend_yield)")
+        p.add_argument(
+            "--vol", type=float, help="annualized vol, decimal: 4.25 = 425%% (default: config market.vol)"
+        )
+    p.add_argument(
+        "--rate", type=float, help="continuous risk-free rate, decimal (default: config market.rate)"
+    )
+    p.add_argument(
+        "--q", type=float, help="continuous dividend yield (default: config market.dividend_yield)"
+    )
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--days", type=float, nargs="+", default=[30.0], help="calendar days to expiry (default 30)")
+    g.add_argument(
+        "--days", type=float, nargs="+", default=[30.0], help="calendar days to expiry (default 30)"
+    )
     g.add_argument("--t", type=float, nargs="+", help="years to expiry (ACT/365)")
     g.add_argument("--expiry", nargs="+", help="expiry date(s) YYYY-MM-DD (days from config valuation date)")
-    p.add_argument("--style", choices=("american", "european"), default="american", help="exercise style (default american)")
+    p.add_argument(
+        "--style",
+        choices=("american", "european"),
+        default="american",
+        help="exercise style (default american)",
+    )
     p.add_argument("--config", metavar="TOML|XLSX", help="take market defaults from this config")
 
 
@@ -418,6 +502,8 @@ ACCOUNT_LABELS = (
 
 def account_table(acct: dict[str, Any]) -> str:
     """The account figures as a two-column table, each label naming its basis."""
-    return kv_table({label: acct[key] for key, label in ACCOUNT_LABELS},
-                    f"account ({acct['account']} account; full basis vs equity with loan value, "
-                    "net basis vs net liquidation)")
+    return kv_table(
+        {label: acct[key] for key, label in ACCOUNT_LABELS},
+        f"account ({acct['account']} account; full basis vs equity with loan value, "
+        "net basis vs net liquidation)",
+    )

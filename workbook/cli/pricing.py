@@ -63,14 +63,18 @@ def cmd_price(args: argparse.Namespace) -> int:
     try:
         k, t = np.broadcast_arrays(k, t)
     except ValueError:
-        raise CliError(f"give one --days/--t/--expiry or one per strike ({len(args.strike)} strikes)") from None
+        raise CliError(
+            f"give one --days/--t/--expiry or one per strike ({len(args.strike)} strikes)"
+        ) from None
     for name, arr in (("--strike", k), ("--days/--t", t)):
         bad = ~np.isfinite(arr) | (arr <= 0 if name == "--strike" else arr < 0)
         if bad.any():
             raise CliError(f"{name}: must be {'> 0' if name == '--strike' else '>= 0'}, got {arr[bad][0]:g}")
     for name, v, lo in (("--spot", spot, 0.0), ("--vol", vol, -1e-300)):
         if not np.isfinite(v) or v <= lo:
-            raise CliError(f"{name}: must be > 0, got {v:g}" if name == "--spot" else f"{name}: must be >= 0, got {v:g}")
+            raise CliError(
+                f"{name}: must be > 0, got {v:g}" if name == "--spot" else f"{name}: must be >= 0, got {v:g}"
+            )
     pricer = american_price if args.style == "american" else bs_price
     try:
         price = np.atleast_1d(pricer(spot, k, t, rate, vol, args.kind, q))
@@ -81,19 +85,45 @@ def cmd_price(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     rows = []
     for i in range(len(k)):
-        rows.append({"kind": args.kind, "strike": float(k[i]), "days": float(t[i] * 365.0), "price": float(price[i]),
-                     "per_contract": float(price[i]) * cfg.capital.contract_multiplier,
-                     "delta": float(np.atleast_1d(g["delta"])[i]), "gamma": float(np.atleast_1d(g["gamma"])[i]),
-                     "theta_per_day": float(np.atleast_1d(g["theta_per_day"])[i]),
-                     "vega_per_point": float(np.atleast_1d(g["vega_per_point"])[i]), "prob_itm": float(p_itm[i]),
-                     "prob_touch": float(p_touch[i])})
+        rows.append(
+            {
+                "kind": args.kind,
+                "strike": float(k[i]),
+                "days": float(t[i] * 365.0),
+                "price": float(price[i]),
+                "per_contract": float(price[i]) * cfg.capital.contract_multiplier,
+                "delta": float(np.atleast_1d(g["delta"])[i]),
+                "gamma": float(np.atleast_1d(g["gamma"])[i]),
+                "theta_per_day": float(np.atleast_1d(g["theta_per_day"])[i]),
+                "vega_per_point": float(np.atleast_1d(g["vega_per_point"])[i]),
+                "prob_itm": float(p_itm[i]),
+                "prob_touch": float(p_touch[i]),
+            }
+        )
     head = {"spot": spot, "vol": vol, "rate": rate, "q": q, "style": args.style}
     if args.json:
         emit_json({"inputs": head, "options": rows})
     else:
-        sys.stdout.write(f"{args.style} {args.kind}s on spot {spot:g}, vol {vol:.2%}, rate {rate:.2%}, q {q:.2%}\n")
-        sys.stdout.write(table(rows, ["strike", "days", "price", "per_contract", "delta", "gamma", "theta_per_day",
-                                      "vega_per_point", "prob_itm", "prob_touch"]))
+        sys.stdout.write(
+            f"{args.style} {args.kind}s on spot {spot:g}, vol {vol:.2%}, rate {rate:.2%}, q {q:.2%}\n"
+        )
+        sys.stdout.write(
+            table(
+                rows,
+                [
+                    "strike",
+                    "days",
+                    "price",
+                    "per_contract",
+                    "delta",
+                    "gamma",
+                    "theta_per_day",
+                    "vega_per_point",
+                    "prob_itm",
+                    "prob_touch",
+                ],
+            )
+        )
     return EXIT_OK
 
 
@@ -120,8 +150,17 @@ def cmd_iv(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     vols = np.atleast_1d(res.vol)
     codes = np.atleast_1d(res.status)
-    rows = [{"kind": args.kind, "strike": float(k[i]), "days": float(t[i] * 365.0), "price": float(price[i]),
-             "iv": float(vols[i]), "status": iv_status_message(codes[i])} for i in range(len(k))]
+    rows = [
+        {
+            "kind": args.kind,
+            "strike": float(k[i]),
+            "days": float(t[i] * 365.0),
+            "price": float(price[i]),
+            "iv": float(vols[i]),
+            "status": iv_status_message(codes[i]),
+        }
+        for i in range(len(k))
+    ]
     if args.json:
         emit_json({"inputs": {"spot": spot, "rate": rate, "q": q, "style": args.style}, "options": rows})
     else:
@@ -135,27 +174,39 @@ def cmd_iv(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-
 def register(sub: Any) -> None:
     """Add this family's subcommands to the ``volarb`` parser."""
     fmt = argparse.RawDescriptionHelpFormatter
-    p = sub.add_parser("price", help="price options and their Greeks", formatter_class=fmt,
-                       description="Price options (American by default) with Greeks in display units "
-                                   "(theta per day, vega per vol point).",
-                       epilog=usage_examples("volarb price --strike 2.5", "volarb price --strike 2 2.5 3 4 5 --days 21",
-                                        "volarb price --kind call --strike 4.5 --days 90 --vol 4.25 --json",
-                                        "volarb price --strike 2.5 --expiry 2025-10-17 --style european"))
+    p = sub.add_parser(
+        "price",
+        help="price options and their Greeks",
+        formatter_class=fmt,
+        description="Price options (American by default) with Greeks in display units "
+        "(theta per day, vega per vol point).",
+        epilog=usage_examples(
+            "volarb price --strike 2.5",
+            "volarb price --strike 2 2.5 3 4 5 --days 21",
+            "volarb price --kind call --strike 4.5 --days 90 --vol 4.25 --json",
+            "volarb price --strike 2.5 --expiry 2025-10-17 --style european",
+        ),
+    )
     p.add_argument("--strike", type=float, nargs="+", required=True, help="strike(s) $")
     add_market_args(p, with_vol=True)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
     p.set_defaults(func=cmd_price)
 
-    p = sub.add_parser("iv", help="implied volatility from option prices", formatter_class=fmt,
-                       description="Implied volatility (American by default) of option prices; a price no vol can "
-                                   "produce gives nan with the reason.",
-                       epilog=usage_examples("volarb iv --price 1.15 --strike 2.5 --days 30",
-                                        "volarb iv --price 0.70 1.15 1.60 --strike 2 2.5 3 --days 30 --json"))
+    p = sub.add_parser(
+        "iv",
+        help="implied volatility from option prices",
+        formatter_class=fmt,
+        description="Implied volatility (American by default) of option prices; a price no vol can "
+        "produce gives nan with the reason.",
+        epilog=usage_examples(
+            "volarb iv --price 1.15 --strike 2.5 --days 30",
+            "volarb iv --price 0.70 1.15 1.60 --strike 2 2.5 3 --days 30 --json",
+        ),
+    )
     p.add_argument("--price", type=float, nargs="+", required=True, help="option price(s) $ per share")
     p.add_argument("--strike", type=float, nargs="+", required=True, help="strike(s) $")
     add_market_args(p, with_vol=False)

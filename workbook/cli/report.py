@@ -41,8 +41,10 @@ def save_report_file(args: argparse.Namespace, wb: Any, path: Path) -> Path:
 
     def note(rep: Any) -> None:
         if rep.missing:
-            sys.stderr.write(f"volarb: note: {len(rep.missing)} formula cells have no stored value (first: "
-                             f"{rep.missing[0]}); a spreadsheet computes them on open\n")
+            sys.stderr.write(
+                f"volarb: note: {len(rep.missing)} formula cells have no stored value (first: "
+                f"{rep.missing[0]}); a spreadsheet computes them on open\n"
+            )
 
     return save_report(wb, path, on_report=note)
 
@@ -56,9 +58,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         raise CliError(f"{out}: the report is an .xlsx workbook; give --out a name ending in .xlsx")
     check_not_locked(out)
     if out.exists() and not args.force:
-        raise CliError(f"{out} already exists: not overwriting a report you may have edited; run `volarb refresh "
-                       f"{out}` to recompute it keeping your edits, or `volarb build --force` to replace it "
-                       f"(the old file is kept as {backup_path(out).name})")
+        raise CliError(
+            f"{out} already exists: not overwriting a report you may have edited; run `volarb refresh "
+            f"{out}` to recompute it keeping your edits, or `volarb build --force` to replace it "
+            f"(the old file is kept as {backup_path(out).name})"
+        )
     cfg, pos, sources = load_inputs(args)
     cfg = apply_overrides(args, cfg)
     data = compute_data(args, cfg, pos, sources)
@@ -81,7 +85,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     path = Path(args.report)
     check_not_locked(path)
     wb = load_user_workbook(path)
-    values = load_user_workbook(path, data_only=True)  # cached values of formula cells a writer left in inputs
+    values = load_user_workbook(
+        path, data_only=True
+    )  # cached values of formula cells a writer left in inputs
     cfg = read_config_sheet(wb, str(path), values=values)
     pos = read_positions_sheet(wb, str(path), values=values)
     sources = {"config": f"{path} (sheet Inputs)", "positions": f"{path} (sheet Positions)"}
@@ -116,18 +122,25 @@ def _dropped_risk_inputs(before: dict[str, str], args: argparse.Namespace) -> li
         if getattr(args, key, None):
             continue
         flag = L.ABOUT_RISK_INPUTS[key][1]
-        notes.append(f"volarb refresh: note: the report was last computed with {flag} {path}; this refresh "
-                     f"was not given {flag}, so its figures no longer use that file (pass {flag} {path} "
-                     "again to keep them)")
+        notes.append(
+            f"volarb refresh: note: the report was last computed with {flag} {path}; this refresh "
+            f"was not given {flag}, so its figures no longer use that file (pass {flag} {path} "
+            "again to keep them)"
+        )
     for line in notes:
         sys.stderr.write(line + "\n")
     return notes
 
 
 EXAMPLE_OUTPUTS: tuple[tuple[str, str], ...] = (
-    ("positions", "positions.csv"), ("config", "plan.toml"), ("chain", "chain.csv"),
-    ("iv_history", "iv-history.csv"), ("prices", "prices.csv"), ("journal", "journal.csv"),
-    ("equity", "equity.csv"), ("second", "bitcoin.csv"),
+    ("positions", "positions.csv"),
+    ("config", "plan.toml"),
+    ("chain", "chain.csv"),
+    ("iv_history", "iv-history.csv"),
+    ("prices", "prices.csv"),
+    ("journal", "journal.csv"),
+    ("equity", "equity.csv"),
+    ("second", "bitcoin.csv"),
 )
 
 
@@ -142,9 +155,12 @@ def cmd_example(args: argparse.Namespace) -> int:
     targets = [(name, folder / fname) for name, fname in EXAMPLE_OUTPUTS]
     existing = [str(t) for _, t in targets if t.exists()]
     if existing and not args.force:
-        raise CliError(f"{existing[0]} already exists" + (f" (and {len(existing) - 1} more example files)"
-                       if len(existing) > 1 else "") + "; not overwriting your files: use --force to replace "
-                       "them, or --dir to write elsewhere")
+        raise CliError(
+            f"{existing[0]} already exists"
+            + (f" (and {len(existing) - 1} more example files)" if len(existing) > 1 else "")
+            + "; not overwriting your files: use --force to replace "
+            "them, or --dir to write elsewhere"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, target in targets:
@@ -154,20 +170,29 @@ def cmd_example(args: argparse.Namespace) -> int:
         emit_json({"dir": str(folder), "files": written})
     else:
         sys.stdout.write("wrote " + ", ".join(written) + "\n")
-        sys.stdout.write(f"try: volarb build --positions {targets[0][1]} --config {targets[1][1]} "
-                         f"--chain {targets[2][1]} --iv-history {targets[3][1]}\n")
+        sys.stdout.write(
+            f"try: volarb build --positions {targets[0][1]} --config {targets[1][1]} "
+            f"--chain {targets[2][1]} --iv-history {targets[3][1]}\n"
+        )
     return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     cfg, pos, sources = load_inputs(args)
-    out = {"config": sources["config"], "positions": sources["positions"], "n_positions": len(pos),
-           "contracts": int(pos["contracts"].sum()), "valid": True}
+    out = {
+        "config": sources["config"],
+        "positions": sources["positions"],
+        "n_positions": len(pos),
+        "contracts": int(pos["contracts"].sum()),
+        "valid": True,
+    }
     if args.json:
         emit_json(out)
     else:
-        sys.stdout.write(f"OK: config {sources['config']} is valid; {len(pos)} positions "
-                         f"({out['contracts']} contracts) in {sources['positions']}\n")
+        sys.stdout.write(
+            f"OK: config {sources['config']} is valid; {len(pos)} positions "
+            f"({out['contracts']} contracts) in {sources['positions']}\n"
+        )
     return EXIT_OK
 
 
@@ -182,8 +207,10 @@ def cmd_template(args: argparse.Namespace) -> int:
     out = Path(args.out or ("volarb-template.xlsm" if args.macro else "volarb-template.xlsx"))
     wanted = ".xlsm" if args.macro else ".xlsx"
     if out.suffix.lower() != wanted:
-        raise CliError(f"{out}: the {'macro-enabled ' if args.macro else ''}template is an {wanted} workbook; "
-                       f"give --out a name ending in {wanted}")
+        raise CliError(
+            f"{out}: the {'macro-enabled ' if args.macro else ''}template is an {wanted} workbook; "
+            f"give --out a name ending in {wanted}"
+        )
     from workbook.io import check_not_locked
 
     check_not_locked(out)
@@ -196,33 +223,51 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-
 def register(sub: Any) -> None:
     """Add this family's subcommands to the ``volarb`` parser."""
     fmt = argparse.RawDescriptionHelpFormatter
-    p = sub.add_parser("build", help="write the report workbook", formatter_class=fmt,
-                       description="Compute the plan, risk and simulation and write the report workbook "
-                                   "(atomically: an interrupted run leaves the previous file intact). An existing "
-                                   "file is never replaced without --force, and then it is backed up first.",
-                       epilog=usage_examples("volarb build", "volarb build --positions positions.csv --out today.xlsx",
-                                        "volarb build --config plan.toml --paths 20000 --seed 7 --recalc",
-                                        "volarb build --iv-history iv.csv --previous-value 3650 --chain chain.csv",
-                                        "volarb build --json > report.json"))
+    p = sub.add_parser(
+        "build",
+        help="write the report workbook",
+        formatter_class=fmt,
+        description="Compute the plan, risk and simulation and write the report workbook "
+        "(atomically: an interrupted run leaves the previous file intact). An existing "
+        "file is never replaced without --force, and then it is backed up first.",
+        epilog=usage_examples(
+            "volarb build",
+            "volarb build --positions positions.csv --out today.xlsx",
+            "volarb build --config plan.toml --paths 20000 --seed 7 --recalc",
+            "volarb build --iv-history iv.csv --previous-value 3650 --chain chain.csv",
+            "volarb build --json > report.json",
+        ),
+    )
     add_common(p)
-    p.add_argument("--out", default="volarb-report.xlsx", metavar="XLSX", help="output workbook (default volarb-report.xlsx)")
+    p.add_argument(
+        "--out",
+        default="volarb-report.xlsx",
+        metavar="XLSX",
+        help="output workbook (default volarb-report.xlsx)",
+    )
     p.add_argument("--paths", type=positive_int, help="simulation paths (default: config simulation.paths)")
     p.add_argument("--seed", type=nonneg_int, help="simulation seed (default: config simulation.seed)")
     p.add_argument("--recalc", action="store_true", help="store computed values with LibreOffice headless")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing --out file (it is first copied to NAME.bak.xlsx)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --out file (it is first copied to NAME.bak.xlsx)",
+    )
     add_risk_args(p)
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("refresh", help="recompute a report after editing its Inputs/Positions", formatter_class=fmt,
-                       description="Read the Inputs and Positions sheets of REPORT, recompute, rewrite only the computed "
-                                   "sheets (user sheets, edits and extra sheets are kept); the previous file is kept "
-                                   "as REPORT.bak.xlsx.",
-                       epilog=usage_examples("volarb refresh volarb-report.xlsx", "volarb refresh report.xlsx --recalc"))
+    p = sub.add_parser(
+        "refresh",
+        help="recompute a report after editing its Inputs/Positions",
+        formatter_class=fmt,
+        description="Read the Inputs and Positions sheets of REPORT, recompute, rewrite only the computed "
+        "sheets (user sheets, edits and extra sheets are kept); the previous file is kept "
+        "as REPORT.bak.xlsx.",
+        epilog=usage_examples("volarb refresh volarb-report.xlsx", "volarb refresh report.xlsx --recalc"),
+    )
     p.add_argument("report", metavar="REPORT.xlsx")
     add_common(p, inputs=False)
     p.add_argument("--paths", type=positive_int, help="simulation paths (default: the Inputs sheet's)")
@@ -231,27 +276,51 @@ def register(sub: Any) -> None:
     add_risk_args(p)
     p.set_defaults(func=cmd_refresh)
 
-    p = sub.add_parser("example", help="write the example input files to edit", formatter_class=fmt,
-                       description="Write the built-in example inputs as files you can edit: "
-                                   + ", ".join(f for _, f in EXAMPLE_OUTPUTS) + ". Existing files are never "
-                                   "overwritten unless --force is given.",
-                       epilog=usage_examples("volarb example                    # into the current folder",
-                                        "volarb example --dir my-plan", "volarb example --dir my-plan --force"))
-    p.add_argument("--dir", default=".", metavar="DIR", help="folder to write into (default: the current folder)")
+    p = sub.add_parser(
+        "example",
+        help="write the example input files to edit",
+        formatter_class=fmt,
+        description="Write the built-in example inputs as files you can edit: "
+        + ", ".join(f for _, f in EXAMPLE_OUTPUTS)
+        + ". Existing files are never "
+        "overwritten unless --force is given.",
+        epilog=usage_examples(
+            "volarb example                    # into the current folder",
+            "volarb example --dir my-plan",
+            "volarb example --dir my-plan --force",
+        ),
+    )
+    p.add_argument(
+        "--dir", default=".", metavar="DIR", help="folder to write into (default: the current folder)"
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing files of the same names")
     p.add_argument("--json", action="store_true", help="print JSON (the files written)")
     p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
     p.set_defaults(func=cmd_example)
 
-    p = sub.add_parser("check", help="validate the inputs only", formatter_class=fmt,
-                       epilog=usage_examples("volarb check --positions positions.csv --config plan.toml",
-                                        "volarb check --positions report.xlsx --config report.xlsx"))
+    p = sub.add_parser(
+        "check",
+        help="validate the inputs only",
+        formatter_class=fmt,
+        epilog=usage_examples(
+            "volarb check --positions positions.csv --config plan.toml",
+            "volarb check --positions report.xlsx --config report.xlsx",
+        ),
+    )
     add_common(p)
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("template", help="write the Excel template with the volarb add-in", formatter_class=fmt,
-                       epilog=usage_examples("volarb template", "volarb template --macro --out volarb.xlsm"))
+    p = sub.add_parser(
+        "template",
+        help="write the Excel template with the volarb add-in",
+        formatter_class=fmt,
+        epilog=usage_examples("volarb template", "volarb template --macro --out volarb.xlsm"),
+    )
     add_common(p)
-    p.add_argument("--out", metavar="XLSX|XLSM", help="output (default volarb-template.xlsx, or .xlsm with --macro)")
-    p.add_argument("--macro", action="store_true", help="macro-enabled workbook (.xlsm) for the xlwings add-in")
+    p.add_argument(
+        "--out", metavar="XLSX|XLSM", help="output (default volarb-template.xlsx, or .xlsm with --macro)"
+    )
+    p.add_argument(
+        "--macro", action="store_true", help="macro-enabled workbook (.xlsm) for the xlwings add-in"
+    )
     p.set_defaults(func=cmd_template)

@@ -51,34 +51,51 @@ def cmd_risk(args: argparse.Namespace) -> int:
         from connect.notify import send_alert_email
 
         if not cfg.email.enabled:
-            raise CliError("--email: email.enabled is false in the config; set [email] enabled = true, "
-                           "sender, recipients and smtp_host")
+            raise CliError(
+                "--email: email.enabled is false in the config; set [email] enabled = true, "
+                "sender, recipients and smtp_host"
+            )
         sent = send_alert_email(rep, cfg)
     if args.json:
         emit_json({**rep, "email": sent})
     else:
         var = rep["var"]
-        sys.stdout.write(f"risk check {rep['valuation_date']}, portfolio value ${rep['portfolio_value']:,.2f}\n")
-        sys.stdout.write(kv_table({_GREEK_LABELS.get(k, k): v for k, v in rep["greeks"].items()},
-                                  f"portfolio Greeks (short negative; x {cfg.capital.contract_multiplier} shares "
-                                  "per contract)"))
+        sys.stdout.write(
+            f"risk check {rep['valuation_date']}, portfolio value ${rep['portfolio_value']:,.2f}\n"
+        )
+        sys.stdout.write(
+            kv_table(
+                {_GREEK_LABELS.get(k, k): v for k, v in rep["greeks"].items()},
+                f"portfolio Greeks (short negative; x {cfg.capital.contract_multiplier} shares per contract)",
+            )
+        )
         if rep.get("account"):
             sys.stdout.write("\n" + account_table(rep["account"]))
-        sys.stdout.write(f"\nVaR {var['confidence']:.0%} {var['horizon_days']}-day ({var['method']}): "
-                         f"${var['var']:,.2f}   ES: ${var['es']:,.2f}\n")
+        sys.stdout.write(
+            f"\nVaR {var['confidence']:.0%} {var['horizon_days']}-day ({var['method']}): "
+            f"${var['var']:,.2f}   ES: ${var['es']:,.2f}\n"
+        )
         if rep["iv"] is not None:
             iv = rep["iv"]
             cur = iv["current_iv"]
             cur_text = "n/a" if cur is None else f"{cur:.0%} ({fmt_value(cur)})"
-            sys.stdout.write(f"IV {cur_text}: rank {fmt_value(iv['iv_rank'])}, percentile "
-                             f"{fmt_value(iv['iv_percentile'])} over {iv['observations']} days\n")
+            sys.stdout.write(
+                f"IV {cur_text}: rank {fmt_value(iv['iv_rank'])}, percentile "
+                f"{fmt_value(iv['iv_percentile'])} over {iv['observations']} days\n"
+            )
         if rep["surface"] is not None:
             srf = rep["surface"]
-            sys.stdout.write(f"vol surface: {srf['expiries']} expiries, {len(srf['nodes'])} nodes from "
-                             f"{srf['quotes']} quotes ({len(srf['dropped'])} dropped)\n")
-        sys.stdout.write("\n" + table(rep["alerts"], ["alert", "status", "value", "threshold", "detail"],
-                                      "daily risk check"))
-        sys.stdout.write(f"{len(firing)} alert(s) firing" + (f": {', '.join(firing)}" if firing else "") + "\n")
+            sys.stdout.write(
+                f"vol surface: {srf['expiries']} expiries, {len(srf['nodes'])} nodes from "
+                f"{srf['quotes']} quotes ({len(srf['dropped'])} dropped)\n"
+            )
+        sys.stdout.write(
+            "\n"
+            + table(rep["alerts"], ["alert", "status", "value", "threshold", "detail"], "daily risk check")
+        )
+        sys.stdout.write(
+            f"{len(firing)} alert(s) firing" + (f": {', '.join(firing)}" if firing else "") + "\n"
+        )
         if sent:
             sys.stdout.write(f"emailed {', '.join(sent['recipients'])}\n")
     if args.fail_on_alert and firing:
@@ -86,17 +103,23 @@ def cmd_risk(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-
 def register(sub: Any) -> None:
     """Add this family's subcommands to the ``volarb`` parser."""
     fmt = argparse.RawDescriptionHelpFormatter
-    p = sub.add_parser("risk", help="daily risk check and alerts", formatter_class=fmt,
-                       description="Portfolio Greeks and the plan's daily risk alerts.",
-                       epilog=usage_examples("volarb risk", "volarb risk --positions positions.csv --fail-on-alert",
-                                        "volarb risk --iv-history iv.csv --previous-value 3650 --portfolio-value 3792",
-                                        "volarb risk --prices closes.csv            # historical VaR",
-                                        "volarb risk --chain chain.csv --var-method delta_gamma --json",
-                                        "volarb risk --email --config plan.toml   # needs [email] enabled"))
+    p = sub.add_parser(
+        "risk",
+        help="daily risk check and alerts",
+        formatter_class=fmt,
+        description="Portfolio Greeks and the plan's daily risk alerts.",
+        epilog=usage_examples(
+            "volarb risk",
+            "volarb risk --positions positions.csv --fail-on-alert",
+            "volarb risk --iv-history iv.csv --previous-value 3650 --portfolio-value 3792",
+            "volarb risk --prices closes.csv            # historical VaR",
+            "volarb risk --chain chain.csv --var-method delta_gamma --json",
+            "volarb risk --email --config plan.toml   # needs [email] enabled",
+        ),
+    )
     add_common(p)
     p.add_argument("--fail-on-alert", action="store_true", help="exit with status 1 when any alert fires")
     p.add_argument("--email", action="store_true", help="email the alert summary (config [email] section)")

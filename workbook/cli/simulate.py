@@ -80,33 +80,53 @@ def _simulation_text(d: dict[str, Any]) -> str:
     """The terminal summary of ``simulate``: probabilities, distributions and the plan's targets
     (every figure of the JSON except the tables already printed)."""
     out = []
-    rows = [{"quantity": label, "value": _fmt_as(d.get(key), how)} for key, label, how in _SIM_SCALARS if key in d]
+    rows = [
+        {"quantity": label, "value": _fmt_as(d.get(key), how)} for key, label, how in _SIM_SCALARS if key in d
+    ]
     out.append("\n" + table(rows, ["quantity", "value"], "summary", right={"value"}))
     dist = []
     for key, label, how in _SIM_DISTRIBUTIONS:
         s = d.get(key)
         if isinstance(s, dict):
-            dist.append({"quantity": label, **{p: _fmt_as(s.get(p), how) for p in ("mean", "p5", "p25", "p50", "p75",
-                                                                                    "p95")}})
+            dist.append(
+                {
+                    "quantity": label,
+                    **{p: _fmt_as(s.get(p), how) for p in ("mean", "p5", "p25", "p50", "p75", "p95")},
+                }
+            )
     if dist:
         cols = ["quantity", "mean", "p5", "p25", "p50", "p75", "p95"]
         out.append("\n" + table(dist, cols, "distributions across paths", right=set(cols[1:])))
     targets = d.get("prob_targets")
     if isinstance(targets, dict) and targets:
-        trows = [{"scenario": name, "final equity from $": _fmt_as(t.get("low"), "money"),
-                  "to $": _fmt_as(t.get("high"), "money"), "P(in range)": _fmt_as(t.get("in_range"), "pct"),
-                  "P(at least from)": _fmt_as(t.get("at_least"), "pct")} for name, t in targets.items()]
-        out.append("\n" + table(trows, None, "probability of the plan's scenario targets",
-                                 right=set(trows[0]) - {"scenario"}))
+        trows = [
+            {
+                "scenario": name,
+                "final equity from $": _fmt_as(t.get("low"), "money"),
+                "to $": _fmt_as(t.get("high"), "money"),
+                "P(in range)": _fmt_as(t.get("in_range"), "pct"),
+                "P(at least from)": _fmt_as(t.get("at_least"), "pct"),
+            }
+            for name, t in targets.items()
+        ]
+        out.append(
+            "\n"
+            + table(
+                trows, None, "probability of the plan's scenario targets", right=set(trows[0]) - {"scenario"}
+            )
+        )
     return "".join(out)
-
 
 
 def register(sub: Any) -> None:
     """Add this family's subcommands to the ``volarb`` parser."""
     fmt = argparse.RawDescriptionHelpFormatter
-    p = sub.add_parser("simulate", help="Monte Carlo of the plan", formatter_class=fmt,
-                       epilog=usage_examples("volarb simulate", "volarb simulate --paths 100000 --seed 1 --json"))
+    p = sub.add_parser(
+        "simulate",
+        help="Monte Carlo of the plan",
+        formatter_class=fmt,
+        epilog=usage_examples("volarb simulate", "volarb simulate --paths 100000 --seed 1 --json"),
+    )
     add_common(p)
     p.add_argument("--paths", type=positive_int, help="paths (default: config simulation.paths)")
     p.add_argument("--seed", type=nonneg_int, help="seed (default: config simulation.seed)")

@@ -49,15 +49,29 @@ from workbook.report.stale import (
 )
 from workbook.report.today import write_today
 
-__all__ = ["Formula", "write_report", "refresh_workbook", "new_workbook", "xlfn", "NEWER_FUNCTIONS", "put",
-           "WRITERS"]
+__all__ = [
+    "Formula",
+    "write_report",
+    "refresh_workbook",
+    "new_workbook",
+    "xlfn",
+    "NEWER_FUNCTIONS",
+    "put",
+    "WRITERS",
+]
 
 Writer = Callable[[Any, ReportData], None]
 #: The computed sheets after Today, in workbook order.
 WRITERS: dict[str, Writer] = {
-    L.SHEET_LADDER: write_ladder, L.SHEET_PLAN: write_plan, L.SHEET_HEDGES: write_hedges,
-    L.SHEET_RISK: write_risk, L.SHEET_ASSIGNMENT: write_assignment, L.SHEET_SIMULATION: write_simulation,
-    L.SHEET_ORDERS: write_orders, L.SHEET_AUDIT: write_audit, L.SHEET_ABOUT: write_about,
+    L.SHEET_LADDER: write_ladder,
+    L.SHEET_PLAN: write_plan,
+    L.SHEET_HEDGES: write_hedges,
+    L.SHEET_RISK: write_risk,
+    L.SHEET_ASSIGNMENT: write_assignment,
+    L.SHEET_SIMULATION: write_simulation,
+    L.SHEET_ORDERS: write_orders,
+    L.SHEET_AUDIT: write_audit,
+    L.SHEET_ABOUT: write_about,
 }
 
 
@@ -123,8 +137,10 @@ def write_report(data: ReportData) -> Any:
 def _upgrade_header_row(wb: Any) -> None:
     """A report written before the banner row had its headers on row 1: move the user sheets
     down one row (their names are re-pointed afterwards)."""
-    for name, first_header in ((L.SHEET_INPUTS, L.INPUT_COLUMNS[0].header),
-                               (L.SHEET_POSITIONS, L.POSITION_INPUT_COLUMNS[0].header)):
+    for name, first_header in (
+        (L.SHEET_INPUTS, L.INPUT_COLUMNS[0].header),
+        (L.SHEET_POSITIONS, L.POSITION_INPUT_COLUMNS[0].header),
+    ):
         if name in wb.sheetnames and wb[name].cell(row=L.HEADER_ROW, column=1).value == first_header:
             wb[name].insert_rows(1)
 

@@ -24,9 +24,29 @@ import numpy as np
 from workbook import layout as L
 from workbook.layout import Column
 
-__all__ = ["Formula", "xlfn", "NEWER_FUNCTIONS", "put", "col", "define_name", "styles", "header", "title", "note",
-           "frame_sheet", "status_colours", "Table", "Row", "label_rows", "value_table", "fit_row_height",
-           "human_header", "guess_fmt", "clean", "mark_input"]
+__all__ = [
+    "Formula",
+    "xlfn",
+    "NEWER_FUNCTIONS",
+    "put",
+    "col",
+    "define_name",
+    "styles",
+    "header",
+    "title",
+    "note",
+    "frame_sheet",
+    "status_colours",
+    "Table",
+    "Row",
+    "label_rows",
+    "value_table",
+    "fit_row_height",
+    "human_header",
+    "guess_fmt",
+    "clean",
+    "mark_input",
+]
 
 
 class Formula(str):
@@ -34,9 +54,28 @@ class Formula(str):
 
 
 #: Functions newer than Excel 2007 that must carry the ``_xlfn.`` prefix in the file.
-NEWER_FUNCTIONS = ("IFS", "MAXIFS", "MINIFS", "XLOOKUP", "CONCAT", "TEXTJOIN", "SWITCH", "IFNA",
-                   "NORM.S.DIST", "NORM.DIST", "NORM.S.INV", "FLOOR.MATH", "CEILING.MATH", "STDEV.S",
-                   "PERCENTILE.INC", "LET", "FILTER", "SORT", "UNIQUE", "SEQUENCE")
+NEWER_FUNCTIONS = (
+    "IFS",
+    "MAXIFS",
+    "MINIFS",
+    "XLOOKUP",
+    "CONCAT",
+    "TEXTJOIN",
+    "SWITCH",
+    "IFNA",
+    "NORM.S.DIST",
+    "NORM.DIST",
+    "NORM.S.INV",
+    "FLOOR.MATH",
+    "CEILING.MATH",
+    "STDEV.S",
+    "PERCENTILE.INC",
+    "LET",
+    "FILTER",
+    "SORT",
+    "UNIQUE",
+    "SEQUENCE",
+)
 
 
 def xlfn(formula: str) -> Formula:
@@ -59,19 +98,21 @@ def styles() -> dict[str, Any]:
     if not _STYLES:
         from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-        _STYLES.update({
-            "header_font": Font(bold=True, color="FFFFFF"),
-            "header_fill": PatternFill("solid", fgColor="1F4E78"),
-            "title_font": Font(bold=True, size=13, color="1F4E78"),
-            "bold": Font(bold=True),
-            "note_font": Font(italic=True, color="666666"),
-            "input_fill": PatternFill("solid", fgColor="FFF2CC"),
-            "total_border": Border(top=Side(style="thin")),
-            "wrap": Alignment(wrap_text=True, vertical="top"),
-            "indent": Alignment(indent=1),
-            "wrap_left": Alignment(wrap_text=True, vertical="top", horizontal="left", indent=1),
-            "top": Alignment(vertical="top"),
-        })
+        _STYLES.update(
+            {
+                "header_font": Font(bold=True, color="FFFFFF"),
+                "header_fill": PatternFill("solid", fgColor="1F4E78"),
+                "title_font": Font(bold=True, size=13, color="1F4E78"),
+                "bold": Font(bold=True),
+                "note_font": Font(italic=True, color="666666"),
+                "input_fill": PatternFill("solid", fgColor="FFF2CC"),
+                "total_border": Border(top=Side(style="thin")),
+                "wrap": Alignment(wrap_text=True, vertical="top"),
+                "indent": Alignment(indent=1),
+                "wrap_left": Alignment(wrap_text=True, vertical="top", horizontal="left", indent=1),
+                "top": Alignment(vertical="top"),
+            }
+        )
     return _STYLES
 
 
@@ -207,8 +248,13 @@ def note(ws: Any, row: int, text: str, col_: int = 1) -> None:
     put(ws, row, col_, text).font = styles()["note_font"]
 
 
-def frame_sheet(ws: Any, freeze: str | None = "A3", landscape: bool = True, title_rows: str | None = "1:2",
-                pages_tall: int = 0) -> None:
+def frame_sheet(
+    ws: Any,
+    freeze: str | None = "A3",
+    landscape: bool = True,
+    title_rows: str | None = "1:2",
+    pages_tall: int = 0,
+) -> None:
     """Freeze panes and print setup: landscape, one page wide (two for very wide sheets),
     ``pages_tall`` pages tall (0 = as many as needed), ``title_rows`` (banner and header) repeated
     on every printed page, the first column repeated on wide sheets, page numbers in the footer."""
@@ -217,8 +263,11 @@ def frame_sheet(ws: Any, freeze: str | None = "A3", landscape: bool = True, titl
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     # one page wide unless the sheet is so wide that one page would print ~5 pt text: landscape
     # Letter/A4 holds about 150 character widths at a readable scale
-    width = sum((ws.column_dimensions[col(c)].width or 8.43) for c in range(1, ws.max_column + 1)
-                if not ws.column_dimensions[col(c)].hidden)
+    width = sum(
+        (ws.column_dimensions[col(c)].width or 8.43)
+        for c in range(1, ws.max_column + 1)
+        if not ws.column_dimensions[col(c)].hidden
+    )
     ws.page_setup.fitToWidth = 1 if width <= 200 else 2
     ws.page_setup.fitToHeight = pages_tall
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -304,8 +353,13 @@ class Table:
         """The formula ``template`` for row ``r`` (``{key}`` -> that row's cell of column ``key``)."""
         return Formula(template.format_map(Row(self, r)))
 
-    def rows(self, records: Iterable[Mapping[str, Any]], formulas: Mapping[str, str | Callable[[Row], Any]]
-             | None = None, model: Iterable[str] = (), keys: Iterable[str] | None = None) -> Table:
+    def rows(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        formulas: Mapping[str, str | Callable[[Row], Any]] | None = None,
+        model: Iterable[str] = (),
+        keys: Iterable[str] | None = None,
+    ) -> Table:
         """Write the body: each column's cell is its formula (a template or a function of the
         :class:`Row`) if it has one, else the record's value (``model`` keys: engine values).
         With ``keys`` only those columns are written (the others are left as they are)."""
@@ -339,8 +393,10 @@ class Table:
 
     def autofilter(self) -> None:
         if self.n:
-            self.ws.auto_filter.ref = (f"{col(self.start_col)}{self.header_row}:"
-                                       f"{col(self.start_col + len(self.columns) - 1)}{self.last}")
+            self.ws.auto_filter.ref = (
+                f"{col(self.start_col)}{self.header_row}:"
+                f"{col(self.start_col + len(self.columns) - 1)}{self.last}"
+            )
 
 
 def label_rows(wb: Any, ws: Any, row: int, rows: Sequence[tuple], value_col: int = 2) -> dict[str, int]:
@@ -393,12 +449,32 @@ def guess_fmt(series: Any) -> str:
         return L.FMT_INT
     if series.dtype.kind != "f":
         return L.FMT_GENERAL
-    if any(w in name for w in ("prob", "share", "weight", "ratio", "pct", "return", "drawdown", "vol", "percent")):
+    if any(
+        w in name for w in ("prob", "share", "weight", "ratio", "pct", "return", "drawdown", "vol", "percent")
+    ):
         return L.FMT_PCT
     if any(w in name for w in ("strike", "mid", "limit", "worst", "tick", "price")):
         return L.FMT_PRICE
-    if any(w in name for w in ("value", "premium", "capital", "budget", "cost", "pnl", "p&l", "contribution",
-                               "income", "hedge", "reinvest", "amount", "obligation", "margin", "equity")):
+    if any(
+        w in name
+        for w in (
+            "value",
+            "premium",
+            "capital",
+            "budget",
+            "cost",
+            "pnl",
+            "p&l",
+            "contribution",
+            "income",
+            "hedge",
+            "reinvest",
+            "amount",
+            "obligation",
+            "margin",
+            "equity",
+        )
+    ):
         return L.FMT_MONEY
     return L.FMT_NUM
 
@@ -413,8 +489,15 @@ def _fit_width(name: Any, series: Any) -> int:
     return max(8, min(40, longest))
 
 
-def value_table(ws: Any, row: int, df: Any, columns: Sequence[Column] | None = None, start_col: int = 1,
-                autofilter: bool = False, model: bool = True) -> int:
+def value_table(
+    ws: Any,
+    row: int,
+    df: Any,
+    columns: Sequence[Column] | None = None,
+    start_col: int = 1,
+    autofilter: bool = False,
+    model: bool = True,
+) -> int:
     """Write a DataFrame (values) with a header at ``row``; returns the next free row.
 
     Without ``columns`` every column of ``df`` is written, headed by :func:`human_header`.

@@ -42,7 +42,13 @@ class InputRule:
     def fmt(self) -> str:
         if self.kind == "int":
             return L.FMT_INT
-        if self.kind == "float" and self.lo is not None and self.lo >= 0 and self.hi is not None and self.hi <= 1:
+        if (
+            self.kind == "float"
+            and self.lo is not None
+            and self.lo >= 0
+            and self.hi is not None
+            and self.hi <= 1
+        ):
             return L.FMT_PCT
         if self.kind == "float":
             return L.FMT_NUM4 if (self.hi is not None and self.hi <= 10) else L.FMT_NUM
@@ -51,7 +57,8 @@ class InputRule:
     @property
     def unit(self) -> str:
         return {"int": "whole number", "bool": "TRUE/FALSE", "text": "text"}.get(
-            self.kind, "decimal (%)" if self.fmt == L.FMT_PCT else "number")
+            self.kind, "decimal (%)" if self.fmt == L.FMT_PCT else "number"
+        )
 
 
 def input_rules(cfg: Any) -> dict[str, InputRule]:
@@ -67,8 +74,9 @@ def input_rules(cfg: Any) -> dict[str, InputRule]:
                 out[f"{f.name}.{g.name}"] = InputRule("list", None, None, False, None)
                 continue
             kind = "bool" if t == "bool" else "int" if t == "int" else "float" if t == "float" else "text"
-            out[f"{f.name}.{g.name}"] = InputRule(kind, md.get("min"), md.get("max"), bool(md.get("lo_open")),
-                                                  md.get("choices"))
+            out[f"{f.name}.{g.name}"] = InputRule(
+                kind, md.get("min"), md.get("max"), bool(md.get("lo_open")), md.get("choices")
+            )
     return out
 
 
@@ -148,8 +156,12 @@ def write_inputs(wb: Any, data: ReportInputs) -> None:
         value, doc = flat[key]
         sec, short = key.split(".", 1)
         rule = rules.get(key)
-        default = ("", f"{sec.capitalize()}: {short.replace('_', ' ')}", rule.unit if rule else "",
-                   rule.fmt if rule else L.FMT_GENERAL)
+        default = (
+            "",
+            f"{sec.capitalize()}: {short.replace('_', ' ')}",
+            rule.unit if rule else "",
+            rule.fmt if rule else L.FMT_GENERAL,
+        )
         name, label, unit, fmt = L.INPUT_NAMES.get(key, default)
         put(ws, row, 1, label)
         mark_input(put(ws, row, 2, ", ".join(map(str, value)) if isinstance(value, list) else value, fmt))
@@ -162,9 +174,13 @@ def write_inputs(wb: Any, data: ReportInputs) -> None:
             define_name(wb, name, L.SHEET_INPUTS, f"B{row}")
         row += 1
     row = _input_tables(wb, ws, data, row + 1, rules, cache)
-    note(ws, row, "Yellow cells are inputs (the only unlocked cells): edit them and run `volarb refresh <this "
-                  "file>` to recompute the model values; formulas on the other sheets recalculate at once. "
-                  "Named cells (column E) drive those formulas.")
+    note(
+        ws,
+        row,
+        "Yellow cells are inputs (the only unlocked cells): edit them and run `volarb refresh <this "
+        "file>` to recompute the model values; formulas on the other sheets recalculate at once. "
+        "Named cells (column E) drive those formulas.",
+    )
     write_input_checks(ws)
     frame_sheet(ws)
 
@@ -173,13 +189,29 @@ def _input_tables(wb: Any, ws: Any, data: ReportInputs, row: int, rules: dict, c
     """The ladder (with the live weights check), hedge and reinvestment tables; returns the next row."""
     cfg = data.config
     tables = (
-        (L.LADDER_TABLE_TITLE, L.LADDER_TABLE_COLUMNS,
-         [{"strike": k, "weight": w} for k, w in zip(cfg.strikes.strikes, cfg.strikes.weights)]),
-        (L.HEDGE_TABLE_TITLE, L.HEDGE_TABLE_COLUMNS,
-         [{"moneyness": g.moneyness, "share": g.share, "dte": g.dte} for g in cfg.hedge.ladder]),
-        (L.REINVEST_TABLE_TITLE, L.REINVEST_TABLE_COLUMNS,
-         [{"action": g.action, "strikes": ", ".join(f"{s:g}" for s in g.strikes), "share": g.share,
-           "reasoning": g.reasoning} for g in cfg.reinvestment]),
+        (
+            L.LADDER_TABLE_TITLE,
+            L.LADDER_TABLE_COLUMNS,
+            [{"strike": k, "weight": w} for k, w in zip(cfg.strikes.strikes, cfg.strikes.weights)],
+        ),
+        (
+            L.HEDGE_TABLE_TITLE,
+            L.HEDGE_TABLE_COLUMNS,
+            [{"moneyness": g.moneyness, "share": g.share, "dte": g.dte} for g in cfg.hedge.ladder],
+        ),
+        (
+            L.REINVEST_TABLE_TITLE,
+            L.REINVEST_TABLE_COLUMNS,
+            [
+                {
+                    "action": g.action,
+                    "strikes": ", ".join(f"{s:g}" for s in g.strikes),
+                    "share": g.share,
+                    "reasoning": g.reasoning,
+                }
+                for g in cfg.reinvestment
+            ],
+        ),
     )
     for name, columns, records in tables:
         title(ws, row, name)
@@ -197,9 +229,11 @@ def _input_tables(wb: Any, ws: Any, data: ReportInputs, row: int, rules: dict, c
 
 
 #: (column key, type, operator, formula1, formula2, message) of the hedge and reinvestment tables.
-_HEDGE_RULES = (("moneyness", "decimal", "greaterThan", "0", None, "Moneyness: strike / spot above 0"),
-                ("share", "decimal", "between", "0", "1", "Share: between 0% and 100%"),
-                ("dte", "whole", "between", "1", "730", "DTE: whole days, 1 to 730"))
+_HEDGE_RULES = (
+    ("moneyness", "decimal", "greaterThan", "0", None, "Moneyness: strike / spot above 0"),
+    ("share", "decimal", "between", "0", "1", "Share: between 0% and 100%"),
+    ("dte", "whole", "between", "1", "730", "DTE: whole days, 1 to 730"),
+)
 _REINVEST_RULES = (("share", "decimal", "between", "0", "1", "Share: between 0% and 100%"),)
 
 
@@ -208,7 +242,9 @@ def _table_rules(ws: Any, t: Table, rules: tuple) -> None:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     for key, typ, op, lo, hi, msg in rules:
-        dv = DataValidation(type=typ, operator=op, formula1=lo, formula2=hi, allow_blank=True, showErrorMessage=True)
+        dv = DataValidation(
+            type=typ, operator=op, formula1=lo, formula2=hi, allow_blank=True, showErrorMessage=True
+        )
         dv.error, dv.errorTitle = msg, "volarb input"
         ws.add_data_validation(dv)
         c = t.letter(key)
@@ -223,20 +259,37 @@ def _ladder_checks(wb: Any, ws: Any, t: Table) -> None:
 
     define_name(wb, L.NAME_LADDER_STRIKES, L.SHEET_INPUTS, t.span("strike"))
     define_name(wb, L.NAME_LADDER_WEIGHTS, L.SHEET_INPUTS, t.span("weight"))
-    for key, typ, op, lo, hi, msg in (("strike", "decimal", "greaterThan", "0", None, "Strike: above $0"),
-                                      ("weight", "decimal", "between", "0", "1", "Weight: between 0% and 100%")):
-        dv = DataValidation(type=typ, operator=op, formula1=lo, formula2=hi, allow_blank=False, showErrorMessage=True)
+    for key, typ, op, lo, hi, msg in (
+        ("strike", "decimal", "greaterThan", "0", None, "Strike: above $0"),
+        ("weight", "decimal", "between", "0", "1", "Weight: between 0% and 100%"),
+    ):
+        dv = DataValidation(
+            type=typ, operator=op, formula1=lo, formula2=hi, allow_blank=False, showErrorMessage=True
+        )
         dv.error, dv.errorTitle = msg, "volarb input"
         ws.add_data_validation(dv)
         dv.add(t.span(key))
     r = t.header_row
     c = 5  # the Name column: outside the fingerprint's columns A-D
-    put(ws, r, c, Formula(f'=IF(ABS(SUM({L.NAME_LADDER_WEIGHTS})-1)>1E-9,"weights sum to "&TEXT(SUM('
-                          f'{L.NAME_LADDER_WEIGHTS}),"0.0%")&", not 100%","weights sum to 100%")'))
+    put(
+        ws,
+        r,
+        c,
+        Formula(
+            f'=IF(ABS(SUM({L.NAME_LADDER_WEIGHTS})-1)>1E-9,"weights sum to "&TEXT(SUM('
+            f'{L.NAME_LADDER_WEIGHTS}),"0.0%")&", not 100%","weights sum to 100%")'
+        ),
+    )
     define_name(wb, "LadderWeightsOK", L.SHEET_INPUTS, f"{col(c)}{r}")
     red = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
-    ws.conditional_formatting.add(f"{col(c)}{r}", FormulaRule(formula=[f"ABS(SUM({L.NAME_LADDER_WEIGHTS})-1)>1E-9"],
-                                                              fill=red, font=Font(bold=True, color="9C0006")))
+    ws.conditional_formatting.add(
+        f"{col(c)}{r}",
+        FormulaRule(
+            formula=[f"ABS(SUM({L.NAME_LADDER_WEIGHTS})-1)>1E-9"],
+            fill=red,
+            font=Font(bold=True, color="9C0006"),
+        ),
+    )
 
 
 def table_rows(ws: Any) -> dict[str, list[int]]:

@@ -19,8 +19,15 @@ from workbook.compute import ReportData, ReportInputs
 from workbook.report.cells import Table, col, define_name, frame_sheet, header, mark_input, put
 from workbook.report.stale import pos_name
 
-__all__ = ["write_positions_inputs", "write_positions_computed", "define_position_ranges", "SIGN", "W",
-           "IS_SHORT_PUT", "positions_table"]
+__all__ = [
+    "write_positions_inputs",
+    "write_positions_computed",
+    "define_position_ranges",
+    "SIGN",
+    "W",
+    "IS_SHORT_PUT",
+    "positions_table",
+]
 
 #: +1 long / -1 short and +1 call / -1 put over the Positions input columns (array expressions;
 #: ``=`` compares text case-insensitively).  Used inside one-argument ``SUMPRODUCT`` products
@@ -52,8 +59,12 @@ def define_position_ranges(wb: Any) -> None:
     count = f"MAX(1,COUNTA('{L.SHEET_POSITIONS}'!$A${first}:$A${last}))"
     t = positions_table(None, 0)
     for c in L.POSITION_COLUMNS_ALL:
-        define_name(wb, pos_name(c.key), L.SHEET_POSITIONS,
-                    f"=OFFSET('{L.SHEET_POSITIONS}'!${t.letter(c.key)}${first},0,0,{count},1)")
+        define_name(
+            wb,
+            pos_name(c.key),
+            L.SHEET_POSITIONS,
+            f"=OFFSET('{L.SHEET_POSITIONS}'!${t.letter(c.key)}${first},0,0,{count},1)",
+        )
 
 
 def _validations(ws: Any) -> None:
@@ -62,14 +73,18 @@ def _validations(ws: Any) -> None:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     t = positions_table(ws, L.POSITIONS_MAX_ROWS)
-    rules = (("kind", "list", None, '"put,call"', None, "kind: put or call"),
-             ("side", "list", None, '"short,long"', None, "side: short or long"),
-             ("strike", "decimal", "greaterThan", "0", None, "strike: above $0 per share"),
-             ("contracts", "whole", "greaterThanOrEqual", "1", None, "contracts: a whole number, at least 1"),
-             ("premium", "decimal", "greaterThanOrEqual", "0", None, "premium: at least $0 per share"),
-             ("iv", "decimal", "between", "0", "10", "iv: a decimal vol between 0 and 10 (1000%), or blank"))
+    rules = (
+        ("kind", "list", None, '"put,call"', None, "kind: put or call"),
+        ("side", "list", None, '"short,long"', None, "side: short or long"),
+        ("strike", "decimal", "greaterThan", "0", None, "strike: above $0 per share"),
+        ("contracts", "whole", "greaterThanOrEqual", "1", None, "contracts: a whole number, at least 1"),
+        ("premium", "decimal", "greaterThanOrEqual", "0", None, "premium: at least $0 per share"),
+        ("iv", "decimal", "between", "0", "10", "iv: a decimal vol between 0 and 10 (1000%), or blank"),
+    )
     for key, typ, op, f1, f2, msg in rules:
-        dv = DataValidation(type=typ, operator=op, formula1=f1, formula2=f2, allow_blank=True, showErrorMessage=True)
+        dv = DataValidation(
+            type=typ, operator=op, formula1=f1, formula2=f2, allow_blank=True, showErrorMessage=True
+        )
         dv.error, dv.errorTitle = msg, "volarb position"
         ws.add_data_validation(dv)
         dv.add(t.span(key))
@@ -96,7 +111,9 @@ def position_input_rows(ws: Any) -> list[dict[str, Any]]:
     out = []
     r = L.REPORT_FIRST_ROW
     while ws.cell(row=r, column=1).value not in (None, ""):
-        out.append({c.key: ws.cell(row=r, column=j + 1).value for j, c in enumerate(L.POSITION_INPUT_COLUMNS)})
+        out.append(
+            {c.key: ws.cell(row=r, column=j + 1).value for j, c in enumerate(L.POSITION_INPUT_COLUMNS)}
+        )
         r += 1
     return out
 

@@ -33,8 +33,19 @@ from typing import Any
 from workbook import layout as L
 from workbook.report.cells import Formula, col, put
 
-__all__ = ["cell_term", "excel_serial", "positions_fingerprint", "inputs_fingerprint", "write_input_checks",
-           "positions_fingerprint_formula", "rows_changed_formula", "write_model_block", "banner", "grey_stale_cells", "pos_name"]
+__all__ = [
+    "cell_term",
+    "excel_serial",
+    "positions_fingerprint",
+    "inputs_fingerprint",
+    "write_input_checks",
+    "positions_fingerprint_formula",
+    "rows_changed_formula",
+    "write_model_block",
+    "banner",
+    "grey_stale_cells",
+    "pos_name",
+]
 
 _EPOCH = _dt.datetime(1899, 12, 30)
 
@@ -82,24 +93,32 @@ def positions_fingerprint(rows: Sequence[dict[str, Any]]) -> float:
     total = 0.0
     for i, rec in enumerate(rows):
         r = L.REPORT_FIRST_ROW + i
-        total += r * (_number(rec.get("strike")) + 3 * _number(rec.get("contracts")) + 7 * _number(rec.get("premium"))
-                      + _number(rec.get("expiry")) / 1000 + 11 * _number(rec.get("iv"))
-                      + 13 * (str(rec.get("kind") or "").lower() == "put")
-                      + 17 * (str(rec.get("side") or "").lower() == "short"))
+        total += r * (
+            _number(rec.get("strike"))
+            + 3 * _number(rec.get("contracts"))
+            + 7 * _number(rec.get("premium"))
+            + _number(rec.get("expiry")) / 1000
+            + 11 * _number(rec.get("iv"))
+            + 13 * (str(rec.get("kind") or "").lower() == "put")
+            + 17 * (str(rec.get("side") or "").lower() == "short")
+        )
         total += 19 * (rec.get("underlying") not in (None, ""))
     return total
 
 
 def positions_fingerprint_formula() -> Formula:
     """The live formula of :func:`positions_fingerprint` over the dynamic ranges."""
+
     def sp(key: str) -> str:
         return f"SUMPRODUCT(ROW({pos_name(key)}),{pos_name(key)})"
 
     kind, side = pos_name("kind"), pos_name("side")
-    return Formula(f"={sp('strike')}+3*{sp('contracts')}+7*{sp('premium')}+{sp('expiry')}/1000+11*{sp('iv')}"
-                   f'+13*SUMPRODUCT(ROW({kind})*({kind}="put"))'
-                   f'+17*SUMPRODUCT(ROW({side})*({side}="short"))'
-                   f"+19*COUNTA({pos_name('underlying')})")
+    return Formula(
+        f"={sp('strike')}+3*{sp('contracts')}+7*{sp('premium')}+{sp('expiry')}/1000+11*{sp('iv')}"
+        f'+13*SUMPRODUCT(ROW({kind})*({kind}="put"))'
+        f'+17*SUMPRODUCT(ROW({side})*({side}="short"))'
+        f"+19*COUNTA({pos_name('underlying')})"
+    )
 
 
 def _check_rows(ws: Any) -> range:
@@ -127,8 +146,11 @@ def write_input_checks(ws: Any) -> None:
     rows = _check_rows(ws)
     model = [_row_term(ws, r) for r in rows]
     for r, term in zip(rows, model):
-        terms = "+".join(f"{w}*IF(ISNUMBER({col(k)}{r}),{col(k)}{r},IF(ISLOGICAL({col(k)}{r}),"
-                         f"IF({col(k)}{r},1,0),LEN({col(k)}{r})))" for k, w in _TERM_COLS)
+        terms = "+".join(
+            f"{w}*IF(ISNUMBER({col(k)}{r}),{col(k)}{r},IF(ISLOGICAL({col(k)}{r}),"
+            f"IF({col(k)}{r},1,0),LEN({col(k)}{r})))"
+            for k, w in _TERM_COLS
+        )
         put(ws, r, c, Formula(f"=({terms})*ROW()"))
         put(ws, r, m, term)
     for k in (c, m):
@@ -149,8 +171,9 @@ def rows_changed_formula(ws: Any) -> str:
     return f"=SUMPRODUCT((ABS({g}-{h})>1E-9*(1+ABS({h})))*1)"
 
 
-def write_model_block(wb: Any, ws: Any, row: int, config: Any, positions_fp: float, config_fp: float,
-                      rows_changed: str) -> int:
+def write_model_block(
+    wb: Any, ws: Any, row: int, config: Any, positions_fp: float, config_fp: float, rows_changed: str
+) -> int:
     """The model-input cells (values), the current fingerprints and ``InputsChanged`` (formulas)
     from ``row`` down on ``ws``; returns the next free row."""
     from workbook.report.cells import label_rows, title
@@ -158,27 +181,64 @@ def write_model_block(wb: Any, ws: Any, row: int, config: Any, positions_fp: flo
     title(ws, row, "Inputs the model ran on (compared live with the current inputs)")
     m = config.market
     tol = "1E-9*MAX(1,ABS({0}))"
-    date_now = ('IF(ISNUMBER(ValuationDate),TEXT(ValuationDate,"yyyy-mm-dd"),IF(LOWER(TRIM(ValuationDate))="today",'
-                'TEXT(TODAY(),"yyyy-mm-dd"),TRIM(ValuationDate)))')
-    changed = ("=IFERROR(OR(ABS(Spot-ModelSpot)>" + tol.format("ModelSpot") + ",ABS(Vol-ModelVol)>"
-               + tol.format("ModelVol") + f",{date_now}<>ModelDate,"
-               "ABS(CurrentPositions-ModelPositions)>" + tol.format("ModelPositions")
-               + ",InputRowsChanged>0),TRUE)")
+    date_now = (
+        'IF(ISNUMBER(ValuationDate),TEXT(ValuationDate,"yyyy-mm-dd"),IF(LOWER(TRIM(ValuationDate))="today",'
+        'TEXT(TODAY(),"yyyy-mm-dd"),TRIM(ValuationDate)))'
+    )
+    changed = (
+        "=IFERROR(OR(ABS(Spot-ModelSpot)>"
+        + tol.format("ModelSpot")
+        + ",ABS(Vol-ModelVol)>"
+        + tol.format("ModelVol")
+        + f",{date_now}<>ModelDate,"
+        "ABS(CurrentPositions-ModelPositions)>" + tol.format("ModelPositions") + ",InputRowsChanged>0),TRUE)"
+    )
     rows = [
         ("Model spot $/share", float(m.spot), L.FMT_PRICE, "ModelSpot", "Spot when the model last ran"),
         ("Model vol %", float(m.vol), L.FMT_PCT, "ModelVol", "Vol when the model last ran"),
-        ("Model valuation date", str(config.valuation_date), L.FMT_TEXT, "ModelDate", "ValuationDate when it ran"),
-        ("Positions fingerprint (model)", positions_fp, L.FMT_NUM, "ModelPositions", "Positions input cells then"),
-        ("Positions fingerprint (now)", positions_fingerprint_formula(), L.FMT_NUM, "CurrentPositions",
-         "the same sum over the Positions cells now"),
+        (
+            "Model valuation date",
+            str(config.valuation_date),
+            L.FMT_TEXT,
+            "ModelDate",
+            "ValuationDate when it ran",
+        ),
+        (
+            "Positions fingerprint (model)",
+            positions_fp,
+            L.FMT_NUM,
+            "ModelPositions",
+            "Positions input cells then",
+        ),
+        (
+            "Positions fingerprint (now)",
+            positions_fingerprint_formula(),
+            L.FMT_NUM,
+            "CurrentPositions",
+            "the same sum over the Positions cells now",
+        ),
         ("Inputs fingerprint (model)", config_fp, L.FMT_NUM, "ModelConfig", "Inputs cells then"),
-        ("Inputs fingerprint (now)", Formula(f"=SUM('{L.SHEET_INPUTS}'!${col(L.INPUT_CHECK_COL)}:"
-                                             f"${col(L.INPUT_CHECK_COL)})"), L.FMT_NUM, "CurrentConfig",
-         "sum of the hidden Inputs check column"),
-        ("Inputs rows changed (now)", Formula(rows_changed), L.FMT_INT, "InputRowsChanged",
-         "rows whose hidden check differs from the model's"),
-        ("Inputs changed since the model ran", Formula(changed), L.FMT_GENERAL, "InputsChanged",
-         "TRUE: model values are stale, run volarb refresh"),
+        (
+            "Inputs fingerprint (now)",
+            Formula(f"=SUM('{L.SHEET_INPUTS}'!${col(L.INPUT_CHECK_COL)}:${col(L.INPUT_CHECK_COL)})"),
+            L.FMT_NUM,
+            "CurrentConfig",
+            "sum of the hidden Inputs check column",
+        ),
+        (
+            "Inputs rows changed (now)",
+            Formula(rows_changed),
+            L.FMT_INT,
+            "InputRowsChanged",
+            "rows whose hidden check differs from the model's",
+        ),
+        (
+            "Inputs changed since the model ran",
+            Formula(changed),
+            L.FMT_GENERAL,
+            "InputsChanged",
+            "TRUE: model values are stale, run volarb refresh",
+        ),
     ]
     label_rows(wb, ws, row + 1, rows)
     return row + 1 + len(rows) + 1
@@ -191,9 +251,10 @@ def banner(ws: Any, width: int = 8) -> None:
 
     put(ws, L.BANNER_ROW, 1, Formula(f'=IF(InputsChanged,"{L.STALE_TEXT}","")'))
     red = PatternFill("solid", fgColor="C00000", bgColor="C00000")
-    ws.conditional_formatting.add(f"A{L.BANNER_ROW}:{col(width)}{L.BANNER_ROW}",
-                                  FormulaRule(formula=["InputsChanged"], fill=red,
-                                              font=Font(bold=True, color="FFFFFF")))
+    ws.conditional_formatting.add(
+        f"A{L.BANNER_ROW}:{col(width)}{L.BANNER_ROW}",
+        FormulaRule(formula=["InputsChanged"], fill=red, font=Font(bold=True, color="FFFFFF")),
+    )
 
 
 def grey_stale_cells(ws: Any, extra: Iterable[str] = ()) -> None:
@@ -205,8 +266,10 @@ def grey_stale_cells(ws: Any, extra: Iterable[str] = ()) -> None:
     if not cells:
         return
     grey = PatternFill("solid", fgColor="D9D9D9", bgColor="D9D9D9")
-    ws.conditional_formatting.add(" ".join(_compress(cells)),
-                                  FormulaRule(formula=["InputsChanged"], fill=grey, font=Font(color="808080")))
+    ws.conditional_formatting.add(
+        " ".join(_compress(cells)),
+        FormulaRule(formula=["InputsChanged"], fill=grey, font=Font(color="808080")),
+    )
 
 
 def _compress(cells: Iterable[str]) -> list[str]:

@@ -33,17 +33,30 @@ ALERT_UNITS: dict[str, tuple[str, str]] = {
 #: Today's column widths (characters): one landscape page wide.
 _WIDTHS = (30, 12, 14, 14, 26, 70)
 
-_ALERT_COLUMNS = (Column("Alert", "alert", L.FMT_TEXT, 30), Column("Status", "status", L.FMT_TEXT, 12),
-                  Column("Value", "value", L.FMT_GENERAL, 14), Column("Limit", "threshold", L.FMT_GENERAL, 14),
-                  Column("Unit of value and limit", "unit", L.FMT_TEXT, 26), Column("Detail", "detail", L.FMT_TEXT, 70))
-_ORDER_COLUMNS = (Column("Status", "status", L.FMT_TEXT, 30), Column("Contracts", "contracts", L.FMT_INT, 12),
-                  Column("Strike $", "strike", L.FMT_PRICE, 14), Column("Limit $/sh", "limit", L.FMT_PRICE, 14),
-                  Column("Order", "what", L.FMT_TEXT, 26), Column("Held because", "reason", L.FMT_TEXT, 70))
-_EXPIRY_COLUMNS = (Column("Expiry date", "expiry", L.FMT_DATE, 30), Column("Days", "dte", L.FMT_INT, 12),
-                   Column("Short put contracts", "contracts", L.FMT_INT, 14),
-                   Column("Obligation $", "obligation", L.FMT_MONEY0, 14),
-                   Column("Expected shares assigned", "expected_shares", L.FMT_INT, 26),
-                   Column("Highest prob ITM %", "prob_itm", L.FMT_PCT, 70))
+_ALERT_COLUMNS = (
+    Column("Alert", "alert", L.FMT_TEXT, 30),
+    Column("Status", "status", L.FMT_TEXT, 12),
+    Column("Value", "value", L.FMT_GENERAL, 14),
+    Column("Limit", "threshold", L.FMT_GENERAL, 14),
+    Column("Unit of value and limit", "unit", L.FMT_TEXT, 26),
+    Column("Detail", "detail", L.FMT_TEXT, 70),
+)
+_ORDER_COLUMNS = (
+    Column("Status", "status", L.FMT_TEXT, 30),
+    Column("Contracts", "contracts", L.FMT_INT, 12),
+    Column("Strike $", "strike", L.FMT_PRICE, 14),
+    Column("Limit $/sh", "limit", L.FMT_PRICE, 14),
+    Column("Order", "what", L.FMT_TEXT, 26),
+    Column("Held because", "reason", L.FMT_TEXT, 70),
+)
+_EXPIRY_COLUMNS = (
+    Column("Expiry date", "expiry", L.FMT_DATE, 30),
+    Column("Days", "dte", L.FMT_INT, 12),
+    Column("Short put contracts", "contracts", L.FMT_INT, 14),
+    Column("Obligation $", "obligation", L.FMT_MONEY0, 14),
+    Column("Expected shares assigned", "expected_shares", L.FMT_INT, 26),
+    Column("Highest prob ITM %", "prob_itm", L.FMT_PCT, 70),
+)
 
 
 def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float, rows_changed: str) -> None:
@@ -54,8 +67,16 @@ def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float
     for c, w in zip("ABCDEF", _WIDTHS):
         ws.column_dimensions[c].width = w
     hdr = L.REPORT_HEADER_ROW
-    t = Table(ws, (Column("Today", "label", "", 30), Column("Value", "value", "", 12),
-                   Column("Now (live)", "now", "", 14), Column("", "how", "", 14)), hdr).write_header(widths=False)
+    t = Table(
+        ws,
+        (
+            Column("Today", "label", "", 30),
+            Column("Value", "value", "", 12),
+            Column("Now (live)", "now", "", 14),
+            Column("", "how", "", 14),
+        ),
+        hdr,
+    ).write_header(widths=False)
     ws.cell(row=hdr, column=1).value = Formula('="Today: "&ModelDate&" ("&Underlying&")"')
     acct = data.account
     rows = [
@@ -63,10 +84,21 @@ def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float
         ("Spot the model used $/share", Formula("=ModelSpot"), L.FMT_PRICE, "", ""),
         ("Vol the model used %", Formula("=ModelVol"), L.FMT_PCT, "", ""),
         ("Net liquidation $ (NLV)", acct.net_liquidation, L.FMT_MONEY, "NetLiquidation", ""),
-        ("Equity with loan value $ (EWL)", acct.equity_with_loan_value, L.FMT_MONEY, "EquityWithLoanValue", ""),
+        (
+            "Equity with loan value $ (EWL)",
+            acct.equity_with_loan_value,
+            L.FMT_MONEY,
+            "EquityWithLoanValue",
+            "",
+        ),
         ("Initial requirement $ (vs EWL)", acct.initial_requirement, L.FMT_MONEY, "InitialRequirement", ""),
-        ("Maintenance requirement $ (vs EWL)", acct.maintenance_requirement, L.FMT_MONEY, "MaintenanceRequirement",
-         ""),
+        (
+            "Maintenance requirement $ (vs EWL)",
+            acct.maintenance_requirement,
+            L.FMT_MONEY,
+            "MaintenanceRequirement",
+            "",
+        ),
         ("Excess liquidity $ (EWL - maintenance)", acct.excess_liquidity, L.FMT_MONEY, "ExcessLiquidity", ""),
         ("Buying power $ (EWL - initial)", acct.buying_power, L.FMT_MONEY, "BuyingPower", ""),
     ]
@@ -74,8 +106,13 @@ def write_today(wb: Any, data: ReportData, positions_fp: float, config_fp: float
     for i, (f, fmt) in enumerate(((None, None), ("=Spot", L.FMT_PRICE), ("=Vol", L.FMT_PCT))):
         if f:
             put(ws, t.first + i, 3, Formula(f), fmt)
-    put(ws, t.first + 3, 4, f"engine.plan.account: {acct.account} account, FINRA 4210 / CBOE strategy-based "
-                            "margin of the Positions at PortfolioValue (docs/margin.md)")
+    put(
+        ws,
+        t.first + 3,
+        4,
+        f"engine.plan.account: {acct.account} account, FINRA 4210 / CBOE strategy-based "
+        "margin of the Positions at PortfolioValue (docs/margin.md)",
+    )
     r = t.first + len(rows) + 1
     r = _alerts(ws, data, r)
     r = _orders(ws, data, r)
@@ -90,7 +127,10 @@ def _alerts(ws: Any, data: ReportData, r: int) -> int:
     firing = alerts[alerts["status"].isin(["ALERT", "BREACH", "WARN", "WARNING"])]
     title(ws, r, f"Alerts firing: {len(firing)} of {len(alerts)} checks (model)")
     t = Table(ws, _ALERT_COLUMNS, r + 1).write_header(widths=False)
-    recs = [{**rec, "unit": ALERT_UNITS.get(rec["alert"], ("", L.FMT_NUM))[0]} for rec in firing.to_dict("records")]
+    recs = [
+        {**rec, "unit": ALERT_UNITS.get(rec["alert"], ("", L.FMT_NUM))[0]}
+        for rec in firing.to_dict("records")
+    ]
     t.rows(recs, model=[c.key for c in _ALERT_COLUMNS])
     for i, rec in enumerate(recs):
         fmt = ALERT_UNITS.get(rec["alert"], ("", L.FMT_NUM))[1]
@@ -109,7 +149,9 @@ def _orders(ws: Any, data: ReportData, r: int) -> int:
     held = int((orders["status"] == "HELD").sum()) if len(orders) else 0
     title(ws, r, f"The day's orders: {len(orders)} tickets, {held} held (details on Orders)")
     t = Table(ws, _ORDER_COLUMNS, r + 1).write_header(widths=False)
-    recs = [{**o, "what": f"{o['action']} {o['kind']} {o['expiry']:%Y-%m-%d}"} for o in orders.to_dict("records")]
+    recs = [
+        {**o, "what": f"{o['action']} {o['kind']} {o['expiry']:%Y-%m-%d}"} for o in orders.to_dict("records")
+    ]
     t.rows(recs, model=[c.key for c in _ORDER_COLUMNS])
     _wrap_last(ws, t)
     if not len(orders):
@@ -136,10 +178,16 @@ def _expiries(ws: Any, data: ReportData, r: int) -> tuple[int, Table]:
     mult = float(data.config.capital.contract_multiplier)
     recs = []
     for exp, g in sorted(short_puts.groupby("expiry"), key=lambda kv: kv[0]):
-        recs.append({"expiry": exp, "dte": int(g["dte"].min()), "contracts": int(g["contracts"].sum()),
-                     "obligation": float(g["obligation"].sum()),
-                     "expected_shares": float(np.sum(g["contracts"] * mult * g["prob_itm"])),
-                     "prob_itm": float(g["prob_itm"].max())})
+        recs.append(
+            {
+                "expiry": exp,
+                "dte": int(g["dte"].min()),
+                "contracts": int(g["contracts"].sum()),
+                "obligation": float(g["obligation"].sum()),
+                "expected_shares": float(np.sum(g["contracts"] * mult * g["prob_itm"])),
+                "prob_itm": float(g["prob_itm"].max()),
+            }
+        )
     title(ws, r, "Expiries and assignments coming up (model)")
     t = Table(ws, _EXPIRY_COLUMNS, r + 1).write_header(widths=False)
     t.rows(recs, model=[c.key for c in _EXPIRY_COLUMNS])

@@ -38,9 +38,28 @@ from typing import Literal
 from engine._validate import VolarbInputError
 
 __all__ = [
-    "BrokerImportError", "Fill", "SnapshotRow", "EquityPoint", "Skipped", "ParsedFile", "Layout",
-    "BROKERS", "BROKER_MODULES", "layouts", "detect_layout", "read_broker_file", "read_text",
-    "fingerprint", "is_broker_file", "kind_of", "side_of", "effect_of", "Kind", "Side", "Effect", "Event",
+    "BrokerImportError",
+    "Fill",
+    "SnapshotRow",
+    "EquityPoint",
+    "Skipped",
+    "ParsedFile",
+    "Layout",
+    "BROKERS",
+    "BROKER_MODULES",
+    "layouts",
+    "detect_layout",
+    "read_broker_file",
+    "read_text",
+    "fingerprint",
+    "is_broker_file",
+    "kind_of",
+    "side_of",
+    "effect_of",
+    "Kind",
+    "Side",
+    "Effect",
+    "Event",
 ]
 
 Instrument = Literal["option", "stock"]
@@ -67,11 +86,17 @@ def effect_of(text: str | None) -> Effect | None:
     """``"Open"``/``"CLOSE"`` -> ``"open"``/``"close"``; None for anything else."""
     return _EFFECT_WORDS.get(str(text or "").strip().lower())
 
+
 #: ``--broker`` names and the module that holds their layouts (``tos`` is thinkorswim, a Schwab
 #: platform whose statement lives in :mod:`.schwab`).
 BROKER_MODULES: dict[str, str] = {
-    "tastytrade": "tastytrade", "ibkr": "ibkr", "schwab": "schwab", "tos": "schwab",
-    "fidelity": "fidelity", "robinhood": "robinhood", "etrade": "etrade",
+    "tastytrade": "tastytrade",
+    "ibkr": "ibkr",
+    "schwab": "schwab",
+    "tos": "schwab",
+    "fidelity": "fidelity",
+    "robinhood": "robinhood",
+    "etrade": "etrade",
 }
 BROKERS: tuple[str, ...] = tuple(BROKER_MODULES)
 _DETECT_LINES = 30  # a header sits within the first lines, after any preamble
@@ -306,7 +331,9 @@ def detect_layout(lines: list[str], source: str, broker: str = "auto") -> tuple[
     ('schwab-transactions', 0)
     """
     if broker != "auto" and broker not in BROKER_MODULES:
-        raise BrokerImportError(f"--broker {broker!r} is not known; choose auto or one of {', '.join(BROKERS)}")
+        raise BrokerImportError(
+            f"--broker {broker!r} is not known; choose auto or one of {', '.join(BROKERS)}"
+        )
     found: list[tuple[Layout, int]] = []
     for lay in layouts():
         idx = lay.detect(lines)
@@ -315,12 +342,16 @@ def detect_layout(lines: list[str], source: str, broker: str = "auto") -> tuple[
             break
     if not found:
         head = _first_line(lines)
-        raise BrokerImportError(f"{source}: not a broker export volarb knows; header line seen: {head[:300]!r}. "
-                                f"Known layouts: {_known()}")
+        raise BrokerImportError(
+            f"{source}: not a broker export volarb knows; header line seen: {head[:300]!r}. "
+            f"Known layouts: {_known()}"
+        )
     lay, idx = found[0]
     if broker != "auto" and lay.broker != broker:
-        raise BrokerImportError(f"{source}: --broker {broker} given, but the file is a {lay.broker} export "
-                                f"(layout {lay.name}: {lay.title}); use --broker {lay.broker} or auto")
+        raise BrokerImportError(
+            f"{source}: --broker {broker} given, but the file is a {lay.broker} export "
+            f"(layout {lay.name}: {lay.title}); use --broker {lay.broker} or auto"
+        )
     return lay, idx
 
 
@@ -406,8 +437,17 @@ def _assign_ids(out: ParsedFile) -> None:
         if f.fill_id:
             fills.append(f)
             continue
-        base = [f.broker, f.account, f.when.isoformat(), f.contract, f.event, f.side or "", f.order_id,
-                round(f.quantity, 6), round(f.price, 6)]
+        base = [
+            f.broker,
+            f.account,
+            f.when.isoformat(),
+            f.contract,
+            f.event,
+            f.side or "",
+            f.order_id,
+            round(f.quantity, 6),
+            round(f.price, 6),
+        ]
         key = fingerprint(base)
         n = seen.get(key, 0)
         seen[key] = n + 1

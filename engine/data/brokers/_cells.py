@@ -23,11 +23,35 @@ from engine.data.brokers import BrokerImportError
 __all__ = ["Row", "csv_rows", "header_index", "parse_money", "parse_when", "parse_expiry", "split_csv_line"]
 
 _BLANK = {"", "--", "-", "n/a", "N/A"}
-_WHEN_FORMATS = ("%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%y %H:%M:%S", "%m/%d/%Y %H:%M:%S",
-                 "%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%Y-%m-%d, %H:%M:%S", "%Y-%m-%d %H:%M:%S",
-                 "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y%m%d", "%Y%m%d;%H%M%S", "%b-%d-%Y", "%d-%b-%Y")
-_EXPIRY_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d%b%y", "%d %b %y", "%b %d '%y", "%b %d %Y",
-                   "%b %d %y", "%Y%m%d", "%d %b %Y")
+_WHEN_FORMATS = (
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%Y-%m-%d, %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%Y%m%d",
+    "%Y%m%d;%H%M%S",
+    "%b-%d-%Y",
+    "%d-%b-%Y",
+)
+_EXPIRY_FORMATS = (
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%d%b%y",
+    "%d %b %y",
+    "%b %d '%y",
+    "%b %d %Y",
+    "%b %d %y",
+    "%Y%m%d",
+    "%d %b %Y",
+)
 
 
 def split_csv_line(line: str) -> list[str]:
@@ -38,8 +62,9 @@ def split_csv_line(line: str) -> list[str]:
         return []
 
 
-def header_index(lines: Sequence[str], header: Sequence[str], *, exact: bool = True,
-                 limit: int = 30) -> int | None:
+def header_index(
+    lines: Sequence[str], header: Sequence[str], *, exact: bool = True, limit: int = 30
+) -> int | None:
     """Index of the line whose cells are ``header`` (case-insensitive; exact, or a superset)."""
     want = [h.strip().lower() for h in header]
     for i, ln in enumerate(lines[:limit]):
@@ -67,7 +92,9 @@ class Row:
 
     def error(self, col: str, rule: str) -> BrokerImportError:
         """The error for a cell that breaks ``rule``."""
-        return BrokerImportError(f"{self.where}, column {col!r}: expected {rule}, got {self.cells.get(col, '')!r}")
+        return BrokerImportError(
+            f"{self.where}, column {col!r}: expected {rule}, got {self.cells.get(col, '')!r}"
+        )
 
     def text(self, col: str) -> str:
         return self.cells.get(col, "")
@@ -101,7 +128,9 @@ class Row:
         try:
             return parse_when(self.cells.get(col, ""))
         except ValueError:
-            raise self.error(col, "a date/time (YYYY-MM-DD[THH:MM:SS+ZZZZ], M/D/YY[YY] [H:MM[:SS] [AM|PM]])") from None
+            raise self.error(
+                col, "a date/time (YYYY-MM-DD[THH:MM:SS+ZZZZ], M/D/YY[YY] [H:MM[:SS] [AM|PM]])"
+            ) from None
 
     def expiry(self, col: str) -> _dt.date:
         try:
@@ -192,7 +221,9 @@ def csv_rows(lines: Sequence[str], start: int, source: str) -> Iterator[tuple[in
         except StopIteration:
             return
         except csv.Error as exc:
-            raise BrokerImportError(f"{source}, line {start + reader.line_num}: not readable as CSV ({exc})") from None
+            raise BrokerImportError(
+                f"{source}, line {start + reader.line_num}: not readable as CSV ({exc})"
+            ) from None
         line = start + prev + 1
         prev = reader.line_num
         if not any(c.strip() for c in cells):

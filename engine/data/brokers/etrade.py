@@ -19,14 +19,30 @@ from engine.data.brokers._cells import Row, csv_rows, header_index, parse_expiry
 
 __all__ = ["LAYOUTS"]
 
-HDR = ("TransactionDate", "TransactionType", "SecurityType", "Symbol", "Quantity", "Amount", "Price", "Commission",
-       "Description")
+HDR = (
+    "TransactionDate",
+    "TransactionType",
+    "SecurityType",
+    "Symbol",
+    "Quantity",
+    "Amount",
+    "Price",
+    "Commission",
+    "Description",
+)
 _OPT = re.compile(r"^([A-Z0-9.]+)\s+([A-Z][a-z]{2} \d{1,2} '\d{2})\s+\$([\d,.]+)\s+(Put|Call)$", re.I)
-_TYPES: dict[str, tuple[Event, Side | None, Effect | None]] = {"sold short": ("trade", "sell", "open"), "bought to cover": ("trade", "buy", "close"),
-          "bought to open": ("trade", "buy", "open"), "sold to close": ("trade", "sell", "close"),
-          "option expiration": ("expire", None, "close"), "option assigned": ("assign", None, "close"),
-          "option assignment": ("assign", None, "close"), "option exercised": ("exercise", None, "close"),
-          "bought": ("trade", "buy", None), "sold": ("trade", "sell", None)}
+_TYPES: dict[str, tuple[Event, Side | None, Effect | None]] = {
+    "sold short": ("trade", "sell", "open"),
+    "bought to cover": ("trade", "buy", "close"),
+    "bought to open": ("trade", "buy", "open"),
+    "sold to close": ("trade", "sell", "close"),
+    "option expiration": ("expire", None, "close"),
+    "option assigned": ("assign", None, "close"),
+    "option assignment": ("assign", None, "close"),
+    "option exercised": ("exercise", None, "close"),
+    "bought": ("trade", "buy", None),
+    "sold": ("trade", "sell", None),
+}
 
 
 def _parse(lines: list[str], idx: int, out: ParsedFile) -> None:
@@ -55,24 +71,71 @@ def _parse(lines: list[str], idx: int, out: ParsedFile) -> None:
         amount = r.money("Amount")
         sec = r.text("SecurityType").upper()
         if sec == "EQ":
-            fills.append(Fill(r.where, "etrade", out.layout.name, acct, when, r.text("Symbol").upper(), "stock", None,
-                              None, None, event, side, effect, qty, price, comm, 0.0, amount, 1.0))
+            fills.append(
+                Fill(
+                    r.where,
+                    "etrade",
+                    out.layout.name,
+                    acct,
+                    when,
+                    r.text("Symbol").upper(),
+                    "stock",
+                    None,
+                    None,
+                    None,
+                    event,
+                    side,
+                    effect,
+                    qty,
+                    price,
+                    comm,
+                    0.0,
+                    amount,
+                    1.0,
+                )
+            )
             continue
         if sec != "OPTN":
             out.skipped.append(Skipped(r.where, f"other instrument ({sec or 'none'})"))
             continue
         m = _OPT.match(r.text("Symbol"))
         if m is None:
-            raise r.error("Symbol", "an option like \"ASST Aug 15 '25 $2.50 Put\"")
-        fills.append(Fill(r.where, "etrade", out.layout.name, acct, when, m.group(1).upper(), "option",
-                          kind_of(m.group(4)), float(m.group(3).replace(",", "")), parse_expiry(m.group(2).title()),
-                          event, side, effect, qty, price if event == "trade" else 0.0, comm, 0.0, amount))
+            raise r.error("Symbol", 'an option like "ASST Aug 15 \'25 $2.50 Put"')
+        fills.append(
+            Fill(
+                r.where,
+                "etrade",
+                out.layout.name,
+                acct,
+                when,
+                m.group(1).upper(),
+                "option",
+                kind_of(m.group(4)),
+                float(m.group(3).replace(",", "")),
+                parse_expiry(m.group(2).title()),
+                event,
+                side,
+                effect,
+                qty,
+                price if event == "trade" else 0.0,
+                comm,
+                0.0,
+                amount,
+            )
+        )
     if len(fills) > 1 and fills[0].when > fills[-1].when:
         fills.reverse()
     out.fills.extend(fills)
 
 
 LAYOUTS = (
-    Layout("etrade", "etrade", "E*TRADE transactions CSV (after the For Account preamble)", HDR,
-           lambda lines: header_index(lines, HDR), _parse, "thuva4/am-i-bad-trader references/csv_formats.md (1b2d769)"),
+    Layout(
+        "etrade",
+        "etrade",
+        "E*TRADE transactions CSV (after the For Account preamble)",
+        HDR,
+        lambda lines: header_index(lines, HDR),
+        _parse,
+        "thuva4/am-i-bad-trader references/csv_formats.md (1b2d769)",
+    ),
 )

@@ -34,16 +34,73 @@ from engine.data.brokers._cells import Row, csv_rows, header_index, split_csv_li
 
 __all__ = ["LAYOUTS", "parse_fidelity_option_symbol"]
 
-ACT = ("Run Date", "Action", "Symbol", "Description", "Type", "Quantity", "Price ($)", "Commission ($)", "Fees ($)",
-       "Accrued Interest ($)", "Amount ($)", "Cash Balance ($)", "Settlement Date")
-ACT_OLD = ("Run Date", "Action", "Symbol", "Security Description", "Security Type", "Quantity", "Price ($)",
-           "Commission ($)", "Fees ($)", "Accrued Interest ($)", "Amount ($)", "Settlement Date")
-ACT_ALL = ("Run Date", "Account", "Account Number", "Action", "Symbol", "Description", "Type", "Exchange Quantity",
-           "Exchange Currency", "Currency", "Price", "Quantity", "Exchange Rate", "Commission", "Fees",
-           "Accrued Interest", "Amount", "Settlement Date")
-POS = ("Account Number", "Account Name", "Symbol", "Description", "Quantity", "Last Price", "Last Price Change",
-       "Current Value", "Today's Gain/Loss Dollar", "Today's Gain/Loss Percent", "Total Gain/Loss Dollar",
-       "Total Gain/Loss Percent", "Percent Of Account", "Cost Basis Total", "Average Cost Basis", "Type")
+ACT = (
+    "Run Date",
+    "Action",
+    "Symbol",
+    "Description",
+    "Type",
+    "Quantity",
+    "Price ($)",
+    "Commission ($)",
+    "Fees ($)",
+    "Accrued Interest ($)",
+    "Amount ($)",
+    "Cash Balance ($)",
+    "Settlement Date",
+)
+ACT_OLD = (
+    "Run Date",
+    "Action",
+    "Symbol",
+    "Security Description",
+    "Security Type",
+    "Quantity",
+    "Price ($)",
+    "Commission ($)",
+    "Fees ($)",
+    "Accrued Interest ($)",
+    "Amount ($)",
+    "Settlement Date",
+)
+ACT_ALL = (
+    "Run Date",
+    "Account",
+    "Account Number",
+    "Action",
+    "Symbol",
+    "Description",
+    "Type",
+    "Exchange Quantity",
+    "Exchange Currency",
+    "Currency",
+    "Price",
+    "Quantity",
+    "Exchange Rate",
+    "Commission",
+    "Fees",
+    "Accrued Interest",
+    "Amount",
+    "Settlement Date",
+)
+POS = (
+    "Account Number",
+    "Account Name",
+    "Symbol",
+    "Description",
+    "Quantity",
+    "Last Price",
+    "Last Price Change",
+    "Current Value",
+    "Today's Gain/Loss Dollar",
+    "Today's Gain/Loss Percent",
+    "Total Gain/Loss Dollar",
+    "Total Gain/Loss Percent",
+    "Percent Of Account",
+    "Cost Basis Total",
+    "Average Cost Basis",
+    "Type",
+)
 _SYM = re.compile(r"^-?([A-Z0-9.]+?)(\d{6})([CP])([\d.]+)$")
 _REF = "redstreet/beancount_reds_importers importers/fidelity (fidelity_brokerage_csv.py line 17, examples)"
 
@@ -61,8 +118,12 @@ def parse_fidelity_option_symbol(text: str) -> tuple[str, _dt.date, float, Kind]
     if not m:
         return None
     y = m.group(2)
-    return m.group(1), _dt.date(2000 + int(y[:2]), int(y[2:4]), int(y[4:])), float(m.group(4)), \
-        "put" if m.group(3) == "P" else "call"
+    return (
+        m.group(1),
+        _dt.date(2000 + int(y[:2]), int(y[2:4]), int(y[4:])),
+        float(m.group(4)),
+        "put" if m.group(3) == "P" else "call",
+    )
 
 
 def _classify(action: str) -> tuple[Event, Side | None, Effect | None] | None:
@@ -125,13 +186,53 @@ def _parse_activity(lines: list[str], idx: int, out: ParsedFile) -> None:
         if o is None:
             if side is None:
                 raise r.error("Symbol", "an option symbol like ' -ASST250815P2.5' on an option event")
-            fills.append(Fill(r.where, "fidelity", out.layout.name, acct, when, r.text("Symbol").upper(), "stock", None,
-                              None, None, event, side, effect, abs(q), price, comm, fees, amount, 1.0))
+            fills.append(
+                Fill(
+                    r.where,
+                    "fidelity",
+                    out.layout.name,
+                    acct,
+                    when,
+                    r.text("Symbol").upper(),
+                    "stock",
+                    None,
+                    None,
+                    None,
+                    event,
+                    side,
+                    effect,
+                    abs(q),
+                    price,
+                    comm,
+                    fees,
+                    amount,
+                    1.0,
+                )
+            )
             continue
         und, exp, k, kind = o
-        fills.append(Fill(r.where, "fidelity", out.layout.name, acct, when, und, "option", kind, k, exp, event,
-                          side if event == "trade" else None, effect, abs(q), price if event == "trade" else 0.0,
-                          comm, fees, amount))
+        fills.append(
+            Fill(
+                r.where,
+                "fidelity",
+                out.layout.name,
+                acct,
+                when,
+                und,
+                "option",
+                kind,
+                k,
+                exp,
+                event,
+                side if event == "trade" else None,
+                effect,
+                abs(q),
+                price if event == "trade" else 0.0,
+                comm,
+                fees,
+                amount,
+            )
+        )
     if len(fills) > 1 and fills[0].when > fills[-1].when:
         fills.reverse()
     out.fills.extend(fills)
@@ -162,21 +263,61 @@ def _parse_positions(lines: list[str], idx: int, out: ParsedFile) -> None:
         o = parse_fidelity_option_symbol(sym)
         if o is None:
             avg = abs(r.money("Average Cost Basis", default=math.nan))
-            out.snapshot.append(SnapshotRow(r.where, acct, sym.upper(), "stock", None, None, None, q,
-                                            avg if math.isfinite(avg) else total / abs(q)))
+            out.snapshot.append(
+                SnapshotRow(
+                    r.where,
+                    acct,
+                    sym.upper(),
+                    "stock",
+                    None,
+                    None,
+                    None,
+                    q,
+                    avg if math.isfinite(avg) else total / abs(q),
+                )
+            )
         else:
             und, exp, k, kind = o
-            out.snapshot.append(SnapshotRow(r.where, acct, und, "option", kind, k, exp, q, total / (abs(q) * 100)))
+            out.snapshot.append(
+                SnapshotRow(r.where, acct, und, "option", kind, k, exp, q, total / (abs(q) * 100))
+            )
 
 
 LAYOUTS = (
-    Layout("fidelity-activity", "fidelity", "Fidelity account activity / history CSV", ACT,
-           lambda lines: header_index(lines, ACT), _parse_activity, _REF),
-    Layout("fidelity-activity-old", "fidelity", "Fidelity account history CSV, older (Security Description)", ACT_OLD,
-           lambda lines: header_index(lines, ACT_OLD), _parse_activity, _REF),
-    Layout("fidelity-all-accounts", "fidelity", "Fidelity all-accounts transactions CSV (2025, Account Number column)",
-           ACT_ALL, lambda lines: header_index(lines, ACT_ALL), _parse_activity,
-           "beancount_reds_importers tests/fidelity_all_accounts_csv (fidelity_csv_all_accounts_transactions_20251204.csv)"),
-    Layout("fidelity-positions", "fidelity", "Fidelity portfolio positions CSV", POS,
-           lambda lines: header_index(lines, POS), _parse_positions, "open-portfolio/FINporterFido README (0e28f92)"),
+    Layout(
+        "fidelity-activity",
+        "fidelity",
+        "Fidelity account activity / history CSV",
+        ACT,
+        lambda lines: header_index(lines, ACT),
+        _parse_activity,
+        _REF,
+    ),
+    Layout(
+        "fidelity-activity-old",
+        "fidelity",
+        "Fidelity account history CSV, older (Security Description)",
+        ACT_OLD,
+        lambda lines: header_index(lines, ACT_OLD),
+        _parse_activity,
+        _REF,
+    ),
+    Layout(
+        "fidelity-all-accounts",
+        "fidelity",
+        "Fidelity all-accounts transactions CSV (2025, Account Number column)",
+        ACT_ALL,
+        lambda lines: header_index(lines, ACT_ALL),
+        _parse_activity,
+        "beancount_reds_importers tests/fidelity_all_accounts_csv (fidelity_csv_all_accounts_transactions_20251204.csv)",
+    ),
+    Layout(
+        "fidelity-positions",
+        "fidelity",
+        "Fidelity portfolio positions CSV",
+        POS,
+        lambda lines: header_index(lines, POS),
+        _parse_positions,
+        "open-portfolio/FINporterFido README (0e28f92)",
+    ),
 )

@@ -46,8 +46,24 @@ from engine.data.brokers._cells import Row, csv_rows, split_csv_line
 __all__ = ["LAYOUTS", "parse_ib_option_symbol"]
 
 _OPT_RE = re.compile(r"^([A-Z0-9.]+)\s+(\d{1,2}[A-Z]{3}\d{2})\s+([\d.]+)\s+([PC])$")
-_TRADES_HDR = ("Trades", "Header", "DataDiscriminator", "Asset Category", "Currency", "Symbol", "Date/Time",
-               "Quantity", "T. Price", "C. Price", "Proceeds", "Comm/Fee", "Basis", "Realized P/L", "MTM P/L", "Code")
+_TRADES_HDR = (
+    "Trades",
+    "Header",
+    "DataDiscriminator",
+    "Asset Category",
+    "Currency",
+    "Symbol",
+    "Date/Time",
+    "Quantity",
+    "T. Price",
+    "C. Price",
+    "Proceeds",
+    "Comm/Fee",
+    "Basis",
+    "Realized P/L",
+    "MTM P/L",
+    "Code",
+)
 
 
 def parse_ib_option_symbol(text: str) -> tuple[str, _dt.date, float, Kind] | None:
@@ -100,7 +116,9 @@ def _parse_activity(lines: list[str], idx: int, out: ParsedFile) -> None:
                     end = r.text("Field Value").split(" - ")[-1].strip()
                     period_end = _dt.datetime.strptime(end, "%B %d, %Y").date()
                 except ValueError:
-                    raise r.error("Field Value", "a period like 'August 1, 2025 - October 20, 2025'") from None
+                    raise r.error(
+                        "Field Value", "a period like 'August 1, 2025 - October 20, 2025'"
+                    ) from None
             out.skipped.append(Skipped(r.where, "statement header"))
         elif sec == "Account Information":
             if r.text("Field Name") == "Account":
@@ -129,14 +147,18 @@ def _parse_activity(lines: list[str], idx: int, out: ParsedFile) -> None:
             mult = r.number("Mult", positive=True, default=1.0)
             cost = abs(r.money("Cost Price", default=math.nan))
             if cat == "Stocks":
-                out.snapshot.append(SnapshotRow(r.where, acct, r.text("Symbol").upper(), "stock", None, None, None, q,
-                                                cost))
+                out.snapshot.append(
+                    SnapshotRow(r.where, acct, r.text("Symbol").upper(), "stock", None, None, None, q, cost)
+                )
             elif "Option" in cat:
                 o = parse_ib_option_symbol(r.text("Symbol"))
                 if o is None:
                     raise r.error("Symbol", "an option symbol like 'ASST 15AUG25 2.5 P'")
-                out.snapshot.append(SnapshotRow(r.where, acct, o[0], "option", o[3], o[2], o[1], q,
-                                                cost if mult == 1 else cost))
+                out.snapshot.append(
+                    SnapshotRow(
+                        r.where, acct, o[0], "option", o[3], o[2], o[1], q, cost if mult == 1 else cost
+                    )
+                )
             else:
                 out.skipped.append(Skipped(r.where, f"other instrument ({cat})"))
         else:
@@ -174,19 +196,61 @@ def _activity_trade(r: Row, account: str, out: ParsedFile) -> None:
     amount = r.money("Proceeds") + r.money("Comm/Fee")
     codes = _codes(r.text("Code"))
     effect: Effect | None = "open" if "O" in codes else "close" if "C" in codes else None
-    event: Event = "assign" if "A" in codes else "exercise" if "Ex" in codes else "expire" if "Ep" in codes else "trade"
+    event: Event = (
+        "assign" if "A" in codes else "exercise" if "Ex" in codes else "expire" if "Ep" in codes else "trade"
+    )
     acct = r.text("Account") or account
     if cat == "Stocks":
-        out.fills.append(Fill(r.where, "ibkr", out.layout.name, acct, when, r.text("Symbol").upper(), "stock", None,
-                              None, None, event, side, effect, abs(q), price, comm, 0.0, amount, 1.0))
+        out.fills.append(
+            Fill(
+                r.where,
+                "ibkr",
+                out.layout.name,
+                acct,
+                when,
+                r.text("Symbol").upper(),
+                "stock",
+                None,
+                None,
+                None,
+                event,
+                side,
+                effect,
+                abs(q),
+                price,
+                comm,
+                0.0,
+                amount,
+                1.0,
+            )
+        )
         return
     o = parse_ib_option_symbol(r.text("Symbol"))
     if o is None:
         raise r.error("Symbol", "an option symbol like 'ASST 15AUG25 2.5 P'")
     und, exp, k, kind = o
-    out.fills.append(Fill(r.where, "ibkr", out.layout.name, acct, when, und, "option", kind, k, exp, event,
-                          side if event == "trade" else None, effect, abs(q), price if event == "trade" else 0.0,
-                          comm, 0.0, amount))
+    out.fills.append(
+        Fill(
+            r.where,
+            "ibkr",
+            out.layout.name,
+            acct,
+            when,
+            und,
+            "option",
+            kind,
+            k,
+            exp,
+            event,
+            side if event == "trade" else None,
+            effect,
+            abs(q),
+            price if event == "trade" else 0.0,
+            comm,
+            0.0,
+            amount,
+        )
+    )
 
 
 # --------------------------------------------------------------------------- Flex XML
@@ -209,8 +273,10 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
     try:
         from ibflex import parser as flexparser
     except ImportError:
-        raise BrokerImportError(f"{out.path}: reading IBKR Flex Query XML needs the ibflex package: "
-                                "pip install 'volarb[brokers]' (or pip install ibflex)") from None
+        raise BrokerImportError(
+            f"{out.path}: reading IBKR Flex Query XML needs the ibflex package: "
+            "pip install 'volarb[brokers]' (or pip install ibflex)"
+        ) from None
 
     text = "\n".join(lines)
     try:
@@ -246,26 +312,62 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
                 continue
             when = t.dateTime or (_dt.datetime.combine(t.tradeDate, _dt.time()) if t.tradeDate else None)
             if when is None:
-                raise BrokerImportError(f"{where}, attributes 'dateTime'/'tradeDate': expected a date, got none")
+                raise BrokerImportError(
+                    f"{where}, attributes 'dateTime'/'tradeDate': expected a date, got none"
+                )
             q = _f(t.quantity)
             if q == 0:
-                raise BrokerImportError(f"{where}, attribute 'quantity': expected a non-zero number, got {t.quantity!r}")
+                raise BrokerImportError(
+                    f"{where}, attribute 'quantity': expected a non-zero number, got {t.quantity!r}"
+                )
             side: Side = "buy" if q > 0 else "sell"
             oc = _enum(t.openCloseIndicator)
             effect: Effect | None = "open" if oc == "O" else "close" if oc == "C" else None
             notes = {_enum(n) for n in (t.notes or ())}
             event: Event = "trade"
             if ttype == "BookTrade":
-                event = "assign" if "A" in notes else "exercise" if "Ex" in notes else "expire" if "Ep" in notes else "trade"
+                event = (
+                    "assign"
+                    if "A" in notes
+                    else "exercise"
+                    if "Ex" in notes
+                    else "expire"
+                    if "Ep" in notes
+                    else "trade"
+                )
             acct = t.accountId or acct_default
             comm = abs(_f(t.ibCommission))
             amount = _f(t.netCash, math.nan)
             if cat == "STK":
-                out.fills.append(Fill(where, "ibkr", out.layout.name, acct, when, (t.symbol or "").upper(), "stock",
-                                      None, None, None, event, side, effect, abs(q), abs(_f(t.tradePrice)), comm, 0.0,
-                                      amount, 1.0, str(t.ibOrderID or ""), f"ib-{t.tradeID}"))
+                out.fills.append(
+                    Fill(
+                        where,
+                        "ibkr",
+                        out.layout.name,
+                        acct,
+                        when,
+                        (t.symbol or "").upper(),
+                        "stock",
+                        None,
+                        None,
+                        None,
+                        event,
+                        side,
+                        effect,
+                        abs(q),
+                        abs(_f(t.tradePrice)),
+                        comm,
+                        0.0,
+                        amount,
+                        1.0,
+                        str(t.ibOrderID or ""),
+                        f"ib-{t.tradeID}",
+                    )
+                )
             else:
-                out.fills.append(_flex_option(t, where, acct, when, event, side, effect, abs(q), comm, amount, out))
+                out.fills.append(
+                    _flex_option(t, where, acct, when, event, side, effect, abs(q), comm, amount, out)
+                )
         for e in st.OptionEAE:
             out.rows_read += 1
             where = f"{out.path}, OptionEAE tradeID {e.tradeID}"
@@ -278,13 +380,38 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
             q = abs(_f(e.quantity))
             comm = abs(_f(e.commisionsAndTax))
             if cat == "STK" and action in ("Buy", "Sell"):
-                out.fills.append(Fill(where, "ibkr", out.layout.name, acct, when, (e.symbol or "").upper(), "stock",
-                                      None, None, None, "assign", side_of(action), None, q, abs(_f(e.tradePrice)), comm,
-                                      0.0, _f(e.proceeds) - comm, 1.0, "", f"ib-eae-{e.tradeID}"))
+                out.fills.append(
+                    Fill(
+                        where,
+                        "ibkr",
+                        out.layout.name,
+                        acct,
+                        when,
+                        (e.symbol or "").upper(),
+                        "stock",
+                        None,
+                        None,
+                        None,
+                        "assign",
+                        side_of(action),
+                        None,
+                        q,
+                        abs(_f(e.tradePrice)),
+                        comm,
+                        0.0,
+                        _f(e.proceeds) - comm,
+                        1.0,
+                        "",
+                        f"ib-eae-{e.tradeID}",
+                    )
+                )
             elif cat == "OPT" and action in ("Assignment", "Exercise", "Expiration"):
                 ev: Event = {"Assignment": "assign", "Exercise": "exercise", "Expiration": "expire"}[action]  # type: ignore[assignment]
-                out.fills.append(_flex_option(e, where, acct, when, ev, None, None, q, comm, -comm, out,
-                                              fid=f"ib-eae-{e.tradeID}"))
+                out.fills.append(
+                    _flex_option(
+                        e, where, acct, when, ev, None, None, q, comm, -comm, out, fid=f"ib-eae-{e.tradeID}"
+                    )
+                )
             else:
                 out.skipped.append(Skipped(where, f"option event {action or 'blank'} on {cat} (not used)"))
         for p in st.OpenPositions:
@@ -294,40 +421,107 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
             acct = p.accountId or acct_default
             cost = abs(_f(p.openPrice if p.openPrice is not None else p.costBasisPrice, math.nan))
             if cat == "STK":
-                out.snapshot.append(SnapshotRow(where, acct, (p.symbol or "").upper(), "stock", None, None, None,
-                                                _f(p.position), cost))
+                out.snapshot.append(
+                    SnapshotRow(
+                        where, acct, (p.symbol or "").upper(), "stock", None, None, None, _f(p.position), cost
+                    )
+                )
             elif cat == "OPT":
-                out.snapshot.append(SnapshotRow(where, acct, (p.underlyingSymbol or "").upper(), "option",
-                                                "put" if _enum(p.putCall) == "P" else "call", _f(p.strike), p.expiry,
-                                                _f(p.position), cost))
+                out.snapshot.append(
+                    SnapshotRow(
+                        where,
+                        acct,
+                        (p.underlyingSymbol or "").upper(),
+                        "option",
+                        "put" if _enum(p.putCall) == "P" else "call",
+                        _f(p.strike),
+                        p.expiry,
+                        _f(p.position),
+                        cost,
+                    )
+                )
             else:
                 out.skipped.append(Skipped(where, f"other instrument ({cat})"))
         for eq in st.EquitySummaryInBase:
             if eq.reportDate is None or eq.total is None:
                 continue
-            out.equity.append(EquityPoint(eq.reportDate, _f(eq.total), deposits.get(eq.reportDate, 0.0), math.nan,
-                                          eq.accountId or acct_default))
+            out.equity.append(
+                EquityPoint(
+                    eq.reportDate,
+                    _f(eq.total),
+                    deposits.get(eq.reportDate, 0.0),
+                    math.nan,
+                    eq.accountId or acct_default,
+                )
+            )
         if st.toDate and out.fills:
             out.as_of = st.toDate
 
 
-def _flex_option(t: Any, where: str, acct: str, when: _dt.datetime, event: Event, side: Side | None,
-                 effect: Effect | None, q: float, comm: float,
-                 amount: float, out: ParsedFile, fid: str | None = None) -> Fill:
+def _flex_option(
+    t: Any,
+    where: str,
+    acct: str,
+    when: _dt.datetime,
+    event: Event,
+    side: Side | None,
+    effect: Effect | None,
+    q: float,
+    comm: float,
+    amount: float,
+    out: ParsedFile,
+    fid: str | None = None,
+) -> Fill:
     kind: Kind | None = {"P": "put", "C": "call"}.get(_enum(t.putCall))  # type: ignore[assignment]
     if kind is None or t.strike is None or t.expiry is None:
-        raise BrokerImportError(f"{where}: an option row needs putCall, strike and expiry (got {_enum(t.putCall)!r}, "
-                                f"{t.strike!r}, {t.expiry!r})")
+        raise BrokerImportError(
+            f"{where}: an option row needs putCall, strike and expiry (got {_enum(t.putCall)!r}, "
+            f"{t.strike!r}, {t.expiry!r})"
+        )
     und = (t.underlyingSymbol or (t.symbol or "").split()[0]).upper()
     price = abs(_f(t.tradePrice)) if event == "trade" else 0.0
-    return Fill(where, "ibkr", out.layout.name, acct, when, und, "option", kind, _f(t.strike), t.expiry, event, side,
-                effect, q, price, comm, 0.0, amount, _f(t.multiplier, 100.0) or 100.0,
-                str(getattr(t, "ibOrderID", "") or ""), fid or f"ib-{t.tradeID}")
+    return Fill(
+        where,
+        "ibkr",
+        out.layout.name,
+        acct,
+        when,
+        und,
+        "option",
+        kind,
+        _f(t.strike),
+        t.expiry,
+        event,
+        side,
+        effect,
+        q,
+        price,
+        comm,
+        0.0,
+        amount,
+        _f(t.multiplier, 100.0) or 100.0,
+        str(getattr(t, "ibOrderID", "") or ""),
+        fid or f"ib-{t.tradeID}",
+    )
 
 
 LAYOUTS = (
-    Layout("ibkr-activity", "ibkr", "IBKR Activity Statement CSV (sections Trades, Open Positions, ...)", _TRADES_HDR,
-           _detect_activity, _parse_activity, "JohanLarsson/IbkrToSru fe9e78b IbkrToSru/Csv.cs line 40"),
-    Layout("ibkr-flex", "ibkr", "IBKR Flex Query XML (Trade, OptionEAE, OpenPosition)", ("<FlexQueryResponse>",),
-           _detect_flex, _parse_flex, "csingley/ibflex f76b56c ibflex/Types.py; ibkrguides Flex reference"),
+    Layout(
+        "ibkr-activity",
+        "ibkr",
+        "IBKR Activity Statement CSV (sections Trades, Open Positions, ...)",
+        _TRADES_HDR,
+        _detect_activity,
+        _parse_activity,
+        "JohanLarsson/IbkrToSru fe9e78b IbkrToSru/Csv.cs line 40",
+    ),
+    Layout(
+        "ibkr-flex",
+        "ibkr",
+        "IBKR Flex Query XML (Trade, OptionEAE, OpenPosition)",
+        ("<FlexQueryResponse>",),
+        _detect_flex,
+        _parse_flex,
+        "csingley/ibflex f76b56c ibflex/Types.py; ibkrguides Flex reference",
+    ),
 )

@@ -42,16 +42,56 @@ from dataclasses import dataclass, field, replace
 
 from engine.data.brokers import EquityPoint, Fill, ParsedFile, Side, SnapshotRow
 
-__all__ = ["JOURNAL_COLUMNS", "POSITION_IMPORT_COLUMNS", "Chain", "PositionLine", "JournalLine",
-           "FileReport", "SnapshotCheck", "Reconciliation", "ImportResult", "build_import"]
+__all__ = [
+    "JOURNAL_COLUMNS",
+    "POSITION_IMPORT_COLUMNS",
+    "Chain",
+    "PositionLine",
+    "JournalLine",
+    "FileReport",
+    "SnapshotCheck",
+    "Reconciliation",
+    "ImportResult",
+    "build_import",
+]
 
 #: journal.csv: the review's columns first (engine.risk.review.read_journal), then the import's.
-JOURNAL_COLUMNS = ("date", "action", "kind", "strike", "expiry", "contracts", "price", "predicted_prob_itm",
-                   "underlying", "shares", "effect", "commission", "fees", "amount", "pnl", "capital_at_risk",
-                   "account", "chain_id", "trade_id", "note")
+JOURNAL_COLUMNS = (
+    "date",
+    "action",
+    "kind",
+    "strike",
+    "expiry",
+    "contracts",
+    "price",
+    "predicted_prob_itm",
+    "underlying",
+    "shares",
+    "effect",
+    "commission",
+    "fees",
+    "amount",
+    "pnl",
+    "capital_at_risk",
+    "account",
+    "chain_id",
+    "trade_id",
+    "note",
+)
 #: positions.csv: engine.data.positions.POSITION_COLUMNS plus ``shares`` for share lots.
-POSITION_IMPORT_COLUMNS = ("underlying", "kind", "side", "strike", "expiry", "contracts", "premium", "open_date",
-                           "iv", "note", "shares")
+POSITION_IMPORT_COLUMNS = (
+    "underlying",
+    "kind",
+    "side",
+    "strike",
+    "expiry",
+    "contracts",
+    "premium",
+    "open_date",
+    "iv",
+    "note",
+    "shares",
+)
 _EPS = 1e-9
 
 
@@ -100,13 +140,13 @@ class Chain:
 @dataclass
 class _Lot:
     qty: float
-    sign: int                       # +1 long, -1 short
-    price: float                    # $ per share at open (broker cost)
+    sign: int  # +1 long, -1 short
+    price: float  # $ per share at open (broker cost)
     opened: _dt.date
-    cost_per_unit: float            # open commission + fees, $ per contract or share
+    cost_per_unit: float  # open commission + fees, $ per contract or share
     chain: str | None = None
-    plan_basis: float = math.nan    # shares: $ per share on the plan's basis
-    strike: float | None = None     # shares: strike of the option that delivered them
+    plan_basis: float = math.nan  # shares: $ per share on the plan's basis
+    strike: float | None = None  # shares: strike of the option that delivered them
     expiry: _dt.date | None = None
     origin: str = ""
 
@@ -117,15 +157,15 @@ class PositionLine:
 
     account: str
     underlying: str
-    kind: str            # put | call | stock
-    side: str            # short | long
+    kind: str  # put | call | stock
+    side: str  # short | long
     strike: float
     expiry: _dt.date
     contracts: float | None
     shares: float | None
-    premium: float       # $ per share: option premium at open, or the shares' broker cost
+    premium: float  # $ per share: option premium at open, or the shares' broker cost
     open_date: _dt.date | None
-    costs: float         # $ commissions + fees of the open, for this lot
+    costs: float  # $ commissions + fees of the open, for this lot
     plan_basis: float = math.nan
     chain_id: str = ""
     note: str = ""
@@ -136,15 +176,15 @@ class JournalLine:
     """One journal.csv row (see :data:`JOURNAL_COLUMNS`)."""
 
     date: _dt.date
-    action: str          # sell | buy | expire | assign | exercise
-    kind: str            # put | call | stock
+    action: str  # sell | buy | expire | assign | exercise
+    kind: str  # put | call | stock
     strike: float | None
     expiry: _dt.date | None
     contracts: float | None
     price: float
     underlying: str
     shares: float | None = None
-    effect: str = ""     # open | close
+    effect: str = ""  # open | close
     commission: float = 0.0
     fees: float = 0.0
     amount: float = math.nan
@@ -178,14 +218,16 @@ class SnapshotCheck:
     contract: str
     imported: float
     export: float
-    imported_cost: float = math.nan   # $ per share, quantity-weighted over the open lots
-    export_cost: float = math.nan     # $ per share, the export's average open price
+    imported_cost: float = math.nan  # $ per share, quantity-weighted over the open lots
+    export_cost: float = math.nan  # $ per share, the export's average open price
 
     @property
     def ok(self) -> bool:
         """Quantities agree (and the costs per share within $0.005 where both are known)."""
-        same_cost = not (math.isfinite(self.imported_cost) and math.isfinite(self.export_cost)) or \
-            abs(self.imported_cost - self.export_cost) <= 0.005
+        same_cost = (
+            not (math.isfinite(self.imported_cost) and math.isfinite(self.export_cost))
+            or abs(self.imported_cost - self.export_cost) <= 0.005
+        )
         return abs(self.imported - self.export) < 1e-6 and same_cost
 
 
@@ -214,21 +256,30 @@ class Reconciliation:
         out = []
         for f in self.files:
             sk = ", ".join(f"{n} {r}" for r, n in sorted(f.skipped.items())) or "none"
-            out.append(f"{f.path} ({f.layout}): {f.rows_read} rows read, {f.rows_used} used, "
-                       f"{f.rows_read - f.rows_used} skipped ({sk}); {f.fills} fills, {f.duplicates} already imported")
+            out.append(
+                f"{f.path} ({f.layout}): {f.rows_read} rows read, {f.rows_used} used, "
+                f"{f.rows_read - f.rows_used} skipped ({sk}); {f.fills} fills, {f.duplicates} already imported"
+            )
         if self.as_of:
             out.append(f"as of {self.as_of.isoformat()} (last date in the files)")
         for u in self.unmatched:
             out.append(f"does not net: {u}")
         bad = [c for c in self.snapshot if not c.ok]
         if self.snapshot:
-            out.append(f"against the export's positions: {len(self.snapshot) - len(bad)} of {len(self.snapshot)} "
-                       "contracts agree")
+            out.append(
+                f"against the export's positions: {len(self.snapshot) - len(bad)} of {len(self.snapshot)} "
+                "contracts agree"
+            )
         for c in bad:
             acct = f"account {c.account}, " if c.account else ""
-            cost = (f" (cost {c.imported_cost:.4f} vs {c.export_cost:.4f} $/share)"
-                    if math.isfinite(c.imported_cost) and math.isfinite(c.export_cost) else "")
-            out.append(f"  differs: {acct}{c.contract.strip()}: imported {c.imported:+g}, export {c.export:+g}{cost}")
+            cost = (
+                f" (cost {c.imported_cost:.4f} vs {c.export_cost:.4f} $/share)"
+                if math.isfinite(c.imported_cost) and math.isfinite(c.export_cost)
+                else ""
+            )
+            out.append(
+                f"  differs: {acct}{c.contract.strip()}: imported {c.imported:+g}, export {c.export:+g}{cost}"
+            )
         for o in self.other_underlyings:
             out.append(f"other underlying (kept, flagged): {o}")
         out.extend(self.notes)
@@ -259,9 +310,21 @@ class ImportResult:
         w.writerow(cols)
         for p in self.positions:
             stock = p.kind == "stock"  # a share lot leaves strike and expiry blank (the note names its put)
-            w.writerow([p.underlying, p.kind, p.side, "" if stock else _px(p.strike), "" if stock else p.expiry.isoformat(),
-                        _qty(p.contracts), _px(p.premium), p.open_date.isoformat() if p.open_date else "", "",
-                        p.note, _qty(p.shares)][:len(cols)])
+            w.writerow(
+                [
+                    p.underlying,
+                    p.kind,
+                    p.side,
+                    "" if stock else _px(p.strike),
+                    "" if stock else p.expiry.isoformat(),
+                    _qty(p.contracts),
+                    _px(p.premium),
+                    p.open_date.isoformat() if p.open_date else "",
+                    "",
+                    p.note,
+                    _qty(p.shares),
+                ][: len(cols)]
+            )
         return buf.getvalue()
 
     def journal_csv(self) -> str:
@@ -270,10 +333,30 @@ class ImportResult:
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(JOURNAL_COLUMNS)
         for j in self.journal:
-            w.writerow([j.date.isoformat(), j.action, j.kind, _px(j.strike), j.expiry.isoformat() if j.expiry else "",
-                        _qty(j.contracts), _px(j.price), "", j.underlying, _qty(j.shares), j.effect,
-                        _money(j.commission), _money(j.fees), _money(j.amount), _money(j.pnl),
-                        _money(j.capital_at_risk), j.account, j.chain_id, j.trade_id, j.note])
+            w.writerow(
+                [
+                    j.date.isoformat(),
+                    j.action,
+                    j.kind,
+                    _px(j.strike),
+                    j.expiry.isoformat() if j.expiry else "",
+                    _qty(j.contracts),
+                    _px(j.price),
+                    "",
+                    j.underlying,
+                    _qty(j.shares),
+                    j.effect,
+                    _money(j.commission),
+                    _money(j.fees),
+                    _money(j.amount),
+                    _money(j.pnl),
+                    _money(j.capital_at_risk),
+                    j.account,
+                    j.chain_id,
+                    j.trade_id,
+                    j.note,
+                ]
+            )
         return buf.getvalue()
 
     def equity_csv(self) -> str:
@@ -332,8 +415,14 @@ def _merge(fills: list[Fill]) -> list[_Ev]:
             g = ev.fill
             q = g.quantity + f.quantity
             amount = g.amount + f.amount if not (math.isnan(g.amount) or math.isnan(f.amount)) else math.nan
-            ev.fill = replace(g, quantity=q, price=(g.price * g.quantity + f.price * f.quantity) / q,
-                              commission=g.commission + f.commission, fees=g.fees + f.fees, amount=amount)
+            ev.fill = replace(
+                g,
+                quantity=q,
+                price=(g.price * g.quantity + f.price * f.quantity) / q,
+                commission=g.commission + f.commission,
+                fees=g.fees + f.fees,
+                amount=amount,
+            )
             ev.ids.append(f.fill_id)
             continue
         ev = _Ev(f, [f.fill_id], seq)
@@ -370,14 +459,34 @@ def _pair_deliveries(events: list[_Ev], rec: Reconciliation) -> list[_Ev]:
             cands.append((g.event == "trade", (g.date - f.date).days, s.seq, s))
         match = min(cands, key=lambda c: c[:3])[3] if cands else None
         if match is None:
-            synth = Fill(source=f.source, broker=f.broker, layout=f.layout, account=f.account, when=f.when,
-                         underlying=f.underlying, instrument="stock", kind=None, strike=None, expiry=None,
-                         event=f.event, side=side, effect=None, quantity=shares, price=float(f.strike or 0.0),
-                         commission=0.0, fees=0.0, amount=math.nan, multiplier=1.0,
-                         fill_id=f.fill_id + "-delivery", currency=f.currency)
+            synth = Fill(
+                source=f.source,
+                broker=f.broker,
+                layout=f.layout,
+                account=f.account,
+                when=f.when,
+                underlying=f.underlying,
+                instrument="stock",
+                kind=None,
+                strike=None,
+                expiry=None,
+                event=f.event,
+                side=side,
+                effect=None,
+                quantity=shares,
+                price=float(f.strike or 0.0),
+                commission=0.0,
+                fees=0.0,
+                amount=math.nan,
+                multiplier=1.0,
+                fill_id=f.fill_id + "-delivery",
+                currency=f.currency,
+            )
             match = _Ev(synth, [], e.seq)
-            rec.notes.append(f"{f.source}: no share delivery row for the {f.event} of {f.contract.strip()}; "
-                             f"booked {shares:g} shares at the strike {f.strike:g}")
+            rec.notes.append(
+                f"{f.source}: no share delivery row for the {f.event} of {f.contract.strip()}; "
+                f"booked {shares:g} shares at the strike {f.strike:g}"
+            )
         else:
             used.add(id(match))
             match.fill = replace(match.fill, event=f.event)
@@ -388,8 +497,10 @@ def _pair_deliveries(events: list[_Ev], rec: Reconciliation) -> list[_Ev]:
         if id(e) in used:
             continue
         if e.fill.instrument == "stock" and e.fill.event in ("assign", "exercise"):
-            rec.notes.append(f"{e.fill.source}: share delivery by {e.fill.event} without its option row in the "
-                             "files; booked as a trade")
+            rec.notes.append(
+                f"{e.fill.source}: share delivery by {e.fill.event} without its option row in the "
+                "files; booked as a trade"
+            )
         out.append(e)
         if id(e) in deliveries:
             out.append(deliveries[id(e)])
@@ -486,8 +597,10 @@ class _Book:
             closing = bool(lots) and (want is None or lots[0].sign == want)
             if not closing:
                 what = {"expire": "expiration", "assign": "assignment", "exercise": "exercise"}[f.event]
-                self.rec.unmatched.append(f"{f.source}: {what} of {f.quantity:g} {f.contract.strip()} "
-                                          f"{'(account ' + f.account + ') ' if f.account else ''}without an open position")
+                self.rec.unmatched.append(
+                    f"{f.source}: {what} of {f.quantity:g} {f.contract.strip()} "
+                    f"{'(account ' + f.account + ') ' if f.account else ''}without an open position"
+                )
         remaining = f.quantity
         price = 0.0 if f.event != "trade" else f.price
         pnl = car = 0.0
@@ -514,14 +627,28 @@ class _Book:
             # a close the files hold no open for (a history that starts after the open): journaled,
             # no P&L, and no lot opened in the other direction
             if f.event == "trade":
-                self.rec.unmatched.append(f"{f.source}: close of {f.quantity:g} {f.contract.strip()} "
-                                          f"{'(account ' + f.account + ') ' if f.account else ''}without an open position")
-            self._journal(f, f.event if f.event != "trade" else (f.side or ""), f.quantity, price, "close",
-                          f.commission, f.fees, math.nan, math.nan, "", ev)
+                self.rec.unmatched.append(
+                    f"{f.source}: close of {f.quantity:g} {f.contract.strip()} "
+                    f"{'(account ' + f.account + ') ' if f.account else ''}without an open position"
+                )
+            self._journal(
+                f,
+                f.event if f.event != "trade" else (f.side or ""),
+                f.quantity,
+                price,
+                "close",
+                f.commission,
+                f.fees,
+                math.nan,
+                math.nan,
+                "",
+                ev,
+            )
             return
         if f.event != "trade" and remaining > _EPS and closing:
-            self.rec.unmatched.append(f"{f.source}: {f.event} of {f.quantity:g} {f.contract.strip()} but only "
-                                      f"{closed_qty:g} open")
+            self.rec.unmatched.append(
+                f"{f.source}: {f.event} of {f.quantity:g} {f.contract.strip()} but only {closed_qty:g} open"
+            )
         share_close = closed_qty / f.quantity if f.quantity else 0.0
         action = f.event if f.event != "trade" else (f.side or "")
         if closed_qty > 0:
@@ -535,14 +662,29 @@ class _Book:
                 left = sum(lot.qty for lot in lots if self._resolve(lot.chain) == chain)
                 ch.contracts = left if left > _EPS else ch.contracts
                 if left <= _EPS:
-                    ch.status = {"trade": "closed", "expire": "expired", "assign": "assigned",
-                                 "exercise": "exercised"}[f.event]
+                    ch.status = {
+                        "trade": "closed",
+                        "expire": "expired",
+                        "assign": "assigned",
+                        "exercise": "exercised",
+                    }[f.event]
                     ch.closed = f.date
                 if f.event == "trade" and chain is not None:
                     self.closed_today[self._roll_key(f)] = chain
                     self._roll_into(f, chain)
-            self._journal(f, action, closed_qty, price, "close", f.commission * share_close, f.fees * share_close,
-                          pnl, car, chain or "", ev)
+            self._journal(
+                f,
+                action,
+                closed_qty,
+                price,
+                "close",
+                f.commission * share_close,
+                f.fees * share_close,
+                pnl,
+                car,
+                chain or "",
+                ev,
+            )
         if f.event == "trade" and remaining > _EPS:
             cid = self._open_chain(f, remaining)
             ch = self.chains[cid]
@@ -551,18 +693,58 @@ class _Book:
             ch.costs += open_costs
             ch.contracts = sum(lot.qty for lot in lots if self._resolve(lot.chain) == cid) + remaining
             lots.append(_Lot(remaining, d, f.price, f.date, open_costs / remaining, cid))
-            self._journal(f, action, remaining, f.price, "open", f.commission * (1 - share_close),
-                          f.fees * (1 - share_close), math.nan, math.nan, cid, ev)
+            self._journal(
+                f,
+                action,
+                remaining,
+                f.price,
+                "open",
+                f.commission * (1 - share_close),
+                f.fees * (1 - share_close),
+                math.nan,
+                math.nan,
+                cid,
+                ev,
+            )
 
-    def _journal(self, f: Fill, action: str, qty: float, price: float, effect: str, comm: float, fees: float,
-                 pnl: float, car: float, chain: str, ev: _Ev) -> None:
+    def _journal(
+        self,
+        f: Fill,
+        action: str,
+        qty: float,
+        price: float,
+        effect: str,
+        comm: float,
+        fees: float,
+        pnl: float,
+        car: float,
+        chain: str,
+        ev: _Ev,
+    ) -> None:
         note = [] if f.underlying == self.plan else [f"other underlying (plan: {self.plan})"]
         amount = f.amount * (qty / f.quantity) if f.quantity else math.nan
-        self.journal.append(JournalLine(
-            date=f.date, action=action, kind=f.kind or "stock", strike=f.strike, expiry=f.expiry,
-            contracts=qty, price=price, underlying=f.underlying, effect=effect, commission=comm, fees=fees,
-            amount=amount, pnl=pnl, capital_at_risk=car, account=f.account, chain_id=chain,
-            trade_id="+".join(ev.ids), note="; ".join(note)))
+        self.journal.append(
+            JournalLine(
+                date=f.date,
+                action=action,
+                kind=f.kind or "stock",
+                strike=f.strike,
+                expiry=f.expiry,
+                contracts=qty,
+                price=price,
+                underlying=f.underlying,
+                effect=effect,
+                commission=comm,
+                fees=fees,
+                amount=amount,
+                pnl=pnl,
+                capital_at_risk=car,
+                account=f.account,
+                chain_id=chain,
+                trade_id="+".join(ev.ids),
+                note="; ".join(note),
+            )
+        )
 
     # shares -----------------------------------------------------------------------------
     def stock(self, ev: _Ev) -> None:
@@ -590,28 +772,63 @@ class _Book:
             if lot.qty <= _EPS:
                 lots.popleft()
         if closed == 0 and f.effect == "close" and opt is None:
-            self.rec.unmatched.append(f"{f.source}: close of {f.quantity:g} {f.underlying} shares "
-                                      f"{'(account ' + f.account + ') ' if f.account else ''}without an open lot")
-            self.journal.append(JournalLine(
-                date=f.date, action=f.side or "", kind="stock", strike=None, expiry=None, contracts=None,
-                price=f.price, underlying=f.underlying, shares=f.quantity, effect="close", commission=f.commission,
-                fees=f.fees, amount=f.amount, account=f.account, trade_id="+".join(ev.ids) or f.fill_id))
+            self.rec.unmatched.append(
+                f"{f.source}: close of {f.quantity:g} {f.underlying} shares "
+                f"{'(account ' + f.account + ') ' if f.account else ''}without an open lot"
+            )
+            self.journal.append(
+                JournalLine(
+                    date=f.date,
+                    action=f.side or "",
+                    kind="stock",
+                    strike=None,
+                    expiry=None,
+                    contracts=None,
+                    price=f.price,
+                    underlying=f.underlying,
+                    shares=f.quantity,
+                    effect="close",
+                    commission=f.commission,
+                    fees=f.fees,
+                    amount=f.amount,
+                    account=f.account,
+                    trade_id="+".join(ev.ids) or f.fill_id,
+                )
+            )
             return
         share_close = closed / f.quantity
         note = [] if f.underlying == self.plan else [f"other underlying (plan: {self.plan})"]
         if origin and opt is not None:
-            note.append(("called away: " if opt.kind == "call" and opt.event == "assign" else "delivery: ") + origin)
+            note.append(
+                ("called away: " if opt.kind == "call" and opt.event == "assign" else "delivery: ") + origin
+            )
         amount_each = f.amount / f.quantity if f.quantity else math.nan
         if closed > 0:
             pnl -= costs * share_close
             note.append(f"plan-basis P&L {plan_pnl - costs * share_close:.2f}")
-            self.journal.append(JournalLine(
-                date=f.date, action=f.side or "", kind="stock", strike=opt.strike if opt else None,
-                expiry=opt.expiry if opt else None, contracts=None, price=f.price, underlying=f.underlying,
-                shares=closed, effect="close", commission=f.commission * share_close, fees=f.fees * share_close,
-                amount=amount_each * closed, pnl=pnl, capital_at_risk=car, account=f.account,
-                chain_id=self._resolve(self._chain_of(ev)) or "", trade_id="+".join(ev.ids) or f.fill_id,
-                note="; ".join(note)))
+            self.journal.append(
+                JournalLine(
+                    date=f.date,
+                    action=f.side or "",
+                    kind="stock",
+                    strike=opt.strike if opt else None,
+                    expiry=opt.expiry if opt else None,
+                    contracts=None,
+                    price=f.price,
+                    underlying=f.underlying,
+                    shares=closed,
+                    effect="close",
+                    commission=f.commission * share_close,
+                    fees=f.fees * share_close,
+                    amount=amount_each * closed,
+                    pnl=pnl,
+                    capital_at_risk=car,
+                    account=f.account,
+                    chain_id=self._resolve(self._chain_of(ev)) or "",
+                    trade_id="+".join(ev.ids) or f.fill_id,
+                    note="; ".join(note),
+                )
+            )
         if remaining > _EPS:
             basis = math.nan
             chain = self._chain_of(ev)
@@ -620,17 +837,43 @@ class _Book:
                 prem = ch.per_share(ch.premium) if ch is not None else math.nan
                 sgn = 1.0 if f.side == "buy" else -1.0
                 basis = f.price - sgn * prem if math.isfinite(prem) else math.nan
-            lots.append(_Lot(remaining, d, f.price, f.date, costs * (1 - share_close) / remaining,
-                             self._resolve(chain), plan_basis=basis, strike=opt.strike if opt else None,
-                             expiry=opt.expiry if opt else None, origin=origin))
+            lots.append(
+                _Lot(
+                    remaining,
+                    d,
+                    f.price,
+                    f.date,
+                    costs * (1 - share_close) / remaining,
+                    self._resolve(chain),
+                    plan_basis=basis,
+                    strike=opt.strike if opt else None,
+                    expiry=opt.expiry if opt else None,
+                    origin=origin,
+                )
+            )
             if math.isfinite(basis):
                 note.append(f"plan basis {basis:.4f}/share")
-            self.journal.append(JournalLine(
-                date=f.date, action=f.side or "", kind="stock", strike=opt.strike if opt else None,
-                expiry=opt.expiry if opt else None, contracts=None, price=f.price, underlying=f.underlying,
-                shares=remaining, effect="open", commission=f.commission * (1 - share_close),
-                fees=f.fees * (1 - share_close), amount=amount_each * remaining, account=f.account,
-                chain_id=self._resolve(chain) or "", trade_id="+".join(ev.ids) or f.fill_id, note="; ".join(note)))
+            self.journal.append(
+                JournalLine(
+                    date=f.date,
+                    action=f.side or "",
+                    kind="stock",
+                    strike=opt.strike if opt else None,
+                    expiry=opt.expiry if opt else None,
+                    contracts=None,
+                    price=f.price,
+                    underlying=f.underlying,
+                    shares=remaining,
+                    effect="open",
+                    commission=f.commission * (1 - share_close),
+                    fees=f.fees * (1 - share_close),
+                    amount=amount_each * remaining,
+                    account=f.account,
+                    chain_id=self._resolve(chain) or "",
+                    trade_id="+".join(ev.ids) or f.fill_id,
+                    note="; ".join(note),
+                )
+            )
 
     def _chain_of(self, ev: _Ev) -> str | None:
         if ev.delivery_of is None:
@@ -655,14 +898,28 @@ class _Book:
                         note.append(f"other underlying (plan: {self.plan})")
                     note.append(f"open costs {lot.cost_per_unit * lot.qty:.2f}")
                     if ch is not None and ch.rolls:
-                        note.append(f"chain {ch.chain_id}: {ch.rolls} roll{'s' if ch.rolls > 1 else ''}, premium "
-                                    f"{ch.premium:.2f}, break-even {ch.break_even:.4f}/share "
-                                    f"({ch.break_even_after_costs:.4f} after costs)")
-                    out.append(PositionLine(acct, f.underlying, f.kind or "", "long" if lot.sign > 0 else "short",
-                                            float(f.strike or 0.0), f.expiry or lot.opened, lot.qty, None, lot.price,
-                                            lot.opened,
-                                            lot.cost_per_unit * lot.qty, chain_id=ch.chain_id if ch else "",
-                                            note="; ".join(note)))
+                        note.append(
+                            f"chain {ch.chain_id}: {ch.rolls} roll{'s' if ch.rolls > 1 else ''}, premium "
+                            f"{ch.premium:.2f}, break-even {ch.break_even:.4f}/share "
+                            f"({ch.break_even_after_costs:.4f} after costs)"
+                        )
+                    out.append(
+                        PositionLine(
+                            acct,
+                            f.underlying,
+                            f.kind or "",
+                            "long" if lot.sign > 0 else "short",
+                            float(f.strike or 0.0),
+                            f.expiry or lot.opened,
+                            lot.qty,
+                            None,
+                            lot.price,
+                            lot.opened,
+                            lot.cost_per_unit * lot.qty,
+                            chain_id=ch.chain_id if ch else "",
+                            note="; ".join(note),
+                        )
+                    )
                 else:
                     note = [f"account {acct}"] if acct else []
                     if contract != self.plan:
@@ -672,13 +929,35 @@ class _Book:
                     note.append(f"broker cost {lot.price:.4f}/share")
                     if math.isfinite(lot.plan_basis):
                         note.append(f"plan basis {lot.plan_basis:.4f}/share (strike - premium)")
-                    out.append(PositionLine(acct, contract, "stock", "long" if lot.sign > 0 else "short",
-                                            float(lot.strike if lot.strike is not None else lot.price),
-                                            lot.expiry or lot.opened, None, lot.qty, lot.price, lot.opened,
-                                            lot.cost_per_unit * lot.qty, plan_basis=lot.plan_basis,
-                                            chain_id=lot.chain or "", note="; ".join(note)))
-        out.sort(key=lambda p: (p.account, p.underlying != self.plan, p.underlying, p.kind == "stock", p.kind,
-                                p.expiry, p.strike))
+                    out.append(
+                        PositionLine(
+                            acct,
+                            contract,
+                            "stock",
+                            "long" if lot.sign > 0 else "short",
+                            float(lot.strike if lot.strike is not None else lot.price),
+                            lot.expiry or lot.opened,
+                            None,
+                            lot.qty,
+                            lot.price,
+                            lot.opened,
+                            lot.cost_per_unit * lot.qty,
+                            plan_basis=lot.plan_basis,
+                            chain_id=lot.chain or "",
+                            note="; ".join(note),
+                        )
+                    )
+        out.sort(
+            key=lambda p: (
+                p.account,
+                p.underlying != self.plan,
+                p.underlying,
+                p.kind == "stock",
+                p.kind,
+                p.expiry,
+                p.strike,
+            )
+        )
         return out
 
     def open_quantities(self) -> dict[tuple[str, str], tuple[float, float]]:
@@ -714,13 +993,39 @@ def _from_snapshot(rows: list[SnapshotRow], plan: str, as_of: _dt.date | None) -
             note.append("premium not in the export")
         side = "long" if s.quantity > 0 else "short"
         if s.instrument == "stock":
-            out.append(PositionLine(s.account, s.underlying, "stock", side, cost if cost > 0 else math.nan,
-                                    as_of or _dt.date.today(), None, abs(s.quantity), cost, None, 0.0,
-                                    note="; ".join(note)))
+            out.append(
+                PositionLine(
+                    s.account,
+                    s.underlying,
+                    "stock",
+                    side,
+                    cost if cost > 0 else math.nan,
+                    as_of or _dt.date.today(),
+                    None,
+                    abs(s.quantity),
+                    cost,
+                    None,
+                    0.0,
+                    note="; ".join(note),
+                )
+            )
         else:
-            out.append(PositionLine(s.account, s.underlying, s.kind or "", side, float(s.strike or 0.0),
-                                    s.expiry or as_of or _dt.date.today(), abs(s.quantity), None, cost, None, 0.0,
-                                    note="; ".join(note)))
+            out.append(
+                PositionLine(
+                    s.account,
+                    s.underlying,
+                    s.kind or "",
+                    side,
+                    float(s.strike or 0.0),
+                    s.expiry or as_of or _dt.date.today(),
+                    abs(s.quantity),
+                    None,
+                    cost,
+                    None,
+                    0.0,
+                    note="; ".join(note),
+                )
+            )
     return out
 
 
@@ -763,8 +1068,11 @@ def build_import(parsed: list[ParsedFile], underlying: str = "ASST") -> ImportRe
         dup = 0
         # newest-first files (tastytrade, Schwab, Fidelity, ...): oldest first, so that rows of the
         # same time stamp keep their true order through the stable sort below
-        newest_first = len(pf.fills) > 1 and pf.fills[0].when > pf.fills[-1].when and all(
-            a.when >= b.when for a, b in zip(pf.fills, pf.fills[1:]))
+        newest_first = (
+            len(pf.fills) > 1
+            and pf.fills[0].when > pf.fills[-1].when
+            and all(a.when >= b.when for a, b in zip(pf.fills, pf.fills[1:]))
+        )
         ordered = pf.fills[::-1] if newest_first else pf.fills
         for f in ordered:
             if f.fill_id in seen:
@@ -775,7 +1083,9 @@ def build_import(parsed: list[ParsedFile], underlying: str = "ASST") -> ImportRe
         reasons: dict[str, int] = {}
         for s in pf.skipped:
             reasons[s.reason] = reasons.get(s.reason, 0) + 1
-        rec.files.append(FileReport(pf.path, pf.layout.name, pf.rows_read, pf.rows_used, reasons, len(pf.fills), dup))
+        rec.files.append(
+            FileReport(pf.path, pf.layout.name, pf.rows_read, pf.rows_used, reasons, len(pf.fills), dup)
+        )
         rec.duplicates += dup
     order = {id(f): i for i, f in enumerate(fills)}
     fills.sort(key=lambda f: (f.account, f.when, 0 if f.event == "trade" else 1, order[id(f)]))
@@ -811,19 +1121,29 @@ def build_import(parsed: list[ParsedFile], underlying: str = "ASST") -> ImportRe
         positions = _from_snapshot(snapshot, plan, rec.as_of)
     for p in positions:
         if rec.as_of and p.kind != "stock" and p.expiry < rec.as_of:
-            rec.unmatched.append(f"{p.underlying} {p.kind} {p.strike:g} {p.expiry.isoformat()}: still open after its "
-                                 "expiry (no expiration, assignment or exercise row in the files)")
-    others = sorted({p.underlying for p in positions if p.underlying != plan} |
-                    {j.underlying for j in book.journal if j.underlying != plan})
+            rec.unmatched.append(
+                f"{p.underlying} {p.kind} {p.strike:g} {p.expiry.isoformat()}: still open after its "
+                "expiry (no expiration, assignment or exercise row in the files)"
+            )
+    others = sorted(
+        {p.underlying for p in positions if p.underlying != plan}
+        | {j.underlying for j in book.journal if j.underlying != plan}
+    )
     rec.other_underlyings = others
-    journal = [replace(j, chain_id=book._resolve(j.chain_id) or "") if j.chain_id else j for j in book.journal]
+    journal = [
+        replace(j, chain_id=book._resolve(j.chain_id) or "") if j.chain_id else j for j in book.journal
+    ]
     eq: dict[_dt.date, list[EquityPoint]] = {}
     for pf in parsed:
         for point in pf.equity:
             eq.setdefault(point.date, [])
             if not any(x.account == point.account for x in eq[point.date]):
                 eq[point.date].append(point)
-    equity = [EquityPoint(d, sum(x.equity for x in xs), sum(x.contribution for x in xs),
-                          sum(x.cash for x in xs), "") for d, xs in sorted(eq.items())]
+    equity = [
+        EquityPoint(
+            d, sum(x.equity for x in xs), sum(x.contribution for x in xs), sum(x.cash for x in xs), ""
+        )
+        for d, xs in sorted(eq.items())
+    ]
     chains = sorted(book.chains.values(), key=lambda c: (c.account, c.opened, c.chain_id))
     return ImportResult(positions, journal, equity, chains, rec, plan)

@@ -21,12 +21,29 @@ from engine.data.brokers._cells import Row, csv_rows, header_index, parse_expiry
 
 __all__ = ["LAYOUTS"]
 
-HDR = ("Activity Date", "Process Date", "Settle Date", "Instrument", "Description", "Trans Code", "Quantity",
-       "Price", "Amount")
+HDR = (
+    "Activity Date",
+    "Process Date",
+    "Settle Date",
+    "Instrument",
+    "Description",
+    "Trans Code",
+    "Quantity",
+    "Price",
+    "Amount",
+)
 _OPT = re.compile(r"([A-Z0-9.]+)\s+(\d{1,2}/\d{1,2}/\d{4})\s+(Put|Call)\s+\$([\d,.]+)", re.I)
-_CODES: dict[str, tuple[Event, Side | None, Effect | None]] = {"STO": ("trade", "sell", "open"), "BTC": ("trade", "buy", "close"), "BTO": ("trade", "buy", "open"),
-          "STC": ("trade", "sell", "close"), "OEXP": ("expire", None, "close"), "OASGN": ("assign", None, "close"),
-          "OEXCS": ("exercise", None, "close"), "BUY": ("trade", "buy", None), "SELL": ("trade", "sell", None)}
+_CODES: dict[str, tuple[Event, Side | None, Effect | None]] = {
+    "STO": ("trade", "sell", "open"),
+    "BTC": ("trade", "buy", "close"),
+    "BTO": ("trade", "buy", "open"),
+    "STC": ("trade", "sell", "close"),
+    "OEXP": ("expire", None, "close"),
+    "OASGN": ("assign", None, "close"),
+    "OEXCS": ("exercise", None, "close"),
+    "BUY": ("trade", "buy", None),
+    "SELL": ("trade", "sell", None),
+}
 
 
 def _detect(lines: list[str]) -> int | None:
@@ -48,7 +65,9 @@ def _parse(lines: list[str], idx: int, out: ParsedFile) -> None:
         code = r.text("Trans Code").upper()
         spec = _CODES.get(code)
         if spec is None:
-            out.skipped.append(Skipped(r.where, f"{code or 'blank'} {r.text('Description')[:30].lower()} (not a trade)"))
+            out.skipped.append(
+                Skipped(r.where, f"{code or 'blank'} {r.text('Description')[:30].lower()} (not a trade)")
+            )
             continue
         event, side, effect = spec
         when = r.when("Activity Date")
@@ -60,21 +79,67 @@ def _parse(lines: list[str], idx: int, out: ParsedFile) -> None:
             if code not in ("BUY", "SELL"):
                 raise r.error("Description", "an option like 'ASST 8/15/2025 Put $2.50'")
             gross = qty * price
-            fills.append(Fill(r.where, "robinhood", out.layout.name, "", when, r.text("Instrument").upper(), "stock",
-                              None, None, None, event, side, effect, qty, price, 0.0,
-                              round(abs(gross - abs(amount)), 2), amount, 1.0))
+            fills.append(
+                Fill(
+                    r.where,
+                    "robinhood",
+                    out.layout.name,
+                    "",
+                    when,
+                    r.text("Instrument").upper(),
+                    "stock",
+                    None,
+                    None,
+                    None,
+                    event,
+                    side,
+                    effect,
+                    qty,
+                    price,
+                    0.0,
+                    round(abs(gross - abs(amount)), 2),
+                    amount,
+                    1.0,
+                )
+            )
             continue
         gross = qty * price * 100 if event == "trade" else 0.0
         fees = round(abs(gross - abs(amount)), 2) if event == "trade" else 0.0
-        fills.append(Fill(r.where, "robinhood", out.layout.name, "", when, m.group(1).upper(), "option",
-                          kind_of(m.group(3)), float(m.group(4).replace(",", "")), parse_expiry(m.group(2)), event,
-                          side, effect, qty, price if event == "trade" else 0.0, 0.0, fees, amount))
+        fills.append(
+            Fill(
+                r.where,
+                "robinhood",
+                out.layout.name,
+                "",
+                when,
+                m.group(1).upper(),
+                "option",
+                kind_of(m.group(3)),
+                float(m.group(4).replace(",", "")),
+                parse_expiry(m.group(2)),
+                event,
+                side,
+                effect,
+                qty,
+                price if event == "trade" else 0.0,
+                0.0,
+                fees,
+                amount,
+            )
+        )
     if len(fills) > 1 and fills[0].when > fills[-1].when:
         fills.reverse()
     out.fills.extend(fills)
 
 
 LAYOUTS = (
-    Layout("robinhood", "robinhood", "Robinhood account activity CSV", HDR, _detect, _parse,
-           "GammaLedger src/imports/robinhood.ts line 52; Wheeler #29"),
+    Layout(
+        "robinhood",
+        "robinhood",
+        "Robinhood account activity CSV",
+        HDR,
+        _detect,
+        _parse,
+        "GammaLedger src/imports/robinhood.ts line 52; Wheeler #29",
+    ),
 )

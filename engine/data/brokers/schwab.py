@@ -46,11 +46,17 @@ __all__ = ["LAYOUTS", "parse_schwab_option_symbol"]
 
 TX = ("Date", "Action", "Symbol", "Description", "Quantity", "Price", "Fees & Comm", "Amount")
 _SYM_RE = re.compile(r"^([A-Z0-9.]+)\s+(\d{2}/\d{2}/\d{4})\s+([\d.]+)\s+([PC])$")
-_ACTIONS: dict[str, tuple[Event, Side | None, Effect | None]] = {"sell to open": ("trade", "sell", "open"), "buy to close": ("trade", "buy", "close"),
-            "buy to open": ("trade", "buy", "open"), "sell to close": ("trade", "sell", "close"),
-            "expired": ("expire", None, "close"), "assigned": ("assign", None, "close"),
-            "exchange or exercise": ("exercise", None, "close"), "buy": ("trade", "buy", None),
-            "sell": ("trade", "sell", None)}
+_ACTIONS: dict[str, tuple[Event, Side | None, Effect | None]] = {
+    "sell to open": ("trade", "sell", "open"),
+    "buy to close": ("trade", "buy", "close"),
+    "buy to open": ("trade", "buy", "open"),
+    "sell to close": ("trade", "sell", "close"),
+    "expired": ("expire", None, "close"),
+    "assigned": ("assign", None, "close"),
+    "exchange or exercise": ("exercise", None, "close"),
+    "buy": ("trade", "buy", None),
+    "sell": ("trade", "sell", None),
+}
 
 
 def parse_schwab_option_symbol(text: str) -> tuple[str, _dt.date, float, Kind] | None:
@@ -96,12 +102,53 @@ def _parse_tx(lines: list[str], idx: int, out: ParsedFile) -> None:
         if o is None:
             if act not in ("buy", "sell"):
                 raise r.error("Symbol", "an option symbol like 'ASST 08/15/2025 2.50 P'")
-            fills.append(Fill(r.where, "schwab", out.layout.name, acct, when, r.text("Symbol").upper(), "stock",
-                              None, None, None, event, side, effect, qty, price, comm, 0.0, amount, 1.0))
+            fills.append(
+                Fill(
+                    r.where,
+                    "schwab",
+                    out.layout.name,
+                    acct,
+                    when,
+                    r.text("Symbol").upper(),
+                    "stock",
+                    None,
+                    None,
+                    None,
+                    event,
+                    side,
+                    effect,
+                    qty,
+                    price,
+                    comm,
+                    0.0,
+                    amount,
+                    1.0,
+                )
+            )
             continue
         und, exp, k, kind = o
-        fills.append(Fill(r.where, "schwab", out.layout.name, acct, when, und, "option", kind, k, exp, event, side,
-                          effect, qty, price if event == "trade" else 0.0, comm, 0.0, amount))
+        fills.append(
+            Fill(
+                r.where,
+                "schwab",
+                out.layout.name,
+                acct,
+                when,
+                und,
+                "option",
+                kind,
+                k,
+                exp,
+                event,
+                side,
+                effect,
+                qty,
+                price if event == "trade" else 0.0,
+                comm,
+                0.0,
+                amount,
+            )
+        )
     if len(fills) > 1 and fills[0].when > fills[-1].when:
         fills.reverse()  # Schwab lists newest first
     out.fills.extend(fills)
@@ -110,8 +157,12 @@ def _parse_tx(lines: list[str], idx: int, out: ParsedFile) -> None:
 def _detect_positions(lines: list[str]) -> int | None:
     for i, ln in enumerate(lines[:6]):
         cells = split_csv_line(ln)
-        if cells and cells[0] == "Symbol" and "Cost Basis" in cells and any(
-                c.startswith("Qty") or c == "Quantity" for c in cells):
+        if (
+            cells
+            and cells[0] == "Symbol"
+            and "Cost Basis" in cells
+            and any(c.startswith("Qty") or c == "Quantity" for c in cells)
+        ):
             return i
     return None
 
@@ -123,7 +174,9 @@ def _parse_positions(lines: list[str], idx: int, out: ParsedFile) -> None:
     acct = _account_from(pre)
     m = re.search(r"(\d{4})/(\d{2})/(\d{2})|(\d{2})/(\d{2})/(\d{4})", pre)
     if m:
-        y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(6), m.group(4), m.group(5))
+        y, mo, d = (
+            (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(6), m.group(4), m.group(5))
+        )
         out.as_of = _dt.date(int(y), int(mo), int(d))
     for line, cells in csv_rows(lines, idx + 1, out.path):
         out.rows_read += 1
@@ -136,22 +189,50 @@ def _parse_positions(lines: list[str], idx: int, out: ParsedFile) -> None:
         basis = abs(r.money("Cost Basis", default=math.nan))
         o = parse_schwab_option_symbol(sym)
         if o is None:
-            out.snapshot.append(SnapshotRow(r.where, acct, sym.upper(), "stock", None, None, None, q,
-                                            basis / abs(q) if q else math.nan))
+            out.snapshot.append(
+                SnapshotRow(
+                    r.where,
+                    acct,
+                    sym.upper(),
+                    "stock",
+                    None,
+                    None,
+                    None,
+                    q,
+                    basis / abs(q) if q else math.nan,
+                )
+            )
         else:
             und, exp, k, kind = o
-            out.snapshot.append(SnapshotRow(r.where, acct, und, "option", kind, k, exp, q,
-                                            basis / (abs(q) * 100) if q else math.nan))
+            out.snapshot.append(
+                SnapshotRow(
+                    r.where, acct, und, "option", kind, k, exp, q, basis / (abs(q) * 100) if q else math.nan
+                )
+            )
 
 
 # --------------------------------------------------------------------------- thinkorswim
-_TOS_OPT = re.compile(r"^(SOLD|BOT)\s+([+-]?[\d,]+)\s+([A-Z0-9.]+)\s+(\d+)\s+(?:\([^)]*\)\s+)?"
-                      r"(\d{1,2} [A-Z]{3} \d{2})\s+([\d.]+)\s+(PUT|CALL)\s+@\s*([\d.,]+)")
+_TOS_OPT = re.compile(
+    r"^(SOLD|BOT)\s+([+-]?[\d,]+)\s+([A-Z0-9.]+)\s+(\d+)\s+(?:\([^)]*\)\s+)?"
+    r"(\d{1,2} [A-Z]{3} \d{2})\s+([\d.]+)\s+(PUT|CALL)\s+@\s*([\d.,]+)"
+)
 _TOS_STK = re.compile(r"^(SOLD|BOT)\s+([+-]?[\d,]+)\s+([A-Z0-9.]+)\s+@\s*([\d.,]+)")
-_TOS_RAD = re.compile(r"REMOVAL OF OPTION DUE TO (EXPIRATION|ASSIGNMENT|EXERCISE)\s+([+-]?[\d,]+)\s+([A-Z0-9.]+)\s+"
-                      r"(\d+)\s+(?:\([^)]*\)\s+)?(\d{1,2} [A-Z]{3} \d{2})\s+([\d.]+)\s+(PUT|CALL)")
-_SECTIONS = ("Cash Balance", "Account Order History", "Account Trade History", "Equities", "Options",
-             "Futures", "Futures Options", "Profits and Losses", "Account Summary", "Forex Account Summary")
+_TOS_RAD = re.compile(
+    r"REMOVAL OF OPTION DUE TO (EXPIRATION|ASSIGNMENT|EXERCISE)\s+([+-]?[\d,]+)\s+([A-Z0-9.]+)\s+"
+    r"(\d+)\s+(?:\([^)]*\)\s+)?(\d{1,2} [A-Z]{3} \d{2})\s+([\d.]+)\s+(PUT|CALL)"
+)
+_SECTIONS = (
+    "Cash Balance",
+    "Account Order History",
+    "Account Trade History",
+    "Equities",
+    "Options",
+    "Futures",
+    "Futures Options",
+    "Profits and Losses",
+    "Account Summary",
+    "Forex Account Summary",
+)
 
 
 def _detect_tos(lines: list[str]) -> int | None:
@@ -175,7 +256,7 @@ def _parse_tos(lines: list[str], idx: int, out: ParsedFile) -> None:
         j = i + 1
         while j < n and lines[j].strip() and lines[j].strip().strip(",") not in _SECTIONS:
             j += 1
-        block = lines[i + 1:j]
+        block = lines[i + 1 : j]
         if title == "Account Summary":
             for k, ln in enumerate(block):
                 cells = split_csv_line(ln)
@@ -186,8 +267,10 @@ def _parse_tos(lines: list[str], idx: int, out: ParsedFile) -> None:
                     if v is None or not math.isfinite(v):
                         from engine.data.brokers import BrokerImportError
 
-                        raise BrokerImportError(f"{where}, column 'Net Liquidating Value': expected a dollar amount, "
-                                                f"got {cells[1:2]}")
+                        raise BrokerImportError(
+                            f"{where}, column 'Net Liquidating Value': expected a dollar amount, "
+                            f"got {cells[1:2]}"
+                        )
                     out.equity.append(EquityPoint(end, v, 0.0, math.nan, acct))
                     out.skipped.append(Skipped(where, "net liquidating value (equity.csv)"))
                 else:
@@ -203,22 +286,46 @@ def _parse_tos(lines: list[str], idx: int, out: ParsedFile) -> None:
                     _tos_cash(r, acct, out)
                 elif title == "Account Trade History":
                     trades_seen += 1
-                    out.skipped.append(Skipped(r.where, "trade history (the same fills as the Cash Balance TRD rows)"))
+                    out.skipped.append(
+                        Skipped(r.where, "trade history (the same fills as the Cash Balance TRD rows)")
+                    )
                 elif title == "Options":
                     exp = r.expiry("Exp")
-                    out.snapshot.append(SnapshotRow(r.where, acct, r.text("Symbol").upper(), "option",
-                                                    "put" if r.text("Type").upper() == "PUT" else "call",
-                                                    r.number("Strike", positive=True), exp, r.number("Qty"),
-                                                    abs(r.money("Trade Price", default=math.nan))))
+                    out.snapshot.append(
+                        SnapshotRow(
+                            r.where,
+                            acct,
+                            r.text("Symbol").upper(),
+                            "option",
+                            "put" if r.text("Type").upper() == "PUT" else "call",
+                            r.number("Strike", positive=True),
+                            exp,
+                            r.number("Qty"),
+                            abs(r.money("Trade Price", default=math.nan)),
+                        )
+                    )
                 elif title == "Equities":
-                    out.snapshot.append(SnapshotRow(r.where, acct, r.text("Symbol").upper(), "stock", None, None,
-                                                    None, r.number("Qty"), abs(r.money("Trade Price", default=math.nan))))
+                    out.snapshot.append(
+                        SnapshotRow(
+                            r.where,
+                            acct,
+                            r.text("Symbol").upper(),
+                            "stock",
+                            None,
+                            None,
+                            None,
+                            r.number("Qty"),
+                            abs(r.money("Trade Price", default=math.nan)),
+                        )
+                    )
                 else:
                     out.skipped.append(Skipped(r.where, f"section {title!r} (not used)"))
         i = j
     trd = sum(1 for f in out.fills if f.event == "trade" and f.instrument == "option")
     if trades_seen and trades_seen != trd:
-        out.skipped.append(Skipped(out.path, f"Account Trade History has {trades_seen} fills, Cash Balance {trd}"))
+        out.skipped.append(
+            Skipped(out.path, f"Account Trade History has {trades_seen} fills, Cash Balance {trd}")
+        )
         out.rows_read += 1
     if end and out.fills:
         out.as_of = end
@@ -239,26 +346,89 @@ def _tos_cash(r: Row, acct: str, out: ParsedFile) -> None:
         side = "sell" if m.group(1) == "SOLD" else "buy"
         qty = abs(parse_money(m.group(2)) or 0.0)
         exp = parse_expiry(m.group(5))
-        out.fills.append(Fill(r.where, "tos", out.layout.name, acct, when, m.group(3), "option",
-                              kind_of(m.group(7)), float(m.group(6)), exp, "trade", side, None, qty,
-                              float(m.group(8).replace(",", "")), comm, fees, amount, float(m.group(4))))
+        out.fills.append(
+            Fill(
+                r.where,
+                "tos",
+                out.layout.name,
+                acct,
+                when,
+                m.group(3),
+                "option",
+                kind_of(m.group(7)),
+                float(m.group(6)),
+                exp,
+                "trade",
+                side,
+                None,
+                qty,
+                float(m.group(8).replace(",", "")),
+                comm,
+                fees,
+                amount,
+                float(m.group(4)),
+            )
+        )
         return
     m = _TOS_RAD.search(desc)
     if m:
         ev: Event = {"EXPIRATION": "expire", "ASSIGNMENT": "assign", "EXERCISE": "exercise"}[m.group(1)]  # type: ignore[assignment]
-        out.fills.append(Fill(r.where, "tos", out.layout.name, acct, when, m.group(3), "option", kind_of(m.group(7)),
-                              float(m.group(6)), parse_expiry(m.group(5)), ev, None, "close",
-                              abs(parse_money(m.group(2)) or 0.0), 0.0, comm, fees, amount, float(m.group(4))))
+        out.fills.append(
+            Fill(
+                r.where,
+                "tos",
+                out.layout.name,
+                acct,
+                when,
+                m.group(3),
+                "option",
+                kind_of(m.group(7)),
+                float(m.group(6)),
+                parse_expiry(m.group(5)),
+                ev,
+                None,
+                "close",
+                abs(parse_money(m.group(2)) or 0.0),
+                0.0,
+                comm,
+                fees,
+                amount,
+                float(m.group(4)),
+            )
+        )
         return
     m = _TOS_STK.match(desc)
     if m:
         side = "sell" if m.group(1) == "SOLD" else "buy"
-        out.fills.append(Fill(r.where, "tos", out.layout.name, acct, when, m.group(3), "stock", None, None, None,
-                              "assign" if typ == "RAD" else "trade", side, None, abs(parse_money(m.group(2)) or 0.0),
-                              float(m.group(4).replace(",", "")), comm, fees, amount, 1.0))
+        out.fills.append(
+            Fill(
+                r.where,
+                "tos",
+                out.layout.name,
+                acct,
+                when,
+                m.group(3),
+                "stock",
+                None,
+                None,
+                None,
+                "assign" if typ == "RAD" else "trade",
+                side,
+                None,
+                abs(parse_money(m.group(2)) or 0.0),
+                float(m.group(4).replace(",", "")),
+                comm,
+                fees,
+                amount,
+                1.0,
+            )
+        )
         return
-    raise r.error("DESCRIPTION", "a trade like 'SOLD -3 ASST 100 15 AUG 25 2.5 PUT @.40', 'BOT +400 ASST @3.00' "
-                                 "or 'REMOVAL OF OPTION DUE TO EXPIRATION ...'")
+    raise r.error(
+        "DESCRIPTION",
+        "a trade like 'SOLD -3 ASST 100 15 AUG 25 2.5 PUT @.40', 'BOT +400 ASST @3.00' "
+        "or 'REMOVAL OF OPTION DUE TO EXPIRATION ...'",
+    )
 
 
 def _time(text: str) -> _dt.time:
@@ -269,13 +439,35 @@ def _time(text: str) -> _dt.time:
 
 
 LAYOUTS = (
-    Layout("schwab-transactions", "schwab", "Schwab transactions CSV (with or without the preamble line)", TX,
-           lambda lines: header_index(lines, TX), _parse_tx,
-           "redstreet/beancount_reds_importers 2d7770d schwab_csv_brokerage test file"),
-    Layout("schwab-positions", "schwab", "Schwab positions CSV", ("Symbol", "Description", "Qty (Quantity)", "Cost Basis"),
-           _detect_positions, _parse_positions, "vroonhof/opensteuerauszug importers/schwab/formats.md"),
-    Layout("tos-statement", "tos", "thinkorswim Account Statement (Cash Balance, Account Trade History, Options)",
-           ("Account Statement for ...", "Cash Balance", "DATE,TIME,TYPE,REF #,DESCRIPTION,Misc Fees,"
-            "Commissions & Fees,AMOUNT,BALANCE"), _detect_tos, _parse_tos,
-           "jabontz09/thinkorswim-statement-converter 1bf9ce0 2022-06-21-AccountStatement.csv"),
+    Layout(
+        "schwab-transactions",
+        "schwab",
+        "Schwab transactions CSV (with or without the preamble line)",
+        TX,
+        lambda lines: header_index(lines, TX),
+        _parse_tx,
+        "redstreet/beancount_reds_importers 2d7770d schwab_csv_brokerage test file",
+    ),
+    Layout(
+        "schwab-positions",
+        "schwab",
+        "Schwab positions CSV",
+        ("Symbol", "Description", "Qty (Quantity)", "Cost Basis"),
+        _detect_positions,
+        _parse_positions,
+        "vroonhof/opensteuerauszug importers/schwab/formats.md",
+    ),
+    Layout(
+        "tos-statement",
+        "tos",
+        "thinkorswim Account Statement (Cash Balance, Account Trade History, Options)",
+        (
+            "Account Statement for ...",
+            "Cash Balance",
+            "DATE,TIME,TYPE,REF #,DESCRIPTION,Misc Fees,Commissions & Fees,AMOUNT,BALANCE",
+        ),
+        _detect_tos,
+        _parse_tos,
+        "jabontz09/thinkorswim-statement-converter 1bf9ce0 2022-06-21-AccountStatement.csv",
+    ),
 )

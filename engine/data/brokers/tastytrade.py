@@ -44,14 +44,49 @@ from engine.data.brokers._cells import Row, csv_rows, header_index, split_csv_li
 __all__ = ["LAYOUTS"]
 
 _REF = "laroche/tastyworks-pnl tw-pnl.py (8295bb3), lines 1334-1340; fixtures cited in docs/import.md"
-TT21 = ("Date", "Type", "Sub Type", "Action", "Symbol", "Instrument Type", "Description", "Value", "Quantity",
-        "Average Price", "Commissions", "Fees", "Multiplier", "Root Symbol", "Underlying Symbol", "Expiration Date",
-        "Strike Price", "Call or Put", "Order #", "Total", "Currency")
+TT21 = (
+    "Date",
+    "Type",
+    "Sub Type",
+    "Action",
+    "Symbol",
+    "Instrument Type",
+    "Description",
+    "Value",
+    "Quantity",
+    "Average Price",
+    "Commissions",
+    "Fees",
+    "Multiplier",
+    "Root Symbol",
+    "Underlying Symbol",
+    "Expiration Date",
+    "Strike Price",
+    "Call or Put",
+    "Order #",
+    "Total",
+    "Currency",
+)
 TT20 = tuple(c for c in TT21 if c != "Total")
 TT18 = tuple(c for c in TT21 if c not in ("Sub Type", "Total", "Currency"))
 TT16 = tuple(c for c in TT18 if c not in ("Root Symbol", "Order #"))
-TW15 = ("Date/Time", "Transaction Code", "Transaction Subcode", "Symbol", "Buy/Sell", "Open/Close", "Quantity",
-        "Expiration Date", "Strike", "Call/Put", "Price", "Fees", "Amount", "Description", "Account Reference")
+TW15 = (
+    "Date/Time",
+    "Transaction Code",
+    "Transaction Subcode",
+    "Symbol",
+    "Buy/Sell",
+    "Open/Close",
+    "Quantity",
+    "Expiration Date",
+    "Strike",
+    "Call/Put",
+    "Price",
+    "Fees",
+    "Amount",
+    "Description",
+    "Account Reference",
+)
 POS_REQUIRED = ("Symbol", "Type", "Quantity", "Exp Date", "Strike Price", "Call/Put")
 
 
@@ -91,8 +126,12 @@ def _parse_current(lines: list[str], idx: int, out: ParsedFile) -> None:
         when = r.when("Date")
         action = r.text("Action").upper()
         event = _event_of(sub, r.text("Description"))
-        side: Side | None = "buy" if action.startswith("BUY") else "sell" if action.startswith("SELL") else None
-        effect: Effect | None = "open" if action.endswith("_OPEN") else "close" if action.endswith("_CLOSE") else None
+        side: Side | None = (
+            "buy" if action.startswith("BUY") else "sell" if action.startswith("SELL") else None
+        )
+        effect: Effect | None = (
+            "open" if action.endswith("_OPEN") else "close" if action.endswith("_CLOSE") else None
+        )
         if event == "trade" and side is None:
             raise r.error("Action", "BUY_TO_OPEN, SELL_TO_OPEN, BUY_TO_CLOSE or SELL_TO_CLOSE")
         qty = r.number("Quantity", positive=True)
@@ -106,17 +145,58 @@ def _parse_current(lines: list[str], idx: int, out: ParsedFile) -> None:
             und = (r.text("Underlying Symbol") or r.text("Symbol")).upper()
             if r.text("Type") == "Receive Deliver" and event == "trade":
                 event = "assign"  # a share delivery; the lifecycle pairs it with its assignment/exercise
-            out.fills.append(Fill(r.where, "tastytrade", out.layout.name, "", when, und, "stock", None, None, None,
-                                  event, side, effect, qty, price, comm, fees, total, 1.0, order))
+            out.fills.append(
+                Fill(
+                    r.where,
+                    "tastytrade",
+                    out.layout.name,
+                    "",
+                    when,
+                    und,
+                    "stock",
+                    None,
+                    None,
+                    None,
+                    event,
+                    side,
+                    effect,
+                    qty,
+                    price,
+                    comm,
+                    fees,
+                    total,
+                    1.0,
+                    order,
+                )
+            )
             continue
         und = (r.text("Underlying Symbol") or r.text("Root Symbol")).upper()
         if not und:
             raise r.error("Underlying Symbol", "the ticker of the option's underlying")
-        out.fills.append(Fill(r.where, "tastytrade", out.layout.name, "", when, und, "option",
-                              _kind(r.text("Call or Put"), r, "Call or Put"),
-                              r.number("Strike Price", positive=True), r.expiry("Expiration Date"), event,
-                              side if event == "trade" else None, effect, qty, price if event == "trade" else 0.0,
-                              comm, fees, total, mult, order))
+        out.fills.append(
+            Fill(
+                r.where,
+                "tastytrade",
+                out.layout.name,
+                "",
+                when,
+                und,
+                "option",
+                _kind(r.text("Call or Put"), r, "Call or Put"),
+                r.number("Strike Price", positive=True),
+                r.expiry("Expiration Date"),
+                event,
+                side if event == "trade" else None,
+                effect,
+                qty,
+                price if event == "trade" else 0.0,
+                comm,
+                fees,
+                total,
+                mult,
+                order,
+            )
+        )
 
 
 def _parse_legacy(lines: list[str], idx: int, out: ParsedFile) -> None:
@@ -141,15 +221,54 @@ def _parse_legacy(lines: list[str], idx: int, out: ParsedFile) -> None:
             if side is None:
                 raise r.error("Buy/Sell", "Buy or Sell on a share row")
             ev: Event = "assign" if code == "Receive Deliver" and event == "trade" else event
-            out.fills.append(Fill(r.where, "tastytrade", out.layout.name, acct, when, und, "stock", None, None, None,
-                                  ev, side, effect, qty, price, 0.0, costs, amount, 1.0))
+            out.fills.append(
+                Fill(
+                    r.where,
+                    "tastytrade",
+                    out.layout.name,
+                    acct,
+                    when,
+                    und,
+                    "stock",
+                    None,
+                    None,
+                    None,
+                    ev,
+                    side,
+                    effect,
+                    qty,
+                    price,
+                    0.0,
+                    costs,
+                    amount,
+                    1.0,
+                )
+            )
             continue
         if event == "trade" and side is None:
             raise r.error("Buy/Sell", "Buy or Sell on a trade")
-        out.fills.append(Fill(r.where, "tastytrade", out.layout.name, acct, when, und, "option",
-                              _kind(r.text("Call/Put"), r, "Call/Put"), r.number("Strike", positive=True),
-                              r.expiry("Expiration Date"), event, side if event == "trade" else None, effect, qty,
-                              price if event == "trade" else 0.0, 0.0, costs, amount))
+        out.fills.append(
+            Fill(
+                r.where,
+                "tastytrade",
+                out.layout.name,
+                acct,
+                when,
+                und,
+                "option",
+                _kind(r.text("Call/Put"), r, "Call/Put"),
+                r.number("Strike", positive=True),
+                r.expiry("Expiration Date"),
+                event,
+                side if event == "trade" else None,
+                effect,
+                qty,
+                price if event == "trade" else 0.0,
+                0.0,
+                costs,
+                amount,
+            )
+        )
 
 
 def _detect_positions(lines: list[str]) -> int | None:
@@ -176,10 +295,23 @@ def _parse_positions(lines: list[str], idx: int, out: ParsedFile) -> None:
                 occ = parse_occ_symbol(r.text("Symbol"))
             except ValueError:
                 raise r.error("Symbol", "an OCC option symbol like 'ASST  251121P00002500'") from None
-            out.snapshot.append(SnapshotRow(r.where, acct, occ["underlying"], "option", occ["kind"], occ["strike"],
-                                            occ["expiry"], q, cost))
+            out.snapshot.append(
+                SnapshotRow(
+                    r.where,
+                    acct,
+                    occ["underlying"],
+                    "option",
+                    occ["kind"],
+                    occ["strike"],
+                    occ["expiry"],
+                    q,
+                    cost,
+                )
+            )
         elif typ in ("STOCK", "EQUITY"):
-            out.snapshot.append(SnapshotRow(r.where, acct, r.text("Symbol").upper(), "stock", None, None, None, q, cost))
+            out.snapshot.append(
+                SnapshotRow(r.where, acct, r.text("Symbol").upper(), "stock", None, None, None, q, cost)
+            )
         else:
             out.skipped.append(Skipped(r.where, f"other instrument ({typ or 'none'})"))
 
@@ -189,16 +321,58 @@ def _exact(header: tuple[str, ...]):
 
 
 LAYOUTS = (
-    Layout("tastytrade-21", "tastytrade", "tastytrade transaction history, 21 columns (current)", TT21, _exact(TT21),
-           _parse_current, _REF),
-    Layout("tastytrade-20", "tastytrade", "tastytrade transaction history, 20 columns (no Total)", TT20, _exact(TT20),
-           _parse_current, _REF),
-    Layout("tastytrade-18", "tastytrade", "tastytrade transaction history, 18 columns (2023, no Sub Type)", TT18,
-           _exact(TT18), _parse_current, _REF),
-    Layout("tastytrade-16", "tastytrade", "tastytrade transaction history, 16 columns (no Root Symbol, Order #)",
-           TT16, _exact(TT16), _parse_current, "AgileTrossDev/tasty_anaylzer README"),
-    Layout("tastyworks-15", "tastytrade", "tastyworks legacy transaction history, 15 columns", TW15, _exact(TW15),
-           _parse_legacy, _REF),
-    Layout("tastytrade-positions", "tastytrade", "tastytrade positions export (visible columns)", POS_REQUIRED,
-           _detect_positions, _parse_positions, "graphtrek/srcprofit docs/trading/tastytrade-data-sources.md"),
+    Layout(
+        "tastytrade-21",
+        "tastytrade",
+        "tastytrade transaction history, 21 columns (current)",
+        TT21,
+        _exact(TT21),
+        _parse_current,
+        _REF,
+    ),
+    Layout(
+        "tastytrade-20",
+        "tastytrade",
+        "tastytrade transaction history, 20 columns (no Total)",
+        TT20,
+        _exact(TT20),
+        _parse_current,
+        _REF,
+    ),
+    Layout(
+        "tastytrade-18",
+        "tastytrade",
+        "tastytrade transaction history, 18 columns (2023, no Sub Type)",
+        TT18,
+        _exact(TT18),
+        _parse_current,
+        _REF,
+    ),
+    Layout(
+        "tastytrade-16",
+        "tastytrade",
+        "tastytrade transaction history, 16 columns (no Root Symbol, Order #)",
+        TT16,
+        _exact(TT16),
+        _parse_current,
+        "AgileTrossDev/tasty_anaylzer README",
+    ),
+    Layout(
+        "tastyworks-15",
+        "tastytrade",
+        "tastyworks legacy transaction history, 15 columns",
+        TW15,
+        _exact(TW15),
+        _parse_legacy,
+        _REF,
+    ),
+    Layout(
+        "tastytrade-positions",
+        "tastytrade",
+        "tastytrade positions export (visible columns)",
+        POS_REQUIRED,
+        _detect_positions,
+        _parse_positions,
+        "graphtrek/srcprofit docs/trading/tastytrade-data-sources.md",
+    ),
 )
