@@ -262,6 +262,6 @@ def finish(result: np.ndarray, bad: np.ndarray, scalar: bool | Form, shape: tupl
     return result
 
 
-def broadcast_shape(*values: Iterable[Any]) -> tuple[int, ...]:
+def broadcast_shape(*values: Any) -> tuple[int, ...]:
     """The broadcast shape of the given arguments (``()`` when all are scalars)."""
     return np.broadcast_shapes(*(np.shape(v) for v in values))

@@ -27,6 +27,15 @@ from workbook.report import write_report
 from workbook.report.inputs import table_rows
 
 pytestmark = pytest.mark.libreoffice
+
+
+def plan_puts():
+    """The plan's 38 short puts (the example book without issue 15's illustrative calls), so the
+    hand arithmetic of the plan's own table (4349 premium, 9,900 obligation) applies."""
+    pos = example_positions()
+    return pos[pos["kind"] == "put"].reset_index(drop=True)
+
+
 PATHS = 200
 
 
@@ -59,7 +68,7 @@ def _edit(src, dest, inputs=(), positions=(), append=(), weights=()):
     keys = [c.key for c in L.POSITION_INPUT_COLUMNS]
     for (i, key), value in dict(positions).items():
         ws.cell(row=L.REPORT_FIRST_ROW + i, column=keys.index(key) + 1).value = value
-    n = len(example_positions())
+    n = len(plan_puts())
     for k, row in enumerate(append):
         for j, v in enumerate(row):
             ws.cell(row=L.REPORT_FIRST_ROW + n + k, column=j + 1).value = v
@@ -69,7 +78,7 @@ def _edit(src, dest, inputs=(), positions=(), append=(), weights=()):
 @pytest.fixture(scope="module")
 def books(soffice, tmp_path_factory):
     src = tmp_path_factory.mktemp("src")
-    data = compute_report(default_config(), example_positions(), paths=PATHS, seed=7)
+    data = compute_report(default_config(), plan_puts(), paths=PATHS, seed=7)
     base = src / "base.xlsx"
     atomic_save(write_report(data), base)
     for name, edit in EDITS.items():
@@ -109,7 +118,7 @@ def _with_market_inputs():
         previous_value=3650.0,
         surface=read_option_chain(example_path("chain"), cfg),
     )
-    return compute_report(cfg, example_positions(), paths=PATHS, seed=7, market=mi)
+    return compute_report(cfg, plan_puts(), paths=PATHS, seed=7, market=mi)
 
 
 def _user_edits_then_refresh(base, dest):
@@ -120,7 +129,7 @@ def _user_edits_then_refresh(base, dest):
     shutil.copyfile(base, dest)
     wb = openpyxl.load_workbook(dest)
     ws = wb[L.SHEET_POSITIONS]
-    row = L.REPORT_FIRST_ROW + len(example_positions())
+    row = L.REPORT_FIRST_ROW + len(plan_puts())
     for j, v in enumerate(APPENDED):
         ws.cell(row=row, column=j + 1).value = v
     cells = inputs_key_cells(wb[L.SHEET_INPUTS])
@@ -214,14 +223,12 @@ def test_every_formula_computed(books):
 def test_named_plan_cells_equal_engine(books):
     wb, data = books["base"], books["data"]
     split = data.plan.split
-    # hand arithmetic: premium received on the puts 600+2343+244+490+672 = 4349, less 1210 paid for the
-    # example's long calls (2 x 1.95 + 2.10 + 2 x 1.60 + 2.90 = 12.10 x 100) = 3139 net;
-    # 20% = 627.80; 80% = 2511.20; +4000 = 6511.20
-    assert_allclose(_named(wb, "PremiumCollected"), 3139.0, rtol=0, atol=1e-9)
-    assert_allclose(_named(wb, "CallBudget"), 627.80, rtol=0, atol=1e-9)
-    assert_allclose(_named(wb, "PutPremiumBudget"), 2511.20, rtol=0, atol=1e-9)
-    assert_allclose(_named(wb, "PutBudget"), 6511.20, rtol=0, atol=1e-9)
-    assert_allclose(_named(wb, "CompoundingFactor"), 6511.2 / 4000, rtol=1e-12)
+    # hand arithmetic: premium 600+2343+244+490+672 = 4349; 20% = 869.80; 80% = 3479.20; +4000 = 7479.20
+    assert_allclose(_named(wb, "PremiumCollected"), 4349.0, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "CallBudget"), 869.80, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "PutPremiumBudget"), 3479.20, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "PutBudget"), 7479.20, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "CompoundingFactor"), 7479.2 / 4000, rtol=1e-12)
     for key, name in (
         ("call_hedge_budget", "CallBudget"),
         ("put_expansion_budget", "PutBudget"),
@@ -276,30 +283,29 @@ def test_allocation_formulas_equal_engine(books):
         )
     ):
         assert_allclose(rows[:, j], alloc[key].to_numpy(dtype=float), rtol=1e-12, atol=1e-9, err_msg=key)
-    assert_allclose(total[2], 6511.2, rtol=1e-12)  # 0.8 x (4349 - 1210) + 4000
+    assert_allclose(total[2], 7479.2, rtol=1e-12)  # 0.8 x 4349 + 4000
     assert_allclose(total[5], alloc["contracts"].sum(), rtol=0, atol=0)
-    # the cap: contracts use no more buying power than the account has (engine.plan.account: 3,792 - 1,098
-    # for the puts - the example's long calls, paid in full with no loan value, at their model value)
-    calls = books["data"].results["marked"].query("kind == 'call'")
-    bp = 3792.0 - 1098.0 - float((calls["mark"] * 100 * calls["contracts"]).sum())
+    # the cap: contracts use no more buying power than the account has (engine.plan.account: NLV 3,792
+    # less the 38 puts' requirement net of value 1,098 = 100+100+125+425+96+126+126 at FINRA minimums)
+    bp = 3792.0 - 1098.0
     assert_allclose(_named(books["base"], "BuyingPower"), bp, rtol=0, atol=1e-6)
     assert float(np.sum(rows[:, 5] * rows[:, 11])) <= bp + 1e-9
 
 
 def test_changed_monthly_addition_updates_plan(books):
     wb = books["addition"]
-    # hand arithmetic: put budget = 0.8 x (4349 - 1210) + 5000 = 7511.20; factor 7511.2 / 5000
-    assert_allclose(_named(wb, "PutBudget"), 7511.20, rtol=0, atol=1e-9)
-    assert_allclose(_named(wb, "CompoundingFactor"), 7511.2 / 5000, rtol=1e-12)
+    # hand arithmetic: put budget = 0.8 x 4349 + 5000 = 8479.20; factor 8479.2 / 5000
+    assert_allclose(_named(wb, "PutBudget"), 8479.20, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "CompoundingFactor"), 8479.2 / 5000, rtol=1e-12)
     rows, total = _alloc_rows(wb)
     cfg = default_config()
-    assert_allclose(rows[:, 2], 7511.2 * np.array(cfg.strikes.weights), rtol=1e-12)
+    assert_allclose(rows[:, 2], 8479.2 * np.array(cfg.strikes.weights), rtol=1e-12)
     # contracts before the cap = whole contracts of capital / capital-per-contract (capital per contract
     # unchanged); then capped by the buying power cell (the book's, unchanged by the addition)
     assert_allclose(rows[:, 10], np.floor(rows[:, 2] / rows[:, 4]), rtol=0, atol=0)
     bp = _named(wb, "BuyingPower")
     engine = allocate_strikes(
-        7511.2,
+        8479.2,
         cfg.strikes.strikes,
         cfg.strikes.weights,
         rows[:, 3],
@@ -355,7 +361,7 @@ def test_mixed_book_hand_arithmetic(books):
     assert_allclose(_named(books["mixed"], "PremiumCollected"), 4349 - 1210 - 615 + 180, rtol=0, atol=1e-9)
     note = (
         books["mixed"][L.SHEET_POSITIONS]
-        .cell(row=L.REPORT_FIRST_ROW + len(example_positions()), column=10)
+        .cell(row=L.REPORT_FIRST_ROW + len(example_positions()) + 1, column=10)
         .value
     )
     assert note == "-sold"
@@ -395,8 +401,8 @@ def test_payoff_and_assignment_formulas(books):
     first = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == "Underlying $") + 1
     got = np.array([ws.cell(row=first + i, column=2).value for i in range(len(payoff["pnl"]))], dtype=float)
     assert_allclose(got, payoff["pnl"], rtol=1e-12, atol=1e-9)
-    # S = 0: net premium (4349 - 1210 for the calls) minus every strike x shares; the calls are worthless
-    assert_allclose(got[0], 4349.0 - 1210.0 - 9900.0, atol=1e-9)
+    # S = 0: the premium 4349 minus every strike x shares (2x1000 + 2.5x2200 + 3x200 + 4x200 + 5x200 = 9900)
+    assert_allclose(got[0], 4349.0 - 9900.0, atol=1e-9)
     aw = wb[L.SHEET_ASSIGNMENT]
     rows = data.assignment
     for i, rec in enumerate(rows):
@@ -415,6 +421,7 @@ def test_cli_build_recalc_stores_values(soffice, tmp_path, monkeypatch):
     out = tmp_path / "r.xlsx"
     assert main(["build", "--out", str(out), "--paths", "100", "--recalc"]) == 0
     wb = openpyxl.load_workbook(out, data_only=True)
+    # the built-in example: 4349 received on its puts less 1210 paid for its illustrative calls
     assert_allclose(_named(wb, "PutBudget"), 0.8 * (4349 - 1210) + 4000, rtol=0, atol=1e-9)
     assert_allclose(_named(wb, "HedgeRatio"), 0.35, rtol=0, atol=1e-15)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
@@ -436,11 +443,11 @@ def test_report_with_market_inputs_recalculates(books):
 
 
 def test_refreshed_report_recalculates(books):
-    """After the user's edits and refresh: 4349 - 1210 (the example's calls) + 4 x 1.10 x 100 = 3579
-    net premium; put budget 0.8 x 3579 + 3000 = 5863.20; 42 contracts on the ladder; extra sheet kept."""
+    """After the user's edits and refresh: 4349 + 4 x 1.10 x 100 = 4789 net premium; put budget
+    0.8 x 4789 + 3000 = 6831.20; 42 contracts on the ladder; extra sheet kept."""
     wb = books["refreshed"]
-    assert_allclose(_named(wb, "PremiumCollected"), 3579.0, rtol=0, atol=1e-9)
-    assert_allclose(_named(wb, "PutBudget"), 0.8 * 3579 + 3000, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "PremiumCollected"), 4789.0, rtol=0, atol=1e-9)
+    assert_allclose(_named(wb, "PutBudget"), 0.8 * 4789 + 3000, rtol=0, atol=1e-9)
     lw = wb[L.SHEET_LADDER]
     totals = [
         lw.cell(row=r, column=2).value

@@ -665,7 +665,7 @@ def _records(
     first = [str(c).strip().lower() if isinstance(c, str) else "" for c in g[0]]
     has_header = any(c in columns or c == "symbol" for c in first)
     header = first if has_header else list(columns[: len(g[0])])
-    out = []
+    out: list[tuple[int, dict[str, Any] | None, str | None]] = []
     for r, row in enumerate(g[1:] if has_header else g, start=2 if has_header else 1):
         if all(is_blank(c) for c in row):
             out.append((r, None, None))
@@ -704,7 +704,7 @@ def _positions(x: Any):
         return df, rows, status
     except PositionsError:
         pass
-    keep = []
+    keep: list[dict[str, Any]] = []
     for r, rec in good:  # the slow path only when some row is bad: find which
         try:
             positions_from_records([rec], source="pos", first_row=r, row_label="row")

@@ -241,7 +241,7 @@ def stock_requirement(spot, shares, margin: MarginConfig = MarginConfig(), *, ph
         raise VolarbInputError(f"shares must be a number >= 0, got {shares!r}") from None
     if scalar and np.ndim(n) == 0 and not (np.isfinite(n) and n >= 0):
         raise VolarbInputError(f"shares must be a number >= 0, got {shares!r}")
-    scalar = scalar and np.ndim(n) == 0
+    scalar = scalar and np.ndim(n) == 0  # type: ignore[assignment]  # a Form is truthy like the old bool flag
     s, n, bad = np.broadcast_arrays(s, np.atleast_1d(n), bad)
     bad = bad | ~np.isfinite(n) | (n < 0)
     n = np.where(bad, 0.0, n)

@@ -7,8 +7,6 @@ so no function called ``vega`` or ``theta`` ever returns a rescaled number.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 
 from engine._validate import finish, parse_style, prepare
@@ -20,7 +18,7 @@ __all__ = ["greeks", "decay_1d", "GREEK_NAMES"]
 
 GREEK_NAMES = ("delta", "gamma", "vega", "theta", "rho")
 
-Style = Literal["european", "american"]
+Style = str  # "european" or "american" (checked by parse_style)
 
 
 def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
@@ -54,7 +52,7 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
         sub = [a[keep] for a in (spot, strike, t, rate, vol, w, q)]
         up, mid, dn = (np.empty(spot.shape) for _ in range(3))
         for arr, s in ((up, sub[0] + hs[keep]), (mid, sub[0]), (dn, sub[0] - hs[keep])):
-            arr[keep] = american_kernel(s, *sub[1:], scheme=scheme[keep])
+            arr[keep] = american_kernel(s, *sub[1:], scheme=scheme[keep])  # type: ignore[misc]
         up[dbl] = mid[dbl] = dn[dbl] = fd_price
     else:
         up, mid, dn = price(s=spot + hs), price(), price(s=spot - hs)
@@ -79,8 +77,8 @@ def _american_fd(spot, strike, t, rate, vol, w, q) -> dict[str, np.ndarray]:
         v1 = np.where(sgn > 0, up[j], dn[j])
         s_j, h_j = spot[j], sgn * hs[j]
         rest = [a[j] for a in (strike, t, rate, vol, w, q)]
-        v2 = american_kernel(s_j + 2 * h_j, *rest, scheme=scheme[j])
-        v3 = american_kernel(s_j + 3 * h_j, *rest, scheme=scheme[j])
+        v2 = american_kernel(s_j + 2 * h_j, *rest, scheme=scheme[j])  # type: ignore[misc]
+        v3 = american_kernel(s_j + 3 * h_j, *rest, scheme=scheme[j])  # type: ignore[misc]
         v0 = mid[j]
         delta[j] = (-3.0 * v0 + 4.0 * v1 - v2) / (2.0 * h_j)
         gamma[j] = (2.0 * v0 - 5.0 * v1 + 4.0 * v2 - v3) / (h_j * h_j)
