@@ -126,9 +126,12 @@ def test_valuation_date_serial_and_blank_is_today():
 def test_greek_units_against_finite_differences_of_price():
     args = (3.15, 3.0, 30, 4.25, "P", 0.04, 0.0, VAL, "european")
     h = 1e-4
-    price = lambda **kw: F.VA_PRICE(
-        kw.get("s", 3.15), 3.0, kw.get("d", 30), kw.get("v", 4.25), "P", 0.04, 0.0, VAL, "E"
-    )  # noqa: E731
+
+    def price(**kw):
+        return F.VA_PRICE(
+            kw.get("s", 3.15), 3.0, kw.get("d", 30), kw.get("v", 4.25), "P", 0.04, 0.0, VAL, "E"
+        )
+
     delta_fd = (price(s=3.15 + h) - price(s=3.15 - h)) / (2 * h)
     gamma_fd = (price(s=3.15 + 1e-3) - 2 * price() + price(s=3.15 - 1e-3)) / 1e-6
     vega_pt_fd = price(v=4.25 + 0.005) - price(v=4.25 - 0.005)  # per 0.01 of vol = 1 vol point
