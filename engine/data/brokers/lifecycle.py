@@ -55,7 +55,7 @@ __all__ = [
     "build_import",
 ]
 
-#: journal.csv: the review's columns first (engine.risk.review.read_journal), then the import's.
+#: journal.csv: the review's columns first (engine.data.journal.read_journal), then the import's.
 JOURNAL_COLUMNS = (
     "date",
     "action",
@@ -328,7 +328,7 @@ class ImportResult:
         return buf.getvalue()
 
     def journal_csv(self) -> str:
-        """journal.csv text (:data:`JOURNAL_COLUMNS`), readable by :func:`engine.risk.review.read_journal`."""
+        """journal.csv text (:data:`JOURNAL_COLUMNS`), readable by :func:`engine.data.journal.read_journal`."""
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(JOURNAL_COLUMNS)
