@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import importlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -460,7 +459,3 @@ def _replace(f: Fill, fill_id: str) -> Fill:
     from dataclasses import replace
 
     return replace(f, fill_id=fill_id)
-
-
-def _nan() -> float:
-    return math.nan
