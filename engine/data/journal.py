@@ -34,7 +34,7 @@ from typing import Any
 from engine._validate import VolarbInputError
 from engine.data.tables import parse_date, read_text_table
 
-__all__ = ["ReviewError", "read_journal", "read_equity"]
+__all__ = ["ReviewError", "JOURNAL_COLUMNS", "read_journal", "read_equity"]
 
 #: the trade journal's required columns, in file order
 _REQUIRED = ("date", "action", "kind", "strike", "expiry", "contracts", "price")
@@ -53,6 +53,8 @@ _IMPORT_COLUMNS = (
     "trade_id",
     "note",
 )
+#: every column of a journal file, in the order ``volarb import`` writes them
+JOURNAL_COLUMNS = (*_REQUIRED, "predicted_prob_itm", *_IMPORT_COLUMNS)
 
 
 class ReviewError(VolarbInputError):
@@ -112,7 +114,7 @@ def read_journal(path_or_frame):
     import pandas as pd
 
     df, src = read_text_table(path_or_frame, "trade journal", ReviewError, _REQUIRED, ", ".join(_REQUIRED))
-    # optional columns written by `volarb import` (engine.data.brokers.lifecycle.JOURNAL_COLUMNS) are kept
+    # optional columns written by `volarb import` (engine.data.brokers.lifecycle) are kept
     extra = [c for c in _IMPORT_COLUMNS if c in df.columns]
     rows = []
     for i, rec in enumerate(df.to_dict("records")):
