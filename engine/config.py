@@ -52,7 +52,6 @@ __all__ = [
     "config_to_toml",
     "config_reference",
     "config_from_pairs",
-    "SECTIONS",
 ]
 
 
@@ -706,7 +705,6 @@ class PlanConfig:
         return config_from_dict(data, source="<replace>")
 
 
-SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(PlanConfig)}  # type: ignore[misc]
 _SECTION_CLASSES = {
     "market": MarketConfig,
     "account": AccountConfig,
@@ -727,7 +725,6 @@ _SECTION_CLASSES = {
     "alerts": AlertsConfig,
 }
 _ALIAS_FIELDS = tuple(f for f in dataclasses.fields(CapitalConfig) if f.metadata.get("alias"))
-_LIST_TABLES = {"reinvestment": ReinvestmentGroup, ("hedge", "ladder"): HedgeRung}
 
 
 def default_config() -> PlanConfig:

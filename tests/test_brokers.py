@@ -221,8 +221,9 @@ def test_positions_csv_reads_back(name, tmp_path):
 
 @pytest.mark.parametrize("name", mf.HISTORY_FILES)
 def test_journal_csv_feeds_review_and_kelly(name, tmp_path):
+    from engine.data.journal import read_journal
     from engine.plan.kelly import kelly_inputs_from_journal
-    from engine.risk.review import journal_metrics, read_journal
+    from engine.risk.review import journal_metrics
 
     p = tmp_path / "journal.csv"
     p.write_text(_imp(name).journal_csv())

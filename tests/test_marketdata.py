@@ -265,7 +265,7 @@ def test_written_files_read_back_in_the_other_commands_formats(tmp_path):
     from connect.marketdata.store import read_market_folder, write_market_files
     from engine.data.ivhistory import read_iv_history
     from engine.pricing.surface import read_option_chain
-    from engine.risk.var import read_price_history
+    from engine.data.prices import read_price_history
 
     snap = folder_mod.parse_raw(folder_mod.fetch_raw(FIX / "folder"), "ASST")
     vd = dt.date(2025, 10, 17)

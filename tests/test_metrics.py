@@ -12,6 +12,7 @@ Expected values are hand arithmetic written out here (never the function under t
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -21,7 +22,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from engine.risk.review import max_drawdown, sharpe_ratio
+from engine.risk.review import (
+    brier_score,
+    correlation,
+    daily_returns,
+    max_drawdown,
+    sharpe_ratio,
+    weekly_return,
+)
 
 A = [0.01, 0.03]
 B = [0.1, -0.5, 0.2]
@@ -112,3 +120,46 @@ def test_shifting_returns_up_raises_the_sharpe_ratio(r, shift):
 def test_max_drawdown_is_a_fraction(r):
     d = max_drawdown(r)
     assert 0.0 <= d <= 1.0
+
+
+def test_dataframe_gives_a_series_labelled_by_its_columns():
+    # a DataFrame of daily returns (dates down, books across): one value per column, labelled and
+    # in the column order, each the same as that column alone (a Series in, a float out) and the
+    # same as the bare 2-D array (an ndarray out)
+    rng = np.random.default_rng(11)
+    m = rng.normal(0.002, 0.03, size=(40, 3))
+    m[rng.random(m.shape) < 0.1] = np.nan
+    df = pd.DataFrame(m, columns=["ASST", "BTC", "cash"], index=pd.bdate_range("2025-09-01", periods=40))
+    for f in (sharpe_ratio, max_drawdown):
+        got = f(df)
+        assert isinstance(got, pd.Series) and list(got.index) == ["ASST", "BTC", "cash"]
+        alone = [f(df[c]) for c in df.columns]
+        assert all(isinstance(v, float) for v in alone)
+        assert_allclose(got.to_numpy(), alone, rtol=1e-12, atol=0)
+        assert_allclose(got.to_numpy(), f(m), rtol=1e-12, atol=0)
+
+
+def test_one_column_two_dimensional_input_keeps_its_dimension():
+    col = np.array([[0.01], [0.03]])
+    s = sharpe_ratio(col)
+    assert isinstance(s, np.ndarray) and s.shape == (1,)
+    assert_allclose(s, [SHARPE_A], rtol=1e-12)
+    d = max_drawdown(pd.DataFrame({"book": B}))
+    assert isinstance(d, pd.Series) and list(d.index) == ["book"]
+    assert_allclose(d.to_numpy(), [MDD_B], rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", ONE_D.values(), ids=ONE_D.keys())
+def test_one_dimensional_metrics_same_for_every_input_type(make):
+    # daily returns: (110 - 0)/100 - 1 = 0.1; (1110 - 1000)/110 - 1 = 0 (the deposit is not performance)
+    r = daily_returns(make([100.0, 110.0, 1110.0]), make([0.0, 0.0, 1000.0]))
+    assert isinstance(r, np.ndarray)
+    assert_allclose(r, [0.1, 0.0], rtol=0, atol=1e-12)
+    # Brier: ((0.9 - 1)^2 + (0.2 - 0)^2) / 2 = (0.01 + 0.04) / 2 = 0.025
+    assert_allclose(brier_score(make([0.9, 0.2]), make([1.0, 0.0])), 0.025, rtol=1e-12)
+    # correlation of [1, 2, 3] and [1, 3, 2]: deviations (-1, 0, 1) and (-1, 1, 0),
+    # covariance sum 1, variances sum 2 and 2: r = 1 / sqrt(2 x 2) = 0.5
+    assert_allclose(correlation(make([1.0, 2.0, 3.0]), make([1.0, 3.0, 2.0])), 0.5, rtol=1e-12)
+    # the week to 2025-09-26 holds the returns of 09-22 and 09-26: 1.1 x 1.1 - 1 = 0.21
+    days = [dt.date(2025, 9, 19), dt.date(2025, 9, 22), dt.date(2025, 9, 26)]
+    assert_allclose(weekly_return(days, make([0.5, 0.1, 0.1])), 0.21, rtol=1e-12)

@@ -36,15 +36,83 @@ def test_recursion_identities_worthless():
     assert (df["expected_assignment_loss"] == 0).all() and df["dte"].eq(30).all()
 
 
-def test_month1_matches_allocation():
+PLAN_PUT_PREMIUMS = [
+    0.70,
+    1.15,
+    1.60,
+    2.45,
+    3.36,
+]  # the plan's own premiums, $ per share, strikes 2/2.5/3/4/5
+
+
+def test_months_1_and_2_by_hand(monkeypatch):
+    """Months 1 and 2 of the projection worked by hand, at the plan's printed premiums.
+
+    The premiums are pinned (the pricer has its own tests) so that every step is arithmetic.
+    Config used: starting value $3,792, monthly addition $4,050 (off the whole-contract
+    boundaries the plan's $4,000 sits on: see the test below), call share 20%, strikes
+    2/2.5/3/4/5 weighted 20/35/30/10/5%, spot $3.15, capital model reg_t (20% of spot less the
+    out-of-the-money amount, at least 10% of the strike), margin account, 30-day cycle.
+
+    Capital per contract (net Reg T, $ per contract; 20% of spot = 0.63):
+    K=2: max(0.63 - 1.15, 0.20) x 100 = 20; K=2.5: max(0.63 - 0.65, 0.25) x 100 = 25;
+    K=3: max(0.63 - 0.15, 0.30) x 100 = 48; K=4: max(0.63, 0.40) x 100 = 63; K=5: max(0.63, 0.50) x 100 = 63.
+
+    Month 1: budget = 4050 (no premium yet); by weight 810 / 1417.5 / 1215 / 405 / 202.5;
+    contracts int(810/20) = 40, int(1417.5/25) = 56, int(1215/48) = 25, int(405/63) = 6,
+    int(202.5/63) = 3 (130 sold); margin 800 + 1400 + 1200 + 378 + 189 = 3967 <= buying power
+    3792 + 4050 = 7842 (no cap); premium 40 x 70 + 56 x 115 + 25 x 160 + 6 x 245 + 3 x 336 =
+    2800 + 6440 + 4000 + 1470 + 1008 = 15718; hedge 0.2 x 15718 = 3143.6, reinvestment 12574.4;
+    obligation 8000 + 14000 + 7500 + 2400 + 1500 = 33400; end value 3792 + 4050 + 15718 = 23560.
+
+    Month 2: budget = 4050 + 0.8 x 15718 = 16624.4; by weight 3324.88 / 5818.54 / 4987.32 /
+    1662.44 / 831.22; contracts int(166.244) = 166, int(232.74) = 232, int(103.90) = 103,
+    int(26.39) = 26, int(13.19) = 13 (540 sold); margin 3320 + 5800 + 4944 + 1638 + 819 = 16521
+    <= buying power 23560 + 4050 = 27610; premium 166 x 70 + 232 x 115 + 103 x 160 + 26 x 245 +
+    13 x 336 = 11620 + 26680 + 16480 + 6370 + 4368 = 65518; hedge 0.2 x 65518 = 13103.6,
+    reinvestment 52414.4; obligation 33200 + 58000 + 30900 + 10400 + 6500 = 139000; end value
+    23560 + 4050 + 65518 = 93128.
+    """
+    import engine.plan.projection as projection
+
+    monkeypatch.setattr(projection, "strike_premiums", lambda *a, **k: np.array(PLAN_PUT_PREMIUMS))
+    df = project_plan(CFG.replace(account__monthly_addition=4050.0), months=2)
+    expected = {
+        "starting_capital": [3792.0, 23560.0],
+        "new_capital": [4050.0, 4050.0],
+        "put_budget": [4050.0, 16624.4],
+        "contracts_sold": [130, 540],
+        "cumulative_contracts": [38 + 130, 38 + 130 + 540],
+        "margin_used": [3967.0, 16521.0],
+        "margin_share": [3967.0 / 7842.0, 16521.0 / 27610.0],
+        "premium_income": [15718.0, 65518.0],
+        "call_hedge": [3143.6, 13103.6],
+        "put_reinvestment": [12574.4, 52414.4],
+        "obligation": [33400.0, 139000.0],
+        "expected_assignment_loss": [0.0, 0.0],
+        "portfolio_value": [23560.0, 93128.0],
+        "dte": [30, 30],
+    }
+    for col, want in expected.items():
+        np.testing.assert_allclose(df[col].to_numpy(float), want, rtol=0, atol=1e-9, err_msg=col)
+    assert [d.isoformat() for d in df["sale_date"]] == ["2025-10-01", "2025-11-01"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="capital_per_contract is requirement - premium x 100 in floating point (25.000000000000014 "
+    "at K=2.5 with these premiums, 20.000000000000014 at K=2 with the American ones), so a budget "
+    "that is an exact multiple loses a contract; found by the hand arithmetic above and left for the "
+    "lead (a fix changes behaviour)",
+)
+def test_month1_at_the_plans_4000_by_hand(monkeypatch):
+    """The plan's own $4,000: 800/20 = 40 at K=2 and 1400/25 = 56 at K=2.5, exactly (premiums pinned as above)."""
+    import engine.plan.projection as projection
+
+    monkeypatch.setattr(projection, "strike_premiums", lambda *a, **k: np.array(PLAN_PUT_PREMIUMS))
     df = project_plan(CFG, months=1)
-    prem = strike_premiums(CFG, expiry=df["expiry"].iloc[0], valuation_date=df["sale_date"].iloc[0])
-    alloc = allocate_strikes(4000, CFG.strikes.strikes, CFG.strikes.weights, prem, 3.15, "reg_t")
-    np.testing.assert_allclose(
-        df["premium_income"].iloc[0], alloc["expected_premium"].sum(), rtol=1e-12, atol=0
-    )
-    assert df["contracts_sold"].iloc[0] == alloc["contracts"].sum()
-    assert df["cumulative_contracts"].iloc[0] == 38 + alloc["contracts"].sum()
+    assert df["contracts_sold"].iloc[0] == 40 + 56 + 25 + 6 + 3
+    np.testing.assert_allclose(df["premium_income"].iloc[0], 15718.0, rtol=0, atol=1e-9)
 
 
 def test_expected_assumption_is_risk_neutral_put_payoff():

@@ -106,8 +106,8 @@ def _with_market_inputs():
     """The example with every risk input (IV history, yesterday's value, chain surface, historical VaR)."""
     from engine.data.examples import example_path
     from engine.data.ivhistory import read_iv_history
+    from engine.data.prices import read_price_history
     from engine.pricing.surface import read_option_chain
-    from engine.risk.var import read_price_history
     from workbook.compute import MarketInputs
 
     cfg = default_config()

@@ -12,15 +12,14 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from engine.config import default_config
+from engine.data.journal import ReviewError, read_journal
 from engine.risk.review import (
-    ReviewError,
     allocation_drift,
     brier_score,
     correlation,
     daily_returns,
     journal_metrics,
     max_drawdown,
-    read_journal,
     sharpe_ratio,
     weekly_review,
 )

@@ -10,8 +10,8 @@ import pytest
 
 from engine._validate import VolarbInputError
 from engine.config import default_config
+from engine.data.chain import ChainError
 from engine.pricing.surface import (
-    ChainError,
     VolSurface,
     example_chain_frame,
     example_chain_path,

@@ -153,7 +153,7 @@ def test_greek_units_against_finite_differences_of_price():
 
 def test_greeks_table_header_and_rows():
     out = F.VA_GREEKS(3.15, [[3.0], [2.5], [0]], 30, 4.25, "P", None, None, VAL, "E", True)
-    assert out[0] == F.GREEKS_HEADER
+    assert out[0] == ["delta", "gamma", "theta/day", "vega/pt", "rho/pt"]  # the labels, units in the name
     assert len(out) == 4 and all(len(r) == 5 for r in out)
     assert out[3][0] == "#VALUE! strike must be > 0, got 0" and out[3][1:] == [""] * 4
     assert_allclose(out[2][0], F.VA_DELTA(3.15, 2.5, 30, 4.25, "P", None, None, VAL, "E"), rtol=1e-12)

@@ -13,8 +13,9 @@ from scipy.stats import norm
 
 from engine.config import default_config
 from engine.data.positions import example_positions
+from engine.data.prices import PriceHistoryError, read_price_history
 from engine.pricing.american import american_price
-from engine.risk.var import VarError, american_fast, read_price_history, value_at_risk
+from engine.risk.var import VarError, american_fast, value_at_risk
 
 EMPTY = pd.DataFrame(columns=["kind", "side", "strike", "expiry", "contracts"])
 
@@ -119,14 +120,16 @@ def test_price_history_errors_name_file_line_column(tmp_path):
     path = tmp_path / "px.csv"
     path.write_text("date,close\n2025-01-02,3.1\n2025-01-03,abc\n")
     with pytest.raises(
-        VarError, match=r"px.csv, line 3, column 'close': expected a positive number, got 'abc'"
+        PriceHistoryError, match=r"px.csv, line 3, column 'close': expected a positive number, got 'abc'"
     ):
         read_price_history(path)
     path.write_text("date,close\n2025-01-03,3.1\n2025-01-02,3.2\n")
-    with pytest.raises(VarError, match=r"px.csv, line 3, column 'date': dates must be strictly increasing"):
+    with pytest.raises(
+        PriceHistoryError, match=r"px.csv, line 3, column 'date': dates must be strictly increasing"
+    ):
         read_price_history(path)
     path.write_text("day,close\n2025-01-03,3.1\n")
-    with pytest.raises(VarError, match=r"px.csv: missing column 'date'"):
+    with pytest.raises(PriceHistoryError, match=r"px.csv: missing column 'date'"):
         read_price_history(path)
     short = pd.DataFrame({"date": ["2025-01-02", "2025-01-03"], "close": [3.0, 3.1]})
     with pytest.raises(VarError, match="price history has 2 closes; need at least 21"):

@@ -135,7 +135,7 @@ class MarketInputs:
         ``date, iv`` (:func:`engine.data.ivhistory.read_iv_history`): IV rank/percentile and the
         LOW_IV_ENVIRONMENT alert.  Without it that alert is "N/A".
     prices : pandas.DataFrame, optional
-        ``date, close`` (:func:`engine.risk.var.read_price_history`): needed by historical VaR.
+        ``date, close`` (:func:`engine.data.prices.read_price_history`): needed by historical VaR.
     var_method : {"full", "delta_gamma", "historical"}, optional
         VaR method of this run (default ``config.risk.var_method``).
     previous_value : float, optional

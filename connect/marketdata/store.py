@@ -96,7 +96,7 @@ def write_market_files(
         overwritten).
     """
     from engine.data.ivhistory import read_iv_history
-    from engine.risk.var import read_price_history
+    from engine.data.prices import read_price_history
 
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)

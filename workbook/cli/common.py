@@ -283,7 +283,7 @@ def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
         )
         mi.sources["iv_history"] = str(args.iv_history)
     if getattr(args, "prices", None):
-        from engine.risk.var import read_price_history
+        from engine.data.prices import read_price_history
 
         mi.prices = read_data_file(
             args.prices, read_price_history, "price history", "--prices", "date, close"

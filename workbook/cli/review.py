@@ -39,7 +39,8 @@ _REVIEW_LABELS = (
 
 def cmd_review(args: argparse.Namespace) -> int:
     from engine.data.examples import example_path
-    from engine.risk.review import read_equity, read_journal, weekly_review
+    from engine.data.journal import read_equity, read_journal
+    from engine.risk.review import weekly_review
 
     cfg, csrc = load_config_arg(args.config)
     if args.spot is not None:
@@ -59,7 +60,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     iv = args.iv_history or (str(example_path("iv_history")) if example else None)
     second = args.second or (str(example_path("second")) if example else None)
     from engine.data.ivhistory import read_iv_history
-    from engine.risk.var import read_price_history
+    from engine.data.prices import read_price_history
     from workbook.cli.brokers import review_broker_inputs
 
     journal, equity = review_broker_inputs(journal, equity)  # a broker export becomes its imported frame
