@@ -133,8 +133,12 @@ def test_allocation_properties(budget, model, prem):
 
 
 def test_whole_contracts_exact():
-    # 3 * 0.1 = 0.30000000000000004 > 0.3 in floating point: only 2 fit; 10 * 0.1 == 1.0 exactly
-    assert whole_contracts([0.3, 1.0, 1978.2], [0.1, 0.1, 115.0]).tolist() == [2, 10, 17]
+    # 3 * 0.1 = 0.30000000000000004 > 0.3 in floating point, but $0.30 pays for three $0.10
+    # contracts: float noise is not a shortfall; 10 * 0.1 == 1.0 exactly; 1978.2 / 115 = 17.2
+    assert whole_contracts([0.3, 1.0, 1978.2], [0.1, 0.1, 115.0]).tolist() == [3, 10, 17]
+    # the plan's $2.50 rung: 1,400 / 25 = 56 even when the requirement carries round-off
+    # (25.000000000000014 = requirement - premium x 100), while one cent short is a shortfall
+    assert whole_contracts([1400.0, 1399.99, 0.29], [25.000000000000014, 25.0, 0.1]).tolist() == [56, 55, 2]
 
 
 def test_reinvestment_priorities_split_by_strike_weights():

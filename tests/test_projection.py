@@ -98,13 +98,6 @@ def test_months_1_and_2_by_hand(monkeypatch):
     assert [d.isoformat() for d in df["sale_date"]] == ["2025-10-01", "2025-11-01"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="capital_per_contract is requirement - premium x 100 in floating point (25.000000000000014 "
-    "at K=2.5 with these premiums, 20.000000000000014 at K=2 with the American ones), so a budget "
-    "that is an exact multiple loses a contract; found by the hand arithmetic above and left for the "
-    "lead (a fix changes behaviour)",
-)
 def test_month1_at_the_plans_4000_by_hand(monkeypatch):
     """The plan's own $4,000: 800/20 = 40 at K=2 and 1400/25 = 56 at K=2.5, exactly (premiums pinned as above)."""
     import engine.plan.projection as projection
