@@ -24,7 +24,7 @@ from numpy.testing import assert_allclose
 
 import udfs.functions as F
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ERR_NA = {"type": "Error", "basicValue": "#N/A", "errorType": "NotAvailable"}
 
 # name -> (udf, args as Office.js sends them); the same calls are made in-process without

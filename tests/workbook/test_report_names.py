@@ -8,17 +8,17 @@ import time
 
 import openpyxl
 import pytest
+from conftest import run_cli
 
 from engine.config import default_config
 from engine.data.positions import example_positions
-from tests.conftest import run_cli
 from workbook import layout as L
 from workbook.compute import compute_report
 from workbook.io import atomic_save
 from workbook.report import write_report
 from workbook.report.names import excel_name_problem, workbook_name_problems
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
 
 
 @pytest.fixture(scope="module")

@@ -86,8 +86,7 @@ def test_config_file_without_date_is_today_and_refusals_named(tmp_path):
 
 def test_report_about_sheet_names_the_freshness(tmp_path, capsys):
     import openpyxl
-
-    from tests.conftest import run_cli
+    from conftest import run_cli
 
     out = tmp_path / "r.xlsx"
     code, _, err = run_cli(capsys, "build", "--as-of", "2025-10-17", "--paths", "20", "--out", out)

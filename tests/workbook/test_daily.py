@@ -13,10 +13,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import run_cli
 
-from tests.conftest import run_cli
-
-FIX = Path(__file__).resolve().parent / "fixtures" / "marketdata"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "marketdata"
 
 
 @pytest.fixture
@@ -33,7 +32,8 @@ def plan(tmp_path, monkeypatch):
         encoding="utf-8",
     )
     shutil.copy(
-        Path(__file__).parents[1] / "engine" / "data" / "example_positions.csv", tmp_path / "positions.csv"
+        Path(__file__).resolve().parents[2] / "engine" / "data" / "example_positions.csv",
+        tmp_path / "positions.csv",
     )
     sent: list[tuple[str, str, list[str]]] = []
 

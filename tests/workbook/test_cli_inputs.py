@@ -20,7 +20,7 @@ from numpy.testing import assert_allclose
 from workbook import layout as L
 from workbook.cli import EXAMPLE_OUTPUTS, main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PV = 3792.0  # config account.starting_value (the plan's portfolio value)
 
 

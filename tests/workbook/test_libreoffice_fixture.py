@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HINT = "LibreOffice not found: install it with `apt-get install -y libreoffice-calc-nogui` (Debian/Ubuntu)"
 
 
@@ -24,7 +24,7 @@ def _run_without_soffice(ci: bool) -> subprocess.CompletedProcess:
         "-rs",
         "-p",
         "no:cacheprovider",
-        "tests/test_report_libreoffice.py",
+        "tests/workbook/test_report_libreoffice.py",
         "-k",
         "test_no_excel_errors",
     ]

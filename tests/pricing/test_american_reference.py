@@ -24,8 +24,8 @@ from numpy.testing import assert_allclose
 from engine.pricing.american import american_price
 from engine.pricing.greeks import greeks
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "fixtures" / "american"
 TOL_PER_STRIKE = 1e-6
 COLS = ("spot", "strike", "days", "rate", "vol", "q", "w")
 
@@ -176,7 +176,7 @@ def test_wide_grid_greeks_match_quantlib_all(name):
 
 
 def _live(name: str, rows: np.ndarray) -> np.ndarray:
-    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT / "tests" / "pricing"))
     from test_american import ql_american
 
     g = grid(name)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from engine.data.brokers import BrokerImportError, layouts, read_broker_file, read_text
 from engine.data.brokers.lifecycle import build_import
 
-FIX = Path(__file__).parent / "fixtures" / "brokers"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "brokers"
 sys.path.insert(0, str(FIX))
 import make_fixtures as mf  # noqa: E402
 
@@ -614,7 +614,7 @@ def test_brokers_package_imports_only_stdlib_pandas_ibflex_engine():
     import ast
 
     allowed_third_party = {"pandas", "ibflex", "engine"}
-    for path in sorted((Path(__file__).resolve().parents[1] / "engine" / "data" / "brokers").glob("*.py")):
+    for path in sorted((Path(__file__).resolve().parents[2] / "engine" / "data" / "brokers").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = (
                 [a.name for a in node.names]

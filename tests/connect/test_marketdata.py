@@ -31,7 +31,7 @@ from engine.data.marketfiles import (
     merge_history,
 )
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "marketdata"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "marketdata"
 QUOTE_TIME = dt.datetime(2025, 10, 17, 20, 15, tzinfo=dt.UTC)
 
 
@@ -192,7 +192,7 @@ def test_provider_modules_import_nothing_networked():
         "print([m for m in ('yfinance', 'tastytrade', 'apprise', 'requests', 'keyring') if m in sys.modules])"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1]
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2]
     )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
@@ -264,8 +264,8 @@ def test_merge_history_appends_and_replaces_the_same_day():
 def test_written_files_read_back_in_the_other_commands_formats(tmp_path):
     from connect.marketdata.store import read_market_folder, write_market_files
     from engine.data.ivhistory import read_iv_history
-    from engine.pricing.surface import read_option_chain
     from engine.data.prices import read_price_history
+    from engine.pricing.surface import read_option_chain
 
     snap = folder_mod.parse_raw(folder_mod.fetch_raw(FIX / "folder"), "ASST")
     vd = dt.date(2025, 10, 17)
@@ -302,7 +302,7 @@ def test_written_files_read_back_in_the_other_commands_formats(tmp_path):
 
 def test_mocked_yahoo_thin_layer_through_the_cli(capsys, monkeypatch, tmp_path):
     """`volarb fetch --provider yahoo` with yfinance's thin layer replaced by the recorded response."""
-    from tests.conftest import run_cli
+    from conftest import run_cli
 
     monkeypatch.setattr(yahoo, "fetch_raw", lambda symbol, max_expiries=8: _json("yahoo_asst.json"))
     code, out, err = run_cli(
@@ -334,7 +334,7 @@ def test_mocked_yahoo_thin_layer_through_the_cli(capsys, monkeypatch, tmp_path):
 
 
 def test_missing_tastytrade_credentials_name_the_variable(capsys, monkeypatch, tmp_path):
-    from tests.conftest import run_cli
+    from conftest import run_cli
 
     monkeypatch.delenv("TASTYTRADE_CLIENT_SECRET", raising=False)
     monkeypatch.setattr(tt, "_keyring_get", lambda s, u: None)

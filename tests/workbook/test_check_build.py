@@ -10,8 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import run_cli as _run_cli
+from conftest import run_cli as _run_cli
 
 
 def run_cli(capsys, *argv):
@@ -23,7 +22,7 @@ def run_cli(capsys, *argv):
         return exc.code, out, err
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEADER = "underlying,kind,side,strike,expiry,contracts,premium,open_date,iv,note\n"
 
 #: (case, positions CSV rows or None, config TOML or None, extra flags, text the message must hold)

@@ -15,7 +15,7 @@ import udfs.functions as F
 from workbook import layout as L
 from workbook.template import TEMPLATE_SHEETS, XLWINGS_CONF, template_formulas, write_template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "templates" / "volarb-template.xlsx"
 
 

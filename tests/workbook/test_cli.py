@@ -14,7 +14,7 @@ from conftest import run_cli
 
 from workbook.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GOOD_CSV = (
     "underlying,kind,side,strike,expiry,contracts,premium,open_date,iv,note\n"
     "ASST,put,short,2.50,2025-10-17,5,0.98,,,first\n"
