@@ -445,7 +445,7 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
                     step = np.linalg.solve(jac, resid[:, :, None])[:, :, 0]
                 except np.linalg.LinAlgError:  # a singular Jacobian somewhere in the block
                     step = np.full(resid.shape, np.nan)
-            ok_step = np.isfinite(step).all(axis=1)
+            ok_step = np.asarray(np.isfinite(step).all(axis=1))
             step = np.clip(step, -0.5, 0.5)
             lb_new = np.where(ok_step[:, None], np.minimum(lb - step, lx), lb_new)
         moved = np.max(np.abs(lb_new - lb), axis=1)
