@@ -6,9 +6,11 @@ double-boundary region); the grids' definitions, seeds and engines are in that s
 files are checked against live QuantLib on a few rows here (all of a grid's rows are a slow test),
 so they cannot silently drift from what the script computes.
 
-Target (issue 14): max |error| <= 1e-6 x strike on every grid (met on the plan and wide grids;
-the double-boundary reference is itself uncertain at that level, see TOL_DOUBLE); Greeks within
-1e-4 relative of QuantLib where the Greek is material (see GREEK_LIMITS for what is measured).
+Target (issue 14): max |error| <= 1e-6 x strike on every grid (met on all three: the plan and wide
+grids against QdFp high precision, the double-boundary grid against QuantLib's Leisen-Reimer tree,
+see TREE_SETTLED); Greeks within 1e-4 relative of QuantLib QdFp high-precision differences (plus an
+absolute floor where the Greek is near 0, see QD_SHARE) and, for the record, their distance from
+QuantLib's FD engine at 1500 x 1500 (GREEK_LIMITS: that engine is itself off by more).
 """
 
 from __future__ import annotations
@@ -56,13 +58,15 @@ def report(g: dict, sel: np.ndarray, expected, computed, tol) -> str:
     return "\n".join(lines)
 
 
-# the double-boundary reference (QuantLib's FD engine at 1000/2000/4000 nodes, Aitken-extrapolated)
-# is itself uncertain by a few 1e-6 x K: it converges at about first order and not geometrically.
-# For its worst row (K 72.65, 584 days, call r -2.31%, q -0.76%, vol 57.4%) the Aitken value is
-# 39.88518, QuantLib FD 4000 x 4000 gives 39.88473, CRR 8000/8001 steps average 39.88498, and
-# this solver 39.88474 (3x finer grid: 39.88478).  The test there allows 1e-5 x K (measured max
-# 6.1e-6 x K over the 120 options).
-TOL_DOUBLE = 1e-5
+# the double-boundary reference is QuantLib's Leisen-Reimer tree at 4001 and 8001 steps,
+# Richardson-extrapolated (2 P(8001) - P(4001)): its error there is first order and smooth (on
+# 30 of the rows the 2001/4001/8001 differences halve).  Where the tree itself has not settled
+# (|P(8001) - P(4001)| > TREE_SETTLED x K: one row of the 120, K 101.66 near the money, where it
+# jumps by 1.7e-5 x K) the reference is QuantLib's FD engine at 4000 x 4000 instead (first order,
+# converging upwards there by 6.8e-7 x K from 2000 x 2000).  Measured: max 4.9e-7 x K on the 119
+# tree rows, 5.1e-7 x K on the other.  (The former reference, QuantLib's FD at 1000/2000/4000
+# extrapolated by Aitken, was off by ~5e-6 x K: FD convergence is not smooth enough for Aitken.)
+TREE_SETTLED = 5e-6
 
 
 def check_prices(name: str, sel=slice(None)) -> float:
@@ -72,7 +76,11 @@ def check_prices(name: str, sel=slice(None)) -> float:
     spot, strike, days, rate, vol, q, w = args
     got = american_price(spot, strike, days / 365.0, rate, vol, w, q)
     want = g["price"][idx]
-    tol = (TOL_DOUBLE if name == "double" else TOL_PER_STRIKE) * strike
+    if name == "double":
+        tree = g["lr_levels"][idx]
+        settled = np.abs(tree[:, 1] - tree[:, 0]) <= TREE_SETTLED * strike
+        want = np.where(settled, want, g["fd_levels"][idx, 2])
+    tol = TOL_PER_STRIKE * strike
     assert np.all(np.abs(got - want) <= tol), report(g, idx, want, got, tol)
     return float(np.max(np.abs(got - want) / strike))
 
@@ -97,7 +105,7 @@ def test_wide_grid_within_1e6_strike():
 
 
 def test_double_boundary_sample_within_1e6_strike():
-    """q < r < 0 puts and r < q < 0 calls vs QuantLib FD extrapolated: 8 of the 120 (all: slow)."""
+    """q < r < 0 puts and r < q < 0 calls vs QuantLib's LR tree extrapolated: 8 of the 120 (all: slow)."""
     check_prices("double", slice(0, 8))
 
 
