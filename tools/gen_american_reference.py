@@ -12,10 +12,17 @@ Grids (numpy ``default_rng`` seeds fixed here; t = days / 365, flat curves, Actu
             gamma through the Black-Scholes PDE ``theta = rV - (r - q) S delta - sigma^2 S^2 gamma / 2``
             (0 inside the exercise region; QuantLib's own FD theta is a forward difference over
             ~one day, a different quantity).
+``wideqd0``/``wideqd1``  the wide grid's Greeks by central differences of QdFp high precision:
+            spot bump 1e-3 S (delta, gamma), vol 1e-4 (vega), rate 1e-5 (rho), theta from the PDE.
+``wideth0``/``wideth1``  the wide grid's theta by QdFp high precision over the expiry date,
+            five-point stencil in days (the PDE theta amplifies the spot stencil's error).
 ``double``  the double-boundary region: puts with ``q < r < 0`` and calls with ``r < q < 0``,
-            spot 100, strikes 60-160, 7 days-3 years, vol 0.1-0.8, 120 options: QuantLib's FD engine at
-            ``tGrid = xGrid = 1000, 2000, 4000`` extrapolated by Aitken's delta-squared (its
-            convergence is about first order here; the 4000 value where the three are not monotone).
+            spot 100, strikes 60-160, 7 days-3 years, vol 0.1-0.8, 120 options: QuantLib's
+            Leisen-Reimer binomial engine at 4001 and 8001 steps, Richardson-extrapolated
+            ``2 P(8001) - P(4001)`` (its error is first order and smooth here: the 2001/4001/8001
+            differences halve, 2.5e-6 then 1.2e-6 x K); QuantLib's FD engine at
+            ``tGrid = xGrid = 1000, 2000, 4000`` is stored beside it (``fd_levels``; first order
+            and not smooth, so its Aitken extrapolation, the former reference, was off by ~5e-6 x K).
 
 Run ``python tools/gen_american_reference.py [plan wide widefd0 widefd1 double]`` from the repository root
 (about 30 minutes on one core for all three); it rewrites ``tests/fixtures/american/american_reference_<grid>.npz``.
@@ -74,6 +81,8 @@ def grids() -> dict[str, dict[str, np.ndarray]]:
     half = n // 2
     for j, sl in enumerate((slice(0, half), slice(half, n))):
         out[f"widefd{j}"] = {c: a[sl] for c, a in out["wide"].items()}
+        out[f"wideqd{j}"] = {c: a[sl] for c, a in out["wide"].items()}
+        out[f"wideth{j}"] = {c: a[sl] for c, a in out["wide"].items()}
     return out
 
 
@@ -141,6 +150,47 @@ def main() -> None:
             if name == "wide":
                 for k, arr in extra.items():
                     data[f"{name}_{k}"] = arr
+        elif name.startswith("wideqd"):
+            # every Greek by central differences of QdFp high precision (price error ~1e-10 x K):
+            # spot bump 1e-3 S (delta, gamma), vol 1e-4, rate 1e-5; theta from the PDE
+            keys = ("qd_price", "qd_up", "qd_dn", "delta", "gamma", "theta", "vega", "rho")
+            extra = {k: np.full(len(rows), np.nan) for k in keys}
+            for i, (s, k, d, r, v, q, w) in enumerate(rows):
+                o = option(k, d, w)
+                o.setPricingEngine(qdfp)
+                hs, hv, hr = 1e-3 * s, 1e-4, 1e-5
+                p0 = qd_price(o, s, r, v, q)
+                up, dn = qd_price(o, s + hs, r, v, q), qd_price(o, s - hs, r, v, q)
+                delta, gamma = (up - dn) / (2 * hs), (up - 2 * p0 + dn) / (hs * hs)
+                exercised = p0 <= max(w * (s - k), 0.0) + 1e-9 * k
+                extra["qd_price"][i], extra["qd_up"][i], extra["qd_dn"][i] = p0, up, dn
+                extra["delta"][i], extra["gamma"][i] = delta, gamma
+                extra["theta"][i] = (
+                    0.0 if exercised else r * p0 - (r - q) * s * delta - 0.5 * v * v * s * s * gamma
+                )
+                extra["vega"][i] = (qd_price(o, s, r, v + hv, q) - qd_price(o, s, r, v - hv, q)) / (2 * hv)
+                extra["rho"][i] = (qd_price(o, s, r + hr, v, q) - qd_price(o, s, r - hr, v, q)) / (2 * hr)
+                if i % 100 == 0:
+                    print(name, i, file=sys.stderr, flush=True)
+            for k, arr in extra.items():
+                data[f"{name}_{k}"] = arr
+        elif name.startswith("wideth"):
+            # theta by QdFp high precision over the expiry date itself: the five-point stencil
+            # (8 (P(d+1) - P(d-1)) - (P(d+2) - P(d-2))) / (12 / 365), error O(h^4) (NaN below 3 days)
+            theta = np.full(len(rows), np.nan)
+            for i, (s, k, d, r, v, q, w) in enumerate(rows):
+                if d < 3:
+                    continue
+                setq(s, r, v, q)
+                p = {}
+                for off in (-2, -1, 1, 2):
+                    o = option(k, d + off, w)
+                    o.setPricingEngine(qdfp)
+                    p[off] = o.NPV()
+                theta[i] = -(8.0 * (p[1] - p[-1]) - (p[2] - p[-2])) / (12.0 / 365.0)
+                if i % 100 == 0:
+                    print(name, i, file=sys.stderr, flush=True)
+            data[f"{name}_theta"] = theta
         elif name.startswith("widefd"):
             extra = {k: np.full(len(rows), np.nan) for k in ("fd_price", "delta", "gamma", "theta")}
             for i, (s, k, d, r, v, q, w) in enumerate(rows):
@@ -158,6 +208,29 @@ def main() -> None:
                     print(name, i, file=sys.stderr, flush=True)
             for k, arr in extra.items():
                 data[f"{name}_{k}"] = arr
+        elif name == "double":
+            # QuantLib's Leisen-Reimer binomial tree at 4001 and 8001 steps: its error here is
+            # smooth and first order (the 2001/4001/8001 differences halve), so the Richardson
+            # value 2 P(8001) - P(4001) is the reference; the FD engine's values (1000/2000/4000
+            # nodes, first order and not smooth enough for Aitken) are kept as fd_levels
+            price = np.empty(len(rows))
+            trees = np.empty((len(rows), 2))
+            levels = np.empty((len(rows), 3))
+            for i, (s, k, d, r, v, q, w) in enumerate(rows):
+                o = option(k, d, w)
+                setq(s, r, v, q)
+                for j, n in enumerate((4001, 8001)):
+                    o.setPricingEngine(ql.BinomialVanillaEngine(process, "lr", n))
+                    trees[i, j] = o.NPV()
+                for j, n in enumerate((1000, 2000, 4000)):
+                    o.setPricingEngine(ql.FdBlackScholesVanillaEngine(process, n, n, 4))
+                    levels[i, j] = o.NPV()
+                price[i] = 2.0 * trees[i, 1] - trees[i, 0]
+                if i % 20 == 0:
+                    print(name, i, file=sys.stderr, flush=True)
+            data[f"{name}_price"] = price
+            data[f"{name}_lr_levels"] = trees
+            data[f"{name}_fd_levels"] = levels
         else:
             price = np.empty(len(rows))
             levels = np.empty((len(rows), 3))
