@@ -132,7 +132,13 @@ def grid_table() -> None:
 
 
 def _load(name: str) -> dict[str, np.ndarray]:
-    path = Path(__file__).resolve().parents[1] / "tests" / "data" / f"american_reference_{name}.npz"
+    path = (
+        Path(__file__).resolve().parents[1]
+        / "tests"
+        / "fixtures"
+        / "american"
+        / f"american_reference_{name}.npz"
+    )
     with np.load(path) as f:
         return {k.split("_", 1)[1]: f[k] for k in f.files}
 
