@@ -428,8 +428,10 @@ class _American:
     """American values and exercise boundaries for the simulation, tabulated once per run.
 
     Value = exact European value (:func:`engine.pricing.black.black_value`) + the early-exercise
-    premium per unit strike ``e(ln S/K)`` interpolated on a grid of :func:`engine.pricing.american.american_price`
-    values, as :func:`engine.risk.var.american_fast` does (241 points of ``ln S/K`` in [-6, 4]);
+    premium per unit strike ``e(ln S/K)`` interpolated on a grid of American values
+    (:func:`engine.pricing.american.american_unit_grid`: the prices of
+    :func:`engine.pricing.american.american_price`, each table's exercise boundary solved once
+    for its 241 points), as :func:`engine.risk.var.american_fast` does (``ln S/K`` in [-6, 4]);
     the value is never below intrinsic.  The exercise boundary per unit strike ``b = B / K``
     is :func:`engine.pricing.american.exercise_boundary` (the boundary the American pricer solves for;
     homogeneous in the strike).
