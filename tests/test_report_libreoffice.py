@@ -811,3 +811,16 @@ def test_stock_book_recalculated_by_hand(books):
         ("ExcessLiquidity", "excess_liquidity"),
     ):
         assert_allclose(_named(wb, name), getattr(data.account, attr), rtol=1e-12, err_msg=name)
+
+
+def test_stock_rows_read_back_from_the_libreoffice_save(books):
+    """The stock book as LibreOffice saved it reads back into the same positions (blank strike,
+    expiry and contracts; 300 shares at a cost of $2.50)."""
+    from workbook.io import read_positions_sheet
+
+    pos = read_positions_sheet(books["stock"], "stock.xlsx")
+    want = stock_positions()
+    assert pos["kind"].tolist() == want["kind"].tolist() == ["stock", "call", "put"]
+    assert pos["shares"].tolist() == [300, 0, 0] and pos["contracts"].tolist() == [0, 3, 5]
+    assert pos["expiry"][0] is None and np.isnan(pos["strike"][0])
+    assert_allclose(pos["premium"], want["premium"], rtol=0, atol=1e-12)

@@ -771,6 +771,9 @@ def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None,
         marked = marked.assign(w=np.select([kind == "call", kind == "put"], [1.0, -1.0], 0.0))  # 0: stock
     # .tolist() gives Python floats: the boundary's fast path for each of the n x 16 cells
     body = marked[list(LADDER_KEYS)].to_numpy(dtype=float).tolist() if marked is not None else None
+    if marked is not None and (marked["kind"] == "stock").any():  # no vol or prob ITM on shares: blank
+        stock = (marked["kind"] == "stock").tolist()
+        body = [[("" if st and v != v else v) for v in row] for row, st in zip(body, stock, strict=True)]
     out = [_ladder_header()] if flag(hdr, "hdr", True) else []
     for r, _, _ in rows:
         s = status[r]
