@@ -244,15 +244,15 @@ NAME_LADDER_WEIGHTS = "LadderWeights"
 #: gives shares, with premium = cost per share; an option row leaves shares blank.
 POSITION_INPUT_COLUMNS: tuple[Column, ...] = (
     Column("Underlying", "underlying", FMT_TEXT, 11),
-    Column("Kind (put/call/stock)", "kind", FMT_TEXT, 12),
-    Column("Side (short/long)", "side", FMT_TEXT, 10),
+    Column("Kind (put/call/stock)", "kind", FMT_TEXT, 14),
+    Column("Side (short/long)", "side", FMT_TEXT, 11),
     Column("Strike ($/share)", "strike", FMT_PRICE, 10),
     Column("Expiry (date)", "expiry", FMT_DATE, 11),
     Column("Contracts", "contracts", FMT_INT, 10),
     Column("Shares", "shares", FMT_INT, 9),
     Column("Premium ($/share)", "premium", FMT_PRICE, 10),
     Column("Open date", "open_date", FMT_DATE, 11),
-    Column("IV (annualized)", "iv", FMT_PCT, 10),
+    Column("IV (annualized)", "iv", FMT_PCT, 12),
     Column("Note", "note", FMT_TEXT, 20),
 )
 POSITION_COMPUTED_COLUMNS: tuple[Column, ...] = (
