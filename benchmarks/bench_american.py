@@ -3,7 +3,7 @@
 Prints options/s, the max absolute error against QuantLib ``QdFpAmericanEngine`` high precision
 (on a common subset of the random options) and the speed ratio to QuantLib's QdFp fast scheme;
 then the max error per strike of volarb and of QdFp fast on the stored QuantLib reference grids
-(tests/data/american_reference_*.npz: the plan region, the wide spot-100 grid, the double-boundary
+(tests/fixtures/american/american_reference_*.npz: the plan region, the wide spot-100 grid, the double-boundary
 region) in the same run.
 Options are drawn (seeded) from the accuracy grid: spot 3.15, strike 0.5-10, 1-730 days,
 vol 5%-500%, rate 0-8%, q 0-5%, puts and calls.  Run: ``python benchmarks/bench_american.py``.
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def grid_table() -> None:
     """Max |error| / strike of volarb and of QdFp fast on the stored QuantLib reference grids
-    (tests/data, made by tools/gen_american_reference.py), with each one's time."""
-    data = Path(__file__).resolve().parents[1] / "tests" / "data"
+    (tests/fixtures/american, made by tools/gen_american_reference.py), with each one's time."""
+    data = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "american"
     print(
         f"{'grid (reference)':<46}{'N':>6}{'volarb max|err|/K':>19}{'QdFp fast max|err|/K':>22}"
         f"{'volarb s':>10}{'QdFp fast s':>13}"

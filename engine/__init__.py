@@ -82,7 +82,8 @@ for _module, _names in {
         "occ_symbol",
     ),
     "engine.risk.book": ("mark_book", "ladder_summary", "position_status"),
-    "engine.pricing.surface": ("VolSurface", "ChainError", "read_option_chain"),
+    "engine.pricing.surface": ("VolSurface", "read_option_chain"),
+    "engine.data.chain": ("ChainError", "read_chain"),
     "engine.data.calendar": (
         "CalendarError",
         "monthly_expiration",
@@ -103,7 +104,8 @@ for _module, _names in {
         "daily_risk_check",
         "risk_report",
     ),
-    "engine.risk.var": ("VarError", "value_at_risk", "read_price_history", "VAR_METHODS"),
+    "engine.risk.var": ("VarError", "value_at_risk", "VAR_METHODS"),
+    "engine.data.prices": ("PriceHistoryError", "read_price_history"),
     "engine.data.ivhistory": (
         "IVHistoryError",
         "read_iv_history",
@@ -119,11 +121,9 @@ for _module, _names in {
         "simulate_prices",
         "PLAN_TARGETS",
     ),
+    "engine.data.journal": ("ReviewError", "read_journal", "read_equity"),
     "engine.risk.review": (
-        "ReviewError",
         "weekly_review",
-        "read_journal",
-        "read_equity",
         "daily_returns",
         "sharpe_ratio",
         "max_drawdown",

@@ -260,8 +260,3 @@ def finish(result: np.ndarray, bad: np.ndarray, scalar: bool | Form, shape: tupl
             if result.ndim == 1 and result.size == len(scalar.index):
                 return pd.Series(result, index=scalar.index, name=scalar.name)
     return result
-
-
-def broadcast_shape(*values: Any) -> tuple[int, ...]:
-    """The broadcast shape of the given arguments (``()`` when all are scalars)."""
-    return np.broadcast_shapes(*(np.shape(v) for v in values))

@@ -42,6 +42,9 @@ __all__ = [
     "SimulationConfig",
     "EmailConfig",
     "RebalanceConfig",
+    "DataConfig",
+    "AlertsConfig",
+    "TODAY",
     "default_config",
     "load_config",
     "config_from_dict",
@@ -49,8 +52,13 @@ __all__ = [
     "config_to_toml",
     "config_reference",
     "config_from_pairs",
-    "SECTIONS",
 ]
+
+
+#: The ``market.valuation_date`` word for the exchange's current date.
+TODAY = "today"
+#: Delivery channels of ``alerts.channels``.
+ALERT_CHANNELS = ("email", "push")
 
 
 class ConfigError(VolarbInputError):
@@ -84,7 +92,13 @@ class MarketConfig:
         0.04, "Risk-free rate, continuous (plan is silent; 4% is the Sept 2025 T-bill level).", -0.05, 0.25
     )
     dividend_yield: float = _f(0.0, "Continuous dividend yield q.", 0.0, 0.5)
-    valuation_date: str = _f("2025-09-27", "Valuation date YYYY-MM-DD (plan: September 27, 2025).")
+    valuation_date: str = _f(
+        "2025-09-27",
+        'Valuation date YYYY-MM-DD, or "today": the exchange\'s date in its time zone '
+        "(execution.exchange), a weekend or holiday moved to the previous session. A config "
+        'file without this key is valued "today"; the built-in example keeps the plan\'s '
+        "2025-09-27.",
+    )
     iv_percentile: float = _f(99.0, "IV percentile 0-100 (plan: 99th).", 0.0, 100.0)
     squeeze_probability: float = _f(
         0.45, "Probability of a short squeeze (plan: 0.45, 42% short interest).", 0.0, 1.0
@@ -94,7 +108,12 @@ class MarketConfig:
 @dataclass(frozen=True)
 class AccountConfig:
     starting_value: float = _f(
-        3792.0, "Portfolio value (net liquidation) at the start, $ (plan: $3,792).", 0.0, None
+        3792.0,
+        "Portfolio value (net liquidation) at the start, $ (plan: $3,792); every risk "
+        "limit is a share of it, so it must be > 0.",
+        0.0,
+        None,
+        lo_open=True,
     )
     monthly_addition: float = _f(4000.0, "New capital added every month, $ (plan: $4,000).", 0.0, None)
 
@@ -542,6 +561,78 @@ class RebalanceConfig:
 
 
 @dataclass(frozen=True)
+class DataConfig:
+    provider: str = _f(
+        "none",
+        "Market data source of `volarb fetch` / `volarb daily`: none (daily uses the files "
+        "already in `folder`), folder (CSVs dropped in `source_folder`, offline), yahoo "
+        "(yfinance, extra `yahoo`, personal use), tastytrade (SDK, extra `tastytrade`).",
+        choices=("none", "folder", "yahoo", "tastytrade"),
+    )
+    symbol: str = _f("", "Symbol to fetch (empty: market.underlying).")
+    folder: str = _f(
+        "market-data",
+        "Folder fetch writes into and daily reads from: spot.json, chain.csv, iv-history.csv, prices.csv.",
+    )
+    source_folder: str = _f(
+        "market-inbox",
+        "Folder the `folder` provider reads (spot.json or quote.csv, chain.csv, "
+        "optional prices.csv, earnings.csv).",
+    )
+    max_quote_age_hours: float = _f(
+        96.0,
+        "Quotes older than this many hours are stale: fetch refuses them (exit 3).",
+        0.0,
+        None,
+        lo_open=True,
+    )
+    target_dte: int = _f(
+        30, "Days to expiry of the at-the-money implied vol appended to the IV history.", 1, 365
+    )
+    stale_sessions: int = _f(
+        3, "A valuation date more than this many trading sessions before today is flagged stale.", 0, 1000
+    )
+    tastytrade_secret_env: str = _f(
+        "TASTYTRADE_CLIENT_SECRET",
+        "Environment variable with the tastytrade OAuth "
+        "client secret (or the OS keyring, service volarb-tastytrade; never a file).",
+    )
+    tastytrade_token_env: str = _f(
+        "TASTYTRADE_REFRESH_TOKEN",
+        "Environment variable with the tastytrade OAuth "
+        "refresh token (or the OS keyring, service volarb-tastytrade).",
+    )
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    channels: tuple[str, ...] = _f(
+        [],
+        "Where `volarb daily` sends alerts: any of email (the [email] section), push "
+        "(apprise URLs, extra `push`).",
+    )
+    apprise_urls_env: str = _f(
+        "VOLARB_APPRISE_URLS",
+        "Environment variable holding the apprise URLs, space or comma "
+        "separated (tgram://, discord://, ntfy://, slack://, ...; they carry tokens, never "
+        "in the file).",
+    )
+    expiry_days: int = _f(
+        5, "SHORT_NEAR_EXPIRY event: a short option within this many calendar days of expiry.", 0, 365
+    )
+    state_file: str = _f(
+        "volarb-alert-state.json",
+        "File recording which alert was sent for which position on which "
+        "day (each alert goes out once per day per position).",
+    )
+    outcomes_file: str = _f(
+        "",
+        "CSV of recorded expiry outcomes (underlying, kind, side, strike, expiry, outcome); "
+        "empty: none recorded.",
+    )
+
+
+@dataclass(frozen=True)
 class PlanConfig:
     market: MarketConfig = field(default_factory=MarketConfig)
     account: AccountConfig = field(default_factory=AccountConfig)
@@ -559,6 +650,8 @@ class PlanConfig:
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     rebalance: RebalanceConfig = field(default_factory=RebalanceConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     def __post_init__(self) -> None:
         # One source of truth for the margin rules: [margin].  A legacy capital.* alias given
@@ -580,7 +673,16 @@ class PlanConfig:
 
     @property
     def valuation_date(self) -> _dt.date:
-        """The market valuation date as a :class:`datetime.date`."""
+        """The market valuation date as a :class:`datetime.date`.
+
+        ``"today"`` is the exchange's current date in its own time zone, moved back to the last
+        trading session on a weekend or holiday (:func:`engine.data.calendar.session_on_or_before`).
+        """
+        if self.market.valuation_date.strip().lower() == TODAY:
+            from engine.data.calendar import exchange_today, session_on_or_before
+
+            ex = self.execution.exchange
+            return session_on_or_before(exchange_today(ex), ex)
         return _dt.date.fromisoformat(self.market.valuation_date)
 
     def replace(self, **sections: Any) -> PlanConfig:
@@ -603,7 +705,6 @@ class PlanConfig:
         return config_from_dict(data, source="<replace>")
 
 
-SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(PlanConfig)}  # type: ignore[misc]
 _SECTION_CLASSES = {
     "market": MarketConfig,
     "account": AccountConfig,
@@ -620,9 +721,10 @@ _SECTION_CLASSES = {
     "simulation": SimulationConfig,
     "email": EmailConfig,
     "rebalance": RebalanceConfig,
+    "data": DataConfig,
+    "alerts": AlertsConfig,
 }
 _ALIAS_FIELDS = tuple(f for f in dataclasses.fields(CapitalConfig) if f.metadata.get("alias"))
-_LIST_TABLES = {"reinvestment": ReinvestmentGroup, ("hedge", "ladder"): HedgeRung}
 
 
 def default_config() -> PlanConfig:
@@ -738,10 +840,22 @@ def _cross_checks(cfg: PlanConfig, src: str) -> None:
             f"{src}: rebalance.hold_on_alerts: unknown alert {bad[0]!r} (allowed: {', '.join(_HOLDABLE_ALERTS)})"
         )
     for key, text in (("market.valuation_date", cfg.market.valuation_date),):
+        if text.strip().lower() == TODAY:
+            continue
         try:
             _dt.date.fromisoformat(text)
         except ValueError:
-            raise ConfigError(f"{src}: {key}: expected a date YYYY-MM-DD, got {text!r}") from None
+            raise ConfigError(f'{src}: {key}: expected a date YYYY-MM-DD or "today", got {text!r}') from None
+    if not re.fullmatch(r"[A-Z0-9.]{1,6}", cfg.market.underlying.strip().upper()):
+        raise ConfigError(
+            f"{src}: market.underlying: expected a ticker of 1-6 letters or digits (an OCC option "
+            f"root), got {cfg.market.underlying!r}"
+        )
+    bad = [c for c in cfg.alerts.channels if c not in ALERT_CHANNELS]
+    if bad:
+        raise ConfigError(
+            f"{src}: alerts.channels: unknown channel {bad[0]!r} (allowed: {', '.join(ALERT_CHANNELS)})"
+        )
     try:
         _dt.date.fromisoformat(cfg.projection.start_month + "-01")
     except ValueError:
@@ -1005,6 +1119,10 @@ def config_from_pairs(pairs: Any, source: str = "<cells>", base: PlanConfig | No
 def load_config(path: str | Path) -> PlanConfig:
     """Read and validate a TOML plan config; missing keys take the plan's defaults.
 
+    One exception: a file without ``market.valuation_date`` is valued ``"today"`` (a config the
+    trader keeps is for today's book); the built-in example (:func:`default_config`) keeps the
+    plan's 2025-09-27.
+
     Raises
     ------
     ConfigError
@@ -1021,6 +1139,11 @@ def load_config(path: str | Path) -> PlanConfig:
         raise ConfigError(f"{path}: config is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    market = data.get("market")
+    if isinstance(market, dict) and "valuation_date" not in market:
+        data["market"] = {**market, "valuation_date": TODAY}
+    elif market is None:
+        data["market"] = {"valuation_date": TODAY}
     return config_from_dict(data, source=str(path))
 
 

@@ -32,7 +32,7 @@ def run_cli(capsys, *argv):
 def _no_progress_bars(monkeypatch):
     """Progress bars off in every test (they go to stderr, which CLI tests read); the CLI's
     cached-value step (several seconds of formula evaluation a build) off too, except in the
-    tests that check it (``cached_values`` fixture: tests/test_cached.py)."""
+    tests that check it (``cached_values`` fixture: tests/workbook/test_cached.py)."""
     monkeypatch.setenv("VOLARB_NO_PROGRESS", "1")
     monkeypatch.setenv("VOLARB_NO_CACHED_VALUES", "1")
 

@@ -1,4 +1,4 @@
-"""Generate the American reference data of tests/test_american_reference.py (QuantLib, seeded grids).
+"""Generate the American reference data of tests/pricing/test_american_reference.py (QuantLib, seeded grids).
 
 Grids (numpy ``default_rng`` seeds fixed here; t = days / 365, flat curves, Actual/365 Fixed):
 
@@ -18,7 +18,7 @@ Grids (numpy ``default_rng`` seeds fixed here; t = days / 365, flat curves, Actu
             convergence is about first order here; the 4000 value where the three are not monotone).
 
 Run ``python tools/gen_american_reference.py [plan wide widefd0 widefd1 double]`` from the repository root
-(about 30 minutes on one core for all three); it rewrites ``tests/data/american_reference_<grid>.npz``.
+(about 30 minutes on one core for all three); it rewrites ``tests/fixtures/american/american_reference_<grid>.npz``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = ROOT / "tests" / "data"
+OUT_DIR = ROOT / "tests" / "fixtures" / "american"
 
 
 def grids() -> dict[str, dict[str, np.ndarray]]:

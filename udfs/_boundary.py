@@ -50,7 +50,6 @@ __all__ = [
     "cell",
     "grid",
     "number",
-    "opt_number",
     "kind",
     "style",
     "as_date",
@@ -338,11 +337,6 @@ def number(x: Any, name: str, rule: str = "any", default: Any = _MISSING) -> flo
     if not check(v):
         raise UdfArgError(f"{name} must be {words}, got {_fmt(v)}")
     return v
-
-
-def opt_number(x: Any, name: str, default: float, rule: str = "any") -> float:
-    """:func:`number` with a default for a blank or missing argument."""
-    return number(x, name, rule, default=default)
 
 
 def kind(x: Any, name: str = "pc") -> float:

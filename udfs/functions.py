@@ -158,8 +158,6 @@ def _config(x: Any) -> PlanConfig:
 
 # --------------------------------------------------------------------------- single option
 
-_OPTION_ARGS = ("spot", "strike", "expiry", "vol", "pc", "rate", "q")
-
 
 def _broadcast(args: dict[str, Any]) -> tuple[tuple[int, int], dict[str, np.ndarray]]:
     grids = {k: np.array(grid(v), dtype=object) for k, v in args.items()}

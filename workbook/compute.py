@@ -154,7 +154,7 @@ class MarketInputs:
         ``date, iv`` (:func:`engine.data.ivhistory.read_iv_history`): IV rank/percentile and the
         LOW_IV_ENVIRONMENT alert.  Without it that alert is "N/A".
     prices : pandas.DataFrame, optional
-        ``date, close`` (:func:`engine.risk.var.read_price_history`): needed by historical VaR.
+        ``date, close`` (:func:`engine.data.prices.read_price_history`): needed by historical VaR.
     var_method : {"full", "delta_gamma", "historical"}, optional
         VaR method of this run (default ``config.risk.var_method``).
     previous_value : float, optional
@@ -164,6 +164,10 @@ class MarketInputs:
     surface : engine.pricing.surface.VolSurface, optional
         Vol surface from an option chain: marks, Greeks and VaR of positions without their own
         ``iv`` use its vol at their strike and expiry instead of ``market.vol``.
+    outcomes : pandas.DataFrame, optional
+        Recorded expiry outcomes (:func:`engine.risk.expiry.read_outcomes`).
+    clock : engine.data.clock.ValuationClock, optional
+        The run's valuation date, its source and freshness (About sheet, terminal notes).
     sources : dict
         Where each input came from (file names), shown on the About sheet and in ``--json``.
     """
@@ -174,6 +178,8 @@ class MarketInputs:
     previous_value: float | None = None
     contribution: float = 0.0
     surface: Any = None
+    outcomes: Any = None
+    clock: Any = None
     sources: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
@@ -334,6 +340,8 @@ class RiskResult:
     inputs: dict[str, Any]
     iv: dict[str, Any] | None
     surface: dict[str, Any] | None
+    expired: Any  # lots past expiry, out of every risk figure, with what to do (engine.risk.expiry)
+    events: Any  # position events: near expiry, in the money, uncovered shares, expired unrecorded
 
 
 @dataclasses.dataclass(frozen=True)
@@ -447,6 +455,8 @@ class ReportData(ReportInputs):
                 "risk_inputs": r.inputs,
                 "iv": r.iv,
                 "surface": r.surface,
+                "expired": r.expired,
+                "events": r.events,
             }
         if self.account is not None:
             out["account"] = self.account.summary()
@@ -641,7 +651,19 @@ def risk_figures(
 
         rep["iv"] = to_jsonable(iv_rank_percentile(mi.iv_history, window=config.risk.iv_history_days))
     rep["surface"] = surface_summary(mi.surface)
+    rep.update(expiry_figures(positions, config, mi, marked))
     return rep
+
+
+def expiry_figures(positions: Any, config: PlanConfig, market: MarketInputs, marked: Any) -> dict[str, Any]:
+    """``expired`` (what to do about each lot past expiry), ``events`` (position events) and
+    ``shares_held`` (stock rows, else recorded assignments), JSON-ready (:mod:`engine.risk.expiry`)."""
+    from engine.risk.expiry import expiry_actions, position_events, shares_held
+
+    shares = shares_held(positions, market.outcomes, config.capital.contract_multiplier)
+    actions = expiry_actions(positions, config, outcomes=market.outcomes, prices=market.prices)
+    events = position_events(marked, config, outcomes=market.outcomes, shares_held=shares)
+    return {"expired": to_jsonable(actions), "events": to_jsonable(events), "shares_held": shares}
 
 
 def surface_summary(surface: Any) -> dict[str, Any] | None:
@@ -670,6 +692,8 @@ def _risk(cfg: PlanConfig, positions: Any, market: MarketInputs, book: BookResul
         inputs=rep["inputs"],
         iv=rep["iv"],
         surface=rep["surface"],
+        expired=rep["expired"],
+        events=rep["events"],
     )
 
 
@@ -832,9 +856,13 @@ def _meta(
         "timestamp": (timestamp or report_timestamp()).isoformat(sep=" "),
         "paths": int(paths if paths is not None else config.simulation.paths),
         "seed": int(seed if seed is not None else config.simulation.seed),
-        "valuation_date": config.market.valuation_date,
+        "valuation_date": config.valuation_date.isoformat(),
         "sources": all_sources,
     }
+    if market.clock is not None:
+        meta["valuation_source"] = market.clock.source
+        meta["freshness"] = market.clock.freshness
+        meta["clock_notes"] = list(market.clock.notes)
     return meta
 
 

@@ -415,19 +415,6 @@ REQUIRED_NAMES = (
 )
 
 # --- model inputs and the stale banner ---------------------------------------------------------
-#: Named cells (on Today) holding the inputs the model ran on, and the live check against the
-#: current inputs: ``InputsChanged`` is TRUE when any of them differs.
-MODEL_NAMES: dict[str, str] = {
-    "ModelSpot": "spot the model used, $/share",
-    "ModelVol": "implied vol the model used, decimal",
-    "ModelDate": "valuation date the model used",
-    "ModelPositions": "positions fingerprint the model used",
-    "ModelConfig": "Inputs fingerprint the model used",
-    "CurrentPositions": "positions fingerprint now (live)",
-    "CurrentConfig": "Inputs fingerprint now (live)",
-    "InputRowsChanged": "Inputs rows whose check term differs from the model's (live)",
-    "InputsChanged": "TRUE when an input changed since the model ran (live)",
-}
 #: Inputs column holding each row's live fingerprint term (hidden; rewritten by refresh).
 INPUT_CHECK_COL = 7
 #: Spare Inputs rows below the last table row that still count in the fingerprint (rows a user appends).
@@ -451,5 +438,4 @@ ABOUT_RISK_INPUTS: dict[str, tuple[str, str]] = {
     "chain": ("Option chain (--chain)", "--chain"),
 }
 
-DEFAULT_REPORT = "volarb-report.xlsx"
 BACKUP_SUFFIX = ".bak.xlsx"

@@ -45,6 +45,9 @@ __all__ = [
     "execution_windows",
     "CALENDAR_START",
     "CALENDAR_END",
+    "exchange_today",
+    "session_on_or_before",
+    "sessions_between",
 ]
 
 CALENDAR_START = _dt.date(2000, 1, 3)
@@ -326,3 +329,76 @@ def execution_windows(day, execution=None) -> list[dict[str, Any]]:
         if start < end:
             out.append({"name": name, "start": start, "end": end})
     return out
+
+
+def _now_utc() -> _dt.datetime:
+    """The current UTC time (one place, so tests can pin the clock)."""
+    return _dt.datetime.now(_dt.UTC)
+
+
+def exchange_today(exchange: str = "XNYS", now: _dt.datetime | None = None) -> _dt.date:
+    """Today's date in the exchange's own time zone (not the computer's).
+
+    Parameters
+    ----------
+    exchange : str
+        ``exchange_calendars`` code; its ``tz`` gives the time zone (XNYS: America/New_York).
+    now : datetime, optional
+        The instant (timezone-aware; naive is read as UTC), default the current time.
+
+    Returns
+    -------
+    datetime.date
+        The calendar date at the exchange (a weekend or holiday is returned as is; see
+        :func:`session_on_or_before`).
+
+    Examples
+    --------
+    At 02:00 UTC on 2025-09-27 it is still the 26th in New York:
+
+    >>> exchange_today("XNYS", _dt.datetime(2025, 9, 27, 2, 0, tzinfo=_dt.UTC))
+    datetime.date(2025, 9, 26)
+    """
+    instant = now if now is not None else _now_utc()
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=_dt.UTC)
+    tz = _calendar(exchange).tz
+    return instant.astimezone(tz).date()
+
+
+def session_on_or_before(day, exchange: str = "XNYS") -> _dt.date:
+    """The trading session on ``day``, or the last one before it (a weekend or holiday moves back).
+
+    Examples
+    --------
+    Saturday 2025-09-27 moves to Friday the 26th; Good Friday 2025-04-18 to Thursday the 17th:
+
+    >>> session_on_or_before("2025-09-27"), session_on_or_before("2025-04-18")
+    (datetime.date(2025, 9, 26), datetime.date(2025, 4, 17))
+    """
+    d = _as_date(day, "date")
+    _check_range(d, "date")
+    earlier = _sessions(max(CALENDAR_START, d - _dt.timedelta(days=14)), d, exchange)
+    if not earlier:
+        raise CalendarError(f"no trading session on or before {d} on {exchange}")
+    return earlier[-1]
+
+
+def sessions_between(earlier, later, exchange: str = "XNYS") -> int:
+    """Trading sessions after ``earlier`` up to and including ``later`` (0 when ``later <= earlier``).
+
+    This is how many sessions old a valuation date is on ``later``.
+
+    Examples
+    --------
+    Friday 2025-09-26 to Tuesday 2025-09-30: Monday and Tuesday.
+
+    >>> sessions_between("2025-09-26", "2025-09-30")
+    2
+    """
+    a, b = _as_date(earlier, "earlier"), _as_date(later, "later")
+    if b <= a:
+        return 0
+    _check_range(a, "earlier")
+    _check_range(b, "later")
+    return len(_sessions(a + _dt.timedelta(days=1), b, exchange))

@@ -8,7 +8,7 @@ name                file                         what
 ==================  ===========================  ==================================================
 positions           example_positions.csv        the plan's 38 short ASST puts
 config              example_config.toml          every config key with its documentation
-chain               example_chain.csv            an ASST option chain (:mod:`engine.pricing.surface`)
+chain               example_chain.csv            an ASST option chain (:mod:`engine.data.chain`)
 iv_history          example_iv_history.csv       300 days of IV (:mod:`engine.data.ivhistory`)
 prices              example_prices.csv           300 daily ASST closes (historical VaR)
 journal             example_journal.csv          a month of plan trades (weekly review)

@@ -288,7 +288,11 @@ def _cell_text(v: Any) -> str:
 
 
 def _cell_underlying(v: Any) -> str:
-    return str(v).strip().upper()
+    t = str(v).strip().upper()
+    if not re.fullmatch(r"[A-Z0-9.]{1,6}", t):
+        # listed option roots are 1-6 characters (OCC symbology); a longer text is a typo or a name
+        raise _CellError(f"expected a ticker of 1-6 letters or digits (an OCC option root), got {_shown(v)}")
+    return t
 
 
 _PARSERS = {
@@ -487,6 +491,13 @@ def _validate_row(rec: Mapping[str, Any], where: str) -> tuple[dict[str, Any] | 
                 f"({val!r}); give one or make them agree"
             )
         out[col] = val
+    if not errors and out["kind"] == "put" and out["premium"] >= out["strike"]:
+        # a put is never worth its strike or more (at most K, at a stock price of 0): a premium
+        # this large is a total instead of a per-share figure, or columns swapped
+        errors.append(
+            f"{where}, column 'premium': {out['premium']:g} per share is not below the put's strike "
+            f"{out['strike']:g} (give the premium per share, not the total)"
+        )
     if (
         not errors
         and out.get("open_date") is not None

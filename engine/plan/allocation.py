@@ -214,23 +214,33 @@ def strike_premiums(
     return np.atleast_1d(american_price(m.spot, k, t, m.rate, vol, "put", m.dividend_yield))
 
 
+#: the largest contract count :func:`whole_contracts` returns (2**53, exact in floating point)
+MAX_CONTRACTS = float(2**53)
+
+
 def whole_contracts(capital, per_contract) -> np.ndarray:
     """Largest whole number of contracts n with ``n * per_contract <= capital`` (0 if per_contract <= 0).
 
     Exact in floating point: the quotient's floor is corrected by one when the product rounds
-    across ``capital``.
+    across ``capital``.  A product over ``capital`` by float noise alone (at most 1e-12 of it,
+    far under a cent) still fits: a requirement computed as a difference of money figures
+    (``capital_per_contract`` = requirement - premium x 100) carries round-off of that size,
+    and an exact multiple of it must not lose a contract (1,400 / 25.000000000000014 is 56).
 
-    >>> whole_contracts([1978.2, 100.0], [115.0, 0.0]).tolist()
-    [17, 0]
+    >>> whole_contracts([1978.2, 100.0, 1400.0], [115.0, 0.0, 25.000000000000014]).tolist()
+    [17, 0, 56]
     """
     c = np.asarray(capital, dtype=float)
     q = np.asarray(per_contract, dtype=float)
     ok = q > 0
     safe = np.where(ok, q, 1.0)
+    c = c + 1e-12 * np.abs(c)  # float noise of a money difference is not a shortfall
     n = np.floor(c / safe)
     n = np.where((n + 1) * safe <= c, n + 1, n)
     n = np.where(n * safe > c, n - 1, n)
-    return np.where(ok, np.maximum(n, 0), 0).astype(np.int64)
+    # at most 2**53 (the largest whole number a float holds exactly): a count past int64 would
+    # wrap to a negative number (a 120-month projection compounding without bound reached it)
+    return np.where(ok, np.clip(n, 0, MAX_CONTRACTS), 0).astype(np.int64)
 
 
 def _ladder_arrays(strikes, weights, premiums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

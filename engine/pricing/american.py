@@ -41,7 +41,7 @@ moneyness (see :data:`SCHEMES` and :func:`_scheme_index`: 6, 8 or 10 nodes, FP-B
 ``kappa > 2``); each option takes Jacobi-Newton steps until its boundary moves by less than 1e-7
 in ``ln B`` at every node (1e-7; price effect ~1e-10 K), and an option that has not converged within its scheme's step limit is
 re-priced with a 12-node FP-B scheme (the residual check).  Every scheme is accurate to well inside
-the target (1e-6 x strike against QuantLib's QdFp high precision, tests/test_american_reference.py),
+the target (1e-6 x strike against QuantLib's QdFp high precision, tests/pricing/test_american_reference.py),
 so a change of scheme between neighbouring inputs is not visible in the price.
 
 Cases with no early-exercise premium (a put with ``r <= 0`` and ``q >= r``; a call with

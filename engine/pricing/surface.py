@@ -1,8 +1,7 @@
 """Implied-volatility surface by strike and expiry, solved from an option-chain CSV.
 
-A chain CSV has the columns ``expiry`` (YYYY-MM-DD or M/D/YYYY), ``strike`` ($), ``kind``
-(put/call, P/C), ``bid``, ``ask`` ($ per share) and optionally ``last`` ($ per share, used only
-when bid or ask is missing) and ``underlying``.  Each quote's mid ``(bid + ask) / 2`` is inverted
+The chain CSV (``expiry, strike, kind, bid, ask`` and optionally ``last``, ``underlying``) is
+read and validated by :func:`engine.data.chain.read_chain`.  Each quote's mid ``(bid + ask) / 2`` is inverted
 with :func:`engine.implied_vol` (American style by default: listed equity options are American).
 Quotes whose mid no vol can produce (below intrinsic value, above the bound, crossed or expired)
 are dropped and reported in :attr:`VolSurface.quotes`, never silently used.  At each expiry and
@@ -23,35 +22,23 @@ implied variance, calendar spread arbitrage).
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
-import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from engine._validate import VolarbInputError
+from engine.data.chain import ChainError, read_chain
 from engine.units import DAYS_PER_YEAR
 
 __all__ = [
     "VolSurface",
-    "ChainError",
     "read_option_chain",
-    "chain_from_records",
     "example_chain_path",
     "example_smile",
     "example_chain_frame",
     "write_example_chain",
 ]
-
-_CHAIN_COLUMNS = ("expiry", "strike", "kind", "bid", "ask", "last", "underlying")
-_MAX_ERRORS = 20
-
-
-class ChainError(VolarbInputError):
-    """An option-chain file that breaks a rule (message names the file, line and column)."""
 
 
 class VolSurface:
@@ -164,109 +151,8 @@ class VolSurface:
         return f"VolSurface({self.times.size} expiries, {sum(s[0].size for s in self._slices)} nodes)"
 
 
-# --------------------------------------------------------------------------- chain reading
-def _num(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        x = float(value)
-    else:
-        text = str(value).strip()
-        if not text:
-            return None
-        if text.startswith("$"):
-            text = text[1:]
-        x = float(text)  # ValueError handled by caller
-    if not math.isfinite(x):
-        raise ValueError
-    return x
-
-
-def chain_from_records(records, source: str, first_row: int = 2, row_label: str = "line"):
-    """Validate option-chain rows (dicts) into a DataFrame: expiry, strike, kind, bid, ask, last.
-
-    Raises
-    ------
-    ChainError
-        Unknown or missing columns, no rows, or refused cells (all reported together).
-
-    Examples
-    --------
-    >>> chain_from_records([{"Expiry": "10/17/2025", "strike": "2.5", "kind": "P", "bid": "0.9",
-    ...                      "ask": "1.1"}], "demo")[["strike", "kind", "bid", "ask"]].values.tolist()
-    [[2.5, 'put', 0.9, 1.1]]
-    """
-    import pandas as pd
-
-    from engine.data.tables import parse_date
-
-    rows, errors = [], []
-    cols: list[str] | None = None
-    for i, raw in enumerate(records):
-        if cols is None:
-            cols = [str(c).strip().lower() for c in raw.keys()]
-            unknown = [c for c in cols if c and c not in _CHAIN_COLUMNS]
-            if unknown:
-                raise ChainError(
-                    f"{source}: unknown column(s) {', '.join(repr(u) for u in unknown)}; "
-                    f"allowed: {', '.join(_CHAIN_COLUMNS)}"
-                )
-            missing = [c for c in ("expiry", "strike", "kind") if c not in cols]
-            if missing or not ({"bid", "ask"} <= set(cols) or "last" in cols):
-                raise ChainError(
-                    f"{source}: missing column(s) {', '.join(repr(m) for m in missing) or ''}"
-                    f"{'; ' if missing else ''}need expiry, strike, kind and bid+ask (or last)"
-                )
-        rec = dict(zip(cols, raw.values(), strict=False))
-        if all(v is None or not str(v).strip() for v in rec.values()):
-            continue
-        where = f"{source}, {row_label} {first_row + i}"
-        out: dict[str, Any] = {}
-        bad = False
-        try:
-            out["expiry"] = parse_date(rec.get("expiry") if rec.get("expiry") is not None else "")
-        except ValueError as exc:
-            errors.append(f"{where}, column 'expiry': {exc}")
-            bad = True
-        kind = str(rec.get("kind") or "").strip().lower()
-        out["kind"] = {"p": "put", "put": "put", "c": "call", "call": "call"}.get(kind)
-        if out["kind"] is None:
-            errors.append(f"{where}, column 'kind': expected put or call (P/C), got {rec.get('kind')!r}")
-            bad = True
-        for col in ("strike", "bid", "ask", "last"):
-            try:
-                x = _num(rec.get(col))
-            except ValueError:
-                errors.append(f"{where}, column {col!r}: expected a number, got {rec.get(col)!r}")
-                bad = True
-                continue
-            if x is not None and (x < 0 or (col == "strike" and x == 0)):
-                rule = "a positive number" if col == "strike" else "a price >= 0"
-                errors.append(f"{where}, column {col!r}: expected {rule}, got {rec.get(col)!r}")
-                bad = True
-            out[col] = np.nan if x is None else x
-        if not bad and np.isnan(out["strike"]):
-            errors.append(f"{where}, column 'strike': required value is empty")
-            bad = True
-        if not bad and (np.isnan(out["bid"]) or np.isnan(out["ask"])) and np.isnan(out["last"]):
-            errors.append(f"{where}, column 'bid'/'ask': need both bid and ask (or a last price)")
-            bad = True
-        if not bad:
-            rows.append(out)
-    if errors:
-        head = (
-            errors[0]
-            if len(errors) == 1
-            else f"{source}: {len(errors)} problems; nothing was loaded:\n" + "\n".join(errors[:_MAX_ERRORS])
-        )
-        raise ChainError(head)
-    if not rows:
-        raise ChainError(f"{source}: the option chain has no quotes")
-    return pd.DataFrame(rows, columns=["expiry", "strike", "kind", "bid", "ask", "last"])
-
-
 def surface_from_chain(chain, config=None, valuation_date=None, style: str = "american") -> VolSurface:
-    """Solve a validated chain DataFrame (see :func:`chain_from_records`) into a surface.
+    """Solve a validated chain DataFrame (see :func:`engine.data.chain.read_chain`) into a surface.
 
     Parameters
     ----------
@@ -378,16 +264,7 @@ def read_option_chain(
     >>> round(float(s.vol(3.15, 55 / 365)), 2)
     4.25
     """
-    from engine.data.tables import read_csv_text
-
-    path = Path(path)
-    text = read_csv_text(path, "option chain", ChainError)
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise ChainError(
-            f"{path.name}: the file is empty (expected a header: expiry, strike, kind, bid, ask)"
-        )
-    chain = chain_from_records(list(reader), path.name)
+    chain = read_chain(path)
     return surface_from_chain(chain, config, valuation_date, style)
 
 

@@ -15,8 +15,9 @@ Positions expiring on the valuation date are still open (exercise and assignment
 evening): they are marked at intrinsic value (t = 0), keep the intrinsic delta (an in-the-money
 short put is about to deliver 100 shares a contract) and their margin, and keep their status;
 ``mark_basis`` says "intrinsic (expires today)".  Expired positions (expiry before the valuation
-date) are marked at intrinsic value with zero Greeks, ``prob_itm`` 1 or 0, no margin, status
-``"Expired"`` and ``mark_basis`` saying so.
+date) are marked at intrinsic value with zero Greeks, ``prob_itm`` 1 or 0, no margin, no
+obligation, status ``"Expired"`` and ``mark_basis`` saying so; the risk check leaves them out
+altogether (:mod:`engine.risk.expiry`).
 
 Status rule (short options; derived from the plan's table)
 ---------------------------------------------------------
@@ -259,7 +260,8 @@ def mark_book(
     out["vega_point"] = scale * g["vega"] / 100.0
     out["rho_point"] = scale * g["rho"] / 100.0
     short_put = (sign < 0) & (kinds == "put")
-    out["obligation"] = np.where(short_put, strike * mult * contracts, 0.0)
+    # an expired short put obliges nothing any more (assigned or not, it is history: #11)
+    out["obligation"] = np.where(short_put & (days >= 0), strike * mult * contracts, 0.0)
     out["status"] = position_status(kinds, out["side"].to_numpy(object), strike, premium, m.spot, days < 0)
     if stock.any():
         st_scale = sign[stock] * shares[stock]

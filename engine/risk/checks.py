@@ -30,6 +30,10 @@ if all of them were assigned, ``strike x 100 x contracts`` (summed over expiries
 Status is ``"ALERT"``, ``"OK"``, or ``"N/A"`` when an input is missing (no yesterday's value,
 no IV history); the detail column says what was used.
 
+Lots past expiry (expiry before the valuation date) are left out of every figure: Greeks,
+VaR, concentration and all the alerts (:func:`engine.risk.expiry.split_expired`; they are
+listed with what to do by :func:`engine.risk.expiry.expiry_actions`).
+
 References
 ----------
 Hull, *Risk Management and Financial Institutions* (2018), ch. 12 (VaR limits), ch. 8 (Greeks
@@ -237,6 +241,10 @@ def daily_risk_check(
         from engine.risk.book import mark_book
 
         marked = mark_book(positions, config, valuation_date=vd)
+    from engine.risk.expiry import split_expired
+
+    # lots past expiry are out of every figure below (engine.risk.expiry lists them instead)
+    positions, marked, _ = split_expired(positions, vd, marked)
     spot = float(config.market.spot)
     g = portfolio_greeks(marked, shares=shares, spot=spot)
     rows = []
@@ -444,7 +452,8 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
         buying power), ``greeks`` (see
         :func:`portfolio_greeks`), ``var`` (the :func:`engine.risk.var.value_at_risk` dict),
         ``alerts`` (list of dicts alert/value/threshold/status/detail; NaN as ``None``),
-        ``alerting`` (names with status ALERT) and ``any_alert`` (bool).
+        ``alerting`` (names with status ALERT), ``any_alert`` (bool) and ``expired_lots``
+        (lots past expiry, left out of every figure).
 
     Examples
     --------
@@ -457,12 +466,14 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
     (2694.0, 1098.0)
     """
     from engine.risk.book import mark_book
+    from engine.risk.expiry import split_expired
     from engine.risk.var import value_at_risk
 
     vd = kwargs.get("valuation_date") or config.valuation_date
     marked = kwargs.pop("marked", None)
     if marked is None:
         marked = mark_book(positions, config, valuation_date=vd)
+    positions, marked, expired = split_expired(positions, vd, marked)
     var_result = kwargs.pop("var_result", None)
     if var_result is None:
         var_result = value_at_risk(
@@ -492,4 +503,5 @@ def risk_report(positions, config, portfolio_value: float | None = None, **kwarg
         "alerts": alerts,
         "alerting": [a["alert"] for a in alerts if a["status"] == "ALERT"],
         "any_alert": any(a["status"] == "ALERT" for a in alerts),
+        "expired_lots": int(len(expired)),
     }

@@ -6,24 +6,9 @@ column where said), and **NaN when there is too little data** (never a made-up n
 
 Inputs
 ------
-Trade journal CSV, one row per event, in date order (``date, action, kind, strike, expiry,
-contracts, price`` required; ``predicted_prob_itm`` optional):
-
-* ``action`` ``sell`` / ``buy``: a trade (opens or closes against the running position of the
-  same kind/strike/expiry); ``expire``: the option expired worthless (price 0);
-  ``assign``: a short option was assigned; ``exercise``: a long option was exercised
-  (``price`` = intrinsic value at that time, $ per share).
-* ``price``: $ per share; ``contracts`` > 0.
-* ``predicted_prob_itm``: on a ``sell`` of a put, the model's probability that it ends in the
-  money (the plan's "assignment prediction").
-* Optional, written by ``volarb import`` (:mod:`engine.data.brokers.lifecycle`) and kept in the
-  returned frame: ``underlying``, ``account`` (positions are matched within one account and
-  underlying), ``shares``, ``effect`` (open/close), ``commission``, ``fees``, ``amount``, ``pnl``,
-  ``capital_at_risk`` ($), ``chain_id``, ``trade_id``, ``note``.  ``kind`` ``stock`` lines (share
-  lots from assignments, call-aways) need ``shares`` > 0 and may leave strike, expiry and contracts
-  blank; the option metrics skip them.
-
-Daily equity CSV: ``date, equity`` and optionally ``contribution`` (deposit made that day, $).
+A trade journal and a daily equity history, read and validated by
+:func:`engine.data.journal.read_journal` and :func:`engine.data.journal.read_equity` (the columns
+are described there); a stock line of an imported journal is skipped by the option metrics.
 
 Definitions
 -----------
@@ -54,10 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from engine._validate import VolarbInputError
+from engine.data.journal import read_equity, read_journal
 
 __all__ = [
-    "ReviewError",
     "daily_returns",
     "sharpe_ratio",
     "max_drawdown",
@@ -66,31 +50,9 @@ __all__ = [
     "correlation",
     "journal_metrics",
     "allocation_drift",
-    "read_journal",
-    "read_equity",
     "weekly_review",
     "rebalancing_recommendation",
 ]
-
-_ACTIONS = ("sell", "buy", "expire", "assign", "exercise")
-_IMPORT_COLUMNS = (
-    "underlying",
-    "shares",
-    "effect",
-    "commission",
-    "fees",
-    "amount",
-    "pnl",
-    "capital_at_risk",
-    "account",
-    "chain_id",
-    "trade_id",
-    "note",
-)
-
-
-class ReviewError(VolarbInputError):
-    """A bad journal/equity file or argument (message names the file, line and column)."""
 
 
 def daily_returns(equity, contributions=None) -> np.ndarray:
@@ -239,139 +201,6 @@ def correlation(a, b) -> float:
     if ok.sum() < 3 or x[ok].std() == 0 or y[ok].std() == 0:
         return float("nan")
     return float(np.corrcoef(x[ok], y[ok])[0, 1])
-
-
-# ---------------------------------------------------------------------------------------------
-# Journal and equity files
-# ---------------------------------------------------------------------------------------------
-
-
-def _read_csv(path_or_frame, what: str):
-    from engine.data.tables import read_text_table
-
-    return read_text_table(path_or_frame, what, ReviewError)
-
-
-def _date(v: Any, src: str, line: int, col: str) -> _dt.date:
-    from engine.data.tables import parse_date
-
-    try:
-        return parse_date(v)
-    except ValueError:
-        raise ReviewError(f"{src}, line {line}, column {col!r}: expected YYYY-MM-DD, got {v!r}") from None
-
-
-def _num(v: Any, src: str, line: int, col: str, positive: bool = False, blank_ok: bool = False) -> float:
-    if blank_ok and (v is None or str(v).strip() == "" or (isinstance(v, float) and math.isnan(v))):
-        return float("nan")  # blank cell, or NaN from a frame this function already read
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        x = float("nan")
-    if not math.isfinite(x) or (positive and x <= 0) or (not positive and x < 0):
-        rule = "a positive number" if positive else "a non-negative number"
-        raise ReviewError(f"{src}, line {line}, column {col!r}: expected {rule}, got {v!r}")
-    return x
-
-
-def read_journal(path_or_frame):
-    """Read and validate a trade journal (see the module docstring for the columns).
-
-    Raises
-    ------
-    ReviewError
-        Missing column; unknown action or kind; a bad number or date (file, line, column named);
-        ``predicted_prob_itm`` outside [0, 1].
-    """
-    import pandas as pd
-
-    df, src = _read_csv(path_or_frame, "trade journal")
-    need = ("date", "action", "kind", "strike", "expiry", "contracts", "price")
-    for col in need:
-        if col not in df.columns:
-            raise ReviewError(f"{src}: missing column {col!r} (need {', '.join(need)})")
-    # optional columns written by `volarb import` (engine.data.brokers.lifecycle.JOURNAL_COLUMNS) are kept
-    extra = [c for c in _IMPORT_COLUMNS if c in df.columns]
-    rows = []
-    for i, rec in enumerate(df.to_dict("records")):
-        line = i + 2
-        action = str(rec["action"]).strip().lower()
-        if action not in _ACTIONS:
-            raise ReviewError(
-                f"{src}, line {line}, column 'action': must be one of {', '.join(_ACTIONS)}, got {rec['action']!r}"
-            )
-        kind = str(rec["kind"]).strip().lower()
-        kind = {"p": "put", "c": "call"}.get(kind, kind)
-        if kind not in ("put", "call", "stock"):
-            raise ReviewError(
-                f"{src}, line {line}, column 'kind': must be put, call or stock, got {rec['kind']!r}"
-            )
-        p = _num(rec.get("predicted_prob_itm", ""), src, line, "predicted_prob_itm", blank_ok=True)
-        if math.isfinite(p) and p > 1:
-            raise ReviewError(
-                f"{src}, line {line}, column 'predicted_prob_itm': must be in [0, 1], got {rec['predicted_prob_itm']!r}"
-            )
-        stock = kind == "stock"  # a share lot line (volarb import): shares, no contracts/expiry needed
-        if stock and not math.isfinite(
-            _num(rec.get("shares", ""), src, line, "shares", positive=True, blank_ok=True)
-        ):
-            raise ReviewError(f"{src}, line {line}, column 'shares': a stock line needs shares > 0")
-        blank_expiry = stock and str(rec["expiry"]).strip() in ("", "nan", "NaT", "None")
-        row = {
-            "date": _date(rec["date"], src, line, "date"),
-            "action": action,
-            "kind": kind,
-            "strike": _num(rec["strike"], src, line, "strike", positive=True, blank_ok=stock),
-            "expiry": None if blank_expiry else _date(rec["expiry"], src, line, "expiry"),
-            "contracts": _num(rec["contracts"], src, line, "contracts", positive=True, blank_ok=stock),
-            "price": _num(rec["price"], src, line, "price"),
-            "predicted_prob_itm": p,
-        }
-        for col in extra:
-            row[col] = rec.get(col)
-        rows.append(row)
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "date",
-            "action",
-            "kind",
-            "strike",
-            "expiry",
-            "contracts",
-            "price",
-            "predicted_prob_itm",
-            *extra,
-        ],
-    )
-
-
-def read_equity(path_or_frame):
-    """Read and validate a daily equity file: ``date, equity[, contribution]`` (dates increasing)."""
-    import pandas as pd
-
-    df, src = _read_csv(path_or_frame, "equity history")
-    for col in ("date", "equity"):
-        if col not in df.columns:
-            raise ReviewError(f"{src}: missing column {col!r} (need date, equity[, contribution])")
-    dates, eq, dep = [], [], []
-    for i, rec in enumerate(df.to_dict("records")):
-        line = i + 2
-        dates.append(_date(rec["date"], src, line, "date"))
-        try:
-            e = float(rec["equity"])
-        except (TypeError, ValueError):
-            e = float("nan")
-        if not math.isfinite(e):
-            raise ReviewError(
-                f"{src}, line {line}, column 'equity': expected a number, got {rec['equity']!r}"
-            )
-        eq.append(e)
-        c = rec.get("contribution", "")
-        dep.append(0.0 if str(c).strip() == "" else _num(c, src, line, "contribution"))
-        if i and dates[-1] <= dates[-2]:
-            raise ReviewError(f"{src}, line {line}, column 'date': dates must be strictly increasing")
-    return pd.DataFrame({"date": dates, "equity": eq, "contribution": dep})
 
 
 def _txt(v: Any) -> str:
@@ -540,7 +369,7 @@ def weekly_review(
     Parameters
     ----------
     journal, equity : path or pandas.DataFrame
-        See the module docstring (validated by :func:`read_journal` / :func:`read_equity`).
+        Validated by :func:`engine.data.journal.read_journal` / :func:`engine.data.journal.read_equity`.
     config : PlanConfig, optional
         Strike weights (``strikes``), the rate for Sharpe, IV window (``risk.iv_history_days``).
     iv_history : path or DataFrame, optional
@@ -608,7 +437,7 @@ def weekly_review(
         )
         out["iv_percentile_change"] = out["iv_percentile"] - out["iv_percentile_week_ago"]
     if second_series is not None:
-        from engine.risk.var import read_price_history
+        from engine.data.prices import read_price_history
 
         s = read_price_history(second_series)
         closes = dict(zip(s["date"], s["close"], strict=True))

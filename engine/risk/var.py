@@ -40,7 +40,8 @@ import math
 import numpy as np
 
 from engine._validate import VolarbInputError
-from engine.data.tables import parse_date, read_text_table
+from engine.data.prices import read_price_history
+from engine.data.tables import parse_date
 from engine.pricing.american_table import EEPCache, _eep_table, _interp2, american_fast  # noqa: F401 (re-export)
 from engine.pricing.black import black_parts, black_value
 from engine.units import days_to_years
@@ -49,7 +50,6 @@ __all__ = [
     "VarError",
     "american_fast",
     "value_at_risk",
-    "read_price_history",
     "book_arrays",
     "TRADING_DAYS_PER_YEAR",
     "VAR_METHODS",
@@ -64,14 +64,15 @@ class VarError(VolarbInputError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Book arrays and price history
+# Book arrays
 # ---------------------------------------------------------------------------------------------
 
 
 def book_arrays(positions, config, valuation_date: _dt.date | None = None) -> dict[str, np.ndarray]:
     """Arrays of a positions table: w (+1 call/-1 put), qty (signed shares), strike, t, vol.
 
-    ``qty = sign x contracts x contract_multiplier`` (short negative); ``t`` is ACT/365 from
+    ``qty = sign x contracts x contract_multiplier`` (short negative; 0 for a lot past expiry);
+    ``t`` is ACT/365 from
     the valuation date (``config.valuation_date`` by default); ``vol`` is the position's own
     ``iv`` when given, else ``config.market.vol``.
     """
@@ -92,64 +93,13 @@ def book_arrays(positions, config, valuation_date: _dt.date | None = None) -> di
     strike = np.asarray(positions["strike"], dtype=float)
     days = np.array([(parse_date(e) - vd).days for e in positions["expiry"]], dtype=float)
     t = np.asarray(days_to_years(np.maximum(days, 0.0)))
+    qty = np.where(days < 0, 0.0, qty)  # expired lots carry no risk (engine.risk.expiry)
     vol = np.full(n, float(config.market.vol))
     if "iv" in positions:
         iv = np.asarray(positions["iv"], dtype=float)
         vol = np.where(np.isfinite(iv) & (iv > 0), iv, vol)
     premium = np.asarray(positions["premium"], dtype=float) if "premium" in positions else np.zeros(n)
     return {"w": w, "qty": qty, "strike": strike, "t": t, "vol": vol, "premium": premium}
-
-
-def read_price_history(path_or_frame, column: str = "close"):
-    """Read and validate a daily close history: CSV with columns ``date`` and ``close``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``date`` (datetime.date, strictly increasing) and ``close`` (float > 0).
-
-    Raises
-    ------
-    VarError
-        Missing file or column, a non-positive or non-numeric close (row named), dates not
-        increasing.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> read_price_history(pd.DataFrame({"date": ["2025-01-02", "2025-01-03"], "close": [3, 3.3]}))["close"].tolist()
-    [3.0, 3.3]
-    """
-    import pandas as pd
-
-    df, src = read_text_table(
-        path_or_frame,
-        "price history",
-        VarError,
-        ("date", column),
-        f"'date' and {column!r}",
-        blanks_as_text=False,
-    )
-    dates, closes = [], []
-    for i, (d, c) in enumerate(zip(df["date"], df[column], strict=True)):
-        line = i + 2
-        try:
-            dates.append(parse_date(d))
-        except ValueError:
-            raise VarError(f"{src}, line {line}, column 'date': expected YYYY-MM-DD, got {d!r}") from None
-        try:
-            val = float(c)
-        except (TypeError, ValueError):
-            val = float("nan")
-        if not (math.isfinite(val) and val > 0):
-            raise VarError(f"{src}, line {line}, column {column!r}: expected a positive number, got {c!r}")
-        closes.append(val)
-    for i in range(1, len(dates)):
-        if dates[i] <= dates[i - 1]:
-            raise VarError(
-                f"{src}, line {i + 2}, column 'date': dates must be strictly increasing ({dates[i]} after {dates[i - 1]})"
-            )
-    return pd.DataFrame({"date": dates, column: closes})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +168,7 @@ def value_at_risk(
     seed : int or numpy.random.Generator, optional
         Default ``config.risk.seed``.
     history : path or DataFrame, optional
-        Daily closes for "historical" (see :func:`read_price_history`).
+        Daily closes for "historical" (see :func:`engine.data.prices.read_price_history`).
     shares : float
         Shares of the underlying held (e.g. after assignment), signed.
     spot : float, optional
@@ -239,6 +189,8 @@ def value_at_risk(
     VarError
         Unknown method/style, a confidence outside (0.5, 1), a missing history, too few
         history rows.
+    engine.data.prices.PriceHistoryError
+        A history file that breaks a rule (file, line and column named).
 
     References
     ----------

@@ -17,13 +17,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbook.cli import brokers, plan, pricing, rebalance, report, review, risk, simulate
+from workbook.cli import brokers, daily, plan, pricing, rebalance, report, review, risk, simulate
 from workbook.cli.common import (
     EXIT_ALERT,
+    EXIT_DATA,
     EXIT_INPUT,
     EXIT_INTERRUPT,
     EXIT_OK,
     CliError,
+    clock_notes,
     load_inputs,
     one_line,
     usage_examples,
@@ -40,11 +42,12 @@ __all__ = [
     "EXIT_OK",
     "EXIT_INPUT",
     "EXIT_ALERT",
+    "EXIT_DATA",
     "EXIT_INTERRUPT",
 ]
 
 #: the command families, in the order their commands are listed by ``volarb --help``
-FAMILIES = (report, pricing, risk, plan, rebalance, simulate, review, brokers)
+FAMILIES = (report, pricing, risk, plan, rebalance, simulate, review, brokers, daily)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,14 +86,26 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_INPUT
-    debug = getattr(args, "debug", False)
+    # `volarb --debug CMD`: the subcommand's own --debug default must not hide the global flag
+    debug = getattr(args, "debug", False) or "--debug" in (sys.argv[1:] if argv is None else argv)
     from engine._validate import VolarbInputError
+    from engine.data.marketfiles import MarketDataError
 
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        for line in clock_notes(args):
+            sys.stderr.write(line + "\n")
+        return code
     except KeyboardInterrupt:
         sys.stderr.write("volarb: interrupted; no file was changed\n")
         return EXIT_INTERRUPT
+    except MarketDataError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(f"volarb {args.command}: data source: {one_line(exc)}\n")
+        return EXIT_DATA
     except (VolarbInputError, CliError) as exc:
         if debug:
             import traceback

@@ -20,6 +20,9 @@ EXIT_INPUT = 2
 
 EXIT_INTERRUPT = 130
 
+#: the data source is unreachable or returned data that must not be used (previous files kept)
+EXIT_DATA = 3
+
 
 class CliError(Exception):
     """An error the user can fix; printed as one line, exit status 2."""
@@ -143,12 +146,114 @@ def flow_arg(text: str) -> float:
     return v
 
 
-def apply_overrides(args: argparse.Namespace, cfg: Any) -> Any:
-    """The config with ``--portfolio-value`` applied (``account.starting_value``)."""
+def apply_overrides(args: argparse.Namespace, cfg: Any, builtin: bool = False) -> Any:
+    """The config with ``--portfolio-value`` (``account.starting_value``), ``--spot``, ``--vol``
+    and the valuation clock (``--as-of``, ``"today"``) applied.
+
+    The clock (:func:`engine.data.clock.resolve_clock`) is kept as ``args.clock`` for the
+    report's About sheet; its notes (a date moved to the previous session, a stale valuation
+    date, the built-in example's fixed date) go to stderr after the command (:func:`clock_notes`).
+    """
     pv = getattr(args, "portfolio_value", None)
     if pv is not None:
         cfg = cfg.replace(account__starting_value=float(pv))
+    if getattr(args, "spot", None) is not None:
+        cfg = cfg.replace(market__spot=float(args.spot))
+    if getattr(args, "vol", None) is not None:
+        cfg = cfg.replace(market__vol=float(args.vol))
+    from engine.data.clock import resolve_clock
+
+    cfg, clock = resolve_clock(cfg, getattr(args, "as_of", None), builtin=builtin)
+    args.clock = clock
     return cfg
+
+
+def clock_notes(args: argparse.Namespace) -> list[str]:
+    """The clock's notes of a finished run, one stderr line each (printed by ``main`` after a
+    command succeeded, so an error stays one line)."""
+    clock = getattr(args, "clock", None)
+    return [] if clock is None else [f"volarb {getattr(args, 'command', '')}: note: {n}" for n in clock.notes]
+
+
+def is_builtin(sources: dict[str, str]) -> bool:
+    """True when the config of a run is the built-in example."""
+    return str(sources.get("config", "")).startswith("built-in")
+
+
+def as_of_arg(text: str) -> Any:
+    """argparse type: ``--as-of`` date ``YYYY-MM-DD`` (or ``today``)."""
+    from engine.data.clock import parse_as_of
+
+    try:
+        return parse_as_of(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("--as-of: ", "")) from None
+
+
+def spot_arg(text: str) -> float:
+    """argparse type: an underlying price > 0, $ per share (``3.15``, ``$3.15``)."""
+    try:
+        v = float(str(text).replace("$", "").replace(",", "").strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a price in $ per share > 0, got {text!r}") from None
+    if not (v > 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a price in $ per share > 0, got {text!r}")
+    return v
+
+
+#: above this a bare --vol is a percent without its % sign (1000% = 10.0, the config's maximum)
+VOL_MAX = 10.0
+
+
+def vol_arg(text: str) -> float:
+    """argparse type: annualized vol as a decimal (``4.25``) or a percent (``425%``).
+
+    A bare number above 10 (1000%) is refused with the two spellings that were likely meant,
+    never priced as 42,500%.
+
+    >>> vol_arg("425%"), vol_arg("4.25")
+    (4.25, 4.25)
+    """
+    t = str(text).strip()
+    pct = t.endswith("%")
+    try:
+        v = float(t[:-1] if pct else t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a vol as a decimal (4.25) or a percent (425%), got {text!r}"
+        ) from None
+    if pct:
+        v /= 100.0
+    if not (v > 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a vol > 0, got {text!r}")
+    if v > VOL_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} would be {v:.0%} vol; write {t}% for {v / 100:.2f} "
+            f"({v:g}%) or a decimal up to {VOL_MAX:g} (1000%)"
+        )
+    return v
+
+
+def add_clock_args(p: argparse.ArgumentParser, as_of: bool = True) -> None:
+    """``--as-of``, ``--spot``, ``--vol`` of the commands that value the book."""
+    g = p.add_argument_group("valuation")
+    if as_of:
+        g.add_argument(
+            "--as-of",
+            type=as_of_arg,
+            metavar="DATE",
+            help="value the book on DATE (YYYY-MM-DD) instead of market.valuation_date; a weekend or "
+            "holiday moves to the previous session",
+        )
+    g.add_argument(
+        "--spot", type=spot_arg, metavar="$", help="underlying price, $ per share (overrides market.spot)"
+    )
+    g.add_argument(
+        "--vol",
+        type=vol_arg,
+        metavar="VOL",
+        help="implied vol, decimal 4.25 or percent 425%% (overrides market.vol)",
+    )
 
 
 def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
@@ -162,7 +267,14 @@ def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
     mi = MarketInputs(
         previous_value=getattr(args, "previous_value", None),
         contribution=getattr(args, "contribution", None) or 0.0,
+        clock=getattr(args, "clock", None),
     )
+    outcomes = getattr(args, "outcomes", None) or cfg.alerts.outcomes_file
+    if outcomes:
+        from engine.risk.expiry import read_outcomes
+
+        mi.outcomes = read_outcomes(outcomes)
+        mi.sources["outcomes"] = str(outcomes)
     if getattr(args, "iv_history", None):
         from engine.data.ivhistory import read_iv_history
 
@@ -171,7 +283,7 @@ def load_market_inputs(args: argparse.Namespace, cfg: Any) -> Any:
         )
         mi.sources["iv_history"] = str(args.iv_history)
     if getattr(args, "prices", None):
-        from engine.risk.var import read_price_history
+        from engine.data.prices import read_price_history
 
         mi.prices = read_data_file(
             args.prices, read_price_history, "price history", "--prices", "date, close"
@@ -223,34 +335,106 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
+def terminal_width() -> int:
+    """Columns available for a table: the terminal's width, ``COLUMNS``, else 120 (pipes, files)."""
+    import shutil
+
+    return max(40, shutil.get_terminal_size((120, 24)).columns)
+
+
+def _column_decimals(values: list[Any]) -> int | None:
+    """One number of decimals for a column of floats: 2 when every nonzero value is >= 1 in
+    size (dollars, days, counts), else 4; None for a column that is not all numbers."""
+    nums = [v for v in values if v is not None]
+    if not nums or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in nums):
+        return None
+    if all(isinstance(v, int) for v in nums):
+        return 0
+    small = any(v == v and 0 < abs(v) < 0.995 for v in nums)
+    return 4 if small else 2
+
+
+def _cell(v: Any, decimals: int | None) -> str:
+    if decimals is None or v is None or isinstance(v, (bool, int)):
+        return fmt_value(v)
+    if v != v:
+        return "nan"
+    return f"{v:,.{decimals}f}"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(1, width - 3)] + "..."
+
+
 def table(
-    rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None, right: Any = ()
+    rows: list[dict[str, Any]],
+    columns: list[str] | None = None,
+    title: str | None = None,
+    right: Any = (),
+    width: int | None = None,
+    per_column: bool = True,
 ) -> str:
-    """Plain-text table of dict rows (numbers, and the columns named in ``right``, right-aligned)."""
+    """Plain-text table of dict rows that fits ``width`` (default :func:`terminal_width`).
+
+    Numbers (and the columns named in ``right``) are right-aligned, with one number of decimals
+    per column (``per_column``; see :func:`_column_decimals`).  A table wider than ``width``
+    first shortens its widest text columns (down to 24 characters, ending in ``...``), then is
+    split into blocks of columns, each repeating the first column.
+    """
     from workbook.compute import to_jsonable
 
     rows = [to_jsonable(r) for r in rows]
+    width = width or terminal_width()
     if not rows:
         return (title + "\n" if title else "") + "(none)\n"
     columns = columns or list(rows[0].keys())
-    cells = [[fmt_value(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(str(c)), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    decimals = [(_column_decimals([r.get(c) for r in rows]) if per_column else None) for c in columns]
+    cells = [[_cell(r.get(c), d) for c, d in zip(columns, decimals)] for r in rows]
     numeric = [
         c in right or all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows)
         for c in columns
     ]
-    out = [title] if title else []
-    out.append(
-        "  ".join(str(c).rjust(w) if n else str(c).ljust(w) for c, w, n in zip(columns, widths, numeric))
-    )
-    out.append("  ".join("-" * w for w in widths))
-    for row in cells:
-        out.append("  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(row, widths, numeric)))
-    return "\n".join(out) + "\n"
+    widths = [max(len(str(c)), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    total = sum(widths) + 2 * (len(widths) - 1)
+    while total > width:
+        text_cols = [i for i, n in enumerate(numeric) if not n and widths[i] > 24]
+        if not text_cols:
+            break
+        i = max(text_cols, key=lambda j: widths[j])
+        cut = min(widths[i] - 24, total - width)
+        widths[i] -= cut
+        total -= cut
+    cells = [[_clip(v, w) for v, w in zip(row, widths)] for row in cells]
+    heads = [_clip(str(c), w) for c, w in zip(columns, widths)]
+    blocks, cur, used = [], [0], widths[0]
+    for i in range(1, len(columns)):
+        if used + 2 + widths[i] > width and len(cur) > 1:
+            blocks.append(cur)
+            cur, used = [0], widths[0]
+        cur.append(i)
+        used += 2 + widths[i]
+    blocks.append(cur)
+    import textwrap
+
+    out = textwrap.wrap(title, width) if title else []
+    for b, idx in enumerate(blocks):
+        if b:
+            out.append("")
+        out.append(
+            "  ".join(heads[i].rjust(widths[i]) if numeric[i] else heads[i].ljust(widths[i]) for i in idx)
+        )
+        out.append("  ".join("-" * widths[i] for i in idx))
+        for row in cells:
+            out.append(
+                "  ".join(row[i].rjust(widths[i]) if numeric[i] else row[i].ljust(widths[i]) for i in idx)
+            )
+    return "\n".join(line.rstrip() for line in out) + "\n"
 
 
 def kv_table(d: dict[str, Any], title: str | None = None) -> str:
-    return table([{"quantity": k, "value": v} for k, v in d.items()], ["quantity", "value"], title)
+    return table(
+        [{"quantity": k, "value": v} for k, v in d.items()], ["quantity", "value"], title, per_column=False
+    )
 
 
 def frame_records(df: Any) -> list[dict[str, Any]]:
@@ -267,36 +451,87 @@ def emit_json(obj: Any) -> None:
 
 
 class Progress:
-    """tqdm bar on stderr, only when stderr is a terminal."""
+    """tqdm bar on stderr, only when stderr is a terminal (and ``VOLARB_NO_PROGRESS`` is unset).
 
-    def __init__(self, total: int, desc: str) -> None:
+    ``bar(name)`` counts one finished step and shows its name; :meth:`label` shows what runs
+    next without counting (the save of a large report); :meth:`to` moves a bar counted in
+    units (paths) to an absolute position.
+    """
+
+    def __init__(self, total: int, desc: str, unit: str = "step") -> None:
         self.bar = None
         if sys.stderr.isatty() and not os.environ.get("VOLARB_NO_PROGRESS"):
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False, unit="step")
+            # ncols from terminal_width(): a terminal that reports 0 columns would get an empty bar
+            self.bar = tqdm(
+                total=total,
+                desc=desc,
+                file=sys.stderr,
+                leave=False,
+                unit=unit,
+                unit_scale=unit != "step",
+                ncols=min(terminal_width(), 100),
+            )
 
     def __call__(self, name: str) -> None:
         if self.bar is not None:
             self.bar.set_postfix_str(name)
             self.bar.update(1)
 
+    def label(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text)
+
+    def to(self, done: int, total: int | None = None) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def compute_data(args: argparse.Namespace, cfg: Any, pos: Any, sources: dict[str, str]) -> Any:
+def compute_data(
+    args: argparse.Namespace, cfg: Any, pos: Any, sources: dict[str, str], bar: Progress | None = None
+) -> Any:
+    """Every engine step of a report; ``bar`` (owned by the caller, who closes it) counts them,
+    else a bar of its own is shown and closed here."""
     from workbook.compute import STEPS, compute_report
 
     paths = getattr(args, "paths", None)
     seed = getattr(args, "seed", None)
     market = load_market_inputs(args, cfg)
-    bar = Progress(len(STEPS), "volarb")
+    own = bar is None
+    bar = bar if bar is not None else Progress(len(STEPS), "volarb")
     try:
         return compute_report(cfg, pos, paths=paths, seed=seed, sources=sources, progress=bar, market=market)
     finally:
+        if own:
+            bar.close()
+
+
+def save_with_progress(
+    args: argparse.Namespace, cfg: Any, pos: Any, sources: dict[str, str], make_wb: Any, save: Any
+) -> Any:
+    """Compute, write the sheets and save, with one bar over all of it (steps + sheets + save).
+
+    ``make_wb(data)`` returns the workbook; ``save(wb)`` writes it.  Returns the data.
+    """
+    from workbook.compute import STEPS
+
+    bar = Progress(len(STEPS) + 2, f"volarb {getattr(args, 'command', '')}".strip())
+    try:
+        data = compute_data(args, cfg, pos, sources, bar=bar)
+        bar.label("writing sheets")
+        wb = make_wb(data)
+        bar("sheets written")
+        bar.label("saving")
+        save(wb)
+        bar("saved")
+    finally:
         bar.close()
+    return data
 
 
 def report_summary(data: Any, out: Path | None) -> str:
@@ -413,6 +648,12 @@ def add_risk_args(p: argparse.ArgumentParser) -> None:
         help="option chain (expiry, strike, kind, bid, ask): its implied-vol surface marks "
         "positions that have no iv of their own (instead of market.vol)",
     )
+    g.add_argument(
+        "--outcomes",
+        metavar="CSV",
+        help="recorded expiry outcomes (underlying, kind, side, strike, expiry, outcome: "
+        "expired_worthless/assigned/exercised/closed); default: config alerts.outcomes_file",
+    )
     add_portfolio_arg(p)
 
 
@@ -430,7 +671,9 @@ def add_market_args(p: argparse.ArgumentParser, with_vol: bool) -> None:
     p.add_argument("--spot", type=float, help="underlying price $ (default: config market.spot, 3.15)")
     if with_vol:
         p.add_argument(
-            "--vol", type=float, help="annualized vol, decimal: 4.25 = 425%% (default: config market.vol)"
+            "--vol",
+            type=vol_arg,
+            help="annualized vol, decimal 4.25 or percent 425%% (default: config market.vol)",
         )
     p.add_argument(
         "--rate", type=float, help="continuous risk-free rate, decimal (default: config market.rate)"

@@ -10,11 +10,13 @@ from typing import Any
 from workbook.cli.common import (
     EXIT_OK,
     account_table,
+    add_clock_args,
     add_common,
     add_portfolio_arg,
     apply_overrides,
     emit_json,
     frame_records,
+    is_builtin,
     kv_table,
     load_inputs,
     table,
@@ -23,8 +25,8 @@ from workbook.cli.common import (
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    cfg, pos, _sources = load_inputs(args)
-    cfg = apply_overrides(args, cfg)
+    cfg, pos, sources = load_inputs(args)
+    cfg = apply_overrides(args, cfg, is_builtin(sources))
     from workbook.compute import compute_plan
 
     data = compute_plan(cfg, pos)
@@ -93,4 +95,5 @@ def register(sub: Any) -> None:
     )
     add_common(p)
     add_portfolio_arg(p)
+    add_clock_args(p)
     p.set_defaults(func=cmd_plan)

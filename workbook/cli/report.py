@@ -10,17 +10,20 @@ from typing import Any
 from workbook.cli.common import (
     EXIT_OK,
     CliError,
+    add_clock_args,
     add_common,
     add_risk_args,
     after_write,
     apply_overrides,
     compute_data,
     emit_json,
+    is_builtin,
     load_config_arg,
     load_inputs,
     load_positions_arg,
     nonneg_int,
     positive_int,
+    save_with_progress,
     usage_examples,
 )
 
@@ -64,11 +67,11 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"(the old file is kept as {backup_path(out).name})"
         )
     cfg, pos, sources = load_inputs(args)
-    cfg = apply_overrides(args, cfg)
-    data = compute_data(args, cfg, pos, sources)
-    wb = write_report(data)
-    backup = make_backup(out) if out.exists() else None
-    save_report_file(args, wb, out)
+    cfg = apply_overrides(args, cfg, is_builtin(sources))
+    backup = make_backup(out) if out.exists() else None  # --force: the old report is kept first
+    data = save_with_progress(
+        args, cfg, pos, sources, write_report, lambda wb: save_report_file(args, wb, out)
+    )
     return after_write(args, data, out, backup)
 
 
@@ -97,18 +100,33 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         from workbook import layout as L
         from workbook.io import inputs_key_cells
 
-        cfg = apply_overrides(args, cfg)
         cell = inputs_key_cells(wb[L.SHEET_INPUTS]).get("account.starting_value")
         if cell is not None:
             wb[L.SHEET_INPUTS][cell].value = float(args.portfolio_value)
+    cfg = apply_overrides(args, cfg)
+    if args.as_of is not None:
+        # the date asked for is written into the Inputs cell too, so the sheet and the figures agree
+        from workbook import layout as L
+        from workbook.io import inputs_key_cells
+
+        cell = inputs_key_cells(wb[L.SHEET_INPUTS]).get("market.valuation_date")
+        if cell is not None:
+            wb[L.SHEET_INPUTS][cell].value = cfg.market.valuation_date
     from workbook.io import read_about_risk_inputs
 
     _dropped_risk_inputs(read_about_risk_inputs(wb), args)
-    data = compute_data(args, cfg, pos, sources)
-    refresh_workbook(wb, data)
-    backup = make_backup(path)
-    save_report_file(args, wb, path)
-    return after_write(args, data, path, backup)
+    saved: dict[str, Any] = {}
+
+    def refresh(data: Any) -> Any:
+        refresh_workbook(wb, data)
+        return wb
+
+    def save(book: Any) -> None:
+        saved["backup"] = make_backup(path)
+        save_report_file(args, book, path)
+
+    data = save_with_progress(args, cfg, pos, sources, refresh, save)
+    return after_write(args, data, path, saved["backup"])
 
 
 def _dropped_risk_inputs(before: dict[str, str], args: argparse.Namespace) -> list[str]:
@@ -178,22 +196,47 @@ def cmd_example(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Validate the inputs by running every step ``build`` runs (engine and sheet writer, nothing
+    saved), so a file ``check`` passes is a file ``build`` takes; then warn about lots past
+    expiry and lots close to it."""
+    from workbook.report import write_report
+
     cfg, pos, sources = load_inputs(args)
+    cfg = apply_overrides(args, cfg, is_builtin(sources))
+    if getattr(args, "paths", None) is None:
+        args.paths = min(cfg.simulation.paths, CHECK_PATHS)  # the rules do not depend on the path count
+    data = compute_data(args, cfg, pos, sources)
+    write_report(data)  # the writer's rules too (in memory; nothing is saved)
+    warnings = [
+        f"{a['key']} expired on {a['expiry']}: {a['action']}"
+        for a in data.risk.expired or ()
+        if a["recorded_outcome"] is None
+    ]
+    warnings += [e["detail"] for e in data.risk.events or () if e["alert"] == "SHORT_NEAR_EXPIRY"]
     out = {
         "config": sources["config"],
         "positions": sources["positions"],
         "n_positions": len(pos),
         "contracts": int(pos["contracts"].sum()),
         "valid": True,
+        "valuation_date": data.meta["valuation_date"],
+        "warnings": warnings,
     }
     if args.json:
         emit_json(out)
     else:
         sys.stdout.write(
             f"OK: config {sources['config']} is valid; {len(pos)} positions "
-            f"({out['contracts']} contracts) in {sources['positions']}\n"
+            f"({out['contracts']} contracts) in {sources['positions']}; every build step ran "
+            f"(valued {out['valuation_date']})\n"
         )
+        for w in warnings:
+            sys.stdout.write(f"warning: {w}\n")
     return EXIT_OK
+
+
+#: simulation paths of ``volarb check`` (it runs the simulation for its input rules only)
+CHECK_PATHS = 50
 
 
 def cmd_template(args: argparse.Namespace) -> int:
@@ -256,6 +299,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="replace an existing --out file (it is first copied to NAME.bak.xlsx)",
     )
+    add_clock_args(p)
     add_risk_args(p)
     p.set_defaults(func=cmd_build)
 
@@ -273,6 +317,7 @@ def register(sub: Any) -> None:
     p.add_argument("--paths", type=positive_int, help="simulation paths (default: the Inputs sheet's)")
     p.add_argument("--seed", type=nonneg_int, help="simulation seed (default: the Inputs sheet's)")
     p.add_argument("--recalc", action="store_true", help="store computed values with LibreOffice headless")
+    add_clock_args(p)
     add_risk_args(p)
     p.set_defaults(func=cmd_refresh)
 
@@ -308,6 +353,8 @@ def register(sub: Any) -> None:
         ),
     )
     add_common(p)
+    add_clock_args(p)
+    add_risk_args(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(

@@ -9,6 +9,7 @@ from typing import Any
 from workbook.cli.common import (
     EXIT_OK,
     CliError,
+    add_clock_args,
     emit_json,
     fmt_value,
     load_config_arg,
@@ -38,9 +39,14 @@ _REVIEW_LABELS = (
 
 def cmd_review(args: argparse.Namespace) -> int:
     from engine.data.examples import example_path
-    from engine.risk.review import read_equity, read_journal, weekly_review
+    from engine.data.journal import read_equity, read_journal
+    from engine.risk.review import weekly_review
 
     cfg, csrc = load_config_arg(args.config)
+    if args.spot is not None:
+        cfg = cfg.replace(market__spot=float(args.spot))
+    if args.vol is not None:
+        cfg = cfg.replace(market__vol=float(args.vol))
     given = [f for f in (args.journal, args.equity) if f]
     if args.example and given:
         raise CliError(
@@ -54,7 +60,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     iv = args.iv_history or (str(example_path("iv_history")) if example else None)
     second = args.second or (str(example_path("second")) if example else None)
     from engine.data.ivhistory import read_iv_history
-    from engine.risk.var import read_price_history
+    from engine.data.prices import read_price_history
     from workbook.cli.brokers import review_broker_inputs
 
     journal, equity = review_broker_inputs(journal, equity)  # a broker export becomes its imported frame
@@ -181,4 +187,5 @@ def register(sub: Any) -> None:
     p.add_argument("--config", metavar="TOML|XLSX", help="plan config (strike weights, rate, IV window)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
+    add_clock_args(p, as_of=False)  # review's own --as-of is the last day of the review week
     p.set_defaults(func=cmd_review)

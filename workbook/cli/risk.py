@@ -11,11 +11,13 @@ from workbook.cli.common import (
     EXIT_OK,
     CliError,
     account_table,
+    add_clock_args,
     add_common,
     add_risk_args,
     apply_overrides,
     emit_json,
     fmt_value,
+    is_builtin,
     kv_table,
     load_inputs,
     load_market_inputs,
@@ -39,7 +41,7 @@ _GREEK_LABELS = {
 
 def cmd_risk(args: argparse.Namespace) -> int:
     cfg, pos, sources = load_inputs(args)
-    cfg = apply_overrides(args, cfg)
+    cfg = apply_overrides(args, cfg, is_builtin(sources))
     market = load_market_inputs(args, cfg)
     from workbook.compute import risk_figures
 
@@ -96,6 +98,12 @@ def cmd_risk(args: argparse.Namespace) -> int:
         sys.stdout.write(
             f"{len(firing)} alert(s) firing" + (f": {', '.join(firing)}" if firing else "") + "\n"
         )
+        if rep["expired_lots"]:
+            sys.stdout.write(f"\n{rep['expired_lots']} lot(s) past expiry, left out of every figure above:\n")
+            for a in rep["expired"]:
+                sys.stdout.write(f"  {a['key']}: {a['action']}\n")
+        if rep["events"]:
+            sys.stdout.write("\n" + table(rep["events"], ["alert", "key", "detail"], "position events"))
         if sent:
             sys.stdout.write(f"emailed {', '.join(sent['recipients'])}\n")
     if args.fail_on_alert and firing:
@@ -123,5 +131,6 @@ def register(sub: Any) -> None:
     add_common(p)
     p.add_argument("--fail-on-alert", action="store_true", help="exit with status 1 when any alert fires")
     p.add_argument("--email", action="store_true", help="email the alert summary (config [email] section)")
+    add_clock_args(p)
     add_risk_args(p)
     p.set_defaults(func=cmd_risk)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import importlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,8 @@ from engine._validate import VolarbInputError
 __all__ = [
     "BrokerImportError",
     "Fill",
+    "stock_fill",
+    "option_fill",
     "SnapshotRow",
     "EquityPoint",
     "Skipped",
@@ -288,6 +289,106 @@ class Layout:
     reference: str = ""
 
 
+def stock_fill(
+    out: ParsedFile,
+    source: str,
+    account: str,
+    when: _dt.datetime,
+    ticker: str,
+    event: Event,
+    side: Side | None,
+    effect: Effect | None,
+    shares: float,
+    price: float,
+    commission: float,
+    fees: float,
+    amount: float,
+    *,
+    order_id: str = "",
+    fill_id: str = "",
+) -> Fill:
+    """A share row read by ``out``'s layout as a :class:`Fill` (no kind, strike or expiry).
+
+    The broker and layout names come from ``out.layout``; ``shares`` > 0, ``price`` $ per share,
+    ``commission``, ``fees`` and ``amount`` $ for the fill (as :class:`Fill`); multiplier 1.
+    """
+    return Fill(
+        source,
+        out.layout.broker,
+        out.layout.name,
+        account,
+        when,
+        ticker,
+        "stock",
+        None,
+        None,
+        None,
+        event,
+        side,
+        effect,
+        shares,
+        price,
+        commission,
+        fees,
+        amount,
+        1.0,
+        order_id,
+        fill_id,
+    )
+
+
+def option_fill(
+    out: ParsedFile,
+    source: str,
+    account: str,
+    when: _dt.datetime,
+    underlying: str,
+    kind: Kind | None,
+    strike: float,
+    expiry: _dt.date,
+    event: Event,
+    side: Side | None,
+    effect: Effect | None,
+    contracts: float,
+    price: float,
+    commission: float,
+    fees: float,
+    amount: float,
+    *,
+    multiplier: float = 100.0,
+    order_id: str = "",
+    fill_id: str = "",
+) -> Fill:
+    """An option row read by ``out``'s layout as a :class:`Fill`.
+
+    The broker and layout names come from ``out.layout``; ``strike`` and ``price`` $ per share,
+    ``contracts`` > 0, ``commission``, ``fees`` and ``amount`` $ for the fill (as :class:`Fill`).
+    """
+    return Fill(
+        source,
+        out.layout.broker,
+        out.layout.name,
+        account,
+        when,
+        underlying,
+        "option",
+        kind,
+        strike,
+        expiry,
+        event,
+        side,
+        effect,
+        contracts,
+        price,
+        commission,
+        fees,
+        amount,
+        multiplier,
+        order_id,
+        fill_id,
+    )
+
+
 def layouts(broker: str | None = None) -> list[Layout]:
     """Every known layout (or one broker's), in detection order.
 
@@ -460,7 +561,3 @@ def _replace(f: Fill, fill_id: str) -> Fill:
     from dataclasses import replace
 
     return replace(f, fill_id=fill_id)
-
-
-def _nan() -> float:
-    return math.nan

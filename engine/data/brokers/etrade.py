@@ -14,7 +14,18 @@ from __future__ import annotations
 
 import re
 
-from engine.data.brokers import Effect, Event, Fill, Layout, ParsedFile, Side, Skipped, kind_of
+from engine.data.brokers import (
+    Effect,
+    Event,
+    Fill,
+    Layout,
+    ParsedFile,
+    Side,
+    Skipped,
+    kind_of,
+    option_fill,
+    stock_fill,
+)
 from engine.data.brokers._cells import Row, csv_rows, header_index, parse_expiry, split_csv_line
 
 __all__ = ["LAYOUTS"]
@@ -71,27 +82,10 @@ def _parse(lines: list[str], idx: int, out: ParsedFile) -> None:
         amount = r.money("Amount")
         sec = r.text("SecurityType").upper()
         if sec == "EQ":
+            ticker = r.text("Symbol").upper()
             fills.append(
-                Fill(
-                    r.where,
-                    "etrade",
-                    out.layout.name,
-                    acct,
-                    when,
-                    r.text("Symbol").upper(),
-                    "stock",
-                    None,
-                    None,
-                    None,
-                    event,
-                    side,
-                    effect,
-                    qty,
-                    price,
-                    comm,
-                    0.0,
-                    amount,
-                    1.0,
+                stock_fill(
+                    out, r.where, acct, when, ticker, event, side, effect, qty, price, comm, 0.0, amount
                 )
             )
             continue
@@ -102,14 +96,12 @@ def _parse(lines: list[str], idx: int, out: ParsedFile) -> None:
         if m is None:
             raise r.error("Symbol", 'an option like "ASST Aug 15 \'25 $2.50 Put"')
         fills.append(
-            Fill(
+            option_fill(
+                out,
                 r.where,
-                "etrade",
-                out.layout.name,
                 acct,
                 when,
                 m.group(1).upper(),
-                "option",
                 kind_of(m.group(4)),
                 float(m.group(3).replace(",", "")),
                 parse_expiry(m.group(2).title()),

@@ -29,7 +29,19 @@ import datetime as _dt
 import math
 import re
 
-from engine.data.brokers import Effect, Event, Fill, Kind, Layout, ParsedFile, Side, Skipped, SnapshotRow
+from engine.data.brokers import (
+    Effect,
+    Event,
+    Fill,
+    Kind,
+    Layout,
+    ParsedFile,
+    Side,
+    Skipped,
+    SnapshotRow,
+    option_fill,
+    stock_fill,
+)
 from engine.data.brokers._cells import Row, csv_rows, header_index, split_csv_line
 
 __all__ = ["LAYOUTS", "parse_fidelity_option_symbol"]
@@ -186,40 +198,21 @@ def _parse_activity(lines: list[str], idx: int, out: ParsedFile) -> None:
         if o is None:
             if side is None:
                 raise r.error("Symbol", "an option symbol like ' -ASST250815P2.5' on an option event")
+            ticker = r.text("Symbol").upper()
             fills.append(
-                Fill(
-                    r.where,
-                    "fidelity",
-                    out.layout.name,
-                    acct,
-                    when,
-                    r.text("Symbol").upper(),
-                    "stock",
-                    None,
-                    None,
-                    None,
-                    event,
-                    side,
-                    effect,
-                    abs(q),
-                    price,
-                    comm,
-                    fees,
-                    amount,
-                    1.0,
+                stock_fill(
+                    out, r.where, acct, when, ticker, event, side, effect, abs(q), price, comm, fees, amount
                 )
             )
             continue
         und, exp, k, kind = o
         fills.append(
-            Fill(
+            option_fill(
+                out,
                 r.where,
-                "fidelity",
-                out.layout.name,
                 acct,
                 when,
                 und,
-                "option",
                 kind,
                 k,
                 exp,

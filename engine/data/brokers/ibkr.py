@@ -39,7 +39,9 @@ from engine.data.brokers import (
     Side,
     Skipped,
     SnapshotRow,
+    option_fill,
     side_of,
+    stock_fill,
 )
 from engine.data.brokers._cells import Row, csv_rows, split_csv_line
 
@@ -201,27 +203,10 @@ def _activity_trade(r: Row, account: str, out: ParsedFile) -> None:
     )
     acct = r.text("Account") or account
     if cat == "Stocks":
+        ticker = r.text("Symbol").upper()
         out.fills.append(
-            Fill(
-                r.where,
-                "ibkr",
-                out.layout.name,
-                acct,
-                when,
-                r.text("Symbol").upper(),
-                "stock",
-                None,
-                None,
-                None,
-                event,
-                side,
-                effect,
-                abs(q),
-                price,
-                comm,
-                0.0,
-                amount,
-                1.0,
+            stock_fill(
+                out, r.where, acct, when, ticker, event, side, effect, abs(q), price, comm, 0.0, amount
             )
         )
         return
@@ -230,14 +215,12 @@ def _activity_trade(r: Row, account: str, out: ParsedFile) -> None:
         raise r.error("Symbol", "an option symbol like 'ASST 15AUG25 2.5 P'")
     und, exp, k, kind = o
     out.fills.append(
-        Fill(
+        option_fill(
+            out,
             r.where,
-            "ibkr",
-            out.layout.name,
             acct,
             when,
             und,
-            "option",
             kind,
             k,
             exp,
@@ -340,17 +323,12 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
             amount = _f(t.netCash, math.nan)
             if cat == "STK":
                 out.fills.append(
-                    Fill(
+                    stock_fill(
+                        out,
                         where,
-                        "ibkr",
-                        out.layout.name,
                         acct,
                         when,
                         (t.symbol or "").upper(),
-                        "stock",
-                        None,
-                        None,
-                        None,
                         event,
                         side,
                         effect,
@@ -359,9 +337,8 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
                         comm,
                         0.0,
                         amount,
-                        1.0,
-                        str(t.ibOrderID or ""),
-                        f"ib-{t.tradeID}",
+                        order_id=str(t.ibOrderID or ""),
+                        fill_id=f"ib-{t.tradeID}",
                     )
                 )
             else:
@@ -381,17 +358,12 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
             comm = abs(_f(e.commisionsAndTax))
             if cat == "STK" and action in ("Buy", "Sell"):
                 out.fills.append(
-                    Fill(
+                    stock_fill(
+                        out,
                         where,
-                        "ibkr",
-                        out.layout.name,
                         acct,
                         when,
                         (e.symbol or "").upper(),
-                        "stock",
-                        None,
-                        None,
-                        None,
                         "assign",
                         side_of(action),
                         None,
@@ -400,9 +372,7 @@ def _parse_flex(lines: list[str], idx: int, out: ParsedFile) -> None:
                         comm,
                         0.0,
                         _f(e.proceeds) - comm,
-                        1.0,
-                        "",
-                        f"ib-eae-{e.tradeID}",
+                        fill_id=f"ib-eae-{e.tradeID}",
                     )
                 )
             elif cat == "OPT" and action in ("Assignment", "Exercise", "Expiration"):
@@ -480,14 +450,12 @@ def _flex_option(
         )
     und = (t.underlyingSymbol or (t.symbol or "").split()[0]).upper()
     price = abs(_f(t.tradePrice)) if event == "trade" else 0.0
-    return Fill(
+    return option_fill(
+        out,
         where,
-        "ibkr",
-        out.layout.name,
         acct,
         when,
         und,
-        "option",
         kind,
         _f(t.strike),
         t.expiry,
@@ -499,9 +467,9 @@ def _flex_option(
         comm,
         0.0,
         amount,
-        _f(t.multiplier, 100.0) or 100.0,
-        str(getattr(t, "ibOrderID", "") or ""),
-        fid or f"ib-{t.tradeID}",
+        multiplier=_f(t.multiplier, 100.0) or 100.0,
+        order_id=str(getattr(t, "ibOrderID", "") or ""),
+        fill_id=fid or f"ib-{t.tradeID}",
     )
 
 

@@ -41,6 +41,8 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 
 from engine.data.brokers import EquityPoint, Fill, ParsedFile, Side, SnapshotRow
+from engine.data.journal import JOURNAL_COLUMNS as _JOURNAL_COLUMNS
+from engine.data.positions import POSITION_COLUMNS
 
 __all__ = [
     "JOURNAL_COLUMNS",
@@ -55,43 +57,10 @@ __all__ = [
     "build_import",
 ]
 
-#: journal.csv: the review's columns first (engine.risk.review.read_journal), then the import's.
-JOURNAL_COLUMNS = (
-    "date",
-    "action",
-    "kind",
-    "strike",
-    "expiry",
-    "contracts",
-    "price",
-    "predicted_prob_itm",
-    "underlying",
-    "shares",
-    "effect",
-    "commission",
-    "fees",
-    "amount",
-    "pnl",
-    "capital_at_risk",
-    "account",
-    "chain_id",
-    "trade_id",
-    "note",
-)
-#: positions.csv: engine.data.positions.POSITION_COLUMNS plus ``shares`` for share lots.
-POSITION_IMPORT_COLUMNS = (
-    "underlying",
-    "kind",
-    "side",
-    "strike",
-    "expiry",
-    "contracts",
-    "premium",
-    "open_date",
-    "iv",
-    "note",
-    "shares",
-)
+#: journal.csv: the review's columns first, then the import's (:data:`engine.data.journal.JOURNAL_COLUMNS`).
+JOURNAL_COLUMNS = _JOURNAL_COLUMNS
+#: positions.csv: :data:`engine.data.positions.POSITION_COLUMNS` (``shares`` last, for share lots).
+POSITION_IMPORT_COLUMNS = POSITION_COLUMNS
 _EPS = 1e-9
 
 
@@ -328,7 +297,7 @@ class ImportResult:
         return buf.getvalue()
 
     def journal_csv(self) -> str:
-        """journal.csv text (:data:`JOURNAL_COLUMNS`), readable by :func:`engine.risk.review.read_journal`."""
+        """journal.csv text (:data:`JOURNAL_COLUMNS`), readable by :func:`engine.data.journal.read_journal`."""
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(JOURNAL_COLUMNS)

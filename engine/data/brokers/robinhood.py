@@ -16,7 +16,18 @@ from __future__ import annotations
 
 import re
 
-from engine.data.brokers import Effect, Event, Fill, Layout, ParsedFile, Side, Skipped, kind_of
+from engine.data.brokers import (
+    Effect,
+    Event,
+    Fill,
+    Layout,
+    ParsedFile,
+    Side,
+    Skipped,
+    kind_of,
+    option_fill,
+    stock_fill,
+)
 from engine.data.brokers._cells import Row, csv_rows, header_index, parse_expiry, split_csv_line
 
 __all__ = ["LAYOUTS"]
@@ -79,18 +90,14 @@ def _parse(lines: list[str], idx: int, out: ParsedFile) -> None:
             if code not in ("BUY", "SELL"):
                 raise r.error("Description", "an option like 'ASST 8/15/2025 Put $2.50'")
             gross = qty * price
+            ticker = r.text("Instrument").upper()
             fills.append(
-                Fill(
+                stock_fill(
+                    out,
                     r.where,
-                    "robinhood",
-                    out.layout.name,
                     "",
                     when,
-                    r.text("Instrument").upper(),
-                    "stock",
-                    None,
-                    None,
-                    None,
+                    ticker,
                     event,
                     side,
                     effect,
@@ -99,21 +106,18 @@ def _parse(lines: list[str], idx: int, out: ParsedFile) -> None:
                     0.0,
                     round(abs(gross - abs(amount)), 2),
                     amount,
-                    1.0,
                 )
             )
             continue
         gross = qty * price * 100 if event == "trade" else 0.0
         fees = round(abs(gross - abs(amount)), 2) if event == "trade" else 0.0
         fills.append(
-            Fill(
+            option_fill(
+                out,
                 r.where,
-                "robinhood",
-                out.layout.name,
                 "",
                 when,
                 m.group(1).upper(),
-                "option",
                 kind_of(m.group(3)),
                 float(m.group(4).replace(",", "")),
                 parse_expiry(m.group(2)),

@@ -39,6 +39,8 @@ from engine.data.brokers import (
     Skipped,
     SnapshotRow,
     kind_of,
+    option_fill,
+    stock_fill,
 )
 from engine.data.brokers._cells import Row, csv_rows, header_index, parse_expiry, parse_money, split_csv_line
 
@@ -102,40 +104,21 @@ def _parse_tx(lines: list[str], idx: int, out: ParsedFile) -> None:
         if o is None:
             if act not in ("buy", "sell"):
                 raise r.error("Symbol", "an option symbol like 'ASST 08/15/2025 2.50 P'")
+            ticker = r.text("Symbol").upper()
             fills.append(
-                Fill(
-                    r.where,
-                    "schwab",
-                    out.layout.name,
-                    acct,
-                    when,
-                    r.text("Symbol").upper(),
-                    "stock",
-                    None,
-                    None,
-                    None,
-                    event,
-                    side,
-                    effect,
-                    qty,
-                    price,
-                    comm,
-                    0.0,
-                    amount,
-                    1.0,
+                stock_fill(
+                    out, r.where, acct, when, ticker, event, side, effect, qty, price, comm, 0.0, amount
                 )
             )
             continue
         und, exp, k, kind = o
         fills.append(
-            Fill(
+            option_fill(
+                out,
                 r.where,
-                "schwab",
-                out.layout.name,
                 acct,
                 when,
                 und,
-                "option",
                 kind,
                 k,
                 exp,
@@ -347,14 +330,12 @@ def _tos_cash(r: Row, acct: str, out: ParsedFile) -> None:
         qty = abs(parse_money(m.group(2)) or 0.0)
         exp = parse_expiry(m.group(5))
         out.fills.append(
-            Fill(
+            option_fill(
+                out,
                 r.where,
-                "tos",
-                out.layout.name,
                 acct,
                 when,
                 m.group(3),
-                "option",
                 kind_of(m.group(7)),
                 float(m.group(6)),
                 exp,
@@ -366,7 +347,7 @@ def _tos_cash(r: Row, acct: str, out: ParsedFile) -> None:
                 comm,
                 fees,
                 amount,
-                float(m.group(4)),
+                multiplier=float(m.group(4)),
             )
         )
         return
@@ -374,14 +355,12 @@ def _tos_cash(r: Row, acct: str, out: ParsedFile) -> None:
     if m:
         ev: Event = {"EXPIRATION": "expire", "ASSIGNMENT": "assign", "EXERCISE": "exercise"}[m.group(1)]  # type: ignore[assignment]
         out.fills.append(
-            Fill(
+            option_fill(
+                out,
                 r.where,
-                "tos",
-                out.layout.name,
                 acct,
                 when,
                 m.group(3),
-                "option",
                 kind_of(m.group(7)),
                 float(m.group(6)),
                 parse_expiry(m.group(5)),
@@ -393,7 +372,7 @@ def _tos_cash(r: Row, acct: str, out: ParsedFile) -> None:
                 comm,
                 fees,
                 amount,
-                float(m.group(4)),
+                multiplier=float(m.group(4)),
             )
         )
         return
@@ -401,17 +380,12 @@ def _tos_cash(r: Row, acct: str, out: ParsedFile) -> None:
     if m:
         side = "sell" if m.group(1) == "SOLD" else "buy"
         out.fills.append(
-            Fill(
+            stock_fill(
+                out,
                 r.where,
-                "tos",
-                out.layout.name,
                 acct,
                 when,
                 m.group(3),
-                "stock",
-                None,
-                None,
-                None,
                 "assign" if typ == "RAD" else "trade",
                 side,
                 None,
@@ -420,7 +394,6 @@ def _tos_cash(r: Row, acct: str, out: ParsedFile) -> None:
                 comm,
                 fees,
                 amount,
-                1.0,
             )
         )
         return

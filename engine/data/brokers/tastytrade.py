@@ -28,7 +28,6 @@ from __future__ import annotations
 from engine.data.brokers import (
     Effect,
     Event,
-    Fill,
     Kind,
     Layout,
     ParsedFile,
@@ -37,7 +36,9 @@ from engine.data.brokers import (
     SnapshotRow,
     effect_of,
     kind_of,
+    option_fill,
     side_of,
+    stock_fill,
 )
 from engine.data.brokers._cells import Row, csv_rows, header_index, split_csv_line
 
@@ -146,17 +147,12 @@ def _parse_current(lines: list[str], idx: int, out: ParsedFile) -> None:
             if r.text("Type") == "Receive Deliver" and event == "trade":
                 event = "assign"  # a share delivery; the lifecycle pairs it with its assignment/exercise
             out.fills.append(
-                Fill(
+                stock_fill(
+                    out,
                     r.where,
-                    "tastytrade",
-                    out.layout.name,
                     "",
                     when,
                     und,
-                    "stock",
-                    None,
-                    None,
-                    None,
                     event,
                     side,
                     effect,
@@ -165,8 +161,7 @@ def _parse_current(lines: list[str], idx: int, out: ParsedFile) -> None:
                     comm,
                     fees,
                     total,
-                    1.0,
-                    order,
+                    order_id=order,
                 )
             )
             continue
@@ -174,14 +169,12 @@ def _parse_current(lines: list[str], idx: int, out: ParsedFile) -> None:
         if not und:
             raise r.error("Underlying Symbol", "the ticker of the option's underlying")
         out.fills.append(
-            Fill(
+            option_fill(
+                out,
                 r.where,
-                "tastytrade",
-                out.layout.name,
                 "",
                 when,
                 und,
-                "option",
                 _kind(r.text("Call or Put"), r, "Call or Put"),
                 r.number("Strike Price", positive=True),
                 r.expiry("Expiration Date"),
@@ -193,8 +186,8 @@ def _parse_current(lines: list[str], idx: int, out: ParsedFile) -> None:
                 comm,
                 fees,
                 total,
-                mult,
-                order,
+                multiplier=mult,
+                order_id=order,
             )
         )
 
@@ -222,40 +215,18 @@ def _parse_legacy(lines: list[str], idx: int, out: ParsedFile) -> None:
                 raise r.error("Buy/Sell", "Buy or Sell on a share row")
             ev: Event = "assign" if code == "Receive Deliver" and event == "trade" else event
             out.fills.append(
-                Fill(
-                    r.where,
-                    "tastytrade",
-                    out.layout.name,
-                    acct,
-                    when,
-                    und,
-                    "stock",
-                    None,
-                    None,
-                    None,
-                    ev,
-                    side,
-                    effect,
-                    qty,
-                    price,
-                    0.0,
-                    costs,
-                    amount,
-                    1.0,
-                )
+                stock_fill(out, r.where, acct, when, und, ev, side, effect, qty, price, 0.0, costs, amount)
             )
             continue
         if event == "trade" and side is None:
             raise r.error("Buy/Sell", "Buy or Sell on a trade")
         out.fills.append(
-            Fill(
+            option_fill(
+                out,
                 r.where,
-                "tastytrade",
-                out.layout.name,
                 acct,
                 when,
                 und,
-                "option",
                 _kind(r.text("Call/Put"), r, "Call/Put"),
                 r.number("Strike", positive=True),
                 r.expiry("Expiration Date"),
