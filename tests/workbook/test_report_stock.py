@@ -301,7 +301,7 @@ def test_broker_file_with_share_lots_builds(tmp_path, capsys):
 
     from workbook.cli.brokers import broker_positions
 
-    src = Path(__file__).parent / "fixtures" / "brokers" / "tastytrade-21.csv"
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "brokers" / "tastytrade-21.csv"
     out = tmp_path / "r.xlsx"
     code, _, err = run_cli(capsys, "build", "--positions", src, "--out", out, "--paths", 20)
     assert code == 0, err
