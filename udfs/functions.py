@@ -656,11 +656,15 @@ def _records(
 ) -> list[tuple[int, dict[str, Any] | None, str | None]]:
     """Rows of a table range as ``(row number, record or None for a blank row, error)``.
 
-    The first row is a header when it names a known column; otherwise ``columns`` is the order.
+    The first row is a header when it names a known column (by
+    :func:`engine.data.positions.header_key`: "Premium ($/share)" names ``premium``); otherwise
+    ``columns`` is the order.
     Blanks become None, Excel serial dates in date columns become dates, error values an error.
     """
+    from engine.data.positions import header_key
+
     g = grid(x)
-    first = [str(c).strip().lower() if isinstance(c, str) else "" for c in g[0]]
+    first = [header_key(c) if isinstance(c, str) else "" for c in g[0]]
     has_header = any(c in columns or c == "symbol" for c in first)
     header = first if has_header else list(columns[: len(g[0])])
     out: list[tuple[int, dict[str, Any] | None, str | None]] = []
@@ -761,9 +765,13 @@ def VA_LADDER(pos, spot, vol, rate=None, q=None, val=None, style=None, hdr=None,
     df, rows, status = _positions(pos)
     marked = mark_book(df, cfg, style=parse_style(style)) if df is not None else None
     if marked is not None:
-        marked = marked.assign(w=np.where(marked["kind"] == "call", 1.0, -1.0))  # +1 call, -1 put
+        kind = marked["kind"].to_numpy()
+        marked = marked.assign(w=np.select([kind == "call", kind == "put"], [1.0, -1.0], 0.0))  # 0: stock
     # .tolist() gives Python floats: the boundary's fast path for each of the n x 16 cells
     body = marked[list(LADDER_KEYS)].to_numpy(dtype=float).tolist() if marked is not None else None
+    if marked is not None and (marked["kind"] == "stock").any():  # no vol or prob ITM on shares: blank
+        stock = (marked["kind"] == "stock").tolist()
+        body = [[("" if st and v != v else v) for v in row] for row, st in zip(body, stock, strict=True)]
     out = [_ladder_header()] if flag(hdr, "hdr", True) else []
     for r, _, _ in rows:
         s = status[r]

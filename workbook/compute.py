@@ -107,21 +107,40 @@ def payoff_grid(
 ) -> tuple[np.ndarray, np.ndarray]:
     """P&L at expiry of the whole book on a grid of underlying prices, $.
 
-    ``pnl(S) = sum_i sign_i * contracts_i * m * max(w_i (S - K_i), 0) + net premium``, where
-    sign is +1 long / -1 short, w +1 call / -1 put, m the contract multiplier, and the net
-    premium is received minus paid (Hull 2018, ch. 12: payoffs of option positions).
-    Each option is taken at its own expiry value; the grid runs from 0 to ``max_multiple * spot``.
+    ``pnl(S) = sum_i sign_i * contracts_i * m * max(w_i (S - K_i), 0) + net premium
+    + sum_j sign_j * shares_j * (S - cost_j)``, where sign is +1 long / -1 short, w +1 call /
+    -1 put, m the contract multiplier, the net premium the options' premium received minus paid,
+    and ``j`` runs over the stock rows (``kind = stock``, ``premium`` = cost per share; Hull
+    2018, ch. 12: payoffs of option positions and of stock).  Each option is taken at its own
+    expiry value; the grid runs from 0 to ``max_multiple * spot``.
+
+    >>> import pandas as pd
+    >>> from engine.config import default_config
+    >>> book = pd.DataFrame({"kind": ["stock", "call"], "side": ["long", "short"],
+    ...     "strike": [float("nan"), 3.5], "contracts": [0, 3], "premium": [2.5, 0.4], "shares": [300, 0]})
+    >>> prices, pnl = payoff_grid(book, default_config(), 4, 2.0)  # spot 3.15: 0, 1.575, ..., 6.30
+    >>> [round(float(x), 2) for x in pnl]  # 300 x (S - 2.50) + 120 - 300 x max(S - 3.50, 0): capped at 420
+    [-630.0, -157.5, 315.0, 420.0, 420.0]
     """
     spot = config.market.spot
     prices = np.linspace(0.0, max_multiple * spot, steps + 1)
+    kind = positions["kind"].to_numpy()
+    stock = kind == "stock"
     sign = np.where(positions["side"].to_numpy() == "long", 1.0, -1.0)
-    w = np.where(positions["kind"].to_numpy() == "call", 1.0, -1.0)
-    k = positions["strike"].to_numpy(dtype=float)
-    n = positions["contracts"].to_numpy(dtype=float)
+    w = np.select([kind == "call", kind == "put"], [1.0, -1.0], 0.0)
+    k = np.where(stock, 0.0, positions["strike"].to_numpy(dtype=float))
+    n = np.where(stock, 0.0, positions["contracts"].to_numpy(dtype=float))
+    cost = positions["premium"].to_numpy(dtype=float)
+    shares = (
+        np.where(stock, positions["shares"].to_numpy(dtype=float), 0.0)
+        if "shares" in positions.columns
+        else np.zeros(len(positions))
+    )
     m = float(config.capital.contract_multiplier)
-    prem = float(np.sum(-sign * positions["premium"].to_numpy(dtype=float) * n * m))
+    prem = float(np.sum(-sign * cost * n * m))
     payoff = np.maximum(w[None, :] * (prices[:, None] - k[None, :]), 0.0)
     pnl = (payoff * (sign * n * m)[None, :]).sum(axis=1) + prem
+    pnl += ((prices[:, None] - cost[None, :]) * (sign * shares)[None, :]).sum(axis=1)
     return prices, pnl
 
 
@@ -465,7 +484,31 @@ def _mark(cfg: PlanConfig, positions: Any, market: MarketInputs) -> BookResult:
 
     marked = mark_book(positions, cfg, surface=market.surface)
     totals = BookTotals(**{k: float(np.nansum(marked[k].to_numpy(dtype=float))) for k in _TOTAL_KEYS})
-    return BookResult(marked=marked, ladder=ladder_summary(marked), totals=totals)
+    short_puts = ((marked["kind"] == "put") & (marked["side"] == "short")).any()
+    ladder = ladder_summary(marked) if short_puts else _no_short_puts_ladder()
+    return BookResult(marked=marked, ladder=ladder, totals=totals)
+
+
+def _no_short_puts_ladder() -> Any:
+    """The ladder of a book without short puts (shares and covered calls between two put cycles):
+    the Total row alone, nothing at any strike."""
+    import pandas as pd
+
+    nan = float("nan")
+    total = {
+        "strike": nan,
+        "contracts": 0,
+        "premium_collected": 0.0,
+        "current_value": 0.0,
+        "unrealized_pnl": 0.0,
+        "share_of_contracts": nan,
+        "premium_per_share": nan,
+        "moneyness": nan,
+        "prob_itm": nan,
+        "prob_touch": nan,
+        "status": "Total",
+    }
+    return pd.DataFrame([total])
 
 
 def _hedge_ratio_value(cfg: PlanConfig) -> float:
@@ -837,21 +880,6 @@ def _measured_iv(config: PlanConfig, market: MarketInputs, meta: dict[str, Any])
     return config
 
 
-def _refuse_stock_rows(positions: Any) -> None:
-    """The report workbook's Positions sheet has no ``shares`` column yet: a stock row is refused."""
-    from engine._validate import VolarbInputError
-    from engine.data.positions import is_stock, row_where
-
-    stock = is_stock(positions)
-    if stock.any():
-        i = int(np.flatnonzero(stock)[0])
-        raise VolarbInputError(
-            f"{row_where(positions, i)}, column 'kind': a stock row cannot go into the report "
-            "workbook yet (its Positions sheet has no shares column); volarb risk and volarb plan "
-            "take it"
-        )
-
-
 def compute_plan(config: PlanConfig, positions: Any) -> PlanData:
     """The plan of ``volarb plan``: premium split and allocation, hedges, Kelly, projection.
 
@@ -913,14 +941,7 @@ def compute_report(
     ReportData
         Typed results per section.  An input error (:class:`engine.VolarbInputError`) from any
         step propagates, and so does any other failure: there is no partial report.
-
-    Raises
-    ------
-    engine.VolarbInputError
-        A stock row in ``positions``: the report workbook's Positions sheet has no ``shares``
-        column yet (the engine, ``volarb risk`` and ``volarb plan`` take stock rows).
     """
-    _refuse_stock_rows(positions)
     mi = market or MarketInputs()
     meta = _meta(config, paths, seed, sources, timestamp, mi)
     cfg = _measured_iv(config, mi, meta)

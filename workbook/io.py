@@ -359,6 +359,8 @@ def read_config_sheet(wb: Any, source: str, base: PlanConfig | None = None, valu
 
 
 _DATE_COLUMNS = ("expiry", "open_date")
+#: Positions input columns a report may lack (written before stock rows had a shares column).
+_OPTIONAL_POSITION_KEYS = ("shares",)
 
 
 def excel_serial_date(value: Any) -> Any:
@@ -381,21 +383,26 @@ def read_positions_sheet(wb: Any, source: str, values: Any = None) -> Any:
     is reported as ``report.xlsx, sheet Positions, row 5, column 'strike': ...``.  A formula
     cell gives its cached value from ``values`` (the workbook opened with ``data_only=True``);
     dates saved as serial numbers (a writer that dropped the date format) are read as dates.
+    Columns are found by :func:`engine.data.positions.header_key` of their header ("Premium
+    ($/share)" is ``premium``), so a report of any version and a hand-typed header both read;
+    stock rows (kind = stock, shares, cost per share in premium) are read like a positions CSV's.
     """
-    from engine.data.positions import positions_from_records
+    from engine.data.positions import header_key, positions_from_records
 
     ws = _sheet(wb, L.SHEET_POSITIONS, source)
     header_row = positions_header_row(ws)
     first_row = header_row + 1
-    headers = [ws.cell(row=header_row, column=c).value for c in range(1, ws.max_column + 1)]
+    headers = [header_key(ws.cell(row=header_row, column=c).value) for c in range(1, ws.max_column + 1)]
     cols = {}
-    for _, key, _, _ in L.POSITION_INPUT_COLUMNS:
-        if key not in headers:
+    for c in L.POSITION_INPUT_COLUMNS:
+        if c.key not in headers:
+            if c.key in _OPTIONAL_POSITION_KEYS:  # a report written before the column existed
+                continue
             raise WorkbookError(
                 f"{source}, sheet {L.SHEET_POSITIONS}: header row {header_row} has no "
-                f"column {key!r} (expected {', '.join(k for _, k, _, _ in L.POSITION_INPUT_COLUMNS)})"
+                f"column {c.header!r} (expected {', '.join(repr(k.header) for k in L.POSITION_INPUT_COLUMNS)})"
             )
-        cols[key] = headers.index(key) + 1
+        cols[c.key] = headers.index(c.key) + 1
     records = []
     for row in range(first_row, ws.max_row + 1):
         rec = {k: _cell(ws, row, c, f"{source}, sheet {L.SHEET_POSITIONS}", values) for k, c in cols.items()}
@@ -415,7 +422,11 @@ def read_positions_sheet(wb: Any, source: str, values: Any = None) -> Any:
 def positions_header_row(ws: Any) -> int:
     """The header row of a Positions sheet: row 2 of a report (row 1 is the stale banner), row 1
     of the template and of reports written before the banner existed."""
+    from engine.data.positions import header_key
+
     first_key = L.POSITION_INPUT_COLUMNS[0].key
     return (
-        L.REPORT_HEADER_ROW if ws.cell(row=L.REPORT_HEADER_ROW, column=1).value == first_key else L.HEADER_ROW
+        L.REPORT_HEADER_ROW
+        if header_key(ws.cell(row=L.REPORT_HEADER_ROW, column=1).value) == first_key
+        else L.HEADER_ROW
     )

@@ -238,22 +238,26 @@ NAME_LADDER_STRIKES = "LadderStrikes"
 NAME_LADDER_WEIGHTS = "LadderWeights"
 
 # --- Positions sheet ------------------------------------------------------------------------
-#: User-editable columns (the engine's POSITION_COLUMNS, in order) then computed columns.
+#: User-editable columns then computed columns.  The input headers carry their units (a reader
+#: finds a column by :func:`engine.data.positions.header_key` of its header: "Premium ($/share)"
+#: is ``premium``).  A stock row (kind = stock) leaves strike, expiry, contracts and iv blank and
+#: gives shares, with premium = cost per share; an option row leaves shares blank.
 POSITION_INPUT_COLUMNS: tuple[Column, ...] = (
-    Column("underlying", "underlying", FMT_TEXT, 11),
-    Column("kind", "kind", FMT_TEXT, 7),
-    Column("side", "side", FMT_TEXT, 7),
-    Column("strike", "strike", FMT_PRICE, 9),
-    Column("expiry", "expiry", FMT_DATE, 11),
-    Column("contracts", "contracts", FMT_INT, 10),
-    Column("premium", "premium", FMT_PRICE, 10),
-    Column("open_date", "open_date", FMT_DATE, 11),
-    Column("iv", "iv", FMT_PCT, 8),
-    Column("note", "note", FMT_TEXT, 20),
+    Column("Underlying", "underlying", FMT_TEXT, 11),
+    Column("Kind (put/call/stock)", "kind", FMT_TEXT, 14),
+    Column("Side (short/long)", "side", FMT_TEXT, 11),
+    Column("Strike ($/share)", "strike", FMT_PRICE, 10),
+    Column("Expiry (date)", "expiry", FMT_DATE, 11),
+    Column("Contracts", "contracts", FMT_INT, 10),
+    Column("Shares", "shares", FMT_INT, 9),
+    Column("Premium ($/share)", "premium", FMT_PRICE, 10),
+    Column("Open date", "open_date", FMT_DATE, 11),
+    Column("IV (annualized)", "iv", FMT_PCT, 12),
+    Column("Note", "note", FMT_TEXT, 20),
 )
 POSITION_COMPUTED_COLUMNS: tuple[Column, ...] = (
     Column("Long +1 / short -1", "sign", FMT_INT, 17),  # formula: +1 long, -1 short
-    Column("Call +1 / put -1", "w", FMT_INT, 15),  # formula: +1 call, -1 put
+    Column("Call +1 / put -1 / stock 0", "w", FMT_INT, 15),  # formula: +1 call, -1 put, 0 stock
     Column("DTE days", "dte", FMT_INT, 8),
     Column("Vol used %", "vol_used", FMT_PCT, 10),
     Column("Mark $/sh", "mark", FMT_PRICE, 10),

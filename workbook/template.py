@@ -94,12 +94,16 @@ def _positions(wb: Any, data: Any, anchors: list) -> str:
         f"=VA_LADDER(PositionsTable, {_MARKET_ARGS}, {_STYLE_HDR}, {CONFIG_NAME})",
         anchors,
     )
-    # PremiumCollected: the premium_total column of the VA_LADDER spill
-
+    # PremiumCollected: the premium_total column of the VA_LADDER spill over the option rows
+    # (a stock row's premium_total is the cost of its shares, not premium)
     pcol = _col(last_col + 1 + L.LADDER_KEYS.index("premium_total"))
-    ws.cell(L.REPORT_HEADER_ROW, last_col + len(L.LADDER_KEYS) + 2, "Premium collected $")
+    kcol = _col(1 + [c.key for c in L.POSITION_INPUT_COLUMNS].index("kind"))
+    first = L.REPORT_FIRST_ROW
+    ws.cell(L.REPORT_HEADER_ROW, last_col + len(L.LADDER_KEYS) + 2, "Premium collected $ (options)")
     ws.cell(
-        L.REPORT_FIRST_ROW, last_col + len(L.LADDER_KEYS) + 2, f"=SUM({pcol}{L.REPORT_FIRST_ROW}:{pcol}{end})"
+        first,
+        last_col + len(L.LADDER_KEYS) + 2,
+        f'=SUMIFS({pcol}{first}:{pcol}{end}, {kcol}{first}:{kcol}{end}, "<>stock")',
     )
     _name(
         wb,

@@ -99,6 +99,7 @@ __all__ = [
     "parse_iv",
     "row_where",
     "is_stock",
+    "header_key",
 ]
 
 POSITION_COLUMNS = (
@@ -389,8 +390,24 @@ def occ_symbol(underlying: str, expiry: _dt.date | str, kind: str, strike: float
 
 
 # --------------------------------------------------------------------------- tables
+_UNIT_RE = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def header_key(name: Any) -> str:
+    """The column key of a header cell: lower case, a trailing unit in parentheses dropped,
+    spaces and hyphens as underscores (the report's Positions headers carry their units).
+
+    >>> header_key("Premium ($/share)"), header_key(" Open date "), header_key("contracts"), header_key(None)
+    ('premium', 'open_date', 'contracts', '')
+    """
+    if name is None:
+        return ""
+    text = _UNIT_RE.sub("", str(name).strip()).strip().lower()
+    return re.sub(r"[\s-]+", "_", text)
+
+
 def _normalize_header(names: Iterable[Any], source: str) -> list[str]:
-    cols = [str(n).strip().lower() if n is not None else "" for n in names]
+    cols = [header_key(n) for n in names]
     unknown = [c for c in cols if c and c not in _ALLOWED]
     if unknown:
         raise PositionsError(

@@ -92,6 +92,7 @@ from engine.pricing.black import _INV_SQRT_2PI, black_parts, black_value, norm_p
 __all__ = [
     "american_price",
     "american_kernel",
+    "american_unit_grid",
     "exercise_boundary",
     "scheme_index",
     "SCHEMES",
@@ -324,8 +325,17 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
     Jacobi-Newton) until its boundary moves by less than the scheme's tolerance in ``ln B`` at
     every node (at most ``sch.m``); ``converged`` is False where that did not happen.  The loop
     works on the options still iterating (their loop-invariant tables are compacted when some
-    finish).
+    finish).  The boundary (:func:`_alo_boundary`) does not depend on the spot; the premium
+    (:func:`_alo_price`) is its integral at the spot.
     """
+    lnX, lnB, converged = _alo_boundary(K, T, r, q, sig, sch, newton)
+    if return_boundary:
+        return lnX, (lnB - _col(lnX)) ** 2, converged
+    return _alo_price(S, K, T, r, q, sig, sch, lnX, lnB), converged
+
+
+def _alo_boundary(K, T, r, q, sig, sch: _Scheme, newton: bool = True):
+    """The ALO fixed point of :func:`_alo_put`: ``(ln X, ln B at the nodes, converged)`` per option."""
     X = np.where(q > r, K * r / np.where(q > r, q, 1.0), K)
     lnX = np.log(X)
     sqT = np.sqrt(T)
@@ -352,8 +362,8 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
     else:  # weights of N(d-), N(d+)
         tabs = [wr, wq]
     lnB = _col(lnX) + _qd_plus_boundary(K, T_k, r, q, sig, X)
-    converged = np.zeros(S.shape, dtype=bool)
-    act = np.arange(S.size)
+    converged = np.zeros(K.shape, dtype=bool)
+    act = np.arange(K.size)
     nl = sch.fp_u.shape
     # the state of the options still iterating (compacted as options finish)
     lx, lb = _col(lnX), lnB.copy()
@@ -458,9 +468,14 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
             lx, lb = lx[keep], lb[keep]
             node = [a[keep] for a in node]
             quad = [a[keep] for a in quad]
+    return lnX, lnB, converged
+
+
+def _alo_price(S, K, T, r, q, sig, sch: _Scheme, lnX, lnB):
+    """Early-exercise premium at spot ``S`` of puts whose boundary is ``lnX, lnB`` (:func:`_alo_boundary`);
+    ``-inf`` where the spot is already inside the exercise region."""
+    sqT = np.sqrt(T)
     H = (lnB - _col(lnX)) ** 2
-    if return_boundary:
-        return lnX, H, converged
     # price integral over t = T sin^2(theta)
     sqH_t = np.sqrt(np.maximum(H @ sch.pr_interp, 0.0))
     t = _col(T) * sch.pr_t
@@ -472,7 +487,7 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
     )
     premium = np.maximum(_col(T) * integrand @ sch.pr_w, 0.0)
     # spot already inside the exercise region (S <= B(T)): the put is worth K - S (flagged by -inf)
-    return np.where(np.log(S) <= lnB[:, -1], -np.inf, premium), converged
+    return np.where(np.log(S) <= lnB[:, -1], -np.inf, premium)
 
 
 def _scheme_index(S, K, T, r, q, sig) -> np.ndarray:
@@ -811,6 +826,96 @@ def american_price(spot, strike, t, rate, vol, kind, q=0.0):
     shape = a["spot"].shape
     args = (a[k].ravel() for k in ("spot", "strike", "t", "rate", "vol", "kind", "q"))
     return finish(american_kernel(*args).reshape(shape), bad, scalar)
+
+
+def american_unit_grid(x, t, rate, vol, w, q) -> np.ndarray:
+    """American prices per unit strike at the spots ``exp(x)`` of several options (one per row).
+
+    Row ``i`` is the option of kind ``w[i]`` (+1 call, -1 put), expiry ``t[i]`` years and vol
+    ``vol[i]``, strike 1; column ``j`` its spot ``exp(x[j])``.  Equal, to float round-off, to
+    ``american_kernel(exp(x[j]), 1, t[i], rate, vol[i], w[i], q)`` element by element, but a put's
+    exercise boundary (the ALO fixed point, which does not depend on the spot) is solved once per
+    row and quadrature scheme instead of once per grid point; only the premium integral is
+    evaluated per point.  Rows the fixed point does not price (calls, ``rate`` at or below 0,
+    ``t`` or ``vol`` 0) go through :func:`american_kernel` point by point.
+
+    Parameters
+    ----------
+    x : array_like, shape (nx,)
+        Log-moneyness ``ln(S / K)``.
+    t, vol, w : array_like, shape (m,)
+        Years to expiry (> 0), annualized vol (decimal), +1 call / -1 put.
+    rate, q : float
+        Continuously compounded rate and dividend yield (decimals).
+
+    Returns
+    -------
+    ndarray, shape (m, nx)
+        Price per unit strike (currency per share / strike).
+
+    References
+    ----------
+    Andersen, Lake and Offengenden (2016), sec. 4-5 (the boundary is a function of time alone).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.log([0.4, 0.63, 1.0, 1.6])
+    >>> g = american_unit_grid(x, [21 / 252, 0.5], 0.04, [4.25, 1.0], [-1.0, -1.0], 0.0)
+    >>> k = american_kernel(np.exp(np.tile(x, 2)), np.ones(8), np.repeat([21 / 252, 0.5], 4),
+    ...                     np.full(8, 0.04), np.repeat([4.25, 1.0], 4), -np.ones(8), np.zeros(8))
+    >>> bool(np.allclose(g.ravel(), k, rtol=1e-13, atol=1e-15))
+    True
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    t, vol, w = (np.asarray(a, dtype=float).ravel() for a in (t, vol, w))
+    m, nx = t.size, x.size
+    rate, q = float(rate), float(q)
+    spot = np.tile(np.exp(x), m)
+    ti, vi, wi = (np.repeat(a, nx) for a in (t, vol, w))
+    one, rr, qq = np.ones(m * nx), np.full(m * nx, rate), np.full(m * nx, q)
+    shared = (w < 0) & (t > 0) & (vol > 0) & (rate > _MIN_RATE)
+    out = np.empty(m * nx)
+    other = ~np.repeat(shared, nx)
+    if other.any():
+        out[other] = american_kernel(
+            spot[other], one[other], ti[other], rr[other], vi[other], wi[other], qq[other]
+        )
+    rows = np.flatnonzero(shared)
+    if rows.size == 0:
+        return out.reshape(m, nx)
+    pts = (rows[:, None] * nx + np.arange(nx)[None, :]).ravel()  # the shared rows' points
+    S, T, sig = spot[pts], ti[pts], vi[pts]
+    euro = black_value(-1.0, 1.0, black_parts(S, 1.0, T, rate, sig, q))
+    intrinsic = np.maximum(1.0 - S, 0.0)
+    row_of = np.repeat(np.arange(rows.size), nx)
+    prem = np.empty(pts.size)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        which = _scheme_index(S, np.ones(pts.size), T, np.full(pts.size, rate), np.full(pts.size, q), sig)
+        for i in np.unique(which):
+            sel = np.flatnonzero(which == i)
+            prem[sel] = _unit_premium(S[sel], row_of[sel], t[rows], rate, q, vol[rows], int(i))
+    out[pts] = np.where(np.isneginf(prem), intrinsic, np.maximum(euro + prem, intrinsic))
+    return out.reshape(m, nx)
+
+
+def _unit_premium(S, row, t, rate: float, q: float, vol, i: int) -> np.ndarray:
+    """Premium at spots ``S`` of the unit-strike puts ``row`` (indices into ``t, vol``) under scheme
+    ``i``: one fixed point per distinct row, re-solved with the fine scheme where it did not
+    converge (as :func:`_premium` does per option)."""
+    u, inv = np.unique(row, return_inverse=True)
+    K, T, r, d, sig = np.ones(u.size), t[u], np.full(u.size, rate), np.full(u.size, q), vol[u]
+    sch = _get_scheme(i)
+    lnX, lnB, ok = _alo_boundary(K, T, r, d, sig, sch)
+    out = _alo_price(S, K[inv], T[inv], r[inv], d[inv], sig[inv], sch, lnX[inv], lnB[inv])
+    redo = np.flatnonzero(~ok[inv]) if i != _FINE else np.zeros(0, dtype=np.int64)
+    if redo.size:
+        fine = _get_scheme(_FINE)
+        need, j = np.unique(inv[redo], return_inverse=True)
+        lnX2, lnB2, _ = _alo_boundary(K[need], T[need], r[need], d[need], sig[need], fine)
+        k = need[j]
+        out[redo] = _alo_price(S[redo], K[k], T[k], r[k], d[k], sig[k], fine, lnX2[j], lnB2[j])
+    return out
 
 
 def exercise_boundary(strike, tau, rate, vol, kind, q=0.0, t=None):

@@ -115,6 +115,7 @@ import numpy as np
 from engine._validate import VolarbInputError
 from engine.plan.costs import half_spread
 from engine.pricing.black import black_parts, black_value
+from engine.units import days_to_years
 
 __all__ = [
     "SimulationError",
@@ -427,8 +428,10 @@ class _American:
     """American values and exercise boundaries for the simulation, tabulated once per run.
 
     Value = exact European value (:func:`engine.pricing.black.black_value`) + the early-exercise
-    premium per unit strike ``e(ln S/K)`` interpolated on a grid of :func:`engine.pricing.american.american_price`
-    values, as :func:`engine.risk.var.american_fast` does (241 points of ``ln S/K`` in [-6, 4]);
+    premium per unit strike ``e(ln S/K)`` interpolated on a grid of American values
+    (:func:`engine.pricing.american.american_unit_grid`: the prices of
+    :func:`engine.pricing.american.american_price`, each table's exercise boundary solved once
+    for its 241 points), as :func:`engine.risk.var.american_fast` does (``ln S/K`` in [-6, 4]);
     the value is never below intrinsic.  The exercise boundary per unit strike ``b = B / K``
     is :func:`engine.pricing.american.exercise_boundary` (the boundary the American pricer solves for;
     homogeneous in the strike).
@@ -460,22 +463,22 @@ class _American:
 
     def prepare(self, keys) -> None:
         """Build the premium tables and boundaries of ``keys`` (days left, kind, vol) in one batch."""
-        from engine.pricing.american import american_price, exercise_boundary
+        from engine.pricing.american import american_unit_grid, exercise_boundary
 
         todo = sorted({k for k in keys if k not in self.eep})
         if not todo:
             return
         nx = self.X.size
-        t = np.repeat([k[0] / STEPS_PER_YEAR for k in todo], nx)
-        w = np.repeat([k[1] for k in todo], nx)
-        v = np.repeat([k[2] for k in todo], nx)
-        spot = np.tile(np.exp(self.X), len(todo))
-        amer = np.asarray(american_price(spot, 1.0, t, self.rate, v, w, self.q), dtype=float)
-        euro = black_value(w, 1.0, black_parts(spot, 1.0, t, self.rate, v, self.q))
-        eep = np.maximum(amer - euro, 0.0).reshape(len(todo), nx)
         kt = np.array([k[0] / STEPS_PER_YEAR for k in todo])
         kv = np.array([k[2] for k in todo])
         kw = np.array([k[1] for k in todo])
+        # the American values on the grid: one exercise boundary per table (it does not depend
+        # on the spot), the premium integral per grid point
+        amer = american_unit_grid(self.X, kt, self.rate, kv, kw, self.q).ravel()
+        t, w, v = (np.repeat(a, nx) for a in (kt, kw, kv))
+        spot = np.tile(np.exp(self.X), len(todo))
+        euro = black_value(w, 1.0, black_parts(spot, 1.0, t, self.rate, v, self.q))
+        eep = np.maximum(amer - euro, 0.0).reshape(len(todo), nx)
         b = np.asarray(exercise_boundary(1.0, kt, self.rate, kv, kw, self.q), dtype=float).ravel()
         for i, k in enumerate(todo):
             self.eep[k] = eep[i]
@@ -682,8 +685,7 @@ class _Plan:
         m, n = self.m, self.n
         zero = np.zeros(n)
         for j, s in enumerate(self.slots):
-            live = s.n != 0
-            cnt = int(np.count_nonzero(live))
+            cnt = int(np.count_nonzero(s.n))  # paths holding the line (no temporary mask)
             vol = iv * s.vol_ratio if s.vol_ratio != 1.0 else iv
             left = s.expiry - step
             if cnt == 0:
@@ -691,9 +693,11 @@ class _Plan:
                 out.append(zero)
             elif cnt > 0.6 * n:
                 s.idx = None
-                out.append(self._value(s.w, spot, s.strike, left, vol))
+                # a ladder put or a starting position has one strike on every path: a scalar
+                k = float(s.strike[0]) if s.role in ("put", "book") else s.strike
+                out.append(self._value(s.w, spot, k, left, vol))
             else:
-                idx = np.flatnonzero(live)
+                idx = np.flatnonzero(s.n)
                 s.idx = idx
                 if left > 0 and not (self.american and _has_eep(s.w, m.rate, m.q)):
                     batch.append((j, idx, s, vol))
@@ -841,7 +845,7 @@ class _Plan:
         nlv, ewlv, req = self.account(step, spot, marks, "initial")
         call_share = self._hedge_share(nlv)
         excess = np.maximum(ewlv - req, 0.0)  # buying power for a short option (100% of excess)
-        put_steps = max(1, round(cfg.strikes.dte * STEPS_PER_YEAR / 365.0))
+        put_steps = max(1, round(days_to_years(cfg.strikes.dte) * STEPS_PER_YEAR))
         strikes, weights = cfg.strikes.strikes, cfg.strikes.weights
         mids, bids, use, want = [], [], [], []
         for k, wgt in zip(strikes, weights, strict=True):
@@ -891,7 +895,7 @@ class _Plan:
         inc = cfg.strikes.strike_increment
         for rung in cfg.hedge.ladder:
             k = _round_to(rung.moneyness * spot, inc)
-            steps = max(1, round(rung.dte * STEPS_PER_YEAR / 365.0))
+            steps = max(1, round(days_to_years(rung.dte) * STEPS_PER_YEAR))
             mid = self._value(1.0, spot, k, steps, iv)
             ask = mid + c.half(mid)
             unit = ask * mult + c.commission
@@ -969,7 +973,7 @@ class _Plan:
             )
             self.shares = total
             self._covered_calls(step, spot, iv, got)
-        self.slots = [s for s in self.slots if s.expiry > step and (s.n != 0).any()]
+        self.slots = [s for s in self.slots if s.expiry > step and s.n.any()]
 
     def _covered_calls(self, step: int, spot, iv, got: np.ndarray) -> None:
         """The assignment playbook on the paths that just received shares."""
@@ -993,7 +997,7 @@ class _Plan:
             if not sel.any():
                 continue
             rows = idx[sel]
-            steps = max(1, round(dte * STEPS_PER_YEAR / 365.0))
+            steps = max(1, round(days_to_years(dte) * STEPS_PER_YEAR))
             k_sel = _round_to(np.maximum(basis[sel] * (1.0 + upside), 1e-6), inc, up=True)
             k_sel = np.where(k_sel > 0, k_sel, 1e-6)
             mid_sel = self._value(1.0, spot[rows], k_sel, steps, iv[rows])
@@ -1159,7 +1163,7 @@ def _book(positions, config) -> dict:
     if len(positions) == 0:
         return {**empty, "shares": shares, "basis": basis}
     b: dict[str, Any] = dict(book_arrays(positions, config))
-    b["expiry_step"] = np.round(b["t"] * 365.0 * STEPS_PER_YEAR / 365.0).astype(int)
+    b["expiry_step"] = np.round(b["t"] * STEPS_PER_YEAR).astype(int)  # t: years ACT/365
     b["shares"], b["basis"] = shares, basis
     return b
 
@@ -1183,7 +1187,7 @@ def _put_table_keys(config, model: _Model, book: dict, months: int) -> list[tupl
         if book["w"][i] < 0 and int(book["expiry_step"][i]) > 0:
             ratio = float(book["vol"][i]) / model.iv0 if model.iv0 > 0 else 1.0
             lines.append((0, int(book["expiry_step"][i]), ratio))
-    put_steps = max(1, round(config.strikes.dte * STEPS_PER_YEAR / 365.0))
+    put_steps = max(1, round(days_to_years(config.strikes.dte) * STEPS_PER_YEAR))
     lines += [(m * STEPS_PER_MONTH, m * STEPS_PER_MONTH + put_steps, 1.0) for m in range(months)]
     return [
         _American.key(e - j, -1.0, iv[j] * ratio if ratio != 1.0 else iv[j])

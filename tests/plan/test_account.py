@@ -621,8 +621,14 @@ def test_allocation_capped_by_buying_power_beside_the_literal_sizing():
         (
             "build",
             "",
-            "ASST,stock,long,,,,2.10,100\nASST,put,short,2.50,2025-10-17,2,0.40,\n",
-            "book.csv, line 2, column 'kind': a stock row cannot go into the report workbook yet",
+            "ASST,put,short,2.50,2025-10-17,2,0.40,\nASST,stock,long,,,3,2.10,100\n",
+            "book.csv, line 3, column 'contracts': a stock row (kind = stock) leaves contracts blank, got '3'",
+        ),
+        (
+            "build",
+            "",
+            "ASST,stock,long,2.5,,,2.10,300\n",
+            "book.csv, line 2, column 'strike': a stock row (kind = stock) leaves strike blank, got '2.5'",
         ),
     ],
 )

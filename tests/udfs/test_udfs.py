@@ -354,6 +354,27 @@ def test_ladder_equals_mark_book_and_isolates_bad_rows():
     assert out[-1][0] == f"#VALUE! row {len(pos) + 3}, column 'strike': expected a positive number, got 'abc'"
 
 
+def test_ladder_takes_a_stock_row_under_the_report_headers():
+    """The report's own Positions headers (units in parentheses) and a stock row: 300 shares at
+    spot 3.15 are worth 945, cost 750 paid, delta 300 shares; w 0 and no vol or prob ITM."""
+    from workbook import layout as L
+
+    head = [c.header for c in L.POSITION_INPUT_COLUMNS]
+    rows = [
+        ["ASST", "stock", "long", None, None, None, 300, 2.50, None, None, "lot"],
+        ["ASST", "call", "short", 3.5, dt.date(2025, 10, 17), 3, None, 0.40, None, None, "covered"],
+    ]
+    out = F.VA_LADDER([head, *rows], 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, False)
+    got = dict(zip(F.LADDER_KEYS, out[0], strict=True))
+    assert got["w"] == 0 and got["sign"] == 1 and got["vol_used"] == "" and got["prob_itm"] == ""
+    assert_allclose(
+        [got["value"], got["premium_total"], got["unrealized_pnl"], got["delta_shares"]],
+        [945.0, -750.0, 195.0, 300.0],
+        atol=1e-9,
+    )
+    assert out[1][F.LADDER_KEYS.index("w")] == 1 and out[1][F.LADDER_KEYS.index("margin")] < 0  # covered
+
+
 def test_book_totals_var_and_risk_check():
     pos, rng = _positions_range()
     ladder = F.VA_LADDER(rng, 3.15, 4.25, 0.04, 0.0, "2025-09-27", None, False)

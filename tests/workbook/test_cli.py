@@ -61,7 +61,10 @@ def test_build_and_json(capsys, tmp_path, good_csv):
     assert d["meta"]["out"] == str(out) and d["meta"]["paths"] == 100 and d["meta"]["seed"] == 3
     assert abs(d["premium_split"]["premium"] - (5 * 0.98 + 2 * 1.22) * 100) < 1e-9
     wb = openpyxl.load_workbook(out)
-    assert wb["Positions"]["J4"].value == '=HYPERLINK("http://x")' and wb["Positions"]["J4"].data_type == "s"
+    from workbook.report.positions import positions_table
+
+    note = wb["Positions"][f"{positions_table(None, 0).letter('note')}4"]
+    assert note.value == '=HYPERLINK("http://x")' and note.data_type == "s"
 
 
 def test_build_default_writes_in_cwd(capsys, tmp_path, monkeypatch):

@@ -208,8 +208,11 @@ def test_refresh_keeps_user_edits_and_extra_sheets(report, tmp_path, positions):
     extra = wb.create_sheet("My journal")
     extra["A1"] = "kept"
     pos = wb[L.SHEET_POSITIONS]
-    pos["F3"] = 6  # 5 -> 6 contracts on the first lot
-    pos["J4"] = "user note"
+    from workbook.report.positions import positions_table
+
+    contracts, note = (positions_table(None, 0).letter(k) for k in ("contracts", "note"))
+    pos[f"{contracts}3"] = 6  # 5 -> 6 contracts on the first lot
+    pos[f"{note}4"] = "user note"
     wb[L.SHEET_PLAN]["Z99"] = "stale computed cell"
     path = tmp_path / "edited.xlsx"
     wb.save(path)
@@ -228,8 +231,8 @@ def test_refresh_keeps_user_edits_and_extra_sheets(report, tmp_path, positions):
     assert wb3["My journal"]["A1"].value == "kept"
     assert wb3[L.SHEET_INPUTS][addr].value == 5000
     assert wb3[L.SHEET_INPUTS]["H1"].value == "my own note"
-    assert wb3[L.SHEET_POSITIONS]["F3"].value == 6
-    assert wb3[L.SHEET_POSITIONS]["J4"].value == "user note"
+    assert wb3[L.SHEET_POSITIONS][f"{contracts}3"].value == 6
+    assert wb3[L.SHEET_POSITIONS][f"{note}4"].value == "user note"
     assert wb3[L.SHEET_PLAN]["Z99"].value is None
     for name in L.REQUIRED_NAMES:
         assert name in wb3.defined_names
@@ -384,7 +387,7 @@ def test_refresh_upgrades_a_report_without_the_banner_row(report, tmp_path):
     d = compute_report(read_config_sheet(wb2, str(path)), pos, paths=PATHS, seed=7)
     refresh_workbook(wb2, d)
     assert wb2.sheetnames[0] == L.SHEET_TODAY
-    assert wb2[L.SHEET_POSITIONS]["A2"].value == "underlying" and wb2[L.SHEET_POSITIONS]["F3"].value == 6
+    assert wb2[L.SHEET_POSITIONS]["A2"].value == "Underlying" and wb2[L.SHEET_POSITIONS]["F3"].value == 6
     assert wb2[L.SHEET_INPUTS]["A2"].value == "Parameter"
     ((sheet, ref),) = dict(wb2.defined_names["Spot"].destinations).items()
     assert wb2[sheet][ref.replace("$", "")].value == 3.15

@@ -40,9 +40,10 @@ PATHS = 200
 
 
 #: Edits made in the workbook (as a user would in Excel or LibreOffice), then recalculated without
-#: refresh: Inputs key -> value, Positions (row index, key) -> value, rows appended to Positions,
-#: and Inputs ladder weight edits (row index -> weight).
-APPENDED = ("ASST", "put", "short", 3.0, dt.date(2025, 10, 17), 4, 1.10, None, None, "added")
+#: refresh: Inputs key -> value, Positions (row index, key) -> value, rows appended to Positions
+#: (in the order of the Positions input columns: ..., contracts, shares, premium, ...), and
+#: Inputs ladder weight edits (row index -> weight).
+APPENDED = ("ASST", "put", "short", 3.0, dt.date(2025, 10, 17), 4, None, 1.10, None, None, "added")
 EDITS: dict[str, dict] = {
     "addition": {"inputs": {"account.monthly_addition": 5000}},
     "literal": {"inputs": {"capital.model": "premium"}},
@@ -85,16 +86,19 @@ def books(soffice, tmp_path_factory):
         _edit(base, src / f"{name}.xlsx", **edit)
     mixed_data = compute_report(default_config(), _mixed_positions(), paths=PATHS, seed=7)
     atomic_save(write_report(mixed_data), src / "mixed.xlsx")
+    stock_data = compute_report(default_config(), stock_positions(), paths=PATHS, seed=7)
+    atomic_save(write_report(stock_data), src / "stock.xlsx")
     _user_edits_then_refresh(base, src / "refreshed.xlsx")
     inputs_data = _with_market_inputs()
     atomic_save(write_report(inputs_data), src / "inputs.xlsx")
-    names = ("base", *EDITS, "mixed", "refreshed", "inputs")
+    names = ("base", *EDITS, "mixed", "refreshed", "inputs", "stock")
     outs = recalculate([src / f"{n}.xlsx" for n in names], tmp_path_factory.mktemp("out"))
     values = {n: openpyxl.load_workbook(p, data_only=True) for n, p in zip(names, outs)}
     formulas = openpyxl.load_workbook(base)
     return {
         "data": data,
         "mixed_data": mixed_data,
+        "stock_data": stock_data,
         "inputs_data": inputs_data,
         "formulas": formulas,
         "_src": src,
@@ -184,6 +188,20 @@ def _mixed_positions():
     return pd.concat([pos, extra[pos.columns]], ignore_index=True)
 
 
+def stock_positions():
+    """An assigned lot and the covered calls written on it, beside one short put: 300 shares at a
+    cost of $2.50, short 3 $3.50 calls (Oct 17, 0.40 received), short 5 $2.50 puts (0.98)."""
+    from engine.data.positions import positions_from_records
+
+    rows = [
+        ("stock", "long", "", "", "", 300, "2.50", "assigned lot"),
+        ("call", "short", 3.5, "2025-10-17", 3, "", "0.40", "covered call"),
+        ("put", "short", 2.5, "2025-10-17", 5, "", "0.98", ""),
+    ]
+    cols = ("kind", "side", "strike", "expiry", "contracts", "shares", "premium", "note")
+    return positions_from_records([{"underlying": "ASST", **dict(zip(cols, r))} for r in rows], "stock book")
+
+
 def _named(wb, name):
     ((sheet, ref),) = dict(wb.defined_names[name].destinations).items()
     return wb[sheet][ref.replace("$", "")].value
@@ -197,7 +215,7 @@ def _formula_cells(wb):
                     yield ws.title, c.coordinate, c.value
 
 
-@pytest.mark.parametrize("which", ["base", *EDITS, "mixed", "refreshed", "inputs"])
+@pytest.mark.parametrize("which", ["base", *EDITS, "mixed", "refreshed", "inputs", "stock"])
 def test_no_excel_errors(books, which):
     wb = books[which]
     bad = []
@@ -329,13 +347,14 @@ def test_literal_capital_model(books):
     assert (rows[:, 5] <= rows[:, 10]).all()
 
 
-@pytest.mark.parametrize("which", ["base", "mixed"])
+@pytest.mark.parametrize("which", ["base", "mixed", "stock"])
 def test_positions_formulas_equal_engine(books, which):
-    wb, data = books[which], books["data" if which == "base" else "mixed_data"]
+    wb, data = books[which], books[{"base": "data"}.get(which, f"{which}_data")]
     marked = data.book.marked
     ws = wb[L.SHEET_POSITIONS]
     keys = [c[1] for c in L.POSITION_COLUMNS_ALL]
-    w = np.where(marked["kind"] == "call", 1.0, -1.0)
+    kind = marked["kind"].to_numpy()
+    w = np.select([kind == "call", kind == "put"], [1.0, -1.0], 0.0)  # stock 0
     for key in L.POSITION_FORMULA_KEYS:
         got = np.array(
             [
@@ -361,7 +380,10 @@ def test_mixed_book_hand_arithmetic(books):
     assert_allclose(_named(books["mixed"], "PremiumCollected"), 4349 - 1210 - 615 + 180, rtol=0, atol=1e-9)
     note = (
         books["mixed"][L.SHEET_POSITIONS]
-        .cell(row=L.REPORT_FIRST_ROW + len(example_positions()) + 1, column=10)
+        .cell(
+            row=L.REPORT_FIRST_ROW + len(example_positions()) + 1,
+            column=[c.key for c in L.POSITION_INPUT_COLUMNS].index("note") + 1,
+        )
         .value
     )
     assert note == "-sold"
@@ -739,3 +761,66 @@ def test_gnumeric_recalculates_without_errors_and_agrees(gnumeric_books):
     wb = gnumeric_books["callshare"]
     assert wb[L.SHEET_PLAN]["A2"].value == "Premium split (70/30 rule: puts/calls)"
     assert_allclose(_named(wb, "CallBudget"), 0.30 * 4349, rtol=1e-12)
+
+
+def test_stock_book_recalculated_by_hand(books):
+    """The stock book after LibreOffice recalculation: the stock row's live cells, the totals over
+    it and the P&L at expiry by hand arithmetic (spot 3.15, 100 shares a contract)."""
+    wb, data = books["stock"], books["stock_data"]
+    ws = wb[L.SHEET_POSITIONS]
+    keys = [c.key for c in L.POSITION_COLUMNS_ALL]
+
+    def cell(i, key):
+        return ws.cell(row=L.REPORT_FIRST_ROW + i, column=keys.index(key) + 1).value
+
+    # the stock row reads back as typed: blank strike, expiry and contracts, 300 shares, cost 2.50
+    assert [cell(0, k) for k in ("kind", "strike", "expiry", "contracts", "shares")] == [
+        "stock",
+        None,
+        None,
+        None,
+        300,
+    ]
+    assert_allclose(cell(0, "premium"), 2.50, rtol=0, atol=1e-12)
+    # value 300 x 3.15 = 945; paid 300 x 2.50 = 750; P&L 945 - 750 = 195; no option arithmetic
+    assert cell(0, "w") == 0 and cell(0, "sign") == 1 and cell(0, "obligation") == 0
+    assert_allclose(
+        [cell(0, k) for k in ("value", "premium_total", "unrealized_pnl")], [945.0, -750.0, 195.0], atol=1e-9
+    )
+    assert_allclose([cell(0, "delta_shares"), cell(0, "delta_dollars")], [300.0, 945.0], atol=1e-9)
+    # the calls' premium counts, the shares' cost does not: 3 x 0.40 x 100 + 5 x 0.98 x 100 = 610
+    assert_allclose(_named(wb, "PremiumCollected"), 120.0 + 490.0, rtol=0, atol=1e-9)
+    assert_allclose([_named(wb, "SharesHeld"), _named(wb, "StockValue")], [300.0, 945.0], atol=1e-9)
+    assert_allclose(_named(wb, "PutObligation"), 5 * 2.50 * 100, atol=1e-9)
+    # P&L at expiry: 300 (S - 2.50) - 300 max(S - 3.50, 0) - 500 max(2.50 - S, 0) + 610
+    rs = wb[L.SHEET_RISK]
+    first = next(r for r in range(1, rs.max_row + 1) if rs.cell(row=r, column=1).value == "Underlying $") + 1
+    prices = np.array(
+        [rs.cell(row=first + i, column=1).value for i in range(len(data.payoff.price))], dtype=float
+    )
+    got = np.array([rs.cell(row=first + i, column=2).value for i in range(len(prices))], dtype=float)
+    hand = (
+        300 * (prices - 2.50) - 300 * np.maximum(prices - 3.50, 0) - 500 * np.maximum(2.50 - prices, 0) + 610
+    )
+    assert_allclose(got, hand, rtol=0, atol=1e-9)
+    # the account figures (engine values on Today) are the account model's
+    for name, attr in (
+        ("NetLiquidation", "net_liquidation"),
+        ("EquityWithLoanValue", "equity_with_loan_value"),
+        ("MaintenanceRequirement", "maintenance_requirement"),
+        ("ExcessLiquidity", "excess_liquidity"),
+    ):
+        assert_allclose(_named(wb, name), getattr(data.account, attr), rtol=1e-12, err_msg=name)
+
+
+def test_stock_rows_read_back_from_the_libreoffice_save(books):
+    """The stock book as LibreOffice saved it reads back into the same positions (blank strike,
+    expiry and contracts; 300 shares at a cost of $2.50)."""
+    from workbook.io import read_positions_sheet
+
+    pos = read_positions_sheet(books["stock"], "stock.xlsx")
+    want = stock_positions()
+    assert pos["kind"].tolist() == want["kind"].tolist() == ["stock", "call", "put"]
+    assert pos["shares"].tolist() == [300, 0, 0] and pos["contracts"].tolist() == [0, 3, 5]
+    assert pos["expiry"][0] is None and np.isnan(pos["strike"][0])
+    assert_allclose(pos["premium"], want["premium"], rtol=0, atol=1e-12)

@@ -91,12 +91,19 @@ def test_positions_dates_as_serials_datetimes_and_numbers_as_text(report, tmp_pa
     # first lot: expiry 2025-10-17 as the serial 45947 (a writer that dropped the date format),
     # contracts and premium as text; second lot: expiry as a datetime at midnight
     from workbook.io import positions_header_row
+    from workbook.report.positions import positions_table
 
     a = positions_header_row(openpyxl.load_workbook(report)[L.SHEET_POSITIONS]) + 1
+    e, f, g = (positions_table(None, 0).letter(k) for k in ("expiry", "contracts", "premium"))
     path = _edit(
         report,
         tmp_path,
-        positions={f"E{a}": 45947, f"F{a}": "6", f"G{a}": " 0.55", f"E{a + 1}": dt.datetime(2025, 11, 21)},
+        positions={
+            f"{e}{a}": 45947,
+            f"{f}{a}": "6",
+            f"{g}{a}": " 0.55",
+            f"{e}{a + 1}": dt.datetime(2025, 11, 21),
+        },
     )
     _, pos = _read(path)
     assert pos["expiry"].iloc[0] == dt.date(2025, 10, 17) and pos["expiry"].iloc[1] == dt.date(2025, 11, 21)

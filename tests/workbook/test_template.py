@@ -91,7 +91,10 @@ def test_spill_anchors_are_dynamic_arrays(generated):
     with zipfile.ZipFile(generated) as z:
         assert "xl/metadata.xml" in z.namelist()
         sheet = z.read("xl/worksheets/sheet2.xml").decode()
-    assert re.search(r'<c r="K2" cm="1"><f t="array" ref="K2">VA_LADDER\(', sheet)
+    from openpyxl.utils import get_column_letter
+
+    anchor = f"{get_column_letter(len(L.POSITION_INPUT_COLUMNS) + 1)}{L.REPORT_HEADER_ROW}"
+    assert re.search(rf'<c r="{anchor}" cm="1"><f t="array" ref="{anchor}">VA_LADDER\(', sheet)
 
 
 def _parts(path: Path):

@@ -50,6 +50,8 @@ from workbook.template import POSITIONS_CAPACITY, write_template  # noqa: E402
 RTOL = 1e-10  # same engine, same inputs: only float summation order differs
 ATOL = 1e-9  # $ and shares; absolute floor for values that are 0 by arithmetic
 MAX_PASSES = 5
+#: the VA_LADDER spill's anchor: right of the Positions input columns, on the header row
+LADDER_ANCHOR = f"{get_column_letter(len(L.POSITION_INPUT_COLUMNS) + 1)}{L.REPORT_HEADER_ROW}"
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -224,7 +226,7 @@ def test_spills_settle_and_cover_no_other_cell(template, evaluated):
                     f"#SPILL!: {sheet}!{ref} and {taken[(sheet, addr)]} overlap"
                 )
                 taken[(sheet, addr)] = ref
-    assert extents[(L.SHEET_POSITIONS, "K2")] == (1 + POSITIONS_CAPACITY, len(F.LADDER_KEYS))
+    assert extents[(L.SHEET_POSITIONS, LADDER_ANCHOR)] == (1 + POSITIONS_CAPACITY, len(F.LADDER_KEYS))
 
 
 def test_no_cell_evaluates_to_an_error(evaluated):
@@ -237,7 +239,7 @@ def test_positions_spill_equals_mark_book(evaluated, report):
     cells, extents, _ = evaluated
     marked = report.book.marked.assign(w=lambda m: np.where(m["kind"] == "call", 1.0, -1.0))
     n = len(marked)
-    rows = _block(cells, L.SHEET_POSITIONS, "K2", extents[(L.SHEET_POSITIONS, "K2")])
+    rows = _block(cells, L.SHEET_POSITIONS, LADDER_ANCHOR, extents[(L.SHEET_POSITIONS, LADDER_ANCHOR)])
     heads = {key: head for head, key, _, _ in L.POSITION_COMPUTED_COLUMNS}
     assert rows[0] == [heads[k] for k in F.LADDER_KEYS]
     _close(
@@ -464,7 +466,7 @@ def test_edited_capital_model_changes_every_margin(edited, edited_config):
     from engine.risk.checks import portfolio_greeks
 
     cells, extents, _ = edited
-    rows = _block(cells, L.SHEET_POSITIONS, "K2", extents[(L.SHEET_POSITIONS, "K2")])
+    rows = _block(cells, L.SHEET_POSITIONS, LADDER_ANCHOR, extents[(L.SHEET_POSITIONS, LADDER_ANCHOR)])
     head = rows[0]
     pos = example_positions()
     n = len(pos)
@@ -556,7 +558,7 @@ def test_template_written_with_a_config_follows_it(edited, edited_config, spills
         (L.SHEET_RISK, "D1"),
         (L.SHEET_RISK, "G1"),
         (L.SHEET_RISK, "A20"),
-        (L.SHEET_POSITIONS, "K2"),
+        (L.SHEET_POSITIONS, LADDER_ANCHOR),
         (L.SHEET_PLAN, "A11"),
     ):
         shape = extents.get((sheet, anchor), (1, 1))

@@ -209,7 +209,9 @@ def test_positions_bad_cell_names_row(inputs_book, tmp_path):
 
 def test_positions_formula_text_stays_text(inputs_book, tmp_path):
     wb = _copy(inputs_book, tmp_path)
-    cell = wb[L.SHEET_POSITIONS][f"J{L.REPORT_FIRST_ROW}"]
+    from workbook.report.positions import positions_table
+
+    cell = wb[L.SHEET_POSITIONS][f"{positions_table(None, 0).letter('note')}{L.REPORT_FIRST_ROW}"]
     cell.value = '=HYPERLINK("http://x","y")'
     cell.data_type = "s"
     p = tmp_path / "t.xlsx"
@@ -222,7 +224,7 @@ def test_positions_missing_header(tmp_path):
     wb = openpyxl.Workbook()
     wb.active.title = L.SHEET_POSITIONS
     wb.active["A1"] = "underlying"
-    with pytest.raises(wio.WorkbookError, match="header row 1 has no column 'kind'"):
+    with pytest.raises(wio.WorkbookError, match=r"header row 1 has no column 'Kind \(put/call/stock\)'"):
         wio.read_positions_sheet(wb, "x.xlsx")
 
 

@@ -37,7 +37,12 @@ from workbook.compute import ReportData
 from workbook.report.cells import NEWER_FUNCTIONS, Formula, put, xlfn
 from workbook.report.inputs import rename_inputs, write_inputs
 from workbook.report.plan import write_hedges, write_ladder, write_plan
-from workbook.report.positions import position_input_rows, write_positions_computed, write_positions_inputs
+from workbook.report.positions import (
+    position_input_rows,
+    upgrade_positions_columns,
+    write_positions_computed,
+    write_positions_inputs,
+)
 from workbook.report.results import write_about, write_audit, write_orders, write_simulation
 from workbook.report.risk import write_assignment, write_risk
 from workbook.report.stale import (
@@ -137,11 +142,15 @@ def write_report(data: ReportData) -> Any:
 def _upgrade_header_row(wb: Any) -> None:
     """A report written before the banner row had its headers on row 1: move the user sheets
     down one row (their names are re-pointed afterwards)."""
+    from engine.data.positions import header_key
+
     for name, first_header in (
         (L.SHEET_INPUTS, L.INPUT_COLUMNS[0].header),
         (L.SHEET_POSITIONS, L.POSITION_INPUT_COLUMNS[0].header),
     ):
-        if name in wb.sheetnames and wb[name].cell(row=L.HEADER_ROW, column=1).value == first_header:
+        if name in wb.sheetnames and header_key(
+            wb[name].cell(row=L.HEADER_ROW, column=1).value
+        ) == header_key(first_header):
             wb[name].insert_rows(1)
 
 
@@ -163,6 +172,8 @@ def refresh_workbook(wb: Any, data: ReportData) -> Any:
         rename_inputs(wb)
     if L.SHEET_POSITIONS not in wb.sheetnames:
         write_positions_inputs(wb.create_sheet(L.SHEET_POSITIONS), data)
+    else:
+        upgrade_positions_columns(wb[L.SHEET_POSITIONS])
     write_positions_computed(wb, wb[L.SHEET_POSITIONS], data)
     for name in (*L.COMPUTED_SHEETS, *views.VIEW_SHEETS):
         if name in wb.sheetnames:

@@ -56,7 +56,12 @@ def write_ladder(wb: Any, data: ReportData) -> None:
         },
         model=("strike", "prob_itm", "status"),
     )
-    tot = t.total(("contracts", "premium_collected", "current_value", "unrealized_pnl", "obligation"))
+    if t.n:
+        tot = t.total(("contracts", "premium_collected", "current_value", "unrealized_pnl", "obligation"))
+    else:  # shares and covered calls only: no strike to total (a SUM of nothing would be circular)
+        tot = t.first
+        note(ws, tot, "No short puts open.")
+        tot += 1
     if t.n:
         t.autofilter()
         status_colours(ws, t.span("status"))

@@ -26,22 +26,29 @@ __all__ = [
     "SIGN",
     "W",
     "IS_SHORT_PUT",
+    "IS_STOCK",
+    "QUANTITY",
     "positions_table",
+    "upgrade_positions_columns",
 ]
 
-#: +1 long / -1 short and +1 call / -1 put over the Positions input columns (array expressions;
+#: +1 long / -1 short and +1 call / -1 put / 0 stock over the Positions input columns (array expressions;
 #: ``=`` compares text case-insensitively).  Used inside one-argument ``SUMPRODUCT`` products
 #: only: Gnumeric evaluates a comparison of a range as an array there, but not as a separate
 #: ``SUMPRODUCT`` argument nor inside ``LOWER``.
 SIGN = f'(({pos_name("side")}="long")*2-1)'
-W = f'(({pos_name("kind")}="call")*2-1)'
+W = f'(({pos_name("kind")}="call")-({pos_name("kind")}="put"))'
 IS_SHORT_PUT = f'({pos_name("kind")}="put")*({pos_name("side")}="short")'
+IS_STOCK = f'({pos_name("kind")}="stock")'
+#: Shares of each row: contracts x multiplier for an option, the shares column for stock (the
+#: other one is blank, which arithmetic reads as 0).
+QUANTITY = f"({pos_name('contracts')}*Multiplier+{pos_name('shares')})"
 
 _FORMULAS = {
     "sign": '=IF(LOWER({side})="long",1,-1)',
-    "w": '=IF(LOWER({kind})="call",1,-1)',
-    "value": "={sign}*{mark}*Multiplier*{contracts}",
-    "premium_total": "=-{sign}*{premium}*Multiplier*{contracts}",
+    "w": '=IF(LOWER({kind})="call",1,IF(LOWER({kind})="put",-1,0))',
+    "value": "={sign}*{mark}*({contracts}*Multiplier+{shares})",
+    "premium_total": "=-{sign}*{premium}*({contracts}*Multiplier+{shares})",
     "unrealized_pnl": "={value}+{premium_total}",
     "delta_dollars": "={delta_shares}*Spot",
     "obligation": "=IF(AND({w}=-1,{sign}=-1),{strike}*Multiplier*{contracts},0)",
@@ -74,11 +81,33 @@ def _validations(ws: Any) -> None:
 
     t = positions_table(ws, L.POSITIONS_MAX_ROWS)
     rules = (
-        ("kind", "list", None, '"put,call"', None, "kind: put or call"),
+        ("kind", "list", None, '"put,call,stock"', None, "kind: put, call or stock"),
         ("side", "list", None, '"short,long"', None, "side: short or long"),
-        ("strike", "decimal", "greaterThan", "0", None, "strike: above $0 per share"),
-        ("contracts", "whole", "greaterThanOrEqual", "1", None, "contracts: a whole number, at least 1"),
-        ("premium", "decimal", "greaterThanOrEqual", "0", None, "premium: at least $0 per share"),
+        ("strike", "decimal", "greaterThan", "0", None, "strike: above $0 per share (blank for stock)"),
+        (
+            "contracts",
+            "whole",
+            "greaterThanOrEqual",
+            "1",
+            None,
+            "contracts: a whole number, at least 1 (blank for stock)",
+        ),
+        (
+            "shares",
+            "whole",
+            "greaterThanOrEqual",
+            "1",
+            None,
+            "shares: a whole number, at least 1 (stock rows only)",
+        ),
+        (
+            "premium",
+            "decimal",
+            "greaterThanOrEqual",
+            "0",
+            None,
+            "premium: at least $0 per share (stock: cost per share)",
+        ),
         ("iv", "decimal", "between", "0", "10", "iv: a decimal vol between 0 and 10 (1000%), or blank"),
     )
     for key, typ, op, f1, f2, msg in rules:
@@ -101,9 +130,41 @@ def write_positions_inputs(ws: Any, data: ReportInputs) -> None:
             v = rec.get(c.key)
             if c.key in ("note", "underlying", "kind", "side"):
                 v = "" if v is None else str(v)
+            elif c.key in ("contracts", "shares") and v == 0:
+                v = None  # the other row type's quantity column stays blank
             cell = put(ws, t.first + i, j + 1, v if v != "" else None, c.fmt)
             mark_input(cell)
     _validations(ws)
+
+
+def upgrade_positions_columns(ws: Any) -> None:
+    """Bring the Positions input columns of an existing report to the current layout.
+
+    A report written before stock rows had no ``shares`` column (headers were the bare keys,
+    ``underlying ... note``): a blank shares column is inserted after contracts (the computed
+    columns move right and are rewritten by refresh), the headers get their units and the data
+    validation is laid out again.  A report already in the current layout only gets the current
+    header texts.  The user's cells keep their values.
+    """
+    from engine.data.positions import header_key
+    from workbook.io import positions_header_row
+
+    hr = positions_header_row(ws)
+    keys = [c.key for c in L.POSITION_INPUT_COLUMNS]
+    have = [header_key(ws.cell(row=hr, column=j + 1).value) for j in range(len(keys))]
+    old = [k for k in keys if k != "shares"]
+    if "shares" not in have and have[: len(old)] == old:
+        at = keys.index("shares") + 1
+        ws.insert_cols(at)
+        last = max(ws.max_row, hr + 1)
+        for r in range(hr + 1, last + 1):
+            if ws.cell(row=r, column=1).value not in (None, ""):
+                mark_input(ws.cell(row=r, column=at))
+        ws.data_validations.dataValidation = []
+        _validations(ws)
+        have = keys
+    if have == keys:
+        header(ws, hr, L.POSITION_INPUT_COLUMNS)
 
 
 def position_input_rows(ws: Any) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from workbook.report.cells import (
     title,
     value_table,
 )
-from workbook.report.positions import IS_SHORT_PUT, SIGN, W
+from workbook.report.positions import IS_SHORT_PUT, IS_STOCK, SIGN, W
 from workbook.report.stale import pos_name
 
 __all__ = ["write_risk", "write_assignment"]
@@ -47,9 +47,29 @@ def write_risk(wb: Any, data: ReportData) -> None:
             Formula(f"=SUMPRODUCT(-{SIGN}*{_P('premium')}*{_P('contracts')})*Multiplier"),
             L.FMT_MONEY,
             "PremiumCollected",
-            "Positions premium x contracts x multiplier, received - paid",
+            "options: premium x contracts x multiplier, received - paid (stock cost is not premium)",
         ),
-        ("Book value $", _sum("value"), L.FMT_MONEY, "BookValue", "sum of Positions value"),
+        (
+            "Shares held (long - short)",
+            Formula(f"=SUMPRODUCT({SIGN}*{IS_STOCK}*{_P('shares')})"),
+            L.FMT_INT,
+            "SharesHeld",
+            "Positions stock rows: shares, + long / - short",
+        ),
+        (
+            "Stock value $ (shares at the model mark)",
+            Formula(f"=SUMPRODUCT({IS_STOCK}*{_P('value')})"),
+            L.FMT_MONEY,
+            "StockValue",
+            "sum of Positions value over the stock rows",
+        ),
+        (
+            "Book value $",
+            _sum("value"),
+            L.FMT_MONEY,
+            "BookValue",
+            "sum of Positions value (options and shares)",
+        ),
         ("Unrealized P&L $", _sum("unrealized_pnl"), L.FMT_MONEY, "UnrealizedPnL", "sum of Positions P&L"),
         ("Delta (shares)", _sum("delta_shares"), L.FMT_NUM, "", "sum of Positions delta"),
         (
@@ -181,8 +201,9 @@ _PAYOFF_COLUMNS = (
 
 
 def _payoff(ws: Any, data: ReportData, r: int) -> None:
-    """P&L at expiry over the price grid: one SUMPRODUCT over the Positions input columns per row.
-    Starts a printed page of its own."""
+    """P&L at expiry over the price grid: one SUMPRODUCT over the Positions input columns per row
+    (options at their payoff, shares at price - cost per share; the premium net of what the
+    options paid).  Starts a printed page of its own."""
     from openpyxl.chart import Reference, ScatterChart, Series
     from openpyxl.worksheet.pagebreak import Break
 
@@ -193,7 +214,8 @@ def _payoff(ws: Any, data: ReportData, r: int) -> None:
     t.rows(
         [{"price": float(s)} for s in data.payoff.price],
         {
-            "pnl": f"=SUMPRODUCT({SIGN}*{n}*(({W}*({{price}}-{k}))>0)*({W}*({{price}}-{k})))*Multiplier+PremiumCollected",
+            "pnl": f"=SUMPRODUCT({SIGN}*{n}*(({W}*({{price}}-{k}))>0)*({W}*({{price}}-{k})))*Multiplier"
+            f"+SUMPRODUCT({SIGN}*{IS_STOCK}*{_P('shares')}*({{price}}-{_P('premium')}))+PremiumCollected",
         },
     )
     chart = ScatterChart()

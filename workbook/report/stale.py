@@ -101,6 +101,7 @@ def positions_fingerprint(rows: Sequence[dict[str, Any]]) -> float:
             + 11 * _number(rec.get("iv"))
             + 13 * (str(rec.get("kind") or "").lower() == "put")
             + 17 * (str(rec.get("side") or "").lower() == "short")
+            + 23 * _number(rec.get("shares"))
         )
         total += 19 * (rec.get("underlying") not in (None, ""))
     return total
@@ -117,6 +118,7 @@ def positions_fingerprint_formula() -> Formula:
         f"={sp('strike')}+3*{sp('contracts')}+7*{sp('premium')}+{sp('expiry')}/1000+11*{sp('iv')}"
         f'+13*SUMPRODUCT(ROW({kind})*({kind}="put"))'
         f'+17*SUMPRODUCT(ROW({side})*({side}="short"))'
+        f"+23*{sp('shares')}"
         f"+19*COUNTA({pos_name('underlying')})"
     )
 
