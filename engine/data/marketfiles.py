@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.units import days_to_years
+
 __all__ = [
     "MarketDataError",
     "MarketSnapshot",
@@ -289,7 +291,7 @@ def atm_iv(
             mid = (at["bid"].to_numpy(float) + at["ask"].to_numpy(float)) / 2.0
             vols = np.atleast_1d(
                 implied_vol(
-                    mid, spot, k, days / 365.0, rate, at["kind"].to_numpy(object), q, style="american"
+                    mid, spot, k, days_to_years(days), rate, at["kind"].to_numpy(object), q, style="american"
                 )
             )
         vols = vols[np.isfinite(vols)]
@@ -299,7 +301,7 @@ def atm_iv(
         raise MarketDataError(
             "empty_chain", "no expiry after the valuation date has an at-the-money implied vol"
         )
-    tt = target_dte / 365.0
+    tt = days_to_years(target_dte)
     below = [p for p in per if p[1] <= target_dte]
     above = [p for p in per if p[1] >= target_dte]
     if not below:
@@ -309,7 +311,7 @@ def atm_iv(
     lo, hi = below[-1], above[0]
     if lo[1] == hi[1]:
         return AtmIv(lo[2], target_dte, (lo,))
-    t1, t2 = lo[1] / 365.0, hi[1] / 365.0
+    t1, t2 = days_to_years(lo[1]), days_to_years(hi[1])
     w1, w2 = lo[2] ** 2 * t1, hi[2] ** 2 * t2
     w = w1 + (w2 - w1) * (tt - t1) / (t2 - t1)
     return AtmIv(math.sqrt(w / tt), target_dte, (lo, hi))
