@@ -82,6 +82,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from scipy.special import ndtr
@@ -128,6 +129,17 @@ _ONES = np.ones(64)
 _CHUNK = 256  # options per block: keeps the (options x nodes x points) arrays in cache (1024: 2x slower)
 # below this (put-side) rate the early-exercise premium (< rate * strike * t) is treated as 0
 _MIN_RATE = 1e-10
+# Newton start table (engine/pricing/american_start.npz, made by tools/gen_american_start.py): the
+# converged ln(B / K) at the nodes of the n-node schemes of a put with K = 1, T = 1 on a regular
+# grid of (ln sigma^2 T, ln rT, log2(1 + q / r)): q = r, where B(0+) has a kink, is a grid line (the boundary at tau_k / T depends on the three
+# only); axes as (first value, step, count).  Options outside the grid start from QD+.
+START_AXES: tuple[tuple[float, float, int], ...] = ((-7.0, 0.125, 93), (-10.0, 0.5, 21), (0.0, 0.125, 36))
+START_N = 10  # the start table's node count (other schemes interpolate it)
+_START_KINK = 1.3  # no table start for r < q < 1.3 r
+_START_FILE = Path(__file__).with_name("american_start.npz")
+_STATS: list | None = None  # (n, step, options) per Newton step when a list (diagnostics)
+_CHEAP_BELOW = 1e-4  # Jacobi-Newton check step once every option's last step moved less
+_USE_TABLE = True  # False: always start from QD+ (tools/gen_american_start.py, A/B runs)
 
 
 @dataclass(frozen=True)
@@ -316,7 +328,91 @@ def _qd_plus_boundary(K, T_k, r, q, sig, X, steps: int = 8) -> np.ndarray:
     return np.clip(x, -60.0, 0.0)
 
 
-def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, newton: bool = True):
+@lru_cache(maxsize=1)
+def _start_table() -> np.ndarray | None:
+    """The Newton start table, ``(cells, START_N)`` (None where the file is missing)."""
+    if not _START_FILE.exists():
+        return None
+    with np.load(_START_FILE) as f:
+        tab = f[f"n{START_N}"]
+    if tab.shape != (*(cnt for _, _, cnt in START_AXES), START_N):
+        return None  # a table of other axes (regenerate it with tools/gen_american_start.py)
+    return np.ascontiguousarray(tab.astype(float).reshape(-1, START_N))
+
+
+@lru_cache(maxsize=1)
+def _corner_offsets() -> np.ndarray:
+    """Flat offsets of the 8 corners of a table cell and which axes step up at each, ``(8, 4)``."""
+    counts = [cnt for _, _, cnt in START_AXES]
+    strides = (counts[1] * counts[2], counts[2], 1)
+    rows = []
+    for c in range(8):
+        up = [(c >> d) & 1 for d in range(3)]
+        rows.append([sum(u * st for u, st in zip(up, strides)), *up])
+    return np.array(rows, dtype=np.intp)
+
+
+@lru_cache(maxsize=8)
+def _node_map(n: int) -> np.ndarray:
+    """``(START_N, n)`` matrix: values at the start table's nodes -> values at ``n`` nodes."""
+    a = _scheme(n, 8, 24, 1, True).a
+    return np.ascontiguousarray(_cheb_interp_matrix(2.0 * a - 1.0, START_N).T)
+
+
+def _table_start(T, r, q, sig):
+    """Trilinear interpolation of the start table: ``(ln(B / K) at the START_N nodes, ok)``.
+
+    ``ok`` is False outside the table, just above ``q = r`` and where a corner of the cell has
+    no converged value.
+    """
+    tab = _start_table()
+    if tab is None:
+        return np.zeros((T.size, START_N)), np.zeros(T.size, dtype=bool)
+    coords = (np.log(sig * sig * T), np.log(r * T), np.log2(1.0 + q / r))
+    # just above q = r the boundary has a layer near tau = 0 whose width goes with q / r - 1: the
+    # table cannot resolve it, QD+ starts those options
+    ok = ~((q > r) & (q < _START_KINK * r))
+    flat = np.zeros(T.size, dtype=np.intp)
+    corners = _corner_offsets()
+    frac = np.empty((T.size, 3))
+    stride = corners[[1, 2, 4], 0]  # per axis
+    for d, (x, (x0, h, cnt)) in enumerate(zip(coords, START_AXES)):
+        pos = (x - x0) / h
+        ok &= (pos >= 0.0) & (pos <= cnt - 1)
+        i = np.clip(np.floor(np.where(ok, pos, 0.0)).astype(np.intp), 0, cnt - 2)
+        frac[:, d] = np.clip(pos - i, 0.0, 1.0)
+        flat += i * stride[d]
+    up = corners[:, 1:].astype(bool)  # (8, 3)
+    wgt = np.where(up[None], frac[:, None, :], 1.0 - frac[:, None, :]).prod(axis=2)  # (M, 8)
+    vals = tab[flat[:, None] + corners[None, :, 0]]  # (M, 8, START_N)
+    out = np.einsum("mc,mcn->mn", wgt, vals)
+    ok &= np.isfinite(out).all(axis=1)
+    return out, ok
+
+
+def _start_boundary(K, T, r, q, sig, n: int) -> np.ndarray:
+    """Newton start ``ln(B / X)`` at the ``n`` nodes: the start table where it covers the option
+    (through ``H = ln(B / X)^2``, the function the nodes interpolate, for ``n != START_N``),
+    else the QD+ boundary."""
+    X = np.where(q > r, K * r / np.where(q > r, q, 1.0), K)
+    a = _scheme(n, 8, 24, 1, True).a
+    x = np.empty((T.size, n))
+    ok = np.zeros(T.size, dtype=bool)
+    if _USE_TABLE:
+        tab, ok = _table_start(T, r, q, sig)
+        x_t = np.minimum(tab[ok] + _col(np.log(K[ok] / X[ok])), 0.0)
+        if n != START_N:
+            x_t = -np.sqrt(np.maximum(np.square(x_t) @ _node_map(n), 0.0))
+        x[ok] = x_t
+    rest = ~ok
+    if rest.any():
+        x[rest] = _qd_plus_boundary(K[rest], _col(T[rest]) * a**2, r[rest], q[rest], sig[rest], X[rest])
+    return x
+
+
+def _alo_put(
+    S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, newton: bool = True, start=None
+):
     """Early-exercise premium of puts with ``r > 0`` (1-D arrays of one block), ALO FP-A/FP-B.
 
     Returns ``(premium, converged)``, or ``(ln X, H at the nodes, converged)`` with
@@ -351,7 +447,7 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
         tabs = [wr * inv_vu * _INV_SQRT_2PI, wq, wq * inv_vu * _INV_SQRT_2PI]
     else:  # weights of N(d-), N(d+)
         tabs = [wr, wq]
-    lnB = _col(lnX) + _qd_plus_boundary(K, T_k, r, q, sig, X)
+    lnB = _col(lnX) + (_start_boundary(K, T, r, q, sig, sch.n) if start is None else start)
     converged = np.zeros(S.shape, dtype=bool)
     act = np.arange(S.size)
     nl = sch.fp_u.shape
@@ -359,9 +455,12 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
     lx, lb = _col(lnX), lnB.copy()
     node = [v_k, inv_vk, c0, scale_k]
     quad = [v_u, inv_vu, c_u, *tabs]
-    for _ in range(sch.m):
+    prev = None  # each option's last move (max over the nodes)
+    for _it in range(sch.m):
         if act.size == 0:
             break
+        if _STATS is not None:
+            _STATS.append((sch.n, _it, act.size, prev is None or int((prev >= _CHEAP_BELOW).sum())))
         vk, ivk, c0k, sk = node
         vu, ivu, cu = quad[:3]
         sqh = lx - lb  # sqrt(H) at the nodes (ln B <= ln X)
@@ -379,6 +478,16 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
         pdf_p0, pdf_m0 = norm_pdf(dp0), norm_pdf(dm0)
         # per point: the integrands t_N (of N) and t_D (of D), and their derivatives with
         # respect to d (d- for t_N, d+ for t_D) times d(d)/d(sqrt H(u)) = 1 / v_u
+        # a full Newton step for the options whose last step moved by _CHEAP_BELOW or more (all
+        # at the first step); for the others, already close, the Jacobi-Newton step below is the
+        # check and their Jacobian is not built
+        if not newton:
+            sel: slice | np.ndarray = slice(0, 0)
+        elif prev is None or not (prev < _CHEAP_BELOW).any():
+            sel = slice(None)
+        else:
+            sel = np.flatnonzero(~(prev < _CHEAP_BELOW))
+        full = newton and (isinstance(sel, slice) or sel.size > 0)
         if sch.fp_a:
             e = np.square(dm_u)
             e *= -0.5
@@ -390,30 +499,34 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
             t_p *= quad[5]  # q e^{qu} phi(d+) / v_u
             num = t_n @ _ONES[: nl[1]]
             den = t_p @ _ONES[: nl[1]] + np.einsum("mkl,mkl->mk", quad[4], ndtr(dp_u))
-            g_n = t_n * dm_u  # -(d t_N / d d-) = d- t_N: both integrands' slopes are -d- t
-            g_n *= ivu
-            g_d = t_p * dm_u
-            g_d *= ivu
-            g_n, g_d = -g_n, -g_d
+            if full:
+                dms, ivs = dm_u[sel], ivu[sel]
+                g_n = t_n[sel] * dms  # -(d t_N / d d-) = d- t_N: both integrands' slopes are -d- t
+                g_n *= ivs
+                g_d = t_p[sel] * dms
+                g_d *= ivs
+                g_n, g_d = -g_n, -g_d
             N = pdf_m0 * ivk + num
             D = (pdf_p0 * ivk + ndtr(dp0)) + den
             Nd = -dm0 * pdf_m0 / (bv * vk)
             Dd = (pdf_p0 - dp0 * pdf_p0 * ivk) / bv
         else:
-            e = np.square(dm_u)
-            e *= -0.5
-            g_n = np.exp(e, out=e)
-            g_n *= quad[3]
-            g_n *= ivu  # r e^{ru} dN(d-)/d(d-) / v_u (1 / sqrt(2 pi) below)
-            g_d = np.square(dp_u)
-            g_d *= -0.5
-            np.exp(g_d, out=g_d)
-            g_d *= quad[4]
-            g_d *= ivu
+            if full:
+                ivs = ivu[sel]
+                e = np.square(dm_u[sel])
+                e *= -0.5
+                g_n = np.exp(e, out=e)
+                g_n *= quad[3][sel]
+                g_n *= ivs  # r e^{ru} dN(d-)/d(d-) / v_u (1 / sqrt(2 pi) below)
+                g_d = np.square(dp_u[sel])
+                g_d *= -0.5
+                np.exp(g_d, out=g_d)
+                g_d *= quad[4][sel]
+                g_d *= ivs
+                g_n *= _INV_SQRT_2PI
+                g_d *= _INV_SQRT_2PI
             num = np.einsum("mkl,mkl->mk", quad[3], ndtr(dm_u))
             den = np.einsum("mkl,mkl->mk", quad[4], ndtr(dp_u))
-            g_n *= _INV_SQRT_2PI
-            g_d *= _INV_SQRT_2PI
             N = ndtr(dm0) + num
             D = ndtr(dp0) + den
             Nd = pdf_m0 / bv
@@ -424,22 +537,25 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
         step_b = B - (f - B) / (fd - 1.0)
         B_new = np.where((step_b > 0.0) & np.isfinite(step_b), step_b, f)
         lb_new = np.minimum(np.log(np.maximum(B_new, 1e-300)), lx)
-        if newton:
+        if full:
             # Newton on R(b) = b - ln f(b) in b = ln B at all nodes, with the full Jacobian:
             # d d(u)/d b_j = (delta_kj - P[k, l, j] sqrt(H_j) / sqrt(H(u))) / v_u.  An option
             # whose Newton step is not finite takes the Jacobi-Newton step instead.
-            inv_n, inv_d = 1.0 / N, 1.0 / D
-            diag = 1.0 - (Nd * B + g_n @ _ONES[: nl[1]]) * inv_n + (Dd * B + g_d @ _ONES[: nl[1]]) * inv_d
+            Ns, Ds, Bs, lbs = N[sel], D[sel], B[sel], lb[sel]
+            inv_n, inv_d = 1.0 / Ns, 1.0 / Ds
+            diag = 1.0 - (Nd[sel] * Bs + g_n @ _ONES[: nl[1]]) * inv_n
+            diag += (Dd[sel] * Bs + g_d @ _ONES[: nl[1]]) * inv_d
             g_n *= inv_n[:, :, None]
             g_d *= inv_d[:, :, None]
             g_n -= g_d
-            tiny = sq_u <= 1e-150
-            np.divide(g_n, sq_u, out=g_n, where=~tiny)
+            sqs = sq_u[sel]
+            tiny = sqs <= 1e-150
+            np.divide(g_n, sqs, out=g_n, where=~tiny)
             g_n[tiny] = 0.0
             jac = np.matmul(g_n.transpose(1, 0, 2), sch.fp_jac).transpose(1, 0, 2)
-            jac *= sqh[:, None, :]
+            jac *= sqh[sel][:, None, :]
             jac[:, _DIAG[0][: sch.n], _DIAG[1][: sch.n]] += diag
-            resid = lb - np.log(f)
+            resid = lbs - np.log(f[sel])
             with np.errstate(all="ignore"):
                 try:
                     step = np.linalg.solve(jac, resid[:, :, None])[:, :, 0]
@@ -447,15 +563,16 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
                     step = np.full(resid.shape, np.nan)
             ok_step = np.asarray(np.isfinite(step).all(axis=1))
             step = np.clip(step, -0.5, 0.5)
-            lb_new = np.where(ok_step[:, None], np.minimum(lb - step, lx), lb_new)
+            lb_new[sel] = np.where(ok_step[:, None], np.minimum(lbs - step, lx[sel]), lb_new[sel])
         moved = np.max(np.abs(lb_new - lb), axis=1)
         lnB[act] = lb = lb_new
+        prev = moved
         done = ~(moved > sch.tol)  # NaN counts as done (and fails the finite check below)
         if done.any():
             converged[act[done]] = np.isfinite(moved[done])
             keep = ~done
             act = act[keep]
-            lx, lb = lx[keep], lb[keep]
+            lx, lb, prev = lx[keep], lb[keep], prev[keep]
             node = [a[keep] for a in node]
             quad = [a[keep] for a in quad]
     H = (lnB - _col(lnX)) ** 2
@@ -508,9 +625,11 @@ def _premium(S, K, T, r, q, sig, which=None) -> np.ndarray:
     for i in np.unique(which):
         sch = _get_scheme(int(i))
         idx = np.flatnonzero(which == i)
+        x0 = _start_boundary(K[idx], T[idx], r[idx], q[idx], sig[idx], sch.n)
         for start in range(0, idx.size, _CHUNK):
             j = idx[start : start + _CHUNK]
-            out[j], ok[j] = _alo_put(S[j], K[j], T[j], r[j], q[j], sig[j], sch)
+            sl = slice(start, start + _CHUNK)
+            out[j], ok[j] = _alo_put(S[j], K[j], T[j], r[j], q[j], sig[j], sch, start=x0[sl])
     redo = np.flatnonzero(~ok & (which != _FINE))
     if redo.size:
         j = redo
