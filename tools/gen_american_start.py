@@ -2,13 +2,12 @@
 
 For a put with strike 1 and expiry 1 (the boundary at ``tau_k / T`` of any put depends only on
 ``sigma^2 T``, ``rT`` and ``qT``: scale time by ``T``, prices by ``K``), on the regular grid
-:data:`engine.pricing.american.START_AXES` of ``(ln sigma^2 T, ln rT, log2(1 + q / r))``, the
-kernel's own collocation equations (the ``n``-node scheme the kernel would pick there: FP-A where
-``kappa = 2 max(r, q) / sigma^2 <= 2``, else FP-B; ``l = 8`` fixed-point points) are solved from
-the QD+ start to 1e-11 in ``ln B`` and ``ln(B / K)`` at the nodes is stored (float32; NaN where
-the iteration did not converge: those cells fall back to QD+).  Only a start: the kernel still
-iterates every option to its own tolerance, so the table moves no price beyond that tolerance
-(tests/pricing/test_american.py checks it against the QD+ start).
+:data:`engine.pricing.american.START_AXES` of ``(ln sigma^2 T, ln rT, log2(1 + q / r))``,
+:func:`engine.pricing.american.start_cells` solves the kernel's own collocation equations at
+``START_N`` nodes to 1e-11 in ``ln B``; the table stores ``ln(B / K)`` at the nodes (float32; NaN
+where the iteration did not converge: options in those cells start from QD+).  It is only a
+start: the kernel still iterates every option to its own tolerance (tests/pricing/test_american.py
+checks the prices against the QD+ start).
 
 Run ``python tools/gen_american_start.py`` from the repository root (a few seconds); rerun it
 whenever the schemes of engine/pricing/american.py change.
@@ -27,37 +26,19 @@ sys.path.insert(0, str(ROOT))
 import engine.pricing.american as am  # noqa: E402
 
 
-def table(n: int) -> np.ndarray:
-    """``ln(B / K)`` at the ``n`` nodes on the :data:`START_AXES` grid, shape ``(*counts, n)``."""
+def table() -> np.ndarray:
+    """``ln(B / K)`` at the ``START_N`` nodes on the ``START_AXES`` grid, ``(*counts, START_N)``."""
     axes = [x0 + h * np.arange(cnt) for x0, h, cnt in am.START_AXES]
     g1, g2, g3 = np.meshgrid(*axes, indexing="ij")
-    sig = np.sqrt(np.exp(g1.ravel()))
-    r = np.exp(g2.ravel())
-    q = (np.exp2(g3.ravel()) - 1.0) * r
-    one = np.ones(sig.size)
-    fp_a = 2.0 * np.maximum(r, q) / sig**2 <= am._KAPPA_FP_B
-    out = np.full((sig.size, n), np.nan)
-    am._USE_TABLE = False
-    with np.errstate(all="ignore"):
-        for a in (True, False):
-            sch = am._scheme(n, 8, 24, 60, a, 1e-11)
-            idx = np.flatnonzero(fp_a == a)
-            for start in range(0, idx.size, am._CHUNK):
-                j = idx[start : start + am._CHUNK]
-                lnX, H, ok = am._alo_put(
-                    one[j], one[j], one[j], r[j], q[j], sig[j], sch, return_boundary=True
-                )
-                v = lnX[:, None] - np.sqrt(H)
-                v[~ok] = np.nan
-                out[j] = v
-    return out.reshape(*g1.shape, n).astype(np.float32)
+    rt = np.exp(g2.ravel())
+    out = am.start_cells(np.exp(g1.ravel()), rt, (np.exp2(g3.ravel()) - 1.0) * rt)
+    return out.reshape(*g1.shape, am.START_N).astype(np.float32)
 
 
 def main() -> None:
-    tabs = {f"n{am.START_N}": table(am.START_N)}
-    for k, v in tabs.items():
-        print(f"{k}: {v.shape}, {np.isnan(v[..., 0]).sum()} cells without a converged value")
-    np.savez_compressed(am._START_FILE, **tabs)
+    tab = table()
+    print(f"n{am.START_N}: {tab.shape}, {np.isnan(tab[..., 0]).sum()} cells without a converged value")
+    np.savez_compressed(am._START_FILE, **{f"n{am.START_N}": tab})
     print(f"wrote {am._START_FILE}")
 
 
