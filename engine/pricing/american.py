@@ -28,11 +28,18 @@ of ALO's equation "FP-B" (their eq. 18-19)::
 and ``B(0+) = X = K min(1, r/q)``.  Following ALO sec. 4, the boundary is represented by the
 transformed function ``H(sqrt tau) = ln(B(tau)/X)^2``, which is smooth enough in ``sqrt tau`` to
 be interpolated by a polynomial at ``n + 1`` Chebyshev-Lobatto nodes of ``[0, sqrt T]``.
-The nodes start at the QD+ approximation of Li (2005) (solved by a few safeguarded Newton steps
-in ``ln B``), then take Newton steps on the collocation equations ``ln B_k = ln f_k(B)`` with the
-full ``n x n`` Jacobian (the fixed-point map's dependence on the boundary at every node through the
-interpolated ``H``, not only ALO's Jacobi-Newton diagonal of eq. 34), so the iteration converges
-quadratically: about 4 steps from QD+ instead of ~8 Jacobi-Newton steps.  Integrals use ``l`` (fixed point) and ``p`` (price) Gauss-Legendre
+The nodes start from a precomputed table of converged boundaries (engine/pricing/american_start.npz,
+made by tools/gen_american_start.py: ``ln(B/K)`` at the 10 nodes of a put with ``K = T = 1`` on a
+grid of ``(ln sigma^2 T, ln rT, log2(1 + q/r))``, the three numbers the boundary at ``tau_k / T``
+depends on; trilinear interpolation, about 1e-3 in ``ln B``), or where the table does not
+reach (and just above ``q = r``) at the QD+ approximation of Li (2005) (solved by a few safeguarded
+Newton steps in ``ln B``).  They then take Newton steps on the collocation equations
+``ln B_k = ln f_k(B)`` with the full ``n x n`` Jacobian (the fixed-point map's dependence on the
+boundary at every node through the interpolated ``H``, not only ALO's Jacobi-Newton diagonal of
+eq. 34), so the iteration converges quadratically: 2-3 steps from the table, about 4 from QD+
+instead of ~8 Jacobi-Newton steps.  The Jacobian is diagonally dominant, so its linear system is
+solved by a few Jacobi sweeps (LAPACK where they do not converge), and an option whose last step
+moved by less than 1e-3 reuses its last Jacobian (a chord step).  Integrals use ``l`` (fixed point) and ``p`` (price) Gauss-Legendre
 points after the change of variable ``u = tau sin^2(theta)``, under which both ``sqrt u`` (where
 the boundary is smooth) and ``sqrt(tau - u)`` (where the Black terms are smooth) are smooth
 functions of ``theta``; ALO use ``u = tau - tau (1+y)^2 / 4`` for the same purpose at one end.
@@ -82,6 +89,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from scipy.special import ndtr
@@ -106,12 +114,12 @@ __all__ = [
 # option iterates until its boundary moves by less than the tolerance (in ln B) and an option that has
 # not converged after m_max steps is re-priced with the fine scheme _FINE (the residual check).
 SCHEMES: tuple[tuple[int, int, int, int, bool, float], ...] = (
-    (6, 8, 20, 12, True, 1e-5),  # 0: far out of the money (premium tiny)
-    (8, 8, 24, 12, True, 1e-5),  # 1: sigma^2 T <= 0.5
-    (10, 8, 24, 12, True, 1e-5),  # 2: sigma^2 T > 0.5
-    (6, 8, 20, 12, False, 1e-5),  # 3-5: the same with FP-B, where kappa > _KAPPA_FP_B
-    (8, 8, 24, 12, False, 1e-5),
-    (10, 8, 24, 12, False, 1e-5),
+    (6, 7, 20, 12, True, 1e-5),  # 0: far out of the money (premium tiny)
+    (8, 7, 24, 12, True, 1e-5),  # 1: sigma^2 T <= 0.5
+    (10, 7, 24, 12, True, 1e-5),  # 2: sigma^2 T > 0.5
+    (6, 7, 20, 12, False, 1e-5),  # 3-5: the same with FP-B, where kappa > _KAPPA_FP_B
+    (8, 7, 24, 12, False, 1e-5),
+    (10, 7, 24, 12, False, 1e-5),
     (12, 16, 65, 40, False, 1e-9),  # 6: _FINE (tanh-sinh price rule), for unconverged fixed points and Greeks
 )
 _FINE = len(SCHEMES) - 1
@@ -123,12 +131,24 @@ _FAR_OTM = 8.0  # ln(S/K) above this many sigma sqrt T: 6 nodes
 # over the nodes.  Newton converges quadratically, so after a step of 1e-5 the boundary is within
 # ~1e-10 and the price within ~1e-10 K (the premium integral's error is of the order of the
 # boundary's times r T); the fine scheme's 1e-9 keeps finite-difference Greeks free of iteration
-# noise.  (l = 8 fixed-point points match l = 12 to 3e-8 x K on the reference grids.)
+# noise.  (l = 7 fixed-point points: 6.6e-7 x K on the plan grid, 7.0e-7 x K on the wide one;
+# l = 8: 4.3e-7 and 6.9e-7; l = 6: 3.3e-6 and 3.5e-6.)
 _DIAG = np.diag_indices(64)
 _ONES = np.ones(64)
-_CHUNK = 256  # options per block: keeps the (options x nodes x points) arrays in cache (1024: 2x slower)
+_CHUNK = 384  # options per block: keeps the (options x nodes x points) arrays in cache (1024: 2x slower)
 # below this (put-side) rate the early-exercise premium (< rate * strike * t) is treated as 0
 _MIN_RATE = 1e-10
+# Newton start table (engine/pricing/american_start.npz, made by tools/gen_american_start.py): the
+# converged ln(B / K) at the nodes of the n-node schemes of a put with K = 1, T = 1 on a regular
+# grid of (ln sigma^2 T, ln rT, log2(1 + q / r)): q = r, where B(0+) has a kink, is a grid line (the boundary at tau_k / T depends on the three
+# only); axes as (first value, step, count).  Options outside the grid start from QD+.
+START_AXES: tuple[tuple[float, float, int], ...] = ((-7.0, 0.125, 93), (-10.0, 0.5, 21), (0.0, 0.125, 36))
+START_N = 10  # the start table's node count (other schemes interpolate it)
+_START_KINK = 1.3  # no table start for r < q < 1.3 r
+_START_FILE = Path(__file__).with_name("american_start.npz")
+_SWEEPS = 4  # Jacobi sweeps per Newton solve (_newton_solve)
+_CHORD_BELOW = 1e-3  # an option whose last step moved less takes a chord step (no new Jacobian)
+_USE_TABLE = True  # False: always start from QD+ (tools/gen_american_start.py, A/B runs)
 
 
 @dataclass(frozen=True)
@@ -149,6 +169,8 @@ class _Scheme:
     pr_w: np.ndarray  # (p,): dt / T weight
     pr_interp: np.ndarray  # (n, p): H at the nodes -> H at B(T - t)
     fp_jac: np.ndarray  # (n, l, n): fp_interp as P[k, l, j] (node j -> point l of node k)
+    fp_inv_rem: np.ndarray  # (n, l): 1 / fp_rem
+    fp_w_rem: np.ndarray  # (n, l): fp_w / fp_rem
 
 
 def _cheb_interp_matrix(x: np.ndarray, n: int) -> np.ndarray:
@@ -224,6 +246,8 @@ def _scheme(
         2.0 * s * c * wth,
         np.ascontiguousarray(pr_interp),
         np.ascontiguousarray(fp_interp.reshape(n, n, l_pts).transpose(1, 2, 0)),
+        1.0 / fp_rem,
+        fp_w / fp_rem,
     )
 
 
@@ -317,7 +341,151 @@ def _qd_plus_boundary(K, T_k, r, q, sig, X, steps: int = 8) -> np.ndarray:
     return np.clip(x, -60.0, 0.0)
 
 
-def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, newton: bool = True):
+@lru_cache(maxsize=1)
+def _start_table() -> np.ndarray | None:
+    """The Newton start table, ``(cells, START_N)`` (None where the file is missing)."""
+    if not _START_FILE.exists():
+        return None
+    with np.load(_START_FILE) as f:
+        tab = f[f"n{START_N}"]
+    if tab.shape != (*(cnt for _, _, cnt in START_AXES), START_N):
+        return None  # a table of other axes (regenerate it with tools/gen_american_start.py)
+    return np.ascontiguousarray(tab.astype(float).reshape(-1, START_N))
+
+
+@lru_cache(maxsize=1)
+def _corner_offsets() -> np.ndarray:
+    """Flat offsets of the 8 corners of a table cell and which axes step up at each, ``(8, 4)``."""
+    counts = [cnt for _, _, cnt in START_AXES]
+    strides = (counts[1] * counts[2], counts[2], 1)
+    rows = []
+    for c in range(8):
+        up = [(c >> d) & 1 for d in range(3)]
+        rows.append([sum(u * st for u, st in zip(up, strides)), *up])
+    return np.array(rows, dtype=np.intp)
+
+
+@lru_cache(maxsize=8)
+def _node_map(n: int) -> np.ndarray:
+    """``(START_N, n)`` matrix: values at the start table's nodes -> values at ``n`` nodes."""
+    a = _scheme(n, 8, 24, 1, True).a
+    return np.ascontiguousarray(_cheb_interp_matrix(2.0 * a - 1.0, START_N).T)
+
+
+def _table_start(T, r, q, sig):
+    """Trilinear interpolation of the start table: ``(ln(B / K) at the START_N nodes, ok)``.
+
+    ``ok`` is False outside the table, just above ``q = r`` and where a corner of the cell has
+    no converged value.
+    """
+    tab = _start_table()
+    if tab is None:
+        return np.zeros((T.size, START_N)), np.zeros(T.size, dtype=bool)
+    coords = (np.log(sig * sig * T), np.log(r * T), np.log2(1.0 + q / r))
+    # just above q = r the boundary has a layer near tau = 0 whose width goes with q / r - 1: the
+    # table cannot resolve it, QD+ starts those options
+    ok = ~((q > r) & (q < _START_KINK * r))
+    flat = np.zeros(T.size, dtype=np.intp)
+    corners = _corner_offsets()
+    frac = np.empty((T.size, 3))
+    stride = corners[[1, 2, 4], 0]  # per axis
+    for d, (x, (x0, h, cnt)) in enumerate(zip(coords, START_AXES)):
+        pos = (x - x0) / h
+        ok &= (pos >= 0.0) & (pos <= cnt - 1)
+        i = np.clip(np.floor(np.where(ok, pos, 0.0)).astype(np.intp), 0, cnt - 2)
+        frac[:, d] = np.clip(pos - i, 0.0, 1.0)
+        flat += i * stride[d]
+    up = corners[:, 1:].astype(bool)  # (8, 3)
+    wgt = np.where(up[None], frac[:, None, :], 1.0 - frac[:, None, :]).prod(axis=2)  # (M, 8)
+    vals = tab[flat[:, None] + corners[None, :, 0]]  # (M, 8, START_N)
+    out = np.einsum("mc,mcn->mn", wgt, vals)
+    ok &= np.isfinite(out).all(axis=1)
+    return out, ok
+
+
+def start_cells(sig2t, rt, qt) -> np.ndarray:
+    """``ln(B / K)`` at the START_N nodes of puts with ``K = 1``, ``T = 1`` (the start table's cells).
+
+    The kernel's own collocation equations (START_N nodes, FP-A where ``kappa = 2 max(r, q) /
+    sigma^2 <= 2`` else FP-B, the fixed-point points of :data:`SCHEMES`) solved from the QD+
+    start by full Newton steps to 1e-11 in ``ln B``; NaN where the iteration does not converge.  Used by
+    tools/gen_american_start.py and the tests.
+    """
+    global _USE_TABLE, _CHORD_BELOW
+    sig = np.sqrt(np.asarray(sig2t, dtype=float))
+    r, q = np.asarray(rt, dtype=float), np.asarray(qt, dtype=float)
+    one = np.ones(sig.size)
+    fp_a = 2.0 * np.maximum(r, q) / sig**2 <= _KAPPA_FP_B
+    out = np.full((sig.size, START_N), np.nan)
+    l_pts = next(sc[1] for sc in SCHEMES if sc[0] == START_N)
+    saved = _USE_TABLE, _CHORD_BELOW
+    _USE_TABLE, _CHORD_BELOW = False, 0.0  # QD+ start, full Newton steps throughout
+    try:
+        with np.errstate(all="ignore"):
+            for a in (True, False):
+                sch = _scheme(START_N, l_pts, 24, 60, a, 1e-11)
+                idx = np.flatnonzero(fp_a == a)
+                for start in range(0, idx.size, _CHUNK):
+                    j = idx[start : start + _CHUNK]
+                    lnX, H, ok = _alo_put(
+                        one[j], one[j], one[j], r[j], q[j], sig[j], sch, return_boundary=True
+                    )
+                    v = lnX[:, None] - np.sqrt(H)
+                    v[~ok] = np.nan
+                    out[j] = v
+    finally:
+        _USE_TABLE, _CHORD_BELOW = saved
+    return out
+
+
+def _start_boundary(K, T, r, q, sig, n: int) -> np.ndarray:
+    """Newton start ``ln(B / X)`` at the ``n`` nodes: the start table where it covers the option
+    (through ``H = ln(B / X)^2``, the function the nodes interpolate, for ``n != START_N``),
+    else the QD+ boundary."""
+    X = np.where(q > r, K * r / np.where(q > r, q, 1.0), K)
+    a = _scheme(n, 8, 24, 1, True).a
+    x = np.empty((T.size, n))
+    ok = np.zeros(T.size, dtype=bool)
+    if _USE_TABLE:
+        tab, ok = _table_start(T, r, q, sig)
+        x_t = np.minimum(tab[ok] + _col(np.log(K[ok] / X[ok])), 0.0)
+        if n != START_N:
+            x_t = -np.sqrt(np.maximum(np.square(x_t) @ _node_map(n), 0.0))
+        x[ok] = x_t
+    rest = ~ok
+    if rest.any():
+        x[rest] = _qd_plus_boundary(K[rest], _col(T[rest]) * a**2, r[rest], q[rest], sig[rest], X[rest])
+    return x
+
+
+def _newton_solve(jac, rhs, sweeps: int = _SWEEPS) -> np.ndarray:
+    """``jac^-1 rhs`` for a batch of Jacobians ``(M, n, n)``: Jacobi sweeps, LAPACK where they fail.
+
+    The collocation Jacobian is diagonally dominant (the spectral radius of ``D^-1 (J - D)`` is
+    about 0.2 on the benchmark options, 0.7 at worst), so ``sweeps`` Jacobi sweeps leave a
+    relative error of about ``0.2^sweeps`` in the Newton step, which changes the Newton
+    iteration's error from ``C e^2`` to ``C e^2 + 0.2^sweeps e``: the same stopping rule still holds.
+    A row whose linear residual is above 1e-3 of its right-hand side after the sweeps (or not
+    finite) is solved by ``numpy.linalg.solve``; NaN where that fails too.
+    """
+    with np.errstate(all="ignore"):
+        d = np.einsum("mii->mi", jac)
+        x = rhs / d
+        for _ in range(sweeps):
+            x += (rhs - (jac @ x[:, :, None])[:, :, 0]) / d
+        res = np.max(np.abs(rhs - (jac @ x[:, :, None])[:, :, 0]), axis=1)
+        bad = ~(res <= 1e-3 * np.max(np.abs(rhs), axis=1))
+        if bad.any():
+            try:
+                x[bad] = np.linalg.solve(jac[bad], rhs[bad][:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError:
+                x[bad] = np.nan
+    return x
+
+
+def _alo_put(
+    S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, newton: bool = True, start=None
+):
     """Early-exercise premium of puts with ``r > 0`` (1-D arrays of one block), ALO FP-A/FP-B.
 
     Returns ``(premium, converged)``, or ``(ln X, H at the nodes, converged)`` with
@@ -328,14 +496,15 @@ def _alo_put(S, K, T, r, q, sig, sch: _Scheme, return_boundary: bool = False, ne
     finish).  The boundary (:func:`_alo_boundary`) does not depend on the spot; the premium
     (:func:`_alo_price`) is its integral at the spot.
     """
-    lnX, lnB, converged = _alo_boundary(K, T, r, q, sig, sch, newton)
+    lnX, lnB, converged = _alo_boundary(K, T, r, q, sig, sch, newton, start)
     if return_boundary:
         return lnX, (lnB - _col(lnX)) ** 2, converged
     return _alo_price(S, K, T, r, q, sig, sch, lnX, lnB), converged
 
 
-def _alo_boundary(K, T, r, q, sig, sch: _Scheme, newton: bool = True):
-    """The ALO fixed point of :func:`_alo_put`: ``(ln X, ln B at the nodes, converged)`` per option."""
+def _alo_boundary(K, T, r, q, sig, sch: _Scheme, newton: bool = True, start=None):
+    """The ALO fixed point of :func:`_alo_put`: ``(ln X, ln B at the nodes, converged)`` per option
+    (``start``: the first guess of ``ln B - ln X`` at the nodes; None = the start table or QD+)."""
     X = np.where(q > r, K * r / np.where(q > r, q, 1.0), K)
     lnX = np.log(X)
     sqT = np.sqrt(T)
@@ -346,22 +515,30 @@ def _alo_boundary(K, T, r, q, sig, sch: _Scheme, newton: bool = True):
     inv_vk = 1.0 / v_k
     # d+(tau_k, B/K) = ln B / v_k + c0
     c0 = (drift_k - _col(np.log(K))) * inv_vk + 0.5 * v_k
+
     # fixed-point quadrature tables (M, n, l): d-(tau_k - u, B(tau_k)/B(u)) = (sqrt H(u) - sqrt
     # H(tau_k)) / v_u + c_u, with v_u = sigma sqrt(tau_k - u)
-    r3, q3 = r[:, None, None], q[:, None, None]
-    rem_sq = sqT[:, None, None] * sch.fp_rem  # sqrt(tau_k - u)
-    v_u = sig[:, None, None] * rem_sq
-    inv_vu = 1.0 / v_u
-    c_u = (r3 - q3) * rem_sq * rem_sq * inv_vu - 0.5 * v_u
-    u = T[:, None, None] * sch.fp_u
-    wt = T[:, None, None] * sch.fp_w
-    wr = r3 * wt * np.exp(r3 * u)
-    wq = q3 * wt * np.exp(q3 * u)
+    # (every table is an option factor times a scheme table: v_u = sigma sqrt T fp_rem, ...)
+    def opt(x):
+        return x[:, None, None]
+
+    sv = sig * sqT
+    v_u = opt(sv) * sch.fp_rem
+    inv_vu = opt(1.0 / sv) * sch.fp_inv_rem
+    c_u = opt((r - q) * T / sv - 0.5 * sv) * sch.fp_rem  # ((r - q)(tau_k - u) - v_u^2 / 2) / v_u
+    rT, qT = r * T, q * T
+    er = np.exp(opt(rT) * sch.fp_u)  # e^{ru}
+    eq = np.exp(opt(qT) * sch.fp_u)
     if sch.fp_a:  # weights of phi(d-), N(d+), phi(d+) (1 / sqrt(2 pi) folded in)
-        tabs = [wr * inv_vu * _INV_SQRT_2PI, wq, wq * inv_vu * _INV_SQRT_2PI]
+        er *= opt(rT / sv * _INV_SQRT_2PI) * sch.fp_w_rem
+        wq = eq * opt(qT) * sch.fp_w
+        eq *= opt(qT / sv * _INV_SQRT_2PI) * sch.fp_w_rem
+        tabs = [er, wq, eq]
     else:  # weights of N(d-), N(d+)
-        tabs = [wr, wq]
-    lnB = _col(lnX) + _qd_plus_boundary(K, T_k, r, q, sig, X)
+        er *= opt(rT) * sch.fp_w
+        eq *= opt(qT) * sch.fp_w
+        tabs = [er, eq]
+    lnB = _col(lnX) + (_start_boundary(K, T, r, q, sig, sch.n) if start is None else start)
     converged = np.zeros(K.shape, dtype=bool)
     act = np.arange(K.size)
     nl = sch.fp_u.shape
@@ -369,6 +546,8 @@ def _alo_boundary(K, T, r, q, sig, sch: _Scheme, newton: bool = True):
     lx, lb = _col(lnX), lnB.copy()
     node = [v_k, inv_vk, c0, scale_k]
     quad = [v_u, inv_vu, c_u, *tabs]
+    prev = None  # each option's last move (max over the nodes)
+    jkeep = np.full((K.size, sch.n, sch.n), np.nan)  # each option's last Jacobian
     for _ in range(sch.m):
         if act.size == 0:
             break
@@ -389,6 +568,19 @@ def _alo_boundary(K, T, r, q, sig, sch: _Scheme, newton: bool = True):
         pdf_p0, pdf_m0 = norm_pdf(dp0), norm_pdf(dm0)
         # per point: the integrands t_N (of N) and t_D (of D), and their derivatives with
         # respect to d (d- for t_N, d+ for t_D) times d(d)/d(sqrt H(u)) = 1 / v_u
+        # a full Newton step (new Jacobian) for the options whose last step moved by _CHORD_BELOW
+        # or more (all at the first step); the others, already close, take a chord step with
+        # their last Jacobian's inverse (the error after it is of the order of the last move
+        # times the current error: ~1e-9 where a full step would give ~1e-12)
+        chord = np.zeros(0, dtype=np.intp)
+        if not newton:
+            sel: slice | np.ndarray = slice(0, 0)
+        elif prev is None or not (prev < _CHORD_BELOW).any():
+            sel = slice(None)
+        else:
+            near = prev < _CHORD_BELOW
+            sel, chord = np.flatnonzero(~near), np.flatnonzero(near)
+        full = newton and (isinstance(sel, slice) or sel.size > 0)
         if sch.fp_a:
             e = np.square(dm_u)
             e *= -0.5
@@ -400,32 +592,37 @@ def _alo_boundary(K, T, r, q, sig, sch: _Scheme, newton: bool = True):
             t_p *= quad[5]  # q e^{qu} phi(d+) / v_u
             num = t_n @ _ONES[: nl[1]]
             den = t_p @ _ONES[: nl[1]] + np.einsum("mkl,mkl->mk", quad[4], ndtr(dp_u))
-            g_n = t_n * dm_u  # -(d t_N / d d-) = d- t_N: both integrands' slopes are -d- t
-            g_n *= ivu
-            g_d = t_p * dm_u
-            g_d *= ivu
-            g_n, g_d = -g_n, -g_d
             N = pdf_m0 * ivk + num
             D = (pdf_p0 * ivk + ndtr(dp0)) + den
+            if full:
+                # gm = -(dt_N/d(sqrt H(u)) / N - dt_D/d(sqrt H(u)) / D): the slopes of both
+                # integrands in d are -d- t, and d(d)/d(sqrt H(u)) = 1 / v_u
+                gm = t_n[sel] * (1.0 / N[sel])[:, :, None]
+                gm -= t_p[sel] * (1.0 / D[sel])[:, :, None]
+                gm *= dm_u[sel]
+                gm *= ivu[sel]
             Nd = -dm0 * pdf_m0 / (bv * vk)
             Dd = (pdf_p0 - dp0 * pdf_p0 * ivk) / bv
         else:
-            e = np.square(dm_u)
-            e *= -0.5
-            g_n = np.exp(e, out=e)
-            g_n *= quad[3]
-            g_n *= ivu  # r e^{ru} dN(d-)/d(d-) / v_u (1 / sqrt(2 pi) below)
-            g_d = np.square(dp_u)
-            g_d *= -0.5
-            np.exp(g_d, out=g_d)
-            g_d *= quad[4]
-            g_d *= ivu
             num = np.einsum("mkl,mkl->mk", quad[3], ndtr(dm_u))
             den = np.einsum("mkl,mkl->mk", quad[4], ndtr(dp_u))
-            g_n *= _INV_SQRT_2PI
-            g_d *= _INV_SQRT_2PI
             N = ndtr(dm0) + num
             D = ndtr(dp0) + den
+            if full:
+                # gm = -(dt_N/d(sqrt H(u)) / N - dt_D/d(sqrt H(u)) / D), t_N = r e^{ru} N(d-),
+                # t_D = q e^{qu} N(d+), d(d)/d(sqrt H(u)) = 1 / v_u
+                e = np.square(dm_u[sel])
+                e *= -0.5
+                gm = np.exp(e, out=e)
+                gm *= quad[3][sel]
+                gm *= (-_INV_SQRT_2PI / N[sel])[:, :, None]
+                e = np.square(dp_u[sel])
+                e *= -0.5
+                np.exp(e, out=e)
+                e *= quad[4][sel]
+                e *= (_INV_SQRT_2PI / D[sel])[:, :, None]
+                gm += e
+                gm *= ivu[sel]
             Nd = pdf_m0 / bv
             Dd = pdf_p0 / bv
         f = sk * N / D
@@ -434,38 +631,40 @@ def _alo_boundary(K, T, r, q, sig, sch: _Scheme, newton: bool = True):
         step_b = B - (f - B) / (fd - 1.0)
         B_new = np.where((step_b > 0.0) & np.isfinite(step_b), step_b, f)
         lb_new = np.minimum(np.log(np.maximum(B_new, 1e-300)), lx)
-        if newton:
+        if full:
             # Newton on R(b) = b - ln f(b) in b = ln B at all nodes, with the full Jacobian:
             # d d(u)/d b_j = (delta_kj - P[k, l, j] sqrt(H_j) / sqrt(H(u))) / v_u.  An option
             # whose Newton step is not finite takes the Jacobi-Newton step instead.
-            inv_n, inv_d = 1.0 / N, 1.0 / D
-            diag = 1.0 - (Nd * B + g_n @ _ONES[: nl[1]]) * inv_n + (Dd * B + g_d @ _ONES[: nl[1]]) * inv_d
-            g_n *= inv_n[:, :, None]
-            g_d *= inv_d[:, :, None]
-            g_n -= g_d
-            tiny = sq_u <= 1e-150
-            np.divide(g_n, sq_u, out=g_n, where=~tiny)
-            g_n[tiny] = 0.0
-            jac = np.matmul(g_n.transpose(1, 0, 2), sch.fp_jac).transpose(1, 0, 2)
-            jac *= sqh[:, None, :]
+            Bs, lbs = B[sel], lb[sel]
+            diag = 1.0 - Nd[sel] * Bs / N[sel] + Dd[sel] * Bs / D[sel] + gm @ _ONES[: nl[1]]
+            sqs = sq_u[sel]
+            tiny = sqs <= 1e-150
+            np.divide(gm, sqs, out=gm, where=~tiny)
+            gm[tiny] = 0.0
+            jac = np.matmul(gm.transpose(1, 0, 2), sch.fp_jac).transpose(1, 0, 2)
+            jac *= -sqh[sel][:, None, :]
             jac[:, _DIAG[0][: sch.n], _DIAG[1][: sch.n]] += diag
-            resid = lb - np.log(f)
-            with np.errstate(all="ignore"):
-                try:
-                    step = np.linalg.solve(jac, resid[:, :, None])[:, :, 0]
-                except np.linalg.LinAlgError:  # a singular Jacobian somewhere in the block
-                    step = np.full(resid.shape, np.nan)
+            resid = lbs - np.log(f[sel])
+            jkeep[sel] = jac
+            step = _newton_solve(jac, resid)
             ok_step = np.asarray(np.isfinite(step).all(axis=1))
             step = np.clip(step, -0.5, 0.5)
-            lb_new = np.where(ok_step[:, None], np.minimum(lb - step, lx), lb_new)
+            lb_new[sel] = np.where(ok_step[:, None], np.minimum(lbs - step, lx[sel]), lb_new[sel])
+        if chord.size:
+            lbs = lb[chord]
+            step = _newton_solve(jkeep[chord], lbs - np.log(f[chord]))
+            ok_step = np.asarray(np.isfinite(step).all(axis=1))
+            step = np.clip(step, -0.5, 0.5)
+            lb_new[chord] = np.where(ok_step[:, None], np.minimum(lbs - step, lx[chord]), lb_new[chord])
         moved = np.max(np.abs(lb_new - lb), axis=1)
         lnB[act] = lb = lb_new
+        prev = moved
         done = ~(moved > sch.tol)  # NaN counts as done (and fails the finite check below)
         if done.any():
             converged[act[done]] = np.isfinite(moved[done])
             keep = ~done
             act = act[keep]
-            lx, lb = lx[keep], lb[keep]
+            lx, lb, prev, jkeep = lx[keep], lb[keep], prev[keep], jkeep[keep]
             node = [a[keep] for a in node]
             quad = [a[keep] for a in quad]
     return lnX, lnB, converged
@@ -523,9 +722,11 @@ def _premium(S, K, T, r, q, sig, which=None) -> np.ndarray:
     for i in np.unique(which):
         sch = _get_scheme(int(i))
         idx = np.flatnonzero(which == i)
+        x0 = _start_boundary(K[idx], T[idx], r[idx], q[idx], sig[idx], sch.n)
         for start in range(0, idx.size, _CHUNK):
             j = idx[start : start + _CHUNK]
-            out[j], ok[j] = _alo_put(S[j], K[j], T[j], r[j], q[j], sig[j], sch)
+            sl = slice(start, start + _CHUNK)
+            out[j], ok[j] = _alo_put(S[j], K[j], T[j], r[j], q[j], sig[j], sch, start=x0[sl])
     redo = np.flatnonzero(~ok & (which != _FINE))
     if redo.size:
         j = redo

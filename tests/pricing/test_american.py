@@ -449,3 +449,62 @@ def test_unit_grid_equals_the_kernel_point_by_point():
             np.full(m * nx, q),
         ).reshape(m, nx)
         np.testing.assert_allclose(g, ref, rtol=1e-13, atol=1e-15, err_msg=f"rate {rate}, q {q}")
+
+
+def _wide_book(n: int, seed: int) -> dict[str, np.ndarray]:
+    """Spot 100, strikes 50-200, vol 1%-6 (log-uniform), 1 day-5 years, r 0-12%, q 0-15%: inside
+    and outside the start table (q / r up to ~20 and beyond, sigma^2 T from 1e-7 to 180)."""
+    rng = np.random.default_rng(seed)
+    return {
+        "spot": np.full(n, 100.0),
+        "strike": rng.uniform(50.0, 200.0, n),
+        "t": rng.integers(1, 1826, n) / 365.0,
+        "rate": rng.uniform(0.0, 0.12, n),
+        "vol": np.exp(rng.uniform(np.log(0.01), np.log(6.0), n)),
+        "kind": rng.choice([-1.0, 1.0], n),
+        "q": rng.uniform(0.0, 0.15, n),
+    }
+
+
+def test_start_table_moves_no_price(monkeypatch):
+    """The Newton start table is only a start: prices from it equal the QD+-started ones to
+    2e-8 x K (Newton stops after a step of 1e-5 in ln B, leaving ~1e-10; a chord step leaves
+    ~1e-9), off the table's grid points, outside it and just above q = r."""
+    import engine.pricing.american as am
+
+    b = _wide_book(3000, seed=11)
+    b["q"][:300] = b["rate"][:300] * np.random.default_rng(12).uniform(0.9, 1.4, 300)  # about q = r
+    args = [b[k] for k in ("spot", "strike", "t", "rate", "vol", "kind", "q")]
+    with_table = am.american_kernel(*args)
+    monkeypatch.setattr(am, "_USE_TABLE", False)
+    qd_start = am.american_kernel(*args)
+    assert np.max(np.abs(with_table - qd_start) / b["strike"]) <= 2e-8
+    # the table covers most of these options (else the test would not test it)
+    call = b["kind"] > 0
+    r = np.where(call, b["q"], b["rate"])
+    d = np.where(call, b["rate"], b["q"])
+    live = r > 0
+    _, ok = am._table_start(b["t"][live], r[live], d[live], b["vol"][live])
+    assert ok.mean() > 0.6
+
+
+def test_start_table_is_current():
+    """The stored table equals a fresh solve of the kernel's collocation equations at a sample of
+    its cells (a change of the schemes without rerunning tools/gen_american_start.py fails here)."""
+    import engine.pricing.american as am
+
+    tab = am._start_table()
+    assert tab is not None
+    counts = [cnt for _, _, cnt in am.START_AXES]
+    rng = np.random.default_rng(4)
+    cells = rng.integers(0, np.prod(counts), 64)
+    i1, i2, i3 = np.unravel_index(cells, counts)
+    (a1, h1, _), (a2, h2, _), (a3, h3, _) = am.START_AXES
+    rt = np.exp(a2 + h2 * i2)
+    fresh = am.start_cells(np.exp(a1 + h1 * i1), rt, (np.exp2(a3 + h3 * i3) - 1.0) * rt)
+    stored = tab[cells]
+    assert np.array_equal(np.isnan(fresh), np.isnan(stored))
+    good = np.isfinite(fresh)
+    assert good.mean() > 0.9
+    # float32 storage: 6e-8 relative of |ln(B / K)| <= ~25
+    assert_allclose(stored[good], fresh[good], rtol=0, atol=2e-6)
