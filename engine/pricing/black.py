@@ -258,9 +258,24 @@ def prob_itm(spot, strike, t, rate, vol, kind, q=0.0):
     """
     a, bad, scalar = prepare(False, spot=spot, strike=strike, t=t, rate=rate, vol=vol, kind=kind, q=q)
     w = a["kind"]
-    p = black_parts(a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["q"])
-    prob = _inplace(ndtr, w * p.d2)
-    if a["t"].min() == 0:
+    t, vol = a["t"], a["vol"]
+    sd = np.sqrt(t)
+    sd *= vol
+    # one lean pass (no discount factors): d2 = (ln(S/K) + (r - q - vol^2/2) t) / sd, the same d2 as
+    # black_parts' ln(F/K)/sd - sd/2 without two exponentials and a forward
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = _inplace(np.log, a["spot"] / a["strike"])
+        drift = a["rate"] - a["q"]
+        drift -= 0.5 * vol * vol
+        drift *= t
+        x += drift
+        x /= sd
+        x *= w
+    prob = _inplace(ndtr, x)
+    if sd.size and not sd.min() > 0:  # sd == 0: the limits of black_parts (forward in the money or not)
+        p = black_parts(a["spot"], a["strike"], t, a["rate"], vol, a["q"])
+        prob = np.where(sd > 0, prob, ndtr(w * p.d2))
+    if t.min() == 0:
         expired = a["t"] == 0
         prob = np.where(expired, (w * (a["spot"] - a["strike"]) > 0).astype(float), prob)
     return finish(prob, bad, scalar)
