@@ -35,6 +35,7 @@ from engine._validate import finish, prepare
 __all__ = [
     "BlackParts",
     "black_parts",
+    "black_d2",
     "black_value",
     "bs_price",
     "european_greeks",
@@ -116,6 +117,24 @@ def black_parts(spot, strike, t, rate, vol, q) -> BlackParts:
     d1 = np.where(pos | (logm != 0), d1, 0.0)
     d2 = np.where(pos | (logm != 0), d2, 0.0)
     return BlackParts(fwd, sd, df, dq, d1, d2)
+
+
+def black_d2(spot, strike, t, rate, vol, q, sd) -> np.ndarray:
+    """``d2 = (ln(S/K) + (r - q - vol^2/2) t) / sd`` in one pass (arrays, no checks; ``sd = vol sqrt t``).
+
+    The same d2 as :func:`black_parts` (``ln(F/K)/sd - sd/2``) without the discount factors and
+    the forward, for callers that need d2 alone (:func:`prob_itm`); ``inf``/``nan`` where ``sd`` is
+    0 (the caller takes the limits of :func:`black_parts` there).
+
+    >>> round(float(black_d2(100.0, 100.0, 1.0, 0.0, 0.2, 0.0, 0.2)), 6)
+    -0.1
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vol = np.asarray(vol, dtype=float)
+        x = _inplace(np.log, np.asarray(spot, dtype=float) / strike)
+        drift = _inplace(np.subtract, np.asarray(rate, dtype=float) - q, 0.5 * vol * vol)
+        drift = _inplace(np.multiply, drift, t)
+        return _inplace(np.divide, _inplace(np.add, x, drift), sd)
 
 
 def black_value(w, strike, parts: BlackParts, nd1=None, nd2=None) -> np.ndarray:
@@ -261,16 +280,8 @@ def prob_itm(spot, strike, t, rate, vol, kind, q=0.0):
     t, vol = a["t"], a["vol"]
     sd = np.sqrt(t)
     sd *= vol
-    # one lean pass (no discount factors): d2 = (ln(S/K) + (r - q - vol^2/2) t) / sd, the same d2 as
-    # black_parts' ln(F/K)/sd - sd/2 without two exponentials and a forward
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = _inplace(np.log, a["spot"] / a["strike"])
-        drift = a["rate"] - a["q"]
-        drift -= 0.5 * vol * vol
-        drift *= t
-        x += drift
-        x /= sd
-        x *= w
+    x = black_d2(a["spot"], a["strike"], t, a["rate"], vol, a["q"], sd)
+    x *= w
     prob = _inplace(ndtr, x)
     if sd.size and not sd.min() > 0:  # sd == 0: the limits of black_parts (forward in the money or not)
         p = black_parts(a["spot"], a["strike"], t, a["rate"], vol, a["q"])
